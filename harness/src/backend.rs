@@ -1,0 +1,1 @@
+//! Backends: anything that runs cases and reports outcomes and snapshots.

@@ -1,0 +1,7 @@
+//! forkspec: runs generated process-creation cases on the reference model and on a real
+//! implementation, and diffs every observable outcome.
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod cli;
+pub mod lab;

@@ -1,0 +1,505 @@
+//! Observations: the outcome of each op and the canonical snapshot of every task (DESIGN §4).
+//!
+//! Numbers the kernel chooses freely (pids, inode numbers, physical frames, kernel object
+//! addresses) never appear raw: a backend may report any `u64` identity for them and
+//! [`Snapshot::canonicalize`] turns identities into labels by first appearance in one fixed
+//! traversal order, so two backends compare with `==`.
+
+use crate::op::{Fd, Region, TaskId};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+macro_rules! named_numbers {
+    ($(#[$m:meta])* $ty:ident { $($name:ident = $num:expr),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $ty(pub i32);
+        impl $ty {
+            $(
+                #[doc = concat!("`", stringify!($name), "`")]
+                pub const $name: $ty = $ty($num);
+            )*
+            /// The symbolic name, or `None` for a number this table does not know.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 { $($num => Some(stringify!($name)),)* _ => None }
+            }
+            /// Parses a symbolic name or a decimal number.
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s { $(stringify!($name) => Some($ty($num)),)* _ => s.parse().ok().map($ty) }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.name() { Some(n) => f.write_str(n), None => write!(f, "{}", self.0) }
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self.name() { Some(n) => s.serialize_str(n), None => s.serialize_i32(self.0) }
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Repr { Num(i32), Name(String) }
+                match Repr::deserialize(d)? {
+                    Repr::Num(n) => Ok($ty(n)),
+                    Repr::Name(s) => $ty::parse(&s).ok_or_else(|| {
+                        serde::de::Error::custom(format!(concat!("unknown ", stringify!($ty), " {:?}"), s))
+                    }),
+                }
+            }
+        }
+    };
+}
+
+named_numbers!(
+    /// A Linux errno (x86_64 numbering); serialized by name.
+    Errno {
+        EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10,
+        EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
+        ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, EFBIG = 27, ENOSPC = 28,
+        ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, EUSERS = 87,
+    }
+);
+
+named_numbers!(
+    /// A Linux signal number (x86_64 numbering); serialized by name.
+    Signal {
+        SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
+        SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13,
+        SIGALRM = 14, SIGTERM = 15, SIGSTKFLT = 16, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19,
+        SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22, SIGURG = 23, SIGXCPU = 24, SIGXFSZ = 25,
+        SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28, SIGIO = 29, SIGPWR = 30, SIGSYS = 31,
+    }
+);
+
+/// How a task ended, as `wait4` reports it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitStatus {
+    /// `WIFEXITED`, with `WEXITSTATUS`.
+    Exited(u8),
+    /// `WIFSIGNALED`, with `WTERMSIG`.
+    Signaled(Signal),
+}
+
+/// What one op did, as the task that ran it sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A plain non-negative return value (fds raw, offsets, byte counts, flag words).
+    Ret(i64),
+    /// The call failed with this errno.
+    Err(Errno),
+    /// fork in the parent: the new task's label.
+    Child(TaskId),
+    /// Bytes produced by read, pread or a memory load.
+    Data(Vec<u8>),
+    /// pipe2: the read end and the write end.
+    Pipe([Fd; 2]),
+    /// wait: the reaped child and its status.
+    Reaped {
+        /// The child.
+        task: TaskId,
+        /// Its status.
+        status: ExitStatus,
+    },
+    /// exit: the task is gone (there is no return).
+    Exited,
+    /// The task was killed by a signal while running the op (e.g. SIGSEGV on an unmapped page).
+    Killed(Signal),
+    /// The op did not complete by the deadline; the task stays blocked in it.
+    Blocked,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ret(v) => write!(f, "= {v}"),
+            Outcome::Err(e) => write!(f, "= -1 {e}"),
+            Outcome::Child(t) => write!(f, "= t{t}"),
+            Outcome::Data(d) => write!(f, "= {}", crate::op::ByteStr(d)),
+            Outcome::Pipe([r, w]) => write!(f, "= [{r}, {w}]"),
+            Outcome::Reaped { task, status } => write!(f, "= t{task} {status:?}"),
+            Outcome::Exited => write!(f, "exited"),
+            Outcome::Killed(s) => write!(f, "killed by {s}"),
+            Outcome::Blocked => write!(f, "blocked"),
+        }
+    }
+}
+
+/// A task's parent as a label: another task of the case, or the lab's reaper (the parent of
+/// `t0` and the subreaper that adopts orphans).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Parent {
+    /// A task of the case.
+    Task(TaskId),
+    /// The reaper outside the case.
+    Reaper,
+}
+
+/// Whether a task runs or waits to be reaped.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Alive (running or sleeping in the agent loop).
+    Live,
+    /// Blocked in an op that has not completed.
+    Blocked,
+    /// Exited, not yet reaped.
+    Zombie(ExitStatus),
+}
+
+/// Kernel-object sharing classes of a live task (kcmp): equal ids mean the object is shared.
+/// Internal level. `None` in a field means the backend could not observe it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Sharing {
+    /// `KCMP_VM` (mm).
+    pub vm: Option<u64>,
+    /// `KCMP_FILES` (fd table).
+    pub files: Option<u64>,
+    /// `KCMP_FS` (cwd, root, umask).
+    pub fs: Option<u64>,
+    /// `KCMP_SIGHAND` (signal handlers).
+    pub sighand: Option<u64>,
+    /// `KCMP_IO` (io_context; tasks that never needed one all compare equal).
+    pub io: Option<u64>,
+    /// `KCMP_SYSVSEM` (semaphore undo list; tasks without one all compare equal).
+    pub sysvsem: Option<u64>,
+}
+
+/// One entry of a task's fd table.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FdEntry {
+    /// The fd number.
+    pub fd: Fd,
+    /// `FD_CLOEXEC`.
+    pub cloexec: bool,
+    /// Open-file-description identity (an index into [`Snapshot::ofds`] once canonical).
+    pub ofd: u64,
+}
+
+/// What kind of object an inode is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum InodeKind {
+    /// A regular file of the case directory.
+    File(crate::op::FileName),
+    /// A pipe.
+    Pipe,
+}
+
+/// An open file description: shared by dup and fork, distinct per open.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ofd {
+    /// Identity (canonical: its index).
+    pub id: u64,
+    /// Inode identity (an index into [`Snapshot::inodes`] once canonical).
+    pub inode: u64,
+    /// File offset (`pos` in fdinfo); pipes report 0.
+    pub offset: u64,
+    /// Status flags: access mode, `O_APPEND`, `O_NONBLOCK`.
+    pub access: crate::op::Access,
+    /// `O_APPEND`
+    pub append: bool,
+    /// `O_NONBLOCK`
+    pub nonblock: bool,
+}
+
+/// An inode reachable from some fd.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Inode {
+    /// Identity (canonical: its index).
+    pub id: u64,
+    /// Kind.
+    pub kind: InodeKind,
+    /// Size: file length, or bytes buffered in a pipe. `None` when not observable.
+    pub size: Option<u64>,
+}
+
+/// Identity of the physical frame behind a present page.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Frame {
+    /// The shared zero page.
+    Zero,
+    /// Any other frame (canonical: class label).
+    Class(u64),
+}
+
+/// One page of a region as one task sees it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Page {
+    /// A VMA covers the page (false in a fork child for `MADV_DONTFORK` ranges).
+    pub mapped: bool,
+    /// Present in the page table (pagemap bit 63). Internal.
+    pub present: bool,
+    /// Mapped exactly once (pagemap bit 56). Internal.
+    pub exclusive: bool,
+    /// Byte at offset 0, observed only for present pages (observing an absent page would
+    /// fault it in). Semantic.
+    pub value: Option<u8>,
+    /// Frame class for present pages (pagemap PFN; needs CAP_SYS_ADMIN). Internal.
+    pub frame: Option<Frame>,
+}
+
+/// A region's pages as one task sees them.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RegionView {
+    /// Which region.
+    pub region: Region,
+    /// Its pages in order.
+    pub pages: Vec<Page>,
+}
+
+/// One task's state.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaskView {
+    /// Label.
+    pub task: TaskId,
+    /// Parent.
+    pub parent: Parent,
+    /// State.
+    pub state: TaskState,
+    /// Signal sent to the parent at exit (stat field 38); `None` if unobservable.
+    pub exit_signal: Option<Signal>,
+    /// Sharing classes; `None` for zombies.
+    pub sharing: Option<Sharing>,
+    /// fd table sorted by fd (below the lab's reserved range); empty for zombies.
+    pub fds: Vec<FdEntry>,
+    /// The four regions in [`Region::ALL`] order; empty for zombies.
+    pub memory: Vec<RegionView>,
+}
+
+/// Kernel-visible state of every task of a case that has not been reaped.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Snapshot {
+    /// Tasks in label order.
+    pub tasks: Vec<TaskView>,
+    /// Open file descriptions reachable from some fd, in canonical id order.
+    pub ofds: Vec<Ofd>,
+    /// Inodes reachable from some description, in canonical id order.
+    pub inodes: Vec<Inode>,
+}
+
+#[derive(Default)]
+struct Labeler(HashMap<u64, u64>);
+
+impl Labeler {
+    fn label(&mut self, raw: u64) -> u64 {
+        let next = self.0.len() as u64;
+        *self.0.entry(raw).or_insert(next)
+    }
+}
+
+impl Snapshot {
+    /// Relabels every identity by first appearance in the fixed traversal order (tasks in label
+    /// order; within a task: sharing fields, fds in order, then pages region by region), and
+    /// orders tasks, fds, ofds and inodes. Idempotent: canonical snapshots are fixed points.
+    pub fn canonicalize(&mut self) {
+        self.tasks.sort_by_key(|t| t.task);
+        let mut classes: [Labeler; 6] = Default::default();
+        let mut ofd_ids = Labeler::default();
+        let mut frames = Labeler::default();
+        for t in &mut self.tasks {
+            if let Some(s) = &mut t.sharing {
+                let fields = [
+                    &mut s.vm,
+                    &mut s.files,
+                    &mut s.fs,
+                    &mut s.sighand,
+                    &mut s.io,
+                    &mut s.sysvsem,
+                ];
+                for (f, l) in fields.into_iter().zip(classes.iter_mut()) {
+                    if let Some(v) = f {
+                        *v = l.label(*v);
+                    }
+                }
+            }
+            t.fds.sort_by_key(|e| e.fd);
+            for e in &mut t.fds {
+                e.ofd = ofd_ids.label(e.ofd);
+            }
+            t.memory.sort_by_key(|r| r.region);
+            for r in &mut t.memory {
+                for p in &mut r.pages {
+                    if let Some(Frame::Class(c)) = &mut p.frame {
+                        *c = frames.label(*c);
+                    }
+                }
+            }
+        }
+        let mut ofds: Vec<Ofd> = self
+            .ofds
+            .iter()
+            .filter_map(|o| ofd_ids.0.get(&o.id).map(|&id| Ofd { id, ..*o }))
+            .collect();
+        ofds.sort_by_key(|o| o.id);
+        ofds.dedup_by_key(|o| o.id);
+        let mut inode_ids = Labeler::default();
+        for o in &mut ofds {
+            o.inode = inode_ids.label(o.inode);
+        }
+        let mut inodes: Vec<Inode> = self
+            .inodes
+            .iter()
+            .filter_map(|i| inode_ids.0.get(&i.id).map(|&id| Inode { id, ..*i }))
+            .collect();
+        inodes.sort_by_key(|i| i.id);
+        inodes.dedup_by_key(|i| i.id);
+        self.ofds = ofds;
+        self.inodes = inodes;
+    }
+
+    /// The view of one task, if it has not been reaped.
+    pub fn task(&self, t: TaskId) -> Option<&TaskView> {
+        self.tasks.iter().find(|v| v.task == t)
+    }
+}
+
+/// Semantic observations are what the ABI promises a program; internal ones show how the
+/// kernel implements it (DESIGN §4).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// What a program can rely on.
+    Semantic,
+    /// How Linux implements it.
+    Internal,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Semantic => "semantic",
+            Level::Internal => "internal",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(frame: u64) -> Page {
+        Page {
+            mapped: true,
+            present: true,
+            exclusive: false,
+            value: Some(1),
+            frame: Some(Frame::Class(frame)),
+        }
+    }
+
+    #[test]
+    fn canonicalize_is_idempotent_and_ignores_raw_numbers() {
+        let mk = |pfn_a: u64, pfn_b: u64, ofd: u64, ino: u64| {
+            let mut s = Snapshot {
+                tasks: vec![TaskView {
+                    task: 0,
+                    parent: Parent::Reaper,
+                    state: TaskState::Live,
+                    exit_signal: Some(Signal::SIGCHLD),
+                    sharing: None,
+                    fds: vec![FdEntry {
+                        fd: 3,
+                        cloexec: false,
+                        ofd,
+                    }],
+                    memory: vec![RegionView {
+                        region: Region::AnonPrivate,
+                        pages: vec![page(pfn_a), page(pfn_b), page(pfn_a)],
+                    }],
+                }],
+                ofds: vec![Ofd {
+                    id: ofd,
+                    inode: ino,
+                    offset: 0,
+                    access: crate::op::Access::RdOnly,
+                    append: false,
+                    nonblock: false,
+                }],
+                inodes: vec![Inode {
+                    id: ino,
+                    kind: InodeKind::Pipe,
+                    size: Some(0),
+                }],
+            };
+            s.canonicalize();
+            s
+        };
+        let a = mk(900, 17, 0xffff_8888, 12345);
+        let b = mk(5, 6, 1, 2);
+        assert_eq!(a, b);
+        let mut c = a.clone();
+        c.canonicalize();
+        assert_eq!(a, c);
+        let pages = &a.tasks[0].memory[0].pages;
+        assert_eq!(pages[0].frame, Some(Frame::Class(0)));
+        assert_eq!(pages[1].frame, Some(Frame::Class(1)));
+        assert_eq!(pages[2].frame, Some(Frame::Class(0)));
+    }
+
+    #[test]
+    fn errno_serializes_by_name_and_accepts_numbers() {
+        assert_eq!(
+            serde_json::to_string(&Outcome::Err(Errno::EBADF)).unwrap(),
+            r#"{"err":"EBADF"}"#
+        );
+        let o: Outcome = serde_json::from_str(r#"{"err":9}"#).unwrap();
+        assert_eq!(o, Outcome::Err(Errno::EBADF));
+        assert!(serde_json::from_str::<Outcome>(r#"{"err":"EBOGUS"}"#).is_err());
+    }
+}
+
+impl Snapshot {
+    /// Blanks what `caps` cannot observe, so a snapshot from a backend that sees more compares
+    /// equal on the rest. Without kcmp each fd gets a description of its own (sharing cannot be
+    /// told) that keeps its offset and flags. Re-canonicalizes.
+    pub fn mask(&mut self, caps: crate::profile::Capabilities) {
+        let mut split_ofds: Vec<Ofd> = Vec::new();
+        for t in &mut self.tasks {
+            if !caps.exit_signal {
+                t.exit_signal = None;
+            }
+            if !caps.kcmp {
+                t.sharing = None;
+                for e in &mut t.fds {
+                    if let Some(o) = self.ofds.iter().find(|o| o.id == e.ofd) {
+                        let id = (u64::from(t.task) << 32) | e.fd as u32 as u64;
+                        split_ofds.push(Ofd { id, ..*o });
+                        e.ofd = id;
+                    }
+                }
+            }
+            for r in &mut t.memory {
+                for p in &mut r.pages {
+                    if !caps.pagemap {
+                        p.present = false;
+                        p.exclusive = false;
+                        p.value = None;
+                    }
+                    if !caps.pfn || !caps.pagemap {
+                        p.frame = None;
+                    }
+                }
+            }
+        }
+        if !caps.kcmp {
+            self.ofds = split_ofds;
+        }
+        if !caps.pipe_size {
+            for i in &mut self.inodes {
+                if i.kind == InodeKind::Pipe {
+                    i.size = None;
+                }
+            }
+        }
+        self.canonicalize();
+    }
+}

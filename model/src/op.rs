@@ -1,0 +1,540 @@
+//! The op language: a case is a configuration plus a sequence of ops, each run by one task.
+//!
+//! Tasks are named by labels in creation order (`0` is `t0`, the root task; every successful
+//! fork creates the next label). File descriptors appear raw because "lowest free fd" is part
+//! of the semantics under test. Everything here is plain data with a stable JSON form: it is the
+//! wire format of case files, traces and the backend protocol.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A task label: `0` is the root task `t0`, then one per successful fork, in creation order.
+pub type TaskId = u32;
+
+/// A raw file descriptor number as the program sees it.
+pub type Fd = i32;
+
+/// The four memory regions every case maps before its first op (DESIGN §3).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Region {
+    /// `MAP_PRIVATE | MAP_ANONYMOUS`.
+    AnonPrivate,
+    /// `MAP_SHARED | MAP_ANONYMOUS` (shmem).
+    AnonShared,
+    /// `MAP_PRIVATE` over the case's `data` file.
+    FilePrivate,
+    /// `MAP_SHARED` over the case's `data` file.
+    FileShared,
+}
+
+impl Region {
+    /// All regions in their fixed traversal order.
+    pub const ALL: [Region; 4] = [
+        Region::AnonPrivate,
+        Region::AnonShared,
+        Region::FilePrivate,
+        Region::FileShared,
+    ];
+
+    /// Position in [`Region::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// True for the two regions backed by the `data` file.
+    pub fn is_file(self) -> bool {
+        matches!(self, Region::FilePrivate | Region::FileShared)
+    }
+
+    /// True for the two `MAP_SHARED` regions.
+    pub fn is_shared(self) -> bool {
+        matches!(self, Region::AnonShared | Region::FileShared)
+    }
+}
+
+/// `madvise(2)` advice values the op language covers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Advice {
+    /// `MADV_DONTFORK`: the range is not mapped in a fork child.
+    DontFork,
+    /// `MADV_DOFORK`: undoes `MADV_DONTFORK`.
+    DoFork,
+    /// `MADV_WIPEONFORK`: a fork child sees the range zero-filled (private anonymous only).
+    WipeOnFork,
+    /// `MADV_KEEPONFORK`: undoes `MADV_WIPEONFORK`.
+    KeepOnFork,
+    /// `MADV_DONTNEED`: drop the range's page-table entries.
+    DontNeed,
+}
+
+/// The small fixed set of file names a case can open, all inside the case directory.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FileName {
+    /// The file behind the two file-backed regions; exists at setup with `pages` pages.
+    Data,
+    /// Absent at setup.
+    A,
+    /// Absent at setup.
+    B,
+}
+
+impl FileName {
+    /// Every name, in traversal order.
+    pub const ALL: [FileName; 3] = [FileName::Data, FileName::A, FileName::B];
+
+    /// The name as it appears in the case directory.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileName::Data => "data",
+            FileName::A => "a",
+            FileName::B => "b",
+        }
+    }
+}
+
+/// Access mode of `open(2)`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// `O_RDONLY`
+    #[default]
+    RdOnly,
+    /// `O_WRONLY`
+    WrOnly,
+    /// `O_RDWR`
+    RdWr,
+}
+
+impl Access {
+    /// Whether `read(2)` is permitted on a description opened with this mode.
+    pub fn readable(self) -> bool {
+        matches!(self, Access::RdOnly | Access::RdWr)
+    }
+    /// Whether `write(2)` is permitted on a description opened with this mode.
+    pub fn writable(self) -> bool {
+        matches!(self, Access::WrOnly | Access::RdWr)
+    }
+}
+
+/// Flags of `open(2)`; every boolean defaults to false in JSON.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(default)]
+pub struct OpenFlags {
+    /// Access mode.
+    pub access: Access,
+    /// `O_CREAT` (mode 0600).
+    pub creat: bool,
+    /// `O_EXCL`.
+    pub excl: bool,
+    /// `O_TRUNC`.
+    pub trunc: bool,
+    /// `O_APPEND`.
+    pub append: bool,
+    /// `O_CLOEXEC`.
+    pub cloexec: bool,
+    /// `O_NONBLOCK`.
+    pub nonblock: bool,
+}
+
+/// `lseek(2)` whence.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Whence {
+    /// `SEEK_SET`
+    Set,
+    /// `SEEK_CUR`
+    Cur,
+    /// `SEEK_END`
+    End,
+}
+
+/// The `fcntl(2)` commands the op language covers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum FcntlCmd {
+    /// `F_GETFD`: returns 1 when `FD_CLOEXEC` is set.
+    GetFd,
+    /// `F_SETFD`
+    SetFd {
+        /// New `FD_CLOEXEC` value.
+        cloexec: bool,
+    },
+    /// `F_GETFL`: returns access mode | `O_APPEND` | `O_NONBLOCK` (Linux numeric values).
+    GetFl,
+    /// `F_SETFL`: only `O_APPEND` and `O_NONBLOCK` of these are changeable.
+    SetFl {
+        /// `O_APPEND`
+        append: bool,
+        /// `O_NONBLOCK`
+        nonblock: bool,
+    },
+    /// `F_DUPFD`: lowest free fd ≥ `min`.
+    DupFd {
+        /// Lowest acceptable fd.
+        min: Fd,
+    },
+    /// `F_DUPFD_CLOEXEC`
+    DupFdCloexec {
+        /// Lowest acceptable fd.
+        min: Fd,
+    },
+}
+
+/// Which child a `wait` op waits for.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitTarget {
+    /// `wait4(-1, ...)`
+    Any,
+    /// `wait4(pid of this label, ...)`
+    Task(TaskId),
+}
+
+/// What one op does. `wait`, reads of an empty pipe and the like can block; a blocked task
+/// reports [`crate::Outcome::Blocked`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OpKind {
+    /// `fork(2)`: on success the child is the next task label.
+    Fork,
+    /// `exit_group(code)`.
+    Exit {
+        /// Exit code (low 8 bits are what a waiter sees).
+        code: i32,
+    },
+    /// `wait4(target, &status, 0, NULL)`.
+    Wait {
+        /// Which child.
+        target: WaitTarget,
+    },
+    /// Load the byte at offset 0 of a region page.
+    MemRead {
+        /// Region.
+        region: Region,
+        /// Page index within the region.
+        page: u32,
+    },
+    /// Store `byte` at offset 0 of a region page.
+    MemWrite {
+        /// Region.
+        region: Region,
+        /// Page index within the region.
+        page: u32,
+        /// Value stored.
+        byte: u8,
+    },
+    /// `madvise(region + first page, count pages, advice)`.
+    Madvise {
+        /// Region.
+        region: Region,
+        /// First page of the range.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+        /// Advice.
+        advice: Advice,
+    },
+    /// `openat(case dir, name, flags, 0600)`.
+    Open {
+        /// File name.
+        file: FileName,
+        /// Flags.
+        flags: OpenFlags,
+    },
+    /// `close(fd)`.
+    Close {
+        /// fd
+        fd: Fd,
+    },
+    /// `dup(fd)`.
+    Dup {
+        /// fd
+        fd: Fd,
+    },
+    /// `dup2(old, new)`.
+    Dup2 {
+        /// Source fd.
+        old: Fd,
+        /// Target fd.
+        new: Fd,
+    },
+    /// `dup3(old, new, cloexec ? O_CLOEXEC : 0)`.
+    Dup3 {
+        /// Source fd.
+        old: Fd,
+        /// Target fd.
+        new: Fd,
+        /// `O_CLOEXEC`.
+        cloexec: bool,
+    },
+    /// `read(fd, buf, len)`.
+    Read {
+        /// fd
+        fd: Fd,
+        /// Buffer length (at most 64).
+        len: u32,
+    },
+    /// `write(fd, data, data.len())`.
+    Write {
+        /// fd
+        fd: Fd,
+        /// Bytes written (at most 64).
+        data: Vec<u8>,
+    },
+    /// `pread(fd, buf, len, offset)`.
+    Pread {
+        /// fd
+        fd: Fd,
+        /// Buffer length (at most 64).
+        len: u32,
+        /// File offset.
+        offset: i64,
+    },
+    /// `pwrite(fd, data, data.len(), offset)`.
+    Pwrite {
+        /// fd
+        fd: Fd,
+        /// Bytes written (at most 64).
+        data: Vec<u8>,
+        /// File offset.
+        offset: i64,
+    },
+    /// `lseek(fd, offset, whence)`.
+    Lseek {
+        /// fd
+        fd: Fd,
+        /// Offset.
+        offset: i64,
+        /// Whence.
+        whence: Whence,
+    },
+    /// `fcntl(fd, cmd, ...)`.
+    Fcntl {
+        /// fd
+        fd: Fd,
+        /// Command and argument.
+        #[serde(flatten)]
+        cmd: FcntlCmd,
+    },
+    /// `pipe2(fds, flags)`.
+    Pipe2 {
+        /// `O_CLOEXEC`
+        #[serde(default)]
+        cloexec: bool,
+        /// `O_NONBLOCK`
+        #[serde(default)]
+        nonblock: bool,
+    },
+    /// `ftruncate(fd, len)`.
+    Ftruncate {
+        /// fd
+        fd: Fd,
+        /// New length.
+        len: i64,
+    },
+}
+
+/// One step of a case: which task runs which op.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Op {
+    /// The task that runs the op.
+    pub task: TaskId,
+    /// The op.
+    #[serde(flatten)]
+    pub kind: OpKind,
+}
+
+/// Largest buffer a read-like op may ask for and a write-like op may carry.
+pub const MAX_IO: u32 = 64;
+
+/// Per-case configuration.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(default)]
+pub struct CaseConfig {
+    /// Pages in each of the four regions (and in the `data` file).
+    pub pages: u32,
+}
+
+impl Default for CaseConfig {
+    fn default() -> Self {
+        CaseConfig { pages: 8 }
+    }
+}
+
+/// Largest region size a case may ask for, in pages.
+pub const MAX_PAGES: u32 = 256;
+
+/// A case: configuration plus ops. The JSON form is the case file format.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Case {
+    /// Configuration.
+    #[serde(default)]
+    pub config: CaseConfig,
+    /// Ops in order.
+    pub ops: Vec<Op>,
+}
+
+/// The initial byte at offset `off` of the `data` file: page `p` starts with `0x80 | p`, so
+/// file-backed values never look like fresh anonymous memory.
+pub fn data_file_byte(off: u64) -> u8 {
+    let page = off / PAGE_SIZE;
+    let within = off % PAGE_SIZE;
+    if within == 0 {
+        0x80 | (page as u8 & 0x7f)
+    } else {
+        (within % 251) as u8
+    }
+}
+
+/// The page size the model assumes (x86_64).
+pub const PAGE_SIZE: u64 = 4096;
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Region::AnonPrivate => "anon_private",
+            Region::AnonShared => "anon_shared",
+            Region::FilePrivate => "file_private",
+            Region::FileShared => "file_shared",
+        };
+        f.write_str(s)
+    }
+}
+
+impl fmt::Display for Op {
+    /// A compact one-line form used in reports, e.g. `t1: write(3, "ab")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}: ", self.task)?;
+        match &self.kind {
+            OpKind::Fork => write!(f, "fork()"),
+            OpKind::Exit { code } => write!(f, "exit({code})"),
+            OpKind::Wait { target } => match target {
+                WaitTarget::Any => write!(f, "wait(any)"),
+                WaitTarget::Task(t) => write!(f, "wait(t{t})"),
+            },
+            OpKind::MemRead { region, page } => write!(f, "load {region}[{page}]"),
+            OpKind::MemWrite { region, page, byte } => {
+                write!(f, "store {region}[{page}] = {byte:#04x}")
+            }
+            OpKind::Madvise {
+                region,
+                first,
+                count,
+                advice,
+            } => write!(f, "madvise({region}[{first}..+{count}], {advice:?})"),
+            OpKind::Open { file, flags } => {
+                write!(f, "open({:?}, {:?}", file.as_str(), flags.access)?;
+                for (on, name) in [
+                    (flags.creat, "CREAT"),
+                    (flags.excl, "EXCL"),
+                    (flags.trunc, "TRUNC"),
+                    (flags.append, "APPEND"),
+                    (flags.cloexec, "CLOEXEC"),
+                    (flags.nonblock, "NONBLOCK"),
+                ] {
+                    if on {
+                        write!(f, "|{name}")?;
+                    }
+                }
+                write!(f, ")")
+            }
+            OpKind::Close { fd } => write!(f, "close({fd})"),
+            OpKind::Dup { fd } => write!(f, "dup({fd})"),
+            OpKind::Dup2 { old, new } => write!(f, "dup2({old}, {new})"),
+            OpKind::Dup3 { old, new, cloexec } => {
+                write!(f, "dup3({old}, {new}, {})", if *cloexec { "CLOEXEC" } else { "0" })
+            }
+            OpKind::Read { fd, len } => write!(f, "read({fd}, {len})"),
+            OpKind::Write { fd, data } => write!(f, "write({fd}, {})", ByteStr(data)),
+            OpKind::Pread { fd, len, offset } => write!(f, "pread({fd}, {len}, @{offset})"),
+            OpKind::Pwrite { fd, data, offset } => {
+                write!(f, "pwrite({fd}, {}, @{offset})", ByteStr(data))
+            }
+            OpKind::Lseek { fd, offset, whence } => write!(f, "lseek({fd}, {offset}, {whence:?})"),
+            OpKind::Fcntl { fd, cmd } => write!(f, "fcntl({fd}, {cmd:?})"),
+            OpKind::Pipe2 { cloexec, nonblock } => {
+                write!(f, "pipe2(cloexec={cloexec}, nonblock={nonblock})")
+            }
+            OpKind::Ftruncate { fd, len } => write!(f, "ftruncate({fd}, {len})"),
+        }
+    }
+}
+
+/// Displays bytes as a quoted string with escapes.
+pub struct ByteStr<'a>(pub &'a [u8]);
+
+impl fmt::Display for ByteStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"")?;
+        for &b in self.0 {
+            if b.is_ascii_graphic() || b == b' ' {
+                write!(f, "{}", b as char)?;
+            } else {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        write!(f, "\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_json_round_trip() {
+        let ops = vec![
+            Op {
+                task: 1,
+                kind: OpKind::Fcntl {
+                    fd: 3,
+                    cmd: FcntlCmd::SetFl {
+                        append: true,
+                        nonblock: false,
+                    },
+                },
+            },
+            Op {
+                task: 0,
+                kind: OpKind::Wait {
+                    target: WaitTarget::Task(2),
+                },
+            },
+            Op {
+                task: 0,
+                kind: OpKind::Open {
+                    file: FileName::A,
+                    flags: OpenFlags {
+                        access: Access::RdWr,
+                        creat: true,
+                        ..Default::default()
+                    },
+                },
+            },
+        ];
+        for op in ops {
+            let s = serde_json::to_string(&op).unwrap();
+            let back: Op = serde_json::from_str(&s).unwrap();
+            assert_eq!(op, back, "{s}");
+        }
+        let op: Op = serde_json::from_str(r#"{"task":0,"kind":"fcntl","fd":3,"cmd":"get_fl"}"#)
+            .unwrap();
+        assert_eq!(
+            op.kind,
+            OpKind::Fcntl {
+                fd: 3,
+                cmd: FcntlCmd::GetFl
+            }
+        );
+    }
+
+    #[test]
+    fn data_file_pages_start_with_marked_byte() {
+        assert_eq!(data_file_byte(0), 0x80);
+        assert_eq!(data_file_byte(3 * PAGE_SIZE), 0x83);
+        assert_eq!(data_file_byte(1), 1);
+    }
+}

@@ -1,0 +1,128 @@
+//! The environment profile: facts about the environment the model is parameterized by.
+//!
+//! A profile records environment facts only (who we are, what the kernel version offers). It
+//! never records the behaviour under test: a model that asked the kernel what to predict would
+//! check nothing (DESIGN §5).
+
+use serde::{Deserialize, Serialize};
+
+/// Environment facts detected once at start-up by a backend and reported in its hello.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(default)]
+pub struct Profile {
+    /// Effective uid of the lab.
+    pub uid: u32,
+    /// The lab holds CAP_SYS_ADMIN in the initial user namespace.
+    pub cap_sys_admin: bool,
+    /// Unprivileged user namespaces can be created.
+    pub userns: bool,
+    /// Kernel release as `(major, minor)`.
+    pub kernel: (u32, u32),
+    /// Page size in bytes.
+    pub page_size: u64,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            uid: 0,
+            cap_sys_admin: true,
+            userns: true,
+            kernel: (6, 18),
+            page_size: crate::op::PAGE_SIZE,
+        }
+    }
+}
+
+impl Profile {
+    /// A short human-readable name, e.g. `root, kernel 6.18`.
+    pub fn describe(&self) -> String {
+        let who = if self.uid == 0 {
+            "root".to_string()
+        } else {
+            format!("uid {}", self.uid)
+        };
+        format!(
+            "{who}{}, kernel {}.{}",
+            if self.cap_sys_admin { " (CAP_SYS_ADMIN)" } else { "" },
+            self.kernel.0,
+            self.kernel.1
+        )
+    }
+}
+
+/// What a backend can observe. The harness compares only what both sides report and lists the
+/// rest as "not compared".
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(default)]
+pub struct Capabilities {
+    /// Page-table state through /proc/PID/pagemap: present and exclusive bits, and with them
+    /// the values of present pages.
+    pub pagemap: bool,
+    /// Physical frame numbers in pagemap (CAP_SYS_ADMIN): frame classes and the zero page.
+    pub pfn: bool,
+    /// kcmp(2): sharing classes and open-file-description identity.
+    pub kcmp: bool,
+    /// Bytes buffered in a pipe.
+    pub pipe_size: bool,
+    /// The exit signal of a task (stat field 38).
+    pub exit_signal: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities::ALL
+    }
+}
+
+impl Capabilities {
+    /// Everything observable.
+    pub const ALL: Capabilities = Capabilities {
+        pagemap: true,
+        pfn: true,
+        kcmp: true,
+        pipe_size: true,
+        exit_signal: true,
+    };
+
+    /// What both `self` and `other` can observe.
+    pub fn intersect(self, other: Capabilities) -> Capabilities {
+        Capabilities {
+            pagemap: self.pagemap && other.pagemap,
+            pfn: self.pfn && other.pfn,
+            kcmp: self.kcmp && other.kcmp,
+            pipe_size: self.pipe_size && other.pipe_size,
+            exit_signal: self.exit_signal && other.exit_signal,
+        }
+    }
+
+    /// Observation kinds not available, with the reason, for reports.
+    pub fn missing(self) -> Vec<(&'static str, &'static str)> {
+        let mut v = Vec::new();
+        if !self.pagemap {
+            v.push((
+                "pagemap",
+                "page presence, exclusivity and page values (/proc/PID/pagemap unreadable)",
+            ));
+        }
+        if !self.pfn {
+            v.push((
+                "pfn",
+                "physical frame classes and the zero page (PFNs need CAP_SYS_ADMIN)",
+            ));
+        }
+        if !self.kcmp {
+            v.push((
+                "kcmp",
+                "sharing classes and open-file-description identity (kcmp unavailable)",
+            ));
+        }
+        if !self.pipe_size {
+            v.push(("pipe_size", "bytes buffered in pipes"));
+        }
+        if !self.exit_signal {
+            v.push(("exit_signal", "exit signals"));
+        }
+        v
+    }
+}

@@ -1,0 +1,124 @@
+//! The JSON-lines wire protocol between the harness and a backend (the Linux lab, or any
+//! simulator). One request per line on the backend's stdin, one response per line on its stdout.
+//!
+//! ```text
+//! → {"cmd":"hello","protocol":1}
+//! ← {"hello":{"protocol":1,"implementation":"linux-lab","profile":{..},"capabilities":{..},"ops":[..]}}
+//! → {"cmd":"setup","config":{"pages":8}}
+//! ← "ready"
+//! → {"cmd":"op","op":{"task":0,"kind":"fork"},"snapshot":true}
+//! ← {"done":{"outcome":{"child":1},"snapshot":{..}}}
+//! → {"cmd":"snapshot"}
+//! ← {"snapshot":{..}}
+//! → {"cmd":"end"}
+//! ← "ended"
+//! ```
+//! Any request may instead be answered with `{"error":"message"}`.
+
+use crate::obs::{Outcome, Snapshot};
+use crate::op::{CaseConfig, Op};
+use crate::profile::{Capabilities, Profile};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request from the harness.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    /// First message: version negotiation.
+    Hello {
+        /// The harness's protocol version.
+        protocol: u32,
+    },
+    /// Start a fresh case: a new root task `t0` with the four regions mapped.
+    Setup {
+        /// Case configuration.
+        config: CaseConfig,
+        /// Deadline for each op in milliseconds; an op not done by then is `blocked`.
+        #[serde(default = "default_deadline_ms")]
+        deadline_ms: u64,
+    },
+    /// Run one op; with `snapshot` the state after it comes back too.
+    Op {
+        /// The op.
+        op: Op,
+        /// Whether to take a snapshot after the op.
+        #[serde(default)]
+        snapshot: bool,
+    },
+    /// Take a snapshot now.
+    Snapshot,
+    /// Tear the case down: every task killed and reaped, the case directory removed.
+    End,
+}
+
+/// Default per-op deadline.
+pub fn default_deadline_ms() -> u64 {
+    2000
+}
+
+/// What a backend says about itself.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Hello {
+    /// Protocol version spoken.
+    pub protocol: u32,
+    /// A name for reports, e.g. `linux-lab 6.18.44`.
+    pub implementation: String,
+    /// Environment facts.
+    #[serde(default)]
+    pub profile: Profile,
+    /// What it can observe.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// Op kinds it implements (the `kind` tag values); `None` means all.
+    #[serde(default)]
+    pub ops: Option<Vec<String>>,
+}
+
+/// A backend's answer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to hello.
+    Hello(Hello),
+    /// Answer to setup.
+    Ready,
+    /// Answer to op.
+    Done {
+        /// What the op did.
+        outcome: Outcome,
+        /// State after it, when asked for.
+        #[serde(default)]
+        snapshot: Option<Snapshot>,
+    },
+    /// Answer to snapshot.
+    Snapshot(Snapshot),
+    /// Answer to end.
+    Ended,
+    /// The request could not be carried out.
+    Error(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shapes() {
+        let r: Request =
+            serde_json::from_str(r#"{"cmd":"op","op":{"task":0,"kind":"fork"},"snapshot":true}"#)
+                .unwrap();
+        assert!(matches!(r, Request::Op { snapshot: true, .. }));
+        assert_eq!(serde_json::to_string(&Response::Ready).unwrap(), r#""ready""#);
+        let d: Response = serde_json::from_str(r#"{"done":{"outcome":{"child":1}}}"#).unwrap();
+        assert_eq!(
+            d,
+            Response::Done {
+                outcome: Outcome::Child(1),
+                snapshot: None
+            }
+        );
+    }
+}
