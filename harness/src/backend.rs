@@ -1,1 +1,405 @@
 //! Backends: anything that runs cases and reports outcomes and snapshots.
+//!
+//! The Linux lab and external simulators are both [`ProcessBackend`]s speaking the JSON-lines
+//! protocol of [`forkspec_model::protocol`]; a simulator written in Rust can implement
+//! [`Backend`] directly.
+
+use forkspec_model::protocol::{Hello, Request, Response, PROTOCOL_VERSION};
+use forkspec_model::{CaseConfig, Op, Outcome, Snapshot};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a backend could not answer.
+#[derive(Debug)]
+pub enum BackendError {
+    /// The backend process could not be started.
+    Spawn(String),
+    /// It did not answer in time.
+    Timeout {
+        /// What was asked.
+        request: String,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// It exited or closed its output.
+    Died(String),
+    /// It answered something that is not a valid response.
+    Garbage {
+        /// What was asked.
+        request: String,
+        /// The offending line (truncated).
+        line: String,
+        /// The parse error.
+        error: String,
+    },
+    /// It answered with an error message.
+    Refused(String),
+    /// It speaks another protocol version.
+    Version(u32),
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendError::Spawn(e) => write!(f, "cannot start backend: {e}"),
+            BackendError::Timeout { request, waited } => {
+                write!(f, "backend gave no answer to {request} within {waited:?}")
+            }
+            BackendError::Died(e) => write!(f, "backend died: {e}"),
+            BackendError::Garbage {
+                request,
+                line,
+                error,
+            } => write!(
+                f,
+                "backend answered {request} with garbage ({error}): {line}"
+            ),
+            BackendError::Refused(e) => write!(f, "backend reported an error: {e}"),
+            BackendError::Version(v) => write!(
+                f,
+                "backend speaks protocol version {v}, this harness speaks {PROTOCOL_VERSION}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// Result of a backend call.
+pub type BResult<T> = Result<T, BackendError>;
+
+/// An implementation under test.
+pub trait Backend {
+    /// What the backend is and can observe (asked once, then cached by implementations).
+    fn hello(&mut self) -> BResult<Hello>;
+    /// Starts a fresh case.
+    fn setup(&mut self, config: &CaseConfig) -> BResult<()>;
+    /// Runs one op; with `snapshot` also returns the state after it.
+    fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)>;
+    /// The state now.
+    fn snapshot(&mut self) -> BResult<Snapshot>;
+    /// Tears the case down.
+    fn end(&mut self) -> BResult<()>;
+}
+
+/// A backend process speaking the wire protocol on its stdin/stdout.
+pub struct ProcessBackend {
+    argv: Vec<String>,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    tmp: Option<tempfile::TempDir>,
+    stdout: ChildStdout,
+    buf: Vec<u8>,
+    hello: Option<Hello>,
+    /// Per-op deadline the backend is asked to apply.
+    pub op_deadline: Duration,
+    /// Extra time granted on top of the backend's own deadline before we call it hung.
+    pub slack: Duration,
+}
+
+impl ProcessBackend {
+    /// Starts `argv` (program and arguments) with piped stdin/stdout; stderr is inherited.
+    pub fn spawn(argv: &[String]) -> BResult<ProcessBackend> {
+        Self::spawn_in(argv, None)
+    }
+
+    fn spawn_in(argv: &[String], tmp: Option<tempfile::TempDir>) -> BResult<ProcessBackend> {
+        let (prog, args) = argv
+            .split_first()
+            .ok_or_else(|| BackendError::Spawn("empty command".into()))?;
+        let mut cmd = Command::new(prog);
+        if let Some(t) = &tmp {
+            cmd.env("TMPDIR", t.path());
+        }
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = spawn_from_keeper(cmd)
+            .map_err(|e| BackendError::Spawn(format!("{}: {e}", argv.join(" "))))?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        Ok(ProcessBackend {
+            argv: argv.to_vec(),
+            child,
+            stdin: Some(stdin),
+            tmp,
+            stdout,
+            buf: Vec::new(),
+            hello: None,
+            op_deadline: Duration::from_millis(forkspec_model::protocol::default_deadline_ms()),
+            slack: Duration::from_secs(10),
+        })
+    }
+
+    /// Starts the Linux lab: `forkspec lab` from `exe`, optionally under a runner prefix.
+    pub fn lab(exe: &std::path::Path, runner: &[String]) -> BResult<ProcessBackend> {
+        let mut argv: Vec<String> = runner.to_vec();
+        argv.push(exe.display().to_string());
+        argv.push("lab".into());
+        // The lab makes its case directories under this one, so they go away with us even
+        // when the lab is killed before it can clean up.
+        let tmp = tempfile::Builder::new()
+            .prefix("forkspec-run-")
+            .tempdir_in(case_dir_base())
+            .map_err(|e| BackendError::Spawn(format!("temp dir: {e}")))?;
+        ProcessBackend::spawn_in(&argv, Some(tmp))
+    }
+
+    /// The command line this backend runs.
+    pub fn command(&self) -> String {
+        self.argv.join(" ")
+    }
+
+    fn request(&mut self, req: &Request, wait: Duration) -> BResult<Response> {
+        let what = match req {
+            Request::Hello { .. } => "hello".to_string(),
+            Request::Setup { .. } => "setup".to_string(),
+            Request::Op { op, .. } => format!("op `{op}`"),
+            Request::Snapshot => "snapshot".to_string(),
+            Request::End => "end".to_string(),
+        };
+        let mut line = serde_json::to_vec(req).expect("requests serialize");
+        line.push(b'\n');
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| BackendError::Died("stdin already closed".into()))?;
+        stdin
+            .write_all(&line)
+            .and_then(|_| stdin.flush())
+            .map_err(|e| {
+                BackendError::Died(format!("writing {what}: {e} ({})", self.exit_note()))
+            })?;
+        let line = self.read_line(&what, wait)?;
+        let resp: Response = serde_json::from_slice(&line).map_err(|e| BackendError::Garbage {
+            request: what.clone(),
+            line: String::from_utf8_lossy(&line[..line.len().min(300)]).into_owned(),
+            error: e.to_string(),
+        })?;
+        if let Response::Error(msg) = resp {
+            return Err(BackendError::Refused(format!("{what}: {msg}")));
+        }
+        Ok(resp)
+    }
+
+    fn exit_note(&mut self) -> String {
+        match self.child.try_wait() {
+            Ok(Some(st)) => format!("backend exited: {st}"),
+            _ => "backend still running".into(),
+        }
+    }
+
+    fn read_line(&mut self, what: &str, wait: Duration) -> BResult<Vec<u8>> {
+        let start = Instant::now();
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let rest = self.buf.split_off(pos + 1);
+                let mut line = std::mem::replace(&mut self.buf, rest);
+                line.pop();
+                return Ok(line);
+            }
+            let left = wait.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(BackendError::Timeout {
+                    request: what.to_string(),
+                    waited: wait,
+                });
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.stdout.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: pfd is a valid pollfd for the duration of the call.
+            let r = unsafe { libc::poll(&mut pfd, 1, ms.max(1)) };
+            if r < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(BackendError::Died(format!(
+                    "poll: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+            if r == 0 {
+                continue;
+            }
+            let mut chunk = [0u8; 65536];
+            // SAFETY: reading into a stack buffer of the given length from an fd we own.
+            let n = unsafe {
+                libc::read(
+                    self.stdout.as_raw_fd(),
+                    chunk.as_mut_ptr().cast(),
+                    chunk.len(),
+                )
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(BackendError::Died(format!("reading answer to {what}: {e}")));
+            }
+            if n == 0 {
+                let note = self.exit_note();
+                return Err(BackendError::Died(format!(
+                    "closed its output before answering {what} ({note})"
+                )));
+            }
+            self.buf.extend_from_slice(&chunk[..n as usize]);
+            if self.buf.len() > 256 << 20 {
+                return Err(BackendError::Garbage {
+                    request: what.to_string(),
+                    line: String::from_utf8_lossy(&self.buf[..200]).into_owned(),
+                    error: "answer longer than 256 MiB without a newline".into(),
+                });
+            }
+        }
+    }
+
+    fn unexpected(what: &str, resp: Response) -> BackendError {
+        BackendError::Garbage {
+            request: what.to_string(),
+            line: serde_json::to_string(&resp).unwrap_or_default(),
+            error: "unexpected response kind".into(),
+        }
+    }
+
+    fn quick(&self) -> Duration {
+        self.slack + self.op_deadline
+    }
+}
+
+/// Spawns `cmd` from a thread that lives as long as the process. The lab asks for
+/// PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits: spawned from a
+/// short-lived thread (a test, a worker) it would be killed as soon as that thread ends.
+fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
+    type Job = (Command, std::sync::mpsc::Sender<std::io::Result<Child>>);
+    static KEEPER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("forkspec-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("spawn the spawner thread");
+        std::sync::Mutex::new(tx)
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    keeper
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, tx))
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?;
+    rx.recv()
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?
+}
+
+/// Where case directories go: tmpfs when there is one. On tmpfs the page cache of the `data`
+/// file is made of single pages (shmem does not use large folios unless configured to), so a
+/// fault maps exactly what the model predicts; on ext4 a write fault can map a whole large
+/// folio, which depends on how the file happened to be written.
+pub fn case_dir_base() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("FORKSPEC_TMPDIR") {
+        return d.into();
+    }
+    let shm = std::path::Path::new("/dev/shm");
+    // SAFETY: access(2) on a NUL-terminated constant path.
+    if shm.is_dir() && unsafe { libc::access(c"/dev/shm".as_ptr(), libc::W_OK) } == 0 {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+impl Backend for ProcessBackend {
+    fn hello(&mut self) -> BResult<Hello> {
+        if let Some(h) = &self.hello {
+            return Ok(h.clone());
+        }
+        let req = Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        };
+        let wait = self.quick();
+        match self.request(&req, wait)? {
+            Response::Hello(h) => {
+                if h.protocol != PROTOCOL_VERSION {
+                    return Err(BackendError::Version(h.protocol));
+                }
+                self.hello = Some(h.clone());
+                Ok(h)
+            }
+            other => Err(Self::unexpected("hello", other)),
+        }
+    }
+
+    fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
+        let req = Request::Setup {
+            config: *config,
+            deadline_ms: self.op_deadline.as_millis() as u64,
+        };
+        let wait = self.quick();
+        match self.request(&req, wait)? {
+            Response::Ready => Ok(()),
+            other => Err(Self::unexpected("setup", other)),
+        }
+    }
+
+    fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)> {
+        let req = Request::Op {
+            op: op.clone(),
+            snapshot,
+        };
+        let wait = self.quick();
+        match self.request(&req, wait)? {
+            Response::Done { outcome, snapshot } => Ok((outcome, snapshot)),
+            other => Err(Self::unexpected("op", other)),
+        }
+    }
+
+    fn snapshot(&mut self) -> BResult<Snapshot> {
+        let wait = self.quick();
+        match self.request(&Request::Snapshot, wait)? {
+            Response::Snapshot(s) => Ok(s),
+            other => Err(Self::unexpected("snapshot", other)),
+        }
+    }
+
+    fn end(&mut self) -> BResult<()> {
+        let wait = self.quick();
+        match self.request(&Request::End, wait)? {
+            Response::Ended => Ok(()),
+            other => Err(Self::unexpected("end", other)),
+        }
+    }
+}
+
+impl Drop for ProcessBackend {
+    fn drop(&mut self) {
+        // Closing stdin lets a well-behaved backend tear its case down; SIGKILL covers one that
+        // does not within the grace period (the lab's agents then see EOF on their channels).
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+        drop(self.tmp.take());
+    }
+}

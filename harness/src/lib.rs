@@ -3,5 +3,11 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod check;
 pub mod cli;
+pub mod gen;
 pub mod lab;
+pub mod pretty;
+pub mod report;
+pub mod run;
+pub mod shrink;

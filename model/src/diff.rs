@@ -1,1 +1,376 @@
-//! diffs
+//! Field-by-field comparison of two canonical snapshots, each difference tagged with its
+//! observation level (semantic or internal, DESIGN §4).
+
+use crate::obs::{FdEntry, Inode, Ofd, Page, Snapshot, TaskView};
+use crate::obs::{Frame, Level};
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+/// One observable field that differs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FieldDiff {
+    /// Where, e.g. `t1.mem.anon_private[3].present` or `t0.fd[4].offset`.
+    pub path: String,
+    /// The path with task labels, fds and page numbers erased, e.g.
+    /// `t.mem.anon_private[].present`: what a fingerprint is made of.
+    pub shape: String,
+    /// Semantic or internal.
+    pub level: Level,
+    /// The model's value.
+    pub expected: String,
+    /// The implementation's value.
+    pub actual: String,
+}
+
+struct Differ {
+    out: Vec<FieldDiff>,
+    levels: LevelFilter,
+}
+
+/// Which levels to compare.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelFilter {
+    /// Only what programs can rely on.
+    Semantic,
+    /// Only implementation details.
+    Internal,
+    /// Both (the default against Linux).
+    #[default]
+    All,
+}
+
+impl LevelFilter {
+    /// Whether a difference at `level` counts.
+    pub fn includes(self, level: Level) -> bool {
+        match self {
+            LevelFilter::All => true,
+            LevelFilter::Semantic => level == Level::Semantic,
+            LevelFilter::Internal => level == Level::Internal,
+        }
+    }
+}
+
+impl Differ {
+    fn field<T: PartialEq + Debug>(
+        &mut self,
+        path: String,
+        shape: &str,
+        level: Level,
+        expected: &T,
+        actual: &T,
+    ) {
+        if expected != actual && self.levels.includes(level) {
+            self.out.push(FieldDiff {
+                path,
+                shape: shape.to_string(),
+                level,
+                expected: format!("{expected:?}"),
+                actual: format!("{actual:?}"),
+            });
+        }
+    }
+}
+
+/// How an fd looks once its description and inode are resolved.
+#[derive(Debug, PartialEq)]
+struct FdResolved<'a> {
+    cloexec: bool,
+    ofd: Option<&'a Ofd>,
+    inode: Option<&'a Inode>,
+}
+
+fn resolve<'a>(s: &'a Snapshot, e: &FdEntry) -> FdResolved<'a> {
+    let ofd = s.ofds.iter().find(|o| o.id == e.ofd);
+    let inode = ofd.and_then(|o| s.inodes.iter().find(|i| i.id == o.inode));
+    FdResolved {
+        cloexec: e.cloexec,
+        ofd,
+        inode,
+    }
+}
+
+/// Compares two canonical snapshots (`expected` from the model) and lists every difference
+/// whose level `levels` includes.
+pub fn diff_snapshots(
+    expected: &Snapshot,
+    actual: &Snapshot,
+    levels: LevelFilter,
+) -> Vec<FieldDiff> {
+    let mut d = Differ {
+        out: Vec::new(),
+        levels,
+    };
+    let labels: std::collections::BTreeSet<u32> = expected
+        .tasks
+        .iter()
+        .chain(&actual.tasks)
+        .map(|t| t.task)
+        .collect();
+    for label in labels {
+        let (e, a) = (expected.task(label), actual.task(label));
+        match (e, a) {
+            (Some(e), Some(a)) => diff_task(&mut d, expected, actual, e, a),
+            _ => d.field(
+                format!("t{label}"),
+                "t",
+                Level::Semantic,
+                &e.map(|t| t.state),
+                &a.map(|t| t.state),
+            ),
+        }
+    }
+    d.out
+}
+
+fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &TaskView) {
+    let t = format!("t{}", e.task);
+    d.field(
+        format!("{t}.parent"),
+        "t.parent",
+        Level::Semantic,
+        &e.parent,
+        &a.parent,
+    );
+    d.field(
+        format!("{t}.state"),
+        "t.state",
+        Level::Semantic,
+        &e.state,
+        &a.state,
+    );
+    if e.exit_signal.is_some() && a.exit_signal.is_some() {
+        d.field(
+            format!("{t}.exit_signal"),
+            "t.exit_signal",
+            Level::Semantic,
+            &e.exit_signal,
+            &a.exit_signal,
+        );
+    }
+    if let (Some(es_), Some(as__)) = (&e.sharing, &a.sharing) {
+        let pairs = [
+            ("vm", es_.vm, as__.vm),
+            ("files", es_.files, as__.files),
+            ("fs", es_.fs, as__.fs),
+            ("sighand", es_.sighand, as__.sighand),
+            ("io", es_.io, as__.io),
+            ("sysvsem", es_.sysvsem, as__.sysvsem),
+        ];
+        for (name, x, y) in pairs {
+            if x.is_some() && y.is_some() {
+                d.field(
+                    format!("{t}.sharing.{name}"),
+                    &format!("t.sharing.{name}"),
+                    Level::Internal,
+                    &x,
+                    &y,
+                );
+            }
+        }
+    }
+    let fds: std::collections::BTreeSet<i32> = e.fds.iter().chain(&a.fds).map(|f| f.fd).collect();
+    for fd in fds {
+        let fe = e.fds.iter().find(|f| f.fd == fd);
+        let fa = a.fds.iter().find(|f| f.fd == fd);
+        let p = format!("{t}.fd[{fd}]");
+        match (fe, fa) {
+            (Some(fe), Some(fa)) => diff_fd(d, &p, resolve(es, fe), resolve(as_, fa), fe, fa),
+            _ => d.field(p, "t.fd[]", Level::Semantic, &fe.is_some(), &fa.is_some()),
+        }
+    }
+    for (re, ra) in e.memory.iter().zip(&a.memory) {
+        for (i, (pe, pa)) in re.pages.iter().zip(&ra.pages).enumerate() {
+            diff_page(
+                d,
+                &format!("{t}.mem.{}[{i}]", re.region),
+                &format!("t.mem.{}[]", re.region),
+                pe,
+                pa,
+            );
+        }
+    }
+    if e.memory.len() != a.memory.len() {
+        d.field(
+            format!("{t}.mem"),
+            "t.mem",
+            Level::Semantic,
+            &e.memory.len(),
+            &a.memory.len(),
+        );
+    }
+}
+
+fn diff_fd(d: &mut Differ, p: &str, e: FdResolved, a: FdResolved, fe: &FdEntry, fa: &FdEntry) {
+    d.field(
+        format!("{p}.cloexec"),
+        "t.fd[].cloexec",
+        Level::Semantic,
+        &e.cloexec,
+        &a.cloexec,
+    );
+    // Canonical description labels are equal exactly when the sharing structure up to this
+    // fd is the same: a program can see sharing through offsets and status flags.
+    d.field(
+        format!("{p}.ofd"),
+        "t.fd[].ofd",
+        Level::Semantic,
+        &fe.ofd,
+        &fa.ofd,
+    );
+    match (e.ofd, a.ofd) {
+        (Some(oe), Some(oa)) => {
+            d.field(
+                format!("{p}.offset"),
+                "t.fd[].offset",
+                Level::Semantic,
+                &oe.offset,
+                &oa.offset,
+            );
+            d.field(
+                format!("{p}.flags"),
+                "t.fd[].flags",
+                Level::Semantic,
+                &(oe.access, oe.append, oe.nonblock),
+                &(oa.access, oa.append, oa.nonblock),
+            );
+            d.field(
+                format!("{p}.inode"),
+                "t.fd[].inode",
+                Level::Semantic,
+                &oe.inode,
+                &oa.inode,
+            );
+        }
+        (x, y) => d.field(
+            format!("{p}.ofd"),
+            "t.fd[].ofd",
+            Level::Semantic,
+            &x.is_some(),
+            &y.is_some(),
+        ),
+    }
+    if let (Some(ie), Some(ia)) = (e.inode, a.inode) {
+        d.field(
+            format!("{p}.inode.kind"),
+            "t.fd[].inode.kind",
+            Level::Semantic,
+            &ie.kind,
+            &ia.kind,
+        );
+        if ie.size.is_some() && ia.size.is_some() {
+            d.field(
+                format!("{p}.inode.size"),
+                "t.fd[].inode.size",
+                Level::Semantic,
+                &ie.size,
+                &ia.size,
+            );
+        }
+    }
+}
+
+fn diff_page(d: &mut Differ, p: &str, shape: &str, e: &Page, a: &Page) {
+    d.field(
+        format!("{p}.mapped"),
+        &format!("{shape}.mapped"),
+        Level::Semantic,
+        &e.mapped,
+        &a.mapped,
+    );
+    if e.value.is_some() && a.value.is_some() {
+        d.field(
+            format!("{p}.value"),
+            &format!("{shape}.value"),
+            Level::Semantic,
+            &e.value,
+            &a.value,
+        );
+    }
+    d.field(
+        format!("{p}.present"),
+        &format!("{shape}.present"),
+        Level::Internal,
+        &e.present,
+        &a.present,
+    );
+    d.field(
+        format!("{p}.exclusive"),
+        &format!("{shape}.exclusive"),
+        Level::Internal,
+        &e.exclusive,
+        &a.exclusive,
+    );
+    if e.frame.is_some() && a.frame.is_some() {
+        let zero = |f: Option<Frame>| f == Some(Frame::Zero);
+        if zero(e.frame) != zero(a.frame) {
+            d.field(
+                format!("{p}.zero_page"),
+                &format!("{shape}.zero_page"),
+                Level::Internal,
+                &zero(e.frame),
+                &zero(a.frame),
+            );
+        } else {
+            d.field(
+                format!("{p}.frame"),
+                &format!("{shape}.frame"),
+                Level::Internal,
+                &e.frame,
+                &a.frame,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obs::*;
+    use crate::op::Region;
+
+    fn snap(present: bool, value: Option<u8>) -> Snapshot {
+        Snapshot {
+            tasks: vec![TaskView {
+                task: 0,
+                parent: Parent::Reaper,
+                state: TaskState::Live,
+                exit_signal: Some(Signal::SIGCHLD),
+                sharing: None,
+                fds: vec![],
+                memory: vec![RegionView {
+                    region: Region::AnonPrivate,
+                    pages: vec![Page {
+                        mapped: true,
+                        present,
+                        exclusive: present,
+                        value,
+                        frame: None,
+                    }],
+                }],
+            }],
+            ofds: vec![],
+            inodes: vec![],
+        }
+    }
+
+    #[test]
+    fn levels_are_assigned_and_filtered() {
+        let d = diff_snapshots(&snap(true, Some(1)), &snap(false, None), LevelFilter::All);
+        assert!(d.iter().all(|f| f.level == Level::Internal), "{d:?}");
+        assert_eq!(d[0].path, "t0.mem.anon_private[0].present");
+        assert_eq!(d[0].shape, "t.mem.anon_private[].present");
+        assert!(diff_snapshots(
+            &snap(true, Some(1)),
+            &snap(false, None),
+            LevelFilter::Semantic
+        )
+        .is_empty());
+        let d = diff_snapshots(&snap(true, Some(1)), &snap(true, Some(2)), LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].level, Level::Semantic);
+        assert!(
+            diff_snapshots(&snap(true, Some(1)), &snap(true, Some(1)), LevelFilter::All).is_empty()
+        );
+    }
+}

@@ -382,6 +382,53 @@ impl fmt::Display for Level {
     }
 }
 
+impl Snapshot {
+    /// Blanks what `caps` cannot observe, so a snapshot from a backend that sees more compares
+    /// equal on the rest. Without kcmp each fd gets a description of its own (sharing cannot be
+    /// told) that keeps its offset and flags. Re-canonicalizes.
+    pub fn mask(&mut self, caps: crate::profile::Capabilities) {
+        let mut split_ofds: Vec<Ofd> = Vec::new();
+        for t in &mut self.tasks {
+            if !caps.exit_signal {
+                t.exit_signal = None;
+            }
+            if !caps.kcmp {
+                t.sharing = None;
+                for e in &mut t.fds {
+                    if let Some(o) = self.ofds.iter().find(|o| o.id == e.ofd) {
+                        let id = (u64::from(t.task) << 32) | e.fd as u32 as u64;
+                        split_ofds.push(Ofd { id, ..*o });
+                        e.ofd = id;
+                    }
+                }
+            }
+            for r in &mut t.memory {
+                for p in &mut r.pages {
+                    if !caps.pagemap {
+                        p.present = false;
+                        p.exclusive = false;
+                        p.value = None;
+                    }
+                    if !caps.pfn || !caps.pagemap {
+                        p.frame = None;
+                    }
+                }
+            }
+        }
+        if !caps.kcmp {
+            self.ofds = split_ofds;
+        }
+        if !caps.pipe_size {
+            for i in &mut self.inodes {
+                if i.kind == InodeKind::Pipe {
+                    i.size = None;
+                }
+            }
+        }
+        self.canonicalize();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,52 +501,5 @@ mod tests {
         let o: Outcome = serde_json::from_str(r#"{"err":9}"#).unwrap();
         assert_eq!(o, Outcome::Err(Errno::EBADF));
         assert!(serde_json::from_str::<Outcome>(r#"{"err":"EBOGUS"}"#).is_err());
-    }
-}
-
-impl Snapshot {
-    /// Blanks what `caps` cannot observe, so a snapshot from a backend that sees more compares
-    /// equal on the rest. Without kcmp each fd gets a description of its own (sharing cannot be
-    /// told) that keeps its offset and flags. Re-canonicalizes.
-    pub fn mask(&mut self, caps: crate::profile::Capabilities) {
-        let mut split_ofds: Vec<Ofd> = Vec::new();
-        for t in &mut self.tasks {
-            if !caps.exit_signal {
-                t.exit_signal = None;
-            }
-            if !caps.kcmp {
-                t.sharing = None;
-                for e in &mut t.fds {
-                    if let Some(o) = self.ofds.iter().find(|o| o.id == e.ofd) {
-                        let id = (u64::from(t.task) << 32) | e.fd as u32 as u64;
-                        split_ofds.push(Ofd { id, ..*o });
-                        e.ofd = id;
-                    }
-                }
-            }
-            for r in &mut t.memory {
-                for p in &mut r.pages {
-                    if !caps.pagemap {
-                        p.present = false;
-                        p.exclusive = false;
-                        p.value = None;
-                    }
-                    if !caps.pfn || !caps.pagemap {
-                        p.frame = None;
-                    }
-                }
-            }
-        }
-        if !caps.kcmp {
-            self.ofds = split_ofds;
-        }
-        if !caps.pipe_size {
-            for i in &mut self.inodes {
-                if i.kind == InodeKind::Pipe {
-                    i.size = None;
-                }
-            }
-        }
-        self.canonicalize();
     }
 }

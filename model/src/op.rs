@@ -445,7 +445,11 @@ impl fmt::Display for Op {
             OpKind::Dup { fd } => write!(f, "dup({fd})"),
             OpKind::Dup2 { old, new } => write!(f, "dup2({old}, {new})"),
             OpKind::Dup3 { old, new, cloexec } => {
-                write!(f, "dup3({old}, {new}, {})", if *cloexec { "CLOEXEC" } else { "0" })
+                write!(
+                    f,
+                    "dup3({old}, {new}, {})",
+                    if *cloexec { "CLOEXEC" } else { "0" }
+                )
             }
             OpKind::Read { fd, len } => write!(f, "read({fd}, {len})"),
             OpKind::Write { fd, data } => write!(f, "write({fd}, {})", ByteStr(data)),
@@ -520,8 +524,8 @@ mod tests {
             let back: Op = serde_json::from_str(&s).unwrap();
             assert_eq!(op, back, "{s}");
         }
-        let op: Op = serde_json::from_str(r#"{"task":0,"kind":"fcntl","fd":3,"cmd":"get_fl"}"#)
-            .unwrap();
+        let op: Op =
+            serde_json::from_str(r#"{"task":0,"kind":"fcntl","fd":3,"cmd":"get_fl"}"#).unwrap();
         assert_eq!(
             op.kind,
             OpKind::Fcntl {

@@ -44,7 +44,11 @@ impl Profile {
         };
         format!(
             "{who}{}, kernel {}.{}",
-            if self.cap_sys_admin { " (CAP_SYS_ADMIN)" } else { "" },
+            if self.cap_sys_admin {
+                " (CAP_SYS_ADMIN)"
+            } else {
+                ""
+            },
             self.kernel.0,
             self.kernel.1
         )

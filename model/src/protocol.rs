@@ -111,7 +111,10 @@ mod tests {
             serde_json::from_str(r#"{"cmd":"op","op":{"task":0,"kind":"fork"},"snapshot":true}"#)
                 .unwrap();
         assert!(matches!(r, Request::Op { snapshot: true, .. }));
-        assert_eq!(serde_json::to_string(&Response::Ready).unwrap(), r#""ready""#);
+        assert_eq!(
+            serde_json::to_string(&Response::Ready).unwrap(),
+            r#""ready""#
+        );
         let d: Response = serde_json::from_str(r#"{"done":{"outcome":{"child":1}}}"#).unwrap();
         assert_eq!(
             d,

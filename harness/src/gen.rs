@@ -1,0 +1,483 @@
+//! Generation of op sequences that are valid by construction from the model state.
+//!
+//! Every decision draws from a [`Choices`] source: a seeded PRNG for `forkspec check`, or a
+//! proptest-generated list of numbers in the suites (shrinking the list toward zeros and
+//! removing entries yields simpler sequences that are still valid, because each op is chosen
+//! from the model's state at that point).
+
+use forkspec_model::{
+    Access, Advice, Case, CaseConfig, FcntlCmd, FileName, InodeKind, Model, Op, OpKind, OpenFlags,
+    Outcome, Profile, Region, Snapshot, TaskState, WaitTarget, Whence,
+};
+
+/// A source of decisions.
+pub trait Choices {
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: u32) -> u32;
+
+    /// True with probability about `pct` percent.
+    fn chance(&mut self, pct: u32) -> bool {
+        self.below(100) < pct
+    }
+}
+
+impl dyn Choices + '_ {
+    /// One of `items` (non-empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u32) as usize]
+    }
+}
+
+/// Decisions from a 64-bit seed (splitmix64): the same seed always gives the same case.
+pub struct SeededChoices(u64);
+
+impl SeededChoices {
+    /// A source for `seed`.
+    pub fn new(seed: u64) -> SeededChoices {
+        SeededChoices(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl Choices for SeededChoices {
+    fn below(&mut self, n: u32) -> u32 {
+        (((self.next_u64() >> 32) * u64::from(n)) >> 32) as u32
+    }
+}
+
+/// Decisions replayed from a list; past its end every decision is 0 (the simplest choice).
+pub struct ListChoices<'a> {
+    values: &'a [u32],
+    pos: usize,
+}
+
+impl<'a> ListChoices<'a> {
+    /// A source reading `values` in order.
+    pub fn new(values: &'a [u32]) -> ListChoices<'a> {
+        ListChoices { values, pos: 0 }
+    }
+}
+
+impl Choices for ListChoices<'_> {
+    fn below(&mut self, n: u32) -> u32 {
+        let v = self.values.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        v % n
+    }
+}
+
+/// Which area the generated ops concentrate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mix {
+    /// fork, exit, wait and copy-on-write memory.
+    Fork,
+    /// fork and fd tables, open file descriptions, pipes.
+    Fd,
+    /// Both.
+    All,
+}
+
+impl Mix {
+    fn weights(self) -> &'static [(Kind, u32)] {
+        use Kind::*;
+        match self {
+            Mix::Fork => &[
+                (Fork, 14),
+                (Exit, 4),
+                (Wait, 4),
+                (MemWrite, 26),
+                (MemRead, 14),
+                (Madvise, 10),
+                (Open, 2),
+                (Write, 1),
+                (Pipe, 1),
+            ],
+            Mix::Fd => &[
+                (Fork, 12),
+                (Exit, 3),
+                (Wait, 3),
+                (MemWrite, 3),
+                (Open, 10),
+                (Close, 6),
+                (Dup, 4),
+                (Dup2, 3),
+                (Read, 8),
+                (Write, 8),
+                (Pread, 3),
+                (Pwrite, 3),
+                (Lseek, 5),
+                (Fcntl, 6),
+                (Pipe, 5),
+                (Ftruncate, 2),
+            ],
+            Mix::All => &[
+                (Fork, 13),
+                (Exit, 4),
+                (Wait, 4),
+                (MemWrite, 14),
+                (MemRead, 8),
+                (Madvise, 6),
+                (Open, 6),
+                (Close, 4),
+                (Dup, 3),
+                (Dup2, 2),
+                (Read, 5),
+                (Write, 5),
+                (Pread, 2),
+                (Pwrite, 2),
+                (Lseek, 3),
+                (Fcntl, 4),
+                (Pipe, 3),
+                (Ftruncate, 1),
+            ],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Fork,
+    Exit,
+    Wait,
+    MemWrite,
+    MemRead,
+    Madvise,
+    Open,
+    Close,
+    Dup,
+    Dup2,
+    Read,
+    Write,
+    Pread,
+    Pwrite,
+    Lseek,
+    Fcntl,
+    Pipe,
+    Ftruncate,
+}
+
+/// Limits of generated cases.
+#[derive(Clone, Copy, Debug)]
+pub struct GenConfig {
+    /// Area.
+    pub mix: Mix,
+    /// Longest sequence.
+    pub max_len: u32,
+    /// Region size in pages.
+    pub pages: u32,
+    /// Most tasks a case creates.
+    pub max_tasks: u32,
+}
+
+impl Default for GenConfig {
+    fn default() -> Self {
+        GenConfig {
+            mix: Mix::All,
+            max_len: 24,
+            pages: 8,
+            max_tasks: 24,
+        }
+    }
+}
+
+/// Generates one case.
+pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Case {
+    let config = CaseConfig { pages: cfg.pages };
+    let mut model = Model::new(config, profile);
+    let len = 1 + src.below(cfg.max_len.max(1));
+    let mut ops = Vec::new();
+    let mut created = 1u32;
+    let mut newest = 0u32;
+    for _ in 0..len {
+        let snap = model.snapshot();
+        let live: Vec<u32> = snap
+            .tasks
+            .iter()
+            .filter(|t| t.state == TaskState::Live)
+            .map(|t| t.task)
+            .collect();
+        if live.is_empty() {
+            break;
+        }
+        let mut accepted = None;
+        for _attempt in 0..6 {
+            let task = if live.contains(&newest) && src.chance(50) {
+                newest
+            } else {
+                *src.pick(&live)
+            };
+            let Some(op) = propose(src, cfg, &snap, task, created) else {
+                continue;
+            };
+            // Valid by construction means no op that the model predicts to block: a blocked
+            // task would cost a whole deadline on the real side.
+            let mut probe = model.clone();
+            if probe.step(&op, None).taken != Outcome::Blocked {
+                accepted = Some(op);
+                break;
+            }
+        }
+        let Some(op) = accepted else { continue };
+        let step = model.step(&op, None);
+        if let Outcome::Child(c) = step.taken {
+            created += 1;
+            newest = c;
+        }
+        ops.push(op);
+    }
+    Case { config, ops }
+}
+
+fn propose(
+    src: &mut dyn Choices,
+    cfg: &GenConfig,
+    snap: &Snapshot,
+    task: u32,
+    created: u32,
+) -> Option<Op> {
+    let weights = cfg.mix.weights();
+    let total: u32 = weights.iter().map(|w| w.1).sum();
+    let mut x = src.below(total);
+    let mut kind = weights[0].0;
+    for &(k, w) in weights {
+        if x < w {
+            kind = k;
+            break;
+        }
+        x -= w;
+    }
+    let view = snap.task(task)?;
+    let fds: Vec<i32> = view.fds.iter().map(|f| f.fd).collect();
+    let pages = cfg.pages;
+    let fd_of_kind = |src: &mut dyn Choices, want: &dyn Fn(&InodeKind, Access) -> bool| {
+        let matching: Vec<i32> = view
+            .fds
+            .iter()
+            .filter(|f| {
+                let o = snap.ofds.iter().find(|o| o.id == f.ofd);
+                let i = o.and_then(|o| snap.inodes.iter().find(|i| i.id == o.inode));
+                matches!((o, i), (Some(o), Some(i)) if want(&i.kind, o.access))
+            })
+            .map(|f| f.fd)
+            .collect();
+        if !matching.is_empty() && !src.chance(8) {
+            *src.pick(&matching)
+        } else if !fds.is_empty() && src.chance(70) {
+            *src.pick(&fds)
+        } else {
+            src.below(6) as i32
+        }
+    };
+    let any_fd = |src: &mut dyn Choices| fd_of_kind(src, &|_, _| true);
+    let region = |src: &mut dyn Choices| *src.pick(&Region::ALL);
+    let data = |src: &mut dyn Choices| {
+        let n = 1 + src.below(6) as usize;
+        (0..n)
+            .map(|_| b'a' + src.below(26) as u8)
+            .collect::<Vec<u8>>()
+    };
+    let is_data_file = |fd: i32| {
+        view.fds
+            .iter()
+            .find(|f| f.fd == fd)
+            .and_then(|f| snap.ofds.iter().find(|o| o.id == f.ofd))
+            .and_then(|o| snap.inodes.iter().find(|i| i.id == o.inode))
+            .is_some_and(|i| i.kind == InodeKind::File(FileName::Data))
+    };
+    let kind = match kind {
+        Kind::Fork => {
+            if created >= cfg.max_tasks {
+                return None;
+            }
+            OpKind::Fork
+        }
+        Kind::Exit => {
+            // t0 exiting early ends most of a case; keep it rare.
+            if task == 0 && !src.chance(10) {
+                return None;
+            }
+            OpKind::Exit {
+                code: src.below(4) as i32,
+            }
+        }
+        Kind::Wait => {
+            let children: Vec<u32> = snap
+                .tasks
+                .iter()
+                .filter(|t| t.parent == forkspec_model::Parent::Task(task))
+                .map(|t| t.task)
+                .collect();
+            let target = if children.is_empty() || src.chance(15) {
+                if src.chance(50) {
+                    WaitTarget::Any
+                } else {
+                    WaitTarget::Task(src.below(created))
+                }
+            } else if src.chance(40) {
+                WaitTarget::Any
+            } else {
+                WaitTarget::Task(*src.pick(&children))
+            };
+            OpKind::Wait { target }
+        }
+        Kind::MemWrite => OpKind::MemWrite {
+            region: region(src),
+            page: src.below(pages),
+            byte: 1 + src.below(255) as u8,
+        },
+        Kind::MemRead => OpKind::MemRead {
+            region: region(src),
+            page: src.below(pages),
+        },
+        Kind::Madvise => {
+            let first = src.below(pages);
+            let count = 1 + src.below(pages - first);
+            let advice = *src.pick(&[
+                Advice::DontFork,
+                Advice::DoFork,
+                Advice::WipeOnFork,
+                Advice::KeepOnFork,
+                Advice::DontNeed,
+            ]);
+            let region = if advice == Advice::WipeOnFork && src.chance(75) {
+                Region::AnonPrivate
+            } else {
+                region(src)
+            };
+            OpKind::Madvise {
+                region,
+                first,
+                count,
+                advice,
+            }
+        }
+        Kind::Open => {
+            let file = *src.pick(&FileName::ALL);
+            let access = *src.pick(&[Access::RdOnly, Access::WrOnly, Access::RdWr, Access::RdWr]);
+            let flags = OpenFlags {
+                access,
+                creat: file != FileName::Data && src.chance(70),
+                excl: src.chance(5),
+                // Truncating the mapped file would turn later loads into SIGBUS; that is
+                // for known cases, not the random mix.
+                trunc: file != FileName::Data && src.chance(10),
+                append: src.chance(15),
+                cloexec: src.chance(25),
+                nonblock: src.chance(5),
+            };
+            OpKind::Open { file, flags }
+        }
+        Kind::Close => OpKind::Close { fd: any_fd(src) },
+        Kind::Dup => OpKind::Dup { fd: any_fd(src) },
+        Kind::Dup2 => {
+            let old = any_fd(src);
+            let new = if src.chance(50) {
+                any_fd(src)
+            } else {
+                src.below(8) as i32
+            };
+            if src.chance(30) {
+                OpKind::Dup3 {
+                    old,
+                    new,
+                    cloexec: src.chance(50),
+                }
+            } else {
+                OpKind::Dup2 { old, new }
+            }
+        }
+        Kind::Read => OpKind::Read {
+            fd: fd_of_kind(src, &|_, a| a.readable()),
+            len: 1 + src.below(12),
+        },
+        Kind::Write => OpKind::Write {
+            fd: fd_of_kind(src, &|_, a| a.writable()),
+            data: data(src),
+        },
+        Kind::Pread => OpKind::Pread {
+            fd: fd_of_kind(src, &|k, a| a.readable() && *k != InodeKind::Pipe),
+            len: 1 + src.below(12),
+            offset: src.below(24) as i64,
+        },
+        Kind::Pwrite => OpKind::Pwrite {
+            fd: fd_of_kind(src, &|k, a| a.writable() && *k != InodeKind::Pipe),
+            data: data(src),
+            offset: src.below(24) as i64,
+        },
+        Kind::Lseek => {
+            let whence = *src.pick(&[Whence::Set, Whence::Cur, Whence::End]);
+            let offset = src.below(24) as i64 - if whence == Whence::Set { 0 } else { 8 };
+            OpKind::Lseek {
+                fd: fd_of_kind(src, &|k, _| *k != InodeKind::Pipe),
+                offset,
+                whence,
+            }
+        }
+        Kind::Fcntl => {
+            let cmd = match src.below(6) {
+                0 => FcntlCmd::GetFd,
+                1 => FcntlCmd::SetFd {
+                    cloexec: src.chance(50),
+                },
+                2 => FcntlCmd::GetFl,
+                3 => FcntlCmd::SetFl {
+                    append: src.chance(50),
+                    nonblock: src.chance(30),
+                },
+                4 => FcntlCmd::DupFd {
+                    min: src.below(10) as i32,
+                },
+                _ => FcntlCmd::DupFdCloexec {
+                    min: src.below(10) as i32,
+                },
+            };
+            OpKind::Fcntl {
+                fd: any_fd(src),
+                cmd,
+            }
+        }
+        Kind::Pipe => OpKind::Pipe2 {
+            cloexec: src.chance(25),
+            nonblock: src.chance(25),
+        },
+        Kind::Ftruncate => {
+            let fd = fd_of_kind(src, &|k, a| a.writable() && *k != InodeKind::Pipe);
+            let len = src.below(40) as i64;
+            // Shrinking the mapped file is SIGBUS territory, kept out of the random mix.
+            let len = if is_data_file(fd) {
+                (u64::from(pages) * forkspec_model::PAGE_SIZE) as i64 + len
+            } else {
+                len
+            };
+            OpKind::Ftruncate { fd, len }
+        }
+    };
+    Some(Op { task, kind })
+}
+
+/// Fork generations in a case: the longest parent chain below `t0` among the tasks created
+/// (a child of `t0` is generation 1).
+pub fn fork_depth(case: &Case, profile: &Profile) -> u32 {
+    let mut model = Model::new(case.config, profile);
+    let mut depth = vec![0u32];
+    let mut max = 0;
+    for op in &case.ops {
+        if let Outcome::Child(c) = model.step(op, None).taken {
+            let d = depth.get(op.task as usize).copied().unwrap_or(0) + 1;
+            if depth.len() <= c as usize {
+                depth.resize(c as usize + 1, 0);
+            }
+            depth[c as usize] = d;
+            max = max.max(d);
+        }
+    }
+    max
+}

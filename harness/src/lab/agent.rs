@@ -1,0 +1,310 @@
+//! The agent: the loop every task of a case runs, and the start-up of the root task `t0`.
+//!
+//! Everything here runs in case tasks and uses raw system calls only: no allocation, no
+//! std I/O, no `errno`, no locks, no panics. Later issues run agents in `CLONE_VM` children
+//! that share the heap and TLS of their parent, where any of those would corrupt the parent.
+
+use super::channel::{
+    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA, K_FORK,
+    K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
+};
+use super::sys::{exit_group, raw, sc};
+use core::mem::size_of;
+
+/// Where `t0` maps region `i`: `REGION_BASE + i * REGION_STRIDE`. The stride (16 TiB) is
+/// larger than any page index an op can name (`u32` pages of 4 KiB), so an out-of-range
+/// page of one region never lands in another region: the kernel answers with SIGSEGV.
+pub const REGION_BASE: u64 = 0x1000_0000_0000;
+/// See [`REGION_BASE`].
+pub const REGION_STRIDE: u64 = 0x1000_0000_0000;
+
+/// Address of page `page` of region `i`.
+pub fn page_addr(region: usize, page: u64) -> u64 {
+    REGION_BASE + region as u64 * REGION_STRIDE + page * 4096
+}
+
+/// What `t0` needs to set itself up, prepared by the lab before the fork (the child only
+/// reads it from its copy of the lab's memory).
+#[derive(Clone, Copy, Debug)]
+pub struct T0Plan {
+    /// NUL-terminated case directory path.
+    pub dir: *const u8,
+    /// Pages per region.
+    pub pages: u64,
+}
+
+/// Setup steps of `t0`, reported in `data[0]` of a failed ready reply.
+pub mod step {
+    /// setpgid
+    pub const SETPGID: u8 = 1;
+    /// rt_sigaction / sigprocmask
+    pub const SIGNALS: u8 = 2;
+    /// prlimit
+    pub const RLIMIT: u8 = 3;
+    /// chdir
+    pub const CHDIR: u8 = 4;
+    /// open data
+    pub const OPEN: u8 = 5;
+    /// mmap
+    pub const MMAP: u8 = 6;
+    /// madvise
+    pub const MADVISE: u8 = 7;
+}
+
+fn fail(step: u8, err: i64) -> ! {
+    let mut r = Reply::ZERO;
+    r.ret = if err < 0 { err } else { -(libc::EINVAL as i64) };
+    r.data[0] = step;
+    send_reply(&r);
+    exit_group(127)
+}
+
+fn send_reply(r: &Reply) {
+    loop {
+        // SAFETY: writes one reply (plain data on our stack) to the shared reply pipe.
+        let n = unsafe {
+            sc(
+                libc::SYS_write,
+                REPLY_WRITE_FD as u64,
+                r as *const Reply as u64,
+                size_of::<Reply>() as u64,
+            )
+        };
+        if n != -(libc::EINTR as i64) {
+            return;
+        }
+    }
+}
+
+/// The root task's start-up after the lab forked it: own process group, default signal
+/// state, an empty fd table below the agent fds, the case directory as cwd, the four regions
+/// mapped and untouched. Then it reports ready and becomes agent 0.
+///
+/// # Safety
+/// Call only in the freshly forked child of a single-threaded lab, with `plan.dir` pointing to
+/// a NUL-terminated string in memory the child owns.
+pub unsafe fn t0_main(plan: T0Plan) -> ! {
+    // SAFETY (whole block): raw syscalls with pointers to locals or to `plan.dir`, which the
+    // caller guarantees; the mappings are placed with MAP_FIXED_NOREPLACE at addresses this
+    // process does not use, so nothing existing is replaced.
+    unsafe {
+        let r = sc(libc::SYS_setpgid, 0, 0, 0);
+        if r < 0 {
+            fail(step::SETPGID, r);
+        }
+        // The task must not outlive the lab even when it is blocked in an op.
+        sc(
+            libc::SYS_prctl,
+            libc::PR_SET_PDEATHSIG as u64,
+            libc::SIGKILL as u64,
+            0,
+        );
+        // The lab is a Rust program: std ignores SIGPIPE and installs SIGSEGV/SIGBUS handlers
+        // on an alternate stack. A case starts from the defaults a fresh program would have.
+        let dfl: [u64; 4] = [0; 4]; // handler SIG_DFL, flags 0, restorer 0, mask 0
+        for sig in 1..=64u64 {
+            if sig == libc::SIGKILL as u64 || sig == libc::SIGSTOP as u64 {
+                continue;
+            }
+            let r = raw(
+                libc::SYS_rt_sigaction,
+                [sig, dfl.as_ptr() as u64, 0, 8, 0, 0],
+            );
+            if r < 0 {
+                fail(step::SIGNALS, r);
+            }
+        }
+        let ss: [u64; 3] = [0, libc::SS_DISABLE as u64, 0];
+        sc(libc::SYS_sigaltstack, ss.as_ptr() as u64, 0, 0);
+        let empty: u64 = 0;
+        let r = raw(
+            libc::SYS_rt_sigprocmask,
+            [
+                libc::SIG_SETMASK as u64,
+                &empty as *const u64 as u64,
+                0,
+                8,
+                0,
+                0,
+            ],
+        );
+        if r < 0 {
+            fail(step::SIGNALS, r);
+        }
+        let mut lim = [0u64; 2];
+        let r = raw(
+            libc::SYS_prlimit64,
+            [
+                0,
+                libc::RLIMIT_NOFILE as u64,
+                0,
+                lim.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        );
+        if r < 0 {
+            fail(step::RLIMIT, r);
+        }
+        lim[0] = CASE_NOFILE.min(lim[1]);
+        let r = raw(
+            libc::SYS_prlimit64,
+            [0, libc::RLIMIT_NOFILE as u64, lim.as_ptr() as u64, 0, 0, 0],
+        );
+        if r < 0 {
+            fail(step::RLIMIT, r);
+        }
+        // Empty fd table except the agent channel: stdio and every lab fd go.
+        close_range(0, AGENT_FD_BASE as u32 - 1);
+        close_range(AGENT_FD_LAST as u32 + 1, u32::MAX);
+        sc(libc::SYS_umask, 0o022, 0, 0);
+        let r = sc(libc::SYS_chdir, plan.dir as u64, 0, 0);
+        if r < 0 {
+            fail(step::CHDIR, r);
+        }
+        let fd = raw(
+            libc::SYS_openat,
+            [
+                libc::AT_FDCWD as i64 as u64,
+                c"data".as_ptr() as u64,
+                (libc::O_RDWR | libc::O_CLOEXEC) as u64,
+                0,
+                0,
+                0,
+            ],
+        );
+        if fd < 0 {
+            fail(step::OPEN, fd);
+        }
+        let len = plan.pages * 4096;
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let kinds: [(i32, i64); 4] = [
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1),
+            (libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1),
+            (libc::MAP_PRIVATE, fd),
+            (libc::MAP_SHARED, fd),
+        ];
+        for (i, (flags, f)) in kinds.iter().enumerate() {
+            let addr = page_addr(i, 0);
+            let r = raw(
+                libc::SYS_mmap,
+                [
+                    addr,
+                    len,
+                    prot,
+                    (flags | libc::MAP_FIXED_NOREPLACE) as u64,
+                    *f as u64,
+                    0,
+                ],
+            );
+            if r < 0 {
+                fail(step::MMAP, r);
+            }
+            if r as u64 != addr {
+                // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
+                fail(step::MMAP, -(libc::EEXIST as i64));
+            }
+            let r = sc(libc::SYS_madvise, addr, len, libc::MADV_NOHUGEPAGE as u64);
+            if r < 0 {
+                fail(step::MADVISE, r);
+            }
+        }
+        sc(libc::SYS_close, fd as u64, 0, 0);
+        send_reply(&Reply::ZERO);
+        agent_loop(0)
+    }
+}
+
+/// Closes `[first, last]`, falling back to single closes where close_range(2) is missing
+/// (an emulator, an old kernel).
+fn close_range(first: u32, last: u32) {
+    // SAFETY: closes only fds of this (fresh) task; none is in use by the agent code.
+    unsafe {
+        if sc(libc::SYS_close_range, first as u64, last as u64, 0) == 0 {
+            return;
+        }
+        let end = last.min(65535);
+        let mut fd = first;
+        while fd <= end {
+            sc(libc::SYS_close, fd as u64, 0, 0);
+            fd += 1;
+        }
+    }
+}
+
+/// Reads one command from `fd`; `false` on EOF or error (the lab is gone).
+fn read_cmd(fd: i32, cmd: &mut Cmd) -> bool {
+    loop {
+        // SAFETY: reads at most one `Cmd` worth of plain data into `cmd`.
+        let n = unsafe {
+            sc(
+                libc::SYS_read,
+                fd as u64,
+                cmd as *mut Cmd as u64,
+                size_of::<Cmd>() as u64,
+            )
+        };
+        if n == -(libc::EINTR as i64) {
+            continue;
+        }
+        return n == size_of::<Cmd>() as i64;
+    }
+}
+
+/// The agent loop of the task in `slot`: receive one command, run it, reply. Exits when the
+/// lab closes the command pipes.
+///
+/// # Safety
+/// Call only in a case task whose fd table holds the agent channel fds.
+pub unsafe fn agent_loop(slot: u32) -> ! {
+    let mut slot = slot;
+    let mut cmd = Cmd::ZERO;
+    let mut reply = Reply::ZERO;
+    loop {
+        if slot as usize >= SLOTS || !read_cmd(AGENT_FD_BASE + slot as i32, &mut cmd) {
+            exit_group(0);
+        }
+        reply.slot = slot;
+        reply.seq = cmd.seq;
+        let mut a = cmd.args;
+        let mut i = 0;
+        while i < 6 {
+            if cmd.fix & (FIX_CMD_DATA << i) != 0 {
+                a[i] = cmd.data.as_ptr() as u64;
+            }
+            if cmd.fix & (FIX_REPLY_DATA << i) != 0 {
+                a[i] = reply.data.as_mut_ptr() as u64;
+            }
+            i += 1;
+        }
+        reply.ret = match cmd.kind {
+            // SAFETY: the lab built the arguments for this syscall; pointer arguments were
+            // just resolved to this task's own command/reply buffers. Anything else the call
+            // does affects the case, which is the point.
+            K_SYSCALL => unsafe { raw(cmd.nr as i64, a) },
+            K_FORK => {
+                // SAFETY: plain fork; the child continues on its own copy of this stack.
+                let r = unsafe { sc(libc::SYS_fork, 0, 0, 0) };
+                if r == 0 {
+                    // The child: become the agent of the slot the lab reserved for it.
+                    slot = a[0] as u32;
+                    continue;
+                }
+                r
+            }
+            K_LOAD => {
+                // SAFETY: loads from a case region address; a bad address kills this task with
+                // SIGSEGV, which the lab observes as the op's outcome.
+                reply.data[0] = unsafe { core::ptr::read_volatile(a[0] as *const u8) };
+                0
+            }
+            K_STORE => {
+                // SAFETY: as for K_LOAD.
+                unsafe { core::ptr::write_volatile(a[0] as *mut u8, a[1] as u8) };
+                0
+            }
+            _ => -(libc::ENOSYS as i64),
+        };
+        send_reply(&reply);
+    }
+}

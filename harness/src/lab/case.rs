@@ -1,0 +1,492 @@
+//! One case: its directory, its tasks and their bookkeeping, running ops, teardown.
+
+use super::agent::{t0_main, T0Plan};
+use super::channel::{Channel, Cmd, Reply, REPLY_READ_FD, SLOTS};
+use super::guard::Board;
+use super::observe::{self, Observed, Observer, TaskRef};
+use super::ops::{self, Expect};
+use forkspec_model::{
+    CaseConfig, Errno, ExitStatus, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
+};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A pid no task can have (above the largest `pid_max`): waiting for it gives ECHILD.
+const NO_PID: i64 = 0x7fff_fffe;
+
+/// Where a task is in its life, per the lab's bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Life {
+    /// In its agent loop, ready for a command.
+    Live,
+    /// Running a command that missed its deadline.
+    Blocked,
+    /// Exited or killed, not reaped.
+    Dead,
+    /// Reaped (by a task's wait, or gone from /proc).
+    Reaped,
+}
+
+struct Task {
+    pid: i32,
+    /// Opened by the lab after `t0` was forked, so no agent inherits it.
+    pidfd: Option<OwnedFd>,
+    slot: usize,
+    life: Life,
+    /// The command in flight: sequence number and how to read its reply.
+    pending: Option<(u32, Expect)>,
+    /// Wait status, when a task's wait reaped this one.
+    reaped_status: Option<i32>,
+}
+
+/// A running case.
+pub struct Case {
+    chan: Channel,
+    board: Board,
+    dir: PathBuf,
+    pages: u32,
+    deadline: Duration,
+    pgid: i32,
+    tasks: Vec<Task>,
+    next_slot: usize,
+    seq: u32,
+    replies: Vec<Reply>,
+    done: bool,
+}
+
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes no pointers; a non-negative result is a new fd we own
+    // (pidfds are always close-on-exec).
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
+    }
+}
+
+fn make_dir() -> Result<PathBuf, String> {
+    let tmp = std::env::var_os("TMPDIR")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/tmp".into());
+    let mut tmpl = PathBuf::from(tmp)
+        .join("forkspec-XXXXXX")
+        .as_os_str()
+        .as_bytes()
+        .to_vec();
+    tmpl.push(0);
+    // SAFETY: mkdtemp rewrites the NUL-terminated template in place.
+    let r = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
+    if r.is_null() {
+        return Err(format!("mkdtemp: {}", std::io::Error::last_os_error()));
+    }
+    tmpl.pop();
+    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl)))
+}
+
+fn write_data(dir: &std::path::Path, pages: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    let len = pages as u64 * forkspec_model::PAGE_SIZE;
+    let buf: Vec<u8> = (0..len).map(forkspec_model::data_file_byte).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("data"))?;
+    f.write_all(&buf)
+}
+
+impl Case {
+    /// Creates the case directory and forks `t0`; returns once `t0` is in its agent loop.
+    pub fn setup(
+        chan: Channel,
+        board: Board,
+        config: CaseConfig,
+        deadline_ms: u64,
+    ) -> Result<Case, String> {
+        if config.pages == 0 || config.pages > MAX_PAGES {
+            return Err(format!(
+                "pages must be in 1..={MAX_PAGES}, got {}",
+                config.pages
+            ));
+        }
+        let dir = make_dir()?;
+        board.set_dir(dir.as_os_str().as_bytes());
+        let mut case = Case {
+            chan,
+            board,
+            dir,
+            pages: config.pages,
+            deadline: Duration::from_millis(deadline_ms.max(1)),
+            pgid: 0,
+            tasks: Vec::new(),
+            next_slot: 1,
+            seq: 0,
+            replies: Vec::new(),
+            done: false,
+        };
+        match case.start(config.pages) {
+            Ok(()) => Ok(case),
+            Err(e) => {
+                let _ = case.teardown();
+                Err(e)
+            }
+        }
+    }
+
+    fn start(&mut self, pages: u32) -> Result<(), String> {
+        write_data(&self.dir, pages).map_err(|e| format!("writing the data file: {e}"))?;
+        let cdir = CString::new(self.dir.as_os_str().as_bytes())
+            .map_err(|_| "case directory path contains NUL".to_string())?;
+        let plan = T0Plan {
+            dir: cdir.as_ptr().cast(),
+            pages: pages as u64,
+        };
+        // SAFETY: the lab is single-threaded, so the child may run anything; t0_main uses raw
+        // syscalls only and never returns. `cdir` lives in the child's copy of our memory.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: we are the freshly forked child; see above.
+            unsafe { t0_main(plan) }
+        }
+        // Both sides set the group, so whoever runs first, kill(-pgid) covers t0 from now on.
+        // SAFETY: setpgid on our own child.
+        unsafe {
+            libc::setpgid(pid, pid);
+        }
+        self.pgid = pid;
+        self.board.set_pgid(pid);
+        self.tasks.push(Task {
+            pid,
+            pidfd: pidfd_open(pid),
+            slot: 0,
+            life: Live,
+            pending: Some((0, Expect::Ready)),
+            reaped_status: None,
+        });
+        match self.await_reply(0, 0, Expect::Ready) {
+            Outcome::Ret(_) => Ok(()),
+            Outcome::Err(e) => Err(format!("t0 setup failed: {e}")),
+            o => Err(format!("t0 setup failed: {o}")),
+        }
+    }
+
+    fn live(&self, t: TaskId) -> Option<&Task> {
+        self.tasks.get(t as usize).filter(|t| t.life == Live)
+    }
+
+    /// Runs one op. `Err` is an invalid request; everything the kernel does is an outcome.
+    pub fn op(&mut self, op: &Op) -> Result<Outcome, String> {
+        self.pump();
+        let Some(task) = self.live(op.task) else {
+            return Ok(Outcome::Err(Errno::ESRCH));
+        };
+        let slot = task.slot;
+        if ops::touches_agent_fd(&op.kind) {
+            return Ok(Outcome::Err(Errno::EBADF));
+        }
+        let wait_pid = match op.kind {
+            OpKind::Wait {
+                target: WaitTarget::Any,
+            } => -1,
+            OpKind::Wait {
+                target: WaitTarget::Task(t),
+            } => self
+                .tasks
+                .get(t as usize)
+                .filter(|t| t.life != Reaped)
+                .map_or(NO_PID, |t| t.pid as i64),
+            _ => 0,
+        };
+        if matches!(op.kind, OpKind::Fork) && self.next_slot >= SLOTS {
+            return Err(format!(
+                "task limit reached: at most {SLOTS} forks per case"
+            ));
+        }
+        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid)?;
+        if let Expect::Child { .. } = expect {
+            self.next_slot += 1;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        cmd.seq = self.seq;
+        self.send(op.task, slot, &cmd, expect)?;
+        Ok(self.await_reply(op.task, self.seq, expect))
+    }
+
+    fn send(
+        &mut self,
+        label: TaskId,
+        slot: usize,
+        cmd: &Cmd,
+        expect: Expect,
+    ) -> Result<(), String> {
+        self.tasks[label as usize].pending = Some((cmd.seq, expect));
+        self.chan
+            .send(slot, cmd)
+            .map_err(|e| format!("sending a command: {e}"))
+    }
+
+    /// Handles every reply available now.
+    fn pump(&mut self) -> Option<(TaskId, u32, Outcome)> {
+        let mut buf = std::mem::take(&mut self.replies);
+        buf.clear();
+        let _ = self.chan.recv(&mut buf);
+        let mut hit = None;
+        for r in &buf {
+            if let Some(x) = self.dispatch(r) {
+                hit = Some(x);
+            }
+        }
+        self.replies = buf;
+        hit
+    }
+
+    /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
+    fn dispatch(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
+        let label = self.tasks.iter().position(|t| t.slot == r.slot as usize)?;
+        let (seq, expect) = self.tasks[label].pending?;
+        if seq != r.seq {
+            return None;
+        }
+        self.tasks[label].pending = None;
+        if self.tasks[label].life == Blocked {
+            self.tasks[label].life = Live;
+        }
+        let outcome = match expect {
+            Expect::Child { slot } if r.ret > 0 => {
+                let child = self.tasks.len() as TaskId;
+                self.tasks.push(Task {
+                    pid: r.ret as i32,
+                    pidfd: pidfd_open(r.ret as i32),
+                    slot,
+                    life: Live,
+                    pending: None,
+                    reaped_status: None,
+                });
+                Outcome::Child(child)
+            }
+            Expect::Reaped if r.ret > 0 => {
+                let status = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
+                match self
+                    .tasks
+                    .iter()
+                    .position(|t| t.pid as i64 == r.ret && t.life != Reaped)
+                {
+                    Some(i) => {
+                        let t = &mut self.tasks[i];
+                        t.life = Reaped;
+                        t.pidfd = None;
+                        t.pending = None;
+                        t.reaped_status = Some(status);
+                        Outcome::Reaped {
+                            task: i as TaskId,
+                            status: ops::exit_status(status),
+                        }
+                    }
+                    // Not a task of ours: cannot happen, every descendant is a task.
+                    None => Outcome::Ret(r.ret),
+                }
+            }
+            e => ops::outcome(e, r),
+        };
+        Some((label as TaskId, seq, outcome))
+    }
+
+    /// Waits for the reply to `seq` from `label`, its death, or the deadline.
+    fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
+        let end = Instant::now() + self.deadline;
+        loop {
+            if let Some((l, s, o)) = self.pump() {
+                if l == label && s == seq {
+                    return o;
+                }
+            }
+            if self.tasks[label as usize].life == Reaped {
+                // A blocked wait of another task reaped it while it ran this op.
+                return self.died(label, expect);
+            }
+            let now = Instant::now();
+            if now >= end {
+                self.tasks[label as usize].life = Blocked;
+                return Outcome::Blocked;
+            }
+            let pidfd = self.tasks[label as usize]
+                .pidfd
+                .as_ref()
+                .map_or(-1, |f| f.as_raw_fd());
+            let mut fds = [
+                libc::pollfd {
+                    fd: REPLY_READ_FD,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let ms = (end - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            // SAFETY: poll on a local array; a negative fd is ignored by poll.
+            unsafe {
+                libc::poll(fds.as_mut_ptr(), 2, ms);
+            }
+            if fds[1].revents != 0 {
+                // Dead. A reply written just before death wins.
+                if let Some((l, s, o)) = self.pump() {
+                    if l == label && s == seq {
+                        return o;
+                    }
+                }
+                return self.died(label, expect);
+            }
+        }
+    }
+
+    /// The outcome of an op whose task died without replying.
+    fn died(&mut self, label: TaskId, expect: Expect) -> Outcome {
+        let t = &mut self.tasks[label as usize];
+        t.pending = None;
+        if t.life != Reaped {
+            t.life = Dead;
+        }
+        let pid = t.pid;
+        let mut status = observe::stat(pid)
+            .filter(|s| s.state == b'Z')
+            .map(|s| s.exit_code);
+        if status.is_none() {
+            // A blocked wait elsewhere may have reaped it already: its reply has the status.
+            let end = Instant::now() + Duration::from_millis(100);
+            while self.tasks[label as usize].reaped_status.is_none() && Instant::now() < end {
+                self.pump();
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            status = self.tasks[label as usize].reaped_status;
+        }
+        match (expect, status.map(ops::exit_status)) {
+            (Expect::Exit, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
+            (_, Some(ExitStatus::Signaled(sig))) => Outcome::Killed(sig),
+            // The status was lost: SIGKILL is the only signal that leaves no other trace.
+            (_, None) => Outcome::Killed(forkspec_model::Signal::SIGKILL),
+        }
+    }
+
+    /// Takes a snapshot of every task not yet reaped.
+    pub fn snapshot(&mut self, o: &Observer) -> Result<forkspec_model::Snapshot, String> {
+        self.pump();
+        let refs: Vec<TaskRef> = self
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.life != Reaped)
+            .map(|(i, t)| TaskRef {
+                label: i as TaskId,
+                pid: t.pid,
+                pidfd: t.pidfd.as_ref().map(|f| f.as_raw_fd()),
+                blocked: t.life == Blocked,
+            })
+            .collect();
+        let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        for l in gone {
+            let t = &mut self.tasks[l as usize];
+            t.life = Reaped;
+            t.pidfd = None;
+        }
+        Ok(snapshot)
+    }
+
+    /// Kills and reaps every task, empties the channels and removes the case directory.
+    pub fn teardown(&mut self) -> Result<(), String> {
+        if self.done {
+            return Ok(());
+        }
+        self.done = true;
+        let mut err = None;
+        // SAFETY: signals go to our own process group (t0's pid is not reaped before this,
+        // so the group id cannot be reused) and to tasks through their pidfds (race-free).
+        unsafe {
+            if self.pgid > 0 {
+                libc::kill(-self.pgid, libc::SIGKILL);
+            }
+            for t in &self.tasks {
+                if let Some(fd) = &t.pidfd {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        fd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    );
+                }
+            }
+        }
+        // From here the group id may be freed by reaping: the guardian must not use it.
+        self.board.set_pgid(0);
+        // The lab is the subreaper: every task, orphans included, is our child by now or
+        // will be once its parent dies, and all of them are in t0's group (the guardian, our
+        // other child, is not). Reap until none is left.
+        if let Err(e) = reap_group(self.pgid) {
+            err = Some(e);
+        }
+        for t in &mut self.tasks {
+            t.pidfd = None;
+            t.life = Reaped;
+        }
+        let mut junk = Vec::new();
+        let _ = self.chan.recv(&mut junk);
+        for slot in 0..self.next_slot.min(SLOTS) {
+            self.chan.drain_slot(slot);
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            err.get_or_insert(format!("removing {}: {e}", self.dir.display()));
+        }
+        self.board.clear();
+        err.map_or(Ok(()), Err)
+    }
+}
+
+/// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group in
+/// case a fork raced the first kill; gives up after 5 s so the lab never hangs.
+fn reap_group(pgid: i32) -> Result<(), String> {
+    if pgid <= 0 {
+        return Ok(());
+    }
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut st = 0;
+        // SAFETY: wait4 writes the status into a local.
+        let r = unsafe {
+            libc::wait4(
+                -pgid,
+                &mut st,
+                libc::WNOHANG | libc::__WALL,
+                std::ptr::null_mut(),
+            )
+        };
+        if r > 0 {
+            continue;
+        }
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
+            return Ok(());
+        }
+        if Instant::now() >= end {
+            return Err("teardown: tasks still alive after 5 s".to_string());
+        }
+        // SAFETY: the group is ours (its leader t0 is not reaped yet, or it is empty).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+use Life::{Blocked, Dead, Live, Reaped};
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}

@@ -1,0 +1,153 @@
+//! The guardian: a tiny child of the lab that cleans up a case when the lab dies abruptly
+//! (SIGKILL through PR_SET_PDEATHSIG when the harness dies, Ctrl-C, a crash).
+//!
+//! Agents notice the lab's death by EOF on their command pipe, but only between ops: a task
+//! blocked in an op (a read of a pipe it holds both ends of, a wait) would stay forever. The
+//! guardian holds only the read end of a pipe whose write end only the lab holds; on EOF it
+//! kills the current case's process group and removes its directory, both published by the
+//! lab in a small shared page.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+const DIR_MAX: usize = 4000;
+
+#[repr(C)]
+struct Page {
+    pgid: AtomicI32,
+    len: AtomicU32,
+    dir: [u8; DIR_MAX],
+}
+
+/// The lab's handle on its guardian; dropping it (or the lab dying) wakes the guardian.
+pub struct Guard {
+    board: Board,
+    _alive: OwnedFd,
+}
+
+/// Where the lab publishes what the guardian must clean up.
+#[derive(Clone, Copy)]
+pub struct Board {
+    page: *mut Page,
+}
+
+impl Guard {
+    /// Forks the guardian. Call while the lab is single-threaded and before it opens fds the
+    /// guardian must not hold (it closes every other fd anyway).
+    pub fn start() -> Result<Guard, String> {
+        let size = std::mem::size_of::<Page>();
+        // SAFETY: a fresh shared anonymous mapping, zero-filled, which is a valid `Page`
+        // (atomics and bytes); it is never unmapped while the lab runs.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return Err(format!("mmap: {}", std::io::Error::last_os_error()));
+        }
+        let page = page.cast::<Page>();
+        let mut p = [0i32; 2];
+        // SAFETY: pipe2 fills `p`.
+        if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(format!("pipe2: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: the lab is single-threaded here; the child only runs `watch`, which never
+        // returns.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: we are the guardian child; `page` is mapped in it too.
+            unsafe { watch(p[0], &*page) }
+        }
+        // SAFETY: `p[0]` is ours and no longer needed; `p[1]` becomes owned.
+        let alive = unsafe {
+            libc::close(p[0]);
+            OwnedFd::from_raw_fd(p[1])
+        };
+        Ok(Guard {
+            board: Board { page },
+            _alive: alive,
+        })
+    }
+
+    /// The board to publish the current case on.
+    pub fn board(&self) -> Board {
+        self.board
+    }
+}
+
+impl Board {
+    fn page(&self) -> &Page {
+        // SAFETY: the mapping lives as long as the process.
+        unsafe { &*self.page }
+    }
+
+    /// Publishes the case directory (before `t0` exists).
+    pub fn set_dir(&self, dir: &[u8]) {
+        let pg = self.page();
+        let n = dir.len().min(DIR_MAX);
+        pg.len.store(0, Ordering::SeqCst);
+        // SAFETY: only the lab writes the page, and `len` is 0 while the bytes change.
+        unsafe {
+            std::ptr::copy_nonoverlapping(dir.as_ptr(), (*self.page).dir.as_mut_ptr(), n);
+        }
+        pg.len.store(n as u32, Ordering::SeqCst);
+    }
+
+    /// Publishes the case's process group (0: none).
+    pub fn set_pgid(&self, pgid: i32) {
+        self.page().pgid.store(pgid, Ordering::SeqCst);
+    }
+
+    /// The case is gone: nothing to clean up.
+    pub fn clear(&self) {
+        self.set_pgid(0);
+        self.page().len.store(0, Ordering::SeqCst);
+    }
+}
+
+/// The guardian's whole life: wait for the lab to die, clean up, exit.
+unsafe fn watch(fd: i32, page: &Page) -> ! {
+    // SAFETY: plain syscalls on this process's own state.
+    unsafe {
+        // Its own group and no terminal signals: a Ctrl-C that kills the lab must leave the
+        // guardian to clean up.
+        libc::setpgid(0, 0);
+        for sig in [
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGTERM,
+            libc::SIGQUIT,
+            libc::SIGPIPE,
+        ] {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+        // Hold nothing of the harness's (stdio) or the lab's, so no pipe stays open for us.
+        if fd != 3 {
+            libc::dup3(fd, 3, libc::O_CLOEXEC);
+        }
+        libc::syscall(libc::SYS_close_range, 0, 2, 0);
+        libc::syscall(libc::SYS_close_range, 4, u32::MAX, 0);
+        let mut b = [0u8; 1];
+        while libc::read(3, b.as_mut_ptr().cast(), 1) < 0 {}
+        let pgid = page.pgid.load(Ordering::SeqCst);
+        if pgid > 0 {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let n = (page.len.load(Ordering::SeqCst) as usize).min(DIR_MAX);
+        if n > 0 {
+            use std::os::unix::ffi::OsStrExt;
+            let dir = std::ffi::OsStr::from_bytes(&page.dir[..n]);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        libc::_exit(0)
+    }
+}

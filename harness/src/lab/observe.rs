@@ -1,0 +1,419 @@
+//! Observation inside the lab: /proc readers, pagemap, kcmp, pidfd_getfd, and the snapshot
+//! built from them.
+
+use super::agent::page_addr;
+use super::channel::AGENT_FD_BASE;
+use forkspec_model::{
+    Access, Capabilities, ExitStatus, FdEntry, FileName, Frame, Inode, InodeKind, Ofd, Page,
+    Parent, Region, RegionView, Sharing, Signal, Snapshot, TaskId, TaskState, TaskView,
+};
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+/// `kcmp(2)` types.
+pub const KCMP_FILE: i32 = 0;
+const KCMP_TYPES: [i32; 6] = [1, 2, 3, 4, 5, 6]; // VM, FILES, FS, SIGHAND, IO, SYSVSEM
+
+/// Fields of /proc/PID/stat the lab uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Stat {
+    /// Field 3.
+    pub state: u8,
+    /// Field 4.
+    pub ppid: i32,
+    /// Field 38.
+    pub exit_signal: i32,
+    /// Field 52: the wait status of a zombie.
+    pub exit_code: i32,
+}
+
+/// Reads /proc/PID/stat; `None` when the pid is gone.
+pub fn stat(pid: i32) -> Option<Stat> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // f[0] is field 3.
+    let get = |n: usize| f.get(n - 3).and_then(|v| v.parse::<i64>().ok());
+    Some(Stat {
+        state: *f.first()?.as_bytes().first()?,
+        ppid: get(4)? as i32,
+        exit_signal: get(38).unwrap_or(0) as i32,
+        exit_code: get(52).unwrap_or(0) as i32,
+    })
+}
+
+/// Raw `kcmp(2)`: 0 when the objects are the same, negative `-errno` on failure.
+pub fn kcmp(p1: i32, p2: i32, ty: i32, i1: u64, i2: u64) -> i64 {
+    // SAFETY: kcmp takes no pointers.
+    let r = unsafe { libc::syscall(libc::SYS_kcmp, p1, p2, ty, i1, i2) };
+    if r < 0 {
+        -(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL) as i64)
+    } else {
+        r
+    }
+}
+
+/// Bytes buffered in the pipe behind `fd` of the task `pidfd` refers to, via a duplicate
+/// taken with pidfd_getfd(2); `None` if that is not permitted.
+pub fn pipe_bytes(pidfd: i32, fd: i32) -> Option<u64> {
+    // SAFETY: pidfd_getfd returns a new fd owned by us, closed below; FIONREAD writes an int.
+    unsafe {
+        let dup = libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) as i32;
+        if dup < 0 {
+            return None;
+        }
+        let mut n: libc::c_int = 0;
+        let r = libc::ioctl(dup, libc::FIONREAD, &mut n);
+        libc::close(dup);
+        (r == 0).then_some(n as u64)
+    }
+}
+
+/// Reads the pagemap entries of `count` pages from `addr` in `file` (a pagemap).
+pub fn pagemap(file: &File, addr: u64, count: usize, out: &mut Vec<u64>) -> bool {
+    out.clear();
+    out.resize(count, 0);
+    // SAFETY: u64 has no invalid bit patterns; we view the buffer as bytes to read into it.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), count * 8) };
+    file.read_exact_at(bytes, (addr / 4096) * 8).is_ok()
+}
+
+/// Pagemap bits.
+pub const PM_PRESENT: u64 = 1 << 63;
+/// Page exclusively mapped.
+pub const PM_EXCLUSIVE: u64 = 1 << 56;
+/// PFN field.
+pub const PM_PFN: u64 = (1 << 55) - 1;
+
+/// What the snapshot needs to know about one task from the case's bookkeeping.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskRef {
+    /// Label.
+    pub label: TaskId,
+    /// Pid.
+    pub pid: i32,
+    /// Its pidfd, if one could be opened.
+    pub pidfd: Option<i32>,
+    /// Blocked in an op, per the lab's bookkeeping.
+    pub blocked: bool,
+}
+
+/// Lab-wide facts the snapshot needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Observer {
+    /// The lab's pid (the parent of `t0` and the subreaper).
+    pub lab_pid: i32,
+    /// What can be observed.
+    pub caps: Capabilities,
+    /// PFN of the shared zero page, when PFNs are visible.
+    pub zero_pfn: Option<u64>,
+}
+
+/// A snapshot plus the labels found to be gone (reaped by someone the lab did not see).
+pub struct Observed {
+    /// The canonical snapshot.
+    pub snapshot: Snapshot,
+    /// Tasks whose pid no longer belongs to them.
+    pub gone: Vec<TaskId>,
+}
+
+fn status_of(code: i32) -> ExitStatus {
+    super::ops::exit_status(code)
+}
+
+struct Fdinfo {
+    pos: u64,
+    flags: u32,
+}
+
+fn fdinfo(pid: i32, fd: i32) -> Option<Fdinfo> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    let mut pos = 0;
+    let mut flags = None;
+    for line in s.lines() {
+        if let Some(v) = line.strip_prefix("pos:") {
+            pos = v.trim().parse().ok()?;
+        } else if let Some(v) = line.strip_prefix("flags:") {
+            flags = u32::from_str_radix(v.trim(), 8).ok();
+        }
+    }
+    Some(Fdinfo { pos, flags: flags? })
+}
+
+fn file_kind(target: &std::path::Path) -> Result<InodeKind, String> {
+    let s = target.to_string_lossy();
+    if s.starts_with("pipe:[") {
+        return Ok(InodeKind::Pipe);
+    }
+    let base = s.rsplit('/').next().unwrap_or("");
+    let base = base.strip_suffix(" (deleted)").unwrap_or(base);
+    FileName::ALL
+        .into_iter()
+        .find(|f| f.as_str() == base)
+        .map(InodeKind::File)
+        .ok_or_else(|| format!("unexpected fd target {s:?}"))
+}
+
+/// One task's fds, appending descriptions and inodes.
+struct FdWalk<'a> {
+    kcmp: bool,
+    pipe_size: bool,
+    /// Representatives of each description class: (pid, fd, inode key, id).
+    reps: Vec<(i32, i32, (u64, u64), u64)>,
+    inode_ids: HashMap<(u64, u64), u64>,
+    snap: &'a mut Snapshot,
+}
+
+impl FdWalk<'_> {
+    fn task(&mut self, t: &TaskRef) -> Result<Vec<FdEntry>, String> {
+        let dir = match std::fs::read_dir(format!("/proc/{}/fd", t.pid)) {
+            Ok(d) => d,
+            Err(_) => return Ok(Vec::new()),
+        };
+        let mut fds: Vec<i32> = dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd < AGENT_FD_BASE)
+            .collect();
+        fds.sort_unstable();
+        let mut out = Vec::with_capacity(fds.len());
+        for fd in fds {
+            let path = format!("/proc/{}/fd/{fd}", t.pid);
+            let (Ok(target), Ok(meta), Some(info)) = (
+                std::fs::read_link(&path),
+                std::fs::metadata(&path),
+                fdinfo(t.pid, fd),
+            ) else {
+                return Err(format!("cannot inspect fd {fd} of task {}", t.label));
+            };
+            let kind = file_kind(&target)?;
+            let key = (meta.dev(), meta.ino());
+            let next_inode = self.inode_ids.len() as u64;
+            let inode = *self.inode_ids.entry(key).or_insert_with(|| {
+                let size = match kind {
+                    InodeKind::File(_) => Some(meta.size()),
+                    InodeKind::Pipe if self.pipe_size => t.pidfd.and_then(|p| pipe_bytes(p, fd)),
+                    InodeKind::Pipe => None,
+                };
+                self.snap.inodes.push(Inode {
+                    id: next_inode,
+                    kind,
+                    size,
+                });
+                next_inode
+            });
+            // Same description only if same inode; kcmp decides among those.
+            let found = if self.kcmp {
+                self.reps
+                    .iter()
+                    .find(|r| r.2 == key && kcmp(t.pid, r.0, KCMP_FILE, fd as u64, r.1 as u64) == 0)
+                    .map(|r| r.3)
+            } else {
+                None
+            };
+            let id = match found {
+                Some(id) => id,
+                None => {
+                    let id = self.snap.ofds.len() as u64;
+                    self.reps.push((t.pid, fd, key, id));
+                    let access = match info.flags & libc::O_ACCMODE as u32 {
+                        0 => Access::RdOnly,
+                        1 => Access::WrOnly,
+                        _ => Access::RdWr,
+                    };
+                    self.snap.ofds.push(Ofd {
+                        id,
+                        inode,
+                        offset: if kind == InodeKind::Pipe { 0 } else { info.pos },
+                        access,
+                        append: info.flags & libc::O_APPEND as u32 != 0,
+                        nonblock: info.flags & libc::O_NONBLOCK as u32 != 0,
+                    });
+                    id
+                }
+            };
+            out.push(FdEntry {
+                fd,
+                cloexec: info.flags & libc::O_CLOEXEC as u32 != 0,
+                ofd: id,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn maps(pid: i32) -> Vec<(u64, u64)> {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+        return Vec::new();
+    };
+    s.lines()
+        .filter_map(|l| {
+            let range = l.split(' ').next()?;
+            let (a, b) = range.split_once('-')?;
+            Some((
+                u64::from_str_radix(a, 16).ok()?,
+                u64::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn memory(o: &Observer, pid: i32, pages: u32, entries: &mut Vec<u64>) -> Vec<RegionView> {
+    let ranges = maps(pid);
+    let pm = if o.caps.pagemap {
+        File::open(format!("/proc/{pid}/pagemap")).ok()
+    } else {
+        None
+    };
+    let mem = File::open(format!("/proc/{pid}/mem")).ok();
+    let mut out = Vec::with_capacity(4);
+    for region in Region::ALL {
+        let base = page_addr(region.index(), 0);
+        let have = pm
+            .as_ref()
+            .is_some_and(|f| pagemap(f, base, pages as usize, entries));
+        let mut v = Vec::with_capacity(pages as usize);
+        for p in 0..pages as u64 {
+            let addr = base + p * 4096;
+            let mapped = ranges.iter().any(|&(a, b)| a <= addr && addr < b);
+            let e = if have { entries[p as usize] } else { 0 };
+            let present = e & PM_PRESENT != 0;
+            let pfn = e & PM_PFN;
+            let mut page = Page {
+                mapped,
+                present,
+                exclusive: present && e & PM_EXCLUSIVE != 0,
+                value: None,
+                frame: None,
+            };
+            if present {
+                // Only present pages: reading an absent page through /proc/PID/mem would
+                // fault it in and change what is observed.
+                let mut b = [0u8; 1];
+                if let Some(m) = &mem {
+                    if m.read_exact_at(&mut b, addr).is_ok() {
+                        page.value = Some(b[0]);
+                    }
+                }
+                if o.caps.pfn && pfn != 0 {
+                    page.frame = Some(if Some(pfn) == o.zero_pfn {
+                        Frame::Zero
+                    } else {
+                        Frame::Class(pfn)
+                    });
+                }
+            }
+            v.push(page);
+        }
+        out.push(RegionView { region, pages: v });
+    }
+    out
+}
+
+/// Takes the canonical snapshot of `tasks` (not yet reaped, in label order).
+pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed, String> {
+    let mut snap = Snapshot::default();
+    let mut gone = Vec::new();
+    // First pass: identity, so parents and liveness are known before sharing is compared.
+    let mut rows: Vec<(TaskRef, Stat)> = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        match stat(t.pid) {
+            Some(s) if s.state != b'X' => rows.push((*t, s)),
+            _ => gone.push(t.label),
+        }
+    }
+    let label_of = |pid: i32| {
+        rows.iter()
+            .find(|(t, _)| t.pid == pid)
+            .map(|(t, _)| t.label)
+    };
+    let mut views = Vec::with_capacity(rows.len());
+    for (t, s) in &rows {
+        let parent = if s.ppid == o.lab_pid {
+            Parent::Reaper
+        } else if let Some(l) = label_of(s.ppid) {
+            Parent::Task(l)
+        } else {
+            // The parent is neither the lab nor a task: the pid was reused by a stranger.
+            gone.push(t.label);
+            continue;
+        };
+        let state = if s.state == b'Z' {
+            TaskState::Zombie(status_of(s.exit_code))
+        } else if t.blocked {
+            TaskState::Blocked
+        } else {
+            TaskState::Live
+        };
+        views.push(TaskView {
+            task: t.label,
+            parent,
+            state,
+            exit_signal: o.caps.exit_signal.then_some(Signal(s.exit_signal)),
+            sharing: None,
+            fds: Vec::new(),
+            memory: Vec::new(),
+        });
+    }
+    let live: Vec<(usize, TaskRef)> = views
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !matches!(v.state, TaskState::Zombie(_)))
+        .map(|(i, v)| (i, *tasks.iter().find(|t| t.label == v.task).unwrap()))
+        .collect();
+    // Sharing classes: each live task joins the class of the first earlier task the kernel
+    // says shares the object, else starts its own (named by its label).
+    if o.caps.kcmp {
+        let mut reps: [Vec<(i32, u64)>; 6] = Default::default();
+        for (i, t) in &live {
+            let mut ids = [None; 6];
+            for (k, ty) in KCMP_TYPES.iter().enumerate() {
+                let found = reps[k]
+                    .iter()
+                    .find(|r| kcmp(t.pid, r.0, *ty, 0, 0) == 0)
+                    .map(|r| r.1);
+                ids[k] = Some(found.unwrap_or_else(|| {
+                    reps[k].push((t.pid, t.label as u64));
+                    t.label as u64
+                }));
+            }
+            views[*i].sharing = Some(Sharing {
+                vm: ids[0],
+                files: ids[1],
+                fs: ids[2],
+                sighand: ids[3],
+                io: ids[4],
+                sysvsem: ids[5],
+            });
+        }
+    } else {
+        for (i, _) in &live {
+            views[*i].sharing = Some(Sharing::default());
+        }
+    }
+    {
+        let mut walk = FdWalk {
+            kcmp: o.caps.kcmp,
+            pipe_size: o.caps.pipe_size,
+            reps: Vec::new(),
+            inode_ids: HashMap::new(),
+            snap: &mut snap,
+        };
+        for (i, t) in &live {
+            views[*i].fds = walk.task(t)?;
+        }
+    }
+    let mut entries = Vec::new();
+    for (i, t) in &live {
+        views[*i].memory = memory(o, t.pid, pages, &mut entries);
+    }
+    snap.tasks = views;
+    snap.canonicalize();
+    Ok(Observed {
+        snapshot: snap,
+        gone,
+    })
+}

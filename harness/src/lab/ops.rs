@@ -1,0 +1,374 @@
+//! Op → agent command, and agent reply → outcome.
+
+use super::agent::page_addr;
+use super::channel::{Cmd, Reply, DATA, FIX_CMD_DATA, FIX_REPLY_DATA, K_FORK, K_LOAD, K_STORE};
+use forkspec_model::{Advice, Errno, FcntlCmd, OpKind, OpenFlags, Outcome, Whence, MAX_IO};
+
+/// How to turn the reply of a command into an outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// `t0`'s ready message.
+    Ready,
+    /// A plain return value.
+    Ret,
+    /// `data[..ret]` is the result (read, pread).
+    Data,
+    /// `data[0]` is the loaded byte.
+    Byte,
+    /// `data` holds two ints.
+    Pipe,
+    /// fork: the child runs in this slot.
+    Child {
+        /// The slot reserved for the child.
+        slot: usize,
+    },
+    /// wait4: `ret` is the reaped pid, `data[..4]` the status.
+    Reaped,
+    /// exit_group: there is no reply; the outcome comes from the task's death.
+    Exit,
+}
+
+fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
+    Cmd {
+        nr: nr as u64,
+        args,
+        ..Cmd::ZERO
+    }
+}
+
+fn fd(f: i32) -> u64 {
+    // Sign-extended, as a C caller passing an int would; the kernel truncates to int.
+    f as i64 as u64
+}
+
+fn with_data(mut c: Cmd, bytes: &[u8], arg: usize) -> Result<Cmd, String> {
+    if bytes.len() > MAX_IO as usize || bytes.len() > DATA {
+        return Err(format!(
+            "data of {} bytes exceeds the limit of {MAX_IO}",
+            bytes.len()
+        ));
+    }
+    c.data[..bytes.len()].copy_from_slice(bytes);
+    c.len = bytes.len() as u32;
+    c.fix |= FIX_CMD_DATA << arg;
+    Ok(c)
+}
+
+fn check_len(len: u32) -> Result<u64, String> {
+    if len > MAX_IO {
+        return Err(format!("length {len} exceeds the limit of {MAX_IO}"));
+    }
+    Ok(len as u64)
+}
+
+/// `open(2)` flags for `f`.
+pub fn open_flags(f: OpenFlags) -> i32 {
+    use forkspec_model::Access;
+    let mut v = match f.access {
+        Access::RdOnly => libc::O_RDONLY,
+        Access::WrOnly => libc::O_WRONLY,
+        Access::RdWr => libc::O_RDWR,
+    };
+    for (on, bit) in [
+        (f.creat, libc::O_CREAT),
+        (f.excl, libc::O_EXCL),
+        (f.trunc, libc::O_TRUNC),
+        (f.append, libc::O_APPEND),
+        (f.cloexec, libc::O_CLOEXEC),
+        (f.nonblock, libc::O_NONBLOCK),
+    ] {
+        if on {
+            v |= bit;
+        }
+    }
+    v
+}
+
+/// The command running `op`. `child_slot` is the slot reserved for a fork child and `wait_pid`
+/// the pid a `wait` targets (already resolved from its label). Errors are invalid requests.
+pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Expect), String> {
+    let z = 0u64;
+    Ok(match op {
+        OpKind::Fork => (
+            Cmd {
+                kind: K_FORK,
+                args: [child_slot as u64, z, z, z, z, z],
+                ..Cmd::ZERO
+            },
+            Expect::Child { slot: child_slot },
+        ),
+        OpKind::Exit { code } => (
+            syscall(libc::SYS_exit_group, [*code as i64 as u64, z, z, z, z, z]),
+            Expect::Exit,
+        ),
+        OpKind::Wait { .. } => {
+            let mut c = syscall(libc::SYS_wait4, [wait_pid as u64, z, z, z, z, z]);
+            c.fix = FIX_REPLY_DATA << 1;
+            (c, Expect::Reaped)
+        }
+        OpKind::MemRead { region, page } => (
+            Cmd {
+                kind: K_LOAD,
+                args: [page_addr(region.index(), *page as u64), z, z, z, z, z],
+                ..Cmd::ZERO
+            },
+            Expect::Byte,
+        ),
+        OpKind::MemWrite { region, page, byte } => (
+            Cmd {
+                kind: K_STORE,
+                args: [
+                    page_addr(region.index(), *page as u64),
+                    *byte as u64,
+                    z,
+                    z,
+                    z,
+                    z,
+                ],
+                ..Cmd::ZERO
+            },
+            Expect::Ret,
+        ),
+        OpKind::Madvise {
+            region,
+            first,
+            count,
+            advice,
+        } => {
+            let adv = match advice {
+                Advice::DontFork => libc::MADV_DONTFORK,
+                Advice::DoFork => libc::MADV_DOFORK,
+                Advice::WipeOnFork => libc::MADV_WIPEONFORK,
+                Advice::KeepOnFork => libc::MADV_KEEPONFORK,
+                Advice::DontNeed => libc::MADV_DONTNEED,
+            };
+            (
+                syscall(
+                    libc::SYS_madvise,
+                    [
+                        page_addr(region.index(), *first as u64),
+                        *count as u64 * 4096,
+                        adv as u64,
+                        z,
+                        z,
+                        z,
+                    ],
+                ),
+                Expect::Ret,
+            )
+        }
+        OpKind::Open { file, flags } => {
+            let mut name = [0u8; 8];
+            name[..file.as_str().len()].copy_from_slice(file.as_str().as_bytes());
+            let c = syscall(
+                libc::SYS_openat,
+                [
+                    libc::AT_FDCWD as i64 as u64,
+                    z,
+                    open_flags(*flags) as u64,
+                    0o600,
+                    z,
+                    z,
+                ],
+            );
+            (
+                with_data(c, &name[..file.as_str().len() + 1], 1)?,
+                Expect::Ret,
+            )
+        }
+        OpKind::Close { fd: f } => (
+            syscall(libc::SYS_close, [fd(*f), z, z, z, z, z]),
+            Expect::Ret,
+        ),
+        OpKind::Dup { fd: f } => (syscall(libc::SYS_dup, [fd(*f), z, z, z, z, z]), Expect::Ret),
+        OpKind::Dup2 { old, new } => (
+            syscall(libc::SYS_dup2, [fd(*old), fd(*new), z, z, z, z]),
+            Expect::Ret,
+        ),
+        OpKind::Dup3 { old, new, cloexec } => (
+            syscall(
+                libc::SYS_dup3,
+                [
+                    fd(*old),
+                    fd(*new),
+                    if *cloexec { libc::O_CLOEXEC as u64 } else { 0 },
+                    z,
+                    z,
+                    z,
+                ],
+            ),
+            Expect::Ret,
+        ),
+        OpKind::Read { fd: f, len } => {
+            let mut c = syscall(libc::SYS_read, [fd(*f), z, check_len(*len)?, z, z, z]);
+            c.fix = FIX_REPLY_DATA << 1;
+            (c, Expect::Data)
+        }
+        OpKind::Write { fd: f, data } => {
+            let c = syscall(libc::SYS_write, [fd(*f), z, data.len() as u64, z, z, z]);
+            (with_data(c, data, 1)?, Expect::Ret)
+        }
+        OpKind::Pread { fd: f, len, offset } => {
+            let mut c = syscall(
+                libc::SYS_pread64,
+                [fd(*f), z, check_len(*len)?, *offset as u64, z, z],
+            );
+            c.fix = FIX_REPLY_DATA << 1;
+            (c, Expect::Data)
+        }
+        OpKind::Pwrite {
+            fd: f,
+            data,
+            offset,
+        } => {
+            let c = syscall(
+                libc::SYS_pwrite64,
+                [fd(*f), z, data.len() as u64, *offset as u64, z, z],
+            );
+            (with_data(c, data, 1)?, Expect::Ret)
+        }
+        OpKind::Lseek {
+            fd: f,
+            offset,
+            whence,
+        } => {
+            let w = match whence {
+                Whence::Set => libc::SEEK_SET,
+                Whence::Cur => libc::SEEK_CUR,
+                Whence::End => libc::SEEK_END,
+            };
+            (
+                syscall(libc::SYS_lseek, [fd(*f), *offset as u64, w as u64, z, z, z]),
+                Expect::Ret,
+            )
+        }
+        OpKind::Fcntl { fd: f, cmd } => {
+            let (c, arg) = match *cmd {
+                FcntlCmd::GetFd => (libc::F_GETFD, 0),
+                FcntlCmd::SetFd { cloexec } => {
+                    (libc::F_SETFD, if cloexec { libc::FD_CLOEXEC } else { 0 })
+                }
+                FcntlCmd::GetFl => (libc::F_GETFL, 0),
+                FcntlCmd::SetFl { append, nonblock } => (
+                    libc::F_SETFL,
+                    (if append { libc::O_APPEND } else { 0 })
+                        | (if nonblock { libc::O_NONBLOCK } else { 0 }),
+                ),
+                FcntlCmd::DupFd { min } => (libc::F_DUPFD, min),
+                FcntlCmd::DupFdCloexec { min } => (libc::F_DUPFD_CLOEXEC, min),
+            };
+            (
+                syscall(
+                    libc::SYS_fcntl,
+                    [fd(*f), c as u64, arg as i64 as u64, z, z, z],
+                ),
+                Expect::Ret,
+            )
+        }
+        OpKind::Pipe2 { cloexec, nonblock } => {
+            let flags = (if *cloexec { libc::O_CLOEXEC } else { 0 })
+                | (if *nonblock { libc::O_NONBLOCK } else { 0 });
+            let mut c = syscall(libc::SYS_pipe2, [z, flags as u64, z, z, z, z]);
+            c.fix = FIX_REPLY_DATA;
+            (c, Expect::Pipe)
+        }
+        OpKind::Ftruncate { fd: f, len } => (
+            syscall(libc::SYS_ftruncate, [fd(*f), *len as u64, z, z, z, z]),
+            Expect::Ret,
+        ),
+    })
+}
+
+/// The fd numbers `op` passes to the kernel as existing descriptors.
+fn fd_args(op: &OpKind) -> [Option<i32>; 2] {
+    match *op {
+        OpKind::Close { fd }
+        | OpKind::Dup { fd }
+        | OpKind::Read { fd, .. }
+        | OpKind::Write { fd, .. }
+        | OpKind::Pread { fd, .. }
+        | OpKind::Pwrite { fd, .. }
+        | OpKind::Lseek { fd, .. }
+        | OpKind::Fcntl { fd, .. }
+        | OpKind::Ftruncate { fd, .. } => [Some(fd), None],
+        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => [Some(old), Some(new)],
+        _ => [None, None],
+    }
+}
+
+/// Whether `op` names one of the agent's channel fds. Those are not the case's: a fresh
+/// program would not have them open, and running the op would break the channel (a close of
+/// the command pipe, a write into the reply pipe). The caller answers EBADF, as the kernel
+/// does for a descriptor that is not open (dup2/dup3 onto them fail the same way, since they
+/// lie above the case's RLIMIT_NOFILE).
+pub fn touches_agent_fd(op: &OpKind) -> bool {
+    fd_args(op)
+        .into_iter()
+        .flatten()
+        .any(|fd| fd >= super::channel::AGENT_FD_BASE)
+}
+
+/// Decodes a `wait4` status word.
+pub fn exit_status(status: i32) -> forkspec_model::ExitStatus {
+    use forkspec_model::{ExitStatus, Signal};
+    if status & 0x7f == 0 {
+        ExitStatus::Exited(((status >> 8) & 0xff) as u8)
+    } else {
+        ExitStatus::Signaled(Signal(status & 0x7f))
+    }
+}
+
+/// The outcome of a reply for the expectations that need no bookkeeping (everything except
+/// `Child` and `Reaped`, which the case resolves to labels).
+pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
+    if r.ret < 0 {
+        return Outcome::Err(Errno(-r.ret as i32));
+    }
+    match expect {
+        Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(DATA)].to_vec()),
+        Expect::Byte => Outcome::Data(vec![r.data[0]]),
+        Expect::Pipe => {
+            let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
+            let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);
+            Outcome::Pipe([a, b])
+        }
+        _ => Outcome::Ret(r.ret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forkspec_model::{ExitStatus, Signal};
+
+    #[test]
+    fn wait_status_decodes() {
+        assert_eq!(exit_status(3 << 8), ExitStatus::Exited(3));
+        assert_eq!(exit_status(11), ExitStatus::Signaled(Signal::SIGSEGV));
+        assert_eq!(exit_status(9 | 0x80), ExitStatus::Signaled(Signal::SIGKILL));
+    }
+
+    #[test]
+    fn agent_fds_are_guarded() {
+        assert!(touches_agent_fd(&OpKind::Close { fd: 1024 }));
+        assert!(touches_agent_fd(&OpKind::Dup2 { old: 0, new: 1088 }));
+        assert!(!touches_agent_fd(&OpKind::Close { fd: 1023 }));
+        assert!(!touches_agent_fd(&OpKind::Fork));
+    }
+
+    #[test]
+    fn oversized_io_is_rejected() {
+        assert!(encode(&OpKind::Read { fd: 0, len: 65 }, 0, 0).is_err());
+        assert!(encode(
+            &OpKind::Write {
+                fd: 0,
+                data: vec![0; 65]
+            },
+            0,
+            0
+        )
+        .is_err());
+        let (c, e) = encode(&OpKind::Read { fd: 0, len: 64 }, 0, 0).unwrap();
+        assert_eq!((c.args[2], e), (64, Expect::Data));
+    }
+}

@@ -1,0 +1,208 @@
+//! The protocol loop: JSON-lines requests on stdin, responses on stdout.
+
+use super::case::Case;
+use super::channel::{Channel, LAB_NOFILE};
+use super::guard::Guard;
+use super::observe::Observer;
+use super::probe::{probe, Probe};
+use forkspec_model::protocol::{Hello, Request, Response, PROTOCOL_VERSION};
+use std::io::{BufRead, Write};
+
+/// The lab's state between requests.
+struct Lab {
+    chan: Channel,
+    guard: Guard,
+    probe: Probe,
+    observer: Observer,
+    case: Option<Case>,
+}
+
+/// Process-wide set-up: die with the harness, adopt orphans, room for the channel fds.
+fn init_process() -> Result<(), String> {
+    // SAFETY: prctl/getrlimit/setrlimit with plain values and a local struct.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if libc::getppid() == 1 {
+            // The harness died before PDEATHSIG was armed.
+            return Err("parent already gone".into());
+        }
+        if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+            return Err(format!(
+                "PR_SET_CHILD_SUBREAPER: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if lim.rlim_cur < LAB_NOFILE {
+            if lim.rlim_max < LAB_NOFILE {
+                return Err(format!(
+                    "RLIMIT_NOFILE hard limit {} is below the {LAB_NOFILE} the lab needs",
+                    lim.rlim_max
+                ));
+            }
+            lim.rlim_cur = LAB_NOFILE;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Lab {
+    fn hello(&self, protocol: u32) -> Response {
+        if protocol != PROTOCOL_VERSION {
+            return Response::Error(format!(
+                "unsupported protocol {protocol}; this lab speaks {PROTOCOL_VERSION}"
+            ));
+        }
+        Response::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            implementation: format!("linux-lab {}", self.probe.release),
+            profile: self.probe.profile.clone(),
+            capabilities: self.probe.caps,
+            ops: None,
+        })
+    }
+
+    fn end_case(&mut self) -> Result<(), String> {
+        match self.case.take() {
+            Some(mut c) => c.teardown(),
+            None => Ok(()),
+        }
+    }
+
+    fn handle(&mut self, req: Request) -> Response {
+        match req {
+            Request::Hello { protocol } => self.hello(protocol),
+            Request::Setup {
+                config,
+                deadline_ms,
+            } => {
+                if let Err(e) = self.end_case() {
+                    return Response::Error(format!("previous case: {e}"));
+                }
+                match Case::setup(self.chan, self.guard.board(), config, deadline_ms) {
+                    Ok(c) => {
+                        self.case = Some(c);
+                        Response::Ready
+                    }
+                    Err(e) => Response::Error(format!("setup: {e}")),
+                }
+            }
+            Request::Op { op, snapshot } => {
+                let Some(case) = self.case.as_mut() else {
+                    return Response::Error("op before setup".into());
+                };
+                let outcome = match case.op(&op) {
+                    Ok(o) => o,
+                    Err(e) => return Response::Error(format!("op {op}: {e}")),
+                };
+                let snapshot = if snapshot {
+                    match case.snapshot(&self.observer) {
+                        Ok(s) => Some(s),
+                        Err(e) => return Response::Error(format!("snapshot after {op}: {e}")),
+                    }
+                } else {
+                    None
+                };
+                Response::Done { outcome, snapshot }
+            }
+            Request::Snapshot => match self.case.as_mut() {
+                None => Response::Error("snapshot before setup".into()),
+                Some(c) => match c.snapshot(&self.observer) {
+                    Ok(s) => Response::Snapshot(s),
+                    Err(e) => Response::Error(format!("snapshot: {e}")),
+                },
+            },
+            Request::End => match self.end_case() {
+                Ok(()) => Response::Ended,
+                Err(e) => Response::Error(format!("end: {e}")),
+            },
+        }
+    }
+}
+
+fn reply(out: &mut impl Write, r: &Response) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, r)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Runs the lab until stdin closes; returns the exit code.
+pub fn run() -> i32 {
+    if let Err(e) = init_process() {
+        eprintln!("forkspec lab: {e}");
+        return 1;
+    }
+    let guard = match Guard::start() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("forkspec lab: starting the guardian: {e}");
+            return 1;
+        }
+    };
+    let chan = match Channel::open() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("forkspec lab: creating the agent channels: {e}");
+            return 1;
+        }
+    };
+    let probe = probe();
+    let observer = Observer {
+        // SAFETY: getpid has no preconditions.
+        lab_pid: unsafe { libc::getpid() },
+        caps: probe.caps,
+        zero_pfn: probe.zero_pfn,
+    };
+    let mut lab = Lab {
+        chan,
+        guard,
+        probe,
+        observer,
+        case: None,
+    };
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut line = String::new();
+    let mut code = 0;
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = reply(&mut out, &Response::Error(format!("reading request: {e}")));
+                continue;
+            }
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let resp = match serde_json::from_str::<Request>(text) {
+            Ok(req) => lab.handle(req),
+            Err(e) => Response::Error(format!("bad request: {e}")),
+        };
+        if reply(&mut out, &resp).is_err() {
+            // The harness stopped listening: clean up and leave.
+            code = 1;
+            break;
+        }
+    }
+    if let Err(e) = lab.end_case() {
+        eprintln!("forkspec lab: {e}");
+        code = 1;
+    }
+    code
+}

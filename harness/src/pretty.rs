@@ -1,0 +1,122 @@
+//! Compact text renderings of snapshots and traces, for insta snapshots and reports.
+//!
+//! A page renders as one token: `x` not mapped, `.` mapped but not present, `z` the zero page,
+//! `f3` frame class 3, with `*` when exclusively mapped and `=07` its value (hex), `?` when the
+//! frame is not observed.
+
+use forkspec_model::{Case, Profile};
+use forkspec_model::{Frame, InodeKind, Model, Outcome, Page, Parent, Snapshot, TaskState};
+use std::fmt::Write as _;
+
+/// One page as a token.
+pub fn page_token(p: &Page) -> String {
+    if !p.mapped {
+        return "x".into();
+    }
+    if !p.present {
+        return ".".into();
+    }
+    let mut s = match p.frame {
+        Some(Frame::Zero) => "z".to_string(),
+        Some(Frame::Class(c)) => format!("f{c}"),
+        None => "?".to_string(),
+    };
+    if p.exclusive {
+        s.push('*');
+    }
+    if let Some(v) = p.value {
+        let _ = write!(s, "={v:02x}");
+    }
+    s
+}
+
+/// The whole snapshot, one line per task, fd, region, description and inode.
+pub fn render_snapshot(s: &Snapshot) -> String {
+    let mut out = String::new();
+    for t in &s.tasks {
+        let parent = match t.parent {
+            Parent::Task(p) => format!("t{p}"),
+            Parent::Reaper => "reaper".into(),
+        };
+        let state = match t.state {
+            TaskState::Live => "live".to_string(),
+            TaskState::Blocked => "blocked".to_string(),
+            TaskState::Zombie(st) => format!("zombie {st:?}"),
+        };
+        let _ = write!(out, "t{} {state} parent={parent}", t.task);
+        if let Some(sig) = t.exit_signal {
+            let _ = write!(out, " exit_signal={sig}");
+        }
+        if let Some(sh) = &t.sharing {
+            let f = |o: Option<u64>| o.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+            let _ = write!(
+                out,
+                " vm={} files={} fs={} sighand={} io={} sysvsem={}",
+                f(sh.vm),
+                f(sh.files),
+                f(sh.fs),
+                f(sh.sighand),
+                f(sh.io),
+                f(sh.sysvsem)
+            );
+        }
+        out.push('\n');
+        for e in &t.fds {
+            let _ = writeln!(
+                out,
+                "  fd {} -> ofd{}{}",
+                e.fd,
+                e.ofd,
+                if e.cloexec { " cloexec" } else { "" }
+            );
+        }
+        for r in &t.memory {
+            let toks: Vec<String> = r.pages.iter().map(page_token).collect();
+            let _ = writeln!(out, "  {:<13} {}", r.region.to_string(), toks.join(" "));
+        }
+    }
+    for o in &s.ofds {
+        let _ = writeln!(
+            out,
+            "ofd{}: inode{} {:?} offset={}{}{}",
+            o.id,
+            o.inode,
+            o.access,
+            o.offset,
+            if o.append { " append" } else { "" },
+            if o.nonblock { " nonblock" } else { "" }
+        );
+    }
+    for i in &s.inodes {
+        let kind = match i.kind {
+            InodeKind::File(n) => format!("file {}", n.as_str()),
+            InodeKind::Pipe => "pipe".into(),
+        };
+        let size = i.size.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+        let _ = writeln!(out, "inode{}: {kind} size={size}", i.id);
+    }
+    out
+}
+
+/// The model's trace of a case: every op with its predicted outcome, and the state after the
+/// steps listed in `states_after` (all steps when empty is not wanted: pass the indices).
+pub fn render_model_trace(case: &Case, profile: &Profile, states_after: &[usize]) -> String {
+    let mut m = Model::new(case.config, profile);
+    let mut out = String::new();
+    for (i, op) in case.ops.iter().enumerate() {
+        let step = m.step(op, None);
+        let allowed = step
+            .allowed
+            .iter()
+            .map(Outcome::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let _ = writeln!(out, "{i:>3}  {:<44} {allowed}", op.to_string());
+        if states_after.contains(&i) {
+            for line in render_snapshot(&m.snapshot()).lines() {
+                let _ = writeln!(out, "       {line}");
+            }
+        }
+    }
+    out
+}

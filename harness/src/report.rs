@@ -1,0 +1,141 @@
+//! Reports: the JSON document of a run and the human-readable divergence report.
+
+use crate::run::{Mismatch, MismatchKind};
+use forkspec_model::diff::FieldDiff;
+use forkspec_model::{Case, Level, Op, Profile};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// Something a run could not compare, and why.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NotCompared {
+    /// The observation kind.
+    pub what: String,
+    /// Why not.
+    pub why: String,
+}
+
+/// One kind of divergence (all cases with the same fingerprint), with its minimal case.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Divergence {
+    /// Stable identity of this kind of divergence.
+    pub fingerprint: String,
+    /// Semantic or internal.
+    pub level: Level,
+    /// How many generated cases showed it.
+    pub count: u64,
+    /// Seed of the case it was first found in.
+    pub seed: Option<u64>,
+    /// The minimal sequence, one op per line (`t1: write(3, "a")`).
+    pub sequence: Vec<String>,
+    /// The same ops as data.
+    pub ops: Vec<Op>,
+    /// Index of the first differing step (`sequence.len()` when only the end state differs).
+    pub step: usize,
+    /// Outcome or snapshot.
+    pub kind: MismatchKind,
+    /// The model's side.
+    pub expected: String,
+    /// The implementation's side.
+    pub actual: String,
+    /// Field differences of a snapshot mismatch.
+    pub diffs: Vec<FieldDiff>,
+    /// The saved case file.
+    pub case_file: Option<String>,
+    /// The command that reruns it.
+    pub replay: Option<String>,
+}
+
+impl Divergence {
+    /// Builds the record of a (minimal) diverging case.
+    pub fn new(case: &Case, m: &Mismatch, seed: Option<u64>, case_file: Option<String>) -> Self {
+        Divergence {
+            fingerprint: m.fingerprint.clone(),
+            level: m.level,
+            count: 1,
+            seed,
+            sequence: case.ops.iter().map(|o| o.to_string()).collect(),
+            ops: case.ops.clone(),
+            step: m.step,
+            kind: m.kind.clone(),
+            expected: m.expected.clone(),
+            actual: m.actual.clone(),
+            diffs: m.diffs.clone(),
+            replay: case_file.as_ref().map(|f| format!("forkspec replay {f}")),
+            case_file,
+        }
+    }
+
+    /// The readable report: sequence with the first differing step marked, then the outcome
+    /// or field-by-field snapshot diff.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "DIVERGENCE {} ({} level, {} case{})",
+            self.fingerprint,
+            self.level,
+            self.count,
+            if self.count == 1 { "" } else { "s" }
+        );
+        if let Some(seed) = self.seed {
+            let _ = writeln!(s, "  seed: {seed}");
+        }
+        let _ = writeln!(s, "  minimal sequence ({} ops):", self.sequence.len());
+        for (i, line) in self.sequence.iter().enumerate() {
+            let mark = if i == self.step { "=>" } else { "  " };
+            let _ = writeln!(s, "  {mark} {i:>3}  {line}");
+        }
+        if self.step >= self.sequence.len() {
+            let _ = writeln!(s, "  => end of case");
+        }
+        match self.kind {
+            MismatchKind::Outcome => {
+                let _ = writeln!(s, "  outcome of step {}:", self.step);
+                let _ = writeln!(s, "    model  {}", self.expected);
+                let _ = writeln!(s, "    real   {}", self.actual);
+            }
+            MismatchKind::Snapshot => {
+                let _ = writeln!(s, "  state after step {}:", self.step);
+                for d in &self.diffs {
+                    let _ = writeln!(
+                        s,
+                        "    {:<36} model {:<14} real {:<14} [{}]",
+                        d.path, d.expected, d.actual, d.level
+                    );
+                }
+            }
+        }
+        if let Some(r) = &self.replay {
+            let _ = writeln!(s, "  replay: {r}");
+        }
+        s
+    }
+}
+
+/// The JSON report of a check run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Report {
+    /// The implementation checked.
+    pub implementation: String,
+    /// Its environment profile.
+    pub profile: Option<Profile>,
+    /// Area of the generated ops.
+    pub suite: String,
+    /// Run seed.
+    pub seed: u64,
+    /// Cases run.
+    pub cases: u64,
+    /// Ops generated.
+    pub ops: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// Throughput.
+    pub cases_per_s: f64,
+    /// Observations not compared, with reasons.
+    pub not_compared: Vec<NotCompared>,
+    /// Distinct divergences.
+    pub divergences: Vec<Divergence>,
+    /// Cases that could not be run (backend failures).
+    pub errors: Vec<String>,
+}

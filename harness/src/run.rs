@@ -1,0 +1,271 @@
+//! Runs one case on the model and on a backend side by side and finds the first difference.
+
+use crate::backend::{BResult, Backend};
+use forkspec_model::diff::{diff_snapshots, FieldDiff, LevelFilter};
+use forkspec_model::{Capabilities, Case, Level, Model, Op, Outcome, Profile, Snapshot};
+use serde::Serialize;
+
+/// When snapshots are taken and compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotMode {
+    /// After every op: finds the first differing step directly.
+    Step,
+    /// Once, after the last op: cheaper; a divergence is then located by a rerun.
+    End,
+}
+
+/// How a case is compared.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// When snapshots are compared.
+    pub snapshots: SnapshotMode,
+    /// Which observation levels count.
+    pub levels: LevelFilter,
+    /// What both sides can observe.
+    pub caps: Capabilities,
+}
+
+/// One step as both sides saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepTrace {
+    /// The op.
+    pub op: Op,
+    /// What the model allows.
+    pub allowed: Vec<Outcome>,
+    /// What the backend did.
+    pub actual: Outcome,
+}
+
+/// What differed first.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MismatchKind {
+    /// The op's outcome is not among those the model allows.
+    Outcome,
+    /// The state after the op differs.
+    Snapshot,
+}
+
+/// The first difference between the model and the backend in one case.
+#[derive(Clone, Debug, Serialize)]
+pub struct Mismatch {
+    /// Index of the op after which it showed (`ops.len()` for an end-of-case snapshot that
+    /// could not be pinned to a step).
+    pub step: usize,
+    /// Outcome or snapshot.
+    pub kind: MismatchKind,
+    /// Semantic when any semantic field differs.
+    pub level: Level,
+    /// The model's side, readable.
+    pub expected: String,
+    /// The backend's side, readable.
+    pub actual: String,
+    /// Field differences (snapshot mismatches).
+    pub diffs: Vec<FieldDiff>,
+    /// Stable identity of this kind of divergence.
+    pub fingerprint: String,
+}
+
+/// A finished case.
+#[derive(Clone, Debug)]
+pub struct CaseRun {
+    /// Steps run (up to and including a mismatching one).
+    pub trace: Vec<StepTrace>,
+    /// The first difference, if any.
+    pub mismatch: Option<Mismatch>,
+    /// Ops run on the backend.
+    pub ops_run: usize,
+}
+
+/// Runs `case` on `model` semantics and on `backend`, stopping at the first difference. The
+/// backend's case is always ended, also after a mismatch.
+pub fn run_case(
+    backend: &mut dyn Backend,
+    case: &Case,
+    profile: &Profile,
+    opts: &RunOptions,
+) -> BResult<CaseRun> {
+    backend.setup(&case.config)?;
+    let result = run_steps(backend, case, profile, opts);
+    let ended = backend.end();
+    let run = result?;
+    ended?;
+    Ok(run)
+}
+
+fn run_steps(
+    backend: &mut dyn Backend,
+    case: &Case,
+    profile: &Profile,
+    opts: &RunOptions,
+) -> BResult<CaseRun> {
+    let mut model = Model::new(case.config, profile);
+    let mut trace = Vec::with_capacity(case.ops.len());
+    let per_step = opts.snapshots == SnapshotMode::Step;
+    for (i, op) in case.ops.iter().enumerate() {
+        let (actual, snap) = backend.op(op, per_step)?;
+        let step = model.step(op, Some(&actual));
+        trace.push(StepTrace {
+            op: op.clone(),
+            allowed: step.allowed.clone(),
+            actual: actual.clone(),
+        });
+        if !step.allowed.contains(&actual) {
+            let m = outcome_mismatch(i, op, &step.allowed, &actual);
+            return Ok(CaseRun {
+                trace,
+                mismatch: Some(m),
+                ops_run: i + 1,
+            });
+        }
+        if let Some(snap) = snap {
+            if let Some(m) = compare_snapshots(i, Some(op), &model.snapshot(), snap, opts) {
+                return Ok(CaseRun {
+                    trace,
+                    mismatch: Some(m),
+                    ops_run: i + 1,
+                });
+            }
+        }
+    }
+    let mut mismatch = None;
+    if !per_step || case.ops.is_empty() {
+        let snap = backend.snapshot()?;
+        mismatch = compare_snapshots(case.ops.len(), None, &model.snapshot(), snap, opts);
+    }
+    Ok(CaseRun {
+        trace,
+        mismatch,
+        ops_run: case.ops.len(),
+    })
+}
+
+fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome) -> Mismatch {
+    let expected = allowed
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let shape = format!(
+        "outcome:{}:{}->{}",
+        op_kind_name(op),
+        allowed.first().map(outcome_shape).unwrap_or_default(),
+        outcome_shape(actual)
+    );
+    Mismatch {
+        step,
+        kind: MismatchKind::Outcome,
+        level: Level::Semantic,
+        expected,
+        actual: actual.to_string(),
+        diffs: vec![],
+        fingerprint: fingerprint(Level::Semantic, &[shape]),
+    }
+}
+
+fn compare_snapshots(
+    step: usize,
+    op: Option<&Op>,
+    expected: &Snapshot,
+    mut actual: Snapshot,
+    opts: &RunOptions,
+) -> Option<Mismatch> {
+    let mut expected = expected.clone();
+    expected.mask(opts.caps);
+    actual.canonicalize();
+    actual.mask(opts.caps);
+    let diffs = diff_snapshots(&expected, &actual, opts.levels);
+    if diffs.is_empty() {
+        return None;
+    }
+    let level = if diffs.iter().any(|d| d.level == Level::Semantic) {
+        Level::Semantic
+    } else {
+        Level::Internal
+    };
+    let mut shapes: Vec<String> = diffs
+        .iter()
+        .filter(|d| d.level == level)
+        .map(|d| d.shape.clone())
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    shapes.insert(
+        0,
+        format!("snapshot:{}", op.map(op_kind_name).unwrap_or("end")),
+    );
+    let summary = |side: fn(&FieldDiff) -> &str| {
+        diffs
+            .iter()
+            .take(8)
+            .map(|d| format!("{} = {}", d.path, side(d)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Some(Mismatch {
+        step,
+        kind: MismatchKind::Snapshot,
+        level,
+        expected: summary(|d| &d.expected),
+        actual: summary(|d| &d.actual),
+        fingerprint: fingerprint(level, &shapes),
+        diffs,
+    })
+}
+
+/// The `kind` tag of an op, e.g. `mem_write`.
+pub fn op_kind_name(op: &Op) -> &'static str {
+    use forkspec_model::OpKind::*;
+    match op.kind {
+        Fork => "fork",
+        Exit { .. } => "exit",
+        Wait { .. } => "wait",
+        MemRead { .. } => "mem_read",
+        MemWrite { .. } => "mem_write",
+        Madvise { .. } => "madvise",
+        Open { .. } => "open",
+        Close { .. } => "close",
+        Dup { .. } => "dup",
+        Dup2 { .. } => "dup2",
+        Dup3 { .. } => "dup3",
+        Read { .. } => "read",
+        Write { .. } => "write",
+        Pread { .. } => "pread",
+        Pwrite { .. } => "pwrite",
+        Lseek { .. } => "lseek",
+        Fcntl { .. } => "fcntl",
+        Pipe2 { .. } => "pipe2",
+        Ftruncate { .. } => "ftruncate",
+    }
+}
+
+fn outcome_shape(o: &Outcome) -> String {
+    match o {
+        Outcome::Ret(_) => "ret".into(),
+        Outcome::Err(e) => format!("err {e}"),
+        Outcome::Child(_) => "child".into(),
+        Outcome::Data(_) => "data".into(),
+        Outcome::Pipe(_) => "pipe".into(),
+        Outcome::Reaped { .. } => "reaped".into(),
+        Outcome::Exited => "exited".into(),
+        Outcome::Killed(s) => format!("killed {s}"),
+        Outcome::Blocked => "blocked".into(),
+    }
+}
+
+/// A short stable hash of a divergence's kind: its level and the shapes of what differed
+/// (no task labels, fds, page numbers, values or seeds), so the same bug found by different
+/// seeds or runs has the same fingerprint.
+pub fn fingerprint(level: Level, shapes: &[String]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in level
+        .to_string()
+        .bytes()
+        .chain(shapes.iter().flat_map(|s| s.bytes().chain([0])))
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:016x}", h)
+}

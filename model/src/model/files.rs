@@ -1,0 +1,773 @@
+//! Files: the case directory's regular files, pipes, open file descriptions (OFDs) and fd
+//! tables.
+//!
+//! An fd refers to an OFD (offset and status flags, shared by dup and fork); an OFD refers to
+//! an inode. An OFD lives while some fd of a task that has not exited refers to it, and a pipe
+//! end counts as open while its OFD lives (fs/pipe.c counts `readers`/`writers` per open
+//! file, released on the last fput).
+
+use super::Model;
+use crate::obs::{self, Errno, FdEntry, InodeKind, Outcome, Signal, Snapshot};
+use crate::op::{
+    data_file_byte, Access, FcntlCmd, Fd, FileName, OpenFlags, TaskId, Whence, PAGE_SIZE,
+};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// The soft `RLIMIT_NOFILE` of case tasks (the Linux default; the lab's own fds sit at 1024
+/// and above, out of reach): fd allocation fails with EMFILE past it, `dup2`/`dup3` to an fd
+/// at or above it fail with EBADF and `F_DUPFD` with EINVAL (fs/file.c: alloc_fd, ksys_dup3;
+/// fs/fcntl.c: f_dupfd).
+pub const NOFILE: Fd = 1024;
+
+/// Largest file size: `s_maxbytes` of ext4 with 4 KiB blocks and extents,
+/// `(2^32 - 1) * 4096` (fs/ext4/super.c: ext4_max_size). The lab's case directory lives in
+/// `$TMPDIR` or `/tmp`, ext4 on the reference machine. Writes at or past it fail with EFBIG
+/// (mm/filemap.c: generic_write_check_limits), seeks past it with EINVAL (fs/read_write.c:
+/// vfs_setpos), truncation past it with EFBIG (fs/attr.c: inode_newsize_ok).
+pub const FILE_MAX_BYTES: u64 = 0xffff_ffff * PAGE_SIZE;
+
+/// Pipe capacity in buffers (pages): the default `pipe_max_size` of 16 pages (fs/pipe.c).
+pub const PIPE_BUFFERS: usize = 16;
+
+/// Reads longer than this are modelled as this long (the op language caps them at 64 bytes;
+/// the cap only bounds the model's memory for out-of-contract ops).
+const READ_CAP: u64 = 1 << 20;
+
+/// `O_APPEND` in `F_GETFL`.
+const O_APPEND: i64 = 0o2000;
+/// `O_NONBLOCK` in `F_GETFL`.
+const O_NONBLOCK: i64 = 0o4000;
+/// `O_LARGEFILE` in `F_GETFL`: open(2) forces it on 64-bit (fs/open.c: build_open_how →
+/// force_o_largefile), pipe2(2) does not set it (fs/pipe.c: create_pipe_files passes only
+/// the access mode and O_NONBLOCK).
+const O_LARGEFILE: i64 = 0o100000;
+
+/// The inode of `data`, the file behind the two file-backed regions.
+const DATA_INODE: u64 = 0;
+
+/// One slot of an fd table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct FdSlot {
+    ofd: u64,
+    cloexec: bool,
+}
+
+/// A task's fd table.
+pub(super) type FdTable = BTreeMap<Fd, FdSlot>;
+
+/// Content of a regular file, sparse: bytes written since set-up, over the initial content
+/// (`data_file_byte` below `base_len` for `data`, zeros elsewhere).
+#[derive(Clone, Debug)]
+struct FileData {
+    size: u64,
+    base_len: u64,
+    written: BTreeMap<u64, u8>,
+}
+
+impl FileData {
+    fn byte(&self, off: u64) -> u8 {
+        if off >= self.size {
+            return 0;
+        }
+        match self.written.get(&off) {
+            Some(&b) => b,
+            None if off < self.base_len => data_file_byte(off),
+            None => 0,
+        }
+    }
+
+    fn write(&mut self, off: u64, data: &[u8]) {
+        for (i, &b) in data.iter().enumerate() {
+            self.written.insert(off + i as u64, b);
+        }
+        self.size = self.size.max(off + data.len() as u64);
+    }
+
+    /// Bytes past a shrink are gone: extending again reads zeros (truncate(2)).
+    fn truncate(&mut self, len: u64) {
+        if len < self.size {
+            self.written.split_off(&len);
+            self.base_len = self.base_len.min(len);
+        }
+        self.size = len;
+    }
+}
+
+/// One pipe buffer: a page holding `data` from page offset `offset` on.
+#[derive(Clone, Debug)]
+struct PipeBuf {
+    offset: usize,
+    data: Vec<u8>,
+}
+
+/// A pipe's ring of buffers (fs/pipe.c).
+#[derive(Clone, Debug, Default)]
+struct Pipe {
+    bufs: VecDeque<PipeBuf>,
+}
+
+impl Pipe {
+    fn len(&self) -> u64 {
+        self.bufs.iter().map(|b| b.data.len() as u64).sum()
+    }
+
+    /// pipe_read: copies from the oldest buffers; a buffer read empty is released.
+    fn read(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while out.len() < len {
+            let Some(front) = self.bufs.front_mut() else {
+                break;
+            };
+            let k = (len - out.len()).min(front.data.len());
+            out.extend(front.data.drain(..k));
+            front.offset += k;
+            if front.data.is_empty() {
+                self.bufs.pop_front();
+            }
+        }
+        out
+    }
+
+    /// pipe_write with readers present. A write whose sub-page tail fits in the last buffer
+    /// is merged into it (only when the pipe is not empty); the rest goes into new buffers of
+    /// up to one page while fewer than [`PIPE_BUFFERS`] are in use. When full: non-blocking
+    /// returns what was written or EAGAIN, blocking blocks.
+    fn write(&mut self, data: &[u8], nonblock: bool) -> Outcome {
+        let page = PAGE_SIZE as usize;
+        let total = data.len();
+        let mut written = 0;
+        let chars = total & (page - 1);
+        if chars != 0 {
+            if let Some(last) = self.bufs.back_mut() {
+                if last.offset + last.data.len() + chars <= page {
+                    last.data.extend_from_slice(&data[..chars]);
+                    written = chars;
+                }
+            }
+        }
+        while written < total {
+            if self.bufs.len() >= PIPE_BUFFERS {
+                if !nonblock {
+                    return Outcome::Blocked;
+                }
+                return if written == 0 {
+                    Outcome::Err(Errno::EAGAIN)
+                } else {
+                    Outcome::Ret(written as i64)
+                };
+            }
+            let k = (total - written).min(page);
+            self.bufs.push_back(PipeBuf {
+                offset: 0,
+                data: data[written..written + k].to_vec(),
+            });
+            written += k;
+        }
+        Outcome::Ret(written as i64)
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Inode {
+    File { name: FileName, data: FileData },
+    Pipe(Pipe),
+}
+
+/// An open file description.
+#[derive(Clone, Copy, Debug)]
+struct OfdState {
+    inode: u64,
+    offset: u64,
+    access: Access,
+    append: bool,
+    nonblock: bool,
+}
+
+/// Inodes, the case directory and the open file descriptions.
+#[derive(Clone, Debug)]
+pub(super) struct Files {
+    inodes: BTreeMap<u64, Inode>,
+    dir: BTreeMap<FileName, u64>,
+    ofds: BTreeMap<u64, OfdState>,
+    next_inode: u64,
+    next_ofd: u64,
+}
+
+impl Files {
+    /// The case directory at set-up: `data` of `data_size` bytes; `a` and `b` absent.
+    pub(super) fn new(data_size: u64) -> Files {
+        let mut inodes = BTreeMap::new();
+        inodes.insert(
+            DATA_INODE,
+            Inode::File {
+                name: FileName::Data,
+                data: FileData {
+                    size: data_size,
+                    base_len: data_size,
+                    written: BTreeMap::new(),
+                },
+            },
+        );
+        Files {
+            inodes,
+            dir: BTreeMap::from([(FileName::Data, DATA_INODE)]),
+            ofds: BTreeMap::new(),
+            next_inode: DATA_INODE + 1,
+            next_ofd: 0,
+        }
+    }
+
+    fn file(&self, ino: u64) -> Option<&FileData> {
+        match self.inodes.get(&ino) {
+            Some(Inode::File { data, .. }) => Some(data),
+            _ => None,
+        }
+    }
+
+    fn file_mut(&mut self, ino: u64) -> Option<&mut FileData> {
+        match self.inodes.get_mut(&ino) {
+            Some(Inode::File { data, .. }) => Some(data),
+            _ => None,
+        }
+    }
+
+    fn pipe_mut(&mut self, ino: u64) -> Option<&mut Pipe> {
+        match self.inodes.get_mut(&ino) {
+            Some(Inode::Pipe(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn is_pipe(&self, ino: u64) -> bool {
+        matches!(self.inodes.get(&ino), Some(Inode::Pipe(_)))
+    }
+
+    /// Size of `data`.
+    pub(super) fn data_size(&self) -> u64 {
+        self.file(DATA_INODE).map_or(0, |d| d.size)
+    }
+
+    /// Byte at `off` of `data` (0 past EOF).
+    pub(super) fn data_byte(&self, off: u64) -> u8 {
+        self.file(DATA_INODE).map_or(0, |d| d.byte(off))
+    }
+
+    /// A store through a shared mapping of `data` (inside EOF: the caller checked).
+    pub(super) fn data_write_byte(&mut self, off: u64, b: u8) {
+        if let Some(d) = self.file_mut(DATA_INODE) {
+            if off < d.size {
+                d.written.insert(off, b);
+            }
+        }
+    }
+
+    fn new_ofd(&mut self, inode: u64, access: Access, append: bool, nonblock: bool) -> u64 {
+        let id = self.next_ofd;
+        self.next_ofd += 1;
+        self.ofds.insert(
+            id,
+            OfdState {
+                inode,
+                offset: 0,
+                access,
+                append,
+                nonblock,
+            },
+        );
+        id
+    }
+
+    /// Snapshot entries of an fd table, sorted by fd.
+    pub(super) fn fd_entries(fds: &FdTable) -> Vec<FdEntry> {
+        fds.iter()
+            .map(|(&fd, s)| FdEntry {
+                fd,
+                cloexec: s.cloexec,
+                ofd: s.ofd,
+            })
+            .collect()
+    }
+
+    /// Adds every OFD and every inode reachable from one to `snap`.
+    pub(super) fn snapshot_into(&self, snap: &mut Snapshot) {
+        let mut used = BTreeSet::new();
+        for (&id, o) in &self.ofds {
+            let pipe = self.is_pipe(o.inode);
+            snap.ofds.push(obs::Ofd {
+                id,
+                inode: o.inode,
+                offset: if pipe { 0 } else { o.offset },
+                access: o.access,
+                append: o.append,
+                nonblock: o.nonblock,
+            });
+            used.insert(o.inode);
+        }
+        for ino in used {
+            let (kind, size) = match self.inodes.get(&ino) {
+                Some(Inode::File { name, data }) => (InodeKind::File(*name), data.size),
+                Some(Inode::Pipe(p)) => (InodeKind::Pipe, p.len()),
+                None => continue,
+            };
+            snap.inodes.push(obs::Inode {
+                id: ino,
+                kind,
+                size: Some(size),
+            });
+        }
+    }
+
+    /// Drops OFDs no fd of a task that has not exited refers to (the last fput), and pipes
+    /// no OFD refers to.
+    pub(super) fn collect_garbage(&mut self, tasks: &[super::tasks::Task]) {
+        let live: BTreeSet<u64> = tasks
+            .iter()
+            .filter(|t| t.alive())
+            .flat_map(|t| t.fds.values().map(|s| s.ofd))
+            .collect();
+        self.ofds.retain(|id, _| live.contains(id));
+        let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
+        self.inodes
+            .retain(|id, i| matches!(i, Inode::File { .. }) || inodes.contains(id));
+    }
+}
+
+impl Model {
+    fn slot(&self, t: TaskId, fd: Fd) -> Option<FdSlot> {
+        self.tasks[t as usize].fds.get(&fd).copied()
+    }
+
+    fn ofd_of(&self, t: TaskId, fd: Fd) -> Option<(u64, OfdState)> {
+        let s = self.slot(t, fd)?;
+        self.files.ofds.get(&s.ofd).map(|o| (s.ofd, *o))
+    }
+
+    /// Lowest fd ≥ `min` not in the table, if below [`NOFILE`] (fs/file.c: alloc_fd).
+    fn lowest_free(&self, t: TaskId, min: Fd) -> Option<Fd> {
+        let fds = &self.tasks[t as usize].fds;
+        (min.max(0)..NOFILE).find(|fd| !fds.contains_key(fd))
+    }
+
+    fn install(&mut self, t: TaskId, fd: Fd, ofd: u64, cloexec: bool) {
+        self.tasks[t as usize]
+            .fds
+            .insert(fd, FdSlot { ofd, cloexec });
+    }
+
+    /// Whether some task that has not exited holds an fd on an OFD of pipe `ino` with a
+    /// read end (`write == false`) or a write end.
+    fn pipe_end_open(&self, ino: u64, write: bool) -> bool {
+        self.tasks
+            .iter()
+            .filter(|t| t.alive())
+            .flat_map(|t| t.fds.values())
+            .filter_map(|s| self.files.ofds.get(&s.ofd))
+            .any(|o| {
+                o.inode == ino
+                    && if write {
+                        o.access.writable()
+                    } else {
+                        o.access.readable()
+                    }
+            })
+    }
+
+    /// Sets the size of a regular file; shrinking `data` unmaps its pages past the new EOF
+    /// everywhere ([`Model::truncate_data_mappings`]).
+    fn file_truncate(&mut self, ino: u64, len: u64) {
+        let Some(d) = self.files.file_mut(ino) else {
+            return;
+        };
+        let old = d.size;
+        d.truncate(len);
+        if ino == DATA_INODE && len < old {
+            self.truncate_data_mappings(len);
+        }
+    }
+
+    /// Reads of `data` go through the page cache: the pages read are cached afterwards.
+    /// (Readahead of further pages is not modelled.)
+    fn file_read(&mut self, ino: u64, pos: u64, len: u64) -> Vec<u8> {
+        let Some(d) = self.files.file(ino) else {
+            return Vec::new();
+        };
+        let n = len.min(READ_CAP).min(d.size.saturating_sub(pos));
+        let out: Vec<u8> = (0..n).map(|i| d.byte(pos + i)).collect();
+        if ino == DATA_INODE && n > 0 {
+            for p in pos / PAGE_SIZE..=(pos + n - 1) / PAGE_SIZE {
+                self.mem.pcache_frame(p);
+            }
+        }
+        out
+    }
+
+    /// Buffered write: the pages written are in the page cache afterwards.
+    fn file_write(&mut self, ino: u64, pos: u64, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        if let Some(d) = self.files.file_mut(ino) {
+            d.write(pos, data);
+        }
+        if ino == DATA_INODE {
+            let last = pos + data.len() as u64 - 1;
+            for p in pos / PAGE_SIZE..=last / PAGE_SIZE {
+                self.mem.pcache_frame(p);
+            }
+        }
+    }
+
+    /// `openat(dir, name, flags, 0600)` (open(2)).
+    ///
+    /// The fd is reserved first (fs/open.c: do_sys_openat2 → get_unused_fd_flags), so
+    /// EMFILE wins over ENOENT. Missing without O_CREAT: ENOENT; O_CREAT|O_EXCL on an
+    /// existing file: EEXIST. O_TRUNC truncates an existing regular file whatever the access
+    /// mode, O_RDONLY included (fs/namei.c: do_open sets do_truncate for O_TRUNC on a regular
+    /// file that was not just created; the owner has write permission); a file it creates is
+    /// not truncated. The new OFD starts at offset 0 with the access mode, O_APPEND and
+    /// O_NONBLOCK; FD_CLOEXEC comes from O_CLOEXEC.
+    pub(super) fn op_open(&mut self, t: TaskId, file: FileName, flags: OpenFlags) -> Outcome {
+        let Some(fd) = self.lowest_free(t, 0) else {
+            return Outcome::Err(Errno::EMFILE);
+        };
+        let ino = match self.files.dir.get(&file) {
+            Some(&ino) => {
+                if flags.creat && flags.excl {
+                    return Outcome::Err(Errno::EEXIST);
+                }
+                if flags.trunc {
+                    self.file_truncate(ino, 0);
+                }
+                ino
+            }
+            None => {
+                if !flags.creat {
+                    return Outcome::Err(Errno::ENOENT);
+                }
+                let ino = self.files.next_inode;
+                self.files.next_inode += 1;
+                self.files.inodes.insert(
+                    ino,
+                    Inode::File {
+                        name: file,
+                        data: FileData {
+                            size: 0,
+                            base_len: 0,
+                            written: BTreeMap::new(),
+                        },
+                    },
+                );
+                self.files.dir.insert(file, ino);
+                ino
+            }
+        };
+        let ofd = self
+            .files
+            .new_ofd(ino, flags.access, flags.append, flags.nonblock);
+        self.install(t, fd, ofd, flags.cloexec);
+        Outcome::Ret(i64::from(fd))
+    }
+
+    /// `close(fd)`: EBADF when not open. Only this task's table changes (close(2)).
+    pub(super) fn op_close(&mut self, t: TaskId, fd: Fd) -> Outcome {
+        match self.tasks[t as usize].fds.remove(&fd) {
+            Some(_) => Outcome::Ret(0),
+            None => Outcome::Err(Errno::EBADF),
+        }
+    }
+
+    /// `dup(fd)`: the lowest free fd, same OFD, FD_CLOEXEC clear (dup(2)).
+    pub(super) fn op_dup(&mut self, t: TaskId, fd: Fd) -> Outcome {
+        let Some(s) = self.slot(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        let Some(new) = self.lowest_free(t, 0) else {
+            return Outcome::Err(Errno::EMFILE);
+        };
+        self.install(t, new, s.ofd, false);
+        Outcome::Ret(i64::from(new))
+    }
+
+    /// `dup2(old, new)` (dup(2); fs/file.c): `old == new` returns `new` when `old` is open,
+    /// else EBADF; otherwise like `dup3(old, new, 0)`.
+    pub(super) fn op_dup2(&mut self, t: TaskId, old: Fd, new: Fd) -> Outcome {
+        if old == new {
+            return match self.slot(t, old) {
+                Some(_) => Outcome::Ret(i64::from(new)),
+                None => Outcome::Err(Errno::EBADF),
+            };
+        }
+        self.op_dup3(t, old, new, false)
+    }
+
+    /// `dup3(old, new, flags)` (fs/file.c: ksys_dup3, in this order): `old == new` EINVAL;
+    /// `new` outside `[0, RLIMIT_NOFILE)` EBADF (the kernel takes it unsigned); `old` not
+    /// open EBADF. `new` is closed silently if open; FD_CLOEXEC from the flag.
+    pub(super) fn op_dup3(&mut self, t: TaskId, old: Fd, new: Fd, cloexec: bool) -> Outcome {
+        if old == new {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        if !(0..NOFILE).contains(&new) {
+            return Outcome::Err(Errno::EBADF);
+        }
+        let Some(s) = self.slot(t, old) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        self.install(t, new, s.ofd, cloexec);
+        Outcome::Ret(i64::from(new))
+    }
+
+    /// `read(fd, buf, len)` (`pos == None`) or `pread(fd, buf, len, pos)`.
+    ///
+    /// pread checks `pos < 0` (EINVAL) before the fd, and answers ESPIPE on a pipe before
+    /// checking the access mode (fs/read_write.c: ksys_pread64); then not open for reading:
+    /// EBADF (vfs_read); `pos + len` overflowing: EINVAL (rw_verify_area). Regular files
+    /// return the bytes between the offset and EOF; read advances the OFD offset, pread does
+    /// not. Pipes: see [`Model::pipe_read`].
+    pub(super) fn op_read(&mut self, t: TaskId, fd: Fd, len: u32, pos: Option<i64>) -> Outcome {
+        if pos.is_some_and(|p| p < 0) {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let Some((id, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        if self.files.is_pipe(o.inode) {
+            if pos.is_some() {
+                return Outcome::Err(Errno::ESPIPE);
+            }
+            if !o.access.readable() {
+                return Outcome::Err(Errno::EBADF);
+            }
+            return self.pipe_read(o, len);
+        }
+        if !o.access.readable() {
+            return Outcome::Err(Errno::EBADF);
+        }
+        let at = pos.map_or(o.offset, |p| p as u64);
+        if (at as i64).checked_add(i64::from(len)).is_none() {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let data = self.file_read(o.inode, at, u64::from(len));
+        if pos.is_none() {
+            if let Some(ofd) = self.files.ofds.get_mut(&id) {
+                ofd.offset = at + data.len() as u64;
+            }
+        }
+        Outcome::Data(data)
+    }
+
+    /// pipe_read (fs/pipe.c): `len == 0` returns at once; available bytes up to `len`; an
+    /// empty pipe reads EOF when no write end is open anywhere, else EAGAIN with O_NONBLOCK
+    /// on the reader's OFD, else blocks.
+    fn pipe_read(&mut self, o: OfdState, len: u32) -> Outcome {
+        if len == 0 {
+            return Outcome::Data(Vec::new());
+        }
+        let empty = match self.files.inodes.get(&o.inode) {
+            Some(Inode::Pipe(p)) => p.bufs.is_empty(),
+            _ => true,
+        };
+        if empty {
+            return if !self.pipe_end_open(o.inode, true) {
+                Outcome::Data(Vec::new())
+            } else if o.nonblock {
+                Outcome::Err(Errno::EAGAIN)
+            } else {
+                Outcome::Blocked
+            };
+        }
+        let data = self
+            .files
+            .pipe_mut(o.inode)
+            .map_or_else(Vec::new, |p| p.read(len as usize));
+        Outcome::Data(data)
+    }
+
+    /// `write(fd, data)` (`pos == None`) or `pwrite(fd, data, pos)`.
+    ///
+    /// Check order as for reads (pwrite: EINVAL for `pos < 0`, EBADF, ESPIPE on pipes, then
+    /// EBADF when not open for writing). An empty write returns 0 and changes nothing (for
+    /// pipes before the reader check: pipe_write returns early, no SIGPIPE). Regular files:
+    /// O_APPEND writes at EOF, for pwrite too (pwrite(2) BUGS; mm/filemap.c:
+    /// generic_write_checks_count sets `ki_pos = i_size` for IOCB_APPEND); at or past
+    /// [`FILE_MAX_BYTES`] EFBIG, else the write is cut at it. write advances the offset to the
+    /// end of the data written, pwrite leaves it.
+    /// Pipes: no read end open anywhere → the task dies of SIGPIPE (default disposition;
+    /// pipe_write sends it and returns EPIPE, which nobody sees); else [`Pipe::write`].
+    pub(super) fn op_write(&mut self, t: TaskId, fd: Fd, data: &[u8], pos: Option<i64>) -> Outcome {
+        if pos.is_some_and(|p| p < 0) {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let Some((id, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        if self.files.is_pipe(o.inode) {
+            if pos.is_some() {
+                return Outcome::Err(Errno::ESPIPE);
+            }
+            if !o.access.writable() {
+                return Outcome::Err(Errno::EBADF);
+            }
+            if data.is_empty() {
+                return Outcome::Ret(0);
+            }
+            if !self.pipe_end_open(o.inode, false) {
+                return Outcome::Killed(Signal::SIGPIPE);
+            }
+            return self
+                .files
+                .pipe_mut(o.inode)
+                .map_or(Outcome::Err(Errno::EBADF), |p| p.write(data, o.nonblock));
+        }
+        if !o.access.writable() {
+            return Outcome::Err(Errno::EBADF);
+        }
+        let requested = pos.map_or(o.offset, |p| p as u64);
+        if (requested as i64).checked_add(data.len() as i64).is_none() {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        if data.is_empty() {
+            return Outcome::Ret(0);
+        }
+        let at = if o.append {
+            self.files.file(o.inode).map_or(0, |d| d.size)
+        } else {
+            requested
+        };
+        if at >= FILE_MAX_BYTES {
+            return Outcome::Err(Errno::EFBIG);
+        }
+        let n = (data.len() as u64).min(FILE_MAX_BYTES - at) as usize;
+        self.file_write(o.inode, at, &data[..n]);
+        if pos.is_none() {
+            if let Some(ofd) = self.files.ofds.get_mut(&id) {
+                ofd.offset = at + n as u64;
+            }
+        }
+        Outcome::Ret(n as i64)
+    }
+
+    /// `lseek(fd, offset, whence)` (lseek(2); fs/read_write.c: generic_file_llseek_size):
+    /// EBADF; ESPIPE on pipes; a result below 0 (or overflowing) or above
+    /// [`FILE_MAX_BYTES`] is EINVAL; seeking past EOF is allowed.
+    pub(super) fn op_lseek(&mut self, t: TaskId, fd: Fd, offset: i64, whence: Whence) -> Outcome {
+        let Some((id, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        if self.files.is_pipe(o.inode) {
+            return Outcome::Err(Errno::ESPIPE);
+        }
+        let size = self.files.file(o.inode).map_or(0, |d| d.size);
+        let new = match whence {
+            Whence::Set => Some(offset),
+            Whence::Cur => (o.offset as i64).checked_add(offset),
+            Whence::End => (size as i64).checked_add(offset),
+        };
+        match new {
+            Some(n) if n >= 0 && n as u64 <= FILE_MAX_BYTES => {
+                if let Some(ofd) = self.files.ofds.get_mut(&id) {
+                    ofd.offset = n as u64;
+                }
+                Outcome::Ret(n)
+            }
+            _ => Outcome::Err(Errno::EINVAL),
+        }
+    }
+
+    /// `fcntl(fd, cmd, ...)` (fcntl(2); fs/fcntl.c). EBADF first. F_GETFL reports the access
+    /// mode, O_APPEND, O_NONBLOCK and, for files opened by open(2), O_LARGEFILE (O_CLOEXEC
+    /// is never in `f_flags`: fs/open.c build_open_flags strips it). F_SETFL changes O_APPEND
+    /// and O_NONBLOCK of the OFD, for every fd and task sharing it. F_DUPFD[_CLOEXEC]: `min`
+    /// outside `[0, RLIMIT_NOFILE)` EINVAL (taken unsigned), else the lowest free fd ≥ `min`.
+    pub(super) fn op_fcntl(&mut self, t: TaskId, fd: Fd, cmd: FcntlCmd) -> Outcome {
+        let Some(s) = self.slot(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        let Some(o) = self.files.ofds.get(&s.ofd).copied() else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        match cmd {
+            FcntlCmd::GetFd => Outcome::Ret(i64::from(s.cloexec)),
+            FcntlCmd::SetFd { cloexec } => {
+                self.install(t, fd, s.ofd, cloexec);
+                Outcome::Ret(0)
+            }
+            FcntlCmd::GetFl => {
+                let mut v = match o.access {
+                    Access::RdOnly => 0,
+                    Access::WrOnly => 1,
+                    Access::RdWr => 2,
+                };
+                if o.append {
+                    v |= O_APPEND;
+                }
+                if o.nonblock {
+                    v |= O_NONBLOCK;
+                }
+                if !self.files.is_pipe(o.inode) {
+                    v |= O_LARGEFILE;
+                }
+                Outcome::Ret(v)
+            }
+            FcntlCmd::SetFl { append, nonblock } => {
+                if let Some(ofd) = self.files.ofds.get_mut(&s.ofd) {
+                    ofd.append = append;
+                    ofd.nonblock = nonblock;
+                }
+                Outcome::Ret(0)
+            }
+            FcntlCmd::DupFd { min } | FcntlCmd::DupFdCloexec { min } => {
+                if !(0..NOFILE).contains(&min) {
+                    return Outcome::Err(Errno::EINVAL);
+                }
+                let Some(new) = self.lowest_free(t, min) else {
+                    return Outcome::Err(Errno::EMFILE);
+                };
+                let cloexec = matches!(cmd, FcntlCmd::DupFdCloexec { .. });
+                self.install(t, new, s.ofd, cloexec);
+                Outcome::Ret(i64::from(new))
+            }
+        }
+    }
+
+    /// `pipe2(fds, flags)` (pipe(2)): the two lowest free fds, read end first; two OFDs
+    /// (O_RDONLY and O_WRONLY, both with O_NONBLOCK if asked) on one new pipe; EMFILE when
+    /// two fds are not free.
+    pub(super) fn op_pipe2(&mut self, t: TaskId, cloexec: bool, nonblock: bool) -> Outcome {
+        let Some(r) = self.lowest_free(t, 0) else {
+            return Outcome::Err(Errno::EMFILE);
+        };
+        let fds = &self.tasks[t as usize].fds;
+        let Some(w) = (r + 1..NOFILE).find(|fd| !fds.contains_key(fd)) else {
+            return Outcome::Err(Errno::EMFILE);
+        };
+        let ino = self.files.next_inode;
+        self.files.next_inode += 1;
+        self.files.inodes.insert(ino, Inode::Pipe(Pipe::default()));
+        let ro = self.files.new_ofd(ino, Access::RdOnly, false, nonblock);
+        let wo = self.files.new_ofd(ino, Access::WrOnly, false, nonblock);
+        self.install(t, r, ro, cloexec);
+        self.install(t, w, wo, cloexec);
+        Outcome::Pipe([r, w])
+    }
+
+    /// `ftruncate(fd, len)` (ftruncate(2); fs/open.c: do_sys_ftruncate, do_ftruncate):
+    /// `len < 0` EINVAL (checked before the fd); EBADF; not a regular file or not open for
+    /// writing EINVAL; past [`FILE_MAX_BYTES`] EFBIG. Offsets do not move.
+    pub(super) fn op_ftruncate(&mut self, t: TaskId, fd: Fd, len: i64) -> Outcome {
+        if len < 0 {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let Some((_, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        if self.files.is_pipe(o.inode) || !o.access.writable() {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        if len as u64 > FILE_MAX_BYTES {
+            return Outcome::Err(Errno::EFBIG);
+        }
+        self.file_truncate(o.inode, len as u64);
+        Outcome::Ret(0)
+    }
+}

@@ -1,0 +1,669 @@
+//! Memory: VMAs, page tables and physical frames of the four regions.
+//!
+//! Addresses are page numbers in one address space shared by all regions, laid out like the
+//! lab lays them out: region `i` starts at page `i * REGION_STRIDE_PAGES` (16 TiB apart,
+//! `harness/src/lab/agent.rs: REGION_STRIDE`), so a page index past a region's end is
+//! unmapped (SIGSEGV) and a `madvise` range may run into the next region exactly as it does
+//! on Linux.
+//!
+//! A frame is one physical page with an identity (snapshots show it as a frame class) and a
+//! mapcount (how many PTEs, in all tasks, map it). Anonymous and shmem frames carry their
+//! byte 0; page-cache frames of `data` show the file's current content.
+
+use super::Model;
+use crate::obs::{Errno, Outcome, Signal};
+use crate::op::{Advice, Region, TaskId, PAGE_SIZE};
+use std::collections::BTreeMap;
+
+/// Distance between the starts of two regions, in pages: the lab's 16 TiB stride.
+pub const REGION_STRIDE_PAGES: u64 = 1 << 32;
+
+/// Pages mapped around a read fault on a file or shmem mapping: the default
+/// `fault_around_bytes` of 64 KiB (mm/memory.c: do_fault_around, should_fault_around).
+pub const FAULT_AROUND_PAGES: u64 = 16;
+
+/// The page number of `page` of `region` in the model's address space.
+pub(super) fn global_page(region: Region, page: u32) -> u64 {
+    region.index() as u64 * REGION_STRIDE_PAGES + u64::from(page)
+}
+
+/// Number of pages that hold `size` bytes: pages at or past it are beyond EOF.
+pub(super) fn pages_of(size: u64) -> u64 {
+    size.div_ceil(PAGE_SIZE)
+}
+
+/// Identity of a physical frame.
+pub(super) type FrameId = u64;
+
+/// What is behind a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FrameKind {
+    /// A private anonymous page (AnonPrivate, or a private copy in FilePrivate).
+    Anon,
+    /// A page of the shmem object behind AnonShared.
+    Shmem,
+    /// The page-cache page of `data` at this page index.
+    PageCache {
+        /// Page index in the file.
+        page: u64,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct FrameInfo {
+    kind: FrameKind,
+    /// Byte 0 (anonymous and shmem frames; page-cache frames read the file instead).
+    byte: u8,
+    /// PTEs mapping the frame, in all tasks.
+    mapcount: u32,
+}
+
+/// A present page-table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pte {
+    /// The shared zero page (mm/memory.c: do_anonymous_page, read fault).
+    Zero,
+    /// A real frame.
+    Frame(FrameId),
+}
+
+/// An `anon_vma` as far as VMA merging and fork care: its identity, and whether the VMA's
+/// `anon_vma_chain` has more than one entry (true for VMAs of a fork child: anon_vma_fork
+/// links the child VMA to every anon_vma of the parent's chain plus its own), which blocks
+/// merges with a VMA that has no anon_vma (mm/vma.c: vma_is_fork_child,
+/// is_mergeable_anon_vma) and reuse by a neighbour (mm/rmap.c: reusable_anon_vma).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct AnonVma {
+    id: u64,
+    forked: bool,
+}
+
+/// The madvise-controlled VMA flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(super) struct VmaFlags {
+    /// `VM_DONTCOPY` (MADV_DONTFORK).
+    dontcopy: bool,
+    /// `VM_WIPEONFORK` (MADV_WIPEONFORK).
+    wipeonfork: bool,
+}
+
+/// A VMA: pages `[start, end)` of one region.
+#[derive(Clone, Debug)]
+pub(super) struct Vma {
+    start: u64,
+    end: u64,
+    region: Region,
+    flags: VmaFlags,
+    anon_vma: Option<AnonVma>,
+}
+
+impl Vma {
+    fn base(&self) -> u64 {
+        global_page(self.region, 0)
+    }
+
+    /// Same file/kind and flags: the merge and anon_vma-reuse compatibility of
+    /// mm/vma.c: is_mergeable_vma and mm/rmap.c: anon_vma_compatible (page offsets are
+    /// contiguous by construction inside one region).
+    fn compatible(&self, region: Region, flags: VmaFlags) -> bool {
+        self.region == region && self.flags == flags
+    }
+}
+
+/// One task's address space.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Mm {
+    /// VMAs sorted by address, non-overlapping.
+    vmas: Vec<Vma>,
+    /// Present PTEs by page.
+    ptes: BTreeMap<u64, Pte>,
+}
+
+impl Mm {
+    /// `t0`'s address space at case start: each region one VMA of `pages` pages, no
+    /// anon_vma, nothing present.
+    pub(super) fn case_setup(pages: u64) -> Mm {
+        let vmas = if pages == 0 {
+            Vec::new()
+        } else {
+            Region::ALL
+                .iter()
+                .map(|&region| {
+                    let start = global_page(region, 0);
+                    Vma {
+                        start,
+                        end: start + pages,
+                        region,
+                        flags: VmaFlags::default(),
+                        anon_vma: None,
+                    }
+                })
+                .collect()
+        };
+        Mm {
+            vmas,
+            ptes: BTreeMap::new(),
+        }
+    }
+
+    /// The VMA covering page `gp`.
+    pub(super) fn vma_at(&self, gp: u64) -> Option<usize> {
+        self.vmas.iter().position(|v| v.start <= gp && gp < v.end)
+    }
+
+    /// The PTE of page `gp`, if present.
+    pub(super) fn pte(&self, gp: u64) -> Option<Pte> {
+        self.ptes.get(&gp).copied()
+    }
+
+    /// Changes the flags of `[s, e)`, a part of VMA `vi`, splitting and merging like
+    /// mm/vma.c: vma_modify_flags → vma_merge_existing_range: the range merges into an
+    /// adjacent VMA only when it reaches that side of the VMA, the flags are equal and the
+    /// anon_vmas are compatible (is_mergeable_anon_vma, and for a merge on both sides
+    /// can_vma_merge_right's prev/next check); otherwise the VMA is split (split pieces share
+    /// the anon_vma: __split_vma → anon_vma_clone).
+    fn modify_flags(&mut self, vi: usize, s: u64, e: u64, nf: VmaFlags) {
+        let mid = self.vmas[vi].clone();
+        let left_side = s == mid.start;
+        let right_side = e == mid.end;
+        let prev = vi
+            .checked_sub(1)
+            .filter(|&p| self.vmas[p].end == mid.start && self.vmas[p].compatible(mid.region, nf));
+        let next = Some(vi + 1).filter(|&n| {
+            n < self.vmas.len()
+                && self.vmas[n].start == mid.end
+                && self.vmas[n].compatible(mid.region, nf)
+        });
+        let src = mid.anon_vma;
+        let merge_left =
+            left_side && prev.is_some_and(|p| anon_mergeable(self.vmas[p].anon_vma, src));
+        let merge_right = right_side
+            && next.is_some_and(|n| {
+                let na = self.vmas[n].anon_vma;
+                anon_mergeable(na, src)
+                    && (!merge_left || {
+                        let pa = prev.and_then(|p| self.vmas[p].anon_vma);
+                        pa.is_none() || na.is_none() || pa.map(|a| a.id) == na.map(|a| a.id)
+                    })
+            });
+        match (
+            merge_left.then_some(prev).flatten(),
+            merge_right.then_some(next).flatten(),
+        ) {
+            (Some(p), Some(n)) => {
+                let anon = self.vmas[p].anon_vma.or(src).or(self.vmas[n].anon_vma);
+                self.vmas[p].end = self.vmas[n].end;
+                self.vmas[p].anon_vma = anon;
+                self.vmas.remove(n);
+                self.vmas.remove(vi);
+            }
+            (Some(p), None) => {
+                self.vmas[p].end = e;
+                self.vmas[p].anon_vma = self.vmas[p].anon_vma.or(src);
+                if e == mid.end {
+                    self.vmas.remove(vi);
+                } else {
+                    self.vmas[vi].start = e;
+                }
+            }
+            (None, Some(n)) => {
+                self.vmas[n].start = s;
+                self.vmas[n].anon_vma = self.vmas[n].anon_vma.or(src);
+                if s == mid.start {
+                    self.vmas.remove(vi);
+                } else {
+                    self.vmas[vi].end = s;
+                }
+            }
+            (None, None) => {
+                let mut pieces = Vec::with_capacity(3);
+                if mid.start < s {
+                    pieces.push(Vma {
+                        end: s,
+                        ..mid.clone()
+                    });
+                }
+                pieces.push(Vma {
+                    start: s,
+                    end: e,
+                    flags: nf,
+                    ..mid.clone()
+                });
+                if e < mid.end {
+                    pieces.push(Vma { start: e, ..mid });
+                }
+                self.vmas.splice(vi..=vi, pieces);
+            }
+        }
+    }
+}
+
+/// mm/vma.c: is_mergeable_anon_vma, with `src` the anon_vma of the VMA being changed and
+/// `tgt` that of the neighbour it would merge into.
+fn anon_mergeable(tgt: Option<AnonVma>, src: Option<AnonVma>) -> bool {
+    match (tgt, src) {
+        // Case 1: dup_anon_vma from src into tgt, refused for a fork child's VMA.
+        (None, Some(s)) => !s.forked,
+        // Case 2: src takes tgt's anon_vma, refused when tgt is a fork child's VMA.
+        (Some(t), None) => !t.forked,
+        (None, None) => true,
+        // Case 3: already the same anon_vma.
+        (Some(t), Some(s)) => t.id == s.id,
+    }
+}
+
+/// Frames, the shmem object behind AnonShared and the page cache of `data`.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Memory {
+    frames: BTreeMap<FrameId, FrameInfo>,
+    next_frame: FrameId,
+    next_anon_vma: u64,
+    /// Pages of the AnonShared shmem object allocated so far, by page index.
+    shmem: BTreeMap<u64, FrameId>,
+    /// Page-cache pages of `data`, by page index.
+    pcache: BTreeMap<u64, FrameId>,
+}
+
+impl Memory {
+    fn alloc(&mut self, kind: FrameKind, byte: u8) -> FrameId {
+        let id = self.next_frame;
+        self.next_frame += 1;
+        self.frames.insert(
+            id,
+            FrameInfo {
+                kind,
+                byte,
+                mapcount: 0,
+            },
+        );
+        id
+    }
+
+    /// PTEs mapping frame `f`.
+    pub(super) fn mapcount(&self, f: FrameId) -> u32 {
+        self.frames.get(&f).map_or(0, |i| i.mapcount)
+    }
+
+    /// What is behind frame `f`.
+    pub(super) fn kind(&self, f: FrameId) -> Option<FrameKind> {
+        self.frames.get(&f).map(|i| i.kind)
+    }
+
+    /// Byte 0 stored in an anonymous or shmem frame.
+    pub(super) fn byte(&self, f: FrameId) -> u8 {
+        self.frames.get(&f).map_or(0, |i| i.byte)
+    }
+
+    fn set_byte(&mut self, f: FrameId, b: u8) {
+        if let Some(i) = self.frames.get_mut(&f) {
+            i.byte = b;
+        }
+    }
+
+    /// The page-cache frame of `data` page `page`, read into the cache if it is not there.
+    pub(super) fn pcache_frame(&mut self, page: u64) -> FrameId {
+        if let Some(&f) = self.pcache.get(&page) {
+            return f;
+        }
+        let f = self.alloc(FrameKind::PageCache { page }, 0);
+        self.pcache.insert(page, f);
+        f
+    }
+
+    /// The shmem frame of AnonShared page `page`: shmem_fault allocates a zeroed page on any
+    /// first touch, read or write (mm/shmem.c: shmem_get_folio_gfp with SGP_CACHE), never
+    /// the zero page.
+    fn shmem_frame(&mut self, page: u64) -> FrameId {
+        if let Some(&f) = self.shmem.get(&page) {
+            return f;
+        }
+        let f = self.alloc(FrameKind::Shmem, 0);
+        self.shmem.insert(page, f);
+        f
+    }
+
+    /// Installs `pte` at `gp` (replacing and releasing any old one).
+    fn set_pte(&mut self, mm: &mut Mm, gp: u64, pte: Pte) {
+        self.zap(mm, gp);
+        if let Pte::Frame(f) = pte {
+            if let Some(i) = self.frames.get_mut(&f) {
+                i.mapcount += 1;
+            }
+        }
+        mm.ptes.insert(gp, pte);
+    }
+
+    /// Clears the PTE at `gp`; an anonymous frame nobody maps any more is freed.
+    fn zap(&mut self, mm: &mut Mm, gp: u64) {
+        if let Some(Pte::Frame(f)) = mm.ptes.remove(&gp) {
+            if let Some(i) = self.frames.get_mut(&f) {
+                i.mapcount = i.mapcount.saturating_sub(1);
+                if i.mapcount == 0 && i.kind == FrameKind::Anon {
+                    self.frames.remove(&f);
+                }
+            }
+        }
+    }
+
+    /// Releases every PTE and VMA of `mm` (exit_mmap).
+    pub(super) fn release_mm(&mut self, mm: &mut Mm) {
+        let pages: Vec<u64> = mm.ptes.keys().copied().collect();
+        for gp in pages {
+            self.zap(mm, gp);
+        }
+        mm.vmas.clear();
+    }
+
+    /// A fork child's address space (mm/mmap.c: dup_mmap): every VMA but the `VM_DONTCOPY`
+    /// ones; `VM_WIPEONFORK` VMAs start empty with no anon_vma; the others get a new
+    /// anon_vma of their own (anon_vma_fork) when the parent's has one. PTEs are copied only
+    /// for VMAs with an anon_vma (mm/memory.c: vma_needs_copy; a page fault refills the
+    /// others: shared mappings, shmem, never-written private mappings). Copied frames gain
+    /// one mapping each (anonymous ones become copy-on-write shared); the zero page stays.
+    pub(super) fn fork_mm(&mut self, parent: &Mm) -> Mm {
+        let mut child = Mm::default();
+        for v in &parent.vmas {
+            if v.flags.dontcopy {
+                continue;
+            }
+            let anon_vma = if v.flags.wipeonfork {
+                None
+            } else {
+                v.anon_vma.map(|_| self.new_anon_vma(true))
+            };
+            child.vmas.push(Vma {
+                anon_vma,
+                ..v.clone()
+            });
+            if v.flags.wipeonfork || v.anon_vma.is_none() {
+                continue;
+            }
+            for (&gp, &pte) in parent.ptes.range(v.start..v.end) {
+                if let Pte::Frame(f) = pte {
+                    if let Some(i) = self.frames.get_mut(&f) {
+                        i.mapcount += 1;
+                    }
+                }
+                child.ptes.insert(gp, pte);
+            }
+        }
+        child
+    }
+
+    fn new_anon_vma(&mut self, forked: bool) -> AnonVma {
+        let id = self.next_anon_vma;
+        self.next_anon_vma += 1;
+        AnonVma { id, forked }
+    }
+
+    /// Gives VMA `vi` an anon_vma before its first private page (mm/rmap.c:
+    /// __anon_vma_prepare): a compatible adjacent VMA's anon_vma is reused when its chain
+    /// is singular (find_mergeable_anon_vma, next first, then prev), else a new one.
+    fn anon_vma_prepare(&mut self, mm: &mut Mm, vi: usize) {
+        if mm.vmas[vi].anon_vma.is_some() {
+            return;
+        }
+        let (region, flags, start, end) = {
+            let v = &mm.vmas[vi];
+            (v.region, v.flags, v.start, v.end)
+        };
+        let reusable = |n: &Vma| -> Option<AnonVma> {
+            n.compatible(region, flags)
+                .then_some(n.anon_vma)
+                .flatten()
+                .filter(|a| !a.forked)
+        };
+        let from_next = mm
+            .vmas
+            .get(vi + 1)
+            .filter(|n| n.start == end)
+            .and_then(reusable);
+        let from_prev = vi
+            .checked_sub(1)
+            .map(|p| &mm.vmas[p])
+            .filter(|p| p.end == start)
+            .and_then(reusable);
+        let anon = match from_next.or(from_prev) {
+            Some(a) => a,
+            None => self.new_anon_vma(false),
+        };
+        mm.vmas[vi].anon_vma = Some(anon);
+    }
+
+    /// Read fault-around (mm/memory.c: do_fault_around → filemap_map_pages): maps every page
+    /// already in the cache within the 16-page-aligned window around `gp`, clamped to the
+    /// VMA and to pages below `limit` (EOF), whose PTE is empty.
+    fn fault_around(&mut self, mm: &mut Mm, vi: usize, gp: u64, limit: u64) {
+        let (start, end, base, shmem) = {
+            let v = &mm.vmas[vi];
+            let w = gp & !(FAULT_AROUND_PAGES - 1);
+            (
+                w.max(v.start),
+                (w + FAULT_AROUND_PAGES).min(v.end),
+                v.base(),
+                v.region == Region::AnonShared,
+            )
+        };
+        for q in start..end {
+            let pgoff = q - base;
+            if pgoff >= limit || mm.ptes.contains_key(&q) {
+                continue;
+            }
+            let cache = if shmem { &self.shmem } else { &self.pcache };
+            if let Some(&f) = cache.get(&pgoff) {
+                self.set_pte(mm, q, Pte::Frame(f));
+            }
+        }
+    }
+}
+
+impl Model {
+    /// A load (`write == None`) or store of byte 0 of a region page.
+    ///
+    /// - No VMA covers the page → SIGSEGV (mm/memory.c never finds a VMA: bad area).
+    /// - File-backed page at or beyond EOF → SIGBUS (mm/filemap.c: filemap_fault).
+    /// - Loads: AnonPrivate maps the zero page (do_anonymous_page); AnonShared, FilePrivate
+    ///   and FileShared run fault-around and then map the cache page (do_read_fault).
+    /// - Stores to private mappings: a zero-page, page-cache or shared anonymous page is
+    ///   copied into a new anonymous frame (do_wp_page → wp_page_copy, do_cow_fault,
+    ///   do_anonymous_page); an anonymous frame mapped once is reused
+    ///   (wp_can_reuse_anon_folio). The VMA first gets an anon_vma (vmf_anon_prepare).
+    /// - Stores to shared mappings write the shmem or page-cache frame
+    ///   (do_shared_fault, wp_page_shared); FileShared stores change the file.
+    pub(super) fn op_mem(
+        &mut self,
+        t: TaskId,
+        region: Region,
+        page: u32,
+        write: Option<u8>,
+    ) -> Outcome {
+        let gp = global_page(region, page);
+        let file_pages = pages_of(self.files.data_size());
+        let Model {
+            tasks, mem, files, ..
+        } = self;
+        let mm = &mut tasks[t as usize].mm;
+        let Some(vi) = mm.vma_at(gp) else {
+            return Outcome::Killed(Signal::SIGSEGV);
+        };
+        let vregion = mm.vmas[vi].region;
+        let pgoff = gp - mm.vmas[vi].base();
+        let pte = mm.pte(gp);
+        let beyond_eof = vregion.is_file() && pgoff >= file_pages;
+        let Some(byte) = write else {
+            if pte.is_none() {
+                match vregion {
+                    Region::AnonPrivate => mem.set_pte(mm, gp, Pte::Zero),
+                    Region::AnonShared => {
+                        mem.fault_around(mm, vi, gp, u64::MAX);
+                        if mm.pte(gp).is_none() {
+                            let f = mem.shmem_frame(pgoff);
+                            mem.set_pte(mm, gp, Pte::Frame(f));
+                        }
+                    }
+                    Region::FilePrivate | Region::FileShared => {
+                        if beyond_eof {
+                            return Outcome::Killed(Signal::SIGBUS);
+                        }
+                        mem.fault_around(mm, vi, gp, file_pages);
+                        if mm.pte(gp).is_none() {
+                            let f = mem.pcache_frame(pgoff);
+                            mem.set_pte(mm, gp, Pte::Frame(f));
+                        }
+                    }
+                }
+            }
+            let value = match mm.pte(gp) {
+                Some(Pte::Frame(f)) => match mem.kind(f) {
+                    Some(FrameKind::PageCache { page }) => {
+                        files.data_byte(page.saturating_mul(PAGE_SIZE))
+                    }
+                    _ => mem.byte(f),
+                },
+                _ => 0,
+            };
+            return Outcome::Data(vec![value]);
+        };
+        match vregion {
+            Region::AnonPrivate | Region::FilePrivate => {
+                if let Some(Pte::Frame(f)) = pte {
+                    if mem.kind(f) == Some(FrameKind::Anon) && mem.mapcount(f) == 1 {
+                        mem.set_byte(f, byte);
+                        return Outcome::Ret(0);
+                    }
+                }
+                if pte.is_none() && vregion == Region::FilePrivate {
+                    if beyond_eof {
+                        return Outcome::Killed(Signal::SIGBUS);
+                    }
+                    // do_cow_fault reads the page into the cache (__do_fault) to copy it.
+                    mem.pcache_frame(pgoff);
+                }
+                mem.anon_vma_prepare(mm, vi);
+                let f = mem.alloc(FrameKind::Anon, byte);
+                mem.set_pte(mm, gp, Pte::Frame(f));
+            }
+            Region::AnonShared => {
+                let f = match pte {
+                    Some(Pte::Frame(f)) => f,
+                    _ => {
+                        let f = mem.shmem_frame(pgoff);
+                        mem.set_pte(mm, gp, Pte::Frame(f));
+                        f
+                    }
+                };
+                mem.set_byte(f, byte);
+            }
+            Region::FileShared => {
+                if pte.is_none() {
+                    if beyond_eof {
+                        return Outcome::Killed(Signal::SIGBUS);
+                    }
+                    let f = mem.pcache_frame(pgoff);
+                    mem.set_pte(mm, gp, Pte::Frame(f));
+                }
+                files.data_write_byte(pgoff.saturating_mul(PAGE_SIZE), byte);
+            }
+        }
+        Outcome::Ret(0)
+    }
+
+    /// `madvise(region + first page, count pages, advice)` (madvise(2); mm/madvise.c).
+    ///
+    /// The range is walked VMA by VMA (madvise_walk_vmas): each covered part gets the advice
+    /// right away, an unmapped hole makes the final answer ENOMEM without stopping the walk,
+    /// and an error on a VMA (MADV_WIPEONFORK on a file-backed or `VM_SHARED` VMA: EINVAL,
+    /// madvise_vma_behavior) stops it, leaving earlier VMAs changed. `count == 0` is a
+    /// no-op. Flag advice splits and merges VMAs ([`Mm::modify_flags`]; nothing happens when
+    /// the flags already match: madvise_update_vma). MADV_DONTNEED zaps the PTEs
+    /// (zap_page_range_single) and leaves VMAs and anon_vmas alone.
+    pub(super) fn op_madvise(
+        &mut self,
+        t: TaskId,
+        region: Region,
+        first: u32,
+        count: u32,
+        advice: Advice,
+    ) -> Outcome {
+        if count == 0 {
+            return Outcome::Ret(0);
+        }
+        let start = global_page(region, first);
+        let end = start + u64::from(count);
+        let Model { tasks, mem, .. } = self;
+        let mm = &mut tasks[t as usize].mm;
+        let mut hole = false;
+        let mut cur = start;
+        loop {
+            let Some(vi) = mm.vmas.iter().position(|v| v.end > cur) else {
+                return Outcome::Err(Errno::ENOMEM);
+            };
+            if cur < mm.vmas[vi].start {
+                hole = true;
+                cur = mm.vmas[vi].start;
+                if cur >= end {
+                    break;
+                }
+            }
+            let piece_end = mm.vmas[vi].end.min(end);
+            let v = &mm.vmas[vi];
+            let mut nf = v.flags;
+            match advice {
+                Advice::DontNeed => {
+                    let pages: Vec<u64> = mm.ptes.range(cur..piece_end).map(|(&k, _)| k).collect();
+                    for gp in pages {
+                        mem.zap(mm, gp);
+                    }
+                }
+                Advice::DontFork => nf.dontcopy = true,
+                Advice::DoFork => nf.dontcopy = false,
+                Advice::WipeOnFork => {
+                    // Only private anonymous memory: not vm_file, not VM_SHARED (shmem).
+                    if v.region != Region::AnonPrivate {
+                        return Outcome::Err(Errno::EINVAL);
+                    }
+                    nf.wipeonfork = true;
+                }
+                Advice::KeepOnFork => nf.wipeonfork = false,
+            }
+            if nf != mm.vmas[vi].flags {
+                mm.modify_flags(vi, cur, piece_end, nf);
+            }
+            cur = piece_end;
+            if cur >= end {
+                break;
+            }
+        }
+        if hole {
+            Outcome::Err(Errno::ENOMEM)
+        } else {
+            Outcome::Ret(0)
+        }
+    }
+
+    /// `data` shrank to `new_size`: every mapping of its pages at or past
+    /// `round_up(new_size, PAGE_SIZE)` is zapped in every task, private copy-on-write copies
+    /// included, and those pages leave the page cache (mm/truncate.c: truncate_pagecache →
+    /// unmap_mapping_range(.., even_cows = 1), truncate_inode_pages).
+    pub(super) fn truncate_data_mappings(&mut self, new_size: u64) {
+        let keep = pages_of(new_size);
+        let Model { tasks, mem, .. } = self;
+        for task in tasks.iter_mut().filter(|t| t.alive()) {
+            let mm = &mut task.mm;
+            let mut pages = Vec::new();
+            for v in mm.vmas.iter().filter(|v| v.region.is_file()) {
+                let from = v.base().saturating_add(keep).max(v.start);
+                if from < v.end {
+                    pages.extend(mm.ptes.range(from..v.end).map(|(&k, _)| k));
+                }
+            }
+            for gp in pages {
+                mem.zap(mm, gp);
+            }
+        }
+        let gone = mem.pcache.split_off(&keep);
+        for f in gone.values() {
+            mem.frames.remove(f);
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The reference model: an executable description of what Linux does with the ops of a case.
+//!
+//! The state is split by concern:
+//! - `tasks`: the task tree (fork, exit, wait, reparenting to the lab's subreaper);
+//! - `memory`: VMAs, page tables and physical frames of the four regions (copy-on-write,
+//!   the zero page, fault-around, `madvise`);
+//! - `files`: inodes, pipes, open file descriptions and fd tables.
+//!
+//! Every op is predicted and applied by [`Model::step`]; [`Model::snapshot`] renders the state
+//! in the canonical form of [`Snapshot`]. The model never panics, whatever the op sequence:
+//! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
+
+mod files;
+mod memory;
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+use crate::obs::{
+    Errno, ExitStatus, Frame, Outcome, Page, RegionView, Sharing, Signal, Snapshot, TaskState,
+    TaskView,
+};
+use crate::op::{CaseConfig, Op, OpKind, Region, TaskId, MAX_PAGES};
+use crate::profile::Profile;
+
+use files::Files;
+use memory::Memory;
+use tasks::Task;
+
+pub use files::{FILE_MAX_BYTES, NOFILE, PIPE_BUFFERS};
+pub use memory::{FAULT_AROUND_PAGES, REGION_STRIDE_PAGES};
+pub use tasks::MAX_TASKS;
+
+/// What the model says about one op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Every outcome Linux may produce (usually exactly one).
+    pub allowed: Vec<Outcome>,
+    /// The outcome the model's state followed: the observed one when it is allowed, else the
+    /// first allowed.
+    pub taken: Outcome,
+}
+
+/// The executable reference model of one case.
+///
+/// Set-up mirrors what the lab does before the first op: `t0` is alive, its parent is the
+/// lab's subreaper, it has no fds below 1024, the case directory holds `data` (`pages` pages
+/// of [`crate::op::data_file_byte`], all in the page cache because the lab wrote it with
+/// `write(2)`), and the four regions are mapped by `t0`, one VMA each, nothing touched.
+#[derive(Clone, Debug)]
+pub struct Model {
+    config: CaseConfig,
+    /// Every task ever created, indexed by label (reaped ones are kept, flagged).
+    tasks: Vec<Task>,
+    /// Physical frames, the shmem object and the page cache of `data`.
+    mem: Memory,
+    /// Inodes, pipes and open file descriptions.
+    files: Files,
+}
+
+impl Model {
+    /// A fresh case: `t0` alive with the four regions mapped and nothing touched, fds empty.
+    ///
+    /// `pages` above [`MAX_PAGES`] is clamped to it. The profile is accepted for future
+    /// environment-dependent predictions; nothing modelled so far depends on it (the model
+    /// assumes 4 KiB pages, as [`crate::op::PAGE_SIZE`] does).
+    pub fn new(config: CaseConfig, _profile: &Profile) -> Model {
+        let pages = u64::from(config.pages.min(MAX_PAGES));
+        let mut mem = Memory::default();
+        let files = Files::new(pages * crate::op::PAGE_SIZE);
+        // The lab wrote `data` with write(2): one page-cache frame per page exists already.
+        for p in 0..pages {
+            mem.pcache_frame(p);
+        }
+        let t0 = Task::root(memory::Mm::case_setup(pages));
+        Model {
+            config,
+            tasks: vec![t0],
+            mem,
+            files,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> CaseConfig {
+        self.config
+    }
+
+    /// Predicts `op` and advances the state.
+    ///
+    /// `taken` is `observed` when it is one of the allowed outcomes, else the first allowed
+    /// one; the state follows `taken`. Every op currently has exactly one allowed outcome.
+    pub fn step(&mut self, op: &Op, observed: Option<&Outcome>) -> Step {
+        let outcome = self.apply(op);
+        let allowed = vec![outcome];
+        let taken = match observed {
+            Some(o) if allowed.contains(o) => o.clone(),
+            _ => allowed[0].clone(),
+        };
+        Step { allowed, taken }
+    }
+
+    /// The canonical snapshot of the current state, with every observation filled in.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for (label, task) in self.tasks.iter().enumerate() {
+            if task.reaped {
+                continue;
+            }
+            snap.tasks.push(self.task_view(label as TaskId, task));
+        }
+        self.files.snapshot_into(&mut snap);
+        snap.canonicalize();
+        snap
+    }
+
+    fn task_view(&self, label: TaskId, task: &Task) -> TaskView {
+        let id = u64::from(label);
+        let zombie = matches!(task.state, TaskState::Zombie(_));
+        let sharing = (!zombie).then_some(Sharing {
+            // Only fork exists so far: every task has its own mm, fd table, fs and sighand.
+            vm: Some(id),
+            files: Some(id),
+            fs: Some(id),
+            sighand: Some(id),
+            // kcmp(KCMP_IO / KCMP_SYSVSEM) compares task->io_context and
+            // task->sysvsem.undo_list; both stay NULL for tasks that never set an I/O
+            // priority or used SEM_UNDO, and NULL == NULL reads as shared
+            // (kernel/kcmp.c: kcmp_ptr).
+            io: Some(0),
+            sysvsem: Some(0),
+        });
+        let fds = if zombie {
+            Vec::new()
+        } else {
+            Files::fd_entries(&task.fds)
+        };
+        let memory = if zombie {
+            Vec::new()
+        } else {
+            let pages = self.config.pages.min(MAX_PAGES);
+            Region::ALL
+                .iter()
+                .map(|&region| RegionView {
+                    region,
+                    pages: (0..pages)
+                        .map(|p| self.page_view(&task.mm, region, p))
+                        .collect(),
+                })
+                .collect()
+        };
+        TaskView {
+            task: label,
+            parent: task.parent,
+            state: task.state,
+            exit_signal: Some(Signal::SIGCHLD),
+            sharing,
+            fds,
+            memory,
+        }
+    }
+
+    fn page_view(&self, mm: &memory::Mm, region: Region, page: u32) -> Page {
+        let gp = memory::global_page(region, page);
+        let mapped = mm.vma_at(gp).is_some();
+        match mm.pte(gp) {
+            None => Page {
+                mapped,
+                present: false,
+                exclusive: false,
+                value: None,
+                frame: None,
+            },
+            Some(memory::Pte::Zero) => Page {
+                mapped,
+                present: true,
+                // The zero page is not a "normal" page (vm_normal_page returns NULL), so
+                // pagemap never sets PM_MMAP_EXCLUSIVE for it (fs/proc/task_mmu.c).
+                exclusive: false,
+                value: Some(0),
+                frame: Some(Frame::Zero),
+            },
+            Some(memory::Pte::Frame(f)) => Page {
+                mapped,
+                present: true,
+                // pagemap bit 56: folio_precise_page_mapcount(folio, page) == 1 with
+                // CONFIG_PAGE_MAPCOUNT=y (fs/proc/task_mmu.c: pte_to_pagemap_entry).
+                exclusive: self.mem.mapcount(f) == 1,
+                value: Some(self.frame_byte(f)),
+                frame: Some(Frame::Class(f)),
+            },
+        }
+    }
+
+    /// Byte 0 of a frame: anonymous and shmem frames carry it, page-cache frames show the
+    /// current content of the file.
+    fn frame_byte(&self, f: memory::FrameId) -> u8 {
+        match self.mem.kind(f) {
+            Some(memory::FrameKind::PageCache { page }) => self
+                .files
+                .data_byte(page.saturating_mul(crate::op::PAGE_SIZE)),
+            _ => self.mem.byte(f),
+        }
+    }
+
+    /// Whether `t` names a task that can run an op (exists, not reaped, Live).
+    fn runnable(&self, t: TaskId) -> bool {
+        self.tasks
+            .get(t as usize)
+            .is_some_and(|task| !task.reaped && task.state == TaskState::Live)
+    }
+
+    fn apply(&mut self, op: &Op) -> Outcome {
+        let t = op.task;
+        if !self.runnable(t) {
+            // Harness convention (shared with the lab): an op by a task that does not exist,
+            // is a zombie, was reaped or is blocked in an earlier op answers ESRCH.
+            return Outcome::Err(Errno::ESRCH);
+        }
+        let outcome = match &op.kind {
+            OpKind::Fork => self.op_fork(t),
+            OpKind::Exit { code } => {
+                self.terminate(t, ExitStatus::Exited((*code & 0xff) as u8));
+                Outcome::Exited
+            }
+            OpKind::Wait { target } => self.op_wait(t, *target),
+            OpKind::MemRead { region, page } => self.op_mem(t, *region, *page, None),
+            OpKind::MemWrite { region, page, byte } => self.op_mem(t, *region, *page, Some(*byte)),
+            OpKind::Madvise {
+                region,
+                first,
+                count,
+                advice,
+            } => self.op_madvise(t, *region, *first, *count, *advice),
+            OpKind::Open { file, flags } => self.op_open(t, *file, *flags),
+            OpKind::Close { fd } => self.op_close(t, *fd),
+            OpKind::Dup { fd } => self.op_dup(t, *fd),
+            OpKind::Dup2 { old, new } => self.op_dup2(t, *old, *new),
+            OpKind::Dup3 { old, new, cloexec } => self.op_dup3(t, *old, *new, *cloexec),
+            OpKind::Read { fd, len } => self.op_read(t, *fd, *len, None),
+            OpKind::Write { fd, data } => self.op_write(t, *fd, data, None),
+            OpKind::Pread { fd, len, offset } => self.op_read(t, *fd, *len, Some(*offset)),
+            OpKind::Pwrite { fd, data, offset } => self.op_write(t, *fd, data, Some(*offset)),
+            OpKind::Lseek { fd, offset, whence } => self.op_lseek(t, *fd, *offset, *whence),
+            OpKind::Fcntl { fd, cmd } => self.op_fcntl(t, *fd, *cmd),
+            OpKind::Pipe2 { cloexec, nonblock } => self.op_pipe2(t, *cloexec, *nonblock),
+            OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
+        };
+        match outcome {
+            Outcome::Killed(sig) => self.terminate(t, ExitStatus::Signaled(sig)),
+            Outcome::Blocked => self.tasks[t as usize].state = TaskState::Blocked,
+            _ => {}
+        }
+        self.files.collect_garbage(&self.tasks);
+        outcome
+    }
+}

@@ -1,0 +1,1216 @@
+//! Unit tests: one or more per modelled rule.
+
+use super::*;
+use crate::obs::{Errno, ExitStatus, Frame, Outcome, Page, Parent, Signal, TaskState};
+use crate::op::{Access, Advice, FcntlCmd, FileName, OpKind, OpenFlags, WaitTarget, Whence};
+
+fn model() -> Model {
+    Model::new(CaseConfig { pages: 8 }, &Profile::default())
+}
+
+fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
+    let step = m.step(&Op { task, kind }, None);
+    assert_eq!(step.allowed.first(), Some(&step.taken));
+    step.taken
+}
+
+fn load(m: &mut Model, t: TaskId, region: Region, page: u32) -> Outcome {
+    run(m, t, OpKind::MemRead { region, page })
+}
+
+fn store(m: &mut Model, t: TaskId, region: Region, page: u32, byte: u8) -> Outcome {
+    run(m, t, OpKind::MemWrite { region, page, byte })
+}
+
+fn madvise(
+    m: &mut Model,
+    t: TaskId,
+    region: Region,
+    first: u32,
+    count: u32,
+    advice: Advice,
+) -> Outcome {
+    run(
+        m,
+        t,
+        OpKind::Madvise {
+            region,
+            first,
+            count,
+            advice,
+        },
+    )
+}
+
+fn fork(m: &mut Model, t: TaskId) -> TaskId {
+    match run(m, t, OpKind::Fork) {
+        Outcome::Child(c) => c,
+        o => panic!("fork failed: {o:?}"),
+    }
+}
+
+fn page(m: &Model, t: TaskId, region: Region, p: usize) -> Page {
+    m.snapshot().task(t).expect("task in snapshot").memory[region.index()].pages[p]
+}
+
+fn open(m: &mut Model, t: TaskId, file: FileName, flags: OpenFlags) -> Outcome {
+    run(m, t, OpKind::Open { file, flags })
+}
+
+fn rw(creat: bool) -> OpenFlags {
+    OpenFlags {
+        access: Access::RdWr,
+        creat,
+        ..Default::default()
+    }
+}
+
+fn data(bytes: &[u8]) -> Outcome {
+    Outcome::Data(bytes.to_vec())
+}
+
+#[test]
+fn initial_state() {
+    let m = model();
+    let s = m.snapshot();
+    assert_eq!(s.tasks.len(), 1);
+    let t0 = &s.tasks[0];
+    assert_eq!(t0.parent, Parent::Reaper);
+    assert_eq!(t0.state, TaskState::Live);
+    assert!(t0.fds.is_empty());
+    assert_eq!(t0.memory.len(), 4);
+    for r in &t0.memory {
+        assert_eq!(r.pages.len(), 8);
+        assert!(r.pages.iter().all(|p| p.mapped && !p.present));
+    }
+}
+
+#[test]
+fn unknown_or_dead_tasks_answer_esrch() {
+    let mut m = model();
+    assert_eq!(
+        load(&mut m, 5, Region::AnonPrivate, 0),
+        Outcome::Err(Errno::ESRCH)
+    );
+    let c = fork(&mut m, 0);
+    run(&mut m, c, OpKind::Exit { code: 1 });
+    let before = m.snapshot();
+    assert_eq!(run(&mut m, c, OpKind::Fork), Outcome::Err(Errno::ESRCH));
+    assert_eq!(m.snapshot(), before);
+}
+
+#[test]
+fn zero_page_then_private_frame() {
+    let mut m = model();
+    assert_eq!(load(&mut m, 0, Region::AnonPrivate, 0), data(&[0]));
+    let p = page(&m, 0, Region::AnonPrivate, 0);
+    assert!(p.present && !p.exclusive);
+    assert_eq!(p.frame, Some(Frame::Zero));
+    assert_eq!(p.value, Some(0));
+    assert_eq!(store(&mut m, 0, Region::AnonPrivate, 0, 9), Outcome::Ret(0));
+    let p = page(&m, 0, Region::AnonPrivate, 0);
+    assert!(p.present && p.exclusive);
+    assert!(matches!(p.frame, Some(Frame::Class(_))));
+    assert_eq!(p.value, Some(9));
+}
+
+#[test]
+fn cow_after_fork() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 1);
+    let c = fork(&mut m, 0);
+    let (a, b) = (
+        page(&m, 0, Region::AnonPrivate, 0),
+        page(&m, c, Region::AnonPrivate, 0),
+    );
+    assert_eq!(a.frame, b.frame);
+    assert!(!a.exclusive && !b.exclusive);
+    // The first writer gets a new exclusive frame; the other side regains exclusivity.
+    store(&mut m, c, Region::AnonPrivate, 0, 2);
+    let (a2, b2) = (
+        page(&m, 0, Region::AnonPrivate, 0),
+        page(&m, c, Region::AnonPrivate, 0),
+    );
+    assert_ne!(a2.frame, b2.frame);
+    assert!(a2.exclusive && b2.exclusive);
+    assert_eq!(load(&mut m, 0, Region::AnonPrivate, 0), data(&[1]));
+    assert_eq!(load(&mut m, c, Region::AnonPrivate, 0), data(&[2]));
+    // The parent, now sole owner, writes in place.
+    let before = raw_frame(&m, 0, Region::AnonPrivate, 0);
+    store(&mut m, 0, Region::AnonPrivate, 0, 3);
+    assert_eq!(raw_frame(&m, 0, Region::AnonPrivate, 0), before);
+}
+
+/// The raw frame behind a page (snapshots relabel frames, so identity across snapshots is
+/// checked on the model's own state).
+fn raw_frame(m: &Model, t: TaskId, region: Region, p: u32) -> Option<memory::Pte> {
+    m.tasks[t as usize].mm.pte(memory::global_page(region, p))
+}
+
+#[test]
+fn write_after_partner_exit_reuses_frame() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 1, 1);
+    let c = fork(&mut m, 0);
+    assert!(!page(&m, 0, Region::AnonPrivate, 1).exclusive);
+    let before = raw_frame(&m, 0, Region::AnonPrivate, 1);
+    run(&mut m, c, OpKind::Exit { code: 0 });
+    assert!(page(&m, 0, Region::AnonPrivate, 1).exclusive);
+    store(&mut m, 0, Region::AnonPrivate, 1, 5);
+    assert_eq!(raw_frame(&m, 0, Region::AnonPrivate, 1), before);
+    assert_eq!(page(&m, 0, Region::AnonPrivate, 1).value, Some(5));
+}
+
+#[test]
+fn cow_copy_goes_to_the_writer() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 1);
+    let c = fork(&mut m, 0);
+    let shared = raw_frame(&m, 0, Region::AnonPrivate, 0);
+    assert_eq!(raw_frame(&m, c, Region::AnonPrivate, 0), shared);
+    store(&mut m, 0, Region::AnonPrivate, 0, 2);
+    assert_ne!(raw_frame(&m, 0, Region::AnonPrivate, 0), shared);
+    assert_eq!(raw_frame(&m, c, Region::AnonPrivate, 0), shared);
+    // The child, now sole owner of the old frame, reuses it.
+    store(&mut m, c, Region::AnonPrivate, 0, 3);
+    assert_eq!(raw_frame(&m, c, Region::AnonPrivate, 0), shared);
+}
+
+#[test]
+fn fork_after_only_reading_does_not_copy_ptes() {
+    let mut m = model();
+    load(&mut m, 0, Region::AnonPrivate, 0);
+    let c = fork(&mut m, 0);
+    assert!(page(&m, 0, Region::AnonPrivate, 0).present);
+    let cp = page(&m, c, Region::AnonPrivate, 0);
+    assert!(cp.mapped && !cp.present);
+}
+
+#[test]
+fn zero_page_ptes_are_copied_once_the_vma_has_an_anon_vma() {
+    let mut m = model();
+    load(&mut m, 0, Region::AnonPrivate, 0);
+    store(&mut m, 0, Region::AnonPrivate, 1, 1);
+    let c = fork(&mut m, 0);
+    let cp = page(&m, c, Region::AnonPrivate, 0);
+    assert!(cp.present);
+    assert_eq!(cp.frame, Some(Frame::Zero));
+}
+
+#[test]
+fn dontfork_child_faults() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 1);
+    assert_eq!(
+        madvise(&mut m, 0, Region::AnonPrivate, 0, 2, Advice::DontFork),
+        Outcome::Ret(0)
+    );
+    let c = fork(&mut m, 0);
+    assert!(!page(&m, c, Region::AnonPrivate, 0).mapped);
+    assert!(!page(&m, c, Region::AnonPrivate, 1).mapped);
+    assert!(page(&m, c, Region::AnonPrivate, 2).mapped);
+    assert_eq!(
+        load(&mut m, c, Region::AnonPrivate, 0),
+        Outcome::Killed(Signal::SIGSEGV)
+    );
+    let s = m.snapshot();
+    let v = s.task(c).unwrap();
+    assert_eq!(
+        v.state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGSEGV))
+    );
+    assert!(v.memory.is_empty() && v.sharing.is_none());
+    // DOFORK undoes it.
+    madvise(&mut m, 0, Region::AnonPrivate, 0, 2, Advice::DoFork);
+    let c2 = fork(&mut m, 0);
+    assert_eq!(load(&mut m, c2, Region::AnonPrivate, 0), data(&[1]));
+}
+
+#[test]
+fn wipeonfork_child_and_grandchild_read_zero() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 7);
+    assert_eq!(
+        madvise(&mut m, 0, Region::AnonPrivate, 0, 8, Advice::WipeOnFork),
+        Outcome::Ret(0)
+    );
+    let c = fork(&mut m, 0);
+    assert!(!page(&m, c, Region::AnonPrivate, 0).present);
+    assert_eq!(load(&mut m, c, Region::AnonPrivate, 0), data(&[0]));
+    store(&mut m, c, Region::AnonPrivate, 0, 8);
+    let g = fork(&mut m, c);
+    assert_eq!(load(&mut m, g, Region::AnonPrivate, 0), data(&[0]));
+    assert_eq!(load(&mut m, 0, Region::AnonPrivate, 0), data(&[7]));
+}
+
+#[test]
+fn keeponfork_undoes_wipeonfork() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 7);
+    madvise(&mut m, 0, Region::AnonPrivate, 0, 8, Advice::WipeOnFork);
+    madvise(&mut m, 0, Region::AnonPrivate, 0, 8, Advice::KeepOnFork);
+    let c = fork(&mut m, 0);
+    assert_eq!(load(&mut m, c, Region::AnonPrivate, 0), data(&[7]));
+}
+
+#[test]
+fn wipeonfork_rejected_on_shared_and_file_mappings() {
+    let mut m = model();
+    for r in [Region::AnonShared, Region::FilePrivate, Region::FileShared] {
+        assert_eq!(
+            madvise(&mut m, 0, r, 0, 1, Advice::WipeOnFork),
+            Outcome::Err(Errno::EINVAL)
+        );
+    }
+}
+
+#[test]
+fn madvise_hole_is_enomem_but_mapped_part_changes() {
+    let mut m = model();
+    assert_eq!(
+        madvise(&mut m, 0, Region::AnonPrivate, 0, 0, Advice::DontFork),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        madvise(&mut m, 0, Region::AnonPrivate, 6, 4, Advice::DontFork),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    let c = fork(&mut m, 0);
+    assert!(page(&m, c, Region::AnonPrivate, 5).mapped);
+    assert!(!page(&m, c, Region::AnonPrivate, 6).mapped);
+    assert_eq!(
+        madvise(&mut m, 0, Region::AnonPrivate, 100, 1, Advice::DontNeed),
+        Outcome::Err(Errno::ENOMEM)
+    );
+}
+
+#[test]
+fn out_of_range_page_is_sigsegv() {
+    let mut m = model();
+    assert_eq!(
+        load(&mut m, 0, Region::FileShared, 8),
+        Outcome::Killed(Signal::SIGSEGV)
+    );
+    assert_eq!(
+        m.snapshot().tasks[0].state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGSEGV))
+    );
+}
+
+#[test]
+fn dontneed_drops_private_content() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 5);
+    store(&mut m, 0, Region::FilePrivate, 2, 5);
+    store(&mut m, 0, Region::AnonShared, 0, 5);
+    for r in [Region::AnonPrivate, Region::FilePrivate, Region::AnonShared] {
+        assert_eq!(
+            madvise(&mut m, 0, r, 0, 8, Advice::DontNeed),
+            Outcome::Ret(0)
+        );
+        assert!(!page(&m, 0, r, 0).present);
+    }
+    assert_eq!(load(&mut m, 0, Region::AnonPrivate, 0), data(&[0]));
+    assert_eq!(load(&mut m, 0, Region::FilePrivate, 2), data(&[0x82]));
+    assert_eq!(load(&mut m, 0, Region::AnonShared, 0), data(&[5]));
+}
+
+#[test]
+fn file_private_reads_page_cache_until_written() {
+    let mut m = model();
+    assert_eq!(load(&mut m, 0, Region::FilePrivate, 0), data(&[0x80]));
+    let p = page(&m, 0, Region::FilePrivate, 0);
+    assert!(p.present && p.exclusive);
+    // Fault-around mapped the rest of the cached window too.
+    assert!(page(&m, 0, Region::FilePrivate, 7).present);
+    store(&mut m, 0, Region::FileShared, 1, 0x11);
+    assert_eq!(load(&mut m, 0, Region::FilePrivate, 1), data(&[0x11]));
+    // The page-cache frame is mapped by both file regions: not exclusive.
+    assert!(!page(&m, 0, Region::FilePrivate, 1).exclusive);
+    store(&mut m, 0, Region::FilePrivate, 1, 0x22);
+    assert_eq!(load(&mut m, 0, Region::FileShared, 1), data(&[0x11]));
+    assert_eq!(load(&mut m, 0, Region::FilePrivate, 1), data(&[0x22]));
+    assert!(page(&m, 0, Region::FilePrivate, 1).exclusive);
+    // read(2) sees the shared store.
+    open(&mut m, 0, FileName::Data, OpenFlags::default());
+    run(
+        &mut m,
+        0,
+        OpKind::Lseek {
+            fd: 0,
+            offset: 4096,
+            whence: Whence::Set,
+        },
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 1 }),
+        data(&[0x11])
+    );
+}
+
+#[test]
+fn shared_regions_stay_shared_and_are_not_copied_at_fork() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonShared, 0, 3);
+    let c = fork(&mut m, 0);
+    assert!(!page(&m, c, Region::AnonShared, 0).present);
+    assert_eq!(load(&mut m, c, Region::AnonShared, 0), data(&[3]));
+    store(&mut m, c, Region::AnonShared, 0, 4);
+    assert_eq!(load(&mut m, 0, Region::AnonShared, 0), data(&[4]));
+    let (a, b) = (
+        page(&m, 0, Region::AnonShared, 0),
+        page(&m, c, Region::AnonShared, 0),
+    );
+    assert_eq!(a.frame, b.frame);
+    assert!(!a.exclusive);
+}
+
+#[test]
+fn forked_vma_without_anon_vma_does_not_merge() {
+    let mut m = model();
+    store(&mut m, 0, Region::AnonPrivate, 0, 1);
+    madvise(&mut m, 0, Region::AnonPrivate, 2, 2, Advice::WipeOnFork);
+    let c = fork(&mut m, 0);
+    // In the child, [2,4) has no anon_vma and its neighbours are fork-child VMAs.
+    load(&mut m, c, Region::AnonPrivate, 2);
+    madvise(&mut m, c, Region::AnonPrivate, 2, 2, Advice::KeepOnFork);
+    let g = fork(&mut m, c);
+    // Not merged: the zero-page PTE of the anon_vma-less VMA is not copied ...
+    assert!(!page(&m, g, Region::AnonPrivate, 2).present);
+    // ... while the COW page of the other VMA is.
+    assert!(page(&m, g, Region::AnonPrivate, 0).present);
+    // In the parent (not a fork child) the same sequence merges and copies.
+    load(&mut m, 0, Region::AnonPrivate, 2);
+    madvise(&mut m, 0, Region::AnonPrivate, 2, 2, Advice::KeepOnFork);
+    let c2 = fork(&mut m, 0);
+    assert_eq!(
+        page(&m, c2, Region::AnonPrivate, 2).frame,
+        Some(Frame::Zero)
+    );
+}
+
+#[test]
+fn truncating_data_makes_pages_beyond_eof_sigbus() {
+    let mut m = model();
+    load(&mut m, 0, Region::FileShared, 3);
+    store(&mut m, 0, Region::FilePrivate, 3, 1);
+    open(&mut m, 0, FileName::Data, rw(false));
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 0, len: 4096 }),
+        Outcome::Ret(0)
+    );
+    assert!(!page(&m, 0, Region::FileShared, 3).present);
+    assert!(!page(&m, 0, Region::FilePrivate, 3).present);
+    assert_eq!(load(&mut m, 0, Region::FileShared, 0), data(&[0x80]));
+    let c = fork(&mut m, 0);
+    assert_eq!(
+        load(&mut m, c, Region::FilePrivate, 3),
+        Outcome::Killed(Signal::SIGBUS)
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Ftruncate {
+            fd: 0,
+            len: 8 * 4096,
+        },
+    );
+    assert_eq!(load(&mut m, 0, Region::FileShared, 3), data(&[0]));
+}
+
+#[test]
+fn open_trunc_read_only_truncates() {
+    let mut m = model();
+    let flags = OpenFlags {
+        trunc: true,
+        ..Default::default()
+    };
+    assert_eq!(open(&mut m, 0, FileName::Data, flags), Outcome::Ret(0));
+    let s = m.snapshot();
+    assert_eq!(s.inodes[0].size, Some(0));
+    assert_eq!(
+        load(&mut m, 0, Region::FileShared, 0),
+        Outcome::Killed(Signal::SIGBUS)
+    );
+}
+
+#[test]
+fn open_errors_and_lowest_free_fd() {
+    let mut m = model();
+    assert_eq!(
+        open(&mut m, 0, FileName::A, rw(false)),
+        Outcome::Err(Errno::ENOENT)
+    );
+    assert_eq!(open(&mut m, 0, FileName::A, rw(true)), Outcome::Ret(0));
+    let excl = OpenFlags {
+        excl: true,
+        ..rw(true)
+    };
+    assert_eq!(
+        open(&mut m, 0, FileName::A, excl),
+        Outcome::Err(Errno::EEXIST)
+    );
+    assert_eq!(
+        open(&mut m, 0, FileName::Data, OpenFlags::default()),
+        Outcome::Ret(1)
+    );
+    assert_eq!(open(&mut m, 0, FileName::B, rw(true)), Outcome::Ret(2));
+    assert_eq!(run(&mut m, 0, OpKind::Close { fd: 1 }), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, OpKind::Close { fd: 1 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    assert_eq!(
+        open(&mut m, 0, FileName::Data, OpenFlags::default()),
+        Outcome::Ret(1)
+    );
+}
+
+#[test]
+fn offsets_shared_after_fork_and_dup_but_not_across_opens() {
+    let mut m = model();
+    open(&mut m, 0, FileName::Data, OpenFlags::default());
+    let c = fork(&mut m, 0);
+    assert_eq!(
+        run(&mut m, c, OpKind::Read { fd: 0, len: 2 }),
+        data(&[0x80, 1])
+    );
+    assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 1 }), data(&[2]));
+    assert_eq!(run(&mut m, 0, OpKind::Dup { fd: 0 }), Outcome::Ret(1));
+    assert_eq!(run(&mut m, 0, OpKind::Read { fd: 1, len: 1 }), data(&[3]));
+    assert_eq!(
+        run(
+            &mut m,
+            c,
+            OpKind::Lseek {
+                fd: 0,
+                offset: 0,
+                whence: Whence::Cur
+            }
+        ),
+        Outcome::Ret(4)
+    );
+    assert_eq!(
+        open(&mut m, 0, FileName::Data, OpenFlags::default()),
+        Outcome::Ret(2)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 2, len: 1 }),
+        data(&[0x80])
+    );
+    let s = m.snapshot();
+    let t0 = s.task(0).unwrap();
+    assert_eq!(t0.fds[0].ofd, t0.fds[1].ofd);
+    assert_ne!(t0.fds[0].ofd, t0.fds[2].ofd);
+    assert_eq!(s.task(c).unwrap().fds[0].ofd, t0.fds[0].ofd);
+}
+
+#[test]
+fn setfl_append_is_seen_by_the_other_task() {
+    let mut m = model();
+    open(&mut m, 0, FileName::A, rw(true));
+    let c = fork(&mut m, 0);
+    let setfl = FcntlCmd::SetFl {
+        append: true,
+        nonblock: false,
+    };
+    assert_eq!(
+        run(&mut m, c, OpKind::Fcntl { fd: 0, cmd: setfl }),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::GetFl
+            }
+        ),
+        Outcome::Ret(2 | 0o2000 | 0o100000)
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Write {
+            fd: 0,
+            data: b"ab".to_vec(),
+        },
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Lseek {
+            fd: 0,
+            offset: 0,
+            whence: Whence::Set,
+        },
+    );
+    run(
+        &mut m,
+        c,
+        OpKind::Write {
+            fd: 0,
+            data: b"c".to_vec(),
+        },
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Pread {
+                fd: 0,
+                len: 8,
+                offset: 0
+            }
+        ),
+        data(b"abc")
+    );
+}
+
+#[test]
+fn pread_pwrite_leave_the_offset() {
+    let mut m = model();
+    open(&mut m, 0, FileName::A, rw(true));
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Pwrite {
+                fd: 0,
+                data: b"xyz".to_vec(),
+                offset: 5
+            }
+        ),
+        Outcome::Ret(3)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Pread {
+                fd: 0,
+                len: 2,
+                offset: 6
+            }
+        ),
+        data(b"yz")
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Lseek {
+                fd: 0,
+                offset: 0,
+                whence: Whence::Cur
+            }
+        ),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 8 }),
+        data(&[0, 0, 0, 0, 0, b'x', b'y', b'z'])
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Pread {
+                fd: 0,
+                len: 2,
+                offset: -1
+            }
+        ),
+        Outcome::Err(Errno::EINVAL)
+    );
+    // O_APPEND: pwrite appends at EOF regardless of the offset.
+    let setfl = FcntlCmd::SetFl {
+        append: true,
+        nonblock: false,
+    };
+    run(&mut m, 0, OpKind::Fcntl { fd: 0, cmd: setfl });
+    run(
+        &mut m,
+        0,
+        OpKind::Pwrite {
+            fd: 0,
+            data: b"!".to_vec(),
+            offset: 0,
+        },
+    );
+    assert_eq!(m.snapshot().inodes[0].size, Some(9));
+}
+
+#[test]
+fn close_in_child_does_not_affect_parent() {
+    let mut m = model();
+    open(&mut m, 0, FileName::Data, OpenFlags::default());
+    let c = fork(&mut m, 0);
+    assert_eq!(run(&mut m, c, OpKind::Close { fd: 0 }), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 1 }),
+        data(&[0x80])
+    );
+    assert_eq!(
+        run(&mut m, c, OpKind::Read { fd: 0, len: 1 }),
+        Outcome::Err(Errno::EBADF)
+    );
+}
+
+#[test]
+fn pipe_eof_only_after_every_write_end_closes() {
+    let mut m = model();
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Pipe2 {
+                cloexec: false,
+                nonblock: true
+            }
+        ),
+        Outcome::Pipe([0, 1])
+    );
+    let c = fork(&mut m, 0);
+    run(&mut m, 0, OpKind::Close { fd: 1 });
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }),
+        Outcome::Err(Errno::EAGAIN)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            c,
+            OpKind::Write {
+                fd: 1,
+                data: b"hi".to_vec()
+            }
+        ),
+        Outcome::Ret(2)
+    );
+    assert_eq!(m.snapshot().inodes[0].size, Some(2));
+    assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }), data(b"hi"));
+    run(&mut m, c, OpKind::Exit { code: 0 });
+    assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }), data(&[]));
+}
+
+#[test]
+fn blocking_pipe_read_blocks_the_task() {
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: true,
+            nonblock: false,
+        },
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }),
+        Outcome::Blocked
+    );
+    assert_eq!(m.snapshot().tasks[0].state, TaskState::Blocked);
+    assert_eq!(
+        run(&mut m, 0, OpKind::Close { fd: 0 }),
+        Outcome::Err(Errno::ESRCH)
+    );
+}
+
+#[test]
+fn pipe_without_readers_kills_with_sigpipe() {
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    run(&mut m, 0, OpKind::Close { fd: 0 });
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Write {
+                fd: 1,
+                data: vec![]
+            }
+        ),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Read { fd: 1, len: 1 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Lseek {
+                fd: 1,
+                offset: 0,
+                whence: Whence::Set
+            }
+        ),
+        Outcome::Err(Errno::ESPIPE)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 1,
+                cmd: FcntlCmd::GetFl
+            }
+        ),
+        Outcome::Ret(1)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Write {
+                fd: 1,
+                data: b"x".to_vec()
+            }
+        ),
+        Outcome::Killed(Signal::SIGPIPE)
+    );
+}
+
+#[test]
+fn pipe_fills_up() {
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: true,
+        },
+    );
+    let chunk = vec![7u8; 64];
+    for _ in 0..(65536 / 64) {
+        assert_eq!(
+            run(
+                &mut m,
+                0,
+                OpKind::Write {
+                    fd: 1,
+                    data: chunk.clone()
+                }
+            ),
+            Outcome::Ret(64)
+        );
+    }
+    assert_eq!(
+        run(&mut m, 0, OpKind::Write { fd: 1, data: chunk }),
+        Outcome::Err(Errno::EAGAIN)
+    );
+}
+
+#[test]
+fn dup_family_rules() {
+    let mut m = model();
+    open(
+        &mut m,
+        0,
+        FileName::Data,
+        OpenFlags {
+            cloexec: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Dup2 { old: 0, new: 0 }),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Dup2 { old: 3, new: 3 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Dup3 {
+                old: 0,
+                new: 0,
+                cloexec: false
+            }
+        ),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Dup2 { old: 0, new: 1024 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Dup2 { old: 0, new: -1 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Dup2 { old: 0, new: 5 }),
+        Outcome::Ret(5)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 5,
+                cmd: FcntlCmd::GetFd
+            }
+        ),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::GetFd
+            }
+        ),
+        Outcome::Ret(1)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::DupFdCloexec { min: 3 }
+            }
+        ),
+        Outcome::Ret(3)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::DupFd { min: 1024 }
+            }
+        ),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 9,
+                cmd: FcntlCmd::GetFd
+            }
+        ),
+        Outcome::Err(Errno::EBADF)
+    );
+}
+
+#[test]
+fn ftruncate_rules() {
+    let mut m = model();
+    open(&mut m, 0, FileName::Data, OpenFlags::default());
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 0, len: 1 }),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 7, len: -1 }),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 7, len: 1 }),
+        Outcome::Err(Errno::EBADF)
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 2, len: 0 }),
+        Outcome::Err(Errno::EINVAL)
+    );
+}
+
+#[test]
+fn wait_reaps_zombies_in_children_order() {
+    let mut m = model();
+    let a = fork(&mut m, 0);
+    let b = fork(&mut m, 0);
+    run(&mut m, b, OpKind::Exit { code: 0x1ff });
+    run(&mut m, a, OpKind::Exit { code: 3 });
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Any
+            }
+        ),
+        Outcome::Reaped {
+            task: a,
+            status: ExitStatus::Exited(3)
+        }
+    );
+    assert!(m.snapshot().task(a).is_none());
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Task(b)
+            }
+        ),
+        Outcome::Reaped {
+            task: b,
+            status: ExitStatus::Exited(0xff)
+        }
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Any
+            }
+        ),
+        Outcome::Err(Errno::ECHILD)
+    );
+}
+
+#[test]
+fn orphans_are_reparented_to_the_reaper() {
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    let g = fork(&mut m, c);
+    run(&mut m, c, OpKind::Exit { code: 0 });
+    assert_eq!(m.snapshot().task(g).unwrap().parent, Parent::Reaper);
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Task(g)
+            }
+        ),
+        Outcome::Err(Errno::ECHILD)
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Task(c)
+            }
+        ),
+        Outcome::Reaped {
+            task: c,
+            status: ExitStatus::Exited(0)
+        }
+    );
+    let c2 = fork(&mut m, 0);
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Task(c2)
+            }
+        ),
+        Outcome::Blocked
+    );
+    assert_eq!(m.snapshot().task(0).unwrap().state, TaskState::Blocked);
+}
+
+#[test]
+fn sharing_classes() {
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    let s = m.snapshot();
+    let (a, b) = (
+        s.task(0).unwrap().sharing.unwrap(),
+        s.task(c).unwrap().sharing.unwrap(),
+    );
+    assert_ne!(a.vm, b.vm);
+    assert_ne!(a.files, b.files);
+    assert_eq!(a.io, b.io);
+    assert_eq!(a.sysvsem, b.sysvsem);
+}
+
+#[test]
+fn fork_limit() {
+    let mut m = model();
+    for _ in 1..64 {
+        fork(&mut m, 0);
+    }
+    assert_eq!(run(&mut m, 0, OpKind::Fork), Outcome::Err(Errno::EAGAIN));
+}
+
+#[test]
+fn observed_outcome_not_allowed_falls_back_to_first() {
+    let mut m = model();
+    let step = m.step(
+        &Op {
+            task: 0,
+            kind: OpKind::Fork,
+        },
+        Some(&Outcome::Ret(1)),
+    );
+    assert_eq!(step.taken, Outcome::Child(1));
+}
+
+/// A tiny deterministic PRNG (xorshift64*), so the test needs no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+fn random_op(r: &mut Rng, tasks: u32) -> Op {
+    let task = r.below(u64::from(tasks) + 2) as TaskId;
+    let region = r.pick(&Region::ALL);
+    let page = r.pick(&[0u32, 1, 3, 7, 8, 15, 16, 1000, u32::MAX]);
+    let fd = r.pick(&[-1, 0, 1, 2, 3, 4, 5, 1023, 1024, i32::MAX]);
+    let off = r.pick(&[-1i64, 0, 1, 4095, 4096, 40000, i64::MAX, i64::MIN]);
+    let bytes = |r: &mut Rng| (0..r.below(70)).map(|i| i as u8).collect::<Vec<u8>>();
+    let kind = match r.below(22) {
+        0 | 1 => OpKind::Fork,
+        2 => OpKind::Exit {
+            code: r.next() as i32,
+        },
+        3 => OpKind::Wait {
+            target: if r.below(2) == 0 {
+                WaitTarget::Any
+            } else {
+                WaitTarget::Task(r.below(70) as TaskId)
+            },
+        },
+        4 | 5 => OpKind::MemRead { region, page },
+        6 | 7 => OpKind::MemWrite {
+            region,
+            page,
+            byte: r.next() as u8,
+        },
+        8 => OpKind::Madvise {
+            region,
+            first: r.pick(&[0u32, 1, 4, 7, u32::MAX]),
+            count: r.pick(&[0u32, 1, 2, 5, 8, u32::MAX]),
+            advice: r.pick(&[
+                Advice::DontFork,
+                Advice::DoFork,
+                Advice::WipeOnFork,
+                Advice::KeepOnFork,
+                Advice::DontNeed,
+            ]),
+        },
+        9 => OpKind::Open {
+            file: r.pick(&FileName::ALL),
+            flags: OpenFlags {
+                access: r.pick(&[Access::RdOnly, Access::WrOnly, Access::RdWr]),
+                creat: r.below(2) == 0,
+                excl: r.below(4) == 0,
+                trunc: r.below(6) == 0,
+                append: r.below(3) == 0,
+                cloexec: r.below(2) == 0,
+                nonblock: r.below(2) == 0,
+            },
+        },
+        10 => OpKind::Close { fd },
+        11 => OpKind::Dup { fd },
+        12 => OpKind::Dup2 {
+            old: fd,
+            new: r.pick(&[-1, 0, 1, 7, 1023, 1024]),
+        },
+        13 => OpKind::Dup3 {
+            old: fd,
+            new: r.pick(&[-1, 0, 1, 7, 1023, 1024]),
+            cloexec: r.below(2) == 0,
+        },
+        14 => OpKind::Read {
+            fd,
+            len: r.pick(&[0u32, 1, 64, u32::MAX]),
+        },
+        15 => OpKind::Write { fd, data: bytes(r) },
+        16 => OpKind::Pread {
+            fd,
+            len: r.pick(&[0u32, 1, 64]),
+            offset: off,
+        },
+        17 => OpKind::Pwrite {
+            fd,
+            data: bytes(r),
+            offset: off,
+        },
+        18 => OpKind::Lseek {
+            fd,
+            offset: off,
+            whence: r.pick(&[Whence::Set, Whence::Cur, Whence::End]),
+        },
+        19 => OpKind::Fcntl {
+            fd,
+            cmd: r.pick(&[
+                FcntlCmd::GetFd,
+                FcntlCmd::SetFd { cloexec: true },
+                FcntlCmd::GetFl,
+                FcntlCmd::SetFl {
+                    append: true,
+                    nonblock: true,
+                },
+                FcntlCmd::DupFd { min: 2 },
+                FcntlCmd::DupFdCloexec { min: -5 },
+            ]),
+        },
+        20 => OpKind::Pipe2 {
+            cloexec: r.below(2) == 0,
+            nonblock: r.below(2) == 0,
+        },
+        _ => OpKind::Ftruncate {
+            fd,
+            len: r.pick(&[-1i64, 0, 100, 4096, 9000, 1 << 40, i64::MAX]),
+        },
+    };
+    Op { task, kind }
+}
+
+#[test]
+fn no_panic_on_random_ops() {
+    for seed in 1..=40u64 {
+        let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let pages = r.pick(&[0u32, 1, 8, 17, 300]);
+        let mut m = Model::new(CaseConfig { pages }, &Profile::default());
+        let mut created = 1;
+        for _ in 0..150 {
+            let op = random_op(&mut r, created);
+            let step = m.step(&op, None);
+            assert!(!step.allowed.is_empty());
+            if let Outcome::Child(_) = step.taken {
+                created += 1;
+            }
+            let s = m.snapshot();
+            let mut again = s.clone();
+            again.canonicalize();
+            assert_eq!(s, again);
+        }
+    }
+}
