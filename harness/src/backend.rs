@@ -89,7 +89,6 @@ pub struct ProcessBackend {
     argv: Vec<String>,
     child: Child,
     stdin: Option<ChildStdin>,
-    tmp: Option<tempfile::TempDir>,
     stdout: ChildStdout,
     buf: Vec<u8>,
     hello: Option<Hello>,
@@ -105,13 +104,13 @@ impl ProcessBackend {
         Self::spawn_in(argv, None)
     }
 
-    fn spawn_in(argv: &[String], tmp: Option<tempfile::TempDir>) -> BResult<ProcessBackend> {
+    fn spawn_in(argv: &[String], tmp: Option<std::path::PathBuf>) -> BResult<ProcessBackend> {
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| BackendError::Spawn("empty command".into()))?;
         let mut cmd = Command::new(prog);
         if let Some(t) = &tmp {
-            cmd.env("TMPDIR", t.path());
+            cmd.env("TMPDIR", t);
         }
         cmd.args(args)
             .stdin(Stdio::piped())
@@ -125,7 +124,6 @@ impl ProcessBackend {
             argv: argv.to_vec(),
             child,
             stdin: Some(stdin),
-            tmp,
             stdout,
             buf: Vec::new(),
             hello: None,
@@ -139,13 +137,9 @@ impl ProcessBackend {
         let mut argv: Vec<String> = runner.to_vec();
         argv.push(exe.display().to_string());
         argv.push("lab".into());
-        // The lab makes its case directories under this one, so they go away with us even
-        // when the lab is killed before it can clean up.
-        let tmp = tempfile::Builder::new()
-            .prefix("forkspec-run-")
-            .tempdir_in(case_dir_base())
-            .map_err(|e| BackendError::Spawn(format!("temp dir: {e}")))?;
-        ProcessBackend::spawn_in(&argv, Some(tmp))
+        // The lab makes its case directories under TMPDIR and removes them itself (its
+        // guardian process does so even when the lab is killed).
+        ProcessBackend::spawn_in(&argv, Some(case_dir_base()))
     }
 
     /// The command line this backend runs.
@@ -400,6 +394,5 @@ impl Drop for ProcessBackend {
                 }
             }
         }
-        drop(self.tmp.take());
     }
 }

@@ -17,4 +17,4 @@ pub mod protocol;
 pub use model::{Model, Step};
 pub use obs::*;
 pub use op::*;
-pub use profile::{Capabilities, Profile};
+pub use profile::{Capabilities, CaseFs, Profile};

@@ -20,6 +20,23 @@ pub struct Profile {
     pub kernel: (u32, u32),
     /// Page size in bytes.
     pub page_size: u64,
+    /// Filesystem of the case directories.
+    pub case_fs: CaseFs,
+}
+
+/// The filesystem of the case directory, which decides how the page cache of `data` is
+/// made and how large a file may grow. The lab puts case directories on `/dev/shm` when it
+/// can (`harness/src/backend.rs: case_dir_base`), else in `$TMPDIR` or `/tmp`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseFs {
+    /// tmpfs (`huge=never`): order-0 folios, shmem fault rules, `MAX_LFS_FILESIZE`.
+    #[default]
+    Tmpfs,
+    /// ext4 with 4 KiB blocks (and, as an approximation, any other disk filesystem): large
+    /// folios from buffered writes (Linux 6.16+), the i_size rules of file fault-around, a
+    /// 16 TiB file size limit.
+    Ext4,
 }
 
 impl Default for Profile {
@@ -30,6 +47,7 @@ impl Default for Profile {
             userns: true,
             kernel: (6, 18),
             page_size: crate::op::PAGE_SIZE,
+            case_fs: CaseFs::Tmpfs,
         }
     }
 }
@@ -43,14 +61,18 @@ impl Profile {
             format!("uid {}", self.uid)
         };
         format!(
-            "{who}{}, kernel {}.{}",
+            "{who}{}, kernel {}.{}, cases on {}",
             if self.cap_sys_admin {
                 " (CAP_SYS_ADMIN)"
             } else {
                 ""
             },
             self.kernel.0,
-            self.kernel.1
+            self.kernel.1,
+            match self.case_fs {
+                CaseFs::Tmpfs => "tmpfs",
+                CaseFs::Ext4 => "a disk filesystem (ext4 rules)",
+            }
         )
     }
 }

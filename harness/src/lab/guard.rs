@@ -22,7 +22,8 @@ struct Page {
 /// The lab's handle on its guardian; dropping it (or the lab dying) wakes the guardian.
 pub struct Guard {
     board: Board,
-    _alive: OwnedFd,
+    alive: Option<OwnedFd>,
+    pid: i32,
 }
 
 /// Where the lab publishes what the guardian must clean up.
@@ -74,8 +75,22 @@ impl Guard {
         };
         Ok(Guard {
             board: Board { page },
-            _alive: alive,
+            alive: Some(alive),
+            pid,
         })
+    }
+
+    /// Stops the guardian (nothing to clean up) and reaps it, so no zombie outlives the lab
+    /// even under an init that does not reap orphans.
+    pub fn stop(&mut self) {
+        self.board.clear();
+        if self.alive.take().is_some() {
+            let mut st = 0;
+            // SAFETY: waits for our own child, writing its status into a local.
+            unsafe {
+                libc::waitpid(self.pid, &mut st, 0);
+            }
+        }
     }
 
     /// The board to publish the current case on.

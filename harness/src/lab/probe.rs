@@ -147,6 +147,7 @@ pub fn probe() -> Probe {
             userns: userns(uid == 0),
             kernel,
             page_size: page_size as u64,
+            case_fs: case_fs(),
         },
         caps: Capabilities {
             pagemap: pm,
@@ -157,5 +158,22 @@ pub fn probe() -> Probe {
         },
         zero_pfn,
         release,
+    }
+}
+
+/// The filesystem the case directories will be made on: `statfs` of `$TMPDIR` (or `/tmp`).
+fn case_fs() -> forkspec_model::CaseFs {
+    let dir = std::env::var_os("TMPDIR").unwrap_or_else(|| "/tmp".into());
+    let Ok(path) = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()))
+    else {
+        return forkspec_model::CaseFs::Ext4;
+    };
+    // SAFETY: statfs fills a zeroed struct from a NUL-terminated path.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::statfs(path.as_ptr(), &mut st) };
+    if r == 0 && st.f_type == libc::TMPFS_MAGIC {
+        forkspec_model::CaseFs::Tmpfs
+    } else {
+        forkspec_model::CaseFs::Ext4
     }
 }

@@ -204,5 +204,6 @@ pub fn run() -> i32 {
         eprintln!("forkspec lab: {e}");
         code = 1;
     }
+    lab.guard.stop();
     code
 }

@@ -6,6 +6,7 @@
 //! end counts as open while its OFD lives (fs/pipe.c counts `readers`/`writers` per open
 //! file, released on the last fput).
 
+use super::tasks::BlockedOp;
 use super::Model;
 use crate::obs::{self, Errno, FdEntry, InodeKind, Outcome, Signal, Snapshot};
 use crate::op::{
@@ -19,12 +20,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// fs/fcntl.c: f_dupfd).
 pub const NOFILE: Fd = 1024;
 
-/// Largest file size: `s_maxbytes` of ext4 with 4 KiB blocks and extents,
-/// `(2^32 - 1) * 4096` (fs/ext4/super.c: ext4_max_size). The lab's case directory lives in
-/// `$TMPDIR` or `/tmp`, ext4 on the reference machine. Writes at or past it fail with EFBIG
-/// (mm/filemap.c: generic_write_check_limits), seeks past it with EINVAL (fs/read_write.c:
-/// vfs_setpos), truncation past it with EFBIG (fs/attr.c: inode_newsize_ok).
-pub const FILE_MAX_BYTES: u64 = 0xffff_ffff * PAGE_SIZE;
+/// Largest file size on ext4 with 4 KiB blocks and extents: `s_maxbytes` =
+/// `(2^32 - 1) * 4096` (fs/ext4/super.c: ext4_max_size).
+pub const EXT4_MAX_BYTES: u64 = 0xffff_ffff * PAGE_SIZE;
+
+/// Largest file size on tmpfs: `MAX_LFS_FILESIZE` (mm/shmem.c: shmem_fill_super).
+pub const TMPFS_MAX_BYTES: u64 = i64::MAX as u64;
 
 /// Pipe capacity in buffers (pages): the default `pipe_max_size` of 16 pages (fs/pipe.c).
 pub const PIPE_BUFFERS: usize = 16;
@@ -130,9 +131,9 @@ impl Pipe {
 
     /// pipe_write with readers present. A write whose sub-page tail fits in the last buffer
     /// is merged into it (only when the pipe is not empty); the rest goes into new buffers of
-    /// up to one page while fewer than [`PIPE_BUFFERS`] are in use. When full: non-blocking
-    /// returns what was written or EAGAIN, blocking blocks.
-    fn write(&mut self, data: &[u8], nonblock: bool) -> Outcome {
+    /// up to one page while fewer than [`PIPE_BUFFERS`] are in use ([`Pipe::fill`]).
+    /// Returns the outcome and how many bytes went in.
+    fn write(&mut self, data: &[u8], nonblock: bool) -> (Outcome, usize) {
         let page = PAGE_SIZE as usize;
         let total = data.len();
         let mut written = 0;
@@ -145,25 +146,33 @@ impl Pipe {
                 }
             }
         }
-        while written < total {
-            if self.bufs.len() >= PIPE_BUFFERS {
-                if !nonblock {
-                    return Outcome::Blocked;
-                }
-                return if written == 0 {
-                    Outcome::Err(Errno::EAGAIN)
-                } else {
-                    Outcome::Ret(written as i64)
-                };
-            }
-            let k = (total - written).min(page);
+        written += self.fill(&data[written..]);
+        let outcome = if written == total {
+            Outcome::Ret(written as i64)
+        } else if !nonblock {
+            Outcome::Blocked
+        } else if written == 0 {
+            Outcome::Err(Errno::EAGAIN)
+        } else {
+            Outcome::Ret(written as i64)
+        };
+        (outcome, written)
+    }
+
+    /// The loop of pipe_write: new buffers of up to a page while the pipe is not full
+    /// (a blocked writer resumes here, without merging). Returns the bytes taken.
+    fn fill(&mut self, data: &[u8]) -> usize {
+        let page = PAGE_SIZE as usize;
+        let mut written = 0;
+        while written < data.len() && self.bufs.len() < PIPE_BUFFERS {
+            let k = (data.len() - written).min(page);
             self.bufs.push_back(PipeBuf {
                 offset: 0,
                 data: data[written..written + k].to_vec(),
             });
             written += k;
         }
-        Outcome::Ret(written as i64)
+        written
     }
 }
 
@@ -186,6 +195,11 @@ struct OfdState {
 /// Inodes, the case directory and the open file descriptions.
 #[derive(Clone, Debug)]
 pub(super) struct Files {
+    /// `s_maxbytes` of the case directory's filesystem: writes at or past it fail with EFBIG
+    /// (mm/filemap.c: generic_write_check_limits), seeks past it with EINVAL
+    /// (fs/read_write.c: vfs_setpos), truncation past it with EFBIG (fs/attr.c:
+    /// inode_newsize_ok).
+    max_bytes: u64,
     inodes: BTreeMap<u64, Inode>,
     dir: BTreeMap<FileName, u64>,
     ofds: BTreeMap<u64, OfdState>,
@@ -195,7 +209,7 @@ pub(super) struct Files {
 
 impl Files {
     /// The case directory at set-up: `data` of `data_size` bytes; `a` and `b` absent.
-    pub(super) fn new(data_size: u64) -> Files {
+    pub(super) fn new(data_size: u64, max_bytes: u64) -> Files {
         let mut inodes = BTreeMap::new();
         inodes.insert(
             DATA_INODE,
@@ -209,6 +223,7 @@ impl Files {
             },
         );
         Files {
+            max_bytes,
             inodes,
             dir: BTreeMap::from([(FileName::Data, DATA_INODE)]),
             ofds: BTreeMap::new(),
@@ -385,15 +400,17 @@ impl Model {
         }
     }
 
-    /// Reads of `data` go through the page cache: the pages read are cached afterwards.
-    /// (Readahead of further pages is not modelled.)
+    /// Reads of `data`. On ext4 they go through the page cache: the pages read are cached
+    /// afterwards (readahead of further pages is not modelled). tmpfs reads of pages not in
+    /// the cache (holes) copy the zero page and cache nothing (mm/shmem.c:
+    /// shmem_file_read_iter).
     fn file_read(&mut self, ino: u64, pos: u64, len: u64) -> Vec<u8> {
         let Some(d) = self.files.file(ino) else {
             return Vec::new();
         };
         let n = len.min(READ_CAP).min(d.size.saturating_sub(pos));
         let out: Vec<u8> = (0..n).map(|i| d.byte(pos + i)).collect();
-        if ino == DATA_INODE && n > 0 {
+        if ino == DATA_INODE && n > 0 && self.case_fs == super::CaseFs::Ext4 {
             for p in pos / PAGE_SIZE..=(pos + n - 1) / PAGE_SIZE {
                 self.mem.pcache_frame(p);
             }
@@ -538,7 +555,7 @@ impl Model {
             if !o.access.readable() {
                 return Outcome::Err(Errno::EBADF);
             }
-            return self.pipe_read(o, len);
+            return self.pipe_read(id, o, len);
         }
         if !o.access.readable() {
             return Outcome::Err(Errno::EBADF);
@@ -559,7 +576,7 @@ impl Model {
     /// pipe_read (fs/pipe.c): `len == 0` returns at once; available bytes up to `len`; an
     /// empty pipe reads EOF when no write end is open anywhere, else EAGAIN with O_NONBLOCK
     /// on the reader's OFD, else blocks.
-    fn pipe_read(&mut self, o: OfdState, len: u32) -> Outcome {
+    fn pipe_read(&mut self, id: u64, o: OfdState, len: u32) -> Outcome {
         if len == 0 {
             return Outcome::Data(Vec::new());
         }
@@ -573,6 +590,7 @@ impl Model {
             } else if o.nonblock {
                 Outcome::Err(Errno::EAGAIN)
             } else {
+                self.pending_block = Some(BlockedOp::PipeRead { ofd: id, len });
                 Outcome::Blocked
             };
         }
@@ -590,7 +608,7 @@ impl Model {
     /// pipes before the reader check: pipe_write returns early, no SIGPIPE). Regular files:
     /// O_APPEND writes at EOF, for pwrite too (pwrite(2) BUGS; mm/filemap.c:
     /// generic_write_checks_count sets `ki_pos = i_size` for IOCB_APPEND); at or past
-    /// [`FILE_MAX_BYTES`] EFBIG, else the write is cut at it. write advances the offset to the
+    /// the filesystem's maximum file size EFBIG, else the write is cut at it. write advances the offset to the
     /// end of the data written, pwrite leaves it.
     /// Pipes: no read end open anywhere → the task dies of SIGPIPE (default disposition;
     /// pipe_write sends it and returns EPIPE, which nobody sees); else [`Pipe::write`].
@@ -614,10 +632,17 @@ impl Model {
             if !self.pipe_end_open(o.inode, false) {
                 return Outcome::Killed(Signal::SIGPIPE);
             }
-            return self
-                .files
-                .pipe_mut(o.inode)
-                .map_or(Outcome::Err(Errno::EBADF), |p| p.write(data, o.nonblock));
+            let Some(pipe) = self.files.pipe_mut(o.inode) else {
+                return Outcome::Err(Errno::EBADF);
+            };
+            let (outcome, written) = pipe.write(data, o.nonblock);
+            if outcome == Outcome::Blocked {
+                self.pending_block = Some(BlockedOp::PipeWrite {
+                    ofd: id,
+                    rest: data[written..].to_vec(),
+                });
+            }
+            return outcome;
         }
         if !o.access.writable() {
             return Outcome::Err(Errno::EBADF);
@@ -634,10 +659,11 @@ impl Model {
         } else {
             requested
         };
-        if at >= FILE_MAX_BYTES {
+        let max = self.files.max_bytes;
+        if at >= max {
             return Outcome::Err(Errno::EFBIG);
         }
-        let n = (data.len() as u64).min(FILE_MAX_BYTES - at) as usize;
+        let n = (data.len() as u64).min(max - at) as usize;
         self.file_write(o.inode, at, &data[..n]);
         if pos.is_none() {
             if let Some(ofd) = self.files.ofds.get_mut(&id) {
@@ -649,7 +675,7 @@ impl Model {
 
     /// `lseek(fd, offset, whence)` (lseek(2); fs/read_write.c: generic_file_llseek_size):
     /// EBADF; ESPIPE on pipes; a result below 0 (or overflowing) or above
-    /// [`FILE_MAX_BYTES`] is EINVAL; seeking past EOF is allowed.
+    /// the filesystem's maximum file size is EINVAL; seeking past EOF is allowed.
     pub(super) fn op_lseek(&mut self, t: TaskId, fd: Fd, offset: i64, whence: Whence) -> Outcome {
         let Some((id, o)) = self.ofd_of(t, fd) else {
             return Outcome::Err(Errno::EBADF);
@@ -664,7 +690,7 @@ impl Model {
             Whence::End => (size as i64).checked_add(offset),
         };
         match new {
-            Some(n) if n >= 0 && n as u64 <= FILE_MAX_BYTES => {
+            Some(n) if n >= 0 && n as u64 <= self.files.max_bytes => {
                 if let Some(ofd) = self.files.ofds.get_mut(&id) {
                     ofd.offset = n as u64;
                 }
@@ -753,7 +779,7 @@ impl Model {
 
     /// `ftruncate(fd, len)` (ftruncate(2); fs/open.c: do_sys_ftruncate, do_ftruncate):
     /// `len < 0` EINVAL (checked before the fd); EBADF; not a regular file or not open for
-    /// writing EINVAL; past [`FILE_MAX_BYTES`] EFBIG. Offsets do not move.
+    /// writing EINVAL; past the filesystem's maximum file size EFBIG. Offsets do not move.
     pub(super) fn op_ftruncate(&mut self, t: TaskId, fd: Fd, len: i64) -> Outcome {
         if len < 0 {
             return Outcome::Err(Errno::EINVAL);
@@ -764,10 +790,45 @@ impl Model {
         if self.files.is_pipe(o.inode) || !o.access.writable() {
             return Outcome::Err(Errno::EINVAL);
         }
-        if len as u64 > FILE_MAX_BYTES {
+        if len as u64 > self.files.max_bytes {
             return Outcome::Err(Errno::EFBIG);
         }
         self.file_truncate(o.inode, len as u64);
         Outcome::Ret(0)
+    }
+
+    /// A reader blocked on pipe OFD `ofd` re-checks (fs/pipe.c: pipe_read sleeps until the
+    /// pipe has data or no writer is left): returns true when it completes (it then takes up
+    /// to `len` bytes, or sees EOF).
+    pub(super) fn pipe_read_wakes(&mut self, ofd: u64, len: u32) -> bool {
+        let Some(o) = self.files.ofds.get(&ofd).copied() else {
+            return true;
+        };
+        let has_data =
+            matches!(self.files.inodes.get(&o.inode), Some(Inode::Pipe(p)) if !p.bufs.is_empty());
+        if has_data {
+            if let Some(p) = self.files.pipe_mut(o.inode) {
+                p.read(len as usize);
+            }
+            return true;
+        }
+        !self.pipe_end_open(o.inode, true)
+    }
+
+    /// A writer blocked on pipe OFD `ofd` with `rest` still to write re-checks: no reader
+    /// left → it dies of SIGPIPE (`Err(())`); else it writes what fits and returns the bytes
+    /// still to write (`Ok(empty)` when done).
+    pub(super) fn pipe_write_wakes(&mut self, ofd: u64, rest: &[u8]) -> Result<Vec<u8>, ()> {
+        let Some(o) = self.files.ofds.get(&ofd).copied() else {
+            return Ok(Vec::new());
+        };
+        if !self.pipe_end_open(o.inode, false) {
+            return Err(());
+        }
+        let n = self
+            .files
+            .pipe_mut(o.inode)
+            .map_or(rest.len(), |p| p.fill(rest));
+        Ok(rest[n..].to_vec())
     }
 }

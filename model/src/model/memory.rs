@@ -117,6 +117,12 @@ pub(super) struct Mm {
     vmas: Vec<Vma>,
     /// Present PTEs by page.
     ptes: BTreeMap<u64, Pte>,
+    /// Whether the page table (PTE page) covering each region exists. Every region fits in
+    /// one PTE page (at most 256 pages, 2 MiB-aligned), so one flag per region. It appears
+    /// with the first PTE installed there and stays until exit: MADV_DONTNEED frees PTE pages
+    /// only when a whole PMD range is zapped (CONFIG_PT_RECLAIM), never the case here. It
+    /// matters for fault-around on large folios (see [`Memory::file_read_fault`]).
+    pt: [bool; 4],
 }
 
 impl Mm {
@@ -143,6 +149,7 @@ impl Mm {
         Mm {
             vmas,
             ptes: BTreeMap::new(),
+            pt: [false; 4],
         }
     }
 
@@ -262,9 +269,24 @@ pub(super) struct Memory {
     shmem: BTreeMap<u64, FrameId>,
     /// Page-cache pages of `data`, by page index.
     pcache: BTreeMap<u64, FrameId>,
+    /// Folios of `data`'s page cache: first page → number of pages. Every cached page is in
+    /// exactly one folio. ext4 uses large folios (6.16+), so the lab's single write(2) of the
+    /// file leaves power-of-two folios (see [`Memory::cache_written_file`]); on tmpfs every
+    /// folio is one page.
+    folios: BTreeMap<u64, u64>,
+    /// `data` lives on tmpfs (shmem): exempt from the i_size checks of fault-around.
+    shmem_file: bool,
 }
 
 impl Memory {
+    /// Empty memory for a case whose `data` lives on tmpfs (`shmem_file`) or not.
+    pub(super) fn new(shmem_file: bool) -> Memory {
+        Memory {
+            shmem_file,
+            ..Memory::default()
+        }
+    }
+
     fn alloc(&mut self, kind: FrameKind, byte: u8) -> FrameId {
         let id = self.next_frame;
         self.next_frame += 1;
@@ -300,14 +322,69 @@ impl Memory {
         }
     }
 
-    /// The page-cache frame of `data` page `page`, read into the cache if it is not there.
+    /// The page-cache frame of `data` page `page`, read into the cache if it is not there
+    /// (as an order-0 folio: small writes, and reads of holes, are modelled without
+    /// readahead or large-folio allocation).
     pub(super) fn pcache_frame(&mut self, page: u64) -> FrameId {
         if let Some(&f) = self.pcache.get(&page) {
             return f;
         }
         let f = self.alloc(FrameKind::PageCache { page }, 0);
         self.pcache.insert(page, f);
+        if self.folio_of(page).is_none() {
+            self.folios.insert(page, 1);
+        }
         f
+    }
+
+    /// The page cache of `data` right after the lab wrote its `pages` pages with one
+    /// write(2): generic_perform_write asks ext4 for a folio of the order of the bytes left
+    /// (mm/filemap.c: fgf_set_order), reduced to the alignment of the index and to
+    /// MAX_PAGECACHE_ORDER (PMD order, 512 pages) in __filemap_get_folio. This greedy
+    /// power-of-two split was confirmed with /proc/kpageflags on the reference machine
+    /// (8 pages: one folio; 12: 8 + 4; 17: 16 + 1). tmpfs with `huge=never` (the default,
+    /// /dev/shm) caches order-0 folios only.
+    pub(super) fn cache_written_file(&mut self, pages: u64, large_folios: bool) {
+        if !large_folios {
+            for p in 0..pages {
+                self.pcache_frame(p);
+            }
+            return;
+        }
+        let mut start = 0;
+        while start < pages {
+            let left = pages - start;
+            let mut order = 63 - left.leading_zeros();
+            if start != 0 {
+                order = order.min(start.trailing_zeros());
+            }
+            let len = 1u64 << order.min(9);
+            for p in start..start + len {
+                self.pcache_frame(p);
+            }
+            self.folios.retain(|&s, _| s < start || s >= start + len);
+            self.folios.insert(start, len);
+            start += len;
+        }
+    }
+
+    /// The folio holding cached page `page`: (first page, pages).
+    fn folio_of(&self, page: u64) -> Option<(u64, u64)> {
+        self.folios
+            .range(..=page)
+            .next_back()
+            .map(|(&s, &l)| (s, l))
+            .filter(|&(s, l)| page < s + l)
+    }
+
+    /// Cached folios overlapping pages `[lo, hi)`, in order.
+    fn folios_overlapping(&self, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = self.folio_of(lo).into_iter().collect();
+        let from = out.first().map_or(lo, |&(s, l)| s + l);
+        if from < hi {
+            out.extend(self.folios.range(from..hi).map(|(&s, &l)| (s, l)));
+        }
+        out
     }
 
     /// The shmem frame of AnonShared page `page`: shmem_fault allocates a zeroed page on any
@@ -331,6 +408,9 @@ impl Memory {
             }
         }
         mm.ptes.insert(gp, pte);
+        if let Some(pt) = mm.pt.get_mut((gp / REGION_STRIDE_PAGES) as usize) {
+            *pt = true;
+        }
     }
 
     /// Clears the PTE at `gp`; an anonymous frame nobody maps any more is freed.
@@ -352,6 +432,7 @@ impl Memory {
             self.zap(mm, gp);
         }
         mm.vmas.clear();
+        mm.pt = [false; 4];
     }
 
     /// A fork child's address space (mm/mmap.c: dup_mmap): every VMA but the `VM_DONTCOPY`
@@ -378,6 +459,9 @@ impl Memory {
             if v.flags.wipeonfork || v.anon_vma.is_none() {
                 continue;
             }
+            // copy_pte_range allocates the child's page table wherever the parent has one.
+            let ri = v.region.index();
+            child.pt[ri] |= parent.pt[ri];
             for (&gp, &pte) in parent.ptes.range(v.start..v.end) {
                 if let Pte::Frame(f) = pte {
                     if let Some(i) = self.frames.get_mut(&f) {
@@ -430,9 +514,11 @@ impl Memory {
         mm.vmas[vi].anon_vma = Some(anon);
     }
 
-    /// Read fault-around (mm/memory.c: do_fault_around → filemap_map_pages): maps every page
-    /// already in the cache within the 16-page-aligned window around `gp`, clamped to the
-    /// VMA and to pages below `limit` (EOF), whose PTE is empty.
+    /// Read fault-around on AnonShared (mm/memory.c: do_fault_around → filemap_map_pages):
+    /// maps every shmem page already allocated within the 16-page-aligned window around `gp`,
+    /// clamped to the VMA and to pages below `limit`, whose PTE is empty. shmem folios are
+    /// order 0 here (shmem_enabled "never"), and shmem is exempt from the i_size check that
+    /// can stop file fault-around ([`Memory::file_read_fault`]).
     fn fault_around(&mut self, mm: &mut Mm, vi: usize, gp: u64, limit: u64) {
         let (start, end, base, shmem) = {
             let v = &mm.vmas[vi];
@@ -457,19 +543,111 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// A read fault on a page of `data` below EOF (mm/memory.c: do_read_fault), in two
+    /// parts, with the rules seen on the reference kernel (6.18, ext4 large folios):
+    ///
+    /// 1. Fault-around (do_fault_around → mm/filemap.c: filemap_map_pages) over the
+    ///    16-page-aligned window around the page, clamped to the VMA and to EOF. The first
+    ///    cached folio in the window decides whether anything happens when the region has no
+    ///    page table yet: filemap_map_pages only installs one (filemap_map_pmd) when
+    ///    `file_end >= folio_next_index(folio)` with `file_end` the index of the last page, so
+    ///    a folio that ends exactly at EOF leaves `pte_offset_map_lock` without a table and
+    ///    nothing is mapped (tmpfs files are exempt). Otherwise every cached folio overlapping the window is mapped:
+    ///    entirely when it ends before the last page and lies inside the VMA
+    ///    (filemap_map_folio_range), else its part inside the window. Only empty PTEs are
+    ///    filled.
+    /// 2. If the page is still not mapped: __do_fault → finish_fault maps the whole folio
+    ///    when it is inside the VMA, inside EOF and all its PTEs are empty, else only the
+    ///    page (the per-page fallback).
+    fn file_read_fault(&mut self, mm: &mut Mm, vi: usize, gp: u64, file_pages: u64) {
+        let (base, vs, ve, ri) = {
+            let v = &mm.vmas[vi];
+            let b = v.base();
+            (b, v.start - b, v.end - b, v.region.index())
+        };
+        let pgoff = gp - base;
+        let w = pgoff & !(FAULT_AROUND_PAGES - 1);
+        let lo = w.max(vs);
+        let hi = (w + FAULT_AROUND_PAGES).min(ve).min(file_pages);
+        let folios = if lo < hi {
+            self.folios_overlapping(lo, hi)
+        } else {
+            Vec::new()
+        };
+        // Folios ending before the last page of the file (file_end >= folio_next_index), or
+        // any folio of a tmpfs file (the shmem_mapping exception).
+        let shmem = self.shmem_file;
+        let inside_eof = |fs: u64, fl: u64| shmem || fs + fl < file_pages;
+        if let Some(&(fs, fl)) = folios.first() {
+            if mm.pt[ri] || inside_eof(fs, fl) {
+                mm.pt[ri] = true;
+                for (fs, fl) in folios {
+                    let fe = fs + fl;
+                    let full = inside_eof(fs, fl) && fs >= vs && fe <= ve;
+                    let (a, b) = if full {
+                        (fs, fe)
+                    } else {
+                        (fs.max(lo), fe.min(hi))
+                    };
+                    for p in a..b {
+                        if !mm.ptes.contains_key(&(base + p)) {
+                            let f = self.pcache_frame(p);
+                            self.set_pte(mm, base + p, Pte::Frame(f));
+                        }
+                    }
+                }
+            }
+        }
+        if mm.pte(gp).is_none() {
+            self.finish_file_fault(mm, vi, gp, file_pages);
+        }
+    }
+
+    /// __do_fault + finish_fault for a page of `data` (read faults after fault-around, and
+    /// write faults on FileShared: do_shared_fault). The page is read into the cache if
+    /// needed; the whole folio is mapped when it lies inside the VMA and inside EOF and all
+    /// its PTEs are empty, else only the page (mm/memory.c: finish_fault, which falls back to
+    /// one page when `!pte_range_none`). Seen on the reference kernel: a store to an
+    /// untouched FileShared page of an 8-page file maps all 8 pages.
+    fn finish_file_fault(&mut self, mm: &mut Mm, vi: usize, gp: u64, file_pages: u64) {
+        let (base, vs, ve) = {
+            let v = &mm.vmas[vi];
+            let b = v.base();
+            (b, v.start - b, v.end - b)
+        };
+        let pgoff = gp - base;
+        self.pcache_frame(pgoff);
+        let (fs, fl) = self.folio_of(pgoff).unwrap_or((pgoff, 1));
+        let fe = fs + fl;
+        let whole = fl > 1
+            && fs >= vs
+            && fe <= ve
+            && fe <= file_pages
+            && (fs..fe).all(|p| !mm.ptes.contains_key(&(base + p)));
+        let pages = if whole { fs..fe } else { pgoff..pgoff + 1 };
+        for p in pages {
+            let f = self.pcache_frame(p);
+            self.set_pte(mm, base + p, Pte::Frame(f));
+        }
+    }
+}
+
 impl Model {
     /// A load (`write == None`) or store of byte 0 of a region page.
     ///
     /// - No VMA covers the page → SIGSEGV (mm/memory.c never finds a VMA: bad area).
     /// - File-backed page at or beyond EOF → SIGBUS (mm/filemap.c: filemap_fault).
-    /// - Loads: AnonPrivate maps the zero page (do_anonymous_page); AnonShared, FilePrivate
-    ///   and FileShared run fault-around and then map the cache page (do_read_fault).
+    /// - Loads: AnonPrivate maps the zero page (do_anonymous_page); AnonShared runs
+    ///   fault-around and maps its shmem page; FilePrivate and FileShared see
+    ///   [`Memory::file_read_fault`].
     /// - Stores to private mappings: a zero-page, page-cache or shared anonymous page is
     ///   copied into a new anonymous frame (do_wp_page → wp_page_copy, do_cow_fault,
     ///   do_anonymous_page); an anonymous frame mapped once is reused
     ///   (wp_can_reuse_anon_folio). The VMA first gets an anon_vma (vmf_anon_prepare).
     /// - Stores to shared mappings write the shmem or page-cache frame
-    ///   (do_shared_fault, wp_page_shared); FileShared stores change the file.
+    ///   (do_shared_fault, wp_page_shared; a FileShared fault maps as
+    ///   [`Memory::finish_file_fault`] says); FileShared stores change the file.
     pub(super) fn op_mem(
         &mut self,
         t: TaskId,
@@ -505,11 +683,7 @@ impl Model {
                         if beyond_eof {
                             return Outcome::Killed(Signal::SIGBUS);
                         }
-                        mem.fault_around(mm, vi, gp, file_pages);
-                        if mm.pte(gp).is_none() {
-                            let f = mem.pcache_frame(pgoff);
-                            mem.set_pte(mm, gp, Pte::Frame(f));
-                        }
+                        mem.file_read_fault(mm, vi, gp, file_pages);
                     }
                 }
             }
@@ -559,8 +733,7 @@ impl Model {
                     if beyond_eof {
                         return Outcome::Killed(Signal::SIGBUS);
                     }
-                    let f = mem.pcache_frame(pgoff);
-                    mem.set_pte(mm, gp, Pte::Frame(f));
+                    mem.finish_file_fault(mm, vi, gp, file_pages);
                 }
                 files.data_write_byte(pgoff.saturating_mul(PAGE_SIZE), byte);
             }
@@ -665,5 +838,36 @@ impl Model {
         for f in gone.values() {
             mem.frames.remove(f);
         }
+        // A folio straddling the new EOF is split (mm/truncate.c:
+        // truncate_inode_partial_folio → try_folio_split_to_order, a buddy split that makes
+        // the page at the cut order 0); the pieces past EOF leave the cache.
+        if let Some((fs, fl)) = keep.checked_sub(1).and_then(|last| mem.folio_of(last)) {
+            if fs + fl > keep {
+                mem.folios.remove(&fs);
+                for (s, l) in buddy_split(fs, fl, keep) {
+                    mem.folios.insert(s, l);
+                }
+            }
+        }
+        mem.folios.retain(|&s, _| s < keep);
+    }
+}
+
+/// Non-uniform buddy split of folio `[start, start + len)` at page `at`: the halves not
+/// holding `at` stay whole, the one holding it is split further down to order 0
+/// (mm/huge_memory.c: __split_unmapped_folio with a non-uniform split).
+fn buddy_split(start: u64, len: u64, at: u64) -> Vec<(u64, u64)> {
+    if len <= 1 {
+        return vec![(start, len.max(1))];
+    }
+    let half = len / 2;
+    if at < start + half {
+        let mut v = buddy_split(start, half, at);
+        v.push((start + half, half));
+        v
+    } else {
+        let mut v = vec![(start, half)];
+        v.extend(buddy_split(start + half, half, at));
+        v
     }
 }

@@ -27,7 +27,7 @@ use files::Files;
 use memory::Memory;
 use tasks::Task;
 
-pub use files::{FILE_MAX_BYTES, NOFILE, PIPE_BUFFERS};
+pub use files::{EXT4_MAX_BYTES, NOFILE, PIPE_BUFFERS, TMPFS_MAX_BYTES};
 pub use memory::{FAULT_AROUND_PAGES, REGION_STRIDE_PAGES};
 pub use tasks::MAX_TASKS;
 
@@ -40,6 +40,8 @@ pub struct Step {
     /// first allowed.
     pub taken: Outcome,
 }
+
+pub use crate::profile::CaseFs;
 
 /// The executable reference model of one case.
 ///
@@ -56,28 +58,42 @@ pub struct Model {
     mem: Memory,
     /// Inodes, pipes and open file descriptions.
     files: Files,
+    /// The case directory's filesystem.
+    case_fs: CaseFs,
+    /// What the op being applied blocks on, when it answers Blocked.
+    pending_block: Option<tasks::BlockedOp>,
 }
 
 impl Model {
-    /// A fresh case: `t0` alive with the four regions mapped and nothing touched, fds empty.
+    /// A fresh case: `t0` alive with the four regions mapped and nothing touched, fds empty,
+    /// the case directory on tmpfs (what the lab uses when `/dev/shm` is writable).
     ///
     /// `pages` above [`MAX_PAGES`] is clamped to it. The profile is accepted for future
-    /// environment-dependent predictions; nothing modelled so far depends on it (the model
+    /// environment-dependent predictions; so far only its `case_fs` matters (the model
     /// assumes 4 KiB pages, as [`crate::op::PAGE_SIZE`] does).
-    pub fn new(config: CaseConfig, _profile: &Profile) -> Model {
+    pub fn new(config: CaseConfig, profile: &Profile) -> Model {
+        Model::with_case_fs(config, profile, profile.case_fs)
+    }
+
+    /// A fresh case whose directory lives on `case_fs`.
+    pub fn with_case_fs(config: CaseConfig, _profile: &Profile, case_fs: CaseFs) -> Model {
         let pages = u64::from(config.pages.min(MAX_PAGES));
-        let mut mem = Memory::default();
-        let files = Files::new(pages * crate::op::PAGE_SIZE);
-        // The lab wrote `data` with write(2): one page-cache frame per page exists already.
-        for p in 0..pages {
-            mem.pcache_frame(p);
-        }
+        let mut mem = Memory::new(case_fs == CaseFs::Tmpfs);
+        let max_bytes = match case_fs {
+            CaseFs::Tmpfs => TMPFS_MAX_BYTES,
+            CaseFs::Ext4 => EXT4_MAX_BYTES,
+        };
+        let files = Files::new(pages * crate::op::PAGE_SIZE, max_bytes);
+        // The lab wrote `data` with one write(2): its pages are in the page cache already.
+        mem.cache_written_file(pages, case_fs == CaseFs::Ext4);
         let t0 = Task::root(memory::Mm::case_setup(pages));
         Model {
             config,
             tasks: vec![t0],
             mem,
             files,
+            case_fs,
+            pending_block: None,
         }
     }
 
@@ -246,11 +262,17 @@ impl Model {
             OpKind::Pipe2 { cloexec, nonblock } => self.op_pipe2(t, *cloexec, *nonblock),
             OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
         };
+        let block = self.pending_block.take();
         match outcome {
             Outcome::Killed(sig) => self.terminate(t, ExitStatus::Signaled(sig)),
-            Outcome::Blocked => self.tasks[t as usize].state = TaskState::Blocked,
+            Outcome::Blocked => {
+                let task = &mut self.tasks[t as usize];
+                task.state = TaskState::Blocked;
+                task.blocked_on = block;
+            }
             _ => {}
         }
+        self.wake_blocked();
         self.files.collect_garbage(&self.tasks);
         outcome
     }

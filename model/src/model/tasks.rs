@@ -3,13 +3,35 @@
 use super::files::FdTable;
 use super::memory::Mm;
 use super::Model;
-use crate::obs::{Errno, ExitStatus, Outcome, Parent, TaskState};
+use crate::obs::{Errno, ExitStatus, Outcome, Parent, Signal, TaskState};
 use crate::op::{TaskId, WaitTarget};
 
 /// Most tasks one case can create, `t0` included: the lab has one command slot per task
 /// (`harness/src/lab/channel.rs: SLOTS`). A fork past it is predicted as `EAGAIN`, the errno
 /// fork(2) gives for a task limit (RLIMIT_NPROC); the generator is expected to stay below it.
 pub const MAX_TASKS: usize = 64;
+
+/// What a blocked task waits for; the model re-checks it after every op and completes it
+/// when Linux would wake the task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum BlockedOp {
+    /// `wait4` on a child that has not exited yet.
+    Wait(WaitTarget),
+    /// `read` of an empty pipe with writers.
+    PipeRead {
+        /// The reader's open file description.
+        ofd: u64,
+        /// Buffer length.
+        len: u32,
+    },
+    /// `write` to a full pipe.
+    PipeWrite {
+        /// The writer's open file description.
+        ofd: u64,
+        /// Bytes not written yet.
+        rest: Vec<u8>,
+    },
+}
 
 /// One task of the case.
 #[derive(Clone, Debug)]
@@ -28,6 +50,8 @@ pub(super) struct Task {
     pub(super) mm: Mm,
     /// Its fd table (empty once it exited).
     pub(super) fds: FdTable,
+    /// The op it is blocked in, while `state` is Blocked.
+    pub(super) blocked_on: Option<BlockedOp>,
 }
 
 impl Task {
@@ -40,6 +64,7 @@ impl Task {
             children: Vec::new(),
             mm,
             fds: FdTable::new(),
+            blocked_on: None,
         }
     }
 
@@ -68,6 +93,7 @@ impl Model {
             children: Vec::new(),
             mm,
             fds,
+            blocked_on: None,
         });
         self.tasks[t as usize].children.push(child);
         Outcome::Child(child)
@@ -86,6 +112,7 @@ impl Model {
             return;
         }
         task.state = TaskState::Zombie(status);
+        task.blocked_on = None;
         task.fds.clear();
         let mut mm = std::mem::take(&mut task.mm);
         let children = std::mem::take(&mut task.children);
@@ -99,30 +126,96 @@ impl Model {
 
     /// `wait4(pid or -1, &status, 0, NULL)` (wait4(2)). `ECHILD` when the task has no child
     /// that matches; a zombie match is reaped (the first zombie in `children` order for
-    /// `Any`); otherwise the call blocks. The model does not simulate wake-ups: a blocked
-    /// task stays blocked for the rest of the case.
+    /// `Any`); otherwise the call blocks until a matching child exits
+    /// ([`Model::wake_blocked`]).
     pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget) -> Outcome {
-        let children = &self.tasks[t as usize].children;
-        let candidates: Vec<TaskId> = match target {
-            WaitTarget::Any => children.clone(),
-            WaitTarget::Task(c) => children.iter().copied().filter(|&x| x == c).collect(),
-        };
-        if candidates.is_empty() {
+        let has_match = self.tasks[t as usize]
+            .children
+            .iter()
+            .any(|&c| target == WaitTarget::Any || target == WaitTarget::Task(c));
+        if !has_match {
             return Outcome::Err(Errno::ECHILD);
         }
-        let zombie = candidates.iter().copied().find_map(|c| {
-            match self.tasks.get(c as usize).map(|x| x.state) {
-                Some(TaskState::Zombie(status)) => Some((c, status)),
-                _ => None,
+        match self.reap_matching(t, target) {
+            Some((c, status)) => Outcome::Reaped { task: c, status },
+            None => {
+                self.pending_block = Some(BlockedOp::Wait(target));
+                Outcome::Blocked
             }
-        });
-        match zombie {
-            Some((c, status)) => {
-                self.tasks[c as usize].reaped = true;
-                self.tasks[t as usize].children.retain(|&x| x != c);
-                Outcome::Reaped { task: c, status }
+        }
+    }
+
+    /// Reaps the first zombie child of `t` matching `target` (kernel/exit.c: do_wait scans
+    /// `children` in order).
+    fn reap_matching(&mut self, t: TaskId, target: WaitTarget) -> Option<(TaskId, ExitStatus)> {
+        let found = self.tasks[t as usize]
+            .children
+            .iter()
+            .copied()
+            .find_map(|c| {
+                let matches = match target {
+                    WaitTarget::Any => true,
+                    WaitTarget::Task(x) => x == c,
+                };
+                match self.tasks.get(c as usize).map(|x| x.state) {
+                    Some(TaskState::Zombie(status)) if matches => Some((c, status)),
+                    _ => None,
+                }
+            });
+        if let Some((c, _)) = found {
+            self.tasks[c as usize].reaped = true;
+            self.tasks[t as usize].children.retain(|&x| x != c);
+        }
+        found
+    }
+
+    /// Completes the ops of blocked tasks that Linux would wake now, until nothing changes:
+    /// a `wait` whose child exited reaps it (kernel/exit.c: do_notify_parent wakes the
+    /// parent's wait queue); a pipe read gets data or EOF; a pipe write gets room (and goes
+    /// on where it stopped) or, with no reader left, SIGPIPE. A completed task is Live again;
+    /// the result of its op is not an outcome of any step. When several blocked readers share
+    /// a pipe, the model serves them in label order (Linux wakes them all and the scheduler
+    /// decides).
+    pub(super) fn wake_blocked(&mut self) {
+        loop {
+            let mut changed = false;
+            for t in 0..self.tasks.len() {
+                if self.tasks[t].reaped || self.tasks[t].state != TaskState::Blocked {
+                    continue;
+                }
+                let Some(op) = self.tasks[t].blocked_on.clone() else {
+                    continue;
+                };
+                let label = t as TaskId;
+                let done = match op {
+                    BlockedOp::Wait(target) => self.reap_matching(label, target).is_some(),
+                    BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
+                    BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
+                        Err(()) => {
+                            self.terminate(label, ExitStatus::Signaled(Signal::SIGPIPE));
+                            changed = true;
+                            continue;
+                        }
+                        Ok(left) if left.is_empty() => true,
+                        Ok(left) => {
+                            if left.len() != rest.len() {
+                                changed = true;
+                            }
+                            self.tasks[t].blocked_on =
+                                Some(BlockedOp::PipeWrite { ofd, rest: left });
+                            false
+                        }
+                    },
+                };
+                if done {
+                    self.tasks[t].state = TaskState::Live;
+                    self.tasks[t].blocked_on = None;
+                    changed = true;
+                }
             }
-            None => Outcome::Blocked,
+            if !changed {
+                break;
+            }
         }
     }
 }

@@ -696,6 +696,132 @@ fn pipe_eof_only_after_every_write_end_closes() {
 }
 
 #[test]
+fn blocked_wait_completes_when_the_child_exits() {
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Any
+            }
+        ),
+        Outcome::Blocked
+    );
+    assert_eq!(run(&mut m, c, OpKind::Exit { code: 4 }), Outcome::Exited);
+    let s = m.snapshot();
+    assert_eq!(s.task(0).unwrap().state, TaskState::Live);
+    assert!(s.task(c).is_none());
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Any
+            }
+        ),
+        Outcome::Err(Errno::ECHILD)
+    );
+}
+
+#[test]
+fn blocked_pipe_reader_wakes_on_data_and_on_eof() {
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    let c = fork(&mut m, 0);
+    run(&mut m, c, OpKind::Close { fd: 1 });
+    assert_eq!(
+        run(&mut m, c, OpKind::Read { fd: 0, len: 2 }),
+        Outcome::Blocked
+    );
+    assert_eq!(
+        run(
+            &mut m,
+            0,
+            OpKind::Write {
+                fd: 1,
+                data: b"abc".to_vec()
+            }
+        ),
+        Outcome::Ret(3)
+    );
+    // The reader took two bytes and runs again.
+    let s = m.snapshot();
+    assert_eq!(s.task(c).unwrap().state, TaskState::Live);
+    assert_eq!(s.inodes[0].size, Some(1));
+    assert_eq!(run(&mut m, c, OpKind::Read { fd: 0, len: 2 }), data(b"c"));
+    assert_eq!(
+        run(&mut m, c, OpKind::Read { fd: 0, len: 2 }),
+        Outcome::Blocked
+    );
+    run(&mut m, 0, OpKind::Close { fd: 1 });
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
+}
+
+#[test]
+fn blocked_pipe_writer_dies_of_sigpipe_when_readers_go() {
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    let c = fork(&mut m, 0);
+    run(&mut m, c, OpKind::Close { fd: 0 });
+    let chunk = vec![1u8; 64];
+    let mut last = Outcome::Ret(0);
+    for _ in 0..=(65536 / 64) {
+        last = run(
+            &mut m,
+            c,
+            OpKind::Write {
+                fd: 1,
+                data: chunk.clone(),
+            },
+        );
+        if last == Outcome::Blocked {
+            break;
+        }
+    }
+    assert_eq!(last, Outcome::Blocked);
+    // A read frees a whole buffer only when it empties one; read a full page.
+    for _ in 0..64 {
+        run(&mut m, 0, OpKind::Read { fd: 0, len: 64 });
+    }
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
+    for _ in 0..=64 {
+        last = run(
+            &mut m,
+            c,
+            OpKind::Write {
+                fd: 1,
+                data: chunk.clone(),
+            },
+        );
+        if last == Outcome::Blocked {
+            break;
+        }
+    }
+    assert_eq!(last, Outcome::Blocked);
+    run(&mut m, 0, OpKind::Close { fd: 0 });
+    assert_eq!(
+        m.snapshot().task(c).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGPIPE))
+    );
+}
+
+#[test]
 fn blocking_pipe_read_blocks_the_task() {
     let mut m = model();
     run(
@@ -1213,4 +1339,155 @@ fn no_panic_on_random_ops() {
             assert_eq!(s, again);
         }
     }
+}
+
+/// Runs a script on one file region of a fresh case with `pages` pages and returns the
+/// presence of its pages after each step (`X` exclusive, `P` shared, `.` absent), like the
+/// probe run on the reference machine (6.18, ext4 with large folios).
+fn presence_script(fs: CaseFs, pages: u32, region: Region, script: &[&str]) -> Vec<String> {
+    let mut m = Model::with_case_fs(CaseConfig { pages }, &Profile::default(), fs);
+    let mut out = Vec::new();
+    for step in script {
+        let (op, rest) = step.split_at(1);
+        let mut nums = rest.split('-').map(|x| x.parse::<u32>().unwrap());
+        let a = nums.next().unwrap();
+        let b = nums.next().unwrap_or(a + 1);
+        match op {
+            "r" => drop(load(&mut m, 0, region, a)),
+            "w" => drop(store(&mut m, 0, region, a, 1)),
+            "d" => drop(madvise(&mut m, 0, region, a, b - a, Advice::DontNeed)),
+            "f" => drop(madvise(&mut m, 0, region, a, b - a, Advice::DontFork)),
+            _ => unreachable!(),
+        }
+        let s = m.snapshot();
+        out.push(
+            s.tasks[0].memory[region.index()]
+                .pages
+                .iter()
+                .map(|p| match (p.present, p.exclusive) {
+                    (false, _) => '.',
+                    (true, true) => 'X',
+                    (true, false) => 'P',
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+#[test]
+fn ext4_file_faults_follow_large_folio_rules_seen_on_the_reference_kernel() {
+    use Region::{FilePrivate as FP, FileShared as FS};
+    let cases: &[(u32, Region, &[&str], &[&str])] = &[
+        (8, FS, &["r7"], &["XXXXXXXX"]),
+        (8, FS, &["f4-8", "r4"], &["........", "....X..."]),
+        (8, FS, &["f2-4", "r7"], &["........", ".......X"]),
+        (
+            8,
+            FS,
+            &["r0", "d5-6", "r5"],
+            &["XXXXXXXX", "XXXXX.XX", "XXXXXXXX"],
+        ),
+        (8, FS, &["w6"], &["XXXXXXXX"]),
+        (
+            8,
+            FS,
+            &["r0", "d5-7", "w5"],
+            &["XXXXXXXX", "XXXXX..X", "XXXXXX.X"],
+        ),
+        (8, FS, &["f4-8", "r0"], &["........", "X......."]),
+        (
+            8,
+            FS,
+            &["r0", "d0-8", "f4-8", "r5"],
+            &["XXXXXXXX", "........", "........", "....XXXX"],
+        ),
+        (8, FP, &["w3", "r1"], &["...X....", "XXXXXXXX"]),
+        (
+            8,
+            FP,
+            &["w1", "d0-8", "f4-8", "r5"],
+            &[".X......", "........", "........", "....XXXX"],
+        ),
+        (9, FS, &["f4-9", "r8"], &[".........", "....XXXXX"]),
+        (9, FS, &["f4-9", "r5"], &[".........", "....XXXXX"]),
+        (
+            9,
+            FS,
+            &["r0", "d0-9", "r8"],
+            &["XXXXXXXXX", ".........", "XXXXXXXXX"],
+        ),
+        (12, FS, &["r10"], &["XXXXXXXXXXXX"]),
+        (
+            16,
+            FS,
+            &["f0-1", "r8"],
+            &["................", "........X......."],
+        ),
+        (
+            17,
+            FS,
+            &["r0", "r16"],
+            &["XXXXXXXXXXXXXXXX.", "XXXXXXXXXXXXXXXXX"],
+        ),
+        (17, FS, &["r16"], &["................X"]),
+        (24, FS, &["r20"], &["................XXXXXXXX"]),
+        (24, FS, &["r3"], &["XXXXXXXXXXXXXXXX........"]),
+        (32, FS, &["r20"], &["XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"]),
+        (
+            40,
+            FS,
+            &["r35"],
+            &["................................XXXXXXXX"],
+        ),
+        (
+            40,
+            FS,
+            &["r1"],
+            &["XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX........"],
+        ),
+    ];
+    for (pages, region, script, want) in cases {
+        let got = presence_script(CaseFs::Ext4, *pages, *region, script);
+        assert_eq!(&got, want, "{pages} pages, {region}, {script:?}");
+    }
+}
+
+#[test]
+fn tmpfs_file_faults_map_single_pages_and_fault_around() {
+    use Region::FileShared as FS;
+    let cases: &[(u32, &[&str], &[&str])] = &[
+        (8, &["w6"], &["......X."]),
+        (8, &["f4-8", "r7"], &["........", "....XXXX"]),
+        (8, &["r7"], &["XXXXXXXX"]),
+        (20, &["r3"], &["XXXXXXXXXXXXXXXX...."]),
+    ];
+    for (pages, script, want) in cases {
+        let got = presence_script(CaseFs::Tmpfs, *pages, FS, script);
+        assert_eq!(&got, want, "{pages} pages, {script:?}");
+    }
+}
+
+#[test]
+fn truncation_splits_the_straddling_folio() {
+    let mut m = Model::with_case_fs(CaseConfig { pages: 8 }, &Profile::default(), CaseFs::Ext4);
+    open(&mut m, 0, FileName::Data, rw(false));
+    run(
+        &mut m,
+        0,
+        OpKind::Ftruncate {
+            fd: 0,
+            len: 3 * 4096,
+        },
+    );
+    // [0,8) became [0,2) + [2,3): a read of page 0 maps the first folio whole, and
+    // fault-around (a page table now exists) maps page 2 as well.
+    assert_eq!(load(&mut m, 0, Region::FileShared, 0), data(&[0x80]));
+    let present: Vec<bool> = (0..8)
+        .map(|p| page(&m, 0, Region::FileShared, p).present)
+        .collect();
+    assert_eq!(
+        present,
+        [true, true, true, false, false, false, false, false]
+    );
 }
