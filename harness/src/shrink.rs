@@ -4,20 +4,110 @@
 //! labels are renumbered after a dropped fork and ops of tasks that no longer exist are
 //! dropped with it. A candidate is kept when the divergence persists.
 
-use forkspec_model::{Case, Model, Op, OpKind, Outcome, Profile, WaitTarget};
+use forkspec_model::{Case, FcntlCmd, Fd, Model, Op, OpKind, Outcome, Profile, WaitTarget};
 use std::collections::HashMap;
 
-/// Rebuilds a valid case from the ops of `case` at `keep` (indices in order).
-pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
-    // Labels each fork of the original created, by op index.
-    let mut created: HashMap<usize, u32> = HashMap::new();
-    let mut m = Model::new(case.config, profile);
-    for (i, op) in case.ops.iter().enumerate() {
-        if let Outcome::Child(c) = m.step(op, None).taken {
-            created.insert(i, c);
+/// Where an fd came from: the index of the op that created it, and which of its results
+/// (the two ends of a pipe are 0 and 1).
+type Prov = (usize, u8);
+
+/// Per task (by label): fd number → provenance, for the fds that ops created.
+#[derive(Default, Clone)]
+struct FdOrigins(HashMap<u32, HashMap<Fd, Prov>>);
+
+impl FdOrigins {
+    fn prov(&self, t: u32, fd: Fd) -> Option<Prov> {
+        self.0.get(&t)?.get(&fd).copied()
+    }
+
+    fn fd_of(&self, t: u32, p: Prov) -> Option<Fd> {
+        self.0
+            .get(&t)?
+            .iter()
+            .find(|(_, &q)| q == p)
+            .map(|(&fd, _)| fd)
+    }
+
+    /// Records what op `i` (run by `t`, with outcome `out`) did to `t`'s fd table.
+    fn apply(&mut self, i: usize, op: &Op, out: &Outcome) {
+        let t = op.task;
+        let table = self.0.entry(t).or_default();
+        match (&op.kind, out) {
+            (OpKind::Fork, Outcome::Child(c)) => {
+                let copy = table.clone();
+                self.0.insert(*c, copy);
+            }
+            (OpKind::Close { fd }, Outcome::Ret(0)) => {
+                table.remove(fd);
+            }
+            (OpKind::Pipe2 { .. }, Outcome::Pipe([r, w])) => {
+                table.insert(*r, (i, 0));
+                table.insert(*w, (i, 1));
+            }
+            (
+                OpKind::Open { .. }
+                | OpKind::Dup { .. }
+                | OpKind::Dup2 { .. }
+                | OpKind::Dup3 { .. }
+                | OpKind::Fcntl {
+                    cmd: FcntlCmd::DupFd { .. } | FcntlCmd::DupFdCloexec { .. },
+                    ..
+                },
+                Outcome::Ret(fd),
+            ) => {
+                table.insert(*fd as Fd, (i, 0));
+            }
+            (OpKind::Exit { .. }, _) | (_, Outcome::Killed(_)) => {
+                self.0.remove(&t);
+            }
+            _ => {}
         }
     }
+}
+
+/// The fd arguments of an op, in a fixed order.
+fn fd_args(kind: &mut OpKind) -> Vec<&mut Fd> {
+    match kind {
+        OpKind::Close { fd }
+        | OpKind::Dup { fd }
+        | OpKind::Read { fd, .. }
+        | OpKind::Write { fd, .. }
+        | OpKind::Pread { fd, .. }
+        | OpKind::Pwrite { fd, .. }
+        | OpKind::Lseek { fd, .. }
+        | OpKind::Fcntl { fd, .. }
+        | OpKind::Ftruncate { fd, .. } => vec![fd],
+        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => vec![old, new],
+        _ => vec![],
+    }
+}
+
+/// Rebuilds a valid case from the ops of `case` at `keep` (indices in order). Task labels are
+/// renumbered after dropped forks, ops of tasks that no longer exist are dropped, and fd
+/// arguments follow the fd they named in the original (a dropped `open` renumbers the fds
+/// opened after it).
+pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
+    // Labels each fork of the original created, and where each fd argument came from.
+    let mut created: HashMap<usize, u32> = HashMap::new();
+    let mut arg_origin: Vec<Vec<Option<Prov>>> = Vec::with_capacity(case.ops.len());
+    let mut origins = FdOrigins::default();
+    let mut m = Model::new(case.config, profile);
+    for (i, op) in case.ops.iter().enumerate() {
+        let mut kind = op.kind.clone();
+        arg_origin.push(
+            fd_args(&mut kind)
+                .into_iter()
+                .map(|fd| origins.prov(op.task, *fd))
+                .collect(),
+        );
+        let out = m.step(op, None).taken;
+        if let Outcome::Child(c) = out {
+            created.insert(i, c);
+        }
+        origins.apply(i, op, &out);
+    }
     let mut map: HashMap<u32, u32> = HashMap::from([(0, 0)]);
+    let mut origins = FdOrigins::default();
     let mut m = Model::new(case.config, profile);
     let mut ops = Vec::new();
     for &i in keep {
@@ -35,11 +125,17 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
                 None => continue,
             }
         }
+        for (fd, origin) in fd_args(&mut kind).into_iter().zip(&arg_origin[i]) {
+            if let Some(now) = origin.and_then(|p| origins.fd_of(task, p)) {
+                *fd = now;
+            }
+        }
         let op = Op { task, kind };
-        let step = m.step(&op, None);
-        if let (Some(&old), Outcome::Child(new)) = (created.get(&i), &step.taken) {
+        let out = m.step(&op, None).taken;
+        if let (Some(&old), Outcome::Child(new)) = (created.get(&i), &out) {
             map.insert(old, *new);
         }
+        origins.apply(i, &op, &out);
         ops.push(op);
     }
     Case {
@@ -52,7 +148,20 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
 /// until no single op can be dropped. `fails(case)` must be true for the input.
 pub fn minimize(case: &Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) -> Case {
     let mut best = case.clone();
-    // The divergence shows at or before some step; nothing after it matters.
+    loop {
+        drop_ops(&mut best, profile, fails);
+        // An op run by a forked task can often run in an older one, after which the forks
+        // that only served to create that task can go.
+        if !hoist_ops(&mut best, profile, fails) {
+            break;
+        }
+    }
+    simplify_values(&mut best, fails);
+    best
+}
+
+/// Drops chunks of ops, halving the chunk size down to single ops, while `fails` holds.
+fn drop_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) {
     let mut chunk = (best.ops.len() / 2).max(1);
     loop {
         let mut progressed = false;
@@ -61,9 +170,9 @@ pub fn minimize(case: &Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> 
             let keep: Vec<usize> = (0..best.ops.len())
                 .filter(|&i| i < start || i >= start + chunk)
                 .collect();
-            let cand = rebuild(&best, &keep, profile);
+            let cand = rebuild(best, &keep, profile);
             if cand.ops.len() < best.ops.len() && fails(&cand) {
-                best = cand;
+                *best = cand;
                 progressed = true;
             } else {
                 start += chunk;
@@ -76,8 +185,23 @@ pub fn minimize(case: &Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> 
             chunk = (chunk / 2).max(1);
         }
     }
-    simplify_values(&mut best, fails);
-    best
+}
+
+/// Moves single ops to lower-numbered tasks; true when one move was kept.
+fn hoist_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) -> bool {
+    for i in 0..best.ops.len() {
+        for t in 0..best.ops[i].task {
+            let mut moved = best.clone();
+            moved.ops[i].task = t;
+            let all: Vec<usize> = (0..moved.ops.len()).collect();
+            let cand = rebuild(&moved, &all, profile);
+            if cand.ops.len() == best.ops.len() && fails(&cand) {
+                *best = cand;
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Makes written data shorter once the sequence is minimal.
@@ -138,6 +262,31 @@ mod tests {
         assert_eq!(c.ops.len(), 2);
         assert_eq!(c.ops[1].task, 1);
         assert!(matches!(c.ops[1].kind, OpKind::MemWrite { .. }));
+    }
+
+    #[test]
+    fn rebuild_renumbers_fds_after_a_dropped_open() {
+        let open = |file| OpKind::Open {
+            file,
+            flags: forkspec_model::OpenFlags {
+                creat: true,
+                ..Default::default()
+            },
+        };
+        let case = Case {
+            config: CaseConfig::default(),
+            ops: vec![
+                op(0, open(forkspec_model::FileName::A)),
+                op(0, open(forkspec_model::FileName::B)),
+                op(0, OpKind::Fork),
+                op(1, OpKind::Read { fd: 1, len: 3 }),
+                op(1, OpKind::Read { fd: 7, len: 3 }),
+            ],
+        };
+        let c = rebuild(&case, &[1, 2, 3, 4], &Profile::default());
+        // "b" is fd 0 now, in the child too; an fd that never existed stays as written.
+        assert_eq!(c.ops[2].kind, OpKind::Read { fd: 0, len: 3 });
+        assert_eq!(c.ops[3].kind, OpKind::Read { fd: 7, len: 3 });
     }
 
     #[test]
