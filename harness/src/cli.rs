@@ -26,6 +26,8 @@ enum Command {
     Check(CheckArgs),
     /// Rerun one saved case file, step by step, and show where it diverges.
     Replay(ReplayArgs),
+    /// Measure the lab against the physical limits of this machine.
+    Bench(BenchArgs),
     /// Serve the wire protocol on stdin/stdout against the running kernel (the Linux lab).
     #[command(hide = true)]
     Lab,
@@ -85,6 +87,19 @@ struct CheckArgs {
 }
 
 #[derive(Args, Debug)]
+struct BenchArgs {
+    /// Generated cases per throughput figure.
+    #[arg(long, default_value_t = 1000)]
+    cases: u64,
+    /// Workers for the parallel figures (default: one per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Write the figures as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct ReplayArgs {
     /// The case file.
     file: PathBuf,
@@ -106,6 +121,7 @@ pub fn main() -> i32 {
         Command::Lab => return crate::lab::serve(),
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
+        Command::Bench(a) => cmd_bench(a),
     };
     match r {
         Ok(code) => code,
@@ -276,6 +292,24 @@ fn print_summary(r: &Report) {
         "time: {:.2} s  cases/s: {:.1}",
         r.seconds, r.cases_per_s
     );
+}
+
+fn cmd_bench(a: BenchArgs) -> anyhow::Result<i32> {
+    let exe = std::env::current_exe()?;
+    let cfg = crate::bench::BenchConfig {
+        cases: a.cases.max(5),
+        workers: a
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let r = crate::bench::run(&exe, &cfg)?;
+    print!("{}", crate::bench::render(&r));
+    if let Some(path) = &a.json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        println!("report: {}", path.display());
+    }
+    Ok(0)
 }
 
 fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {

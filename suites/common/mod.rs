@@ -20,17 +20,47 @@ pub struct Lab {
     pub hello: Hello,
 }
 
-static LAB: OnceLock<Mutex<Lab>> = OnceLock::new();
+static LAB: Mutex<Option<Lab>> = Mutex::new(None);
 
-pub fn lab() -> MutexGuard<'static, Lab> {
-    let m = LAB.get_or_init(|| {
+/// The suite's lab, started on first use. When the test binary exits, the lab is shut down
+/// and waited for (an atexit hook: statics are never dropped), so no lab process or case
+/// directory outlives `cargo test`.
+pub fn lab() -> MappedMutexGuard {
+    // A test that panicked while holding the lab leaves it usable: every case starts afresh.
+    let mut guard = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.is_none() {
         let exe = std::path::Path::new(env!("CARGO_BIN_EXE_forkspec"));
         let mut backend = ProcessBackend::lab(exe, &[]).expect("start the lab");
         let hello = backend.hello().expect("lab hello");
-        Mutex::new(Lab { backend, hello })
-    });
-    // A test that panicked while holding the lab leaves it usable: every case starts afresh.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+        *guard = Some(Lab { backend, hello });
+        static HOOK: OnceLock<()> = OnceLock::new();
+        HOOK.get_or_init(|| {
+            // SAFETY: registering a plain extern "C" function with no arguments.
+            unsafe { libc::atexit(shut_down_lab) };
+        });
+    }
+    MappedMutexGuard(guard)
+}
+
+extern "C" fn shut_down_lab() {
+    let taken = LAB.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(taken);
+}
+
+/// The locked lab.
+pub struct MappedMutexGuard(MutexGuard<'static, Option<Lab>>);
+
+impl std::ops::Deref for MappedMutexGuard {
+    type Target = Lab;
+    fn deref(&self) -> &Lab {
+        self.0.as_ref().expect("lab started")
+    }
+}
+
+impl std::ops::DerefMut for MappedMutexGuard {
+    fn deref_mut(&mut self) -> &mut Lab {
+        self.0.as_mut().expect("lab started")
+    }
 }
 
 pub fn op(task: TaskId, kind: OpKind) -> Op {

@@ -1,0 +1,385 @@
+//! `forkspec bench`: the lab's speed against the physical limits of this machine, measured
+//! side by side in one run. Every figure is a median over repeated samples.
+
+mod bare;
+
+use crate::backend::{BResult, Backend, ProcessBackend};
+use crate::check::{case_for_seed, case_seed};
+use crate::gen::{GenConfig, Mix};
+use crate::run::{run_case, RunOptions, SnapshotMode};
+use forkspec_model::diff::LevelFilter;
+use forkspec_model::{Capabilities, Case, FcntlCmd, Model, Op, OpKind, Profile, WaitTarget};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// Settings of a bench run.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Generated cases per throughput figure.
+    pub cases: u64,
+    /// Worker count for the parallel figures (default: one per CPU).
+    pub workers: usize,
+}
+
+/// The physical limits.
+#[derive(Serialize, Clone, Debug)]
+pub struct Bare {
+    /// Same-CPU pipe round trip between two processes, µs.
+    pub rtt_us: f64,
+    /// fork + exit + wait of a tiny process, µs.
+    pub fork_us: f64,
+}
+
+/// The lab's own costs.
+#[derive(Serialize, Clone, Debug)]
+pub struct Lab {
+    /// A no-op command from the harness to an agent and back (an fcntl on a closed fd), µs.
+    pub rtt_us: f64,
+    /// The Fork op, µs.
+    pub fork_op_us: f64,
+    /// Setting a case up and tearing it down, µs.
+    pub setup_teardown_us: f64,
+}
+
+/// Generated cases per second of the standard mix.
+#[derive(Serialize, Clone, Debug)]
+pub struct Throughput {
+    /// End-of-case snapshots, one worker.
+    pub end_snapshots_1_worker: f64,
+    /// End-of-case snapshots, one worker per CPU.
+    pub end_snapshots_all_workers: f64,
+    /// Per-step snapshots, one worker.
+    pub step_snapshots_1_worker: f64,
+    /// Per-step snapshots, one worker per CPU.
+    pub step_snapshots_all_workers: f64,
+    /// Workers used for the parallel figures.
+    pub workers: usize,
+    /// Mean ops per generated case.
+    pub ops_per_case: f64,
+}
+
+/// Ratios against the physical limits.
+#[derive(Serialize, Clone, Debug)]
+pub struct Ratios {
+    /// lab RTT / bare RTT (target ≤ 1.5).
+    pub lab_rtt_over_bare_rtt: f64,
+    /// Fork op / bare fork (target ≤ 1.3).
+    pub fork_op_over_bare_fork: f64,
+}
+
+/// The whole bench report (stable keys).
+#[derive(Serialize, Clone, Debug)]
+pub struct BenchReport {
+    /// The implementation measured.
+    pub implementation: String,
+    /// CPUs online.
+    pub cpus: usize,
+    /// Physical limits.
+    pub bare: Bare,
+    /// Lab costs.
+    pub lab: Lab,
+    /// Cases per second.
+    pub cases_per_s: Throughput,
+    /// Model steps per second (no backend).
+    pub model_ops_per_s: f64,
+    /// Ratios.
+    pub ratios: Ratios,
+    /// Each target with whether this run met it.
+    pub targets: Vec<Target>,
+}
+
+/// One target of issue 5 and whether it was met.
+#[derive(Serialize, Clone, Debug)]
+pub struct Target {
+    /// What is measured.
+    pub what: String,
+    /// The goal.
+    pub goal: String,
+    /// The figure.
+    pub value: f64,
+    /// Met or not.
+    pub met: bool,
+}
+
+/// Median of samples (0 when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn op(task: u32, kind: OpKind) -> Op {
+    Op { task, kind }
+}
+
+fn lab(exe: &Path) -> BResult<ProcessBackend> {
+    let mut b = ProcessBackend::lab(exe, &[])?;
+    b.hello()?;
+    Ok(b)
+}
+
+fn measure_lab(exe: &Path) -> BResult<(Lab, String)> {
+    let mut b = lab(exe)?;
+    let name = b.hello()?.implementation;
+    let cfg = forkspec_model::CaseConfig::default();
+    let noop = op(
+        0,
+        OpKind::Fcntl {
+            fd: 900,
+            cmd: FcntlCmd::GetFd,
+        },
+    );
+    let mut rtt = Vec::new();
+    b.setup(&cfg)?;
+    for _ in 0..30 {
+        let t = Instant::now();
+        for _ in 0..100 {
+            b.op(&noop, false)?;
+        }
+        rtt.push(t.elapsed().as_secs_f64() * 1e6 / 100.0);
+    }
+    b.end()?;
+    let mut forks = Vec::new();
+    for _ in 0..15 {
+        b.setup(&cfg)?;
+        for k in 1..=20u32 {
+            let t = Instant::now();
+            b.op(&op(0, OpKind::Fork), false)?;
+            forks.push(t.elapsed().as_secs_f64() * 1e6);
+            b.op(&op(k, OpKind::Exit { code: 0 }), false)?;
+            b.op(
+                &op(
+                    0,
+                    OpKind::Wait {
+                        target: WaitTarget::Task(k),
+                    },
+                ),
+                false,
+            )?;
+        }
+        b.end()?;
+    }
+    let mut setup = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        b.setup(&cfg)?;
+        b.end()?;
+        setup.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok((
+        Lab {
+            rtt_us: median(rtt),
+            fork_op_us: median(forks),
+            setup_teardown_us: median(setup),
+        },
+        name,
+    ))
+}
+
+/// Cases per second over `cases` generated cases split among `workers` labs: the median of
+/// five batch rates.
+fn throughput(
+    exe: &Path,
+    cases: &[Case],
+    profile: &Profile,
+    caps: Capabilities,
+    snapshots: SnapshotMode,
+    workers: usize,
+) -> BResult<f64> {
+    let opts = RunOptions {
+        snapshots,
+        levels: LevelFilter::All,
+        caps,
+    };
+    let mut labs = (0..workers)
+        .map(|_| lab(exe))
+        .collect::<BResult<Vec<_>>>()?;
+    let mut rates = Vec::new();
+    for batch in cases.chunks(cases.len().div_ceil(5).max(1)) {
+        let t = Instant::now();
+        let diverged = std::thread::scope(|s| {
+            let handles: Vec<_> = labs
+                .iter_mut()
+                .enumerate()
+                .map(|(w, b)| {
+                    s.spawn(move || -> BResult<u64> {
+                        let mut diverged = 0;
+                        for c in batch.iter().skip(w).step_by(workers) {
+                            if run_case(b, c, profile, &opts)?.mismatch.is_some() {
+                                diverged += 1;
+                            }
+                        }
+                        Ok(diverged)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("bench worker panicked"))
+                .sum::<BResult<u64>>()
+        })?;
+        if diverged > 0 {
+            eprintln!("bench: note: {diverged} cases diverged (run `forkspec check` to see them)");
+        }
+        rates.push(batch.len() as f64 / t.elapsed().as_secs_f64());
+    }
+    Ok(median(rates))
+}
+
+fn model_ops_per_s(cases: &[Case], profile: &Profile) -> f64 {
+    let ops: usize = cases.iter().map(|c| c.ops.len()).sum();
+    let mut rates = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        for c in cases {
+            let mut m = Model::new(c.config, profile);
+            for o in &c.ops {
+                std::hint::black_box(m.step(o, None));
+            }
+        }
+        rates.push(ops as f64 / t.elapsed().as_secs_f64());
+    }
+    median(rates)
+}
+
+/// Runs every measurement; `exe` is the forkspec binary that serves the lab.
+pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    bare::pin_to(0);
+    let rtt = bare::pipe_rtt_us(30, 2000);
+    let fork = bare::fork_exit_wait_us(500);
+    bare::unpin(cpus);
+    let bare = Bare {
+        rtt_us: median(rtt),
+        fork_us: median(fork),
+    };
+    let (lab_costs, implementation) = measure_lab(exe)?;
+    let mut probe = lab(exe)?;
+    let hello = probe.hello()?;
+    drop(probe);
+    let profile = hello.profile.clone();
+    let gen = GenConfig {
+        mix: Mix::All,
+        ..GenConfig::default()
+    };
+    let cases: Vec<Case> = (0..cfg.cases)
+        .map(|i| case_for_seed(case_seed(1, i), &gen, &profile))
+        .collect();
+    let ops_per_case =
+        cases.iter().map(|c| c.ops.len()).sum::<usize>() as f64 / cases.len().max(1) as f64;
+    let caps = hello.capabilities;
+    let w = cfg.workers.max(1);
+    let cases_per_s = Throughput {
+        end_snapshots_1_worker: throughput(exe, &cases, &profile, caps, SnapshotMode::End, 1)?,
+        end_snapshots_all_workers: throughput(exe, &cases, &profile, caps, SnapshotMode::End, w)?,
+        step_snapshots_1_worker: throughput(exe, &cases, &profile, caps, SnapshotMode::Step, 1)?,
+        step_snapshots_all_workers: throughput(exe, &cases, &profile, caps, SnapshotMode::Step, w)?,
+        workers: w,
+        ops_per_case,
+    };
+    let model = model_ops_per_s(&cases, &profile);
+    let ratios = Ratios {
+        lab_rtt_over_bare_rtt: lab_costs.rtt_us / bare.rtt_us,
+        fork_op_over_bare_fork: lab_costs.fork_op_us / bare.fork_us,
+    };
+    let t = |what: &str, goal: &str, value: f64, met: bool| Target {
+        what: what.into(),
+        goal: goal.into(),
+        value,
+        met,
+    };
+    let targets = vec![
+        t(
+            "lab RTT / bare RTT",
+            "<= 1.5",
+            ratios.lab_rtt_over_bare_rtt,
+            ratios.lab_rtt_over_bare_rtt <= 1.5,
+        ),
+        t(
+            "Fork op / bare fork",
+            "<= 1.3",
+            ratios.fork_op_over_bare_fork,
+            ratios.fork_op_over_bare_fork <= 1.3,
+        ),
+        t(
+            "cases/s, end snapshots, all workers",
+            ">= 1000",
+            cases_per_s.end_snapshots_all_workers,
+            cases_per_s.end_snapshots_all_workers >= 1000.0,
+        ),
+        t(
+            "cases/s, per-step snapshots, all workers",
+            ">= 300",
+            cases_per_s.step_snapshots_all_workers,
+            cases_per_s.step_snapshots_all_workers >= 300.0,
+        ),
+        t("model ops/s", ">= 2000000", model, model >= 2e6),
+    ];
+    Ok(BenchReport {
+        implementation,
+        cpus,
+        bare,
+        lab: lab_costs,
+        cases_per_s,
+        model_ops_per_s: model,
+        ratios,
+        targets,
+    })
+}
+
+/// The report as text.
+pub fn render(r: &BenchReport) -> String {
+    let c = &r.cases_per_s;
+    let mut s = format!(
+        "forkspec bench against {} ({} CPUs); medians\n\
+         physical limits\n\
+         \x20 pipe round trip, same CPU      {:>10.2} µs\n\
+         \x20 fork + exit + wait             {:>10.2} µs\n\
+         lab\n\
+         \x20 no-op command round trip       {:>10.2} µs   ({:.2}x bare RTT)\n\
+         \x20 Fork op                        {:>10.2} µs   ({:.2}x bare fork)\n\
+         \x20 case setup + teardown          {:>10.2} µs\n\
+         generated cases/s (standard mix, {:.1} ops/case)\n\
+         \x20 end snapshots,  1 worker       {:>10.1}\n\
+         \x20 end snapshots,  {} workers      {:>10.1}\n\
+         \x20 step snapshots, 1 worker       {:>10.1}\n\
+         \x20 step snapshots, {} workers      {:>10.1}\n\
+         model alone                       {:>10.0} ops/s\n\
+         targets\n",
+        r.implementation,
+        r.cpus,
+        r.bare.rtt_us,
+        r.bare.fork_us,
+        r.lab.rtt_us,
+        r.ratios.lab_rtt_over_bare_rtt,
+        r.lab.fork_op_us,
+        r.ratios.fork_op_over_bare_fork,
+        r.lab.setup_teardown_us,
+        c.ops_per_case,
+        c.end_snapshots_1_worker,
+        c.workers,
+        c.end_snapshots_all_workers,
+        c.step_snapshots_1_worker,
+        c.workers,
+        c.step_snapshots_all_workers,
+        r.model_ops_per_s,
+    );
+    for t in &r.targets {
+        s.push_str(&format!(
+            "  {:<42} {:>12.2}  goal {:<9} {}\n",
+            t.what,
+            t.value,
+            t.goal,
+            if t.met { "met" } else { "NOT met" }
+        ));
+    }
+    s
+}
