@@ -134,12 +134,26 @@ impl ProcessBackend {
 
     /// Starts the Linux lab: `forkspec lab` from `exe`, optionally under a runner prefix.
     pub fn lab(exe: &std::path::Path, runner: &[String]) -> BResult<ProcessBackend> {
+        ProcessBackend::lab_in(exe, runner, &case_dir_base())
+    }
+
+    /// Like [`ProcessBackend::lab`], with the case directories made under `tmp`.
+    pub fn lab_in(
+        exe: &std::path::Path,
+        runner: &[String],
+        tmp: &std::path::Path,
+    ) -> BResult<ProcessBackend> {
         let mut argv: Vec<String> = runner.to_vec();
         argv.push(exe.display().to_string());
         argv.push("lab".into());
         // The lab makes its case directories under TMPDIR and removes them itself (its
         // guardian process does so even when the lab is killed).
-        ProcessBackend::spawn_in(&argv, Some(case_dir_base()))
+        ProcessBackend::spawn_in(&argv, Some(tmp.to_path_buf()))
+    }
+
+    /// The backend process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The command line this backend runs.

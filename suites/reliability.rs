@@ -1,0 +1,269 @@
+//! Nothing leaks, nothing hangs: teardown after normal runs, harness panics, a SIGKILLed
+//! harness, agents that crash or are killed, and hung ops.
+//!
+//! Every test gives its lab a private TMPDIR, which the lab and every agent inherit in their
+//! environment: a live process whose environment names that directory is one of ours.
+
+use forkspec::backend::{Backend, ProcessBackend};
+use forkspec_model::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_forkspec"))
+}
+
+fn private_tmp(name: &str) -> PathBuf {
+    let base = forkspec::backend::case_dir_base();
+    let dir = base.join(format!("forkspec-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Live (non-zombie) processes whose environment carries `TMPDIR=<dir>`.
+fn ours(dir: &Path) -> Vec<u32> {
+    let needle = format!("TMPDIR={}", dir.display()).into_bytes();
+    let mut pids = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if !env.split(|&b| b == 0).any(|v| v == needle.as_slice()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if state != Some("Z") {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits (bounded) for the asynchronous cleanup after a death: nothing of ours may remain
+/// after one second.
+fn assert_gone_within_a_second(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let (p, e) = (ours(dir), entries(dir));
+        if p.is_empty() && e.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 1 s still alive: {p:?}, still present: {e:?}"
+        );
+        std::thread::yield_now();
+    }
+    std::fs::remove_dir(dir).unwrap();
+}
+
+fn op(task: TaskId, kind: OpKind) -> Op {
+    Op { task, kind }
+}
+
+fn busy_case(b: &mut ProcessBackend) {
+    b.setup(&CaseConfig::default()).unwrap();
+    for t in 0..4 {
+        b.op(&op(t, OpKind::Fork), false).unwrap();
+    }
+    b.op(
+        &op(
+            2,
+            OpKind::Pipe2 {
+                cloexec: false,
+                nonblock: false,
+            },
+        ),
+        false,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_normal_run_leaves_nothing() {
+    let dir = private_tmp("normal");
+    {
+        let mut b = ProcessBackend::lab_in(exe(), &[], &dir).unwrap();
+        b.hello().unwrap();
+        for _ in 0..5 {
+            busy_case(&mut b);
+            b.end().unwrap();
+        }
+        busy_case(&mut b);
+        assert!(
+            !ours(&dir).is_empty(),
+            "the marker finds the lab and its agents"
+        );
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn a_hung_op_is_reported_and_the_case_still_ends() {
+    let dir = private_tmp("hang");
+    {
+        let mut b = ProcessBackend::lab_in(exe(), &[], &dir).unwrap();
+        b.op_deadline = Duration::from_millis(200);
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        b.op(&op(0, OpKind::Fork), false).unwrap();
+        let wait = OpKind::Wait {
+            target: WaitTarget::Task(1),
+        };
+        let (out, _) = b.op(&op(0, wait), false).unwrap();
+        assert_eq!(out, Outcome::Blocked);
+        let (out, _) = b.op(&op(0, OpKind::Fork), false).unwrap();
+        assert_eq!(
+            out,
+            Outcome::Err(Errno::ESRCH),
+            "a blocked task takes no ops"
+        );
+        b.end().unwrap();
+        busy_case(&mut b);
+        b.end().unwrap();
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn a_killed_agent_does_not_break_teardown() {
+    let dir = private_tmp("agentkill");
+    {
+        let mut b = ProcessBackend::lab_in(exe(), &[], &dir).unwrap();
+        b.hello().unwrap();
+        busy_case(&mut b);
+        let lab = b.pid();
+        // Kill every agent from outside (not the lab itself).
+        for pid in ours(&dir) {
+            if pid != lab && is_descendant(pid, lab) {
+                // SAFETY: sending SIGKILL to a process of this test's own lab.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+        let (out, _) = b.op(&op(1, OpKind::Fork), false).unwrap();
+        assert!(
+            matches!(
+                out,
+                Outcome::Killed(Signal::SIGKILL) | Outcome::Err(Errno::ESRCH)
+            ),
+            "{out:?}"
+        );
+        b.end().unwrap();
+        busy_case(&mut b);
+        b.end().unwrap();
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+fn is_descendant(pid: u32, ancestor: u32) -> bool {
+    let mut p = pid;
+    for _ in 0..64 {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let Some(ppid) = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            return false;
+        };
+        if ppid == ancestor {
+            return true;
+        }
+        if ppid <= 1 {
+            return false;
+        }
+        p = ppid;
+    }
+    false
+}
+
+/// Runs this test binary again as a harness that starts a lab with a busy case, says
+/// "ready", then dies the way `mode` says.
+fn child_harness(mode: &str, dir: &Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_harness_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FORKSPEC_CHILD_MODE", mode)
+        .env("FORKSPEC_CHILD_TMP", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ready(child: &mut std::process::Child) {
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.contains("CHILD-READY"))),
+        "the child harness never got its case going"
+    );
+}
+
+/// Not a test of its own: the body of [`child_harness`]; does nothing when run normally.
+#[test]
+fn child_harness_entry() {
+    let (Ok(mode), Ok(dir)) = (
+        std::env::var("FORKSPEC_CHILD_MODE"),
+        std::env::var("FORKSPEC_CHILD_TMP"),
+    ) else {
+        return;
+    };
+    let mut b = ProcessBackend::lab_in(exe(), &[], Path::new(&dir)).unwrap();
+    b.hello().unwrap();
+    busy_case(&mut b);
+    println!("CHILD-READY");
+    match mode.as_str() {
+        "panic" => panic!("deliberate harness panic"),
+        _ => loop {
+            // Held until the parent test SIGKILLs this process.
+            std::thread::park();
+        },
+    }
+}
+
+#[test]
+fn a_harness_panic_leaves_nothing() {
+    let dir = private_tmp("panic");
+    let mut child = child_harness("panic", &dir);
+    wait_ready(&mut child);
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn a_sigkilled_harness_leaves_nothing() {
+    let dir = private_tmp("sigkill");
+    let mut child = child_harness("hold", &dir);
+    wait_ready(&mut child);
+    assert!(!ours(&dir).is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_gone_within_a_second(&dir);
+}
