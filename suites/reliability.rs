@@ -267,3 +267,75 @@ fn a_sigkilled_harness_leaves_nothing() {
     child.wait().unwrap();
     assert_gone_within_a_second(&dir);
 }
+
+/// Runs the forkspec CLI and returns (exit code, stdout + stderr).
+fn cli(args: &[&str]) -> (i32, String) {
+    let out = Command::new(exe()).args(args).output().unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn bad_case_files_get_a_clear_error_and_exit_2() {
+    let dir = private_tmp("badcases");
+    let cases: &[(&str, &str, &str)] = &[
+        ("empty.json", "", "EOF"),
+        (
+            "garbage.json",
+            "{\"config\": {\"pages\": 8}, \"ops\": [",
+            "EOF",
+        ),
+        (
+            "unknown_op.json",
+            r#"{"ops":[{"task":0,"kind":"teleport"}]}"#,
+            "teleport",
+        ),
+        (
+            "bad_region.json",
+            r#"{"ops":[{"task":0,"kind":"mem_read","region":"heap","page":0}]}"#,
+            "heap",
+        ),
+        (
+            "zero_pages.json",
+            r#"{"config":{"pages":0},"ops":[]}"#,
+            "pages",
+        ),
+        (
+            "huge_pages.json",
+            r#"{"config":{"pages":100000},"ops":[]}"#,
+            "pages",
+        ),
+        (
+            "path_name.json",
+            r#"{"ops":[{"task":0,"kind":"open","file":"../../etc/passwd","flags":{}}]}"#,
+            "../../etc/passwd",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let (code, out) = cli(&["replay", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {out}");
+        assert!(
+            out.contains(name),
+            "{name}: the error names the file: {out}"
+        );
+        assert!(
+            out.contains(needle),
+            "{name}: the error names the problem ({needle}): {out}"
+        );
+        assert!(!out.contains("panicked"), "{name}: {out}");
+    }
+    let (code, out) = cli(&["replay", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("missing.json"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(cli(&["check", "--cases", "lots"]).0, 2);
+    assert_eq!(cli(&["check", "--pages", "0"]).0, 2);
+    assert_eq!(cli(&["frobnicate"]).0, 2);
+}
