@@ -36,9 +36,9 @@ fn divergence_case(out: &mut String, d: &Divergence) {
             .map(String::as_str)
             .unwrap_or("end of case")
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "    <testcase classname=\"forkspec.divergence\" name=\"{}\" time=\"0\">\n",
+        "    <testcase classname=\"forkspec.divergence\" name=\"{}\" time=\"0\">",
         escape(&name)
     );
     if d.known {

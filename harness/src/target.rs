@@ -75,7 +75,7 @@ pub fn backend_argv(t: &TargetArgs) -> anyhow::Result<(Vec<String>, bool)> {
     Ok((argv, is_lab))
 }
 
-/// A connector for `t`: each call starts a fresh backend process.
+/// A connector for `t`: each call starts a fresh backend process and exchanges hellos.
 pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
     let (argv, is_lab) = backend_argv(t)?;
     let deadline = std::time::Duration::from_millis(t.deadline_ms);
@@ -86,6 +86,8 @@ pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
             ProcessBackend::spawn(&argv)?
         };
         b.op_deadline = deadline;
+        // Every connection starts with hello (and its version check).
+        b.hello()?;
         Ok(Box::new(b) as Box<dyn Backend>)
     }))
 }
