@@ -127,6 +127,7 @@ fn python_simulator_agrees_on_what_it_implements() {
 fn buggy_check(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     let report = p(dir, "buggy.json");
     let junit = p(dir, "buggy.xml");
+    let markdown = p(dir, "buggy.md");
     let out_dir = p(dir, "divergences");
     let sim = pysim() + " --buggy";
     let mut args = vec![
@@ -141,6 +142,8 @@ fn buggy_check(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
         &report,
         "--junit",
         &junit,
+        "--markdown",
+        &markdown,
         "--out",
         &out_dir,
     ];
@@ -148,7 +151,12 @@ fn buggy_check(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     let (code, out, err) = forkspec(dir, &args);
     assert!(code == 0 || code == 1, "{out}\n{err}");
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    (code, json(Path::new(&report)), xml)
+    let r = json(Path::new(&report));
+    let md = std::fs::read_to_string(&markdown).expect("markdown written");
+    for fp in fingerprints(&r) {
+        assert!(md.contains(&format!("`{fp}`")), "{fp} in {md}");
+    }
+    (code, r, xml)
 }
 
 #[test]
@@ -358,6 +366,15 @@ fn misbehaving_backends_are_clear_errors() {
             "backend died",
         ),
     ];
+    // Answers hello and setup, then never answers an op (it leaves when stdin closes).
+    let silent = script(
+        "silent.py",
+        &format!(
+            "import sys\nfor line in sys.stdin:\n    if 'hello' in line: print('{}', flush=True)\n    elif 'setup' in line: print('\"ready\"', flush=True)\n",
+            hello.replace('\'', "\\'")
+        ),
+    );
+    let cases = cases.into_iter().chain([(silent, "gave no answer to op")]);
     for (backend, expected) in cases {
         let report = p(d.path(), "r.json");
         let (code, out, err) = forkspec(
@@ -370,6 +387,10 @@ fn misbehaving_backends_are_clear_errors() {
                 &backend,
                 "--json",
                 &report,
+                "--deadline-ms",
+                "50",
+                "--slack-ms",
+                "200",
             ],
         );
         assert_eq!(code, 2, "{backend}: {out}\n{err}");

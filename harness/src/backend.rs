@@ -340,6 +340,12 @@ impl ProcessBackend {
     fn quick(&self) -> Duration {
         self.slack + self.op_deadline
     }
+
+    /// The wait for requests that run no op (hello, setup, end): at least 10 s, since an
+    /// interpreter or emulator may take long to start.
+    fn patient(&self) -> Duration {
+        self.quick().max(Duration::from_secs(10))
+    }
 }
 
 /// Spawns `cmd` from a thread that lives as long as the process. The lab asks for
@@ -395,7 +401,7 @@ impl Backend for ProcessBackend {
         let req = Request::Hello {
             protocol: PROTOCOL_VERSION,
         };
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&req, wait)? {
             Response::Hello(h) => {
                 if h.protocol != PROTOCOL_VERSION {
@@ -413,7 +419,7 @@ impl Backend for ProcessBackend {
             config: *config,
             deadline_ms: self.op_deadline.as_millis() as u64,
         };
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&req, wait)? {
             Response::Ready => Ok(()),
             other => Err(Self::unexpected("setup", other)),
@@ -441,7 +447,7 @@ impl Backend for ProcessBackend {
     }
 
     fn end(&mut self) -> BResult<()> {
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&Request::End, wait)? {
             Response::Ended => Ok(()),
             other => Err(Self::unexpected("end", other)),

@@ -26,6 +26,9 @@ pub struct TargetArgs {
     /// Per-op deadline in milliseconds: an op not done by then is reported as blocked.
     #[arg(long, default_value_t = 2000)]
     pub deadline_ms: u64,
+    /// Time granted on top of the deadline before a silent backend is declared hung.
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub slack_ms: u64,
 }
 
 /// `--level`.
@@ -79,6 +82,7 @@ pub fn backend_argv(t: &TargetArgs) -> anyhow::Result<(Vec<String>, bool)> {
 pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
     let (argv, is_lab) = backend_argv(t)?;
     let deadline = std::time::Duration::from_millis(t.deadline_ms);
+    let slack = std::time::Duration::from_millis(t.slack_ms);
     Ok(Box::new(move || {
         let mut b = if is_lab {
             ProcessBackend::spawn_lab(&argv)?
@@ -86,6 +90,7 @@ pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
             ProcessBackend::spawn(&argv)?
         };
         b.op_deadline = deadline;
+        b.slack = slack;
         // Every connection starts with hello (and its version check).
         b.hello()?;
         Ok(Box::new(b) as Box<dyn Backend>)
@@ -229,6 +234,7 @@ mod tests {
             runner: runner.map(Into::into),
             level: LevelArg::All,
             deadline_ms: 2000,
+            slack_ms: 10_000,
         }
     }
 
