@@ -70,7 +70,75 @@ impl std::error::Error for BackendError {}
 /// Result of a backend call.
 pub type BResult<T> = Result<T, BackendError>;
 
-/// An implementation under test.
+/// An implementation under test: the Linux lab, a simulator process, or a simulator written in
+/// Rust that implements this trait directly.
+///
+/// The harness calls [`Backend::hello`] once, then for every case [`Backend::setup`], one
+/// [`Backend::op`] per op of the case (with `snapshot` set when it compares the state after
+/// that step), maybe a final [`Backend::snapshot`], and [`Backend::end`] — also after a
+/// mismatch. The methods mirror the requests of the wire protocol (docs/protocol.md).
+///
+/// A backend reports observations in the shapes of [`forkspec_model::obs`]: task labels in
+/// creation order, raw fd numbers, and any `u64` identities for open file descriptions,
+/// inodes, frames and kcmp classes (the harness canonicalizes them). What it cannot observe it
+/// declares in [`Hello::capabilities`]; the op kinds it implements it lists in
+/// [`Hello::ops`], and the generator draws only those.
+///
+/// # Example
+///
+/// A backend that delegates to the reference model itself (so it always agrees); a real
+/// simulator keeps its own state instead. `examples/custom_backend.rs` is a complete one.
+///
+/// ```
+/// use forkspec::backend::{BResult, Backend};
+/// use forkspec_model::protocol::{Hello, PROTOCOL_VERSION};
+/// use forkspec_model::{CaseConfig, Model, Op, Outcome, Profile, Snapshot};
+///
+/// struct Echo(Option<Model>);
+///
+/// impl Backend for Echo {
+///     fn hello(&mut self) -> BResult<Hello> {
+///         Ok(Hello {
+///             protocol: PROTOCOL_VERSION,
+///             implementation: "echo".into(),
+///             profile: Profile::default(),
+///             capabilities: Default::default(),
+///             ops: Some(vec!["fork".into(), "mem_write".into(), "mem_read".into()]),
+///         })
+///     }
+///     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
+///         self.0 = Some(Model::new(*config, &Profile::default()));
+///         Ok(())
+///     }
+///     fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)> {
+///         let m = self.0.as_mut().expect("setup first");
+///         let outcome = m.step(op, None).taken;
+///         Ok((outcome, snapshot.then(|| m.snapshot())))
+///     }
+///     fn snapshot(&mut self) -> BResult<Snapshot> {
+///         Ok(self.0.as_ref().expect("setup first").snapshot())
+///     }
+///     fn end(&mut self) -> BResult<()> {
+///         self.0 = None;
+///         Ok(())
+///     }
+/// }
+///
+/// let mut b = Echo(None);
+/// let hello = b.hello().unwrap();
+/// let gen = forkspec::gen::GenConfig {
+///     ops: forkspec::gen::OpSet::from_hello(hello.ops.as_deref()).0,
+///     ..Default::default()
+/// };
+/// let case = forkspec::check::case_for_seed(7, &gen, &hello.profile);
+/// let opts = forkspec::run::RunOptions {
+///     snapshots: forkspec::run::SnapshotMode::Step,
+///     levels: Default::default(),
+///     caps: hello.capabilities,
+/// };
+/// let run = forkspec::run::run_case(&mut b, &case, &hello.profile, &opts).unwrap();
+/// assert!(run.mismatch.is_none());
+/// ```
 pub trait Backend {
     /// What the backend is and can observe (asked once, then cached by implementations).
     fn hello(&mut self) -> BResult<Hello>;
@@ -146,9 +214,19 @@ impl ProcessBackend {
         let mut argv: Vec<String> = runner.to_vec();
         argv.push(exe.display().to_string());
         argv.push("lab".into());
+        ProcessBackend::spawn_lab_in(&argv, tmp)
+    }
+
+    /// Starts a lab command line (runner prefix included) with the case-directory base in
+    /// `TMPDIR`.
+    pub fn spawn_lab(argv: &[String]) -> BResult<ProcessBackend> {
+        ProcessBackend::spawn_lab_in(argv, &case_dir_base())
+    }
+
+    fn spawn_lab_in(argv: &[String], tmp: &std::path::Path) -> BResult<ProcessBackend> {
         // The lab makes its case directories under TMPDIR and removes them itself (its
         // guardian process does so even when the lab is killed).
-        ProcessBackend::spawn_in(&argv, Some(tmp.to_path_buf()))
+        ProcessBackend::spawn_in(argv, Some(tmp.to_path_buf()))
     }
 
     /// The backend process's pid.
@@ -280,6 +358,12 @@ impl ProcessBackend {
     fn quick(&self) -> Duration {
         self.slack + self.op_deadline
     }
+
+    /// The wait for requests that run no op (hello, setup, end): at least 10 s, since an
+    /// interpreter or emulator may take long to start.
+    fn patient(&self) -> Duration {
+        self.quick().max(Duration::from_secs(10))
+    }
 }
 
 /// Spawns `cmd` from a thread that lives as long as the process. The lab asks for
@@ -335,7 +419,7 @@ impl Backend for ProcessBackend {
         let req = Request::Hello {
             protocol: PROTOCOL_VERSION,
         };
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&req, wait)? {
             Response::Hello(h) => {
                 if h.protocol != PROTOCOL_VERSION {
@@ -353,7 +437,7 @@ impl Backend for ProcessBackend {
             config: *config,
             deadline_ms: self.op_deadline.as_millis() as u64,
         };
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&req, wait)? {
             Response::Ready => Ok(()),
             other => Err(Self::unexpected("setup", other)),
@@ -381,7 +465,7 @@ impl Backend for ProcessBackend {
     }
 
     fn end(&mut self) -> BResult<()> {
-        let wait = self.quick();
+        let wait = self.patient();
         match self.request(&Request::End, wait)? {
             Response::Ended => Ok(()),
             other => Err(Self::unexpected("end", other)),

@@ -131,6 +131,9 @@ pub fn examine(
     Ok(Some((case, located)))
 }
 
+/// A run stops after this many cases in a row failed with a backend error.
+pub const MAX_ERRORS_IN_A_ROW: u32 = 3;
+
 /// Runs a whole check. `connect` (re)starts the backend: after a backend failure the case is
 /// reported as an error and the run goes on with a fresh backend.
 pub fn check(
@@ -142,13 +145,15 @@ pub fn check(
 ) -> BResult<()> {
     let mut backend = connect()?;
     let start = Instant::now();
+    let mut failed_in_a_row = 0;
     for i in 0..cfg.cases {
         let seed = case_seed(cfg.seed, i);
         let case = case_for_seed(seed, &cfg.gen, profile);
         report.ops += case.ops.len() as u64;
         match examine(backend.as_mut(), &case, profile, &cfg.opts, cfg.shrink) {
-            Ok(None) => {}
+            Ok(None) => failed_in_a_row = 0,
             Ok(Some((min, m))) => {
+                failed_in_a_row = 0;
                 if let Some(d) = report
                     .divergences
                     .iter_mut()
@@ -164,20 +169,37 @@ pub fn check(
             }
             Err(e) => {
                 report.errors.push(format!("case {i} (seed {seed}): {e}"));
-                backend = connect()?;
+                failed_in_a_row += 1;
+                report.cases = i + 1;
+                if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
+                    // A backend that fails every case will not recover: stop with its error.
+                    finish(report, start);
+                    return Err(e);
+                }
+                backend = match connect() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        finish(report, start);
+                        return Err(e);
+                    }
+                };
             }
         }
         report.cases = i + 1;
         report.seconds = start.elapsed().as_secs_f64();
         progress(i + 1, report);
     }
+    finish(report, start);
+    Ok(())
+}
+
+fn finish(report: &mut Report, start: Instant) {
     report.seconds = start.elapsed().as_secs_f64();
     report.cases_per_s = if report.seconds > 0.0 {
         report.cases as f64 / report.seconds
     } else {
         0.0
     };
-    Ok(())
 }
 
 /// Saves a diverging case; returns its path, or `None` (with a warning) if it cannot be written.

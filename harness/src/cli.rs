@@ -1,16 +1,17 @@
 //! The `forkspec` command line.
 
-use crate::backend::{BResult, Backend, ProcessBackend};
+use crate::baseline::Baseline;
 use crate::check::{check, examine, CaseFile, CheckConfig};
-use crate::gen::{GenConfig, Mix};
-use crate::report::{Divergence, NotCompared, Report};
-use crate::run::{run_case, RunOptions, SnapshotMode};
+use crate::gen::{GenConfig, Mix, OpSet};
+use crate::progress::Progress;
+use crate::report::{Divergence, Report};
+use crate::run::{op_kind_name, run_case, RunOptions, SnapshotMode};
+use crate::target::{connector, Connected, TargetArgs};
 use clap::{Args, Parser, Subcommand};
 use forkspec_model::diff::LevelFilter;
-use forkspec_model::protocol::Hello;
-use forkspec_model::Capabilities;
+use forkspec_model::Profile;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// forkspec: conformance suite for Linux process creation.
 #[derive(Parser, Debug)]
@@ -22,60 +23,111 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run generated cases on the model and on the running kernel and report divergences.
+    /// Run generated cases on the model and on an implementation (the running kernel by
+    /// default) and report divergences.
     Check(CheckArgs),
     /// Rerun one saved case file, step by step, and show where it diverges.
     Replay(ReplayArgs),
     /// Measure the lab against the physical limits of this machine.
     Bench(BenchArgs),
+    /// Manage baselines of known divergences.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
+    /// Export generated cases with the model's expected traces.
+    #[command(subcommand)]
+    Corpus(CorpusCmd),
     /// Serve the wire protocol on stdin/stdout against the running kernel (the Linux lab).
     #[command(hide = true)]
     Lab,
 }
 
-#[derive(Args, Debug)]
-struct Target {
-    /// Prefix command the lab runs under (an emulator, a sandbox, `strace -f -o /dev/null`).
-    #[arg(long, value_name = "CMD")]
-    runner: Option<String>,
-    /// Which observations count.
-    #[arg(long, value_enum, default_value = "all")]
-    level: LevelArg,
-    /// Per-op deadline in milliseconds: an op not done by then is reported as blocked.
-    #[arg(long, default_value_t = 2000)]
-    deadline_ms: u64,
+#[derive(Subcommand, Debug)]
+enum BaselineCmd {
+    /// Run a check and record the divergences it finds as the baseline FILE.
+    Write {
+        /// The baseline file to write.
+        file: PathBuf,
+        #[command(flatten)]
+        check: CheckArgs,
+    },
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum LevelArg {
-    Semantic,
-    Internal,
-    All,
+#[derive(Subcommand, Debug)]
+enum CorpusCmd {
+    /// Write generated cases with their expected traces (per-step allowed outcomes and
+    /// snapshots) into DIR, for simulators to replay without forkspec.
+    Export(ExportArgs),
 }
 
 #[derive(Args, Debug)]
-struct CheckArgs {
+struct GenArgs {
     /// Number of generated cases.
     #[arg(long, default_value_t = 1000)]
     cases: u64,
     /// Run seed (printed; the same seed generates the same cases).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Write the JSON report here.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
     /// Area of the generated ops.
     #[arg(long, value_enum, default_value = "all")]
     suite: Mix,
-    /// When states are compared.
-    #[arg(long, value_enum, default_value = "end")]
-    snapshots: SnapshotMode,
     /// Longest generated sequence.
     #[arg(long, default_value_t = 24)]
     max_len: u32,
     /// Pages per region.
     #[arg(long, default_value_t = 8)]
     pages: u32,
+}
+
+impl GenArgs {
+    fn config(&self, ops: OpSet) -> anyhow::Result<GenConfig> {
+        if self.pages == 0 || self.pages > forkspec_model::MAX_PAGES {
+            anyhow::bail!("--pages must be in 1..={}", forkspec_model::MAX_PAGES);
+        }
+        Ok(GenConfig {
+            mix: self.suite,
+            max_len: self.max_len,
+            pages: self.pages,
+            ops,
+            ..GenConfig::default()
+        })
+    }
+
+    fn suite_name(&self) -> String {
+        format!("{:?}", self.suite).to_lowercase()
+    }
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Output directory.
+    dir: PathBuf,
+    #[command(flatten)]
+    gen: GenArgs,
+    /// Only these op kinds, comma-separated (e.g. `fork,mem_write,mem_read`).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    ops: Option<Vec<String>>,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    gen: GenArgs,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report here (one test case per divergence fingerprint).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown report here (fits a GitHub job summary).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Known divergences (from `forkspec baseline write`): they do not fail the run; new
+    /// ones do; the ones not seen any more are announced as fixed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// When states are compared.
+    #[arg(long, value_enum, default_value = "end")]
+    snapshots: SnapshotMode,
     /// Directory for the case files of divergences.
     #[arg(long, default_value = "forkspec-divergences")]
     out: PathBuf,
@@ -83,7 +135,7 @@ struct CheckArgs {
     #[arg(long)]
     no_shrink: bool,
     #[command(flatten)]
-    target: Target,
+    target: TargetArgs,
 }
 
 #[derive(Args, Debug)]
@@ -101,10 +153,10 @@ struct BenchArgs {
 
 #[derive(Args, Debug)]
 struct ReplayArgs {
-    /// The case file.
+    /// The case file (a saved divergence, or a corpus file).
     file: PathBuf,
     #[command(flatten)]
-    target: Target,
+    target: TargetArgs,
 }
 
 /// Runs the CLI and returns the process exit code: 0 agreement, 1 divergence, 2 usage or
@@ -122,6 +174,8 @@ pub fn main() -> i32 {
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Bench(a) => cmd_bench(a),
+        Command::Baseline(BaselineCmd::Write { file, check }) => cmd_baseline_write(&file, check),
+        Command::Corpus(CorpusCmd::Export(a)) => cmd_export(a),
     };
     match r {
         Ok(code) => code,
@@ -132,88 +186,24 @@ pub fn main() -> i32 {
     }
 }
 
-struct Connected {
-    backend: Box<dyn Backend>,
-    hello: Hello,
-    caps: Capabilities,
-    levels: LevelFilter,
-}
-
-fn connector(t: &Target) -> anyhow::Result<impl FnMut() -> BResult<Box<dyn Backend>>> {
-    let exe = std::env::current_exe()?;
-    let runner: Vec<String> = match &t.runner {
-        Some(r) => shell_words(r)?,
-        None => Vec::new(),
-    };
-    let deadline = std::time::Duration::from_millis(t.deadline_ms);
-    Ok(move || {
-        let mut b = ProcessBackend::lab(&exe, &runner)?;
-        b.op_deadline = deadline;
-        Ok(Box::new(b) as Box<dyn Backend>)
-    })
-}
-
-fn connect(
-    t: &Target,
-    conn: &mut dyn FnMut() -> BResult<Box<dyn Backend>>,
-) -> anyhow::Result<Connected> {
-    let mut backend = conn()?;
-    let hello = backend.hello()?;
-    let levels = match t.level {
-        LevelArg::Semantic => LevelFilter::Semantic,
-        LevelArg::Internal => LevelFilter::Internal,
-        LevelArg::All => LevelFilter::All,
-    };
-    let caps = hello.capabilities.intersect(Capabilities::ALL);
-    Ok(Connected {
-        backend,
-        hello,
-        caps,
-        levels,
-    })
-}
-
-fn not_compared(caps: Capabilities, levels: LevelFilter) -> Vec<NotCompared> {
-    let mut v: Vec<NotCompared> = caps
-        .missing()
-        .into_iter()
-        .map(|(what, why)| NotCompared {
-            what: what.into(),
-            why: why.into(),
-        })
-        .collect();
-    if levels == LevelFilter::Semantic {
-        v.push(NotCompared {
-            what: "internal".into(),
-            why: "--level semantic: frames, presence, exclusivity and kcmp classes".into(),
-        });
+fn level_name(l: LevelFilter) -> &'static str {
+    match l {
+        LevelFilter::Semantic => "semantic",
+        LevelFilter::Internal => "internal",
+        LevelFilter::All => "all",
     }
-    if levels == LevelFilter::Internal {
-        v.push(NotCompared {
-            what: "semantic".into(),
-            why: "--level internal: values, fds, offsets and task states".into(),
-        });
-    }
-    v
 }
 
-fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
-    if a.pages == 0 || a.pages > forkspec_model::MAX_PAGES {
-        anyhow::bail!("--pages must be in 1..={}", forkspec_model::MAX_PAGES);
-    }
+/// Runs the check of `a`; the report is complete as far as the run went, and the error (if
+/// any) says why it stopped early.
+fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, anyhow::Result<()>)> {
     let mut conn = connector(&a.target)?;
-    let c = connect(&a.target, &mut conn)?;
-    drop(c.backend);
+    let c = Connected::open(&a.target, &mut conn)?;
     let profile = c.hello.profile.clone();
     let cfg = CheckConfig {
-        cases: a.cases,
-        seed: a.seed,
-        gen: GenConfig {
-            mix: a.suite,
-            max_len: a.max_len,
-            pages: a.pages,
-            ..GenConfig::default()
-        },
+        cases: a.gen.cases,
+        seed: a.gen.seed,
+        gen: a.gen.config(c.ops)?,
         opts: RunOptions {
             snapshots: a.snapshots,
             levels: c.levels,
@@ -225,42 +215,93 @@ fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
     let mut report = Report {
         implementation: c.hello.implementation.clone(),
         profile: Some(profile.clone()),
-        suite: format!("{:?}", a.suite).to_lowercase(),
-        seed: a.seed,
-        not_compared: not_compared(c.caps, c.levels),
+        suite: a.gen.suite_name(),
+        seed: a.gen.seed,
+        level: level_name(c.levels).into(),
+        not_compared: c.not_compared(),
         ..Report::default()
     };
+    drop(c);
     println!(
-        "forkspec check: {} cases, seed {}, suite {}, against {} ({})",
-        a.cases,
-        a.seed,
+        "forkspec check: {} cases, seed {}, suite {}, level {}, against {} ({})",
+        a.gen.cases,
+        a.gen.seed,
         report.suite,
+        report.level,
         report.implementation,
         profile.describe()
     );
+    let mut bar = Progress::new(a.gen.cases);
     let mut seen = 0;
-    let mut progress = |_done: u64, r: &Report| {
-        for d in &r.divergences[seen..] {
-            println!("{}", d.render());
+    let mut progress = |done: u64, r: &Report| {
+        if r.divergences.len() > seen {
+            if let Some(b) = &mut bar {
+                b.clear();
+            }
+            for d in &r.divergences[seen..] {
+                println!("{}", d.render());
+            }
+            seen = r.divergences.len();
         }
-        seen = r.divergences.len();
+        if let Some(b) = &mut bar {
+            b.update(done, r.divergences.len());
+        }
     };
     let result = check(&mut conn, &profile, &cfg, &mut report, &mut progress);
+    drop(bar);
+    Ok((report, result.map_err(anyhow::Error::from)))
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
+    // A malformed baseline is a usage error before anything runs.
+    let baseline = a
+        .baseline
+        .as_ref()
+        .map(|p| Baseline::load(p).map(|b| (p, b)))
+        .transpose()?;
+    let (mut report, result) = run_check(&a)?;
+    if let Some((path, b)) = &baseline {
+        report.baseline = Some(b.apply(path, &mut report.divergences));
+    }
     print_summary(&report);
     if let Some(path) = &a.json {
-        let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        write_file(path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
         println!("report: {}", path.display());
     }
+    if let Some(path) = &a.junit {
+        write_file(path, &crate::junit::render(&report))?;
+        println!("junit: {}", path.display());
+    }
+    if let Some(path) = &a.markdown {
+        write_file(path, &crate::markdown::render(&report))?;
+        println!("markdown: {}", path.display());
+    }
     result?;
-    Ok(if !report.divergences.is_empty() {
-        1
-    } else if !report.errors.is_empty() {
-        2
-    } else {
-        0
-    })
+    Ok(report.exit_code())
+}
+
+fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
+    let (report, result) = run_check(&a)?;
+    print_summary(&report);
+    result?;
+    if !report.errors.is_empty() {
+        anyhow::bail!(
+            "{} case(s) could not be run: baseline {} not written",
+            report.errors.len(),
+            file.display()
+        );
+    }
+    Baseline::from_report(&report).save(file)?;
+    println!(
+        "baseline: {} ({} known divergence(s))",
+        file.display(),
+        report.divergences.len()
+    );
+    Ok(0)
 }
 
 fn print_summary(r: &Report) {
@@ -276,6 +317,26 @@ fn print_summary(r: &Report) {
     for e in &r.errors {
         let _ = writeln!(out, "  error: {e}");
     }
+    if let Some(b) = &r.baseline {
+        let _ = writeln!(
+            out,
+            "baseline {}: {} known, {} new, {} fixed",
+            b.file,
+            b.known.len(),
+            b.new.len(),
+            b.fixed.len()
+        );
+        for fp in &b.new {
+            let _ = writeln!(out, "  NEW   {fp}");
+        }
+        for fp in &b.fixed {
+            let _ = writeln!(
+                out,
+                "  FIXED {fp} (in the baseline, not seen in this run: remove it)"
+            );
+        }
+    }
+    let _ = writeln!(out, "level compared: {}", r.level);
     if r.not_compared.is_empty() {
         let _ = writeln!(
             out,
@@ -315,7 +376,21 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<i32> {
 fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
     let cf = CaseFile::load(&a.file)?;
     let mut conn = connector(&a.target)?;
-    let mut c = connect(&a.target, &mut conn)?;
+    let mut c = Connected::open(&a.target, &mut conn)?;
+    let missing: Vec<&str> = cf
+        .case
+        .ops
+        .iter()
+        .map(op_kind_name)
+        .filter(|k| !c.implements(k))
+        .collect();
+    if let Some(k) = missing.first() {
+        anyhow::bail!(
+            "{}: the case uses op kind `{k}`, which {} does not implement (not in its hello `ops`)",
+            a.file.display(),
+            c.hello.implementation
+        );
+    }
     let profile = c.hello.profile.clone();
     let opts = RunOptions {
         snapshots: SnapshotMode::Step,
@@ -323,10 +398,11 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
         caps: c.caps,
     };
     println!(
-        "replaying {} ({} ops) against {}",
+        "replaying {} ({} ops) against {}, level {}",
         a.file.display(),
         cf.case.ops.len(),
-        c.hello.implementation
+        c.hello.implementation,
+        level_name(c.levels)
     );
     let run = run_case(c.backend.as_mut(), &cf.case, &profile, &opts)?;
     for (i, s) in run.trace.iter().enumerate() {
@@ -337,10 +413,10 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
             println!("model and implementation agree");
             Ok(0)
         }
-        Some(_) => {
+        Some(first) => {
             // examine() without shrinking gives the same located mismatch with its report.
             let (case, m) = examine(c.backend.as_mut(), &cf.case, &profile, &opts, false)?
-                .unwrap_or_else(|| (cf.case.clone(), run.mismatch.clone().expect("mismatch")));
+                .unwrap_or_else(|| (cf.case.clone(), first));
             let d = Divergence::new(&case, &m, cf.seed, Some(a.file.display().to_string()));
             println!("{}", d.render());
             Ok(1)
@@ -348,70 +424,35 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// Splits a command line the way a POSIX shell would for simple quoting ('...', "...", \).
-fn shell_words(s: &str) -> anyhow::Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => anyhow::bail!("unterminated ' in {s:?}"),
-                    }
-                }
+fn cmd_export(a: ExportArgs) -> anyhow::Result<i32> {
+    let ops = match &a.ops {
+        None => OpSet::ALL,
+        Some(names) => {
+            let (set, unknown) = OpSet::from_names(names);
+            if let Some(u) = unknown.first() {
+                anyhow::bail!(
+                    "--ops: unknown op kind `{u}` (known: {})",
+                    crate::gen::GEN_OP_KINDS.join(", ")
+                );
             }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => cur.push(chars.next().unwrap_or('\\')),
-                        Some(c) => cur.push(c),
-                        None => anyhow::bail!("unterminated \" in {s:?}"),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                cur.push(chars.next().unwrap_or('\\'));
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
+            set
         }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    if words.is_empty() {
-        anyhow::bail!("empty --runner command");
-    }
-    Ok(words)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_words;
-
-    #[test]
-    fn runner_words() {
-        assert_eq!(
-            shell_words("strace -f -o '/dev/null' \"a b\"").unwrap(),
-            vec!["strace", "-f", "-o", "/dev/null", "a b"]
-        );
-        assert!(shell_words("'open").is_err());
-    }
+    };
+    let gen = a.gen.config(ops)?;
+    let profile = Profile::default();
+    let index = crate::corpus::export(
+        &a.dir,
+        a.gen.cases,
+        a.gen.seed,
+        &a.gen.suite_name(),
+        &gen,
+        &profile,
+    )?;
+    println!(
+        "corpus: {} cases in {} (index.json; expectations for {})",
+        index.cases.len(),
+        a.dir.display(),
+        profile.describe()
+    );
+    Ok(0)
 }

@@ -142,7 +142,7 @@ impl Mix {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Fork,
     Exit,
@@ -164,6 +164,105 @@ enum Kind {
     Ftruncate,
 }
 
+impl Kind {
+    /// The op kinds (`kind` tags) this generator kind can produce.
+    fn op_kinds(self) -> &'static [&'static str] {
+        match self {
+            Kind::Fork => &["fork"],
+            Kind::Exit => &["exit"],
+            Kind::Wait => &["wait"],
+            Kind::MemWrite => &["mem_write"],
+            Kind::MemRead => &["mem_read"],
+            Kind::Madvise => &["madvise"],
+            Kind::Open => &["open"],
+            Kind::Close => &["close"],
+            Kind::Dup => &["dup"],
+            Kind::Dup2 => &["dup2", "dup3"],
+            Kind::Read => &["read"],
+            Kind::Write => &["write"],
+            Kind::Pread => &["pread"],
+            Kind::Pwrite => &["pwrite"],
+            Kind::Lseek => &["lseek"],
+            Kind::Fcntl => &["fcntl"],
+            Kind::Pipe => &["pipe2"],
+            Kind::Ftruncate => &["ftruncate"],
+        }
+    }
+}
+
+/// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
+pub const GEN_OP_KINDS: [&str; 19] = [
+    "fork",
+    "exit",
+    "wait",
+    "mem_read",
+    "mem_write",
+    "madvise",
+    "open",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "read",
+    "write",
+    "pread",
+    "pwrite",
+    "lseek",
+    "fcntl",
+    "pipe2",
+    "ftruncate",
+];
+
+/// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
+/// generator may draw. Kinds outside the set are never generated (and reported as not
+/// compared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpSet(u32);
+
+impl OpSet {
+    /// Every kind.
+    pub const ALL: OpSet = OpSet((1 << GEN_OP_KINDS.len()) - 1);
+
+    /// The kinds named in `names` (a backend's hello `ops` list); names this generator does
+    /// not know are returned apart, in order.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> (OpSet, Vec<String>) {
+        let mut set = OpSet(0);
+        let mut unknown = Vec::new();
+        for n in names {
+            match GEN_OP_KINDS.iter().position(|k| *k == n.as_ref()) {
+                Some(i) => set.0 |= 1 << i,
+                None => unknown.push(n.as_ref().to_string()),
+            }
+        }
+        (set, unknown)
+    }
+
+    /// The set a hello announces: its `ops` list, or every kind when it has none.
+    pub fn from_hello(ops: Option<&[String]>) -> (OpSet, Vec<String>) {
+        match ops {
+            None => (OpSet::ALL, Vec::new()),
+            Some(names) => OpSet::from_names(names),
+        }
+    }
+
+    /// Whether the set holds the kind named `name` (false for names it does not know).
+    pub fn contains(self, name: &str) -> bool {
+        GEN_OP_KINDS
+            .iter()
+            .position(|k| *k == name)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+
+    /// The kinds of [`GEN_OP_KINDS`] outside the set.
+    pub fn missing(self) -> Vec<&'static str> {
+        GEN_OP_KINDS
+            .iter()
+            .copied()
+            .filter(|k| !self.contains(k))
+            .collect()
+    }
+}
+
 /// Limits of generated cases.
 #[derive(Clone, Copy, Debug)]
 pub struct GenConfig {
@@ -175,6 +274,8 @@ pub struct GenConfig {
     pub pages: u32,
     /// Most tasks a case creates.
     pub max_tasks: u32,
+    /// The op kinds that may be generated (a backend's supported ops).
+    pub ops: OpSet,
 }
 
 impl Default for GenConfig {
@@ -184,6 +285,7 @@ impl Default for GenConfig {
             max_len: 24,
             pages: 8,
             max_tasks: 24,
+            ops: OpSet::ALL,
         }
     }
 }
@@ -217,6 +319,9 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             let Some(op) = propose(src, cfg, &snap, task, created) else {
                 continue;
             };
+            if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
+                continue;
+            }
             // Valid by construction means no op that the model predicts to block: a blocked
             // task would cost a whole deadline on the real side.
             let mut probe = model.clone();
@@ -243,11 +348,20 @@ fn propose(
     task: u32,
     created: u32,
 ) -> Option<Op> {
-    let weights = cfg.mix.weights();
+    let weights: Vec<(Kind, u32)> = cfg
+        .mix
+        .weights()
+        .iter()
+        .copied()
+        .filter(|(k, _)| k.op_kinds().iter().any(|n| cfg.ops.contains(n)))
+        .collect();
     let total: u32 = weights.iter().map(|w| w.1).sum();
+    if total == 0 {
+        return None;
+    }
     let mut x = src.below(total);
     let mut kind = weights[0].0;
-    for &(k, w) in weights {
+    for &(k, w) in &weights {
         if x < w {
             kind = k;
             break;
@@ -480,4 +594,47 @@ pub fn fork_depth(case: &Case, profile: &Profile) -> u32 {
         }
     }
     max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_supported_kinds_are_generated() {
+        let (ops, unknown) = OpSet::from_names(&["fork", "mem_write", "open", "dup3", "clone"]);
+        assert_eq!(unknown, vec!["clone".to_string()]);
+        let cfg = GenConfig {
+            ops,
+            ..GenConfig::default()
+        };
+        let profile = Profile::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let case = generate(&mut SeededChoices::new(seed), &cfg, &profile);
+            for op in &case.ops {
+                seen.insert(crate::run::op_kind_name(op));
+            }
+        }
+        let expected: std::collections::BTreeSet<&str> =
+            ["fork", "mem_write", "open", "dup3"].into_iter().collect();
+        assert_eq!(seen, expected);
+        assert!(OpSet::ALL.missing().is_empty());
+        assert!(ops.missing().contains(&"wait"));
+    }
+
+    #[test]
+    fn every_generated_kind_is_listed() {
+        let profile = Profile::default();
+        for seed in 0..300 {
+            let case = generate(
+                &mut SeededChoices::new(seed),
+                &GenConfig::default(),
+                &profile,
+            );
+            for op in &case.ops {
+                assert!(GEN_OP_KINDS.contains(&crate::run::op_kind_name(op)));
+            }
+        }
+    }
 }

@@ -3,12 +3,18 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod baseline;
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod corpus;
 pub mod gen;
+pub mod junit;
 pub mod lab;
+pub mod markdown;
 pub mod pretty;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod shrink;
+pub mod target;

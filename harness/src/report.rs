@@ -44,6 +44,10 @@ pub struct Divergence {
     pub case_file: Option<String>,
     /// The command that reruns it.
     pub replay: Option<String>,
+    /// Listed in the baseline given with `--baseline` (a known divergence: it does not fail
+    /// the run).
+    #[serde(default)]
+    pub known: bool,
 }
 
 impl Divergence {
@@ -63,6 +67,7 @@ impl Divergence {
             diffs: m.diffs.clone(),
             replay: case_file.as_ref().map(|f| format!("forkspec replay {f}")),
             case_file,
+            known: false,
         }
     }
 
@@ -72,7 +77,12 @@ impl Divergence {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "DIVERGENCE {} ({} level, {} case{})",
+            "{} {} ({} level, {} case{})",
+            if self.known {
+                "KNOWN DIVERGENCE"
+            } else {
+                "DIVERGENCE"
+            },
             self.fingerprint,
             self.level,
             self.count,
@@ -138,4 +148,29 @@ pub struct Report {
     pub divergences: Vec<Divergence>,
     /// Cases that could not be run (backend failures).
     pub errors: Vec<String>,
+    /// Observation level compared (`semantic`, `internal` or `all`).
+    #[serde(default)]
+    pub level: String,
+    /// The comparison with `--baseline`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineSummary>,
+}
+
+impl Report {
+    /// Divergences that fail the run: all of them, or with a baseline the new ones.
+    pub fn failing(&self) -> impl Iterator<Item = &Divergence> {
+        self.divergences.iter().filter(|d| !d.known)
+    }
+
+    /// The exit status of a finished run: 1 when a divergence fails it, else 2 when cases
+    /// could not be run, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.failing().next().is_some() {
+            1
+        } else if !self.errors.is_empty() {
+            2
+        } else {
+            0
+        }
+    }
 }

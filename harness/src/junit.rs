@@ -1,0 +1,153 @@
+//! The JUnit XML report (`--junit FILE`): one test case per divergence fingerprint (failed
+//! when new, skipped when known from the baseline), one per fixed baseline entry, one for
+//! backend errors, and a passing summary test case.
+
+use crate::report::{Divergence, Report};
+use std::fmt::Write as _;
+
+/// Escapes text for XML attributes and character data; characters XML 1.0 cannot carry
+/// (most control characters) become `\u{..}` escapes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn divergence_case(out: &mut String, d: &Divergence) {
+    let name = format!(
+        "divergence {} ({} level): {}",
+        d.fingerprint,
+        d.level,
+        d.sequence
+            .get(d.step)
+            .map(String::as_str)
+            .unwrap_or("end of case")
+    );
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"forkspec.divergence\" name=\"{}\" time=\"0\">",
+        escape(&name)
+    );
+    if d.known {
+        let _ = writeln!(
+            out,
+            "      <skipped message=\"{}\"/>",
+            escape("known divergence (listed in the baseline)")
+        );
+    } else {
+        let message = format!("model {} / real {}", d.expected, d.actual);
+        let _ = writeln!(
+            out,
+            "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+            d.level,
+            escape(&message),
+            escape(&d.render())
+        );
+    }
+    out.push_str("    </testcase>\n");
+}
+
+/// The JUnit XML document of a run.
+pub fn render(r: &Report) -> String {
+    let failures = r.failing().count();
+    let skipped = r.divergences.len() - failures;
+    let fixed = r.baseline.as_ref().map_or(&[][..], |b| &b.fixed[..]);
+    let errors = usize::from(!r.errors.is_empty());
+    let tests = r.divergences.len() + fixed.len() + errors + 1;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"forkspec\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+        r.seconds
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+        escape(&format!("forkspec check against {}", r.implementation)),
+        r.seconds
+    );
+    out.push_str("    <properties>\n");
+    for (k, v) in [
+        ("implementation", r.implementation.clone()),
+        ("suite", r.suite.clone()),
+        ("seed", r.seed.to_string()),
+        ("level", r.level.clone()),
+        ("cases", r.cases.to_string()),
+        ("ops", r.ops.to_string()),
+    ] {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{k}\" value=\"{}\"/>",
+            escape(&v)
+        );
+    }
+    for n in &r.not_compared {
+        let _ = writeln!(
+            out,
+            "      <property name=\"not_compared.{}\" value=\"{}\"/>",
+            escape(&n.what),
+            escape(&n.why)
+        );
+    }
+    out.push_str("    </properties>\n");
+    for d in &r.divergences {
+        divergence_case(&mut out, d);
+    }
+    for fp in fixed {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"forkspec.fixed\" name=\"{}\" time=\"0\"/>",
+            escape(&format!(
+                "baseline divergence {fp} not seen any more (fixed?)"
+            ))
+        );
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"forkspec\" name=\"backend errors\" time=\"0\">\n      <error message=\"{}\">{}</error>\n    </testcase>",
+            escape(&format!("{} case(s) could not be run", r.errors.len())),
+            escape(&r.errors.join("\n"))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"forkspec\" name=\"{}\" time=\"{:.3}\"/>",
+        escape(&format!(
+            "summary: {} cases, {} ops, {} divergences ({} new)",
+            r.cases,
+            r.ops,
+            r.divergences.len(),
+            failures
+        )),
+        r.seconds
+    );
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(
+            escape("a<b>&\"c\" 'd'\u{1}"),
+            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;\\u{1}"
+        );
+    }
+}

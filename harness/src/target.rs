@@ -1,0 +1,262 @@
+//! The implementation a command runs against, chosen by one option set shared by every
+//! subcommand: `--backend lab|exec:CMD`, `--runner CMD`, `--level`, `--deadline-ms`.
+
+use crate::backend::{BResult, Backend, ProcessBackend};
+use crate::gen::OpSet;
+use crate::report::NotCompared;
+use clap::Args;
+use forkspec_model::diff::LevelFilter;
+use forkspec_model::protocol::Hello;
+use forkspec_model::Capabilities;
+
+/// Where cases run and what is compared.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// The implementation under test: `lab` (the running kernel, through `forkspec lab`) or
+    /// `exec:CMD` (any program speaking the JSON-lines protocol of docs/protocol.md).
+    #[arg(long, default_value = "lab", value_name = "lab|exec:CMD")]
+    pub backend: String,
+    /// Prefix command the backend runs under (an emulator, a sandbox,
+    /// `strace -f -o /dev/null`).
+    #[arg(long, value_name = "CMD")]
+    pub runner: Option<String>,
+    /// Which observations count.
+    #[arg(long, value_enum, default_value = "all")]
+    pub level: LevelArg,
+    /// Per-op deadline in milliseconds: an op not done by then is reported as blocked.
+    #[arg(long, default_value_t = 2000)]
+    pub deadline_ms: u64,
+    /// Time granted on top of the deadline before a silent backend is declared hung.
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub slack_ms: u64,
+}
+
+/// `--level`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LevelArg {
+    /// What the ABI promises a program.
+    Semantic,
+    /// How Linux implements it.
+    Internal,
+    /// Both.
+    All,
+}
+
+impl From<LevelArg> for LevelFilter {
+    fn from(l: LevelArg) -> LevelFilter {
+        match l {
+            LevelArg::Semantic => LevelFilter::Semantic,
+            LevelArg::Internal => LevelFilter::Internal,
+            LevelArg::All => LevelFilter::All,
+        }
+    }
+}
+
+/// A function that (re)starts the backend.
+pub type Connector = Box<dyn FnMut() -> BResult<Box<dyn Backend>>>;
+
+/// The backend command line a target names: the runner prefix, then `forkspec lab` or the
+/// simulator's command.
+pub fn backend_argv(t: &TargetArgs) -> anyhow::Result<(Vec<String>, bool)> {
+    let mut argv: Vec<String> = match &t.runner {
+        Some(r) => shell_words(r).map_err(|e| anyhow::anyhow!("--runner: {e}"))?,
+        None => Vec::new(),
+    };
+    let is_lab = if t.backend == "lab" {
+        argv.push(std::env::current_exe()?.display().to_string());
+        argv.push("lab".into());
+        true
+    } else if let Some(cmd) = t.backend.strip_prefix("exec:") {
+        argv.extend(shell_words(cmd).map_err(|e| anyhow::anyhow!("--backend exec: {e}"))?);
+        false
+    } else {
+        anyhow::bail!(
+            "--backend {:?}: expected `lab` or `exec:CMD` (e.g. exec:'python3 sim.py')",
+            t.backend
+        );
+    };
+    Ok((argv, is_lab))
+}
+
+/// A connector for `t`: each call starts a fresh backend process and exchanges hellos.
+pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
+    let (argv, is_lab) = backend_argv(t)?;
+    let deadline = std::time::Duration::from_millis(t.deadline_ms);
+    let slack = std::time::Duration::from_millis(t.slack_ms);
+    Ok(Box::new(move || {
+        let mut b = if is_lab {
+            ProcessBackend::spawn_lab(&argv)?
+        } else {
+            ProcessBackend::spawn(&argv)?
+        };
+        b.op_deadline = deadline;
+        b.slack = slack;
+        // Every connection starts with hello (and its version check).
+        b.hello()?;
+        Ok(Box::new(b) as Box<dyn Backend>)
+    }))
+}
+
+/// A backend that answered hello, with what will be compared.
+pub struct Connected {
+    /// The backend.
+    pub backend: Box<dyn Backend>,
+    /// Its hello.
+    pub hello: Hello,
+    /// What both it and the model can observe.
+    pub caps: Capabilities,
+    /// Which levels count.
+    pub levels: LevelFilter,
+    /// The op kinds it implements (of those the generator knows).
+    pub ops: OpSet,
+}
+
+impl Connected {
+    /// Starts a backend with `conn` and asks its hello.
+    pub fn open(t: &TargetArgs, conn: &mut Connector) -> anyhow::Result<Connected> {
+        let mut backend = conn()?;
+        let hello = backend.hello()?;
+        let (ops, _unknown) = OpSet::from_hello(hello.ops.as_deref());
+        Ok(Connected {
+            backend,
+            caps: hello.capabilities.intersect(Capabilities::ALL),
+            levels: t.level.into(),
+            ops,
+            hello,
+        })
+    }
+
+    /// Whether the backend implements the op kind `name` (every kind when its hello has no
+    /// `ops` list).
+    pub fn implements(&self, name: &str) -> bool {
+        match &self.hello.ops {
+            None => true,
+            Some(list) => list.iter().any(|k| k == name),
+        }
+    }
+
+    /// What this run does not compare: observation kinds the backend cannot see, the level
+    /// left out, and op kinds it does not implement (never generated).
+    pub fn not_compared(&self) -> Vec<NotCompared> {
+        let mut v: Vec<NotCompared> = self
+            .caps
+            .missing()
+            .into_iter()
+            .map(|(what, why)| NotCompared {
+                what: what.into(),
+                why: why.into(),
+            })
+            .collect();
+        if self.levels == LevelFilter::Semantic {
+            v.push(NotCompared {
+                what: "internal".into(),
+                why: "--level semantic: frames, presence, exclusivity and kcmp classes".into(),
+            });
+        }
+        if self.levels == LevelFilter::Internal {
+            v.push(NotCompared {
+                what: "semantic".into(),
+                why: "--level internal: values, fds, offsets and task states".into(),
+            });
+        }
+        for k in self.ops.missing() {
+            v.push(NotCompared {
+                what: format!("op:{k}"),
+                why: "the backend does not implement it (not in its hello `ops`): not generated"
+                    .into(),
+            });
+        }
+        v
+    }
+}
+
+/// Splits a command line the way a POSIX shell would for simple quoting ('...', "...", \).
+pub fn shell_words(s: &str) -> anyhow::Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => cur.push(c),
+                        None => anyhow::bail!("unterminated ' in {s:?}"),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => cur.push(chars.next().unwrap_or('\\')),
+                        Some(c) => cur.push(c),
+                        None => anyhow::bail!("unterminated \" in {s:?}"),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next().unwrap_or('\\'));
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        anyhow::bail!("empty command");
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(backend: &str, runner: Option<&str>) -> TargetArgs {
+        TargetArgs {
+            backend: backend.into(),
+            runner: runner.map(Into::into),
+            level: LevelArg::All,
+            deadline_ms: 2000,
+            slack_ms: 10_000,
+        }
+    }
+
+    #[test]
+    fn runner_words() {
+        assert_eq!(
+            shell_words("strace -f -o '/dev/null' \"a b\"").unwrap(),
+            vec!["strace", "-f", "-o", "/dev/null", "a b"]
+        );
+        assert!(shell_words("'open").is_err());
+    }
+
+    #[test]
+    fn backend_specs() {
+        let (argv, lab) =
+            backend_argv(&target("exec:python3 'my sim.py' -v", Some("env"))).unwrap();
+        assert!(!lab);
+        assert_eq!(argv, vec!["env", "python3", "my sim.py", "-v"]);
+        let (argv, lab) = backend_argv(&target("lab", None)).unwrap();
+        assert!(lab);
+        assert_eq!(argv.last().map(String::as_str), Some("lab"));
+        assert!(backend_argv(&target("qemu", None)).is_err());
+        assert!(backend_argv(&target("exec:", None)).is_err());
+    }
+}
