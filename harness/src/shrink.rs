@@ -187,17 +187,28 @@ fn drop_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> 
     }
 }
 
-/// Moves single ops to lower-numbered tasks; true when one move was kept.
+/// Moves a single op to an older task and/or an earlier position (an op of a forked task can
+/// often run before the fork, in the parent); true when one move was kept. Only tried on short
+/// sequences, where the quadratic number of candidates stays small.
 fn hoist_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) -> bool {
-    for i in 0..best.ops.len() {
-        for t in 0..best.ops[i].task {
-            let mut moved = best.clone();
-            moved.ops[i].task = t;
-            let all: Vec<usize> = (0..moved.ops.len()).collect();
-            let cand = rebuild(&moved, &all, profile);
-            if cand.ops.len() == best.ops.len() && fails(&cand) {
-                *best = cand;
-                return true;
+    let n = best.ops.len();
+    if n > 12 {
+        return false;
+    }
+    for i in 0..n {
+        for t in 0..=best.ops[i].task {
+            for j in (0..=i).rev() {
+                if t == best.ops[i].task && j == i {
+                    continue;
+                }
+                let mut moved = best.clone();
+                moved.ops[i].task = t;
+                let order: Vec<usize> = (0..j).chain([i]).chain(j..i).chain(i + 1..n).collect();
+                let cand = rebuild(&moved, &order, profile);
+                if cand.ops.len() == n && fails(&cand) {
+                    *best = cand;
+                    return true;
+                }
             }
         }
     }
