@@ -33,7 +33,7 @@ impl FdOrigins {
         let t = op.task;
         let table = self.0.entry(t).or_default();
         match (&op.kind, out) {
-            (OpKind::Fork, Outcome::Child(c)) => {
+            (OpKind::Fork | OpKind::Vfork | OpKind::Clone(_), Outcome::Child(c)) => {
                 let copy = table.clone();
                 self.0.insert(*c, copy);
             }
@@ -118,6 +118,7 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
         let mut kind = orig.kind.clone();
         if let OpKind::Wait {
             target: WaitTarget::Task(t),
+            ..
         } = &mut kind
         {
             match map.get(t) {
@@ -253,7 +254,13 @@ mod tests {
                         byte: 1,
                     },
                 ),
-                op(1, OpKind::Exit { code: 0 }),
+                op(
+                    1,
+                    OpKind::Exit {
+                        code: 0,
+                        thread: false,
+                    },
+                ),
             ],
         };
         let p = Profile::default();
