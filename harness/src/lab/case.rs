@@ -283,6 +283,10 @@ impl Case {
         cmd.seq = self.seq;
         self.send(op.task, slot, &cmd, expect)?;
         let out = self.await_reply(op.task, self.seq, expect);
+        if let (Expect::Child { .. } | Expect::Clone { .. }, Outcome::Err(_)) = (expect, &out) {
+            // No task was born: the slot (whose pipe nobody reads) serves the next one.
+            self.next_slot -= 1;
+        }
         self.settle_vfork();
         Ok(out)
     }
