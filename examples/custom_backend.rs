@@ -91,7 +91,7 @@ impl Sim {
                 self.tasks[t].children.push(label);
                 Outcome::Child(label)
             }
-            OpKind::Exit { code } => {
+            OpKind::Exit { code, .. } => {
                 let children = std::mem::take(&mut self.tasks[t].children);
                 for c in children {
                     self.tasks[c as usize].parent = Parent::Reaper;
@@ -100,7 +100,7 @@ impl Sim {
                 self.tasks[t].private.clear();
                 Outcome::Exited
             }
-            OpKind::Wait { target } => {
+            OpKind::Wait { target, .. } => {
                 let matches = |c: &TaskId| match target {
                     WaitTarget::Any => true,
                     WaitTarget::Task(x) => x == c,
@@ -175,6 +175,7 @@ impl Sim {
                     parent: t.parent,
                     state: t.state,
                     exit_signal: Some(Signal::SIGCHLD),
+                    thread_of: None,
                     sharing: None,
                     fds: vec![],
                     memory: if live {

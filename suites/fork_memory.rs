@@ -90,7 +90,13 @@ fn cow_frame_is_reused_once_the_other_side_exited() {
     let c = case(vec![
         store(0, AnonPrivate, 2, 0x11),
         fork(0),
-        op(1, Exit { code: 0 }),
+        op(
+            1,
+            Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
         store(0, AnonPrivate, 2, 0x44),
     ]);
     let m = known("cow_reuse_after_exit", &c);

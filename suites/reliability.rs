@@ -129,6 +129,7 @@ fn a_hung_op_is_reported_and_the_case_still_ends() {
         b.op(&op(0, OpKind::Fork), false).unwrap();
         let wait = OpKind::Wait {
             target: WaitTarget::Task(1),
+            options: Default::default(),
         };
         let (out, _) = b.op(&op(0, wait), false).unwrap();
         assert_eq!(out, Outcome::Blocked);

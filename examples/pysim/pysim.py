@@ -147,8 +147,13 @@ class Case:
 
     def op_wait(self, t, op):
         target = op["target"]
+        options = op.get("options", {})
         want = None if target == "any" else target["task"]
         children = self.tasks[t].children
+        # Every child here has exit signal SIGCHLD: __WCLONE alone (without __WALL) selects
+        # only children with another exit signal, so none.
+        if options.get("clone") and not options.get("all"):
+            return err("ECHILD")
         if not any(want is None or c == want for c in children):
             return err("ECHILD")
         for c in children:
@@ -157,6 +162,8 @@ class Case:
                 self.tasks[c].reaped = True
                 children.remove(c)
                 return {"reaped": {"task": c, "status": st[1]}}
+        if options.get("nohang"):
+            return {"ret": 0}
         return "blocked"
 
     def mem(self, t, op, value):

@@ -6,8 +6,9 @@
 //! from the model's state at that point).
 
 use forkspec_model::{
-    Access, Advice, Case, CaseConfig, FcntlCmd, FileName, InodeKind, Model, Op, OpKind, OpenFlags,
-    Outcome, Profile, Region, Snapshot, TaskState, WaitTarget, Whence,
+    Access, Advice, Case, CaseConfig, Clone3Args, CloneEntry, CloneFlags, CloneOp, FcntlCmd,
+    FileName, InodeKind, Model, Op, OpKind, OpenFlags, Outcome, Profile, Region, SetTid, Snapshot,
+    TaskState, WaitOptions, WaitTarget, Whence,
 };
 
 /// A source of decisions.
@@ -81,7 +82,9 @@ pub enum Mix {
     Fork,
     /// fork and fd tables, open file descriptions, pipes.
     Fd,
-    /// Both.
+    /// vfork, clone and clone3 with mixed flags, with memory and fd ops around them.
+    Clone,
+    /// Everything.
     All,
 }
 
@@ -118,8 +121,28 @@ impl Mix {
                 (Pipe, 5),
                 (Ftruncate, 2),
             ],
+            Mix::Clone => &[
+                (Fork, 4),
+                (Vfork, 5),
+                (Clone, 22),
+                (Exit, 7),
+                (Wait, 6),
+                (MemWrite, 14),
+                (MemRead, 6),
+                (Madvise, 3),
+                (Open, 6),
+                (Close, 4),
+                (Dup, 2),
+                (Read, 2),
+                (Write, 3),
+                (Lseek, 2),
+                (Fcntl, 3),
+                (Pipe, 2),
+            ],
             Mix::All => &[
                 (Fork, 13),
+                (Vfork, 2),
+                (Clone, 4),
                 (Exit, 4),
                 (Wait, 4),
                 (MemWrite, 14),
@@ -145,6 +168,8 @@ impl Mix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Fork,
+    Vfork,
+    Clone,
     Exit,
     Wait,
     MemWrite,
@@ -186,12 +211,14 @@ impl Kind {
             Kind::Fcntl => &["fcntl"],
             Kind::Pipe => &["pipe2"],
             Kind::Ftruncate => &["ftruncate"],
+            Kind::Vfork => &["vfork"],
+            Kind::Clone => &["clone"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 19] = [
+pub const GEN_OP_KINDS: [&str; 21] = [
     "fork",
     "exit",
     "wait",
@@ -211,6 +238,8 @@ pub const GEN_OP_KINDS: [&str; 19] = [
     "fcntl",
     "pipe2",
     "ftruncate",
+    "vfork",
+    "clone",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -322,6 +351,16 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
                 continue;
             }
+            if let OpKind::Clone(c) = &op.kind {
+                // The random mix keeps CLONE_THREAD to its invalid uses: a thread's exit,
+                // wait and fork rules are exercised by the clone_flags suite instead.
+                let mut probe = model.clone();
+                if c.flags.has(CloneFlags::THREAD)
+                    && matches!(probe.step(&op, None).taken, Outcome::Child(_))
+                {
+                    continue;
+                }
+            }
             // Valid by construction means no op that the model predicts to block: a blocked
             // task would cost a whole deadline on the real side.
             let mut probe = model.clone();
@@ -413,6 +452,18 @@ fn propose(
             }
             OpKind::Fork
         }
+        Kind::Vfork => {
+            if created >= cfg.max_tasks {
+                return None;
+            }
+            OpKind::Vfork
+        }
+        Kind::Clone => {
+            if created >= cfg.max_tasks {
+                return None;
+            }
+            OpKind::Clone(random_clone(src))
+        }
         Kind::Exit => {
             // t0 exiting early ends most of a case; keep it rare.
             if task == 0 && !src.chance(10) {
@@ -420,6 +471,7 @@ fn propose(
             }
             OpKind::Exit {
                 code: src.below(4) as i32,
+                thread: false,
             }
         }
         Kind::Wait => {
@@ -440,7 +492,12 @@ fn propose(
             } else {
                 WaitTarget::Task(*src.pick(&children))
             };
-            OpKind::Wait { target }
+            let options = WaitOptions {
+                nohang: src.chance(10),
+                clone: src.chance(10),
+                all: src.chance(30),
+            };
+            OpKind::Wait { target, options }
         }
         Kind::MemWrite => OpKind::MemWrite {
             region: region(src),
@@ -509,11 +566,11 @@ fn propose(
             }
         }
         Kind::Read => OpKind::Read {
-            fd: fd_of_kind(src, &|_, a| a.readable()),
+            fd: fd_of_kind(src, &|k, a| a.readable() && *k != InodeKind::Pidfd),
             len: 1 + src.below(12),
         },
         Kind::Write => OpKind::Write {
-            fd: fd_of_kind(src, &|_, a| a.writable()),
+            fd: fd_of_kind(src, &|k, a| a.writable() && *k != InodeKind::Pidfd),
             data: data(src),
         },
         Kind::Pread => OpKind::Pread {
@@ -577,6 +634,103 @@ fn propose(
     Some(Op { task, kind })
 }
 
+/// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a
+/// network namespace costs milliseconds and is torn down asynchronously); CLONE_THREAD
+/// appears, but the generator keeps only its invalid uses.
+const RANDOM_FLAGS: &[(CloneFlags, u32)] = &[
+    (CloneFlags::VM, 45),
+    (CloneFlags::FS, 30),
+    (CloneFlags::FILES, 35),
+    (CloneFlags::SIGHAND, 20),
+    (CloneFlags::VFORK, 12),
+    (CloneFlags::PARENT, 8),
+    (CloneFlags::THREAD, 4),
+    (CloneFlags::SYSVSEM, 15),
+    (CloneFlags::IO, 10),
+    (CloneFlags::PIDFD, 15),
+    (CloneFlags::SETTLS, 8),
+    (CloneFlags::PARENT_SETTID, 8),
+    (CloneFlags::CHILD_SETTID, 8),
+    (CloneFlags::CHILD_CLEARTID, 8),
+    (CloneFlags::DETACHED, 3),
+    (CloneFlags::CLEAR_SIGHAND, 8),
+    (CloneFlags::NEWUTS, 5),
+    (CloneFlags::NEWIPC, 4),
+    (CloneFlags::NEWNS, 3),
+    (CloneFlags::NEWPID, 6),
+    (CloneFlags::NEWUSER, 4),
+    (CloneFlags::NEWCGROUP, 3),
+    (CloneFlags::NEWTIME, 2),
+    (CloneFlags::INTO_CGROUP, 2),
+];
+
+/// A random clone/clone3 op: mostly valid combinations, some invalid ones.
+fn random_clone(src: &mut dyn Choices) -> CloneOp {
+    let mut flags = CloneFlags::EMPTY;
+    for &(f, pct) in RANDOM_FLAGS {
+        if src.chance(pct) {
+            flags = flags.with(f);
+        }
+    }
+    // SIGHAND needs VM: usually honour it, so that valid combinations dominate.
+    if flags.has(CloneFlags::SIGHAND) && src.chance(85) {
+        flags = flags.with(CloneFlags::VM);
+    }
+    let entry = if src.chance(50) {
+        CloneEntry::Clone
+    } else {
+        CloneEntry::Clone3
+    };
+    // Exit signals whose default action is harmless to the parent: SIGCHLD, none, SIGURG
+    // (ignored by default); with THREAD/PARENT clone3 wants 0.
+    let exit_signal = if entry == CloneEntry::Clone3
+        && flags.any(CloneFlags::THREAD | CloneFlags::PARENT)
+        && src.chance(85)
+    {
+        0
+    } else {
+        match src.below(20) {
+            0..=14 => 17,
+            15..=17 => 0,
+            18 => 23,
+            _ => *src.pick(&[65, 255, 256, -1]),
+        }
+    };
+    let entry_ok_signal = entry == CloneEntry::Clone3 || (0..=64).contains(&exit_signal);
+    let exit_signal = if entry_ok_signal { exit_signal } else { 17 };
+    let mut args = Clone3Args::default();
+    if entry == CloneEntry::Clone3 && src.chance(20) {
+        match src.below(7) {
+            0 => args.size = *src.pick(&[32, 64, 72, 80, 96, 104, 4097]),
+            1 => {
+                args.size = *src.pick(&[96, 104, 128]);
+                args.tail_nonzero = true;
+            }
+            2 => args.stack = false,
+            3 => args.stack_size = false,
+            4 => {
+                args.set_tid = *src.pick(&[
+                    SetTid::Pid1,
+                    SetTid::NullWithSize,
+                    SetTid::PtrWithoutSize,
+                    SetTid::TooMany,
+                ])
+            }
+            5 => args.cgroup_big = true,
+            _ => {
+                args.stack = false;
+                args.stack_size = false;
+            }
+        }
+    }
+    CloneOp {
+        entry,
+        flags,
+        exit_signal,
+        args,
+    }
+}
+
 /// Fork generations in a case: the longest parent chain below `t0` among the tasks created
 /// (a child of `t0` is generation 1).
 pub fn fork_depth(case: &Case, profile: &Profile) -> u32 {
@@ -602,8 +756,8 @@ mod tests {
 
     #[test]
     fn only_supported_kinds_are_generated() {
-        let (ops, unknown) = OpSet::from_names(&["fork", "mem_write", "open", "dup3", "clone"]);
-        assert_eq!(unknown, vec!["clone".to_string()]);
+        let (ops, unknown) = OpSet::from_names(&["fork", "mem_write", "open", "dup3", "teleport"]);
+        assert_eq!(unknown, vec!["teleport".to_string()]);
         let cfg = GenConfig {
             ops,
             ..GenConfig::default()

@@ -91,6 +91,7 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         let kind = match i.kind {
             InodeKind::File(n) => format!("file {}", n.as_str()),
             InodeKind::Pipe => "pipe".into(),
+            InodeKind::Pidfd => "pidfd".into(),
         };
         let size = i.size.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
         let _ = writeln!(out, "inode{}: {kind} size={size}", i.id);

@@ -236,6 +236,8 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Fcntl { .. } => "fcntl",
         Pipe2 { .. } => "pipe2",
         Ftruncate { .. } => "ftruncate",
+        Vfork => "vfork",
+        Clone(_) => "clone",
     }
 }
 

@@ -33,7 +33,7 @@ impl FdOrigins {
         let t = op.task;
         let table = self.0.entry(t).or_default();
         match (&op.kind, out) {
-            (OpKind::Fork, Outcome::Child(c)) => {
+            (OpKind::Fork | OpKind::Vfork | OpKind::Clone(_), Outcome::Child(c)) => {
                 let copy = table.clone();
                 self.0.insert(*c, copy);
             }
@@ -118,6 +118,7 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
         let mut kind = orig.kind.clone();
         if let OpKind::Wait {
             target: WaitTarget::Task(t),
+            ..
         } = &mut kind
         {
             match map.get(t) {
@@ -148,13 +149,17 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
 /// until no single op can be dropped. `fails(case)` must be true for the input.
 pub fn minimize(case: &Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) -> Case {
     let mut best = case.clone();
+    // Each kept move lowers one op's task, but a moved fork renumbers others, so the number
+    // of moves is bounded explicitly as well.
+    let mut moves_left = 4 * best.ops.len() + 8;
     loop {
         drop_ops(&mut best, profile, fails);
         // An op run by a forked task can often run in an older one, after which the forks
         // that only served to create that task can go.
-        if !hoist_ops(&mut best, profile, fails) {
+        if moves_left == 0 || !hoist_ops(&mut best, profile, fails) {
             break;
         }
+        moves_left -= 1;
     }
     simplify_values(&mut best, fails);
     best
@@ -187,20 +192,17 @@ fn drop_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> 
     }
 }
 
-/// Moves a single op to an older task and/or an earlier position (an op of a forked task can
-/// often run before the fork, in the parent); true when one move was kept. Only tried on short
-/// sequences, where the quadratic number of candidates stays small.
+/// Moves a single op to an older task, possibly also to an earlier position (an op of a
+/// forked task can often run before the fork, in the parent); true when one move was kept.
+/// Only tried on short sequences, where the quadratic number of candidates stays small.
 fn hoist_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) -> bool) -> bool {
     let n = best.ops.len();
     if n > 12 {
         return false;
     }
     for i in 0..n {
-        for t in 0..=best.ops[i].task {
+        for t in 0..best.ops[i].task {
             for j in (0..=i).rev() {
-                if t == best.ops[i].task && j == i {
-                    continue;
-                }
                 let mut moved = best.clone();
                 moved.ops[i].task = t;
                 let order: Vec<usize> = (0..j).chain([i]).chain(j..i).chain(i + 1..n).collect();
@@ -264,7 +266,13 @@ mod tests {
                         byte: 1,
                     },
                 ),
-                op(1, OpKind::Exit { code: 0 }),
+                op(
+                    1,
+                    OpKind::Exit {
+                        code: 0,
+                        thread: false,
+                    },
+                ),
             ],
         };
         let p = Profile::default();

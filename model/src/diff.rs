@@ -337,6 +337,7 @@ mod tests {
                 state: TaskState::Live,
                 exit_signal: Some(Signal::SIGCHLD),
                 sharing: None,
+                thread_of: None,
                 fds: vec![],
                 memory: vec![RegionView {
                     region: Region::AnonPrivate,

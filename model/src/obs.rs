@@ -191,6 +191,8 @@ pub enum InodeKind {
     File(crate::op::FileName),
     /// A pipe.
     Pipe,
+    /// A pidfd (`anon_inode:[pidfd]`), from CLONE_PIDFD.
+    Pidfd,
 }
 
 /// An open file description: shared by dup and fork, distinct per open.
@@ -269,6 +271,9 @@ pub struct TaskView {
     pub exit_signal: Option<Signal>,
     /// Sharing classes; `None` for zombies.
     pub sharing: Option<Sharing>,
+    /// Thread group leader, when it is not the task itself (CLONE_THREAD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_of: Option<TaskId>,
     /// fd table sorted by fd (below the lab's reserved range); empty for zombies.
     pub fds: Vec<FdEntry>,
     /// The four regions in [`Region::ALL`] order; empty for zombies.
@@ -453,6 +458,7 @@ mod tests {
                     state: TaskState::Live,
                     exit_signal: Some(Signal::SIGCHLD),
                     sharing: None,
+                    thread_of: None,
                     fds: vec![FdEntry {
                         fd: 3,
                         cloexec: false,

@@ -200,16 +200,29 @@ pub enum WaitTarget {
 pub enum OpKind {
     /// `fork(2)`: on success the child is the next task label.
     Fork,
-    /// `exit_group(code)`.
+    /// `exit_group(code)`, or with `thread` the single-thread `exit(code)` (exit(2)).
     Exit {
         /// Exit code (low 8 bits are what a waiter sees).
         code: i32,
+        /// `SYS_exit` instead of `SYS_exit_group`: only the calling thread ends.
+        #[serde(default, skip_serializing_if = "is_false")]
+        thread: bool,
     },
-    /// `wait4(target, &status, 0, NULL)`.
+    /// `wait4(target, &status, options, NULL)`.
     Wait {
         /// Which child.
         target: WaitTarget,
+        /// `WNOHANG`, `__WCLONE`, `__WALL`.
+        #[serde(default, skip_serializing_if = "WaitOptions::is_empty")]
+        options: WaitOptions,
     },
+    /// `vfork(2)`: the child shares the address space and the parent is suspended until the
+    /// child exits (kernel/fork.c: `SYSCALL_DEFINE0(vfork)` = `CLONE_VFORK | CLONE_VM`,
+    /// `SIGCHLD`). The outcome is the child's label as soon as the child exists; the parent
+    /// stays `blocked` until the child exits.
+    Vfork,
+    /// `clone(2)` or `clone3(2)` with named flags; see [`CloneOp`].
+    Clone(CloneOp),
     /// Load the byte at offset 0 of a region page.
     MemRead {
         /// Region.
@@ -337,6 +350,229 @@ pub enum OpKind {
     },
 }
 
+/// `wait4(2)` options.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(default)]
+pub struct WaitOptions {
+    /// `WNOHANG`: return 0 instead of blocking.
+    pub nohang: bool,
+    /// `__WCLONE`: wait only for "clone" children (exit signal other than SIGCHLD).
+    pub clone: bool,
+    /// `__WALL`: wait for every child whatever its exit signal.
+    pub all: bool,
+}
+
+impl WaitOptions {
+    /// No option set.
+    pub fn is_empty(&self) -> bool {
+        *self == WaitOptions::default()
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Which system call a [`CloneOp`] uses.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CloneEntry {
+    /// Legacy `clone(flags | exit_signal, stack, parent_tid, child_tid, tls)` (x86_64 order):
+    /// only the low 32 bits of the flags exist, the low 8 bits are the exit signal, and the
+    /// pidfd is returned through `parent_tid` (kernel/fork.c: `SYSCALL_DEFINE5(clone)`).
+    #[default]
+    Clone,
+    /// `clone3(&clone_args, size)` (kernel/fork.c: `SYSCALL_DEFINE2(clone3)`).
+    Clone3,
+}
+
+macro_rules! clone_flags {
+    ($($name:ident = $val:expr, $s:literal;)*) => {
+        /// A set of `CLONE_*` flags (clone(2)), serialized as a list of lower-case names.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+        pub struct CloneFlags(pub u64);
+        impl CloneFlags {
+            $(
+                #[doc = concat!("`CLONE_", stringify!($name), "`")]
+                pub const $name: CloneFlags = CloneFlags($val);
+            )*
+            /// Every named flag with its name, in bit order of the table.
+            pub const NAMED: &'static [(CloneFlags, &'static str)] = &[$((CloneFlags($val), $s)),*];
+        }
+    };
+}
+
+clone_flags! {
+    NEWTIME = 0x80, "newtime";
+    VM = 0x100, "vm";
+    FS = 0x200, "fs";
+    FILES = 0x400, "files";
+    SIGHAND = 0x800, "sighand";
+    PIDFD = 0x1000, "pidfd";
+    VFORK = 0x4000, "vfork";
+    PARENT = 0x8000, "parent";
+    THREAD = 0x10000, "thread";
+    NEWNS = 0x20000, "newns";
+    SYSVSEM = 0x40000, "sysvsem";
+    SETTLS = 0x80000, "settls";
+    PARENT_SETTID = 0x100000, "parent_settid";
+    CHILD_CLEARTID = 0x200000, "child_cleartid";
+    DETACHED = 0x400000, "detached";
+    CHILD_SETTID = 0x1000000, "child_settid";
+    NEWCGROUP = 0x2000000, "newcgroup";
+    NEWUTS = 0x4000000, "newuts";
+    NEWIPC = 0x8000000, "newipc";
+    NEWUSER = 0x10000000, "newuser";
+    NEWPID = 0x20000000, "newpid";
+    NEWNET = 0x40000000, "newnet";
+    IO = 0x80000000, "io";
+    CLEAR_SIGHAND = 0x1_0000_0000, "clear_sighand";
+    INTO_CGROUP = 0x2_0000_0000, "into_cgroup";
+}
+
+impl CloneFlags {
+    /// No flag.
+    pub const EMPTY: CloneFlags = CloneFlags(0);
+
+    /// Whether every flag of `f` is set.
+    pub fn has(self, f: CloneFlags) -> bool {
+        self.0 & f.0 == f.0 && f.0 != 0
+    }
+
+    /// Whether any flag of `f` is set.
+    pub fn any(self, f: CloneFlags) -> bool {
+        self.0 & f.0 != 0
+    }
+
+    /// Union.
+    pub fn with(self, f: CloneFlags) -> CloneFlags {
+        CloneFlags(self.0 | f.0)
+    }
+
+    /// The names of the set flags (unknown bits as hex).
+    pub fn names(self) -> Vec<String> {
+        let mut rest = self.0;
+        let mut v = Vec::new();
+        for (f, n) in Self::NAMED {
+            if self.0 & f.0 != 0 {
+                v.push(n.to_string());
+                rest &= !f.0;
+            }
+        }
+        if rest != 0 {
+            v.push(format!("{rest:#x}"));
+        }
+        v
+    }
+}
+
+impl std::ops::BitOr for CloneFlags {
+    type Output = CloneFlags;
+    fn bitor(self, o: CloneFlags) -> CloneFlags {
+        CloneFlags(self.0 | o.0)
+    }
+}
+
+impl Serialize for CloneFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.names().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CloneFlags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CloneFlags, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        let mut f = 0u64;
+        for n in names {
+            let bit = CloneFlags::NAMED
+                .iter()
+                .find(|(_, s)| *s == n)
+                .map(|(b, _)| b.0)
+                .or_else(|| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown clone flag {n:?}")))?;
+            f |= bit;
+        }
+        Ok(CloneFlags(f))
+    }
+}
+
+/// The `set_tid` / `set_tid_size` pair of `clone3` (clone3(2)).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SetTid {
+    /// Both zero.
+    #[default]
+    None,
+    /// `set_tid = [1]`, size 1: pid 1 in the innermost pid namespace of the child.
+    Pid1,
+    /// `set_tid` NULL with size 1.
+    NullWithSize,
+    /// `set_tid` non-NULL with size 0.
+    PtrWithoutSize,
+    /// Size 33, above `MAX_PID_NS_LEVEL` (32).
+    TooMany,
+}
+
+/// The `clone_args` variants of `clone3`, beyond flags and exit signal.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(default)]
+pub struct Clone3Args {
+    /// The `size` argument: 64 (`CLONE_ARGS_SIZE_VER0`), 80 (VER1), 88 (VER2, the default),
+    /// anything up to 192, or above the page size.
+    pub size: u32,
+    /// A non-zero byte at `size - 1` when `size` is above 88 (the part the kernel does not
+    /// know must be zero: copy_struct_from_user).
+    pub tail_nonzero: bool,
+    /// A stack pointer is passed.
+    pub stack: bool,
+    /// A stack size is passed.
+    pub stack_size: bool,
+    /// `set_tid` variant.
+    pub set_tid: SetTid,
+    /// `cgroup` above `INT_MAX`.
+    pub cgroup_big: bool,
+}
+
+/// `CLONE_ARGS_SIZE_VER2`: the size of `struct clone_args` this crate knows.
+pub const CLONE_ARGS_SIZE: u32 = 88;
+
+impl Default for Clone3Args {
+    fn default() -> Self {
+        Clone3Args {
+            size: CLONE_ARGS_SIZE,
+            tail_nonzero: false,
+            stack: true,
+            stack_size: true,
+            set_tid: SetTid::None,
+            cgroup_big: false,
+        }
+    }
+}
+
+/// One `clone`/`clone3` call. Pointers the flags need (`parent_tid`, `child_tid`, the pidfd
+/// slot, the stack, `tls`) are supplied by the backend and point to memory no observation
+/// covers: the lab passes its own stack for the child and the current TLS base for SETTLS.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CloneOp {
+    /// System call.
+    #[serde(default)]
+    pub entry: CloneEntry,
+    /// Flags.
+    #[serde(default)]
+    pub flags: CloneFlags,
+    /// Exit signal: the low 8 bits of the legacy flags word, or `clone_args.exit_signal`
+    /// (sign-extended to 64 bits, so a negative value has high bits set).
+    #[serde(default = "sigchld")]
+    pub exit_signal: i32,
+    /// clone3 argument variants (ignored by the legacy entry).
+    #[serde(default)]
+    pub args: Clone3Args,
+}
+
+fn sigchld() -> i32 {
+    17
+}
+
 /// One step of a case: which task runs which op.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Op {
@@ -410,11 +646,56 @@ impl fmt::Display for Op {
         write!(f, "t{}: ", self.task)?;
         match &self.kind {
             OpKind::Fork => write!(f, "fork()"),
-            OpKind::Exit { code } => write!(f, "exit({code})"),
-            OpKind::Wait { target } => match target {
-                WaitTarget::Any => write!(f, "wait(any)"),
-                WaitTarget::Task(t) => write!(f, "wait(t{t})"),
-            },
+            OpKind::Exit { code, thread } => {
+                write!(
+                    f,
+                    "{}({code})",
+                    if *thread { "exit_thread" } else { "exit" }
+                )
+            }
+            OpKind::Wait { target, options } => {
+                match target {
+                    WaitTarget::Any => write!(f, "wait(any")?,
+                    WaitTarget::Task(t) => write!(f, "wait(t{t}")?,
+                }
+                for (on, n) in [
+                    (options.nohang, "WNOHANG"),
+                    (options.clone, "__WCLONE"),
+                    (options.all, "__WALL"),
+                ] {
+                    if on {
+                        write!(f, ", {n}")?;
+                    }
+                }
+                write!(f, ")")
+            }
+            OpKind::Vfork => write!(f, "vfork()"),
+            OpKind::Clone(c) => {
+                let flags = c.flags.names().join("|").to_uppercase();
+                match c.entry {
+                    CloneEntry::Clone => write!(f, "clone({flags}, sig={})", c.exit_signal),
+                    CloneEntry::Clone3 => {
+                        write!(f, "clone3({flags}, sig={}", c.exit_signal)?;
+                        let a = c.args;
+                        if a != Clone3Args::default() {
+                            write!(f, ", size={}", a.size)?;
+                            if a.tail_nonzero {
+                                write!(f, ", tail!=0")?;
+                            }
+                            if a.stack != a.stack_size {
+                                write!(f, ", stack={} stack_size={}", a.stack, a.stack_size)?;
+                            }
+                            if a.set_tid != SetTid::None {
+                                write!(f, ", set_tid={:?}", a.set_tid)?;
+                            }
+                            if a.cgroup_big {
+                                write!(f, ", cgroup>INT_MAX")?;
+                            }
+                        }
+                        write!(f, ")")
+                    }
+                }
+            }
             OpKind::MemRead { region, page } => write!(f, "load {region}[{page}]"),
             OpKind::MemWrite { region, page, byte } => {
                 write!(f, "store {region}[{page}] = {byte:#04x}")
@@ -505,6 +786,7 @@ mod tests {
                 task: 0,
                 kind: OpKind::Wait {
                     target: WaitTarget::Task(2),
+                    options: Default::default(),
                 },
             },
             Op {

@@ -154,12 +154,22 @@ fn measure_lab(exe: &Path) -> BResult<(Lab, String)> {
             let t = Instant::now();
             b.op(&op(0, OpKind::Fork), false)?;
             forks.push(t.elapsed().as_secs_f64() * 1e6);
-            b.op(&op(k, OpKind::Exit { code: 0 }), false)?;
+            b.op(
+                &op(
+                    k,
+                    OpKind::Exit {
+                        code: 0,
+                        thread: false,
+                    },
+                ),
+                false,
+            )?;
             b.op(
                 &op(
                     0,
                     OpKind::Wait {
                         target: WaitTarget::Task(k),
+                        options: Default::default(),
                     },
                 ),
                 false,

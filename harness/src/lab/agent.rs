@@ -5,10 +5,11 @@
 //! that share the heap and TLS of their parent, where any of those would corrupt the parent.
 
 use super::channel::{
-    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA, K_FORK,
-    K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
+    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA, K_CLONE,
+    K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
+use super::trampoline::{clone_call, CloneCall};
 use core::mem::size_of;
 
 /// Where `t0` maps region `i`: `REGION_BASE + i * REGION_STRIDE`. The stride (16 TiB) is
@@ -17,6 +18,19 @@ use core::mem::size_of;
 pub const REGION_BASE: u64 = 0x1000_0000_0000;
 /// See [`REGION_BASE`].
 pub const REGION_STRIDE: u64 = 0x1000_0000_0000;
+
+/// The pool of agent stacks, one per slot, mapped by `t0` before the first op: a CLONE_VM
+/// child cannot run on its parent's stack, so every clone-like child switches to the stack
+/// of its slot ([`super::trampoline`]). Above the four regions, below the user-space top.
+pub const STACK_BASE: u64 = 0x6000_0000_0000;
+/// Bytes per slot stack; the lowest 256 bytes are the slot's scratch area (the pidfd,
+/// parent_tid and child_tid words and the `set_tid` array a clone writes or reads).
+pub const STACK_SIZE: u64 = 256 * 1024;
+
+/// Lowest address of the stack of `slot` (its scratch area).
+pub fn stack_base(slot: u64) -> u64 {
+    STACK_BASE + slot * STACK_SIZE
+}
 
 /// Address of page `page` of region `i`.
 pub fn page_addr(region: usize, page: u64) -> u64 {
@@ -210,6 +224,23 @@ pub unsafe fn t0_main(plan: T0Plan) -> ! {
             }
         }
         sc(libc::SYS_close, fd as u64, 0, 0);
+        let r = raw(
+            libc::SYS_mmap,
+            [
+                STACK_BASE,
+                STACK_SIZE * SLOTS as u64,
+                prot,
+                (libc::MAP_PRIVATE
+                    | libc::MAP_ANONYMOUS
+                    | libc::MAP_NORESERVE
+                    | libc::MAP_FIXED_NOREPLACE) as u64,
+                u64::MAX,
+                0,
+            ],
+        );
+        if r as u64 != STACK_BASE {
+            fail(step::MMAP, if r < 0 { r } else { -(libc::EEXIST as i64) });
+        }
         send_reply(&Reply::ZERO);
         agent_loop(0)
     }
@@ -230,6 +261,83 @@ fn close_range(first: u32, last: u32) {
             fd += 1;
         }
     }
+}
+
+/// Where a clone-like child starts, on the stack of its slot: announce itself, then serve
+/// its slot.
+///
+/// # Safety
+/// Only the trampoline calls this, in a new task whose fd table holds the agent channel.
+pub unsafe extern "C" fn child_start(slot: u64) -> ! {
+    let mut r = Reply::ZERO;
+    r.slot = slot as u32;
+    r.seq = super::channel::BIRTH_SEQ;
+    // SAFETY: gettid takes no arguments.
+    r.ret = unsafe { sc(libc::SYS_gettid, 0, 0, 0) };
+    send_reply(&r);
+    // SAFETY: as the caller guarantees.
+    unsafe { agent_loop(slot as u32) }
+}
+
+/// Runs a K_CLONE command: fills in the pointers of the call and goes through the
+/// trampoline. Returns the parent's raw result.
+///
+/// # Safety
+/// `cmd` was built by the lab for K_CLONE; `slot`'s stack is unused (a fresh slot).
+unsafe fn run_clone(cmd: &mut Cmd) -> i64 {
+    use super::channel::{
+        CF_CHILD_TID, CF_PARENT_TID, CF_PIDFD, CF_SET_TID, CF_STACK, CF_STACK_SIZE, CF_TLS,
+    };
+    let nr = cmd.args[0] as i64;
+    let slot = cmd.args[1];
+    let fix = cmd.args[3];
+    let scratch = stack_base(slot);
+    let top = scratch + STACK_SIZE;
+    // SAFETY: the scratch area is this slot's, mapped by t0 and unused by anyone else; the
+    // arch_prctl call writes one u64 into a local.
+    let tls = unsafe {
+        core::ptr::write_volatile((scratch + 24) as *mut i32, 1);
+        let mut fs: u64 = 0;
+        sc(
+            libc::SYS_arch_prctl,
+            0x1003, // ARCH_GET_FS
+            &mut fs as *mut u64 as u64,
+            0,
+        );
+        fs
+    };
+    let call = if nr == libc::SYS_clone3 {
+        let mut put = |off: usize, v: u64| {
+            cmd.data[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+        };
+        for (bit, off, v) in [
+            (CF_PIDFD, 8, scratch),
+            (CF_CHILD_TID, 16, scratch + 16),
+            (CF_PARENT_TID, 24, scratch + 8),
+            (CF_STACK, 40, scratch + 256),
+            (CF_STACK_SIZE, 48, STACK_SIZE - 256),
+            (CF_TLS, 56, tls),
+            (CF_SET_TID, 64, scratch + 24),
+        ] {
+            if fix & bit != 0 {
+                put(off, v);
+            }
+        }
+        CloneCall {
+            nr,
+            args: [cmd.data.as_ptr() as u64, cmd.args[2], 0, 0, 0, 0],
+        }
+    } else if nr == libc::SYS_clone {
+        // x86_64: clone(flags, newsp, parent_tid, child_tid, tls).
+        CloneCall {
+            nr,
+            args: [cmd.args[2], top, scratch + 8, scratch + 16, tls, 0],
+        }
+    } else {
+        CloneCall { nr, args: [0; 6] }
+    };
+    // SAFETY: the child switches to the top of its slot's stack before touching memory.
+    unsafe { clone_call(call, top, slot, child_start) }
 }
 
 /// Reads one command from `fd`; `false` on EOF or error (the lab is gone).
@@ -292,6 +400,8 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
                 }
                 r
             }
+            // SAFETY: see run_clone.
+            K_CLONE => unsafe { run_clone(&mut cmd) },
             K_LOAD => {
                 // SAFETY: loads from a case region address; a bad address kills this task with
                 // SIGSEGV, which the lab observes as the op's outcome.

@@ -32,6 +32,14 @@ enum Life {
 
 struct Task {
     pid: i32,
+    /// Its pids from the lab's pid namespace inwards (/proc/PID/status `NSpid`).
+    nspid: Vec<i32>,
+    /// A non-leader thread (CLONE_THREAD): released at exit, never a zombie.
+    thread: bool,
+    /// The label of its thread group leader (itself unless a thread).
+    leader: usize,
+    /// The label of the CLONE_VFORK child this task waits for.
+    vfork_child: Option<usize>,
     /// Opened by the lab after `t0` was forked, so no agent inherits it.
     pidfd: Option<OwnedFd>,
     slot: usize,
@@ -58,12 +66,60 @@ pub struct Case {
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    pidfd_open_flags(pid, 0)
+}
+
+/// `PIDFD_THREAD` (= O_EXCL): a pidfd for one thread, readable when that thread exits.
+const PIDFD_THREAD: i32 = libc::O_EXCL;
+
+fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes no pointers; a non-negative result is a new fd we own
     // (pidfds are always close-on-exec).
     unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, flags) as i32;
         (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
     }
+}
+
+/// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
+fn nspid(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("NSpid:").map(|v| {
+                    v.split_ascii_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect::<Vec<i32>>()
+                })
+            })
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![pid])
+}
+
+/// Pids (lab namespace) listed in /proc/P/task/*/children, or the thread ids of P.
+fn kin(p: i32, threads: bool) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if threads {
+            out.push(tid);
+            continue;
+        }
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{p}/task/{tid}/children")) {
+            out.extend(
+                s.split_ascii_whitespace()
+                    .filter_map(|x| x.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
 }
 
 fn make_dir() -> Result<PathBuf, String> {
@@ -161,6 +217,10 @@ impl Case {
         self.board.set_pgid(pid);
         self.tasks.push(Task {
             pid,
+            nspid: vec![pid],
+            thread: false,
+            leader: 0,
+            vfork_child: None,
             pidfd: pidfd_open(pid),
             slot: 0,
             life: Live,
@@ -188,32 +248,165 @@ impl Case {
         if ops::touches_agent_fd(&op.kind) {
             return Ok(Outcome::Err(Errno::EBADF));
         }
+        // wait4 takes a pid in the caller's pid namespace.
+        let depth = self.tasks[op.task as usize].nspid.len() - 1;
         let wait_pid = match op.kind {
             OpKind::Wait {
                 target: WaitTarget::Any,
+                ..
             } => -1,
             OpKind::Wait {
                 target: WaitTarget::Task(t),
+                ..
             } => self
                 .tasks
                 .get(t as usize)
                 .filter(|t| t.life != Reaped)
-                .map_or(NO_PID, |t| t.pid as i64),
+                .and_then(|t| t.nspid.get(depth))
+                .map_or(NO_PID, |&p| p as i64),
             _ => 0,
         };
-        if matches!(op.kind, OpKind::Fork) && self.next_slot >= SLOTS {
+        let creates = matches!(op.kind, OpKind::Fork | OpKind::Vfork | OpKind::Clone(_));
+        if creates && self.next_slot >= SLOTS {
             return Err(format!(
                 "task limit reached: at most {SLOTS} forks per case"
             ));
         }
         let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid)?;
-        if let Expect::Child { .. } = expect {
+        if let Expect::Child { .. } | Expect::Clone { .. } = expect {
             self.next_slot += 1;
         }
         self.seq = self.seq.wrapping_add(1);
+        if self.seq == super::channel::BIRTH_SEQ {
+            self.seq = 1;
+        }
         cmd.seq = self.seq;
         self.send(op.task, slot, &cmd, expect)?;
-        Ok(self.await_reply(op.task, self.seq, expect))
+        let out = self.await_reply(op.task, self.seq, expect);
+        if let (Expect::Child { .. } | Expect::Clone { .. }, Outcome::Err(_)) = (expect, &out) {
+            // No task was born: the slot (whose pipe nobody reads) serves the next one.
+            self.next_slot -= 1;
+        }
+        self.settle_vfork();
+        Ok(out)
+    }
+
+    /// A vfork parent whose child is gone resumes at once (the child's exit released the
+    /// mm: kernel/fork.c mm_release → complete_vfork_done); waits for its late reply so the
+    /// next snapshot sees it running again.
+    fn settle_vfork(&mut self) {
+        loop {
+            let mut progress = false;
+            for p in 0..self.tasks.len() {
+                let Some(c) = self.tasks[p].vfork_child else {
+                    continue;
+                };
+                if self.tasks[p].life != Blocked {
+                    self.tasks[p].vfork_child = None;
+                    continue;
+                }
+                if !self.gone(c) {
+                    continue;
+                }
+                let Some((seq, expect)) = self.tasks[p].pending else {
+                    continue;
+                };
+                self.await_reply(p as TaskId, seq, expect);
+                self.tasks[p].vfork_child = None;
+                progress = true;
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Whether task `c` has exited (its pidfd is readable, or the bookkeeping says so).
+    fn gone(&self, c: usize) -> bool {
+        let t = &self.tasks[c];
+        if matches!(t.life, Dead | Reaped) {
+            return true;
+        }
+        let Some(fd) = &t.pidfd else {
+            return false;
+        };
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll on one local pollfd without waiting.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    /// Registers the child of a clone-like op by `creator` and returns its label.
+    fn register_child(&mut self, creator: usize, n: NewChild) -> TaskId {
+        let NewChild {
+            slot,
+            hint,
+            hint_is_outer,
+            thread,
+            sibling,
+            newpid,
+        } = n;
+        if let Some(i) = self.tasks.iter().position(|t| t.slot == slot) {
+            return i as TaskId;
+        }
+        let cr = &self.tasks[creator];
+        let pid = if hint_is_outer && cr.nspid.len() == 1 {
+            hint
+        } else {
+            // The creator sees the child in its own pid namespace: find the child among the
+            // kin of its parent, in the lab's namespace.
+            let parent_pid = if thread {
+                cr.pid
+            } else if sibling {
+                observe::stat(cr.pid).map_or(0, |s| s.ppid)
+            } else {
+                cr.pid
+            };
+            let known: Vec<i32> = self.tasks.iter().map(|t| t.pid).collect();
+            // The hint is the child's pid as the creator sees it (its reply), or, for a
+            // vfork child born in a new pid namespace, 1.
+            let depth = cr.nspid.len() - 1;
+            kin(parent_pid, thread)
+                .into_iter()
+                .filter(|p| !known.contains(p))
+                .find(|&p| {
+                    let ns = nspid(p);
+                    if hint_is_outer {
+                        ns.get(depth) == Some(&hint)
+                    } else {
+                        ns.last() == Some(&hint) && ns.len() > depth + 1
+                    }
+                })
+                .unwrap_or(hint)
+        };
+        let nested = self.tasks[creator].nspid.len() > 1;
+        let nspid = if nested || newpid {
+            nspid(pid)
+        } else {
+            vec![pid]
+        };
+        let label = self.tasks.len();
+        let leader = if thread {
+            self.tasks[creator].leader
+        } else {
+            label
+        };
+        self.tasks.push(Task {
+            pid,
+            nspid,
+            thread,
+            leader,
+            vfork_child: None,
+            pidfd: pidfd_open_flags(pid, if thread { PIDFD_THREAD } else { 0 }),
+            slot,
+            life: Live,
+            pending: None,
+            reaped_status: None,
+        });
+        label as TaskId
     }
 
     fn send(
@@ -246,6 +439,9 @@ impl Case {
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
     fn dispatch(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
+        if r.seq == super::channel::BIRTH_SEQ {
+            return self.birth(r);
+        }
         let label = self.tasks.iter().position(|t| t.slot == r.slot as usize)?;
         let (seq, expect) = self.tasks[label].pending?;
         if seq != r.seq {
@@ -256,25 +452,43 @@ impl Case {
             self.tasks[label].life = Live;
         }
         let outcome = match expect {
-            Expect::Child { slot } if r.ret > 0 => {
-                let child = self.tasks.len() as TaskId;
-                self.tasks.push(Task {
-                    pid: r.ret as i32,
-                    pidfd: pidfd_open(r.ret as i32),
+            Expect::Child { slot } if r.ret > 0 => Outcome::Child(self.register_child(
+                label,
+                NewChild {
                     slot,
-                    life: Live,
-                    pending: None,
-                    reaped_status: None,
-                });
-                Outcome::Child(child)
+                    hint: r.ret as i32,
+                    hint_is_outer: true,
+                    thread: false,
+                    sibling: false,
+                    newpid: false,
+                },
+            )),
+            Expect::Clone {
+                slot,
+                thread,
+                sibling,
+                newpid,
+                ..
+            } if r.ret > 0 => {
+                let c = self.register_child(
+                    label,
+                    NewChild {
+                        slot,
+                        hint: r.ret as i32,
+                        hint_is_outer: true,
+                        thread,
+                        sibling,
+                        newpid,
+                    },
+                );
+                Outcome::Child(c)
             }
             Expect::Reaped if r.ret > 0 => {
                 let status = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
-                match self
-                    .tasks
-                    .iter()
-                    .position(|t| t.pid as i64 == r.ret && t.life != Reaped)
-                {
+                let depth = self.tasks[label].nspid.len() - 1;
+                match self.tasks.iter().position(|t| {
+                    t.nspid.get(depth).is_some_and(|&p| p as i64 == r.ret) && t.life != Reaped
+                }) {
                     Some(i) => {
                         let t = &mut self.tasks[i];
                         t.life = Reaped;
@@ -293,6 +507,43 @@ impl Case {
             e => ops::outcome(e, r),
         };
         Some((label as TaskId, seq, outcome))
+    }
+
+    /// A new task's birth message: for a CLONE_VFORK child it is the outcome of its
+    /// creator's op (whose own reply only comes once the child exits).
+    fn birth(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
+        let slot = r.slot as usize;
+        let (creator, seq, thread, sibling, newpid) =
+            self.tasks
+                .iter()
+                .enumerate()
+                .find_map(|(i, t)| match t.pending {
+                    Some((
+                        seq,
+                        Expect::Clone {
+                            slot: s,
+                            vfork: true,
+                            thread,
+                            sibling,
+                            newpid,
+                        },
+                    )) if s == slot => Some((i, seq, thread, sibling, newpid)),
+                    _ => None,
+                })?;
+        let c = self.register_child(
+            creator,
+            NewChild {
+                slot,
+                hint: r.ret as i32,
+                hint_is_outer: !newpid,
+                thread,
+                sibling,
+                newpid,
+            },
+        );
+        self.tasks[creator].life = Blocked;
+        self.tasks[creator].vfork_child = Some(c as usize);
+        Some((creator as TaskId, seq, Outcome::Child(c)))
     }
 
     /// Waits for the reply to `seq` from `label`, its death, or the deadline.
@@ -357,7 +608,10 @@ impl Case {
         let mut status = observe::stat(pid)
             .filter(|s| s.state == b'Z')
             .map(|s| s.exit_code);
-        if status.is_none() {
+        if t_thread(&self.tasks[label as usize]) {
+            // A thread is released at exit: no zombie, no status for anyone.
+            self.tasks[label as usize].life = Reaped;
+        } else if status.is_none() && expect != Expect::Exit {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
             while self.tasks[label as usize].reaped_status.is_none() && Instant::now() < end {
@@ -387,6 +641,7 @@ impl Case {
                 pid: t.pid,
                 pidfd: t.pidfd.as_ref().map(|f| f.as_raw_fd()),
                 blocked: t.life == Blocked,
+                thread_of: t.thread.then_some(t.leader as TaskId),
             })
             .collect();
         let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
@@ -446,6 +701,22 @@ impl Case {
         self.board.clear();
         err.map_or(Ok(()), Err)
     }
+}
+
+/// What the lab knows about a new task when it registers it.
+struct NewChild {
+    slot: usize,
+    /// The pid its creator's reply or its birth message gave.
+    hint: i32,
+    /// `hint` is the pid in the creator's namespace (not the child's own).
+    hint_is_outer: bool,
+    thread: bool,
+    sibling: bool,
+    newpid: bool,
+}
+
+fn t_thread(t: &Task) -> bool {
+    t.thread
 }
 
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group in

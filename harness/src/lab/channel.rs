@@ -34,8 +34,8 @@ pub const REPLY_READ_FD: i32 = LAB_FD_BASE + SLOTS as i32;
 pub const LAB_NOFILE: u64 = 2048;
 /// The soft `RLIMIT_NOFILE` the case's tasks run with (the Linux default).
 pub const CASE_NOFILE: u64 = 1024;
-/// Largest payload of a command or reply.
-pub const DATA: usize = 64;
+/// Largest payload of a command or reply (a `clone_args` of up to 192 bytes fits).
+pub const DATA: usize = 192;
 
 /// Command kinds.
 pub const K_SYSCALL: u32 = 0;
@@ -45,6 +45,29 @@ pub const K_FORK: u32 = 1;
 pub const K_LOAD: u32 = 2;
 /// Store `args[1]` at `args[0]`.
 pub const K_STORE: u32 = 3;
+/// vfork / clone / clone3 through the stack-switching trampoline: `args[0]` is the system
+/// call, `args[1]` the child's slot, `args[2]` the legacy flags word or the clone3 size;
+/// `args[3]` holds the `CF_*` fix-up bits. clone3's `clone_args` is in `data`.
+pub const K_CLONE: u32 = 4;
+/// `CF_*`: fill the pointer fields of `clone_args` with addresses in the child slot's
+/// scratch area (pidfd, child_tid, parent_tid, set_tid), the child slot's stack, or the
+/// current TLS base.
+pub const CF_PIDFD: u64 = 1;
+/// See [`CF_PIDFD`].
+pub const CF_CHILD_TID: u64 = 2;
+/// See [`CF_PIDFD`].
+pub const CF_PARENT_TID: u64 = 4;
+/// See [`CF_PIDFD`]: `stack`.
+pub const CF_STACK: u64 = 8;
+/// See [`CF_PIDFD`]: `stack_size`.
+pub const CF_STACK_SIZE: u64 = 16;
+/// See [`CF_PIDFD`]: `set_tid` points to `[1]`.
+pub const CF_SET_TID: u64 = 32;
+/// See [`CF_PIDFD`]: `tls`.
+pub const CF_TLS: u64 = 64;
+/// The sequence number of the message a new task sends before its first command ("born in
+/// slot `slot`, tid `ret` in its own pid namespace"). The lab never uses it for commands.
+pub const BIRTH_SEQ: u32 = u32::MAX;
 
 /// `fix` bit: argument `i` becomes a pointer to the command's `data` (bit `i`) or to the
 /// reply's `data` (bit `8 + i`), resolved by the agent in its own address space.

@@ -24,6 +24,8 @@ mod probe;
 mod serve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod trampoline;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.

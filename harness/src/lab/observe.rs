@@ -100,6 +100,8 @@ pub struct TaskRef {
     pub pidfd: Option<i32>,
     /// Blocked in an op, per the lab's bookkeeping.
     pub blocked: bool,
+    /// Its thread group leader, for a CLONE_THREAD child.
+    pub thread_of: Option<TaskId>,
 }
 
 /// Lab-wide facts the snapshot needs.
@@ -149,6 +151,9 @@ fn file_kind(target: &std::path::Path) -> Result<InodeKind, String> {
     if s.starts_with("pipe:[") {
         return Ok(InodeKind::Pipe);
     }
+    if s == "anon_inode:[pidfd]" || s.starts_with("pidfd:") {
+        return Ok(InodeKind::Pidfd);
+    }
     let base = s.rsplit('/').next().unwrap_or("");
     let base = base.strip_suffix(" (deleted)").unwrap_or(base);
     FileName::ALL
@@ -197,6 +202,7 @@ impl FdWalk<'_> {
                     InodeKind::File(_) => Some(meta.size()),
                     InodeKind::Pipe if self.pipe_size => t.pidfd.and_then(|p| pipe_bytes(p, fd)),
                     InodeKind::Pipe => None,
+                    InodeKind::Pidfd => Some(meta.size()),
                 };
                 self.snap.inodes.push(Inode {
                     id: next_inode,
@@ -354,6 +360,7 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
             state,
             exit_signal: o.caps.exit_signal.then_some(Signal(s.exit_signal)),
             sharing: None,
+            thread_of: t.thread_of,
             fds: Vec::new(),
             memory: Vec::new(),
         });

@@ -1,8 +1,14 @@
 //! Op → agent command, and agent reply → outcome.
 
 use super::agent::page_addr;
-use super::channel::{Cmd, Reply, DATA, FIX_CMD_DATA, FIX_REPLY_DATA, K_FORK, K_LOAD, K_STORE};
-use forkspec_model::{Advice, Errno, FcntlCmd, OpKind, OpenFlags, Outcome, Whence, MAX_IO};
+use super::channel::{
+    Cmd, Reply, CF_CHILD_TID, CF_PARENT_TID, CF_PIDFD, CF_SET_TID, CF_STACK, CF_STACK_SIZE, CF_TLS,
+    DATA, FIX_CMD_DATA, FIX_REPLY_DATA, K_CLONE, K_FORK, K_LOAD, K_STORE,
+};
+use forkspec_model::{
+    Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, OpKind, OpenFlags, Outcome, SetTid,
+    Whence, MAX_IO,
+};
 
 /// How to turn the reply of a command into an outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +27,21 @@ pub enum Expect {
     Child {
         /// The slot reserved for the child.
         slot: usize,
+    },
+    /// vfork / clone / clone3: on success the child runs in `slot`. With `vfork` the
+    /// outcome is known from the child's birth message, and the caller's own reply comes
+    /// once the child exits.
+    Clone {
+        /// The slot reserved for the child.
+        slot: usize,
+        /// CLONE_VFORK.
+        vfork: bool,
+        /// CLONE_THREAD: the child is a thread of the caller's group.
+        thread: bool,
+        /// CLONE_NEWPID: the child's own tid (its birth message) is 1.
+        newpid: bool,
+        /// CLONE_PARENT or CLONE_THREAD: the child is a sibling, not a child, of the caller.
+        sibling: bool,
     },
     /// wait4: `ret` is the reaped pid, `data[..4]` the status.
     Reaped,
@@ -97,12 +118,55 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
             },
             Expect::Child { slot: child_slot },
         ),
-        OpKind::Exit { code } => (
-            syscall(libc::SYS_exit_group, [*code as i64 as u64, z, z, z, z, z]),
+        OpKind::Exit { code, thread } => (
+            syscall(
+                if *thread {
+                    libc::SYS_exit
+                } else {
+                    libc::SYS_exit_group
+                },
+                [*code as i64 as u64, z, z, z, z, z],
+            ),
             Expect::Exit,
         ),
-        OpKind::Wait { .. } => {
-            let mut c = syscall(libc::SYS_wait4, [wait_pid as u64, z, z, z, z, z]);
+        OpKind::Vfork => (
+            Cmd {
+                kind: K_CLONE,
+                args: [libc::SYS_vfork as u64, child_slot as u64, z, z, z, z],
+                ..Cmd::ZERO
+            },
+            Expect::Clone {
+                slot: child_slot,
+                vfork: true,
+                thread: false,
+                newpid: false,
+                sibling: false,
+            },
+        ),
+        OpKind::Clone(c) => {
+            if c.entry == CloneEntry::Clone3 && c.args.size as usize > DATA && c.args.size <= 4096 {
+                return Err(format!(
+                    "clone3 size {} is neither at most {DATA} nor above the page size",
+                    c.args.size
+                ));
+            }
+            encode_clone(c, child_slot)
+        }
+        OpKind::Wait { options, .. } => {
+            let mut o = 0;
+            for (on, bit) in [
+                (options.nohang, libc::WNOHANG),
+                (options.clone, libc::__WCLONE),
+                (options.all, libc::__WALL),
+            ] {
+                if on {
+                    o |= bit;
+                }
+            }
+            let mut c = syscall(
+                libc::SYS_wait4,
+                [wait_pid as u64, z, o as u32 as u64, z, z, z],
+            );
             c.fix = FIX_REPLY_DATA << 1;
             (c, Expect::Reaped)
         }
@@ -277,6 +341,73 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
             Expect::Ret,
         ),
     })
+}
+
+/// The K_CLONE command of a clone/clone3 op. Pointer fields are filled in by the agent
+/// (`CF_*`): all point into the child slot's scratch area, distinct from each other, so
+/// clone3's pidfd and parent_tid never alias (legacy clone aliases them by definition).
+fn encode_clone(c: &CloneOp, slot: usize) -> (Cmd, Expect) {
+    let f = c.flags;
+    let mut cmd = Cmd {
+        kind: K_CLONE,
+        ..Cmd::ZERO
+    };
+    cmd.args[1] = slot as u64;
+    match c.entry {
+        CloneEntry::Clone => {
+            cmd.args[0] = libc::SYS_clone as u64;
+            // Low 32 bits only; NEWTIME (0x80) is one of the CSIGNAL bits there.
+            let low = (f.0 & 0xffff_ffff & !0xff) | (c.exit_signal as u64 & 0xff) | (f.0 & 0x80);
+            cmd.args[2] = low;
+        }
+        CloneEntry::Clone3 => {
+            let a = c.args;
+            cmd.args[0] = libc::SYS_clone3 as u64;
+            cmd.args[2] = a.size as u64;
+            let mut put = |off: usize, v: u64| {
+                cmd.data[off..off + 8].copy_from_slice(&v.to_ne_bytes());
+            };
+            put(0, f.0);
+            put(32, c.exit_signal as i64 as u64);
+            let (set_tid_ptr, set_tid_size) = match a.set_tid {
+                SetTid::None => (false, 0),
+                SetTid::Pid1 => (true, 1),
+                SetTid::NullWithSize => (false, 1),
+                SetTid::PtrWithoutSize => (true, 0),
+                SetTid::TooMany => (true, 33),
+            };
+            put(72, set_tid_size);
+            // cgroup: fd 0, or a number above INT_MAX.
+            put(80, if a.cgroup_big { 1 << 32 } else { 0 });
+            let size = a.size as usize;
+            if a.tail_nonzero && size > 88 && size <= DATA {
+                cmd.data[size - 1] = 1;
+            }
+            let mut fix = CF_PIDFD | CF_CHILD_TID | CF_PARENT_TID | CF_TLS;
+            if a.stack {
+                fix |= CF_STACK;
+            }
+            if a.stack_size {
+                fix |= CF_STACK_SIZE;
+            }
+            if set_tid_ptr {
+                fix |= CF_SET_TID;
+            }
+            cmd.args[3] = fix;
+        }
+    }
+    let legacy = c.entry == CloneEntry::Clone;
+    let kept = |x: CloneFlags| f.has(x) && !(legacy && x.0 > 0xffff_ffff);
+    (
+        cmd,
+        Expect::Clone {
+            slot,
+            vfork: kept(CloneFlags::VFORK),
+            thread: kept(CloneFlags::THREAD),
+            newpid: kept(CloneFlags::NEWPID),
+            sibling: kept(CloneFlags::THREAD) || kept(CloneFlags::PARENT),
+        },
+    )
 }
 
 /// The fd numbers `op` passes to the kernel as existing descriptors.

@@ -178,8 +178,14 @@ impl Pipe {
 
 #[derive(Clone, Debug)]
 enum Inode {
-    File { name: FileName, data: FileData },
+    File {
+        name: FileName,
+        data: FileData,
+    },
     Pipe(Pipe),
+    /// A pidfd from CLONE_PIDFD (fs/pidfs.c: one inode per pid; the file has no read,
+    /// write or llseek operations).
+    Pidfd,
 }
 
 /// An open file description.
@@ -257,6 +263,19 @@ impl Files {
         matches!(self.inodes.get(&ino), Some(Inode::Pipe(_)))
     }
 
+    fn is_pidfd(&self, ino: u64) -> bool {
+        matches!(self.inodes.get(&ino), Some(Inode::Pidfd))
+    }
+
+    /// A new pidfd: its own inode and an `O_RDWR` description (kernel/pid.c:
+    /// pidfd_prepare).
+    pub(super) fn new_pidfd(&mut self) -> u64 {
+        let ino = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(ino, Inode::Pidfd);
+        self.new_ofd(ino, Access::RdWr, false, false)
+    }
+
     /// Size of `data`.
     pub(super) fn data_size(&self) -> u64 {
         self.file(DATA_INODE).map_or(0, |d| d.size)
@@ -322,6 +341,7 @@ impl Files {
             let (kind, size) = match self.inodes.get(&ino) {
                 Some(Inode::File { name, data }) => (InodeKind::File(*name), data.size),
                 Some(Inode::Pipe(p)) => (InodeKind::Pipe, p.len()),
+                Some(Inode::Pidfd) => (InodeKind::Pidfd, 0),
                 None => continue,
             };
             snap.inodes.push(obs::Inode {
@@ -334,11 +354,10 @@ impl Files {
 
     /// Drops OFDs no fd of a task that has not exited refers to (the last fput), and pipes
     /// no OFD refers to.
-    pub(super) fn collect_garbage(&mut self, tasks: &[super::tasks::Task]) {
-        let live: BTreeSet<u64> = tasks
+    pub(super) fn collect_garbage(&mut self, tables: &[&FdTable]) {
+        let live: BTreeSet<u64> = tables
             .iter()
-            .filter(|t| t.alive())
-            .flat_map(|t| t.fds.values().map(|s| s.ofd))
+            .flat_map(|t| t.values().map(|s| s.ofd))
             .collect();
         self.ofds.retain(|id, _| live.contains(id));
         let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
@@ -349,7 +368,7 @@ impl Files {
 
 impl Model {
     fn slot(&self, t: TaskId, fd: Fd) -> Option<FdSlot> {
-        self.tasks[t as usize].fds.get(&fd).copied()
+        self.fdt(t).get(&fd).copied()
     }
 
     fn ofd_of(&self, t: TaskId, fd: Fd) -> Option<(u64, OfdState)> {
@@ -358,24 +377,21 @@ impl Model {
     }
 
     /// Lowest fd ≥ `min` not in the table, if below [`NOFILE`] (fs/file.c: alloc_fd).
-    fn lowest_free(&self, t: TaskId, min: Fd) -> Option<Fd> {
-        let fds = &self.tasks[t as usize].fds;
+    pub(super) fn lowest_free(&self, t: TaskId, min: Fd) -> Option<Fd> {
+        let fds = self.fdt(t);
         (min.max(0)..NOFILE).find(|fd| !fds.contains_key(fd))
     }
 
-    fn install(&mut self, t: TaskId, fd: Fd, ofd: u64, cloexec: bool) {
-        self.tasks[t as usize]
-            .fds
-            .insert(fd, FdSlot { ofd, cloexec });
+    pub(super) fn install(&mut self, t: TaskId, fd: Fd, ofd: u64, cloexec: bool) {
+        self.fdt_mut(t).insert(fd, FdSlot { ofd, cloexec });
     }
 
     /// Whether some task that has not exited holds an fd on an OFD of pipe `ino` with a
     /// read end (`write == false`) or a write end.
     fn pipe_end_open(&self, ino: u64, write: bool) -> bool {
-        self.tasks
-            .iter()
-            .filter(|t| t.alive())
-            .flat_map(|t| t.fds.values())
+        self.live_fdts()
+            .into_iter()
+            .flat_map(|t| t.values())
             .filter_map(|s| self.files.ofds.get(&s.ofd))
             .any(|o| {
                 o.inode == ino
@@ -487,7 +503,7 @@ impl Model {
 
     /// `close(fd)`: EBADF when not open. Only this task's table changes (close(2)).
     pub(super) fn op_close(&mut self, t: TaskId, fd: Fd) -> Outcome {
-        match self.tasks[t as usize].fds.remove(&fd) {
+        match self.fdt_mut(t).remove(&fd) {
             Some(_) => Outcome::Ret(0),
             None => Outcome::Err(Errno::EBADF),
         }
@@ -548,6 +564,11 @@ impl Model {
         let Some((id, o)) = self.ofd_of(t, fd) else {
             return Outcome::Err(Errno::EBADF);
         };
+        if self.files.is_pidfd(o.inode) {
+            // pidfs files are opened by dentry_open, which grants FMODE_PREAD/PWRITE, but
+            // have no read method: vfs_read says EINVAL for read and pread alike.
+            return Outcome::Err(Errno::EINVAL);
+        }
         if self.files.is_pipe(o.inode) {
             if pos.is_some() {
                 return Outcome::Err(Errno::ESPIPE);
@@ -619,6 +640,10 @@ impl Model {
         let Some((id, o)) = self.ofd_of(t, fd) else {
             return Outcome::Err(Errno::EBADF);
         };
+        if self.files.is_pidfd(o.inode) {
+            // No write method: vfs_write says EINVAL (see op_read).
+            return Outcome::Err(Errno::EINVAL);
+        }
         if self.files.is_pipe(o.inode) {
             if pos.is_some() {
                 return Outcome::Err(Errno::ESPIPE);
@@ -680,7 +705,7 @@ impl Model {
         let Some((id, o)) = self.ofd_of(t, fd) else {
             return Outcome::Err(Errno::EBADF);
         };
-        if self.files.is_pipe(o.inode) {
+        if self.files.is_pipe(o.inode) || self.files.is_pidfd(o.inode) {
             return Outcome::Err(Errno::ESPIPE);
         }
         let size = self.files.file(o.inode).map_or(0, |d| d.size);
@@ -730,7 +755,8 @@ impl Model {
                 if o.nonblock {
                     v |= O_NONBLOCK;
                 }
-                if !self.files.is_pipe(o.inode) {
+                // pipe2 and pidfds do not go through open(2)'s force_o_largefile.
+                if !self.files.is_pipe(o.inode) && !self.files.is_pidfd(o.inode) {
                     v |= O_LARGEFILE;
                 }
                 Outcome::Ret(v)
@@ -763,7 +789,7 @@ impl Model {
         let Some(r) = self.lowest_free(t, 0) else {
             return Outcome::Err(Errno::EMFILE);
         };
-        let fds = &self.tasks[t as usize].fds;
+        let fds = self.fdt(t);
         let Some(w) = (r + 1..NOFILE).find(|fd| !fds.contains_key(fd)) else {
             return Outcome::Err(Errno::EMFILE);
         };
@@ -789,6 +815,16 @@ impl Model {
         };
         if self.files.is_pipe(o.inode) || !o.access.writable() {
             return Outcome::Err(Errno::EINVAL);
+        }
+        if self.files.is_pidfd(o.inode) {
+            // A pidfs inode has a regular-file mode but refuses attribute changes
+            // (fs/pidfs.c: pidfs_setattr returns EOPNOTSUPP); without O_LARGEFILE a length
+            // above 2^31 - 1 is EINVAL first (fs/open.c: do_ftruncate).
+            return Outcome::Err(if len > i64::from(i32::MAX) {
+                Errno::EINVAL
+            } else {
+                Errno::EOPNOTSUPP
+            });
         }
         if len as u64 > self.files.max_bytes {
             return Outcome::Err(Errno::EFBIG);

@@ -658,9 +658,13 @@ impl Model {
         let gp = global_page(region, page);
         let file_pages = pages_of(self.files.data_size());
         let Model {
-            tasks, mem, files, ..
+            tasks,
+            mms,
+            mem,
+            files,
+            ..
         } = self;
-        let mm = &mut tasks[t as usize].mm;
+        let mm = &mut mms[tasks[t as usize].mm];
         let Some(vi) = mm.vma_at(gp) else {
             return Outcome::Killed(Signal::SIGSEGV);
         };
@@ -763,8 +767,10 @@ impl Model {
         }
         let start = global_page(region, first);
         let end = start + u64::from(count);
-        let Model { tasks, mem, .. } = self;
-        let mm = &mut tasks[t as usize].mm;
+        let Model {
+            tasks, mms, mem, ..
+        } = self;
+        let mm = &mut mms[tasks[t as usize].mm];
         let mut hole = false;
         let mut cur = start;
         loop {
@@ -820,9 +826,10 @@ impl Model {
     /// unmap_mapping_range(.., even_cows = 1), truncate_inode_pages).
     pub(super) fn truncate_data_mappings(&mut self, new_size: u64) {
         let keep = pages_of(new_size);
-        let Model { tasks, mem, .. } = self;
-        for task in tasks.iter_mut().filter(|t| t.alive()) {
-            let mm = &mut task.mm;
+        let live = self.live_mms();
+        let Model { mms, mem, .. } = self;
+        for i in live {
+            let mm = &mut mms[i];
             let mut pages = Vec::new();
             for v in mm.vmas.iter().filter(|v| v.region.is_file()) {
                 let from = v.base().saturating_add(keep).max(v.start);

@@ -10,6 +10,7 @@
 //! in the canonical form of [`Snapshot`]. The model never panics, whatever the op sequence:
 //! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
 
+mod clone;
 mod files;
 mod memory;
 mod tasks;
@@ -27,6 +28,7 @@ use files::Files;
 use memory::Memory;
 use tasks::Task;
 
+pub use clone::{decode as decode_clone, Decoded as DecodedClone};
 pub use files::{EXT4_MAX_BYTES, NOFILE, PIPE_BUFFERS, TMPFS_MAX_BYTES};
 pub use memory::{FAULT_AROUND_PAGES, REGION_STRIDE_PAGES};
 pub use tasks::MAX_TASKS;
@@ -54,6 +56,22 @@ pub struct Model {
     config: CaseConfig,
     /// Every task ever created, indexed by label (reaped ones are kept, flagged).
     tasks: Vec<Task>,
+    /// Address spaces, indexed by `Task::mm` (CLONE_VM shares one).
+    mms: Vec<memory::Mm>,
+    /// fd tables, indexed by `Task::files` (CLONE_FILES shares one).
+    fdts: Vec<files::FdTable>,
+    /// Last class id handed out for fs, sighand and sysvsem objects.
+    next_class: u64,
+    /// Last pid namespace id handed out (0 is the lab's).
+    next_pidns: u32,
+    /// The parent namespace of every pid namespace created.
+    pidns_parent: std::collections::BTreeMap<u32, u32>,
+    /// sighand classes whose SIGCHLD disposition is SIG_IGN.
+    sigchld_ignored: std::collections::BTreeSet<u64>,
+    /// The environment.
+    profile: Profile,
+    /// The child of a vfork-like op being applied: its caller blocks once the op is done.
+    pending_vfork: Option<TaskId>,
     /// Physical frames, the shmem object and the page cache of `data`.
     mem: Memory,
     /// Inodes, pipes and open file descriptions.
@@ -76,7 +94,7 @@ impl Model {
     }
 
     /// A fresh case whose directory lives on `case_fs`.
-    pub fn with_case_fs(config: CaseConfig, _profile: &Profile, case_fs: CaseFs) -> Model {
+    pub fn with_case_fs(config: CaseConfig, profile: &Profile, case_fs: CaseFs) -> Model {
         let pages = u64::from(config.pages.min(MAX_PAGES));
         let mut mem = Memory::new(case_fs == CaseFs::Tmpfs);
         let max_bytes = match case_fs {
@@ -86,10 +104,18 @@ impl Model {
         let files = Files::new(pages * crate::op::PAGE_SIZE, max_bytes);
         // The lab wrote `data` with one write(2): its pages are in the page cache already.
         mem.cache_written_file(pages, case_fs == CaseFs::Ext4);
-        let t0 = Task::root(memory::Mm::case_setup(pages));
+        let t0 = Task::root();
         Model {
             config,
             tasks: vec![t0],
+            mms: vec![memory::Mm::case_setup(pages)],
+            fdts: vec![files::FdTable::new()],
+            next_class: 0,
+            next_pidns: 0,
+            pidns_parent: Default::default(),
+            sigchld_ignored: Default::default(),
+            profile: profile.clone(),
+            pending_vfork: None,
             mem,
             files,
             case_fs,
@@ -133,23 +159,26 @@ impl Model {
     fn task_view(&self, label: TaskId, task: &Task) -> TaskView {
         let id = u64::from(label);
         let zombie = matches!(task.state, TaskState::Zombie(_));
+        let _ = id;
         let sharing = (!zombie).then_some(Sharing {
-            // Only fork exists so far: every task has its own mm, fd table, fs and sighand.
-            vm: Some(id),
-            files: Some(id),
-            fs: Some(id),
-            sighand: Some(id),
+            // Class ids: the index of the mm / fd table, the fs and sighand class.
+            vm: Some(task.mm as u64),
+            files: Some(task.files as u64),
+            fs: Some(task.fs),
+            sighand: Some(task.sighand),
             // kcmp(KCMP_IO / KCMP_SYSVSEM) compares task->io_context and
             // task->sysvsem.undo_list; both stay NULL for tasks that never set an I/O
             // priority or used SEM_UNDO, and NULL == NULL reads as shared
-            // (kernel/kcmp.c: kcmp_ptr).
+            // (kernel/kcmp.c: kcmp_ptr). CLONE_IO shares a NULL io_context as NULL
+            // (block/blk-ioc.c: copy_io); CLONE_SYSVSEM allocates an undo list
+            // (ipc/sem.c: copy_semundo → get_undo_list).
             io: Some(0),
-            sysvsem: Some(0),
+            sysvsem: Some(task.sysvsem),
         });
         let fds = if zombie {
             Vec::new()
         } else {
-            Files::fd_entries(&task.fds)
+            Files::fd_entries(&self.fdts[task.files])
         };
         let memory = if zombie {
             Vec::new()
@@ -160,7 +189,7 @@ impl Model {
                 .map(|&region| RegionView {
                     region,
                     pages: (0..pages)
-                        .map(|p| self.page_view(&task.mm, region, p))
+                        .map(|p| self.page_view(&self.mms[task.mm], region, p))
                         .collect(),
                 })
                 .collect()
@@ -169,8 +198,9 @@ impl Model {
             task: label,
             parent: task.parent,
             state: task.state,
-            exit_signal: Some(Signal::SIGCHLD),
+            exit_signal: Some(Signal(task.exit_signal)),
             sharing,
+            thread_of: (task.tgid != label).then_some(task.tgid),
             fds,
             memory,
         }
@@ -235,11 +265,18 @@ impl Model {
         }
         let outcome = match &op.kind {
             OpKind::Fork => self.op_fork(t),
-            OpKind::Exit { code } => {
-                self.terminate(t, ExitStatus::Exited((*code & 0xff) as u8));
+            OpKind::Exit { code, thread } => {
+                let status = ExitStatus::Exited((*code & 0xff) as u8);
+                if *thread {
+                    self.terminate(t, status);
+                } else {
+                    self.exit_group(t, status);
+                }
                 Outcome::Exited
             }
-            OpKind::Wait { target } => self.op_wait(t, *target),
+            OpKind::Vfork => self.op_vfork(t),
+            OpKind::Clone(c) => self.op_clone(t, c),
+            OpKind::Wait { target, options } => self.op_wait(t, *target, *options),
             OpKind::MemRead { region, page } => self.op_mem(t, *region, *page, None),
             OpKind::MemWrite { region, page, byte } => self.op_mem(t, *region, *page, Some(*byte)),
             OpKind::Madvise {
@@ -263,8 +300,11 @@ impl Model {
             OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
         };
         let block = self.pending_block.take();
+        if let Some(c) = self.pending_vfork.take() {
+            self.vfork_block(t, c);
+        }
         match outcome {
-            Outcome::Killed(sig) => self.terminate(t, ExitStatus::Signaled(sig)),
+            Outcome::Killed(sig) => self.exit_group(t, ExitStatus::Signaled(sig)),
             Outcome::Blocked => {
                 let task = &mut self.tasks[t as usize];
                 task.state = TaskState::Blocked;
@@ -273,7 +313,33 @@ impl Model {
             _ => {}
         }
         self.wake_blocked();
-        self.files.collect_garbage(&self.tasks);
+        let Model {
+            tasks, fdts, files, ..
+        } = self;
+        let live: Vec<&files::FdTable> = {
+            let mut idx: Vec<usize> = tasks
+                .iter()
+                .filter(|t| t.alive())
+                .map(|t| t.files)
+                .collect();
+            idx.sort_unstable();
+            idx.dedup();
+            idx.into_iter().map(|i| &fdts[i]).collect()
+        };
+        files.collect_garbage(&live);
         outcome
+    }
+
+    /// exit_group or a fatal signal: every thread of the group ends; the leader keeps the
+    /// status (kernel/exit.c: do_group_exit, zap_other_threads).
+    fn exit_group(&mut self, t: TaskId, status: ExitStatus) {
+        let tgid = self.tasks[t as usize].tgid;
+        let others: Vec<TaskId> = (0..self.tasks.len() as TaskId)
+            .filter(|&i| i != tgid && self.tasks[i as usize].tgid == tgid)
+            .collect();
+        for i in others {
+            self.terminate(i, status);
+        }
+        self.terminate(tgid, status);
     }
 }

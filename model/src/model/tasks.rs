@@ -1,10 +1,12 @@
 //! The task tree: fork, exit (and death by a signal), wait, and reparenting of orphans.
 
 use super::files::FdTable;
-use super::memory::Mm;
 use super::Model;
 use crate::obs::{Errno, ExitStatus, Outcome, Parent, Signal, TaskState};
-use crate::op::{TaskId, WaitTarget};
+use crate::op::{TaskId, WaitOptions, WaitTarget};
+
+/// `SIGCHLD`, the exit signal of fork and vfork children.
+pub(super) const SIGCHLD: i32 = 17;
 
 /// Most tasks one case can create, `t0` included: the lab has one command slot per task
 /// (`harness/src/lab/channel.rs: SLOTS`). A fork past it is predicted as `EAGAIN`, the errno
@@ -16,7 +18,10 @@ pub const MAX_TASKS: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum BlockedOp {
     /// `wait4` on a child that has not exited yet.
-    Wait(WaitTarget),
+    Wait(WaitTarget, WaitOptions),
+    /// The parent of a `CLONE_VFORK` child, until the child exits (kernel/fork.c:
+    /// wait_for_vfork_done; the child's mm_release completes `vfork_done`).
+    Vfork(TaskId),
     /// `read` of an empty pipe with writers.
     PipeRead {
         /// The reader's open file description.
@@ -46,24 +51,48 @@ pub(super) struct Task {
     /// append at the tail (`list_add_tail(&p->sibling, ...)`), and do_wait scans from the
     /// head (kernel/exit.c: do_wait_thread).
     pub(super) children: Vec<TaskId>,
-    /// Its address space (empty once it exited).
-    pub(super) mm: Mm,
-    /// Its fd table (empty once it exited).
-    pub(super) fds: FdTable,
+    /// Its address space: an index into `Model::mms` (shared by CLONE_VM).
+    pub(super) mm: usize,
+    /// Its fd table: an index into `Model::fdts` (shared by CLONE_FILES).
+    pub(super) files: usize,
+    /// `fs_struct` class (shared by CLONE_FS).
+    pub(super) fs: u64,
+    /// `sighand_struct` class (shared by CLONE_SIGHAND).
+    pub(super) sighand: u64,
+    /// SysV semaphore undo list class; 0 is "none" (NULL), shared by CLONE_SYSVSEM.
+    pub(super) sysvsem: u64,
+    /// Thread group leader (itself unless created with CLONE_THREAD).
+    pub(super) tgid: TaskId,
+    /// Signal sent to the parent at exit; -1 for a non-leader thread (stat field 38).
+    pub(super) exit_signal: i32,
+    /// Pid namespace (0 is the lab's).
+    pub(super) pidns: u32,
+    /// The init (pid 1) of its pid namespace: `SIGNAL_UNKILLABLE`.
+    pub(super) ns_init: bool,
+    /// Runs in a user namespace it created without uid mapping (CLONE_NEWUSER).
+    pub(super) userns: bool,
     /// The op it is blocked in, while `state` is Blocked.
     pub(super) blocked_on: Option<BlockedOp>,
 }
 
 impl Task {
     /// `t0`: a child of the lab's subreaper, no fds, the case's regions mapped.
-    pub(super) fn root(mm: Mm) -> Task {
+    pub(super) fn root() -> Task {
         Task {
             parent: Parent::Reaper,
             state: TaskState::Live,
             reaped: false,
             children: Vec::new(),
-            mm,
-            fds: FdTable::new(),
+            mm: 0,
+            files: 0,
+            fs: 0,
+            sighand: 0,
+            sysvsem: 0,
+            tgid: 0,
+            exit_signal: SIGCHLD,
+            pidns: 0,
+            ns_init: false,
+            userns: false,
             blocked_on: None,
         }
     }
@@ -80,22 +109,146 @@ impl Model {
     /// copy of its address space (kernel/fork.c dup_mm → mm/mmap.c dup_mmap, see
     /// [`super::memory::Memory::fork_mm`]). Exit signal SIGCHLD.
     pub(super) fn op_fork(&mut self, t: TaskId) -> Outcome {
+        self.spawn(t, crate::op::CloneFlags::EMPTY, SIGCHLD)
+    }
+
+    /// The fd table of `t`.
+    pub(super) fn fdt(&self, t: TaskId) -> &FdTable {
+        &self.fdts[self.tasks[t as usize].files]
+    }
+
+    /// The fd table of `t`, mutably.
+    pub(super) fn fdt_mut(&mut self, t: TaskId) -> &mut FdTable {
+        let i = self.tasks[t as usize].files;
+        &mut self.fdts[i]
+    }
+
+    /// Fd tables some task that has not exited still uses.
+    pub(super) fn live_fdts(&self) -> Vec<&FdTable> {
+        let mut idx: Vec<usize> = self
+            .tasks
+            .iter()
+            .filter(|t| t.alive())
+            .map(|t| t.files)
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &self.fdts[i]).collect()
+    }
+
+    /// Address spaces some task that has not exited still uses.
+    pub(super) fn live_mms(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = self
+            .tasks
+            .iter()
+            .filter(|t| t.alive())
+            .map(|t| t.mm)
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx
+    }
+
+    /// A fresh class id for fs / sighand / sysvsem objects.
+    pub(super) fn new_class(&mut self) -> u64 {
+        self.next_class += 1;
+        self.next_class
+    }
+
+    /// Creates the child of a successful fork/vfork/clone by `t` (kernel/fork.c:
+    /// copy_process): each object shared when its flag is set, else copied (copy_mm →
+    /// dup_mmap, copy_files → dup_fd, copy_fs, copy_sighand); CLONE_THREAD joins the thread
+    /// group and, like CLONE_PARENT, takes the caller's parent; the exit signal is -1 for a
+    /// thread, the group leader's for CLONE_PARENT, else `exit_signal`.
+    pub(super) fn spawn(
+        &mut self,
+        t: TaskId,
+        flags: crate::op::CloneFlags,
+        exit_signal: i32,
+    ) -> Outcome {
+        use crate::op::CloneFlags as F;
         if self.tasks.len() >= MAX_TASKS {
             return Outcome::Err(Errno::EAGAIN);
         }
         let child = self.tasks.len() as TaskId;
-        let mm = self.mem.fork_mm(&self.tasks[t as usize].mm);
-        let fds = self.tasks[t as usize].fds.clone();
+        let caller = self.tasks[t as usize].clone();
+        let mm = if flags.has(F::VM) {
+            caller.mm
+        } else {
+            let m = self.mem.fork_mm(&self.mms[caller.mm]);
+            self.mms.push(m);
+            self.mms.len() - 1
+        };
+        let files = if flags.has(F::FILES) {
+            caller.files
+        } else {
+            let f = self.fdts[caller.files].clone();
+            self.fdts.push(f);
+            self.fdts.len() - 1
+        };
+        let fs = if flags.has(F::FS) {
+            caller.fs
+        } else {
+            self.new_class()
+        };
+        let sighand = if flags.has(F::SIGHAND) {
+            caller.sighand
+        } else {
+            // copy_sighand copies the actions; CLONE_CLEAR_SIGHAND resets handlers but keeps
+            // SIG_IGN (kernel/signal.c: flush_signal_handlers with force_default = 0).
+            let c = self.new_class();
+            if self.sigchld_ignored.contains(&caller.sighand) {
+                self.sigchld_ignored.insert(c);
+            }
+            c
+        };
+        let sysvsem = if flags.has(F::SYSVSEM) {
+            self.tasks[t as usize].sysvsem
+        } else {
+            0
+        };
+        let thread = flags.has(F::THREAD);
+        let parent = if thread || flags.has(F::PARENT) {
+            caller.parent
+        } else {
+            Parent::Task(t)
+        };
+        let exit_signal = if thread {
+            -1
+        } else if flags.has(F::PARENT) {
+            self.tasks[caller.tgid as usize].exit_signal
+        } else {
+            exit_signal
+        };
+        let (pidns, ns_init) = if flags.has(F::NEWPID) {
+            self.next_pidns += 1;
+            self.pidns_parent.insert(self.next_pidns, caller.pidns);
+            (self.next_pidns, true)
+        } else {
+            (caller.pidns, false)
+        };
         self.tasks.push(Task {
-            parent: Parent::Task(t),
+            parent,
             state: TaskState::Live,
             reaped: false,
             children: Vec::new(),
             mm,
-            fds,
+            files,
+            fs,
+            sighand,
+            sysvsem,
+            tgid: if thread { caller.tgid } else { child },
+            exit_signal,
+            pidns,
+            ns_init,
+            userns: caller.userns || flags.has(F::NEWUSER),
             blocked_on: None,
         });
-        self.tasks[t as usize].children.push(child);
+        if !thread {
+            if let Parent::Task(p) = parent {
+                self.tasks[p as usize].children.push(child);
+            }
+        }
         Outcome::Child(child)
     }
 
@@ -113,13 +266,94 @@ impl Model {
         }
         task.state = TaskState::Zombie(status);
         task.blocked_on = None;
-        task.fds.clear();
-        let mut mm = std::mem::take(&mut task.mm);
+        let (mm, files) = (task.mm, task.files);
         let children = std::mem::take(&mut task.children);
-        self.mem.release_mm(&mut mm);
+        if self.tasks[t as usize].exit_signal == -1 {
+            // A non-leader thread is released at once (kernel/exit.c: exit_notify with
+            // autoreap): it never is a zombie.
+            self.tasks[t as usize].reaped = true;
+        }
+        if !self.tasks.iter().any(|x| x.alive() && x.files == files) {
+            self.fdts[files].clear();
+        }
+        if !self.tasks.iter().any(|x| x.alive() && x.mm == mm) {
+            let mut m = std::mem::take(&mut self.mms[mm]);
+            self.mem.release_mm(&mut m);
+        }
+        // Orphans go to the init of the pid namespace (when the dying task is not that
+        // init), else to the lab's subreaper (kernel/exit.c: find_new_reaper looks for a
+        // subreaper only among ancestors at the same pid namespace level). Reparenting
+        // resets their exit signal to SIGCHLD (reparent_leader: "We don't want people
+        // slaying init").
+        let me = &self.tasks[t as usize];
+        let ns_reaper = if me.pidns != 0 && !me.ns_init {
+            self.tasks
+                .iter()
+                .position(|x| x.alive() && x.ns_init && x.pidns == me.pidns)
+        } else {
+            None
+        };
         for c in children {
             if let Some(child) = self.tasks.get_mut(c as usize) {
-                child.parent = Parent::Reaper;
+                child.parent = match ns_reaper {
+                    Some(r) => Parent::Task(r as TaskId),
+                    None => Parent::Reaper,
+                };
+                child.exit_signal = SIGCHLD;
+            }
+            if let Some(r) = ns_reaper {
+                self.tasks[r].children.push(c);
+            }
+        }
+        if self.tasks[t as usize].ns_init {
+            // The init of a pid namespace takes every task of the namespace with it and
+            // reaps them before it is a zombie itself (kernel/pid_namespace.c:
+            // zap_pid_ns_processes). To do so it sets SIGCHLD to SIG_IGN in its
+            // sighand_struct, which every task sharing it (CLONE_SIGHAND) keeps.
+            let sh = self.tasks[t as usize].sighand;
+            self.sigchld_ignored.insert(sh);
+            let ns = self.tasks[t as usize].pidns;
+            let inside: Vec<usize> = (0..self.tasks.len())
+                .filter(|&i| i != t as usize && !self.tasks[i].reaped && self.in_pidns(i, ns))
+                .collect();
+            for &i in &inside {
+                self.terminate(i as TaskId, ExitStatus::Signaled(Signal::SIGKILL));
+            }
+            for &i in &inside {
+                self.tasks[i].reaped = true;
+                self.tasks[i].parent = Parent::Reaper;
+            }
+            self.tasks[t as usize].children.clear();
+        }
+        // do_notify_parent: a child whose exit signal is SIGCHLD is released at once when its
+        // parent ignores SIGCHLD.
+        let me = &self.tasks[t as usize];
+        if let (Parent::Task(p), SIGCHLD) = (me.parent, me.exit_signal) {
+            if self
+                .sigchld_ignored
+                .contains(&self.tasks[p as usize].sighand)
+            {
+                self.tasks[t as usize].reaped = true;
+                self.tasks[p as usize].children.retain(|&c| c != t);
+            }
+        }
+    }
+
+    /// Whether task `i` lives in pid namespace `ns` or one nested in it.
+    fn in_pidns(&self, i: usize, ns: u32) -> bool {
+        // Namespaces are only created by NEWPID children; walk up the creators' namespaces
+        // through the tasks that are namespace inits.
+        let mut cur = self.tasks[i].pidns;
+        loop {
+            if cur == ns {
+                return true;
+            }
+            if cur == 0 {
+                return false;
+            }
+            match self.pidns_parent.get(&cur) {
+                Some(&p) => cur = p,
+                None => return false,
             }
         }
     }
@@ -128,35 +362,46 @@ impl Model {
     /// that matches; a zombie match is reaped (the first zombie in `children` order for
     /// `Any`); otherwise the call blocks until a matching child exits
     /// ([`Model::wake_blocked`]).
-    pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget) -> Outcome {
+    pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget, opts: WaitOptions) -> Outcome {
         let has_match = self.tasks[t as usize]
             .children
             .iter()
-            .any(|&c| target == WaitTarget::Any || target == WaitTarget::Task(c));
+            .any(|&c| self.eligible(c, target, opts));
         if !has_match {
             return Outcome::Err(Errno::ECHILD);
         }
-        match self.reap_matching(t, target) {
+        match self.reap_matching(t, target, opts) {
             Some((c, status)) => Outcome::Reaped { task: c, status },
+            None if opts.nohang => Outcome::Ret(0),
             None => {
-                self.pending_block = Some(BlockedOp::Wait(target));
+                self.pending_block = Some(BlockedOp::Wait(target, opts));
                 Outcome::Blocked
             }
         }
     }
 
+    /// kernel/exit.c: eligible_pid and eligible_child: a child whose exit signal is not
+    /// SIGCHLD is a "clone" child, seen only with `__WCLONE`; `__WALL` sees every child.
+    fn eligible(&self, c: TaskId, target: WaitTarget, opts: WaitOptions) -> bool {
+        let pid_ok = target == WaitTarget::Any || target == WaitTarget::Task(c);
+        let clone_child = self.tasks[c as usize].exit_signal != SIGCHLD;
+        pid_ok && (opts.all || clone_child == opts.clone)
+    }
+
     /// Reaps the first zombie child of `t` matching `target` (kernel/exit.c: do_wait scans
     /// `children` in order).
-    fn reap_matching(&mut self, t: TaskId, target: WaitTarget) -> Option<(TaskId, ExitStatus)> {
+    fn reap_matching(
+        &mut self,
+        t: TaskId,
+        target: WaitTarget,
+        opts: WaitOptions,
+    ) -> Option<(TaskId, ExitStatus)> {
         let found = self.tasks[t as usize]
             .children
             .iter()
             .copied()
             .find_map(|c| {
-                let matches = match target {
-                    WaitTarget::Any => true,
-                    WaitTarget::Task(x) => x == c,
-                };
+                let matches = self.eligible(c, target, opts);
                 match self.tasks.get(c as usize).map(|x| x.state) {
                     Some(TaskState::Zombie(status)) if matches => Some((c, status)),
                     _ => None,
@@ -188,7 +433,10 @@ impl Model {
                 };
                 let label = t as TaskId;
                 let done = match op {
-                    BlockedOp::Wait(target) => self.reap_matching(label, target).is_some(),
+                    BlockedOp::Wait(target, opts) => {
+                        self.reap_matching(label, target, opts).is_some()
+                    }
+                    BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
                         Err(()) => {

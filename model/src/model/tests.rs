@@ -93,7 +93,14 @@ fn unknown_or_dead_tasks_answer_esrch() {
         Outcome::Err(Errno::ESRCH)
     );
     let c = fork(&mut m, 0);
-    run(&mut m, c, OpKind::Exit { code: 1 });
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 1,
+            thread: false,
+        },
+    );
     let before = m.snapshot();
     assert_eq!(run(&mut m, c, OpKind::Fork), Outcome::Err(Errno::ESRCH));
     assert_eq!(m.snapshot(), before);
@@ -144,7 +151,7 @@ fn cow_after_fork() {
 /// The raw frame behind a page (snapshots relabel frames, so identity across snapshots is
 /// checked on the model's own state).
 fn raw_frame(m: &Model, t: TaskId, region: Region, p: u32) -> Option<memory::Pte> {
-    m.tasks[t as usize].mm.pte(memory::global_page(region, p))
+    m.mms[m.tasks[t as usize].mm].pte(memory::global_page(region, p))
 }
 
 #[test]
@@ -154,7 +161,14 @@ fn write_after_partner_exit_reuses_frame() {
     let c = fork(&mut m, 0);
     assert!(!page(&m, 0, Region::AnonPrivate, 1).exclusive);
     let before = raw_frame(&m, 0, Region::AnonPrivate, 1);
-    run(&mut m, c, OpKind::Exit { code: 0 });
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert!(page(&m, 0, Region::AnonPrivate, 1).exclusive);
     store(&mut m, 0, Region::AnonPrivate, 1, 5);
     assert_eq!(raw_frame(&m, 0, Region::AnonPrivate, 1), before);
@@ -691,7 +705,14 @@ fn pipe_eof_only_after_every_write_end_closes() {
     );
     assert_eq!(m.snapshot().inodes[0].size, Some(2));
     assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }), data(b"hi"));
-    run(&mut m, c, OpKind::Exit { code: 0 });
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }), data(&[]));
 }
 
@@ -704,12 +725,23 @@ fn blocked_wait_completes_when_the_child_exits() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Any
+                target: WaitTarget::Any,
+                options: Default::default()
             }
         ),
         Outcome::Blocked
     );
-    assert_eq!(run(&mut m, c, OpKind::Exit { code: 4 }), Outcome::Exited);
+    assert_eq!(
+        run(
+            &mut m,
+            c,
+            OpKind::Exit {
+                code: 4,
+                thread: false
+            }
+        ),
+        Outcome::Exited
+    );
     let s = m.snapshot();
     assert_eq!(s.task(0).unwrap().state, TaskState::Live);
     assert!(s.task(c).is_none());
@@ -718,7 +750,8 @@ fn blocked_wait_completes_when_the_child_exits() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Any
+                target: WaitTarget::Any,
+                options: Default::default()
             }
         ),
         Outcome::Err(Errno::ECHILD)
@@ -1073,14 +1106,29 @@ fn wait_reaps_zombies_in_children_order() {
     let mut m = model();
     let a = fork(&mut m, 0);
     let b = fork(&mut m, 0);
-    run(&mut m, b, OpKind::Exit { code: 0x1ff });
-    run(&mut m, a, OpKind::Exit { code: 3 });
+    run(
+        &mut m,
+        b,
+        OpKind::Exit {
+            code: 0x1ff,
+            thread: false,
+        },
+    );
+    run(
+        &mut m,
+        a,
+        OpKind::Exit {
+            code: 3,
+            thread: false,
+        },
+    );
     assert_eq!(
         run(
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Any
+                target: WaitTarget::Any,
+                options: Default::default()
             }
         ),
         Outcome::Reaped {
@@ -1094,7 +1142,8 @@ fn wait_reaps_zombies_in_children_order() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Task(b)
+                target: WaitTarget::Task(b),
+                options: Default::default()
             }
         ),
         Outcome::Reaped {
@@ -1107,7 +1156,8 @@ fn wait_reaps_zombies_in_children_order() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Any
+                target: WaitTarget::Any,
+                options: Default::default()
             }
         ),
         Outcome::Err(Errno::ECHILD)
@@ -1119,14 +1169,22 @@ fn orphans_are_reparented_to_the_reaper() {
     let mut m = model();
     let c = fork(&mut m, 0);
     let g = fork(&mut m, c);
-    run(&mut m, c, OpKind::Exit { code: 0 });
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(m.snapshot().task(g).unwrap().parent, Parent::Reaper);
     assert_eq!(
         run(
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Task(g)
+                target: WaitTarget::Task(g),
+                options: Default::default()
             }
         ),
         Outcome::Err(Errno::ECHILD)
@@ -1136,7 +1194,8 @@ fn orphans_are_reparented_to_the_reaper() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Task(c)
+                target: WaitTarget::Task(c),
+                options: Default::default()
             }
         ),
         Outcome::Reaped {
@@ -1150,7 +1209,8 @@ fn orphans_are_reparented_to_the_reaper() {
             &mut m,
             0,
             OpKind::Wait {
-                target: WaitTarget::Task(c2)
+                target: WaitTarget::Task(c2),
+                options: Default::default()
             }
         ),
         Outcome::Blocked
@@ -1224,6 +1284,7 @@ fn random_op(r: &mut Rng, tasks: u32) -> Op {
         0 | 1 => OpKind::Fork,
         2 => OpKind::Exit {
             code: r.next() as i32,
+            thread: false,
         },
         3 => OpKind::Wait {
             target: if r.below(2) == 0 {
@@ -1231,6 +1292,7 @@ fn random_op(r: &mut Rng, tasks: u32) -> Op {
             } else {
                 WaitTarget::Task(r.below(70) as TaskId)
             },
+            options: Default::default(),
         },
         4 | 5 => OpKind::MemRead { region, page },
         6 | 7 => OpKind::MemWrite {

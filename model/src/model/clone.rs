@@ -1,0 +1,275 @@
+//! `vfork`, `clone` and `clone3`: the validity rules (which errno for which arguments, in the
+//! kernel's order of checks) and the effects of a successful call.
+//!
+//! The order of checks follows kernel/fork.c (Linux 6.18): for clone3,
+//! `copy_clone_args_from_user` then `clone3_args_valid`; then, for both entry points,
+//! `kernel_clone` and `copy_process` (flag combinations first, then copy_creds for a new user
+//! namespace, copy_semundo, copy_namespaces, alloc_pid with `set_tid`, and cgroup_can_fork for
+//! `CLONE_INTO_CGROUP`). Whether a namespace may be created comes from the [`Profile`]: an
+//! environment fact, never the behaviour under test.
+
+use super::tasks::{BlockedOp, SIGCHLD};
+use super::Model;
+use crate::obs::{Errno, Outcome};
+use crate::op::{CloneEntry, CloneFlags as F, CloneOp, SetTid, TaskId, CLONE_ARGS_SIZE};
+use crate::profile::Profile;
+
+/// `CLONE_ARGS_SIZE_VER0`: the smallest `clone_args` clone3 accepts.
+pub const CLONE_ARGS_SIZE_VER0: u32 = 64;
+/// `CLONE_ARGS_SIZE_VER1`: adds `set_tid` and `set_tid_size`.
+pub const CLONE_ARGS_SIZE_VER1: u32 = 80;
+/// Page size: clone3 refuses a larger `size` with E2BIG.
+const PAGE: u32 = 4096;
+
+/// The arguments as the kernel sees them after the entry point decoded them
+/// (`struct kernel_clone_args`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Flags (64 bits).
+    pub flags: F,
+    /// Exit signal (64 bits for clone3).
+    pub exit_signal: u64,
+    /// Where the check of the `CLONE_PIDFD` vs `CLONE_PARENT_SETTID` pointers lands: legacy
+    /// clone passes one pointer for both.
+    pub pidfd_is_parent_tid: bool,
+    /// set_tid as read (zero-filled past `size`).
+    pub set_tid: SetTid,
+    /// cgroup above INT_MAX as read.
+    pub cgroup_big: bool,
+}
+
+/// Decodes an op into kernel arguments, or the errno of `copy_clone_args_from_user` and
+/// `clone3_args_valid` (clone3 only).
+pub fn decode(op: &CloneOp) -> Result<Decoded, Errno> {
+    match op.entry {
+        CloneEntry::Clone => {
+            // SYSCALL_DEFINE5(clone): flags = lower_32_bits & ~CSIGNAL, exit_signal =
+            // lower_32_bits & CSIGNAL. CLONE_NEWTIME (0x80) is a CSIGNAL bit here, so it
+            // lands in the exit signal; the upper 32 bits (CLEAR_SIGHAND, INTO_CGROUP) are
+            // dropped. pidfd and parent_tid are the same pointer.
+            let low = (op.flags.0 & 0xffff_ffff & !0xff) | (op.exit_signal as u64 & 0xff);
+            let low = low | (op.flags.0 & F::NEWTIME.0);
+            Ok(Decoded {
+                flags: F(low & !0xff),
+                exit_signal: low & 0xff,
+                pidfd_is_parent_tid: true,
+                set_tid: SetTid::None,
+                cgroup_big: false,
+            })
+        }
+        CloneEntry::Clone3 => {
+            let a = op.args;
+            if a.size > PAGE {
+                return Err(Errno::E2BIG);
+            }
+            if a.size < CLONE_ARGS_SIZE_VER0 {
+                return Err(Errno::EINVAL);
+            }
+            // copy_struct_from_user: bytes past the known struct must be zero.
+            if a.size > CLONE_ARGS_SIZE && a.tail_nonzero {
+                return Err(Errno::E2BIG);
+            }
+            // Fields past `size` read as zero.
+            let set_tid = if a.size >= CLONE_ARGS_SIZE_VER1 {
+                a.set_tid
+            } else {
+                SetTid::None
+            };
+            let cgroup_big = a.size >= CLONE_ARGS_SIZE && a.cgroup_big;
+            match set_tid {
+                SetTid::TooMany | SetTid::NullWithSize | SetTid::PtrWithoutSize => {
+                    return Err(Errno::EINVAL)
+                }
+                _ => {}
+            }
+            let es = op.exit_signal as i64 as u64;
+            // "Verify that higher 32bits of exit_signal are unset and that it is a valid
+            // signal".
+            if es & !0xff != 0 || es > 64 {
+                return Err(Errno::EINVAL);
+            }
+            if op.flags.has(F::INTO_CGROUP) && (cgroup_big || a.size < CLONE_ARGS_SIZE) {
+                return Err(Errno::EINVAL);
+            }
+            // clone3_args_valid.
+            let known = 0xffff_ffff | F::CLEAR_SIGHAND.0 | F::INTO_CGROUP.0;
+            if op.flags.0 & !known != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if op.flags.0 & (F::DETACHED.0 | (0xff & !F::NEWTIME.0)) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if op.flags.has(F::SIGHAND | F::CLEAR_SIGHAND) {
+                return Err(Errno::EINVAL);
+            }
+            if op.flags.any(F::THREAD | F::PARENT) && es != 0 {
+                return Err(Errno::EINVAL);
+            }
+            // clone3_stack_valid: a stack needs a size and a size needs a stack.
+            if a.stack != a.stack_size {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Decoded {
+                flags: op.flags,
+                exit_signal: es,
+                pidfd_is_parent_tid: false,
+                set_tid,
+                cgroup_big,
+            })
+        }
+    }
+}
+
+/// The namespace flags copy_namespaces creates (kernel/nsproxy.c); NEWUSER is copy_creds'.
+const NS_FLAGS: u64 = F::NEWNS.0
+    | F::NEWUTS.0
+    | F::NEWIPC.0
+    | F::NEWPID.0
+    | F::NEWNET.0
+    | F::NEWCGROUP.0
+    | F::NEWTIME.0;
+
+/// Where in copy_process a call fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Failure {
+    /// Before copy_semundo: nothing of the caller changed.
+    Early(Errno),
+    /// After copy_semundo: with CLONE_SYSVSEM the caller got an undo list anyway.
+    Late(Errno),
+}
+
+impl Model {
+    /// kernel_clone and copy_process checks for a caller `t`.
+    pub(super) fn clone_check(&self, t: TaskId, d: &Decoded, p: &Profile) -> Result<(), Failure> {
+        use Failure::{Early, Late};
+        let f = d.flags;
+        let me = &self.tasks[t as usize];
+        // kernel_clone: CLONE_PIDFD and CLONE_PARENT_SETTID may not share the pointer.
+        if f.has(F::PIDFD) && f.has(F::PARENT_SETTID) && d.pidfd_is_parent_tid {
+            return Err(Early(Errno::EINVAL));
+        }
+        // copy_process, in order.
+        if f.has(F::NEWNS | F::FS) || f.has(F::NEWUSER | F::FS) {
+            return Err(Early(Errno::EINVAL));
+        }
+        if f.has(F::THREAD) && !f.has(F::SIGHAND) {
+            return Err(Early(Errno::EINVAL));
+        }
+        if f.has(F::SIGHAND) && !f.has(F::VM) {
+            return Err(Early(Errno::EINVAL));
+        }
+        // Siblings of a pid namespace init would never be reaped (SIGNAL_UNKILLABLE).
+        if f.has(F::PARENT) && self.tasks[me.tgid as usize].ns_init {
+            return Err(Early(Errno::EINVAL));
+        }
+        if f.has(F::THREAD) && f.any(F::NEWUSER | F::NEWPID) {
+            return Err(Early(Errno::EINVAL));
+        }
+        if f.has(F::PIDFD) && f.has(F::DETACHED) {
+            return Err(Early(Errno::EINVAL));
+        }
+        // copy_creds → create_user_ns: the creator's uid must be mapped in its user
+        // namespace (it is not inside a namespace made by CLONE_NEWUSER without a map);
+        // outside that, unprivileged creation depends on the environment.
+        if f.has(F::NEWUSER) && (me.userns || !(p.userns || p.cap_sys_admin)) {
+            return Err(Early(Errno::EPERM));
+        }
+        // copy_semundo happens here. copy_namespaces: CAP_SYS_ADMIN in the child's user
+        // namespace (a new one made by NEWUSER, or one the caller created and owns).
+        if f.0 & NS_FLAGS != 0 {
+            let capable = f.has(F::NEWUSER) || me.userns || p.cap_sys_admin;
+            if !capable {
+                return Err(Late(Errno::EPERM));
+            }
+            if f.has(F::NEWIPC) && f.has(F::SYSVSEM) {
+                return Err(Late(Errno::EINVAL));
+            }
+        }
+        // alloc_pid with set_tid = [1]: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over the
+        // user namespace owning the target pid namespace, then pid 1 must be free there: it
+        // is in a new pid namespace, never in an existing one.
+        if d.set_tid == SetTid::Pid1 {
+            let capable = if f.has(F::NEWPID) {
+                f.has(F::NEWUSER) || me.userns || p.cap_sys_admin
+            } else {
+                !me.userns && p.cap_sys_admin
+            };
+            if !capable {
+                return Err(Late(Errno::EPERM));
+            }
+            if !f.has(F::NEWPID) {
+                return Err(Late(Errno::EEXIST));
+            }
+        }
+        // cgroup_can_fork → cgroup_css_set_fork: the cgroup fd (0 here) is never a cgroup
+        // directory.
+        if f.has(F::INTO_CGROUP) {
+            return Err(Late(Errno::EBADF));
+        }
+        Ok(())
+    }
+
+    /// `clone`/`clone3` by `t`.
+    pub(super) fn op_clone(&mut self, t: TaskId, op: &CloneOp) -> Outcome {
+        let d = match decode(op) {
+            Ok(d) => d,
+            Err(e) => return Outcome::Err(e),
+        };
+        if let Err(fail) = self.clone_check(t, &d, &self.profile.clone()) {
+            let e = match fail {
+                Failure::Early(e) => e,
+                Failure::Late(e) => {
+                    self.alloc_semundo(t, d.flags);
+                    e
+                }
+            };
+            return Outcome::Err(e);
+        }
+        self.alloc_semundo(t, d.flags);
+        let out = self.spawn(t, d.flags, d.exit_signal as i32);
+        let Outcome::Child(c) = out else {
+            return out;
+        };
+        if d.flags.has(F::PIDFD) {
+            // The pidfd is reserved in the caller's table after copy_files, so a child
+            // without CLONE_FILES does not have it (kernel/fork.c: pidfd_prepare after
+            // copy_files; fd_install at the end). O_RDWR | O_CLOEXEC.
+            match self.lowest_free(t, 0) {
+                Some(fd) => {
+                    let ofd = self.files.new_pidfd();
+                    self.install(t, fd, ofd, true);
+                }
+                None => return Outcome::Err(Errno::EMFILE),
+            }
+        }
+        if d.flags.has(F::VFORK) {
+            self.pending_vfork = Some(c);
+        }
+        Outcome::Child(c)
+    }
+
+    /// `vfork()`: `CLONE_VM | CLONE_VFORK`, exit signal SIGCHLD.
+    pub(super) fn op_vfork(&mut self, t: TaskId) -> Outcome {
+        let out = self.spawn(t, F::VM | F::VFORK, SIGCHLD);
+        if let Outcome::Child(c) = out {
+            self.pending_vfork = Some(c);
+        }
+        out
+    }
+
+    /// copy_semundo with CLONE_SYSVSEM: get_undo_list allocates the caller's undo list when
+    /// it has none, so caller and child share a non-NULL list.
+    fn alloc_semundo(&mut self, t: TaskId, f: F) {
+        if f.has(F::SYSVSEM) && self.tasks[t as usize].sysvsem == 0 {
+            let c = self.new_class();
+            self.tasks[t as usize].sysvsem = c;
+        }
+    }
+
+    /// After a vfork-like op: the caller waits for the child.
+    pub(super) fn vfork_block(&mut self, t: TaskId, child: TaskId) {
+        let task = &mut self.tasks[t as usize];
+        task.state = crate::obs::TaskState::Blocked;
+        task.blocked_on = Some(BlockedOp::Vfork(child));
+    }
+}
