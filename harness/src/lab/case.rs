@@ -14,6 +14,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// How long t0 may take to get ready (see `Case::start`).
+const SETUP_DEADLINE: Duration = Duration::from_secs(10);
+
 /// A pid no task can have (above the largest `pid_max`): waiting for it gives ECHILD.
 const NO_PID: i64 = 0x7fff_fffe;
 
@@ -227,7 +230,14 @@ impl Case {
             pending: Some((0, Expect::Ready)),
             reaped_status: None,
         });
-        match self.await_reply(0, 0, Expect::Ready) {
+        // Setting t0 up never blocks legitimately, so it gets a generous deadline of its own:
+        // under heavy load (one soak run of 100000 cases hit this once) the op deadline is
+        // too short for it.
+        let op_deadline = self.deadline;
+        self.deadline = op_deadline.max(SETUP_DEADLINE);
+        let ready = self.await_reply(0, 0, Expect::Ready);
+        self.deadline = op_deadline;
+        match ready {
             Outcome::Ret(_) => Ok(()),
             Outcome::Err(e) => Err(format!("t0 setup failed: {e}")),
             o => Err(format!("t0 setup failed: {o}")),
