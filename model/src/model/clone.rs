@@ -139,6 +139,7 @@ pub(super) enum Failure {
 }
 
 impl Model {
+    // rule: clone.validity-rules
     /// kernel_clone and copy_process checks for a caller `t`.
     pub(super) fn clone_check(&self, t: TaskId, d: &Decoded, p: &Profile) -> Result<(), Failure> {
         use Failure::{Early, Late};
@@ -209,6 +210,7 @@ impl Model {
         Ok(())
     }
 
+    // rule: clone.flag-sharing
     /// `clone`/`clone3` by `t`.
     pub(super) fn op_clone(&mut self, t: TaskId, op: &CloneOp) -> Outcome {
         let d = match decode(op) {
@@ -266,6 +268,7 @@ impl Model {
         }
     }
 
+    // rule: clone.vfork-suspends-parent
     /// After a vfork-like op: the caller waits for the child.
     pub(super) fn vfork_block(&mut self, t: TaskId, child: TaskId) {
         let task = &mut self.tasks[t as usize];

@@ -376,6 +376,7 @@ impl Model {
         self.files.ofds.get(&s.ofd).map(|o| (s.ofd, *o))
     }
 
+    // rule: fd.lowest-free
     /// Lowest fd ≥ `min` not in the table, if below [`NOFILE`] (fs/file.c: alloc_fd).
     pub(super) fn lowest_free(&self, t: TaskId, min: Fd) -> Option<Fd> {
         let fds = self.fdt(t);
@@ -450,6 +451,8 @@ impl Model {
         }
     }
 
+    // rule: fd.open-new-description
+    // rule: fd.open-trunc-read-only-truncates
     /// `openat(dir, name, flags, 0600)` (open(2)).
     ///
     /// The fd is reserved first (fs/open.c: do_sys_openat2 → get_unused_fd_flags), so
@@ -501,6 +504,7 @@ impl Model {
         Outcome::Ret(i64::from(fd))
     }
 
+    // rule: fd.close-per-table
     /// `close(fd)`: EBADF when not open. Only this task's table changes (close(2)).
     pub(super) fn op_close(&mut self, t: TaskId, fd: Fd) -> Outcome {
         match self.fdt_mut(t).remove(&fd) {
@@ -521,6 +525,7 @@ impl Model {
         Outcome::Ret(i64::from(new))
     }
 
+    // rule: fd.dup-family
     /// `dup2(old, new)` (dup(2); fs/file.c): `old == new` returns `new` when `old` is open,
     /// else EBADF; otherwise like `dup3(old, new, 0)`.
     pub(super) fn op_dup2(&mut self, t: TaskId, old: Fd, new: Fd) -> Outcome {
@@ -550,6 +555,8 @@ impl Model {
         Outcome::Ret(i64::from(new))
     }
 
+    // rule: fd.read-moves-shared-offset
+    // rule: fd.pread-keeps-offset
     /// `read(fd, buf, len)` (`pos == None`) or `pread(fd, buf, len, pos)`.
     ///
     /// pread checks `pos < 0` (EINVAL) before the fd, and answers ESPIPE on a pipe before
@@ -594,6 +601,8 @@ impl Model {
         Outcome::Data(data)
     }
 
+    // rule: pipe.eof-after-every-writer
+    // rule: pipe.empty-read-blocks-or-eagain
     /// pipe_read (fs/pipe.c): `len == 0` returns at once; available bytes up to `len`; an
     /// empty pipe reads EOF when no write end is open anywhere, else EAGAIN with O_NONBLOCK
     /// on the reader's OFD, else blocks.
@@ -622,6 +631,8 @@ impl Model {
         Outcome::Data(data)
     }
 
+    // rule: pipe.write-without-reader-sigpipe
+    // rule: fd.append-writes-at-eof
     /// `write(fd, data)` (`pos == None`) or `pwrite(fd, data, pos)`.
     ///
     /// Check order as for reads (pwrite: EINVAL for `pos < 0`, EBADF, ESPIPE on pipes, then
@@ -725,6 +736,7 @@ impl Model {
         }
     }
 
+    // rule: fd.status-flags-shared-cloexec-per-fd
     /// `fcntl(fd, cmd, ...)` (fcntl(2); fs/fcntl.c). EBADF first. F_GETFL reports the access
     /// mode, O_APPEND, O_NONBLOCK and, for files opened by open(2), O_LARGEFILE (O_CLOEXEC
     /// is never in `f_flags`: fs/open.c build_open_flags strips it). F_SETFL changes O_APPEND
@@ -803,6 +815,7 @@ impl Model {
         Outcome::Pipe([r, w])
     }
 
+    // rule: fd.ftruncate-rules
     /// `ftruncate(fd, len)` (ftruncate(2); fs/open.c: do_sys_ftruncate, do_ftruncate):
     /// `len < 0` EINVAL (checked before the fd); EBADF; not a regular file or not open for
     /// writing EINVAL; past the filesystem's maximum file size EFBIG. Offsets do not move.

@@ -301,6 +301,7 @@ impl Memory {
         id
     }
 
+    // rule: mem.exclusive-means-mapped-once
     /// PTEs mapping frame `f`.
     pub(super) fn mapcount(&self, f: FrameId) -> u32 {
         self.frames.get(&f).map_or(0, |i| i.mapcount)
@@ -435,6 +436,10 @@ impl Memory {
         mm.pt = [false; 4];
     }
 
+    // rule: mem.fork-shares-frames-cow
+    // rule: mem.fork-copies-ptes-only-with-anon-vma
+    // rule: mem.dontfork-absent-in-child
+    // rule: mem.wipeonfork-empty-in-child
     /// A fork child's address space (mm/mmap.c: dup_mmap): every VMA but the `VM_DONTCOPY`
     /// ones; `VM_WIPEONFORK` VMAs start empty with no anon_vma; the others get a new
     /// anon_vma of their own (anon_vma_fork) when the parent's has one. PTEs are copied only
@@ -480,6 +485,7 @@ impl Memory {
         AnonVma { id, forked }
     }
 
+    // rule: mem.anon-vma-on-first-private-write
     /// Gives VMA `vi` an anon_vma before its first private page (mm/rmap.c:
     /// __anon_vma_prepare): a compatible adjacent VMA's anon_vma is reused when its chain
     /// is singular (find_mergeable_anon_vma, next first, then prev), else a new one.
@@ -514,6 +520,7 @@ impl Memory {
         mm.vmas[vi].anon_vma = Some(anon);
     }
 
+    // rule: mem.read-fault-around
     /// Read fault-around on AnonShared (mm/memory.c: do_fault_around → filemap_map_pages):
     /// maps every shmem page already allocated within the 16-page-aligned window around `gp`,
     /// clamped to the VMA and to pages below `limit`, whose PTE is empty. shmem folios are
@@ -544,6 +551,7 @@ impl Memory {
 }
 
 impl Memory {
+    // rule: mem.file-private-maps-page-cache-until-written
     /// A read fault on a page of `data` below EOF (mm/memory.c: do_read_fault), in two
     /// parts, with the rules seen on the reference kernel (6.18, ext4 large folios):
     ///
@@ -634,6 +642,11 @@ impl Memory {
 }
 
 impl Model {
+    // rule: mem.zero-page-on-anon-read
+    // rule: mem.cow-copy-when-shared
+    // rule: mem.cow-reuse-when-exclusive
+    // rule: mem.shared-mappings-stay-shared
+    // rule: mem.unmapped-access-sigsegv
     /// A load (`write == None`) or store of byte 0 of a region page.
     ///
     /// - No VMA covers the page → SIGSEGV (mm/memory.c never finds a VMA: bad area).
@@ -745,6 +758,10 @@ impl Model {
         Outcome::Ret(0)
     }
 
+    // rule: mem.madvise-flags-split-and-merge
+    // rule: mem.wipeonfork-einval-on-shared-or-file
+    // rule: mem.madvise-hole-enomem
+    // rule: mem.dontneed-zaps
     /// `madvise(region + first page, count pages, advice)` (madvise(2); mm/madvise.c).
     ///
     /// The range is walked VMA by VMA (madvise_walk_vmas): each covered part gets the advice
@@ -820,6 +837,7 @@ impl Model {
         }
     }
 
+    // rule: mem.truncate-sigbus-and-zap-cows
     /// `data` shrank to `new_size`: every mapping of its pages at or past
     /// `round_up(new_size, PAGE_SIZE)` is zapped in every task, private copy-on-write copies
     /// included, and those pages leave the page cache (mm/truncate.c: truncate_pagecache →

@@ -104,6 +104,8 @@ impl Task {
 }
 
 impl Model {
+    // rule: task.fork-copies-fd-table
+    // rule: task.fork-limit
     /// `fork(2)`: the child gets the next label, a copy of the parent's fd table (same open
     /// file descriptions, FD_CLOEXEC copied per fd: kernel/fork.c copy_files → dup_fd) and a
     /// copy of its address space (kernel/fork.c dup_mm → mm/mmap.c dup_mmap, see
@@ -149,6 +151,7 @@ impl Model {
         idx
     }
 
+    // rule: task.sharing-classes
     /// A fresh class id for fs / sighand / sysvsem objects.
     pub(super) fn new_class(&mut self) -> u64 {
         self.next_class += 1;
@@ -252,6 +255,7 @@ impl Model {
         Outcome::Child(child)
     }
 
+    // rule: task.exit-zombie-and-reparent
     /// The task ends (exit_group or a fatal signal): it becomes a zombie with `status`, its
     /// fds are closed and its memory released (kernel/exit.c do_exit → exit_mm, exit_files),
     /// and its children, live or zombie, are reparented to the lab's subreaper, which never
@@ -358,6 +362,7 @@ impl Model {
         }
     }
 
+    // rule: task.wait-reaps-in-children-order
     /// `wait4(pid or -1, &status, 0, NULL)` (wait4(2)). `ECHILD` when the task has no child
     /// that matches; a zombie match is reaped (the first zombie in `children` order for
     /// `Any`); otherwise the call blocks until a matching child exits
@@ -414,6 +419,7 @@ impl Model {
         found
     }
 
+    // rule: task.blocked-ops-wake
     /// Completes the ops of blocked tasks that Linux would wake now, until nothing changes:
     /// a `wait` whose child exited reaps it (kernel/exit.c: do_notify_parent wakes the
     /// parent's wait queue); a pipe read gets data or EOF; a pipe write gets room (and goes
