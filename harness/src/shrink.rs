@@ -65,23 +65,6 @@ impl FdOrigins {
     }
 }
 
-/// The fd arguments of an op, in a fixed order.
-fn fd_args(kind: &mut OpKind) -> Vec<&mut Fd> {
-    match kind {
-        OpKind::Close { fd }
-        | OpKind::Dup { fd }
-        | OpKind::Read { fd, .. }
-        | OpKind::Write { fd, .. }
-        | OpKind::Pread { fd, .. }
-        | OpKind::Pwrite { fd, .. }
-        | OpKind::Lseek { fd, .. }
-        | OpKind::Fcntl { fd, .. }
-        | OpKind::Ftruncate { fd, .. } => vec![fd],
-        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => vec![old, new],
-        _ => vec![],
-    }
-}
-
 /// Rebuilds a valid case from the ops of `case` at `keep` (indices in order). Task labels are
 /// renumbered after dropped forks, ops of tasks that no longer exist are dropped, and fd
 /// arguments follow the fd they named in the original (a dropped `open` renumbers the fds
@@ -95,7 +78,7 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
     for (i, op) in case.ops.iter().enumerate() {
         let mut kind = op.kind.clone();
         arg_origin.push(
-            fd_args(&mut kind)
+            kind.fd_args_mut()
                 .into_iter()
                 .map(|fd| origins.prov(op.task, *fd))
                 .collect(),
@@ -126,7 +109,7 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
                 None => continue,
             }
         }
-        for (fd, origin) in fd_args(&mut kind).into_iter().zip(&arg_origin[i]) {
+        for (fd, origin) in kind.fd_args_mut().into_iter().zip(&arg_origin[i]) {
             if let Some(now) = origin.and_then(|p| origins.fd_of(task, p)) {
                 *fd = now;
             }

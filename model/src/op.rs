@@ -573,6 +573,31 @@ fn sigchld() -> i32 {
     17
 }
 
+impl OpKind {
+    /// The fd numbers the op passes as descriptors (`dup2`/`dup3`: old, then new), in a fixed
+    /// order: what the shrinker renumbers and what the lab checks against its own fds.
+    pub fn fd_args_mut(&mut self) -> Vec<&mut Fd> {
+        match self {
+            OpKind::Close { fd }
+            | OpKind::Dup { fd }
+            | OpKind::Read { fd, .. }
+            | OpKind::Write { fd, .. }
+            | OpKind::Pread { fd, .. }
+            | OpKind::Pwrite { fd, .. }
+            | OpKind::Lseek { fd, .. }
+            | OpKind::Fcntl { fd, .. }
+            | OpKind::Ftruncate { fd, .. } => vec![fd],
+            OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => vec![old, new],
+            _ => vec![],
+        }
+    }
+
+    /// The values of [`OpKind::fd_args_mut`].
+    pub fn fd_args(&self) -> Vec<Fd> {
+        self.clone().fd_args_mut().into_iter().map(|f| *f).collect()
+    }
+}
+
 /// One step of a case: which task runs which op.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Op {

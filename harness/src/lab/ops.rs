@@ -410,32 +410,14 @@ fn encode_clone(c: &CloneOp, slot: usize) -> (Cmd, Expect) {
     )
 }
 
-/// The fd numbers `op` passes to the kernel as existing descriptors.
-fn fd_args(op: &OpKind) -> [Option<i32>; 2] {
-    match *op {
-        OpKind::Close { fd }
-        | OpKind::Dup { fd }
-        | OpKind::Read { fd, .. }
-        | OpKind::Write { fd, .. }
-        | OpKind::Pread { fd, .. }
-        | OpKind::Pwrite { fd, .. }
-        | OpKind::Lseek { fd, .. }
-        | OpKind::Fcntl { fd, .. }
-        | OpKind::Ftruncate { fd, .. } => [Some(fd), None],
-        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => [Some(old), Some(new)],
-        _ => [None, None],
-    }
-}
-
 /// Whether `op` names one of the agent's channel fds. Those are not the case's: a fresh
 /// program would not have them open, and running the op would break the channel (a close of
 /// the command pipe, a write into the reply pipe). The caller answers EBADF, as the kernel
 /// does for a descriptor that is not open (dup2/dup3 onto them fail the same way, since they
 /// lie above the case's RLIMIT_NOFILE).
 pub fn touches_agent_fd(op: &OpKind) -> bool {
-    fd_args(op)
+    op.fd_args()
         .into_iter()
-        .flatten()
         .any(|fd| fd >= super::channel::AGENT_FD_BASE)
 }
 
