@@ -525,3 +525,28 @@ fn sharing_table(
         assert_eq!(t1.exit_signal, Some(Signal(17)));
     }
 }
+
+/// `CLONE_NEWIPC | CLONE_SYSVSEM` fails in copy_namespaces, after copy_semundo: the caller
+/// is left with a SysV semaphore undo list of its own (get_undo_list allocates it), so its
+/// `sysvsem` kcmp class is no longer the NULL one its fork child still has.
+#[test]
+fn newipc_sysvsem_fails_after_the_undo_list_exists() {
+    let f = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWIPC.0 | CloneFlags::SYSVSEM.0);
+    let c = Case {
+        config: CaseConfig { pages: 1 },
+        ops: vec![
+            op(0, OpKind::Fork),
+            clone_op(0, CloneEntry::Clone3, f, 17, args()),
+        ],
+    };
+    let m = known("clone_rule_newipc_sysvsem_late", &c);
+    assert_eq!(m.outcomes[0], Outcome::Child(1));
+    want_err(&m, 1, Errno::EINVAL);
+    let sem = |step: usize, t: TaskId| m.states[step].task(t).unwrap().sharing.unwrap().sysvsem;
+    assert_eq!(sem(0, 0), sem(0, 1), "both without an undo list");
+    assert_ne!(
+        sem(1, 0),
+        sem(1, 1),
+        "the failed clone gave t0 an undo list"
+    );
+}
