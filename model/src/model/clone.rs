@@ -187,11 +187,17 @@ impl Model {
             }
         }
         // alloc_pid with set_tid = [1]: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over the
-        // user namespace owning the target pid namespace, then pid 1 must be free there: it
-        // is in a new pid namespace, never in an existing one.
+        // user namespace owning the target pid namespace (kernel/pid.c: alloc_pid,
+        // checkpoint_restore_ns_capable(tmp->user_ns)), then pid 1 must be free there: it
+        // is in a new pid namespace, never in an existing one (idr_alloc's -ENOSPC becomes
+        // EEXIST). Without CLONE_NEWPID the target is the caller's own pid namespace: when a
+        // user namespace of the case owns it, the caller is in that namespace (one made
+        // without a uid map cannot nest another) and holds every capability there.
         if d.set_tid == SetTid::Pid1 {
             let capable = if f.has(F::NEWPID) {
                 f.has(F::NEWUSER) || me.userns || p.cap_sys_admin
+            } else if self.pidns_case_owned.contains(&me.pidns) {
+                true
             } else {
                 !me.userns && p.cap_sys_admin
             };

@@ -66,6 +66,10 @@ pub struct Model {
     next_pidns: u32,
     /// The parent namespace of every pid namespace created.
     pidns_parent: std::collections::BTreeMap<u32, u32>,
+    /// Pid namespaces owned by a user namespace the case created (made by a clone with
+    /// CLONE_NEWUSER, or by a task inside such a namespace): their tasks hold every
+    /// capability over them.
+    pidns_case_owned: std::collections::BTreeSet<u32>,
     /// sighand classes whose SIGCHLD disposition is SIG_IGN.
     sigchld_ignored: std::collections::BTreeSet<u64>,
     /// The environment.
@@ -113,6 +117,7 @@ impl Model {
             next_class: 0,
             next_pidns: 0,
             pidns_parent: Default::default(),
+            pidns_case_owned: Default::default(),
             sigchld_ignored: Default::default(),
             profile: profile.clone(),
             pending_vfork: None,

@@ -226,6 +226,9 @@ impl Model {
         let (pidns, ns_init) = if flags.has(F::NEWPID) {
             self.next_pidns += 1;
             self.pidns_parent.insert(self.next_pidns, caller.pidns);
+            if caller.userns || flags.has(F::NEWUSER) {
+                self.pidns_case_owned.insert(self.next_pidns);
+            }
             (self.next_pidns, true)
         } else {
             (caller.pidns, false)
