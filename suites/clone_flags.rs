@@ -550,3 +550,51 @@ fn newipc_sysvsem_fails_after_the_undo_list_exists() {
         "the failed clone gave t0 an undo list"
     );
 }
+
+/// A write to a pipe with no reader kills an ordinary task with SIGPIPE, but the init of a
+/// pid namespace ignores a default-action signal sent from inside its namespace
+/// (kernel/signal.c sig_task_ignored, SIGNAL_UNKILLABLE): its write fails with EPIPE.
+/// Found by a 100000-case soak run.
+#[test]
+fn a_pid_namespace_init_survives_sigpipe() {
+    let nsp = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWPID.0);
+    let c = Case {
+        config: CaseConfig { pages: 1 },
+        ops: vec![
+            op(
+                0,
+                OpKind::Pipe2 {
+                    cloexec: false,
+                    nonblock: false,
+                },
+            ),
+            op(0, OpKind::Close { fd: 0 }),
+            clone_op(0, CloneEntry::Clone, nsp, 17, args()),
+            op(
+                1,
+                OpKind::Write {
+                    fd: 1,
+                    data: b"w".to_vec(),
+                },
+            ),
+            op(
+                0,
+                OpKind::Write {
+                    fd: 1,
+                    data: b"w".to_vec(),
+                },
+            ),
+        ],
+    };
+    let m = known("pidns_init_write_without_reader", &c);
+    assert_eq!(
+        m.outcomes[3],
+        Outcome::Err(Errno::EPIPE),
+        "the namespace init lives on"
+    );
+    assert_eq!(
+        m.outcomes[4],
+        Outcome::Killed(Signal::SIGPIPE),
+        "an ordinary task dies"
+    );
+}

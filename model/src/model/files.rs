@@ -643,7 +643,10 @@ impl Model {
     /// the filesystem's maximum file size EFBIG, else the write is cut at it. write advances the offset to the
     /// end of the data written, pwrite leaves it.
     /// Pipes: no read end open anywhere → the task dies of SIGPIPE (default disposition;
-    /// pipe_write sends it and returns EPIPE, which nobody sees); else [`Pipe::write`].
+    /// pipe_write sends it and returns EPIPE, which nobody sees) — except the init of a pid
+    /// namespace, which ignores a signal with the default action sent from inside its
+    /// namespace (kernel/signal.c sig_task_ignored: SIGNAL_UNKILLABLE) and so sees EPIPE;
+    /// else [`Pipe::write`].
     pub(super) fn op_write(&mut self, t: TaskId, fd: Fd, data: &[u8], pos: Option<i64>) -> Outcome {
         if pos.is_some_and(|p| p < 0) {
             return Outcome::Err(Errno::EINVAL);
@@ -666,6 +669,9 @@ impl Model {
                 return Outcome::Ret(0);
             }
             if !self.pipe_end_open(o.inode, false) {
+                if self.tasks[t as usize].ns_init {
+                    return Outcome::Err(Errno::EPIPE);
+                }
                 return Outcome::Killed(Signal::SIGPIPE);
             }
             let Some(pipe) = self.files.pipe_mut(o.inode) else {

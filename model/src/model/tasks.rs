@@ -448,6 +448,9 @@ impl Model {
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
+                        // A pid-namespace init ignores the SIGPIPE and its write ends
+                        // with EPIPE (see op_write).
+                        Err(()) if self.tasks[t].ns_init => true,
                         Err(()) => {
                             self.terminate(label, ExitStatus::Signaled(Signal::SIGPIPE));
                             changed = true;
