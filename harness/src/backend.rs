@@ -160,6 +160,8 @@ pub struct ProcessBackend {
     stdout: ChildStdout,
     buf: Vec<u8>,
     hello: Option<Hello>,
+    /// The CPU the lab was asked to pin itself to; the thread that drives it joins it.
+    cpu: Option<usize>,
     /// Per-op deadline the backend is asked to apply.
     pub op_deadline: Duration,
     /// Extra time granted on top of the backend's own deadline before we call it hung.
@@ -177,8 +179,13 @@ impl ProcessBackend {
             .split_first()
             .ok_or_else(|| BackendError::Spawn("empty command".into()))?;
         let mut cmd = Command::new(prog);
+        let mut cpu = None;
         if let Some(t) = &tmp {
             cmd.env("TMPDIR", t);
+            cpu = lab_cpu();
+            if let Some(c) = cpu {
+                cmd.env("FORKSPEC_LAB_CPU", c.to_string());
+            }
         }
         cmd.args(args)
             .stdin(Stdio::piped())
@@ -195,6 +202,7 @@ impl ProcessBackend {
             stdout,
             buf: Vec::new(),
             hello: None,
+            cpu,
             op_deadline: Duration::from_millis(forkspec_model::protocol::default_deadline_ms()),
             slack: Duration::from_secs(10),
         })
@@ -395,6 +403,55 @@ fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
         .map_err(|_| std::io::Error::other("spawner thread is gone"))?
 }
 
+/// The CPU the next lab is asked to pin itself (and its cases) to: labs take the CPUs this
+/// process may run on in turn, so parallel workers spread over the CPUs while each case's
+/// tasks and its lab share one CPU (a pipe round trip on one CPU costs a tenth of one across
+/// CPUs). Opt-in with `FORKSPEC_LAB_PIN=1`: on a loaded machine a pinned lab cannot flee a busy
+/// CPU, and measurements there showed no gain. `None` also when `FORKSPEC_LAB_CPU` is set (the lab
+/// inherits it).
+fn lab_cpu() -> Option<usize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    if std::env::var_os("FORKSPEC_LAB_PIN").as_deref() != Some(std::ffi::OsStr::new("1"))
+        || std::env::var_os("FORKSPEC_LAB_CPU").is_some()
+    {
+        return None;
+    }
+    // SAFETY: sched_getaffinity writes into a zeroed local cpu_set_t of the size we pass.
+    let cpus: Vec<usize> = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    };
+    if cpus.len() < 2 {
+        return None;
+    }
+    Some(cpus[NEXT.fetch_add(1, Ordering::Relaxed) % cpus.len()])
+}
+
+/// Pins the calling thread to `cpu` unless it already is: the harness thread that drives a
+/// pinned lab then exchanges its requests on the lab's CPU too.
+fn pin_thread(cpu: usize) {
+    thread_local! {
+        static PINNED: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    }
+    if PINNED.get() == Some(cpu) {
+        return;
+    }
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it. A refused
+    // affinity leaves the thread unpinned, which is only slower.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    PINNED.set(Some(cpu));
+}
+
 /// Where case directories go: tmpfs when there is one. On tmpfs the page cache of the `data`
 /// file is made of single pages (shmem does not use large folios unless configured to), so a
 /// fault maps exactly what the model predicts; on ext4 a write fault can map a whole large
@@ -433,6 +490,9 @@ impl Backend for ProcessBackend {
     }
 
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
+        if let Some(c) = self.cpu {
+            pin_thread(c);
+        }
         let req = Request::Setup {
             config: *config,
             deadline_ms: self.op_deadline.as_millis() as u64,

@@ -624,9 +624,23 @@ impl Case {
         } else if status.is_none() && expect != Expect::Exit {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
-            while self.tasks[label as usize].reaped_status.is_none() && Instant::now() < end {
+            loop {
                 self.pump();
-                std::thread::sleep(Duration::from_micros(200));
+                let now = Instant::now();
+                if self.tasks[label as usize].reaped_status.is_some() || now >= end {
+                    break;
+                }
+                // Sleep until a reply arrives (or the time is up), not a fixed tick.
+                let ms = (end - now).as_micros().div_ceil(1000) as i32;
+                let mut p = libc::pollfd {
+                    fd: REPLY_READ_FD,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: poll on one local pollfd.
+                unsafe {
+                    libc::poll(&mut p, 1, ms);
+                }
             }
             status = self.tasks[label as usize].reaped_status;
         }
@@ -688,12 +702,39 @@ impl Case {
                 }
             }
         }
+        // Sleep until every task we know of has exited (its pidfd turns readable) rather than
+        // polling wait4 on a clock; reap_group below then finds zombies at once.
+        let end = Instant::now() + Duration::from_secs(5);
+        for t in &self.tasks {
+            let Some(fd) = &t.pidfd else { continue };
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = (end - now).as_millis().max(1) as i32;
+                // SAFETY: poll on one local pollfd.
+                let r = unsafe { libc::poll(&mut p, 1, ms) };
+                if r != 0
+                    && !(r < 0
+                        && std::io::Error::last_os_error().kind()
+                            == std::io::ErrorKind::Interrupted)
+                {
+                    break;
+                }
+            }
+        }
         // From here the group id may be freed by reaping: the guardian must not use it.
         self.board.set_pgid(0);
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid) {
+        if let Err(e) = reap_group(self.pgid, end) {
             err = Some(e);
         }
         for t in &mut self.tasks {
@@ -730,12 +771,12 @@ fn t_thread(t: &Task) -> bool {
 }
 
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group in
-/// case a fork raced the first kill; gives up after 5 s so the lab never hangs.
-fn reap_group(pgid: i32) -> Result<(), String> {
+/// case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
+/// hangs.
+fn reap_group(pgid: i32, end: Instant) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
     }
-    let end = Instant::now() + Duration::from_secs(5);
     loop {
         let mut st = 0;
         // SAFETY: wait4 writes the status into a local.

@@ -8,8 +8,10 @@ use forkspec_model::{
     Parent, Region, RegionView, Sharing, Signal, Snapshot, TaskId, TaskState, TaskView,
 };
 use std::collections::HashMap;
+use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 
 /// `kcmp(2)` types.
 pub const KCMP_FILE: i32 = 0;
@@ -31,16 +33,77 @@ pub struct Stat {
 /// Reads /proc/PID/stat; `None` when the pid is gone.
 pub fn stat(pid: i32) -> Option<Stat> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&s)
+}
+
+/// An open /proc/PID directory: every file of one task's snapshot is opened relative to it,
+/// so the path walk to /proc/PID happens once per task and snapshot.
+pub struct ProcDir(OwnedFd);
+
+impl ProcDir {
+    /// Opens /proc/PID; `None` when the pid is gone.
+    pub fn open(pid: i32) -> Option<ProcDir> {
+        let path = CString::new(format!("/proc/{pid}")).ok()?;
+        // SAFETY: open on a NUL-terminated path; a non-negative result is a new fd we own.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        // SAFETY: see above.
+        (fd >= 0).then(|| ProcDir(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Opens `name` (relative to /proc/PID) with `flags`.
+    fn open_at(&self, name: &CStr, flags: i32) -> Option<File> {
+        // SAFETY: openat on our dirfd and a NUL-terminated name; the result is owned.
+        let fd =
+            unsafe { libc::openat(self.0.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC) };
+        // SAFETY: see above.
+        (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Reads the whole of small file `name` into `buf` (cleared first).
+    fn read_into(&self, name: &CStr, buf: &mut Vec<u8>) -> Option<()> {
+        use std::io::Read;
+        buf.clear();
+        let mut f = self.open_at(name, libc::O_RDONLY)?;
+        f.read_to_end(buf).ok()?;
+        Some(())
+    }
+
+    /// /proc/PID/stat through this directory.
+    pub fn stat(&self, buf: &mut Vec<u8>) -> Option<Stat> {
+        self.read_into(c"stat", buf)?;
+        parse_stat(std::str::from_utf8(buf).ok()?)
+    }
+}
+
+/// Parses the text of /proc/PID/stat.
+fn parse_stat(s: &str) -> Option<Stat> {
     // comm may contain spaces and parentheses: fields start after the last ')'.
     let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // f[0] is field 3.
-    let get = |n: usize| f.get(n - 3).and_then(|v| v.parse::<i64>().ok());
+    // Field n (from 1) is f[n - 3]: f[0] is field 3.
+    let mut state = None;
+    let (mut ppid, mut exit_signal, mut exit_code) = (None, 0, 0);
+    for (i, v) in rest.split_ascii_whitespace().enumerate() {
+        match i + 3 {
+            3 => state = v.as_bytes().first().copied(),
+            4 => ppid = v.parse::<i64>().ok(),
+            38 => exit_signal = v.parse::<i64>().unwrap_or(0),
+            52 => {
+                exit_code = v.parse::<i64>().unwrap_or(0);
+                break;
+            }
+            _ => {}
+        }
+    }
     Some(Stat {
-        state: *f.first()?.as_bytes().first()?,
-        ppid: get(4)? as i32,
-        exit_signal: get(38).unwrap_or(0) as i32,
-        exit_code: get(52).unwrap_or(0) as i32,
+        state: state?,
+        ppid: ppid? as i32,
+        exit_signal: exit_signal as i32,
+        exit_code: exit_code as i32,
     })
 }
 
@@ -113,6 +176,8 @@ pub struct Observer {
     pub caps: Capabilities,
     /// PFN of the shared zero page, when PFNs are visible.
     pub zero_pfn: Option<u64>,
+    /// /proc/PID/fd lists fds in ascending order ([`fd_listing_ascending`]).
+    pub fds_ascending: bool,
 }
 
 /// A snapshot plus the labels found to be gone (reaped by someone the lab did not see).
@@ -132,8 +197,10 @@ struct Fdinfo {
     flags: u32,
 }
 
-fn fdinfo(pid: i32, fd: i32) -> Option<Fdinfo> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+fn fdinfo(dir: &ProcDir, fd: i32, buf: &mut Vec<u8>) -> Option<Fdinfo> {
+    let name = CString::new(format!("fdinfo/{fd}")).ok()?;
+    dir.read_into(&name, buf)?;
+    let s = std::str::from_utf8(buf).ok()?;
     let mut pos = 0;
     let mut flags = None;
     for line in s.lines() {
@@ -171,38 +238,126 @@ struct FdWalk<'a> {
     reps: Vec<(i32, i32, (u64, u64), u64)>,
     inode_ids: HashMap<(u64, u64), u64>,
     snap: &'a mut Snapshot,
+    /// /proc/PID/fd lists fds in ascending order (see [`case_fds`]).
+    ascending: bool,
+    /// Reused read buffer.
+    buf: Vec<u8>,
+}
+
+/// readlinkat(2) relative to a /proc/PID directory.
+fn readlink_at(dir: &ProcDir, name: &CStr) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut b = [0u8; 4096];
+    // SAFETY: readlinkat writes at most `b.len()` bytes into `b`.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.0.as_raw_fd(),
+            name.as_ptr(),
+            b.as_mut_ptr().cast(),
+            b.len(),
+        )
+    };
+    (n >= 0).then(|| std::ffi::OsStr::from_bytes(&b[..n as usize]).into())
+}
+
+/// stat(2) (following the link) relative to a /proc/PID directory.
+fn fstat_at(dir: &ProcDir, name: &CStr) -> Option<libc::stat> {
+    // SAFETY: fstatat fills a zeroed local stat struct.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        (libc::fstatat(dir.0.as_raw_fd(), name.as_ptr(), &mut st, 0) == 0).then_some(st)
+    }
+}
+
+/// The fds of the task behind `dir` below [`AGENT_FD_BASE`], ascending. Reads /proc/PID/fd
+/// a few entries at a time and, where the listing is known to be ascending (Linux), stops at
+/// the first agent fd: listing an fd makes the kernel build a dentry and an inode for it, and
+/// the 65 agent fds of every task would otherwise dominate a snapshot (and its teardown,
+/// which invalidates them).
+fn case_fds(dir: &ProcDir, ascending: bool) -> Vec<i32> {
+    let mut fds = Vec::new();
+    let Some(d) = dir.open_at(c"fd", libc::O_RDONLY | libc::O_DIRECTORY) else {
+        return fds;
+    };
+    // Room for about ten entries (24 bytes each for names of up to four digits).
+    let mut buf = [0u64; 32];
+    'outer: loop {
+        // SAFETY: getdents64 writes at most the buffer's size into it.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                d.as_raw_fd(),
+                buf.as_mut_ptr(),
+                std::mem::size_of_val(&buf),
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        // SAFETY: the kernel filled `n` bytes of `buf` with linux_dirent64 records.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+        let mut off = 0;
+        while off + 19 < bytes.len() {
+            let reclen = u16::from_ne_bytes([bytes[off + 16], bytes[off + 17]]) as usize;
+            if reclen == 0 {
+                break 'outer;
+            }
+            let name = &bytes[off + 19..(off + reclen).min(bytes.len())];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            off += reclen;
+            let Some(fd) = std::str::from_utf8(name)
+                .ok()
+                .and_then(|v| v.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if fd < AGENT_FD_BASE {
+                fds.push(fd);
+            } else if ascending {
+                break 'outer;
+            }
+        }
+    }
+    fds.sort_unstable();
+    fds
+}
+
+/// Whether /proc/self/fd lists this process's fds in ascending order (the lab holds fds
+/// below and above [`AGENT_FD_BASE`], so this is a real test of the order [`case_fds`] relies
+/// on to stop early).
+pub fn fd_listing_ascending() -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return false;
+    };
+    // read_dir yields entries in the order the kernel lists them.
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.iter().any(|&f| f >= AGENT_FD_BASE) && fds.windows(2).all(|w| w[0] < w[1])
 }
 
 impl FdWalk<'_> {
-    fn task(&mut self, t: &TaskRef) -> Result<Vec<FdEntry>, String> {
-        let dir = match std::fs::read_dir(format!("/proc/{}/fd", t.pid)) {
-            Ok(d) => d,
-            Err(_) => return Ok(Vec::new()),
-        };
-        let mut fds: Vec<i32> = dir
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .filter(|&fd| fd < AGENT_FD_BASE)
-            .collect();
-        fds.sort_unstable();
+    fn task(&mut self, t: &TaskRef, dir: &ProcDir) -> Result<Vec<FdEntry>, String> {
+        let fds = case_fds(dir, self.ascending);
         let mut out = Vec::with_capacity(fds.len());
         for fd in fds {
-            let path = format!("/proc/{}/fd/{fd}", t.pid);
-            let (Ok(target), Ok(meta), Some(info)) = (
-                std::fs::read_link(&path),
-                std::fs::metadata(&path),
-                fdinfo(t.pid, fd),
+            let name = CString::new(format!("fd/{fd}")).expect("no NUL");
+            let (Some(target), Some(meta), Some(info)) = (
+                readlink_at(dir, &name),
+                fstat_at(dir, &name),
+                fdinfo(dir, fd, &mut self.buf),
             ) else {
                 return Err(format!("cannot inspect fd {fd} of task {}", t.label));
             };
             let kind = file_kind(&target)?;
-            let key = (meta.dev(), meta.ino());
+            let key = (meta.st_dev, meta.st_ino);
             let next_inode = self.inode_ids.len() as u64;
             let inode = *self.inode_ids.entry(key).or_insert_with(|| {
                 let size = match kind {
-                    InodeKind::File(_) => Some(meta.size()),
+                    InodeKind::File(_) => Some(meta.st_size as u64),
                     InodeKind::Pipe if self.pipe_size => t.pidfd.and_then(|p| pipe_bytes(p, fd)),
                     InodeKind::Pipe => None,
-                    InodeKind::Pidfd => Some(meta.size()),
+                    InodeKind::Pidfd => Some(meta.st_size as u64),
                 };
                 self.snap.inodes.push(Inode {
                     id: next_inode,
@@ -251,8 +406,11 @@ impl FdWalk<'_> {
     }
 }
 
-fn maps(pid: i32) -> Vec<(u64, u64)> {
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+fn maps(dir: &ProcDir, buf: &mut Vec<u8>) -> Vec<(u64, u64)> {
+    if dir.read_into(c"maps", buf).is_none() {
+        return Vec::new();
+    }
+    let Ok(s) = std::str::from_utf8(buf) else {
         return Vec::new();
     };
     s.lines()
@@ -267,14 +425,20 @@ fn maps(pid: i32) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn memory(o: &Observer, pid: i32, pages: u32, entries: &mut Vec<u64>) -> Vec<RegionView> {
-    let ranges = maps(pid);
+fn memory(
+    o: &Observer,
+    dir: &ProcDir,
+    pages: u32,
+    entries: &mut Vec<u64>,
+    buf: &mut Vec<u8>,
+) -> Vec<RegionView> {
+    let ranges = maps(dir, buf);
     let pm = if o.caps.pagemap {
-        File::open(format!("/proc/{pid}/pagemap")).ok()
+        dir.open_at(c"pagemap", libc::O_RDONLY)
     } else {
         None
     };
-    let mem = File::open(format!("/proc/{pid}/mem")).ok();
+    let mem = dir.open_at(c"mem", libc::O_RDONLY);
     let mut out = Vec::with_capacity(4);
     for region in Region::ALL {
         let base = page_addr(region.index(), 0);
@@ -325,12 +489,19 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
     let mut gone = Vec::new();
     // First pass: identity, so parents and liveness are known before sharing is compared.
     let mut rows: Vec<(TaskRef, Stat)> = Vec::with_capacity(tasks.len());
+    let mut dirs: Vec<(TaskId, ProcDir)> = Vec::with_capacity(tasks.len());
+    let mut buf = Vec::with_capacity(4096);
     for t in tasks {
-        match stat(t.pid) {
-            Some(s) if s.state != b'X' => rows.push((*t, s)),
+        let dir = ProcDir::open(t.pid);
+        match dir.as_ref().and_then(|d| d.stat(&mut buf)) {
+            Some(s) if s.state != b'X' => {
+                rows.push((*t, s));
+                dirs.extend(dir.map(|d| (t.label, d)));
+            }
             _ => gone.push(t.label),
         }
     }
+    let dir_of = |l: TaskId| dirs.iter().find(|d| d.0 == l).map(|d| &d.1);
     let label_of = |pid: i32| {
         rows.iter()
             .find(|(t, _)| t.pid == pid)
@@ -408,14 +579,21 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
             reps: Vec::new(),
             inode_ids: HashMap::new(),
             snap: &mut snap,
+            ascending: o.fds_ascending,
+            buf: std::mem::take(&mut buf),
         };
         for (i, t) in &live {
-            views[*i].fds = walk.task(t)?;
+            if let Some(d) = dir_of(t.label) {
+                views[*i].fds = walk.task(t, d)?;
+            }
         }
+        buf = walk.buf;
     }
     let mut entries = Vec::new();
     for (i, t) in &live {
-        views[*i].memory = memory(o, t.pid, pages, &mut entries);
+        if let Some(d) = dir_of(t.label) {
+            views[*i].memory = memory(o, d, pages, &mut entries, &mut buf);
+        }
     }
     snap.tasks = views;
     snap.canonicalize();

@@ -17,8 +17,29 @@ struct Lab {
     case: Option<Case>,
 }
 
+/// Pins the lab (and so every task it forks) to the CPU in `FORKSPEC_LAB_CPU`, if set and
+/// allowed: all the lab's pipe round trips then stay on one CPU. Affinity is no observation,
+/// so cases behave the same either way.
+fn pin_from_env() {
+    let Some(cpu) = std::env::var("FORKSPEC_LAB_CPU")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&c| c < libc::CPU_SETSIZE as usize)
+    else {
+        return;
+    };
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it. A refused
+    // affinity leaves the lab unpinned, which is only slower.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 /// Process-wide set-up: die with the harness, adopt orphans, room for the channel fds.
 fn init_process() -> Result<(), String> {
+    pin_from_env();
     // SAFETY: prctl/getrlimit/setrlimit with plain values and a local struct.
     unsafe {
         libc::prctl(
@@ -130,9 +151,14 @@ impl Lab {
     }
 }
 
-fn reply(out: &mut impl Write, r: &Response) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, r)?;
-    out.write_all(b"\n")?;
+/// Writes one response line. It is serialized into `buf` first and written with one
+/// `write_all`: through stdout's line buffer a large snapshot would go out in many small
+/// writes, each waking the harness.
+fn reply(out: &mut impl Write, buf: &mut Vec<u8>, r: &Response) -> std::io::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, r)?;
+    buf.push(b'\n');
+    out.write_all(buf)?;
     out.flush()
 }
 
@@ -162,6 +188,7 @@ pub fn run() -> i32 {
         lab_pid: unsafe { libc::getpid() },
         caps: probe.caps,
         zero_pfn: probe.zero_pfn,
+        fds_ascending: super::observe::fd_listing_ascending(),
     };
     let mut lab = Lab {
         chan,
@@ -172,8 +199,13 @@ pub fn run() -> i32 {
     };
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Unbuffered: `reply` hands over each whole line at once.
+    // SAFETY: fd 1 stays open for the life of the lab; ManuallyDrop keeps it so.
+    let stdout_file = std::mem::ManuallyDrop::new(unsafe {
+        <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
+    });
+    let mut out: &std::fs::File = &stdout_file;
+    let mut obuf = Vec::with_capacity(1 << 16);
     let mut line = String::new();
     let mut code = 0;
     loop {
@@ -182,7 +214,11 @@ pub fn run() -> i32 {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                let _ = reply(&mut out, &Response::Error(format!("reading request: {e}")));
+                let _ = reply(
+                    &mut out,
+                    &mut obuf,
+                    &Response::Error(format!("reading request: {e}")),
+                );
                 continue;
             }
         }
@@ -194,7 +230,7 @@ pub fn run() -> i32 {
             Ok(req) => lab.handle(req),
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
-        if reply(&mut out, &resp).is_err() {
+        if reply(&mut out, &mut obuf, &resp).is_err() {
             // The harness stopped listening: clean up and leave.
             code = 1;
             break;
