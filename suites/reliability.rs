@@ -176,6 +176,35 @@ fn a_killed_agent_does_not_break_teardown() {
     assert_gone_within_a_second(&dir);
 }
 
+#[test]
+fn an_agent_crash_does_not_break_teardown() {
+    let dir = private_tmp("segv");
+    {
+        let mut b = ProcessBackend::lab_in(exe(), &[], &dir).unwrap();
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        let dontfork = OpKind::Madvise {
+            region: Region::AnonPrivate,
+            first: 0,
+            count: 8,
+            advice: Advice::DontFork,
+        };
+        b.op(&op(0, dontfork), false).unwrap();
+        b.op(&op(0, OpKind::Fork), false).unwrap();
+        b.op(&op(1, OpKind::Fork), false).unwrap();
+        let load = OpKind::MemRead {
+            region: Region::AnonPrivate,
+            page: 0,
+        };
+        let (out, _) = b.op(&op(1, load), false).unwrap();
+        assert_eq!(out, Outcome::Killed(Signal::SIGSEGV));
+        b.end().unwrap();
+        busy_case(&mut b);
+        b.end().unwrap();
+    }
+    assert_gone_within_a_second(&dir);
+}
+
 fn is_descendant(pid: u32, ancestor: u32) -> bool {
     let mut p = pid;
     for _ in 0..64 {
