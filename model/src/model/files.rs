@@ -555,6 +555,43 @@ impl Model {
         Outcome::Ret(i64::from(new))
     }
 
+    /// The checks read-like (`write == false`) and write-like ops share, in Linux's order:
+    /// pread/pwrite's `pos < 0` (EINVAL) before the fd (EBADF); a pidfd has neither a read
+    /// nor a write method (pidfs files are opened by dentry_open, which grants
+    /// FMODE_PREAD/PWRITE: vfs_read/vfs_write say EINVAL); a positioned op on a pipe is
+    /// ESPIPE before the access mode is checked (ksys_pread64/ksys_pwrite64); then the
+    /// access mode (EBADF). Gives the description, its state and whether it is a pipe.
+    fn rw_target(
+        &self,
+        t: TaskId,
+        fd: Fd,
+        pos: Option<i64>,
+        write: bool,
+    ) -> Result<(u64, OfdState, bool), Outcome> {
+        if pos.is_some_and(|p| p < 0) {
+            return Err(Outcome::Err(Errno::EINVAL));
+        }
+        let Some((id, o)) = self.ofd_of(t, fd) else {
+            return Err(Outcome::Err(Errno::EBADF));
+        };
+        if self.files.is_pidfd(o.inode) {
+            return Err(Outcome::Err(Errno::EINVAL));
+        }
+        let pipe = self.files.is_pipe(o.inode);
+        if pipe && pos.is_some() {
+            return Err(Outcome::Err(Errno::ESPIPE));
+        }
+        let permitted = if write {
+            o.access.writable()
+        } else {
+            o.access.readable()
+        };
+        if !permitted {
+            return Err(Outcome::Err(Errno::EBADF));
+        }
+        Ok((id, o, pipe))
+    }
+
     // rule: fd.read-moves-shared-offset
     // rule: fd.pread-keeps-offset
     /// `read(fd, buf, len)` (`pos == None`) or `pread(fd, buf, len, pos)`.
@@ -565,28 +602,12 @@ impl Model {
     /// return the bytes between the offset and EOF; read advances the OFD offset, pread does
     /// not. Pipes: see [`Model::pipe_read`].
     pub(super) fn op_read(&mut self, t: TaskId, fd: Fd, len: u32, pos: Option<i64>) -> Outcome {
-        if pos.is_some_and(|p| p < 0) {
-            return Outcome::Err(Errno::EINVAL);
-        }
-        let Some((id, o)) = self.ofd_of(t, fd) else {
-            return Outcome::Err(Errno::EBADF);
+        let (id, o, pipe) = match self.rw_target(t, fd, pos, false) {
+            Ok(v) => v,
+            Err(e) => return e,
         };
-        if self.files.is_pidfd(o.inode) {
-            // pidfs files are opened by dentry_open, which grants FMODE_PREAD/PWRITE, but
-            // have no read method: vfs_read says EINVAL for read and pread alike.
-            return Outcome::Err(Errno::EINVAL);
-        }
-        if self.files.is_pipe(o.inode) {
-            if pos.is_some() {
-                return Outcome::Err(Errno::ESPIPE);
-            }
-            if !o.access.readable() {
-                return Outcome::Err(Errno::EBADF);
-            }
+        if pipe {
             return self.pipe_read(id, o, len);
-        }
-        if !o.access.readable() {
-            return Outcome::Err(Errno::EBADF);
         }
         let at = pos.map_or(o.offset, |p| p as u64);
         if (at as i64).checked_add(i64::from(len)).is_none() {
@@ -648,23 +669,11 @@ impl Model {
     /// namespace (kernel/signal.c sig_task_ignored: SIGNAL_UNKILLABLE) and so sees EPIPE;
     /// else [`Pipe::write`].
     pub(super) fn op_write(&mut self, t: TaskId, fd: Fd, data: &[u8], pos: Option<i64>) -> Outcome {
-        if pos.is_some_and(|p| p < 0) {
-            return Outcome::Err(Errno::EINVAL);
-        }
-        let Some((id, o)) = self.ofd_of(t, fd) else {
-            return Outcome::Err(Errno::EBADF);
+        let (id, o, pipe) = match self.rw_target(t, fd, pos, true) {
+            Ok(v) => v,
+            Err(e) => return e,
         };
-        if self.files.is_pidfd(o.inode) {
-            // No write method: vfs_write says EINVAL (see op_read).
-            return Outcome::Err(Errno::EINVAL);
-        }
-        if self.files.is_pipe(o.inode) {
-            if pos.is_some() {
-                return Outcome::Err(Errno::ESPIPE);
-            }
-            if !o.access.writable() {
-                return Outcome::Err(Errno::EBADF);
-            }
+        if pipe {
             if data.is_empty() {
                 return Outcome::Ret(0);
             }
@@ -685,9 +694,6 @@ impl Model {
                 });
             }
             return outcome;
-        }
-        if !o.access.writable() {
-            return Outcome::Err(Errno::EBADF);
         }
         let requested = pos.map_or(o.offset, |p| p as u64);
         if (requested as i64).checked_add(data.len() as i64).is_none() {

@@ -321,17 +321,7 @@ impl Model {
         let Model {
             tasks, fdts, files, ..
         } = self;
-        let live: Vec<&files::FdTable> = {
-            let mut idx: Vec<usize> = tasks
-                .iter()
-                .filter(|t| t.alive())
-                .map(|t| t.files)
-                .collect();
-            idx.sort_unstable();
-            idx.dedup();
-            idx.into_iter().map(|i| &fdts[i]).collect()
-        };
-        files.collect_garbage(&live);
+        files.collect_garbage(&tasks::live_fd_tables(tasks, fdts));
         outcome
     }
 

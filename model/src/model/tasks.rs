@@ -127,15 +127,7 @@ impl Model {
 
     /// Fd tables some task that has not exited still uses.
     pub(super) fn live_fdts(&self) -> Vec<&FdTable> {
-        let mut idx: Vec<usize> = self
-            .tasks
-            .iter()
-            .filter(|t| t.alive())
-            .map(|t| t.files)
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        idx.into_iter().map(|i| &self.fdts[i]).collect()
+        live_fd_tables(&self.tasks, &self.fdts)
     }
 
     /// Address spaces some task that has not exited still uses.
@@ -478,4 +470,17 @@ impl Model {
             }
         }
     }
+}
+
+/// The fd tables of `fdts` that some task of `tasks` that has not exited still uses, each once.
+/// A free function so that callers can hold `&mut` to other parts of the model meanwhile.
+pub(super) fn live_fd_tables<'a>(tasks: &[Task], fdts: &'a [FdTable]) -> Vec<&'a FdTable> {
+    let mut idx: Vec<usize> = tasks
+        .iter()
+        .filter(|t| t.alive())
+        .map(|t| t.files)
+        .collect();
+    idx.sort_unstable();
+    idx.dedup();
+    idx.into_iter().map(|i| &fdts[i]).collect()
 }
