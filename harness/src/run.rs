@@ -236,6 +236,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Fcntl { .. } => "fcntl",
         Pipe2 { .. } => "pipe2",
         Ftruncate { .. } => "ftruncate",
+        Flock { .. } => "flock",
         Vfork => "vfork",
         Clone(_) => "clone",
     }
@@ -252,6 +253,8 @@ fn outcome_shape(o: &Outcome) -> String {
         Outcome::Exited => "exited".into(),
         Outcome::Killed(s) => format!("killed {s}"),
         Outcome::Blocked => "blocked".into(),
+        Outcome::Lock(forkspec_model::LockReport::Unlocked) => "lock unlocked".into(),
+        Outcome::Lock(forkspec_model::LockReport::Held { .. }) => "lock held".into(),
     }
 }
 

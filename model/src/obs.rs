@@ -61,7 +61,8 @@ named_numbers!(
         EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10,
         EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
         ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, EFBIG = 27, ENOSPC = 28,
-        ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOPNOTSUPP = 95, EUSERS = 87,
+        ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOLCK = 37, ENOSYS = 38, EOVERFLOW = 75,
+        EOPNOTSUPP = 95, EUSERS = 87,
     }
 );
 
@@ -113,6 +114,43 @@ pub enum Outcome {
     Killed(Signal),
     /// The op did not complete by the deadline; the task stays blocked in it.
     Blocked,
+    /// `F_GETLK` / `F_OFD_GETLK`: the `struct flock` the kernel wrote back.
+    Lock(LockReport),
+}
+
+/// What `F_GETLK` / `F_OFD_GETLK` reports.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LockReport {
+    /// `l_type == F_UNLCK`: nothing would conflict (the other fields are left as passed).
+    Unlocked,
+    /// The first conflicting lock in the kernel's list (`l_whence` is `SEEK_SET`).
+    Held {
+        /// `l_type`.
+        #[serde(rename = "type")]
+        ty: crate::op::LockType,
+        /// `l_start`.
+        start: i64,
+        /// `l_len` (0: to the end of the file).
+        len: i64,
+        /// `l_pid`, as a label.
+        owner: LockOwner,
+    },
+}
+
+/// The `l_pid` of a reported lock.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LockOwner {
+    /// The thread group (its leader's label) that set the lock, as the caller's pid
+    /// namespace numbers it.
+    Task(TaskId),
+    /// `-1`: an open-file-description lock has no owning process.
+    Ofd,
+    /// `0`: the owner has no pid in the caller's pid namespace.
+    Invisible,
+    /// A pid that belongs to no task of the case (never predicted).
+    Foreign,
 }
 
 impl fmt::Display for Outcome {
@@ -127,6 +165,21 @@ impl fmt::Display for Outcome {
             Outcome::Exited => write!(f, "exited"),
             Outcome::Killed(s) => write!(f, "killed by {s}"),
             Outcome::Blocked => write!(f, "blocked"),
+            Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
+            Outcome::Lock(LockReport::Held {
+                ty,
+                start,
+                len,
+                owner,
+            }) => {
+                write!(f, "= 0 {ty} start={start} len={len} pid=")?;
+                match owner {
+                    LockOwner::Task(t) => write!(f, "t{t}"),
+                    LockOwner::Ofd => write!(f, "-1"),
+                    LockOwner::Invisible => write!(f, "0"),
+                    LockOwner::Foreign => write!(f, "?"),
+                }
+            }
         }
     }
 }

@@ -181,6 +181,104 @@ pub enum FcntlCmd {
         /// Lowest acceptable fd.
         min: Fd,
     },
+    /// `F_SETLK`: a process-associated (POSIX) record lock, owned by the fd table.
+    SetLk {
+        /// The `struct flock` argument.
+        lock: FlockArg,
+    },
+    /// `F_GETLK`: the first lock of another owner that would conflict with `lock`.
+    GetLk {
+        /// The `struct flock` argument.
+        lock: FlockArg,
+    },
+    /// `F_OFD_SETLK`: a record lock owned by the open file description.
+    OfdSetLk {
+        /// The `struct flock` argument.
+        lock: FlockArg,
+    },
+    /// `F_OFD_GETLK`: as `F_GETLK` with the description as the owner (`un` asks for the
+    /// description's own lock over the range).
+    OfdGetLk {
+        /// The `struct flock` argument.
+        lock: FlockArg,
+    },
+}
+
+impl FcntlCmd {
+    /// The lock argument of the record-lock commands.
+    pub fn lock(&self) -> Option<&FlockArg> {
+        match self {
+            FcntlCmd::SetLk { lock }
+            | FcntlCmd::GetLk { lock }
+            | FcntlCmd::OfdSetLk { lock }
+            | FcntlCmd::OfdGetLk { lock } => Some(lock),
+            _ => None,
+        }
+    }
+}
+
+/// `l_type` of a `struct flock`, and the type of a held record lock.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum LockType {
+    /// `F_RDLCK`: shared.
+    Rd,
+    /// `F_WRLCK`: exclusive.
+    Wr,
+    /// `F_UNLCK`.
+    Un,
+}
+
+impl fmt::Display for LockType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LockType::Rd => "RD",
+            LockType::Wr => "WR",
+            LockType::Un => "UN",
+        })
+    }
+}
+
+/// The `struct flock` of a record-lock command, with `l_whence = SEEK_SET`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlockArg {
+    /// `l_type`.
+    #[serde(rename = "type")]
+    pub ty: LockType,
+    /// `l_start` (from the start of the file).
+    pub start: i64,
+    /// `l_len`: 0 means "to the end of the file, however far it grows"; negative covers
+    /// `start + len .. start`.
+    pub len: i64,
+    /// `l_pid` on input: the OFD commands require 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pid: i32,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
+}
+
+impl fmt::Display for FlockArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{} start={} len={}", self.ty, self.start, self.len)?;
+        if self.pid != 0 {
+            write!(f, " pid={}", self.pid)?;
+        }
+        write!(f, "}}")
+    }
+}
+
+/// The operation of `flock(2)`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FlockOp {
+    /// `LOCK_SH`
+    Sh,
+    /// `LOCK_EX`
+    Ex,
+    /// `LOCK_UN`
+    Un,
 }
 
 /// Which child a `wait` op waits for.
@@ -348,6 +446,20 @@ pub enum OpKind {
         /// New length.
         len: i64,
     },
+    /// `flock(fd, op | (nonblock ? LOCK_NB : 0))`.
+    Flock {
+        /// fd
+        fd: Fd,
+        /// Shared, exclusive or unlock.
+        op: FlockOp,
+        /// `LOCK_NB`: fail with EWOULDBLOCK instead of waiting for a conflicting lock.
+        #[serde(default = "yes")]
+        nonblock: bool,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `wait4(2)` options.
@@ -586,7 +698,8 @@ impl OpKind {
             | OpKind::Pwrite { fd, .. }
             | OpKind::Lseek { fd, .. }
             | OpKind::Fcntl { fd, .. }
-            | OpKind::Ftruncate { fd, .. } => vec![fd],
+            | OpKind::Ftruncate { fd, .. }
+            | OpKind::Flock { fd, .. } => vec![fd],
             OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => vec![old, new],
             _ => vec![],
         }
@@ -764,11 +877,26 @@ impl fmt::Display for Op {
                 write!(f, "pwrite({fd}, {}, @{offset})", ByteStr(data))
             }
             OpKind::Lseek { fd, offset, whence } => write!(f, "lseek({fd}, {offset}, {whence:?})"),
-            OpKind::Fcntl { fd, cmd } => write!(f, "fcntl({fd}, {cmd:?})"),
+            OpKind::Fcntl { fd, cmd } => match cmd {
+                FcntlCmd::SetLk { lock } => write!(f, "fcntl({fd}, F_SETLK, {lock})"),
+                FcntlCmd::GetLk { lock } => write!(f, "fcntl({fd}, F_GETLK, {lock})"),
+                FcntlCmd::OfdSetLk { lock } => write!(f, "fcntl({fd}, F_OFD_SETLK, {lock})"),
+                FcntlCmd::OfdGetLk { lock } => write!(f, "fcntl({fd}, F_OFD_GETLK, {lock})"),
+                _ => write!(f, "fcntl({fd}, {cmd:?})"),
+            },
             OpKind::Pipe2 { cloexec, nonblock } => {
                 write!(f, "pipe2(cloexec={cloexec}, nonblock={nonblock})")
             }
             OpKind::Ftruncate { fd, len } => write!(f, "ftruncate({fd}, {len})"),
+            OpKind::Flock { fd, op, nonblock } => {
+                let op = match op {
+                    FlockOp::Sh => "LOCK_SH",
+                    FlockOp::Ex => "LOCK_EX",
+                    FlockOp::Un => "LOCK_UN",
+                };
+                let nb = if *nonblock { "|LOCK_NB" } else { "" };
+                write!(f, "flock({fd}, {op}{nb})")
+            }
         }
     }
 }
@@ -831,6 +959,38 @@ mod tests {
             let back: Op = serde_json::from_str(&s).unwrap();
             assert_eq!(op, back, "{s}");
         }
+        let op: Op = serde_json::from_str(
+            r#"{"task":1,"kind":"fcntl","fd":0,"cmd":"ofd_get_lk","lock":{"type":"wr","start":2,"len":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            op.kind,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::OfdGetLk {
+                    lock: FlockArg {
+                        ty: LockType::Wr,
+                        start: 2,
+                        len: 0,
+                        pid: 0
+                    }
+                }
+            }
+        );
+        assert_eq!(
+            op.to_string(),
+            "t1: fcntl(0, F_OFD_GETLK, {WR start=2 len=0})"
+        );
+        let op: Op = serde_json::from_str(r#"{"task":0,"kind":"flock","fd":3,"op":"ex"}"#).unwrap();
+        assert_eq!(
+            op.kind,
+            OpKind::Flock {
+                fd: 3,
+                op: FlockOp::Ex,
+                nonblock: true
+            }
+        );
+        assert_eq!(op.to_string(), "t0: flock(3, LOCK_EX|LOCK_NB)");
         let op: Op =
             serde_json::from_str(r#"{"task":0,"kind":"fcntl","fd":3,"cmd":"get_fl"}"#).unwrap();
         assert_eq!(

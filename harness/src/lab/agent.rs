@@ -5,8 +5,8 @@
 //! that share the heap and TLS of their parent, where any of those would corrupt the parent.
 
 use super::channel::{
-    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA, K_CLONE,
-    K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
+    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA,
+    FIX_REPLY_FROM_CMD, K_CLONE, K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
 use super::trampoline::{clone_call, CloneCall};
@@ -374,6 +374,10 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
         }
         reply.slot = slot;
         reply.seq = cmd.seq;
+        if cmd.fix & FIX_REPLY_FROM_CMD != 0 {
+            // A plain array copy (at most a memcpy): nothing allocates or touches TLS.
+            reply.data = cmd.data;
+        }
         let mut a = cmd.args;
         let mut i = 0;
         while i < 6 {

@@ -6,7 +6,7 @@ use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
 use forkspec_model::{
-    CaseConfig, Errno, ExitStatus, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
+    CaseConfig, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
 };
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -492,6 +492,23 @@ impl Case {
                     },
                 );
                 Outcome::Child(c)
+            }
+            Expect::Lock if r.ret >= 0 => {
+                let depth = self.tasks[label].nspid.len() - 1;
+                ops::lock_report(r, |pid| {
+                    // l_pid is a thread group id: the leader's pid. A live task wins over a
+                    // reaped one that had the same number.
+                    let mut found: Vec<usize> = (0..self.tasks.len())
+                        .filter(|&i| {
+                            let t = &self.tasks[i];
+                            t.leader == i && t.nspid.get(depth) == Some(&pid)
+                        })
+                        .collect();
+                    found.sort_by_key(|&i| self.tasks[i].life == Reaped);
+                    found
+                        .first()
+                        .map_or(LockOwner::Foreign, |&i| LockOwner::Task(i as TaskId))
+                })
             }
             Expect::Reaped if r.ret > 0 => {
                 let status = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);

@@ -74,6 +74,9 @@ pub const BIRTH_SEQ: u32 = u32::MAX;
 pub const FIX_CMD_DATA: u32 = 1;
 /// See [`FIX_CMD_DATA`].
 pub const FIX_REPLY_DATA: u32 = 1 << 8;
+/// `fix` bit: the reply's `data` starts as a copy of the command's, for calls that read a
+/// structure and write the answer back into it (`F_GETLK`).
+pub const FIX_REPLY_FROM_CMD: u32 = 1 << 16;
 
 /// One command to one agent.
 #[repr(C)]

@@ -3,11 +3,11 @@
 use super::agent::page_addr;
 use super::channel::{
     Cmd, Reply, CF_CHILD_TID, CF_PARENT_TID, CF_PIDFD, CF_SET_TID, CF_STACK, CF_STACK_SIZE, CF_TLS,
-    DATA, FIX_CMD_DATA, FIX_REPLY_DATA, K_CLONE, K_FORK, K_LOAD, K_STORE,
+    DATA, FIX_CMD_DATA, FIX_REPLY_DATA, FIX_REPLY_FROM_CMD, K_CLONE, K_FORK, K_LOAD, K_STORE,
 };
 use forkspec_model::{
-    Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, OpKind, OpenFlags, Outcome, SetTid,
-    Whence, MAX_IO,
+    Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, FlockArg, FlockOp, LockOwner,
+    LockReport, LockType, OpKind, OpenFlags, Outcome, SetTid, Whence, MAX_IO,
 };
 
 /// How to turn the reply of a command into an outcome.
@@ -45,6 +45,9 @@ pub enum Expect {
     },
     /// wait4: `ret` is the reaped pid, `data[..4]` the status.
     Reaped,
+    /// F_GETLK / F_OFD_GETLK: `data` holds the `struct flock` written back; its `l_pid` is
+    /// a pid in the caller's pid namespace.
+    Lock,
     /// exit_group: there is no reply; the outcome comes from the task's death.
     Exit,
 }
@@ -306,6 +309,25 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 Expect::Ret,
             )
         }
+        OpKind::Fcntl { fd: f, cmd } if cmd.lock().is_some() => encode_lock(*f, cmd),
+        OpKind::Flock {
+            fd: f,
+            op,
+            nonblock,
+        } => {
+            let mut how = match op {
+                FlockOp::Sh => libc::LOCK_SH,
+                FlockOp::Ex => libc::LOCK_EX,
+                FlockOp::Un => libc::LOCK_UN,
+            };
+            if *nonblock {
+                how |= libc::LOCK_NB;
+            }
+            (
+                syscall(libc::SYS_flock, [fd(*f), how as u64, z, z, z, z]),
+                Expect::Ret,
+            )
+        }
         OpKind::Fcntl { fd: f, cmd } => {
             let (c, arg) = match *cmd {
                 FcntlCmd::GetFd => (libc::F_GETFD, 0),
@@ -320,6 +342,12 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 ),
                 FcntlCmd::DupFd { min } => (libc::F_DUPFD, min),
                 FcntlCmd::DupFdCloexec { min } => (libc::F_DUPFD_CLOEXEC, min),
+                FcntlCmd::SetLk { .. }
+                | FcntlCmd::GetLk { .. }
+                | FcntlCmd::OfdSetLk { .. }
+                | FcntlCmd::OfdGetLk { .. } => {
+                    unreachable!("record-lock commands are encoded by encode_lock")
+                }
             };
             (
                 syscall(
@@ -408,6 +436,83 @@ fn encode_clone(c: &CloneOp, slot: usize) -> (Cmd, Expect) {
             sibling: kept(CloneFlags::THREAD) || kept(CloneFlags::PARENT),
         },
     )
+}
+
+/// Size of `struct flock` on x86_64: `l_type` (i16) at 0, `l_whence` (i16) at 2, `l_start`
+/// (i64) at 8, `l_len` (i64) at 16, `l_pid` (i32) at 24, padded to 32.
+const FLOCK_SIZE: usize = 32;
+
+fn lock_type(t: LockType) -> i16 {
+    (match t {
+        LockType::Rd => libc::F_RDLCK,
+        LockType::Wr => libc::F_WRLCK,
+        LockType::Un => libc::F_UNLCK,
+    }) as i16
+}
+
+/// `fcntl(fd, F_[OFD_]{SET,GET}LK, &flock)`: the structure travels in the command's data;
+/// a get has the kernel write its answer into a copy of it in the reply's data.
+fn encode_lock(f: i32, cmd: &FcntlCmd) -> (Cmd, Expect) {
+    let (nr, get, a): (i32, bool, &FlockArg) = match cmd {
+        FcntlCmd::SetLk { lock } => (libc::F_SETLK, false, lock),
+        FcntlCmd::GetLk { lock } => (libc::F_GETLK, true, lock),
+        FcntlCmd::OfdSetLk { lock } => (libc::F_OFD_SETLK, false, lock),
+        FcntlCmd::OfdGetLk { lock } => (libc::F_OFD_GETLK, true, lock),
+        _ => (libc::F_GETLK, true, &NO_LOCK),
+    };
+    let mut c = syscall(libc::SYS_fcntl, [fd(f), nr as u64, 0, 0, 0, 0]);
+    c.data[0..2].copy_from_slice(&lock_type(a.ty).to_ne_bytes());
+    c.data[2..4].copy_from_slice(&(libc::SEEK_SET as i16).to_ne_bytes());
+    c.data[8..16].copy_from_slice(&a.start.to_ne_bytes());
+    c.data[16..24].copy_from_slice(&a.len.to_ne_bytes());
+    c.data[24..28].copy_from_slice(&a.pid.to_ne_bytes());
+    c.len = FLOCK_SIZE as u32;
+    if get {
+        c.fix = FIX_REPLY_FROM_CMD | (FIX_REPLY_DATA << 2);
+        (c, Expect::Lock)
+    } else {
+        c.fix = FIX_CMD_DATA << 2;
+        (c, Expect::Ret)
+    }
+}
+
+const NO_LOCK: FlockArg = FlockArg {
+    ty: LockType::Un,
+    start: 0,
+    len: 0,
+    pid: 0,
+};
+
+/// The outcome of a successful F_GETLK / F_OFD_GETLK reply; `owner` names the task whose
+/// pid (in the caller's namespace) the kernel reported in `l_pid` (> 0).
+pub fn lock_report(r: &Reply, owner: impl Fn(i32) -> LockOwner) -> Outcome {
+    let d = &r.data;
+    let ty = i16::from_ne_bytes([d[0], d[1]]);
+    if ty == libc::F_UNLCK as i16 {
+        return Outcome::Lock(LockReport::Unlocked);
+    }
+    let i64_at = |o: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[o..o + 8]);
+        i64::from_ne_bytes(b)
+    };
+    let pid = i32::from_ne_bytes([d[24], d[25], d[26], d[27]]);
+    Outcome::Lock(LockReport::Held {
+        // A type Linux never reports shows as an unlock in a held lock, which no model
+        // predicts.
+        ty: match ty as i32 {
+            libc::F_RDLCK => LockType::Rd,
+            libc::F_WRLCK => LockType::Wr,
+            _ => LockType::Un,
+        },
+        start: i64_at(8),
+        len: i64_at(16),
+        owner: match pid {
+            -1 => LockOwner::Ofd,
+            0 => LockOwner::Invisible,
+            p => owner(p),
+        },
+    })
 }
 
 /// Whether `op` names one of the agent's channel fds. Those are not the case's: a fresh

@@ -10,7 +10,7 @@ use super::tasks::BlockedOp;
 use super::Model;
 use crate::obs::{self, Errno, FdEntry, InodeKind, Outcome, Signal, Snapshot};
 use crate::op::{
-    data_file_byte, Access, FcntlCmd, Fd, FileName, OpenFlags, TaskId, Whence, PAGE_SIZE,
+    data_file_byte, Access, FcntlCmd, Fd, FileName, FlockOp, OpenFlags, TaskId, Whence, PAGE_SIZE,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -211,6 +211,8 @@ pub(super) struct Files {
     ofds: BTreeMap<u64, OfdState>,
     next_inode: u64,
     next_ofd: u64,
+    /// Record locks and flock locks, per inode.
+    pub(super) locks: super::locks::Locks,
 }
 
 impl Files {
@@ -235,6 +237,7 @@ impl Files {
             ofds: BTreeMap::new(),
             next_inode: DATA_INODE + 1,
             next_ofd: 0,
+            locks: Default::default(),
         }
     }
 
@@ -261,6 +264,11 @@ impl Files {
 
     fn is_pipe(&self, ino: u64) -> bool {
         matches!(self.inodes.get(&ino), Some(Inode::Pipe(_)))
+    }
+
+    /// Whether the description `ofd` still exists.
+    pub(super) fn has_ofd(&self, ofd: u64) -> bool {
+        self.ofds.contains_key(&ofd)
     }
 
     fn is_pidfd(&self, ino: u64) -> bool {
@@ -363,6 +371,9 @@ impl Files {
         let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
         self.inodes
             .retain(|id, i| matches!(i, Inode::File { .. }) || inodes.contains(id));
+        let (ofds, inodes) = (&self.ofds, &self.inodes);
+        self.locks
+            .retain(|o| ofds.contains_key(&o), |i| inodes.contains_key(&i));
     }
 }
 
@@ -507,10 +518,12 @@ impl Model {
     // rule: fd.close-per-table
     /// `close(fd)`: EBADF when not open. Only this task's table changes (close(2)).
     pub(super) fn op_close(&mut self, t: TaskId, fd: Fd) -> Outcome {
-        match self.fdt_mut(t).remove(&fd) {
-            Some(_) => Outcome::Ret(0),
-            None => Outcome::Err(Errno::EBADF),
-        }
+        let Some((_, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        self.fdt_mut(t).remove(&fd);
+        self.locks_on_close(t, o.inode);
+        Outcome::Ret(0)
     }
 
     /// `dup(fd)`: the lowest free fd, same OFD, FD_CLOEXEC clear (dup(2)).
@@ -551,7 +564,12 @@ impl Model {
         let Some(s) = self.slot(t, old) else {
             return Outcome::Err(Errno::EBADF);
         };
+        // The fd replaced is closed (fs/file.c do_dup2 → filp_close).
+        let replaced = self.ofd_of(t, new).map(|(_, o)| o.inode);
         self.install(t, new, s.ofd, cloexec);
+        if let Some(inode) = replaced {
+            self.locks_on_close(t, inode);
+        }
         Outcome::Ret(i64::from(new))
     }
 
@@ -792,6 +810,10 @@ impl Model {
                 }
                 Outcome::Ret(0)
             }
+            FcntlCmd::SetLk { .. }
+            | FcntlCmd::GetLk { .. }
+            | FcntlCmd::OfdSetLk { .. }
+            | FcntlCmd::OfdGetLk { .. } => self.op_record_lock(t, s.ofd, o.inode, o.access, cmd),
             FcntlCmd::DupFd { min } | FcntlCmd::DupFdCloexec { min } => {
                 if !(0..NOFILE).contains(&min) {
                     return Outcome::Err(Errno::EINVAL);
@@ -804,6 +826,20 @@ impl Model {
                 Outcome::Ret(i64::from(new))
             }
         }
+    }
+
+    /// `flock(fd, op)`: EBADF when `fd` is not open, else [`Model::op_flock`].
+    pub(super) fn op_flock_fd(
+        &mut self,
+        t: TaskId,
+        fd: Fd,
+        op: FlockOp,
+        nonblock: bool,
+    ) -> Outcome {
+        let Some((id, o)) = self.ofd_of(t, fd) else {
+            return Outcome::Err(Errno::EBADF);
+        };
+        self.op_flock(id, o.inode, op, nonblock)
     }
 
     /// `pipe2(fds, flags)` (pipe(2)): the two lowest free fds, read end first; two OFDs

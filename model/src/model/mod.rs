@@ -12,6 +12,7 @@
 
 mod clone;
 mod files;
+mod locks;
 mod memory;
 mod tasks;
 #[cfg(test)]
@@ -84,6 +85,8 @@ pub struct Model {
     case_fs: CaseFs,
     /// What the op being applied blocks on, when it answers Blocked.
     pending_block: Option<tasks::BlockedOp>,
+    /// Outcomes the op being applied may also have, besides the one it returns.
+    also_allowed: Vec<Outcome>,
 }
 
 impl Model {
@@ -125,6 +128,7 @@ impl Model {
             files,
             case_fs,
             pending_block: None,
+            also_allowed: Vec::new(),
         }
     }
 
@@ -136,10 +140,14 @@ impl Model {
     /// Predicts `op` and advances the state.
     ///
     /// `taken` is `observed` when it is one of the allowed outcomes, else the first allowed
-    /// one; the state follows `taken`. Every op currently has exactly one allowed outcome.
+    /// one; the state follows `taken`. Ops have one allowed outcome except where Linux's
+    /// answer depends on something the model does not know (see `lock_owner`); no op
+    /// with several changes the state differently per outcome.
     pub fn step(&mut self, op: &Op, observed: Option<&Outcome>) -> Step {
+        self.also_allowed.clear();
         let outcome = self.apply(op);
-        let allowed = vec![outcome];
+        let mut allowed = vec![outcome];
+        allowed.append(&mut self.also_allowed);
         let taken = match observed {
             Some(o) if allowed.contains(o) => o.clone(),
             _ => allowed[0].clone(),
@@ -303,6 +311,7 @@ impl Model {
             OpKind::Fcntl { fd, cmd } => self.op_fcntl(t, *fd, *cmd),
             OpKind::Pipe2 { cloexec, nonblock } => self.op_pipe2(t, *cloexec, *nonblock),
             OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
+            OpKind::Flock { fd, op, nonblock } => self.op_flock_fd(t, *fd, *op, *nonblock),
         };
         let block = self.pending_block.take();
         if let Some(c) = self.pending_vfork.take() {

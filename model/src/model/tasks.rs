@@ -36,6 +36,15 @@ pub(super) enum BlockedOp {
         /// Bytes not written yet.
         rest: Vec<u8>,
     },
+    /// `flock` without `LOCK_NB` behind a conflicting lock.
+    Flock {
+        /// The description the lock is for.
+        ofd: u64,
+        /// Its inode.
+        inode: u64,
+        /// `LOCK_EX` rather than `LOCK_SH`.
+        exclusive: bool,
+    },
 }
 
 /// One task of the case.
@@ -274,6 +283,7 @@ impl Model {
         }
         if !self.tasks.iter().any(|x| x.alive() && x.files == files) {
             self.fdts[files].clear();
+            self.files.locks.drop_table(files);
         }
         if !self.tasks.iter().any(|x| x.alive() && x.mm == mm) {
             let mut m = std::mem::take(&mut self.mms[mm]);
@@ -339,7 +349,7 @@ impl Model {
     }
 
     /// Whether task `i` lives in pid namespace `ns` or one nested in it.
-    fn in_pidns(&self, i: usize, ns: u32) -> bool {
+    pub(super) fn in_pidns(&self, i: usize, ns: u32) -> bool {
         // Namespaces are only created by NEWPID children; walk up the creators' namespaces
         // through the tasks that are namespace inits.
         let mut cur = self.tasks[i].pidns;
@@ -439,6 +449,11 @@ impl Model {
                     }
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
+                    BlockedOp::Flock {
+                        ofd,
+                        inode,
+                        exclusive,
+                    } => self.flock_wakes(ofd, inode, exclusive),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
                         // A pid-namespace init ignores the SIGPIPE and its write ends
                         // with EPIPE (see op_write).
