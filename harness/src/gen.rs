@@ -7,8 +7,8 @@
 
 use forkspec_model::{
     Access, Advice, Case, CaseConfig, Clone3Args, CloneEntry, CloneFlags, CloneOp, FcntlCmd,
-    FileName, InodeKind, Model, Op, OpKind, OpenFlags, Outcome, Profile, Region, SetTid, Snapshot,
-    TaskState, WaitOptions, WaitTarget, Whence,
+    FileName, FlockArg, FlockOp, InodeKind, LockType, Model, Op, OpKind, OpenFlags, Outcome,
+    Profile, Region, SetTid, Snapshot, TaskState, WaitOptions, WaitTarget, Whence,
 };
 
 /// A source of decisions.
@@ -120,6 +120,8 @@ impl Mix {
                 (Fcntl, 6),
                 (Pipe, 5),
                 (Ftruncate, 2),
+                (RecordLock, 14),
+                (Flock, 6),
             ],
             Mix::Clone => &[
                 (Fork, 4),
@@ -160,6 +162,8 @@ impl Mix {
                 (Fcntl, 4),
                 (Pipe, 3),
                 (Ftruncate, 1),
+                (RecordLock, 3),
+                (Flock, 2),
             ],
         }
     }
@@ -187,6 +191,8 @@ enum Kind {
     Fcntl,
     Pipe,
     Ftruncate,
+    RecordLock,
+    Flock,
 }
 
 impl Kind {
@@ -211,6 +217,8 @@ impl Kind {
             Kind::Fcntl => &["fcntl"],
             Kind::Pipe => &["pipe2"],
             Kind::Ftruncate => &["ftruncate"],
+            Kind::RecordLock => &["fcntl"],
+            Kind::Flock => &["flock"],
             Kind::Vfork => &["vfork"],
             Kind::Clone => &["clone"],
         }
@@ -218,7 +226,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 21] = [
+pub const GEN_OP_KINDS: [&str; 22] = [
     "fork",
     "exit",
     "wait",
@@ -240,6 +248,7 @@ pub const GEN_OP_KINDS: [&str; 21] = [
     "ftruncate",
     "vfork",
     "clone",
+    "flock",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -430,6 +439,14 @@ fn propose(
         }
     };
     let any_fd = |src: &mut dyn Choices| fd_of_kind(src, &|_, _| true);
+    // Lock ops on a task without a regular file mostly answer EBADF: draw them rarely then.
+    let has_file = view.fds.iter().any(|f| {
+        snap.ofds
+            .iter()
+            .find(|o| o.id == f.ofd)
+            .and_then(|o| snap.inodes.iter().find(|i| i.id == o.inode))
+            .is_some_and(|i| matches!(i.kind, InodeKind::File(_)))
+    });
     let region = |src: &mut dyn Choices| *src.pick(&Region::ALL);
     let data = |src: &mut dyn Choices| {
         let n = 1 + src.below(6) as usize;
@@ -630,6 +647,73 @@ fn propose(
             };
             OpKind::Ftruncate { fd, len }
         }
+        Kind::RecordLock => {
+            // Mostly regular files (pipes and pidfds take locks too), a type the access mode
+            // permits, small ranges that overlap often.
+            if !has_file && !src.chance(10) {
+                return None;
+            }
+            let mut access = Access::RdWr;
+            let fd = fd_of_kind(src, &|k, _| {
+                matches!(k, InodeKind::File(_)) || *k == InodeKind::Pipe
+            });
+            if let Some(o) = view
+                .fds
+                .iter()
+                .find(|f| f.fd == fd)
+                .and_then(|f| snap.ofds.iter().find(|o| o.id == f.ofd))
+            {
+                access = o.access;
+            }
+            let which = src.below(100);
+            let get = (35..60).contains(&which) || which >= 80;
+            let ty = if src.chance(if get { 4 } else { 20 }) {
+                LockType::Un
+            } else if get {
+                // A write-lock test finds every other owner's lock over the range.
+                if src.chance(75) {
+                    LockType::Wr
+                } else {
+                    LockType::Rd
+                }
+            } else if src.chance(8) {
+                *src.pick(&[LockType::Rd, LockType::Wr])
+            } else {
+                match access {
+                    Access::RdOnly => LockType::Rd,
+                    Access::WrOnly => LockType::Wr,
+                    Access::RdWr => *src.pick(&[LockType::Rd, LockType::Wr]),
+                }
+            };
+            let start = src.below(6) as i64;
+            let len = if src.chance(5) {
+                -(src.below(4) as i64) - 1
+            } else {
+                src.below(4) as i64
+            };
+            let pid = if src.chance(3) { 1 } else { 0 };
+            let lock = FlockArg {
+                ty,
+                start,
+                len,
+                pid,
+            };
+            let cmd = match which {
+                0..=34 => FcntlCmd::SetLk { lock },
+                35..=59 => FcntlCmd::GetLk { lock },
+                60..=79 => FcntlCmd::OfdSetLk { lock },
+                _ => FcntlCmd::OfdGetLk { lock },
+            };
+            OpKind::Fcntl { fd, cmd }
+        }
+        Kind::Flock if !has_file && !src.chance(10) => return None,
+        Kind::Flock => OpKind::Flock {
+            fd: fd_of_kind(src, &|k, _| matches!(k, InodeKind::File(_))),
+            op: *src.pick(&[FlockOp::Sh, FlockOp::Ex, FlockOp::Ex, FlockOp::Un]),
+            // A blocking call the model predicts to block is dropped by `generate`; the
+            // ones left check that an uncontended lock does not block.
+            nonblock: !src.chance(20),
+        },
     };
     Some(Op { task, kind })
 }

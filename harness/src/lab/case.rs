@@ -432,19 +432,28 @@ impl Case {
             .map_err(|e| format!("sending a command: {e}"))
     }
 
-    /// Handles every reply available now.
-    fn pump(&mut self) -> Option<(TaskId, u32, Outcome)> {
+    /// Handles every reply available now; returns the outcome of `want` (a task and the
+    /// sequence number of its command) if its reply was among them. One read can carry
+    /// several replies, e.g. the awaited one and the late reply of a task the op woke.
+    fn pump_for(&mut self, want: Option<(TaskId, u32)>) -> Option<Outcome> {
         let mut buf = std::mem::take(&mut self.replies);
         buf.clear();
         let _ = self.chan.recv(&mut buf);
         let mut hit = None;
         for r in &buf {
-            if let Some(x) = self.dispatch(r) {
-                hit = Some(x);
+            if let Some((l, s, o)) = self.dispatch(r) {
+                if Some((l, s)) == want {
+                    hit = Some(o);
+                }
             }
         }
         self.replies = buf;
         hit
+    }
+
+    /// Handles every reply available now.
+    fn pump(&mut self) {
+        self.pump_for(None);
     }
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
@@ -577,10 +586,8 @@ impl Case {
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let end = Instant::now() + self.deadline;
         loop {
-            if let Some((l, s, o)) = self.pump() {
-                if l == label && s == seq {
-                    return o;
-                }
+            if let Some(o) = self.pump_for(Some((label, seq))) {
+                return o;
             }
             if self.tasks[label as usize].life == Reaped {
                 // A blocked wait of another task reaped it while it ran this op.
@@ -614,10 +621,8 @@ impl Case {
             }
             if fds[1].revents != 0 {
                 // Dead. A reply written just before death wins.
-                if let Some((l, s, o)) = self.pump() {
-                    if l == label && s == seq {
-                        return o;
-                    }
+                if let Some(o) = self.pump_for(Some((label, seq))) {
+                    return o;
                 }
                 return self.died(label, expect);
             }
