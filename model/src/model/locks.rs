@@ -285,6 +285,7 @@ fn range(a: &FlockArg) -> Result<(i64, i64), Errno> {
 }
 
 impl Model {
+    // rule: lock.close-drops-process-locks
     /// The record locks `t` owns through its fd table on the file of `fd`'s description are
     /// dropped: a close of any fd of the file, by any task sharing the table (fs/open.c
     /// `filp_flush` → fs/locks.c `locks_remove_posix`).
