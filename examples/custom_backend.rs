@@ -220,6 +220,7 @@ impl Backend for MiniSim {
                 kcmp: false,
                 pipe_size: false,
                 exit_signal: true,
+                locks: false,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
         })

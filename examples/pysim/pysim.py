@@ -377,7 +377,8 @@ def hello(req):
         "profile": {"uid": 1000, "cap_sys_admin": False, "userns": False, "kernel": [6, 18],
                     "page_size": PAGE, "case_fs": "tmpfs"},
         "capabilities": {"pagemap": False, "pfn": False, "kcmp": False,
-                         "pipe_size": True, "exit_signal": True},
+                         "pipe_size": True, "exit_signal": True,
+                         "locks": False},
         "ops": OPS,
     }}
 

@@ -548,7 +548,23 @@ fn propose(
             }
         }
         Kind::Open => {
-            let file = *src.pick(&FileName::ALL);
+            // Often a file this task has open already: two descriptions of one file are
+            // what lock conflicts (OFD and flock locks) need.
+            let open_files: Vec<FileName> = view
+                .fds
+                .iter()
+                .filter_map(|f| snap.ofds.iter().find(|o| o.id == f.ofd))
+                .filter_map(|o| snap.inodes.iter().find(|i| i.id == o.inode))
+                .filter_map(|i| match i.kind {
+                    InodeKind::File(n) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            let file = if !open_files.is_empty() && src.chance(35) {
+                *src.pick(&open_files)
+            } else {
+                *src.pick(&FileName::ALL)
+            };
             let access = *src.pick(&[Access::RdOnly, Access::WrOnly, Access::RdWr, Access::RdWr]);
             let flags = OpenFlags {
                 access,

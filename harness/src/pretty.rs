@@ -96,6 +96,14 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         let size = i.size.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
         let _ = writeln!(out, "inode{}: {kind} size={size}", i.id);
     }
+    for l in &s.locks {
+        let _ = writeln!(
+            out,
+            "lock inode{}: {}",
+            l.inode,
+            forkspec_model::diff::lock_token(l)
+        );
+    }
     out
 }
 

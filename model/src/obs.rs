@@ -342,6 +342,40 @@ pub struct Snapshot {
     pub ofds: Vec<Ofd>,
     /// Inodes reachable from some description, in canonical id order.
     pub inodes: Vec<Inode>,
+    /// File locks held on those inodes (/proc/locks), sorted. Semantic.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<HeldLock>,
+}
+
+/// Which kind of lock a [`HeldLock`] is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum LockKind {
+    /// A process-associated record lock (`F_SETLK`; /proc/locks `POSIX`).
+    Posix,
+    /// An open-file-description record lock (`F_OFD_SETLK`; /proc/locks `OFDLCK`).
+    Ofd,
+    /// A `flock(2)` lock (/proc/locks `FLOCK`).
+    Flock,
+}
+
+/// One lock held on an inode, as /proc/locks lists it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeldLock {
+    /// Inode identity (an index into [`Snapshot::inodes`] once canonical).
+    pub inode: u64,
+    /// Kind.
+    pub kind: LockKind,
+    /// Read or write (shared or exclusive for flock).
+    #[serde(rename = "type")]
+    pub ty: crate::op::LockType,
+    /// First byte (0 for flock).
+    pub start: i64,
+    /// Last byte, inclusive; `None` for "to the end of the file" (and for flock).
+    pub end: Option<i64>,
+    /// The thread group whose task set it (`fl_pid`); `None` for OFD locks, whose pid is
+    /// -1, and once that thread group has been reaped (its pid may be free).
+    pub pid: Option<TaskId>,
 }
 
 #[derive(Default)]
@@ -410,8 +444,20 @@ impl Snapshot {
             .collect();
         inodes.sort_by_key(|i| i.id);
         inodes.dedup_by_key(|i| i.id);
+        let mut locks: Vec<HeldLock> = self
+            .locks
+            .iter()
+            .filter_map(|l| {
+                inode_ids
+                    .0
+                    .get(&l.inode)
+                    .map(|&inode| HeldLock { inode, ..*l })
+            })
+            .collect();
+        locks.sort();
         self.ofds = ofds;
         self.inodes = inodes;
+        self.locks = locks;
     }
 
     /// The view of one task, if it has not been reaped.
@@ -475,6 +521,9 @@ impl Snapshot {
         }
         if !caps.kcmp {
             self.ofds = split_ofds;
+        }
+        if !caps.locks {
+            self.locks.clear();
         }
         if !caps.pipe_size {
             for i in &mut self.inodes {

@@ -93,6 +93,8 @@ pub struct Capabilities {
     pub pipe_size: bool,
     /// The exit signal of a task (stat field 38).
     pub exit_signal: bool,
+    /// The file locks held on the case's inodes (/proc/locks).
+    pub locks: bool,
 }
 
 impl Default for Capabilities {
@@ -109,6 +111,7 @@ impl Capabilities {
         kcmp: true,
         pipe_size: true,
         exit_signal: true,
+        locks: true,
     };
 
     /// What both `self` and `other` can observe.
@@ -119,6 +122,7 @@ impl Capabilities {
             kcmp: self.kcmp && other.kcmp,
             pipe_size: self.pipe_size && other.pipe_size,
             exit_signal: self.exit_signal && other.exit_signal,
+            locks: self.locks && other.locks,
         }
     }
 
@@ -148,6 +152,9 @@ impl Capabilities {
         }
         if !self.exit_signal {
             v.push(("exit_signal", "exit signals"));
+        }
+        if !self.locks {
+            v.push(("locks", "file locks held (/proc/locks unreadable)"));
         }
         v
     }

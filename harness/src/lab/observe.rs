@@ -4,8 +4,9 @@
 use super::agent::page_addr;
 use super::channel::AGENT_FD_BASE;
 use forkspec_model::{
-    Access, Capabilities, ExitStatus, FdEntry, FileName, Frame, Inode, InodeKind, Ofd, Page,
-    Parent, Region, RegionView, Sharing, Signal, Snapshot, TaskId, TaskState, TaskView,
+    Access, Capabilities, ExitStatus, FdEntry, FileName, Frame, HeldLock, Inode, InodeKind,
+    LockKind, LockType, Ofd, Page, Parent, Region, RegionView, Sharing, Signal, Snapshot, TaskId,
+    TaskState, TaskView,
 };
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
@@ -406,6 +407,76 @@ impl FdWalk<'_> {
     }
 }
 
+/// The locks /proc/locks lists on the inodes of `inode_ids` (keyed by `(st_dev, st_ino)`),
+/// with `fl_pid` turned into the label of a task of `leaders` (pid, label), or `None` for -1
+/// (OFD locks) and for a pid that is no unreaped task of the case. Lines of waiting requests
+/// (`->`) and leases are skipped. Format: fs/locks.c `lock_get_status`, e.g.
+/// `1: POSIX  ADVISORY  WRITE 4711 00:1b:4242 0 EOF`.
+pub fn proc_locks(
+    text: &str,
+    inode_ids: &HashMap<(u64, u64), u64>,
+    leaders: &[(i32, TaskId)],
+) -> Vec<HeldLock> {
+    let by_dev: HashMap<(u64, u64, u64), u64> = inode_ids
+        .iter()
+        .map(|(&(dev, ino), &id)| {
+            (
+                (
+                    u64::from(libc::major(dev)),
+                    u64::from(libc::minor(dev)),
+                    ino,
+                ),
+                id,
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut it = line.split_whitespace().skip(1);
+        let kind = match it.next() {
+            Some("POSIX") => LockKind::Posix,
+            Some("OFDLCK") => LockKind::Ofd,
+            Some("FLOCK") => LockKind::Flock,
+            _ => continue,
+        };
+        let _advisory = it.next();
+        let ty = match it.next() {
+            Some("READ") => LockType::Rd,
+            Some("WRITE") => LockType::Wr,
+            _ => LockType::Un,
+        };
+        let Some(pid) = it.next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Some(dev) = it.next() else { continue };
+        let mut parts = dev.split(':');
+        let (Some(maj), Some(min), Some(ino)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(maj), Ok(min), Ok(ino)) = (
+            u64::from_str_radix(maj, 16),
+            u64::from_str_radix(min, 16),
+            ino.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        let Some(&inode) = by_dev.get(&(maj, min, ino)) else {
+            continue;
+        };
+        let start = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let end = it.next().and_then(|s| s.parse().ok());
+        out.push(HeldLock {
+            inode,
+            kind,
+            ty,
+            start,
+            end,
+            pid: leaders.iter().find(|l| l.0 == pid).map(|l| l.1),
+        });
+    }
+    out
+}
+
 fn maps(dir: &ProcDir, buf: &mut Vec<u8>) -> Vec<(u64, u64)> {
     if dir.read_into(c"maps", buf).is_none() {
         return Vec::new();
@@ -588,6 +659,17 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
             }
         }
         buf = walk.buf;
+        if o.caps.locks {
+            let text = std::fs::read_to_string("/proc/locks")
+                .map_err(|e| format!("reading /proc/locks: {e}"))?;
+            // fl_pid is a thread group id: the pid of the group's leader.
+            let leaders: Vec<(i32, TaskId)> = tasks
+                .iter()
+                .filter(|t| t.thread_of.is_none())
+                .map(|t| (t.pid, t.label))
+                .collect();
+            walk.snap.locks = proc_locks(&text, &walk.inode_ids, &leaders);
+        }
     }
     let mut entries = Vec::new();
     for (i, t) in &live {
@@ -601,4 +683,50 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
         snapshot: snap,
         gone,
     })
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+
+    #[test]
+    fn proc_locks_lines_parse() {
+        let dev = libc::makedev(0, 0x1b);
+        let ids = HashMap::from([((dev, 42), 3), ((dev, 43), 4)]);
+        let text = "1: POSIX  ADVISORY  WRITE 100 00:1b:42 0 EOF\n\
+                    1: -> POSIX  ADVISORY  WRITE 101 00:1b:42 0 EOF\n\
+                    2: OFDLCK ADVISORY  READ -1 00:1b:43 2 5\n\
+                    3: FLOCK  ADVISORY  WRITE 7 00:1b:43 0 EOF\n\
+                    4: POSIX  ADVISORY  READ 100 08:01:42 0 EOF\n";
+        let locks = proc_locks(text, &ids, &[(100, 0)]);
+        assert_eq!(
+            locks,
+            vec![
+                HeldLock {
+                    inode: 3,
+                    kind: LockKind::Posix,
+                    ty: LockType::Wr,
+                    start: 0,
+                    end: None,
+                    pid: Some(0),
+                },
+                HeldLock {
+                    inode: 4,
+                    kind: LockKind::Ofd,
+                    ty: LockType::Rd,
+                    start: 2,
+                    end: Some(5),
+                    pid: None,
+                },
+                HeldLock {
+                    inode: 4,
+                    kind: LockKind::Flock,
+                    ty: LockType::Wr,
+                    start: 0,
+                    end: None,
+                    pid: None,
+                },
+            ]
+        );
+    }
 }

@@ -155,6 +155,7 @@ pub fn probe() -> Probe {
             kcmp: kcmp_ok,
             pipe_size: pipe_ok,
             exit_signal: true,
+            locks: std::fs::File::open("/proc/locks").is_ok(),
         },
         zero_pfn,
         release,

@@ -839,7 +839,7 @@ impl Model {
         let Some((id, o)) = self.ofd_of(t, fd) else {
             return Outcome::Err(Errno::EBADF);
         };
-        self.op_flock(id, o.inode, op, nonblock)
+        self.op_flock(t, id, o.inode, op, nonblock)
     }
 
     /// `pipe2(fds, flags)` (pipe(2)): the two lowest free fds, read end first; two OFDs

@@ -69,6 +69,8 @@ impl Record {
 struct FlockLock {
     ofd: u64,
     exclusive: bool,
+    /// `fl_pid`: the thread group of the task that took it.
+    pid: TaskId,
 }
 
 /// Every inode's record locks and flock locks.
@@ -136,7 +138,7 @@ impl Locks {
     /// flock_lock_inode: the description's old lock goes first (so a conversion that then
     /// meets a conflict leaves the description without any lock), then the conflict check.
     /// `Err(())` on a conflict.
-    fn flock(&mut self, inode: u64, ofd: u64, op: FlockOp) -> Result<(), ()> {
+    fn flock(&mut self, inode: u64, ofd: u64, op: FlockOp, pid: TaskId) -> Result<(), ()> {
         let list = self.flocks.entry(inode).or_default();
         let exclusive = op == FlockOp::Ex;
         if let Some(i) = list.iter().position(|l| l.ofd == ofd) {
@@ -154,7 +156,11 @@ impl Locks {
         {
             return Err(());
         }
-        list.push(FlockLock { ofd, exclusive });
+        list.push(FlockLock {
+            ofd,
+            exclusive,
+            pid,
+        });
         Ok(())
     }
 }
@@ -420,12 +426,14 @@ impl Model {
     /// a blocking call wait. flock locks never meet record locks.
     pub(super) fn op_flock(
         &mut self,
+        t: TaskId,
         ofd: u64,
         inode: u64,
         op: FlockOp,
         nonblock: bool,
     ) -> Outcome {
-        match self.files.locks.flock(inode, ofd, op) {
+        let pid = self.tasks[t as usize].tgid;
+        match self.files.locks.flock(inode, ofd, op, pid) {
             Ok(()) => Outcome::Ret(0),
             Err(()) if nonblock => Outcome::Err(Errno::EAGAIN),
             Err(()) => {
@@ -433,6 +441,7 @@ impl Model {
                     ofd,
                     inode,
                     exclusive: op == FlockOp::Ex,
+                    pid,
                 });
                 Outcome::Blocked
             }
@@ -443,12 +452,60 @@ impl Model {
     /// `locks_wake_up_blocks`); true when it got the lock. A description closed meanwhile
     /// (by another task sharing the fd) completes the call and its lock goes with the last
     /// reference.
-    pub(super) fn flock_wakes(&mut self, ofd: u64, inode: u64, exclusive: bool) -> bool {
+    pub(super) fn flock_wakes(
+        &mut self,
+        ofd: u64,
+        inode: u64,
+        exclusive: bool,
+        pid: TaskId,
+    ) -> bool {
         if !self.files.has_ofd(ofd) {
             return true;
         }
         let op = if exclusive { FlockOp::Ex } else { FlockOp::Sh };
-        self.files.locks.flock(inode, ofd, op).is_ok()
+        self.files.locks.flock(inode, ofd, op, pid).is_ok()
+    }
+
+    // rule: lock.proc-locks-view
+    /// The locks of the snapshot, as /proc/locks shows them (fs/locks.c `lock_get_status`):
+    /// kind, type, range (`EOF` for a lock to the end of the file; flock locks cover the
+    /// whole file), and `fl_pid`, which is -1 for OFD locks and, for a thread group that was
+    /// reaped, a number that may be free (shown here as no task).
+    pub(super) fn lock_views(&self, snap: &mut crate::obs::Snapshot) {
+        use crate::obs::{HeldLock, LockKind};
+        let pid = |p: TaskId| (!self.tasks[p as usize].reaped).then_some(p);
+        for (&inode, list) in &self.files.locks.records {
+            for r in list {
+                let (kind, pid) = match r.owner {
+                    RecordOwner::Table(_) => (LockKind::Posix, pid(r.pid)),
+                    RecordOwner::Ofd(_) => (LockKind::Ofd, None),
+                };
+                snap.locks.push(HeldLock {
+                    inode,
+                    kind,
+                    ty: r.ty,
+                    start: r.start,
+                    end: (r.end != OFFSET_MAX).then_some(r.end),
+                    pid,
+                });
+            }
+        }
+        for (&inode, list) in &self.files.locks.flocks {
+            for l in list {
+                snap.locks.push(HeldLock {
+                    inode,
+                    kind: LockKind::Flock,
+                    ty: if l.exclusive {
+                        LockType::Wr
+                    } else {
+                        LockType::Rd
+                    },
+                    start: 0,
+                    end: None,
+                    pid: pid(l.pid),
+                });
+            }
+        }
     }
 }
 

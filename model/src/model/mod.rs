@@ -165,6 +165,7 @@ impl Model {
             snap.tasks.push(self.task_view(label as TaskId, task));
         }
         self.files.snapshot_into(&mut snap);
+        self.lock_views(&mut snap);
         snap.canonicalize();
         snap
     }

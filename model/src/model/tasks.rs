@@ -44,6 +44,8 @@ pub(super) enum BlockedOp {
         inode: u64,
         /// `LOCK_EX` rather than `LOCK_SH`.
         exclusive: bool,
+        /// The caller's thread group.
+        pid: TaskId,
     },
 }
 
@@ -453,7 +455,8 @@ impl Model {
                         ofd,
                         inode,
                         exclusive,
-                    } => self.flock_wakes(ofd, inode, exclusive),
+                        pid,
+                    } => self.flock_wakes(ofd, inode, exclusive, pid),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
                         // A pid-namespace init ignores the SIGPIPE and its write ends
                         // with EPIPE (see op_write).
