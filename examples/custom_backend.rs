@@ -196,6 +196,7 @@ impl Sim {
             tasks,
             ofds: vec![],
             inodes: vec![],
+            locks: vec![],
         }
     }
 }

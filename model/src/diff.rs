@@ -393,6 +393,7 @@ mod tests {
             }],
             ofds: vec![],
             inodes: vec![],
+            locks: vec![],
         }
     }
 

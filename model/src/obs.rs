@@ -584,6 +584,25 @@ mod tests {
                     kind: InodeKind::Pipe,
                     size: Some(0),
                 }],
+                locks: vec![
+                    HeldLock {
+                        inode: ino,
+                        kind: LockKind::Flock,
+                        ty: crate::op::LockType::Wr,
+                        start: 0,
+                        end: None,
+                        pid: Some(0),
+                    },
+                    // On an inode no fd reaches: dropped.
+                    HeldLock {
+                        inode: ino + 1,
+                        kind: LockKind::Posix,
+                        ty: crate::op::LockType::Rd,
+                        start: 0,
+                        end: Some(1),
+                        pid: Some(0),
+                    },
+                ],
             };
             s.canonicalize();
             s

@@ -309,7 +309,6 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 Expect::Ret,
             )
         }
-        OpKind::Fcntl { fd: f, cmd } if cmd.lock().is_some() => encode_lock(*f, cmd),
         OpKind::Flock {
             fd: f,
             op,
@@ -342,11 +341,13 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 ),
                 FcntlCmd::DupFd { min } => (libc::F_DUPFD, min),
                 FcntlCmd::DupFdCloexec { min } => (libc::F_DUPFD_CLOEXEC, min),
-                FcntlCmd::SetLk { .. }
-                | FcntlCmd::GetLk { .. }
-                | FcntlCmd::OfdSetLk { .. }
-                | FcntlCmd::OfdGetLk { .. } => {
-                    unreachable!("record-lock commands are encoded by encode_lock")
+                FcntlCmd::SetLk { lock } => return Ok(encode_lock(*f, libc::F_SETLK, false, lock)),
+                FcntlCmd::GetLk { lock } => return Ok(encode_lock(*f, libc::F_GETLK, true, lock)),
+                FcntlCmd::OfdSetLk { lock } => {
+                    return Ok(encode_lock(*f, libc::F_OFD_SETLK, false, lock))
+                }
+                FcntlCmd::OfdGetLk { lock } => {
+                    return Ok(encode_lock(*f, libc::F_OFD_GETLK, true, lock))
                 }
             };
             (
@@ -452,14 +453,7 @@ fn lock_type(t: LockType) -> i16 {
 
 /// `fcntl(fd, F_[OFD_]{SET,GET}LK, &flock)`: the structure travels in the command's data;
 /// a get has the kernel write its answer into a copy of it in the reply's data.
-fn encode_lock(f: i32, cmd: &FcntlCmd) -> (Cmd, Expect) {
-    let (nr, get, a): (i32, bool, &FlockArg) = match cmd {
-        FcntlCmd::SetLk { lock } => (libc::F_SETLK, false, lock),
-        FcntlCmd::GetLk { lock } => (libc::F_GETLK, true, lock),
-        FcntlCmd::OfdSetLk { lock } => (libc::F_OFD_SETLK, false, lock),
-        FcntlCmd::OfdGetLk { lock } => (libc::F_OFD_GETLK, true, lock),
-        _ => (libc::F_GETLK, true, &NO_LOCK),
-    };
+fn encode_lock(f: i32, nr: i32, get: bool, a: FlockArg) -> (Cmd, Expect) {
     let mut c = syscall(libc::SYS_fcntl, [fd(f), nr as u64, 0, 0, 0, 0]);
     c.data[0..2].copy_from_slice(&lock_type(a.ty).to_ne_bytes());
     c.data[2..4].copy_from_slice(&(libc::SEEK_SET as i16).to_ne_bytes());
@@ -475,13 +469,6 @@ fn encode_lock(f: i32, cmd: &FcntlCmd) -> (Cmd, Expect) {
         (c, Expect::Ret)
     }
 }
-
-const NO_LOCK: FlockArg = FlockArg {
-    ty: LockType::Un,
-    start: 0,
-    len: 0,
-    pid: 0,
-};
 
 /// The outcome of a successful F_GETLK / F_OFD_GETLK reply; `owner` names the task whose
 /// pid (in the caller's namespace) the kernel reported in `l_pid` (> 0).
