@@ -698,14 +698,17 @@ fn propose(
                 match access {
                     Access::RdOnly => LockType::Rd,
                     Access::WrOnly => LockType::Wr,
-                    Access::RdWr => *src.pick(&[LockType::Rd, LockType::Wr]),
+                    // Write locks conflict with every other owner's lock.
+                    Access::RdWr => *src.pick(&[LockType::Rd, LockType::Wr, LockType::Wr]),
                 }
             };
             let start = src.below(6) as i64;
             let len = if src.chance(5) {
                 -(src.below(4) as i64) - 1
+            } else if src.chance(30) {
+                0
             } else {
-                src.below(4) as i64
+                1 + src.below(3) as i64
             };
             let pid = if src.chance(3) { 1 } else { 0 };
             let lock = FlockArg {
