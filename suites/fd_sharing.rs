@@ -650,3 +650,38 @@ fn locks_on_a_pidfd_work_like_on_a_file() {
     assert_eq!(m.outcomes[3], OK);
     assert_eq!(m.outcomes[4], UNLOCKED);
 }
+
+#[test]
+fn record_locks_belong_to_the_fd_table_and_name_the_thread_group() {
+    let clone = |flags: CloneFlags| CloneOp {
+        entry: CloneEntry::Clone,
+        flags,
+        exit_signal: 0,
+        args: Clone3Args::default(),
+    };
+    let thread = CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD;
+    let c = case(vec![
+        op(0, Clone(clone(thread | CloneFlags::FILES))),
+        open(1, FileName::A, Access::RdWr),
+        setlk(1, 0, lk(Wr, 0, 0)),
+        op(0, Fork),
+        // l_pid is the thread group of the thread that set the lock: t0.
+        getlk(2, 0, lk(Wr, 0, 0)),
+        // A thread with an fd table of its own is another owner, in the same process.
+        op(0, Clone(clone(thread))),
+        setlk(3, 0, lk(Rd, 4, 1)),
+        // A task in a new pid namespace does not see t0's pid: l_pid 0.
+        op(
+            0,
+            Clone(CloneOp {
+                exit_signal: 17,
+                ..clone(CloneFlags::NEWPID)
+            }),
+        ),
+        getlk(4, 0, lk(Wr, 0, 0)),
+    ]);
+    let m = known("lock_thread_group_and_pid_namespace", &c);
+    assert_eq!(m.outcomes[4], held(Wr, 0, 0, LockOwner::Task(0)));
+    assert_eq!(m.outcomes[6], EAGAIN);
+    assert_eq!(m.outcomes[8], held(Wr, 0, 0, LockOwner::Invisible));
+}

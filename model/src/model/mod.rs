@@ -4,7 +4,8 @@
 //! - `tasks`: the task tree (fork, exit, wait, reparenting to the lab's subreaper);
 //! - `memory`: VMAs, page tables and physical frames of the four regions (copy-on-write,
 //!   the zero page, fault-around, `madvise`);
-//! - `files`: inodes, pipes, open file descriptions and fd tables.
+//! - `files`: inodes, pipes, open file descriptions and fd tables;
+//! - `locks`: fcntl record locks (process and open-file-description owned) and flock locks.
 //!
 //! Every op is predicted and applied by [`Model::step`]; [`Model::snapshot`] renders the state
 //! in the canonical form of [`Snapshot`]. The model never panics, whatever the op sequence:
