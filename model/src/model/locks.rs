@@ -9,10 +9,10 @@
 //!   locks.
 //!
 //! Only the non-blocking commands exist for record locks; `flock` without `LOCK_NB` blocks
-//! while a conflicting lock is held ([`super::tasks::BlockedOp::Flock`]). A waiter retries
-//! as soon as the model sees the conflict gone, in label order when several wait; Linux
-//! wakes them all and the first to run wins, so cases that depend on that race are not
-//! deterministic (the generator never produces an op the model predicts to block).
+//! while a conflicting lock is held ([`super::tasks::BlockedOp::Flock`]). A waiter takes the
+//! lock as soon as the model sees the conflict gone, in label order when several wait;
+//! Linux wakes them all and each retries when it next runs, so cases that depend on that
+//! are not deterministic (the generator never produces an op the model predicts to block).
 
 use super::Model;
 use crate::obs::{Errno, LockOwner, LockReport, Outcome};
