@@ -94,6 +94,7 @@ impl Mix {
         match self {
             Mix::Fork => &[
                 (Fork, 14),
+                (Exec, 1),
                 (Exit, 4),
                 (Wait, 4),
                 (MemWrite, 26),
@@ -105,6 +106,7 @@ impl Mix {
             ],
             Mix::Fd => &[
                 (Fork, 12),
+                (Exec, 3),
                 (Exit, 3),
                 (Wait, 3),
                 (MemWrite, 3),
@@ -123,6 +125,7 @@ impl Mix {
             ],
             Mix::Clone => &[
                 (Fork, 4),
+                (Exec, 4),
                 (Vfork, 5),
                 (Clone, 22),
                 (Exit, 7),
@@ -141,6 +144,7 @@ impl Mix {
             ],
             Mix::All => &[
                 (Fork, 13),
+                (Exec, 2),
                 (Vfork, 2),
                 (Clone, 4),
                 (Exit, 4),
@@ -168,6 +172,7 @@ impl Mix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Fork,
+    Exec,
     Vfork,
     Clone,
     Exit,
@@ -212,13 +217,14 @@ impl Kind {
             Kind::Pipe => &["pipe2"],
             Kind::Ftruncate => &["ftruncate"],
             Kind::Vfork => &["vfork"],
+            Kind::Exec => &["exec"],
             Kind::Clone => &["clone"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 21] = [
+pub const GEN_OP_KINDS: [&str; 22] = [
     "fork",
     "exit",
     "wait",
@@ -240,6 +246,7 @@ pub const GEN_OP_KINDS: [&str; 21] = [
     "ftruncate",
     "vfork",
     "clone",
+    "exec",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -445,7 +452,16 @@ fn propose(
             .and_then(|o| snap.inodes.iter().find(|i| i.id == o.inode))
             .is_some_and(|i| i.kind == InodeKind::File(FileName::Data))
     };
+    // After an exec the case's regions are gone: memory ops there mostly just die of SIGSEGV.
+    let has_regions = view.memory.iter().any(|r| r.pages.iter().any(|p| p.mapped));
+    if matches!(kind, Kind::MemWrite | Kind::MemRead | Kind::Madvise)
+        && !has_regions
+        && !src.chance(10)
+    {
+        return None;
+    }
     let kind = match kind {
+        Kind::Exec => OpKind::Exec,
         Kind::Fork => {
             if created >= cfg.max_tasks {
                 return None;

@@ -237,6 +237,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Pipe2 { .. } => "pipe2",
         Ftruncate { .. } => "ftruncate",
         Vfork => "vfork",
+        Exec => "exec",
         Clone(_) => "clone",
     }
 }

@@ -43,6 +43,9 @@ struct Task {
     leader: usize,
     /// The label of the CLONE_VFORK child this task waits for.
     vfork_child: Option<usize>,
+    /// Ran a successful exec: it released the address space it had (a vfork parent
+    /// waiting for it resumes).
+    execed: bool,
     /// Opened by the lab after `t0` was forked, so no agent inherits it.
     pidfd: Option<OwnedFd>,
     slot: usize,
@@ -65,6 +68,8 @@ pub struct Case {
     next_slot: usize,
     seq: u32,
     replies: Vec<Reply>,
+    /// Outcomes of replies handled but not yet asked for: (label, seq, outcome).
+    completed: Vec<(TaskId, u32, Outcome)>,
     done: bool,
 }
 
@@ -82,6 +87,26 @@ fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
         let fd = libc::syscall(libc::SYS_pidfd_open, pid, flags) as i32;
         (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
     }
+}
+
+/// The wait status pidfs recorded for the process of `pidfd` once it exited
+/// (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15): it survives reaping, so it gives
+/// the status of a task no zombie is left of. `None` on older kernels or while running.
+fn pidfd_exit_status(pidfd: i32) -> Option<i32> {
+    /// `PIDFD_INFO_EXIT`
+    const INFO_EXIT: u64 = 1 << 3;
+    // struct pidfd_info, PIDFD_INFO_SIZE_VER0 (64 bytes): mask, cgroupid, eleven u32 ids,
+    // then exit_code in bytes 60..64.
+    let mut info = [0u64; 8];
+    info[0] = INFO_EXIT;
+    // _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, 64 bytes)
+    let req: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+    // SAFETY: the kernel writes at most 64 bytes into `info`, which is 64 bytes long.
+    let r = unsafe { libc::ioctl(pidfd, req as _, info.as_mut_ptr()) };
+    if r < 0 || info[0] & INFO_EXIT == 0 {
+        return None;
+    }
+    Some((info[7] >> 32) as u32 as i32)
 }
 
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
@@ -182,6 +207,7 @@ impl Case {
             next_slot: 1,
             seq: 0,
             replies: Vec::new(),
+            completed: Vec::new(),
             done: false,
         };
         match case.start(config.pages) {
@@ -224,6 +250,7 @@ impl Case {
             thread: false,
             leader: 0,
             vfork_child: None,
+            execed: false,
             pidfd: pidfd_open(pid),
             slot: 0,
             life: Live,
@@ -251,6 +278,8 @@ impl Case {
     /// Runs one op. `Err` is an invalid request; everything the kernel does is an outcome.
     pub fn op(&mut self, op: &Op) -> Result<Outcome, String> {
         self.pump();
+        // Late replies of earlier ops changed the bookkeeping; nobody asks for their outcome.
+        self.completed.clear();
         let Some(task) = self.live(op.task) else {
             return Ok(Outcome::Err(Errno::ESRCH));
         };
@@ -315,7 +344,7 @@ impl Case {
                     self.tasks[p].vfork_child = None;
                     continue;
                 }
-                if !self.gone(c) {
+                if !self.gone(c) && !self.tasks[c].execed {
                     continue;
                 }
                 let Some((seq, expect)) = self.tasks[p].pending else {
@@ -410,6 +439,7 @@ impl Case {
             thread,
             leader,
             vfork_child: None,
+            execed: false,
             pidfd: pidfd_open_flags(pid, if thread { PIDFD_THREAD } else { 0 }),
             slot,
             life: Live,
@@ -432,19 +462,28 @@ impl Case {
             .map_err(|e| format!("sending a command: {e}"))
     }
 
-    /// Handles every reply available now.
-    fn pump(&mut self) -> Option<(TaskId, u32, Outcome)> {
+    /// Handles every reply available now; the outcomes they complete are kept until
+    /// [`Case::take_completed`] asks for them (one read can bring several: a late reply of
+    /// a resumed vfork parent together with the reply awaited).
+    fn pump(&mut self) {
         let mut buf = std::mem::take(&mut self.replies);
         buf.clear();
         let _ = self.chan.recv(&mut buf);
-        let mut hit = None;
         for r in &buf {
             if let Some(x) = self.dispatch(r) {
-                hit = Some(x);
+                self.completed.push(x);
             }
         }
         self.replies = buf;
-        hit
+    }
+
+    /// The outcome of command `seq` of `label`, if a reply completed it.
+    fn take_completed(&mut self, label: TaskId, seq: u32) -> Option<Outcome> {
+        let i = self
+            .completed
+            .iter()
+            .position(|(l, s, _)| *l == label && *s == seq)?;
+        Some(self.completed.swap_remove(i).2)
     }
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
@@ -514,9 +553,36 @@ impl Case {
                     None => Outcome::Ret(r.ret),
                 }
             }
+            Expect::Exec if r.ret >= 0 => {
+                self.after_exec(label);
+                Outcome::Ret(r.ret)
+            }
             e => ops::outcome(e, r),
         };
         Some((label as TaskId, seq, outcome))
+    }
+
+    /// Bookkeeping after a successful exec by `label` (fs/exec.c: de_thread): the other
+    /// threads of its group are gone, and a non-leader takes the leader's pid.
+    fn after_exec(&mut self, label: usize) {
+        let leader = self.tasks[label].leader;
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            if i != label && t.leader == leader && t.life != Reaped {
+                t.life = Reaped;
+                t.pidfd = None;
+                t.pending = None;
+            }
+        }
+        if leader != label {
+            let (pid, nspid) = (self.tasks[leader].pid, self.tasks[leader].nspid.clone());
+            let t = &mut self.tasks[label];
+            t.pid = pid;
+            t.nspid = nspid;
+            t.thread = false;
+            t.leader = label;
+            t.pidfd = pidfd_open(pid);
+        }
+        self.tasks[label].execed = true;
     }
 
     /// A new task's birth message: for a CLONE_VFORK child it is the outcome of its
@@ -560,10 +626,9 @@ impl Case {
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let end = Instant::now() + self.deadline;
         loop {
-            if let Some((l, s, o)) = self.pump() {
-                if l == label && s == seq {
-                    return o;
-                }
+            self.pump();
+            if let Some(o) = self.take_completed(label, seq) {
+                return o;
             }
             if self.tasks[label as usize].life == Reaped {
                 // A blocked wait of another task reaped it while it ran this op.
@@ -597,10 +662,9 @@ impl Case {
             }
             if fds[1].revents != 0 {
                 // Dead. A reply written just before death wins.
-                if let Some((l, s, o)) = self.pump() {
-                    if l == label && s == seq {
-                        return o;
-                    }
+                self.pump();
+                if let Some(o) = self.take_completed(label, seq) {
+                    return o;
                 }
                 return self.died(label, expect);
             }
@@ -618,10 +682,20 @@ impl Case {
         let mut status = observe::stat(pid)
             .filter(|s| s.state == b'Z')
             .map(|s| s.exit_code);
-        if t_thread(&self.tasks[label as usize]) {
-            // A thread is released at exit: no zombie, no status for anyone.
+        if status.is_none() {
+            // Reaped already (auto-reaped because its parent ignores SIGCHLD, say): pidfs
+            // keeps the status for holders of a pidfd.
+            status = self.tasks[label as usize]
+                .pidfd
+                .as_ref()
+                .and_then(|fd| pidfd_exit_status(fd.as_raw_fd()));
+        }
+        let thread = t_thread(&self.tasks[label as usize]);
+        if thread {
+            // A thread is released at exit: no zombie, no status for a waiter.
             self.tasks[label as usize].life = Reaped;
-        } else if status.is_none() && expect != Expect::Exit {
+        }
+        if status.is_none() && !thread && expect != Expect::Exit {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
             loop {

@@ -47,6 +47,8 @@ pub enum Expect {
     Reaped,
     /// exit_group: there is no reply; the outcome comes from the task's death.
     Exit,
+    /// execve: the reply comes from the new program (0), or from the old one on failure.
+    Exec,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -128,6 +130,13 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 [*code as i64 as u64, z, z, z, z, z],
             ),
             Expect::Exit,
+        ),
+        OpKind::Exec => (
+            Cmd {
+                kind: super::channel::K_EXEC,
+                ..Cmd::ZERO
+            },
+            Expect::Exec,
         ),
         OpKind::Vfork => (
             Cmd {

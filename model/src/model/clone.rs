@@ -139,6 +139,16 @@ pub(super) enum Failure {
 }
 
 impl Model {
+    /// Whether `me` has CAP_SYS_ADMIN in its own user namespace: inside a namespace the
+    /// case made, the set it got there (until an exec drops it); outside, the environment's.
+    fn ns_capable(&self, me: &super::tasks::Task, p: &Profile) -> bool {
+        if me.userns {
+            me.userns_caps
+        } else {
+            p.cap_sys_admin
+        }
+    }
+
     // rule: clone.validity-rules
     /// kernel_clone and copy_process checks for a caller `t`.
     pub(super) fn clone_check(&self, t: TaskId, d: &Decoded, p: &Profile) -> Result<(), Failure> {
@@ -178,7 +188,7 @@ impl Model {
         // copy_semundo happens here. copy_namespaces: CAP_SYS_ADMIN in the child's user
         // namespace (a new one made by NEWUSER, or one the caller created and owns).
         if f.0 & NS_FLAGS != 0 {
-            let capable = f.has(F::NEWUSER) || me.userns || p.cap_sys_admin;
+            let capable = f.has(F::NEWUSER) || self.ns_capable(me, p);
             if !capable {
                 return Err(Late(Errno::EPERM));
             }
@@ -195,9 +205,9 @@ impl Model {
         // without a uid map cannot nest another) and holds every capability there.
         if d.set_tid == SetTid::Pid1 {
             let capable = if f.has(F::NEWPID) {
-                f.has(F::NEWUSER) || me.userns || p.cap_sys_admin
+                f.has(F::NEWUSER) || self.ns_capable(me, p)
             } else if self.pidns_case_owned.contains(&me.pidns) {
-                true
+                me.userns_caps
             } else {
                 !me.userns && p.cap_sys_admin
             };

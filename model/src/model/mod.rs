@@ -11,6 +11,7 @@
 //! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
 
 mod clone;
+mod exec;
 mod files;
 mod memory;
 mod tasks;
@@ -281,6 +282,7 @@ impl Model {
             }
             OpKind::Vfork => self.op_vfork(t),
             OpKind::Clone(c) => self.op_clone(t, c),
+            OpKind::Exec => self.op_exec(t),
             OpKind::Wait { target, options } => self.op_wait(t, *target, *options),
             OpKind::MemRead { region, page } => self.op_mem(t, *region, *page, None),
             OpKind::MemWrite { region, page, byte } => self.op_mem(t, *region, *page, Some(*byte)),

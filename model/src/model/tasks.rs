@@ -71,6 +71,10 @@ pub(super) struct Task {
     pub(super) ns_init: bool,
     /// Runs in a user namespace it created without uid mapping (CLONE_NEWUSER).
     pub(super) userns: bool,
+    /// Inside such a user namespace, still holds the full capability set it got there;
+    /// an exec drops it (security/commoncap.c: cap_bprm_creds_from_file grants capabilities
+    /// only to a uid that maps to root, and an unmapped uid never does).
+    pub(super) userns_caps: bool,
     /// The op it is blocked in, while `state` is Blocked.
     pub(super) blocked_on: Option<BlockedOp>,
 }
@@ -93,6 +97,7 @@ impl Task {
             pidns: 0,
             ns_init: false,
             userns: false,
+            userns_caps: false,
             blocked_on: None,
         }
     }
@@ -240,6 +245,7 @@ impl Model {
             pidns,
             ns_init,
             userns: caller.userns || flags.has(F::NEWUSER),
+            userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
         });
         if !thread {
