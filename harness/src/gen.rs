@@ -358,16 +358,6 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
                 continue;
             }
-            if let OpKind::Clone(c) = &op.kind {
-                // The random mix keeps CLONE_THREAD to its invalid uses: a thread's exit,
-                // wait and fork rules are exercised by the clone_flags suite instead.
-                let mut probe = model.clone();
-                if c.flags.has(CloneFlags::THREAD)
-                    && matches!(probe.step(&op, None).taken, Outcome::Child(_))
-                {
-                    continue;
-                }
-            }
             // Valid by construction means no op that the model predicts to block: a blocked
             // task would cost a whole deadline on the real side.
             let mut probe = model.clone();

@@ -639,7 +639,13 @@ impl Case {
                 self.tasks[label as usize].life = Blocked;
                 return Outcome::Blocked;
             }
-            let pidfd = self.tasks[label as usize]
+            // A thread that execs takes over its leader's pid (de_thread): its own thread
+            // pidfd turns readable as if it had died, so the process's pidfd watches it.
+            let watched = match (expect, &self.tasks[label as usize]) {
+                (Expect::Exec, t) if t.thread => t.leader,
+                _ => label as usize,
+            };
+            let pidfd = self.tasks[watched]
                 .pidfd
                 .as_ref()
                 .map_or(-1, |f| f.as_raw_fd());
@@ -673,6 +679,11 @@ impl Case {
 
     /// The outcome of an op whose task died without replying.
     fn died(&mut self, label: TaskId, expect: Expect) -> Outcome {
+        // exit_group and fatal signals end the whole thread group, the others
+        // asynchronously: wait for the group to be gone so the next snapshot sees it so.
+        if !matches!(expect, Expect::Exit { group: false }) {
+            self.await_group_exit(self.tasks[label as usize].leader);
+        }
         let t = &mut self.tasks[label as usize];
         t.pending = None;
         if t.life != Reaped {
@@ -695,7 +706,7 @@ impl Case {
             // A thread is released at exit: no zombie, no status for a waiter.
             self.tasks[label as usize].life = Reaped;
         }
-        if status.is_none() && !thread && expect != Expect::Exit {
+        if status.is_none() && !thread && !matches!(expect, Expect::Exit { .. }) {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
             loop {
@@ -719,10 +730,35 @@ impl Case {
             status = self.tasks[label as usize].reaped_status;
         }
         match (expect, status.map(ops::exit_status)) {
-            (Expect::Exit, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
+            (Expect::Exit { .. }, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
             (_, Some(ExitStatus::Signaled(sig))) => Outcome::Killed(sig),
             // The status was lost: SIGKILL is the only signal that leaves no other trace.
             (_, None) => Outcome::Killed(forkspec_model::Signal::SIGKILL),
+        }
+    }
+
+    /// Waits (up to the op deadline) until the process of group leader `leader` has no
+    /// thread left: its pidfd (a process pidfd) turns readable then.
+    fn await_group_exit(&mut self, leader: usize) {
+        let Some(fd) = self.tasks[leader].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
+            return;
+        };
+        let end = Instant::now() + self.deadline;
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
+            // SAFETY: poll on one local pollfd.
+            if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
+                return;
+            }
         }
     }
 

@@ -45,8 +45,11 @@ pub enum Expect {
     },
     /// wait4: `ret` is the reaped pid, `data[..4]` the status.
     Reaped,
-    /// exit_group: there is no reply; the outcome comes from the task's death.
-    Exit,
+    /// exit or exit_group: there is no reply; the outcome comes from the task's death.
+    Exit {
+        /// exit_group: every thread of the group dies.
+        group: bool,
+    },
     /// execve: the reply comes from the new program (0), or from the old one on failure.
     Exec,
 }
@@ -129,7 +132,7 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 },
                 [*code as i64 as u64, z, z, z, z, z],
             ),
-            Expect::Exit,
+            Expect::Exit { group: !*thread },
         ),
         OpKind::Exec => (
             Cmd {

@@ -19,8 +19,8 @@ mod tasks;
 mod tests;
 
 use crate::obs::{
-    Errno, ExitStatus, Frame, Outcome, Page, RegionView, Sharing, Signal, Snapshot, TaskState,
-    TaskView,
+    Errno, ExitStatus, Frame, Outcome, Page, Parent, RegionView, Sharing, Signal, Snapshot,
+    TaskState, TaskView,
 };
 use crate::op::{CaseConfig, Op, OpKind, Region, TaskId, MAX_PAGES};
 use crate::profile::Profile;
@@ -202,7 +202,14 @@ impl Model {
         };
         TaskView {
             task: label,
-            parent: task.parent,
+            // /proc/PID/status PPid is the thread group of the parent thread
+            // (task_tgid_nr_ns(real_parent)): a child of a thread shows its group's leader.
+            // A thread's parent is its group's (copy_process gives CLONE_THREAD children the
+            // caller's real_parent, and forget_original_parent moves every thread).
+            parent: match self.tasks[task.tgid as usize].parent {
+                Parent::Task(p) => Parent::Task(self.tasks[p as usize].tgid),
+                Parent::Reaper => Parent::Reaper,
+            },
             state: task.state,
             exit_signal: Some(Signal(task.exit_signal)),
             sharing,

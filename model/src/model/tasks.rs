@@ -291,23 +291,48 @@ impl Model {
         // resets their exit signal to SIGCHLD (reparent_leader: "We don't want people
         // slaying init").
         let me = &self.tasks[t as usize];
-        let ns_reaper = if me.pidns != 0 && !me.ns_init {
-            self.tasks
-                .iter()
-                .position(|x| x.alive() && x.ns_init && x.pidns == me.pidns)
-        } else {
-            None
-        };
-        for c in children {
-            if let Some(child) = self.tasks.get_mut(c as usize) {
-                child.parent = match ns_reaper {
-                    Some(r) => Parent::Task(r as TaskId),
-                    None => Parent::Reaper,
-                };
-                child.exit_signal = SIGCHLD;
+        // rule: task.orphans-go-to-a-live-thread-first
+        // find_new_reaper tries a live thread of the dying task's own group first
+        // (find_alive_thread, in thread-list order: the leader, then creation order); such
+        // a move keeps the exit signal (reparent_leader runs only across groups).
+        let tgid = me.tgid;
+        let mut group: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| i != t as usize && self.tasks[i].tgid == tgid && self.tasks[i].alive())
+            .collect();
+        group.sort_by_key(|&i| (i != tgid as usize, i));
+        let heir = group.first().copied();
+        if let Some(heir) = heir {
+            // find_child_reaper: a pid namespace's init role passes to a live thread of its
+            // group before anything is zapped.
+            if self.tasks[t as usize].ns_init {
+                self.tasks[t as usize].ns_init = false;
+                self.tasks[heir].ns_init = true;
             }
-            if let Some(r) = ns_reaper {
-                self.tasks[r].children.push(c);
+            for c in children {
+                if let Some(child) = self.tasks.get_mut(c as usize) {
+                    child.parent = Parent::Task(heir as TaskId);
+                }
+                self.tasks[heir].children.push(c);
+            }
+        } else {
+            let ns_reaper = if me.pidns != 0 && !me.ns_init {
+                self.tasks
+                    .iter()
+                    .position(|x| x.alive() && x.ns_init && x.pidns == me.pidns)
+            } else {
+                None
+            };
+            for c in children {
+                if let Some(child) = self.tasks.get_mut(c as usize) {
+                    child.parent = match ns_reaper {
+                        Some(r) => Parent::Task(r as TaskId),
+                        None => Parent::Reaper,
+                    };
+                    child.exit_signal = SIGCHLD;
+                }
+                if let Some(r) = ns_reaper {
+                    self.tasks[r].children.push(c);
+                }
             }
         }
         if self.tasks[t as usize].ns_init {
@@ -369,10 +394,10 @@ impl Model {
     /// `Any`); otherwise the call blocks until a matching child exits
     /// ([`Model::wake_blocked`]).
     pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget, opts: WaitOptions) -> Outcome {
-        let has_match = self.tasks[t as usize]
-            .children
-            .iter()
-            .any(|&c| self.eligible(c, target, opts));
+        let has_match = self
+            .group_children(t)
+            .into_iter()
+            .any(|(_, c)| self.eligible(c, target, opts));
         if !has_match {
             return Outcome::Err(Errno::ECHILD);
         }
@@ -384,6 +409,30 @@ impl Model {
                 Outcome::Blocked
             }
         }
+    }
+
+    // rule: task.wait-sees-the-whole-thread-group
+    /// The children a `wait` by `t` scans, with the thread whose list holds each: do_wait
+    /// walks `t`'s own children, then those of the other threads of its group from `t` on
+    /// in thread-list order (kernel/exit.c: do_wait → `while_each_thread`; the list is the
+    /// leader, then the threads in creation order).
+    fn group_children(&self, t: TaskId) -> Vec<(TaskId, TaskId)> {
+        let tgid = self.tasks[t as usize].tgid;
+        let mut threads: Vec<TaskId> = (0..self.tasks.len() as TaskId)
+            .filter(|&i| self.tasks[i as usize].tgid == tgid && !self.tasks[i as usize].reaped)
+            .collect();
+        threads.sort_by_key(|&i| (i != tgid, i));
+        let at = threads.iter().position(|&i| i == t).unwrap_or(0);
+        threads.rotate_left(at);
+        threads
+            .into_iter()
+            .flat_map(|th| {
+                self.tasks[th as usize]
+                    .children
+                    .iter()
+                    .map(move |&c| (th, c))
+            })
+            .collect()
     }
 
     /// kernel/exit.c: eligible_pid and eligible_child: a child whose exit signal is not
@@ -402,22 +451,17 @@ impl Model {
         target: WaitTarget,
         opts: WaitOptions,
     ) -> Option<(TaskId, ExitStatus)> {
-        let found = self.tasks[t as usize]
-            .children
-            .iter()
-            .copied()
-            .find_map(|c| {
-                let matches = self.eligible(c, target, opts);
-                match self.tasks.get(c as usize).map(|x| x.state) {
-                    Some(TaskState::Zombie(status)) if matches => Some((c, status)),
-                    _ => None,
-                }
-            });
-        if let Some((c, _)) = found {
-            self.tasks[c as usize].reaped = true;
-            self.tasks[t as usize].children.retain(|&x| x != c);
-        }
-        found
+        let found = self.group_children(t).into_iter().find_map(|(th, c)| {
+            let matches = self.eligible(c, target, opts);
+            match self.tasks.get(c as usize).map(|x| x.state) {
+                Some(TaskState::Zombie(status)) if matches => Some((th, c, status)),
+                _ => None,
+            }
+        });
+        let (th, c, status) = found?;
+        self.tasks[c as usize].reaped = true;
+        self.tasks[th as usize].children.retain(|&x| x != c);
+        Some((c, status))
     }
 
     // rule: task.blocked-ops-wake
