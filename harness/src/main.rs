@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, CStr};
 /// else gets what Rust's start-up would have given it that matters here (SIGPIPE ignored, so
 /// a write to a dead simulator reports EPIPE instead of killing the harness) and runs the CLI.
 #[no_mangle]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let arg = |i: usize| -> Option<&CStr> {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
         (i < argc as usize).then(|| unsafe { CStr::from_ptr(*argv.add(i)) })

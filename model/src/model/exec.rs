@@ -31,6 +31,7 @@ impl Model {
     pub(super) fn op_exec(&mut self, t: TaskId) -> Outcome {
         self.exec_de_thread(t);
         let me = t as usize;
+        // rule: exec.exit-signal-sigchld
         self.tasks[me].exit_signal = SIGCHLD;
         // rule: exec.drops-caps-in-unmapped-userns
         self.tasks[me].userns_caps = false;
