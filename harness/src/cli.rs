@@ -38,7 +38,12 @@ enum Command {
     Corpus(CorpusCmd),
     /// Serve the wire protocol on stdin/stdout against the running kernel (the Linux lab).
     #[command(hide = true)]
-    Lab,
+    Lab {
+        /// Drop to this `UID:GID` (no supplementary groups) before anything else; started
+        /// as root by `--as-user`.
+        #[arg(long, value_name = "UID:GID")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,7 +175,7 @@ pub fn main() -> i32 {
         }
     };
     let r = match cli.command {
-        Command::Lab => return crate::lab::serve(),
+        Command::Lab { as_user } => return crate::lab::serve_as(as_user.as_deref()),
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Bench(a) => cmd_bench(a),

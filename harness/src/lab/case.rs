@@ -163,7 +163,15 @@ fn make_dir() -> Result<PathBuf, String> {
     // SAFETY: mkdtemp rewrites the NUL-terminated template in place.
     let r = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
     if r.is_null() {
-        return Err(format!("mkdtemp: {}", std::io::Error::last_os_error()));
+        let e = std::io::Error::last_os_error();
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        return Err(format!(
+            "creating a case directory in {} as uid {uid}: {e}",
+            PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl[..tmpl.len() - 1]))
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string())
+        ));
     }
     tmpl.pop();
     Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl)))

@@ -30,12 +30,19 @@ mod trampoline;
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.
 pub fn serve() -> i32 {
+    serve_as(None)
+}
+
+/// [`serve`], first dropping to `UID:GID` (no supplementary groups) when `as_user` names
+/// one: how a lab started by root runs unprivileged (`forkspec check --as-user`).
+pub fn serve_as(as_user: Option<&str>) -> i32 {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
-        serve::run()
+        serve::run(as_user)
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     {
+        let _ = as_user;
         eprintln!("forkspec lab: only Linux on x86_64 is supported");
         2
     }
