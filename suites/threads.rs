@@ -128,3 +128,62 @@ fn exit_group_from_a_thread_ends_the_group() {
         }
     );
 }
+
+fn words(m: &ModelRun, step: usize, t: TaskId) -> Vec<(TaskId, TidWord, TidValue)> {
+    m.states[step]
+        .task(t)
+        .unwrap_or_else(|| panic!("t{t} missing after step {step}"))
+        .tid_words
+        .iter()
+        .map(|w| (w.child, w.word, w.value))
+        .collect()
+}
+
+/// The words clone writes, as each side sees them (clone(2)): CLONE_PARENT_SETTID writes the
+/// child's tid into the parent's memory after the child's copy was made, CLONE_CHILD_SETTID
+/// into the child's memory when it first runs; with CLONE_VM both see both. At exit,
+/// CLONE_CHILD_CLEARTID zeroes the child's word while someone still shares the memory.
+/// Legacy clone's CLONE_PIDFD returns the pidfd through `parent_tid`.
+// covers: clone.settid-cleartid
+#[test]
+fn tid_words_as_each_side_sees_them() {
+    use TidValue::{Raw, Task};
+    use TidWord::{ChildTid, ParentTid};
+    let all = CloneFlags(
+        CloneFlags::PARENT_SETTID.0 | CloneFlags::CHILD_SETTID.0 | CloneFlags::CHILD_CLEARTID.0,
+    );
+    let c = case(vec![
+        clone(0, all, 17),
+        clone(0, all | CloneFlags::VM, 17),
+        exit(2, 0, false),
+        exit(1, 0, false),
+        op(
+            0,
+            OpKind::Open {
+                file: FileName::Data,
+                flags: OpenFlags::default(),
+            },
+        ),
+        clone(0, CloneFlags::PIDFD, 17),
+    ]);
+    let m = known("tid_words_as_each_side_sees_them", &c);
+    assert_eq!(words(&m, 0, 0), vec![(1, ParentTid, Task(1))]);
+    assert_eq!(words(&m, 0, 1), vec![(1, ChildTid, Task(1))]);
+    let both = vec![
+        (1, ParentTid, Task(1)),
+        (2, ParentTid, Task(2)),
+        (2, ChildTid, Task(2)),
+    ];
+    assert_eq!(words(&m, 1, 0), both);
+    assert_eq!(words(&m, 1, 2), both);
+    assert_eq!(
+        words(&m, 2, 0),
+        vec![(1, ParentTid, Task(1)), (2, ParentTid, Task(2))],
+        "CLEARTID zeroed the child's word"
+    );
+    assert_eq!(
+        words(&m, 5, 0).last(),
+        Some(&(3, ParentTid, Raw(1))),
+        "pidfd 1"
+    );
+}

@@ -46,6 +46,9 @@ struct Task {
     /// Ran a successful exec: it released the address space it had (a vfork parent
     /// waiting for it resumes).
     execed: bool,
+    /// Made by a legacy clone with CLONE_PIDFD: its slot's `parent_tid` word holds the
+    /// pidfd.
+    pidfd_word: bool,
     /// Opened by the lab after `t0` was forked, so no agent inherits it.
     pidfd: Option<OwnedFd>,
     slot: usize,
@@ -70,6 +73,8 @@ pub struct Case {
     replies: Vec<Reply>,
     /// Outcomes of replies handled but not yet asked for: (label, seq, outcome).
     completed: Vec<(TaskId, u32, Outcome)>,
+    /// Slots whose clone child sent its birth message (it has run past schedule_tail).
+    born: [bool; SLOTS],
     done: bool,
 }
 
@@ -216,6 +221,7 @@ impl Case {
             seq: 0,
             replies: Vec::new(),
             completed: Vec::new(),
+            born: [false; SLOTS],
             done: false,
         };
         match case.start(config.pages) {
@@ -259,6 +265,7 @@ impl Case {
             leader: 0,
             vfork_child: None,
             execed: false,
+            pidfd_word: false,
             pidfd: pidfd_open(pid),
             slot: 0,
             life: Live,
@@ -333,6 +340,11 @@ impl Case {
         if let (Expect::Child { .. } | Expect::Clone { .. }, Outcome::Err(_)) = (expect, &out) {
             // No task was born: the slot (whose pipe nobody reads) serves the next one.
             self.next_slot -= 1;
+        }
+        if let (OpKind::Clone(c), Outcome::Child(child)) = (&op.kind, &out) {
+            self.tasks[*child as usize].pidfd_word = c.entry == forkspec_model::CloneEntry::Clone
+                && c.flags.has(forkspec_model::CloneFlags::PIDFD);
+            self.await_birth(*child as usize);
         }
         self.settle_vfork();
         Ok(out)
@@ -448,6 +460,7 @@ impl Case {
             leader,
             vfork_child: None,
             execed: false,
+            pidfd_word: false,
             pidfd: pidfd_open_flags(pid, if thread { PIDFD_THREAD } else { 0 }),
             slot,
             life: Live,
@@ -597,6 +610,9 @@ impl Case {
     /// creator's op (whose own reply only comes once the child exits).
     fn birth(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
         let slot = r.slot as usize;
+        if slot < SLOTS {
+            self.born[slot] = true;
+        }
         let (creator, seq, thread, sibling, newpid) =
             self.tasks
                 .iter()
@@ -745,6 +761,42 @@ impl Case {
         }
     }
 
+    /// Waits (up to the op deadline) until clone child `c` has sent its birth message or
+    /// died: clone returns in the parent before the child first ran, and only then does
+    /// the kernel write its CLONE_CHILD_SETTID word (kernel/sched/core.c: schedule_tail).
+    fn await_birth(&mut self, c: usize) {
+        let end = Instant::now() + self.deadline;
+        loop {
+            let slot = self.tasks[c].slot;
+            if self.born[slot] || self.gone(c) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let pidfd = self.tasks[c].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
+            let mut fds = [
+                libc::pollfd {
+                    fd: REPLY_READ_FD,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
+            // SAFETY: poll on a local array; a negative fd is ignored by poll.
+            unsafe {
+                libc::poll(fds.as_mut_ptr(), 2, ms);
+            }
+            self.pump();
+        }
+    }
+
     /// Waits (up to the op deadline) until the process of group leader `leader` has no
     /// thread left: its pidfd (a process pidfd) turns readable then.
     fn await_group_exit(&mut self, leader: usize) {
@@ -786,13 +838,36 @@ impl Case {
                 thread_of: t.thread.then_some(t.leader as TaskId),
             })
             .collect();
-        let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        let Observed { mut snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        if o.caps.pagemap {
+            self.add_tid_words(&mut snapshot);
+        }
         for l in gone {
             let t = &mut self.tasks[l as usize];
             t.life = Reaped;
             t.pidfd = None;
         }
         Ok(snapshot)
+    }
+
+    /// Fills in the thread-id words every live task holds for the case's clone children.
+    fn add_tid_words(&self, snapshot: &mut forkspec_model::Snapshot) {
+        let children: Vec<super::tids::SlotChild> = (1..self.tasks.len())
+            .map(|l| super::tids::SlotChild {
+                label: l as TaskId,
+                nspid: self.tasks[l].nspid.clone(),
+                pidfd_word: self.tasks[l].pidfd_word,
+            })
+            .collect();
+        for view in &mut snapshot.tasks {
+            if matches!(view.state, forkspec_model::TaskState::Zombie(_)) {
+                continue;
+            }
+            let pid = self.tasks[view.task as usize].pid;
+            if let Some(words) = super::tids::read(pid, &children) {
+                view.tid_words = words;
+            }
+        }
     }
 
     /// Kills and reaps every task, empties the channels and removes the case directory.

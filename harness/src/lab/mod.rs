@@ -25,6 +25,8 @@ mod serve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod tids;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod trampoline;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;

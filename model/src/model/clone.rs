@@ -248,6 +248,7 @@ impl Model {
         let Outcome::Child(c) = out else {
             return out;
         };
+        let mut pidfd = None;
         if d.flags.has(F::PIDFD) {
             // The pidfd is reserved in the caller's table after copy_files, so a child
             // without CLONE_FILES does not have it (kernel/fork.c: pidfd_prepare after
@@ -256,14 +257,54 @@ impl Model {
                 Some(fd) => {
                     let ofd = self.files.new_pidfd();
                     self.install(t, fd, ofd, true);
+                    pidfd = Some(fd);
                 }
                 None => return Outcome::Err(Errno::EMFILE),
             }
         }
+        self.write_tid_words(t, c, &d, op.entry, pidfd);
         if d.flags.has(F::VFORK) {
             self.pending_vfork = Some(c);
         }
         Outcome::Child(c)
+    }
+
+    // rule: clone.tid-words
+    /// The words a successful clone writes (clone(2)): the pidfd of a legacy CLONE_PIDFD
+    /// and, with CLONE_PARENT_SETTID, the child's tid into `parent_tid` in the caller's
+    /// memory, after the child's copy of it was made (copy_process; kernel_clone); with
+    /// CLONE_CHILD_SETTID the child writes its tid into `child_tid` in its own memory when it
+    /// first runs (schedule_tail). A shared address space (CLONE_VM) sees both.
+    fn write_tid_words(
+        &mut self,
+        t: TaskId,
+        c: TaskId,
+        d: &Decoded,
+        entry: crate::op::CloneEntry,
+        pidfd: Option<crate::op::Fd>,
+    ) {
+        use crate::obs::{TidValue, TidWord};
+        let (caller_mm, child_mm) = (self.tasks[t as usize].mm, self.tasks[c as usize].mm);
+        if let (crate::op::CloneEntry::Clone, Some(fd)) = (entry, pidfd) {
+            // Fd 0 leaves the word as zero as it was: nothing to see.
+            let words = &mut self.mms[caller_mm].tid_words;
+            if fd == 0 {
+                words.remove(&(c, TidWord::ParentTid));
+            } else {
+                words.insert((c, TidWord::ParentTid), TidValue::Raw(i64::from(fd)));
+            }
+        }
+        if d.flags.has(F::PARENT_SETTID) {
+            self.mms[caller_mm]
+                .tid_words
+                .insert((c, TidWord::ParentTid), TidValue::Task(c));
+        }
+        if d.flags.has(F::CHILD_SETTID) {
+            self.mms[child_mm]
+                .tid_words
+                .insert((c, TidWord::ChildTid), TidValue::Task(c));
+        }
+        self.tasks[c as usize].clear_child_tid = d.flags.has(F::CHILD_CLEARTID);
     }
 
     /// `vfork()`: `CLONE_VM | CLONE_VFORK`, exit signal SIGCHLD.

@@ -61,6 +61,7 @@ impl Model {
         }
         self.close_on_exec(t);
         let old = self.tasks[me].mm;
+        self.release_child_tid(t, old);
         self.mms.push(Default::default());
         self.tasks[me].mm = self.mms.len() - 1;
         if !self.tasks.iter().any(|x| x.alive() && x.mm == old) {

@@ -216,6 +216,15 @@ impl Model {
             thread_of: (task.tgid != label).then_some(task.tgid),
             fds,
             memory,
+            tid_words: if zombie {
+                Vec::new()
+            } else {
+                self.mms[task.mm]
+                    .tid_words
+                    .iter()
+                    .map(|(&(child, word), &value)| crate::obs::TidEntry { child, word, value })
+                    .collect()
+            },
         }
     }
 

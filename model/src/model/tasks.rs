@@ -77,6 +77,9 @@ pub(super) struct Task {
     pub(super) userns_caps: bool,
     /// The op it is blocked in, while `state` is Blocked.
     pub(super) blocked_on: Option<BlockedOp>,
+    /// CLONE_CHILD_CLEARTID: its `child_tid` word is zeroed when it releases its address
+    /// space (exit or exec).
+    pub(super) clear_child_tid: bool,
 }
 
 impl Task {
@@ -99,6 +102,7 @@ impl Task {
             userns: false,
             userns_caps: false,
             blocked_on: None,
+            clear_child_tid: false,
         }
     }
 
@@ -247,6 +251,7 @@ impl Model {
             userns: caller.userns || flags.has(F::NEWUSER),
             userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
+            clear_child_tid: false,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -281,6 +286,7 @@ impl Model {
         if !self.tasks.iter().any(|x| x.alive() && x.files == files) {
             self.fdts[files].clear();
         }
+        self.release_child_tid(t, mm);
         if !self.tasks.iter().any(|x| x.alive() && x.mm == mm) {
             let mut m = std::mem::take(&mut self.mms[mm]);
             self.mem.release_mm(&mut m);
@@ -408,6 +414,27 @@ impl Model {
                 self.pending_block = Some(BlockedOp::Wait(target, opts));
                 Outcome::Blocked
             }
+        }
+    }
+
+    // rule: clone.child-cleartid-on-mm-release
+    /// mm_release of `t` leaving address space `mm` (exit, exec): with CLONE_CHILD_CLEARTID
+    /// its `child_tid` word becomes 0 — only while some other task still uses `mm`
+    /// (kernel/fork.c: mm_release checks `mm_users > 1`; nobody could see the word
+    /// otherwise).
+    pub(super) fn release_child_tid(&mut self, t: TaskId, mm: usize) {
+        if !std::mem::take(&mut self.tasks[t as usize].clear_child_tid) {
+            return;
+        }
+        let shared = self
+            .tasks
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != t as usize && x.alive() && x.mm == mm);
+        if shared {
+            self.mms[mm]
+                .tid_words
+                .remove(&(t, crate::obs::TidWord::ChildTid));
         }
     }
 
