@@ -476,6 +476,12 @@ fn run(args: &Args) -> Result<bool, String> {
         sizes[sizes.len() - 1],
         args.runs
     );
+    if !sizes.contains(&args.sweep_mib) {
+        println!(
+            "no K sweep: --sweep-mib {} is not one of the sizes",
+            args.sweep_mib
+        );
+    }
     let mut fraction = vec![];
     let mut sweep = vec![];
     let mut latency = vec![];
