@@ -452,6 +452,10 @@ fn observe(
 }
 
 fn main() {
+    // Output piped into `head` ends the program quietly, as it would a C tool (Rust ignores
+    // SIGPIPE and would panic on the failed print); a live saver dies with us (PDEATHSIG).
+    // SAFETY: restoring the default disposition of one signal before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let args = Args::parse();
     match run(&args) {
         Ok(true) => {}
