@@ -81,15 +81,15 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "mem.cow-parent-writes",
         "after fork, the parent's writes to private memory are not seen by the child",
-        &["fork04"],
+        &[],
         &["mm/cow.c"],
         &["mem.cow-copy-when-shared"],
     ),
     b(
         "mem.cow-child-writes",
         "after fork, the child's writes to private memory are not seen by the parent",
-        &["clone02"],
-        &["mm/cow.c"],
+        &["fork04", "clone02"],
+        &[],
         &["mem.cow-copy-when-shared"],
     ),
     b(
@@ -118,7 +118,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "mem.map-shared",
         "MAP_SHARED memory (anonymous and file) stays shared: writes are seen both ways",
-        &["clone02"],
+        &[],
         &[],
         &["mem.shared-mappings-stay-shared"],
     ),
@@ -135,14 +135,14 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "mem.dontfork",
         "MADV_DONTFORK ranges are not mapped in the child (access is SIGSEGV); MADV_DOFORK undoes it",
-        &["madvise01"],
+        &["madvise01 (the call is accepted, no more)"],
         &[],
         &["mem.dontfork-absent-in-child", "mem.unmapped-access-sigsegv"],
     ),
     b(
         "mem.wipeonfork",
         "MADV_WIPEONFORK ranges are zero-filled in the child and grandchildren; EINVAL on shared or file mappings",
-        &["madvise10", "madvise02", "madvise01"],
+        &["madvise10", "madvise02"],
         &[],
         &[
             "mem.wipeonfork-empty-in-child",
@@ -152,7 +152,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "mem.keeponfork",
         "MADV_KEEPONFORK undoes MADV_WIPEONFORK: the child gets the contents again",
-        &["madvise10", "madvise01"],
+        &["madvise10"],
         &[],
         &["mem.madvise-flags-split-and-merge"],
     ),
@@ -241,7 +241,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "clone.vfork",
         "vfork and CLONE_VFORK: the parent is suspended until the child exits or execs; the vfork child shares memory",
-        &["clone05", "vfork01"],
+        &["clone05"],
         &[],
         &["clone.vfork-suspends-parent"],
     ),
@@ -256,14 +256,14 @@ pub const CATALOGUE: &[Behaviour] = &[
         "clone.pidfd",
         "CLONE_PIDFD puts a pidfd in the caller's fd table; EINVAL with CLONE_DETACHED, or with CLONE_PARENT_SETTID on legacy clone",
         &[],
-        &["pidfd/pidfd_test.c", "pidfd/pidfd_wait.c"],
+        &["pidfd/pidfd_wait.c"],
         &["clone.flag-sharing", "clone.validity-rules"],
     ),
     b(
         "clone.settid-cleartid",
         "CLONE_PARENT_SETTID / CLONE_CHILD_SETTID store the child's tid; CLONE_CHILD_CLEARTID clears it and wakes a futex at exit",
         &["clone08"],
-        &[],
+        &["pidfd/pidfd_wait.c"],
         &[],
     ),
     b(
@@ -337,7 +337,7 @@ pub const CATALOGUE: &[Behaviour] = &[
     b(
         "exec.cloexec",
         "execve closes the FD_CLOEXEC fds and keeps the others with their descriptions",
-        &["open12", "fcntl29", "dup3_01"],
+        &["open12"],
         &[],
         &[],
     ),
