@@ -86,6 +86,7 @@ fn exec_closes_only_cloexec_fds() {
     assert_eq!(m.outcomes[6], Outcome::Err(Errno::EBADF));
 }
 
+// covers: exec.releases-mm
 /// exec releases the old address space: the fork partner's copy-on-write frame is mapped
 /// once again, so its next write reuses the frame instead of copying (fs/exec.c:
 /// exec_mmap → mmput); the execed task has none of the case's regions.
@@ -133,7 +134,7 @@ fn exec_makes_the_cow_partner_sole_owner() {
 /// A vfork parent resumes when its child execs, not only when it exits (vfork(2);
 /// kernel/fork.c: the exec's mm_release completes vfork_done); the child's writes before the
 /// exec went to the parent's memory.
-// covers: vfork.resumes-on-exec
+// covers: clone.vfork, exec.releases-mm
 #[test]
 fn vfork_parent_resumes_when_the_child_execs() {
     let c = case(vec![

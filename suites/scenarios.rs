@@ -18,6 +18,7 @@ fn load(t: TaskId, region: Region, page: u32) -> Op {
 /// Background save by fork (how Redis and Factorio save): the parent forks a saver and keeps
 /// mutating; the saver sees the state at fork time, and exactly the pages the parent dirtied
 /// after the fork get copied.
+// covers: mem.cow-parent-writes, mem.cow-frames
 #[test]
 fn background_save_by_fork() {
     const PAGES: u32 = 32;
@@ -70,6 +71,7 @@ fn background_save_by_fork() {
 
 /// fork vs vfork: the vfork child shares the parent's memory (its store is the parent's), and
 /// the parent is suspended until the child exits; the fork child's store stays its own.
+// covers: clone.vfork, mem.cow-child-writes
 #[test]
 fn fork_vs_vfork() {
     let c = case(vec![
@@ -227,7 +229,7 @@ fn shell_fork_exec_with_redirections() {
 /// caller is copied: kernel/fork.c copy_process copies current alone), and the lock word
 /// stays held in its copy of memory even after the thread releases it in the parent: this is
 /// why only async-signal-safe calls are allowed between fork and exec in a threaded program.
-// covers: fork.threaded-child-has-one-thread
+// covers: threads.fork-copies-one-thread
 #[test]
 fn fork_in_a_multithreaded_process() {
     let thread = CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0 | CloneFlags::THREAD.0);
