@@ -284,8 +284,9 @@ fn decimal(buf: &mut [u8; 12], mut v: u32) -> u64 {
 /// Runs a K_EXEC command: execve of the binary this task runs, as a re-executed agent of
 /// `slot` that answers `seq`. Returns only on failure, with `-errno`.
 ///
-/// The environment is empty and the path is the task's own /proc/self/exe, so the new
-/// program depends on nothing but the kernel's exec.
+/// The path is the task's own /proc/self/exe, so the new program depends on nothing but the
+/// kernel's exec; the environment is the lab's, so whatever marks the lab's processes (CI
+/// finds leftovers by a TMPDIR in their environment) marks re-executed agents too.
 fn run_exec(slot: u32, seq: u32) -> i64 {
     let mut slot_buf = [0u8; 12];
     let mut seq_buf = [0u8; 12];
@@ -296,16 +297,25 @@ fn run_exec(slot: u32, seq: u32) -> i64 {
         decimal(&mut seq_buf, seq),
         0,
     ];
-    let envp: [u64; 1] = [0];
+    // SAFETY: reads the C library's `environ` pointer (a plain global, set before main; no
+    // TLS, no lock): the lab's environment as this task's copy of memory holds it, or what
+    // a re-executed agent was given.
+    let envp = unsafe { libc::environ } as u64;
+    let empty: [u64; 1] = [0];
+    let envp = if envp == 0 {
+        empty.as_ptr() as u64
+    } else {
+        envp
+    };
     // SAFETY: every pointer refers to a NUL-terminated string or a NULL-terminated array on
-    // this stack or in the binary's read-only data; on success nothing of this program
-    // remains to be invalidated.
+    // this stack, in the binary's read-only data or in the environment block; on success
+    // nothing of this program remains to be invalidated.
     unsafe {
         sc(
             libc::SYS_execve,
             c"/proc/self/exe".as_ptr() as u64,
             argv.as_ptr() as u64,
-            envp.as_ptr() as u64,
+            envp,
         )
     }
 }
