@@ -16,24 +16,48 @@ fn load(t: TaskId, region: Region, page: u32) -> Op {
 }
 
 /// Background save by fork (how Redis and Factorio save): the parent forks a saver and keeps
-/// mutating; the saver sees the state at fork time, and exactly the pages the parent dirtied
-/// after the fork get copied.
+/// mutating; the saver reads the state page by page and writes what it read to a file. The
+/// file equals the state at fork time, and exactly the pages the parent dirtied after the
+/// fork get copied (frame classes differ only there).
 // covers: mem.cow-parent-writes, mem.cow-frames
 #[test]
 fn background_save_by_fork() {
     const PAGES: u32 = 32;
     let dirtied = [3u32, 7, 7, 8, 20, 31, 3];
+    let fork_time = |p: u32| p as u8 + 1;
     let mut ops: Vec<Op> = (0..PAGES)
-        .map(|p| store(0, AnonPrivate, p, p as u8 + 1))
+        .map(|p| store(0, AnonPrivate, p, fork_time(p)))
         .collect();
     ops.push(op(0, Fork));
-    for (i, &p) in dirtied.iter().enumerate() {
-        ops.push(store(0, AnonPrivate, p, 0xa0 + i as u8));
-    }
-    // The saver writes out its view of the state: one load per page.
+    ops.push(op(
+        1,
+        Open {
+            file: FileName::A,
+            flags: OpenFlags {
+                access: Access::WrOnly,
+                creat: true,
+                ..Default::default()
+            },
+        },
+    ));
+    // The parent's mutations interleave with the saver's reads and writes.
+    let mut loads = Vec::new();
     for p in 0..PAGES {
+        if let Some(&d) = dirtied.get(p as usize) {
+            ops.push(store(0, AnonPrivate, d, 0xa0 + p as u8));
+        }
+        loads.push(ops.len());
         ops.push(load(1, AnonPrivate, p));
+        ops.push(op(
+            1,
+            Pwrite {
+                fd: 0,
+                data: vec![fork_time(p)],
+                offset: i64::from(p),
+            },
+        ));
     }
+    let before_exit = ops.len() - 1;
     ops.push(op(
         1,
         Exit {
@@ -41,21 +65,33 @@ fn background_save_by_fork() {
             thread: false,
         },
     ));
+    ops.push(op(
+        0,
+        Open {
+            file: FileName::A,
+            flags: OpenFlags::default(),
+        },
+    ));
+    ops.push(op(0, Read { fd: 0, len: PAGES }));
     let c = Case {
         config: CaseConfig { pages: PAGES },
         ops,
     };
     let m = known("scenario_background_save", &c);
-    let saver_loads = &m.outcomes[m.outcomes.len() - 1 - PAGES as usize..m.outcomes.len() - 1];
-    for (p, out) in saver_loads.iter().enumerate() {
+    for (p, &i) in loads.iter().enumerate() {
         assert_eq!(
-            *out,
-            Outcome::Data(vec![p as u8 + 1]),
+            m.outcomes[i],
+            Outcome::Data(vec![fork_time(p as u32)]),
             "the saver sees page {p} as at fork"
         );
     }
+    let file: Vec<u8> = (0..PAGES).map(fork_time).collect();
+    assert_eq!(
+        m.outcomes.last(),
+        Some(&Outcome::Data(file)),
+        "the saved file is the state at fork time"
+    );
     // Just before the saver exits: frames that differ between parent and saver are copies.
-    let before_exit = m.states.len() - 2;
     let copied = (0..PAGES as usize)
         .filter(|&p| {
             m.page(before_exit, 0, AnonPrivate, p).frame
