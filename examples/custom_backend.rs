@@ -178,6 +178,7 @@ impl Sim {
                     thread_of: None,
                     sharing: None,
                     fds: vec![],
+                    tid_words: vec![],
                     memory: if live {
                         Region::ALL
                             .iter()

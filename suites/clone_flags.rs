@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 proptest! {
     #![proptest_config(proptest_config(300))]
     /// Generated clone / vfork sequences behave on the kernel exactly as the model predicts.
+    // covers: clone.vm, clone.files, clone.fs, clone.sighand, clone.parent, clone.vfork
+    // covers: clone.exit-signal, clone.pidfd, clone.namespaces, clone.sysvsem, clone.validity
     #[test]
     fn clone_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Clone, &choices).map_err(TestCaseError::fail)?;
@@ -61,6 +63,7 @@ fn both(lab: &mut Lab, model: &mut Model, op: &Op) -> Outcome {
 /// Every combination of the 15 flags on both entry points, model vs kernel: t0 calls clone;
 /// a child exits at once with `exit(2)` (a thread alone, a process whole) and t0 reaps it
 /// with `__WALL`. Prints how many combinations each errno rejects.
+// covers: clone.validity
 #[test]
 fn validity_matrix_both_entry_points() {
     let mut lab = lab();
@@ -295,6 +298,8 @@ const THREAD: CloneFlags = CloneFlags(VM_SIGHAND.0 | CloneFlags::THREAD.0);
     Want::Skip,
     Want::Err(Errno::EBADF)
 )]
+// covers: clone.validity, clone.exit-signal, clone.pidfd, clone.clear-sighand-validity
+// covers: clone.sighand, clone.thread, clone.namespaces
 fn validity_rule(
     #[case] name: &str,
     #[case] flags: CloneFlags,
@@ -334,6 +339,7 @@ fn want_err(m: &ModelRun, step: usize, e: Errno) {
 /// `set_tid = [1]` in the lab's pid namespace needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
 /// over the user namespace owning it, which the caller no longer has (EPERM); in a pid
 /// namespace it creates itself (owned by its own user namespace) pid 1 is free and allowed.
+// covers: clone.namespaces, clone.validity
 #[test]
 fn clone_rules_inside_a_new_user_namespace() {
     let e = CloneFlags::EMPTY;
@@ -381,6 +387,7 @@ fn clone_rules_inside_a_new_user_namespace() {
 /// (copy_process: its siblings would never be reaped, SIGNAL_UNKILLABLE); a plain fork
 /// from it is fine. The init also asks for `set_tid = [1]` in its own pid namespace: it is
 /// capable there (its user namespace owns it) and pid 1 is its own, so EEXIST.
+// covers: clone.parent, clone.namespaces
 #[test]
 fn clone_parent_from_a_pid_namespace_init() {
     let nsp = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWPID.0);
@@ -435,6 +442,7 @@ fn clone_parent_from_a_pid_namespace_init() {
     Some((CloneEntry::Clone3, CloneFlags(THREAD.0 | CloneFlags::FS.0 | CloneFlags::FILES.0
         | CloneFlags::SYSVSEM.0), 0)),
     true, true, true, true)]
+// covers: fork.new-objects, clone.vm, clone.files, clone.sighand, clone.thread
 fn sharing_table(
     #[case] name: &str,
     #[case] how: Option<(CloneEntry, CloneFlags, i32)>,
@@ -529,6 +537,7 @@ fn sharing_table(
 /// `CLONE_NEWIPC | CLONE_SYSVSEM` fails in copy_namespaces, after copy_semundo: the caller
 /// is left with a SysV semaphore undo list of its own (get_undo_list allocates it), so its
 /// `sysvsem` kcmp class is no longer the NULL one its fork child still has.
+// covers: clone.sysvsem, clone.validity
 #[test]
 fn newipc_sysvsem_fails_after_the_undo_list_exists() {
     let f = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWIPC.0 | CloneFlags::SYSVSEM.0);
@@ -555,6 +564,7 @@ fn newipc_sysvsem_fails_after_the_undo_list_exists() {
 /// pid namespace ignores a default-action signal sent from inside its namespace
 /// (kernel/signal.c sig_task_ignored, SIGNAL_UNKILLABLE): its write fails with EPIPE.
 /// Found by a 100000-case soak run.
+// covers: clone.namespaces
 #[test]
 fn a_pid_namespace_init_survives_sigpipe() {
     let nsp = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWPID.0);

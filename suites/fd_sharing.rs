@@ -39,6 +39,8 @@ fn here(t: TaskId, fd: Fd) -> Op {
 proptest! {
     #![proptest_config(proptest_config(500))]
     /// Generated fd / pipe / fork sequences behave on the kernel exactly as the model predicts.
+    // covers: fd.inherited, fd.shared-offset, fd.shared-status-flags, fd.close-independent
+    // covers: fd.pipe-eof
     #[test]
     fn fd_sharing_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Fd, &choices).map_err(TestCaseError::fail)?;
@@ -49,6 +51,7 @@ proptest! {
 #[case::read("offset_shared_after_fork_read", op(1, Read { fd: 0, len: 5 }), 5)]
 #[case::lseek("offset_shared_after_fork_lseek", op(1, Lseek { fd: 0, offset: 7, whence: Whence::Set }), 7)]
 #[case::write("offset_shared_after_fork_write", op(1, Write { fd: 0, data: b"abc".to_vec() }), 3)]
+// covers: fd.inherited, fd.shared-offset
 fn the_child_moves_the_parents_offset(
     #[case] name: &str,
     #[case] child_op: Op,
@@ -64,6 +67,7 @@ fn the_child_moves_the_parents_offset(
     assert_eq!(m.outcomes[3], Outcome::Ret(offset));
 }
 
+// covers: fd.inherited, fd.shared-status-flags
 #[test]
 fn setfl_append_is_shared_but_cloexec_is_per_fd() {
     let c = case(vec![
@@ -129,6 +133,7 @@ fn setfl_append_is_shared_but_cloexec_is_per_fd() {
     assert_eq!(m.outcomes[8], Outcome::Ret(0));
 }
 
+// covers: fd.shared-offset
 #[test]
 fn pread_and_pwrite_leave_the_shared_offset_alone() {
     let c = case(vec![
@@ -157,6 +162,7 @@ fn pread_and_pwrite_leave_the_shared_offset_alone() {
     assert_eq!(m.outcomes[5], Outcome::Ret(2));
 }
 
+// covers: fd.close-independent
 #[test]
 fn close_in_the_child_leaves_the_parents_fd() {
     let c = case(vec![
@@ -171,6 +177,7 @@ fn close_in_the_child_leaves_the_parents_fd() {
     assert_eq!(m.outcomes[4], Outcome::Data(vec![0x80]));
 }
 
+// covers: fd.pipe-eof
 #[test]
 fn a_pipe_reaches_eof_only_when_every_write_end_is_closed() {
     let c = case(vec![
@@ -684,4 +691,31 @@ fn record_locks_belong_to_the_fd_table_and_name_the_thread_group() {
     assert_eq!(m.outcomes[4], held(Wr, 0, 0, LockOwner::Task(0)));
     assert_eq!(m.outcomes[6], EAGAIN);
     assert_eq!(m.outcomes[8], held(Wr, 0, 0, LockOwner::Invisible));
+}
+
+#[test]
+fn record_locks_survive_exec_until_a_close_on_exec_fd_of_the_file_closes() {
+    let c = case(vec![
+        open(0, FileName::A, Access::RdWr),
+        setlk(0, 0, lk(Wr, 0, 1)),
+        op(0, Exec),
+        op(0, Fork),
+        getlk(1, 0, lk(Wr, 0, 0)),
+        op(
+            0,
+            Open {
+                file: FileName::A,
+                flags: OpenFlags {
+                    access: Access::RdOnly,
+                    cloexec: true,
+                    ..Default::default()
+                },
+            },
+        ),
+        op(0, Exec),
+        getlk(1, 0, lk(Wr, 0, 0)),
+    ]);
+    let m = known("lock_record_survives_exec", &c);
+    assert_eq!(m.outcomes[4], held(Wr, 0, 1, LockOwner::Task(0)));
+    assert_eq!(m.outcomes[7], UNLOCKED);
 }

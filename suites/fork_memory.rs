@@ -36,6 +36,9 @@ fn frame(p: Page) -> Option<Frame> {
 proptest! {
     #![proptest_config(proptest_config(500))]
     /// Generated fork / memory sequences behave on the kernel exactly as the model predicts.
+    // covers: fork.return-values, fork.ppid, fork.wait, mem.cow-parent-writes, mem.cow-child-writes
+    // covers: mem.cow-frames, mem.zero-page, mem.map-shared, mem.file-private, mem.dontfork
+    // covers: mem.wipeonfork, mem.keeponfork
     #[test]
     fn fork_memory_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Fork, &choices).map_err(TestCaseError::fail)?;
@@ -56,6 +59,7 @@ fn generation_reaches_five_fork_generations() {
     assert!(deepest >= 5, "deepest fork chain in 500 cases: {deepest}");
 }
 
+// covers: mem.cow-frames, mem.cow-parent-writes, mem.cow-child-writes
 #[test]
 fn cow_after_fork_shares_then_copies_then_regains_exclusivity() {
     let c = case(vec![
@@ -85,6 +89,7 @@ fn cow_after_fork_shares_then_copies_then_regains_exclusivity() {
     assert_eq!(p0_after.value, Some(0x33));
 }
 
+// covers: mem.cow-frames
 #[test]
 fn cow_frame_is_reused_once_the_other_side_exited() {
     let c = case(vec![
@@ -113,6 +118,7 @@ fn cow_frame_is_reused_once_the_other_side_exited() {
     assert_eq!(written.value, Some(0x44));
 }
 
+// covers: mem.zero-page
 #[test]
 fn a_page_only_read_maps_the_zero_page() {
     let c = case(vec![
@@ -130,6 +136,7 @@ fn a_page_only_read_maps_the_zero_page() {
     assert_eq!(m.page(2, 1, AnonPrivate, 1).frame, Some(Frame::Zero));
 }
 
+// covers: mem.map-shared
 #[test]
 fn map_shared_writes_are_visible_both_ways() {
     let c = case(vec![
@@ -149,6 +156,7 @@ fn map_shared_writes_are_visible_both_ways() {
     );
 }
 
+// covers: mem.file-private
 #[test]
 fn private_file_mapping_sees_the_file_until_written() {
     let open_data = OpenFlags {
@@ -200,6 +208,7 @@ fn private_file_mapping_sees_the_file_until_written() {
     assert_eq!(m.outcomes[7], Outcome::Data(b"Y".to_vec()));
 }
 
+// covers: mem.dontfork
 #[test]
 fn dontfork_range_is_absent_in_the_child() {
     let c = case(vec![
@@ -218,6 +227,7 @@ fn dontfork_range_is_absent_in_the_child() {
     assert_eq!(m.outcomes[5], Outcome::Data(vec![3]));
 }
 
+// covers: mem.wipeonfork
 #[test]
 fn wipeonfork_gives_zeros_to_child_and_grandchild() {
     let c = case(vec![
@@ -240,6 +250,7 @@ fn wipeonfork_gives_zeros_to_child_and_grandchild() {
     assert_eq!(m.outcomes[7], Outcome::Data(vec![9]));
 }
 
+// covers: mem.keeponfork
 #[test]
 fn keeponfork_undoes_wipeonfork() {
     let c = case(vec![
@@ -253,6 +264,7 @@ fn keeponfork_undoes_wipeonfork() {
     assert_eq!(m.outcomes[4], Outcome::Data(vec![9]));
 }
 
+// covers: mem.wipeonfork
 #[test]
 fn wipeonfork_on_shared_or_file_mappings_is_einval() {
     let c = case(vec![

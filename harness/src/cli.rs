@@ -36,9 +36,17 @@ enum Command {
     /// Export generated cases with the model's expected traces.
     #[command(subcommand)]
     Corpus(CorpusCmd),
+    /// Generate docs/coverage.md (behaviours × the tests that check them) from the
+    /// `// covers:` annotations of the source tree, or check that it is up to date.
+    Coverage(CoverageArgs),
     /// Serve the wire protocol on stdin/stdout against the running kernel (the Linux lab).
     #[command(hide = true)]
-    Lab,
+    Lab {
+        /// Drop to this `UID:GID` (no supplementary groups) before anything else; started
+        /// as root by `--as-user`.
+        #[arg(long, value_name = "UID:GID")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +160,19 @@ struct BenchArgs {
 }
 
 #[derive(Args, Debug)]
+struct CoverageArgs {
+    /// Root of the forkspec source tree (holding suites/ and model/src/).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Where the matrix goes (default ROOT/docs/coverage.md; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Write nothing; exit 1 when the file differs from what the sources give.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args, Debug)]
 struct ReplayArgs {
     /// The case file (a saved divergence, or a corpus file).
     file: PathBuf,
@@ -170,12 +191,13 @@ pub fn main() -> i32 {
         }
     };
     let r = match cli.command {
-        Command::Lab => return crate::lab::serve(),
+        Command::Lab { as_user } => return crate::lab::serve_as(as_user.as_deref()),
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Bench(a) => cmd_bench(a),
         Command::Baseline(BaselineCmd::Write { file, check }) => cmd_baseline_write(&file, check),
         Command::Corpus(CorpusCmd::Export(a)) => cmd_export(a),
+        Command::Coverage(a) => cmd_coverage(a),
     };
     match r {
         Ok(code) => code,
@@ -453,6 +475,64 @@ fn cmd_export(a: ExportArgs) -> anyhow::Result<i32> {
         index.cases.len(),
         a.dir.display(),
         profile.describe()
+    );
+    Ok(0)
+}
+
+fn cmd_coverage(a: CoverageArgs) -> anyhow::Result<i32> {
+    use crate::coverage::{check_doc, generate, Sources, CATALOGUE};
+    let sources = Sources::load(&a.root)?;
+    let m = generate(&sources);
+    if !m.scan.problems.is_empty() {
+        eprintln!("forkspec coverage: the annotations or the catalogue are wrong:");
+        for p in &m.scan.problems {
+            eprintln!("  {p}");
+        }
+        return Ok(1);
+    }
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.root.join("docs/coverage.md"));
+    if a.check {
+        let current = std::fs::read_to_string(&out)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", out.display()))?;
+        let mut problems = check_doc(&current, CATALOGUE, &m.scan);
+        if current != m.text {
+            problems.push(format!(
+                "{} is stale: it differs from what the sources give (run `forkspec coverage`)",
+                out.display()
+            ));
+        }
+        if problems.is_empty() {
+            println!("{} is up to date", out.display());
+            return Ok(0);
+        }
+        for p in &problems {
+            eprintln!("forkspec coverage: {p}");
+        }
+        return Ok(1);
+    }
+    if out == Path::new("-") {
+        print!("{}", m.text);
+        return Ok(0);
+    }
+    write_file(&out, &m.text)?;
+    let checked = CATALOGUE
+        .iter()
+        .filter(|b| {
+            m.scan
+                .tests
+                .iter()
+                .any(|t| t.covers.iter().any(|c| c == b.id))
+        })
+        .count();
+    println!(
+        "coverage: {} ({} behaviours, {} checked, {} annotated tests)",
+        out.display(),
+        CATALOGUE.len(),
+        checked,
+        m.scan.tests.iter().filter(|t| !t.covers.is_empty()).count()
     );
     Ok(0)
 }

@@ -94,6 +94,7 @@ impl Mix {
         match self {
             Mix::Fork => &[
                 (Fork, 14),
+                (Exec, 1),
                 (Exit, 4),
                 (Wait, 4),
                 (MemWrite, 26),
@@ -105,6 +106,7 @@ impl Mix {
             ],
             Mix::Fd => &[
                 (Fork, 12),
+                (Exec, 3),
                 (Exit, 3),
                 (Wait, 3),
                 (MemWrite, 3),
@@ -125,6 +127,7 @@ impl Mix {
             ],
             Mix::Clone => &[
                 (Fork, 4),
+                (Exec, 4),
                 (Vfork, 5),
                 (Clone, 22),
                 (Exit, 7),
@@ -143,6 +146,7 @@ impl Mix {
             ],
             Mix::All => &[
                 (Fork, 13),
+                (Exec, 2),
                 (Vfork, 2),
                 (Clone, 4),
                 (Exit, 4),
@@ -172,6 +176,7 @@ impl Mix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Fork,
+    Exec,
     Vfork,
     Clone,
     Exit,
@@ -220,13 +225,14 @@ impl Kind {
             Kind::RecordLock => &["fcntl"],
             Kind::Flock => &["flock"],
             Kind::Vfork => &["vfork"],
+            Kind::Exec => &["exec"],
             Kind::Clone => &["clone"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 22] = [
+pub const GEN_OP_KINDS: [&str; 23] = [
     "fork",
     "exit",
     "wait",
@@ -248,6 +254,7 @@ pub const GEN_OP_KINDS: [&str; 22] = [
     "ftruncate",
     "vfork",
     "clone",
+    "exec",
     "flock",
 ];
 
@@ -360,16 +367,6 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
                 continue;
             }
-            if let OpKind::Clone(c) = &op.kind {
-                // The random mix keeps CLONE_THREAD to its invalid uses: a thread's exit,
-                // wait and fork rules are exercised by the clone_flags suite instead.
-                let mut probe = model.clone();
-                if c.flags.has(CloneFlags::THREAD)
-                    && matches!(probe.step(&op, None).taken, Outcome::Child(_))
-                {
-                    continue;
-                }
-            }
             // Valid by construction means no op that the model predicts to block: a blocked
             // task would cost a whole deadline on the real side.
             let mut probe = model.clone();
@@ -462,7 +459,16 @@ fn propose(
             .and_then(|o| snap.inodes.iter().find(|i| i.id == o.inode))
             .is_some_and(|i| i.kind == InodeKind::File(FileName::Data))
     };
+    // After an exec the case's regions are gone: memory ops there mostly just die of SIGSEGV.
+    let has_regions = view.memory.iter().any(|r| r.pages.iter().any(|p| p.mapped));
+    if matches!(kind, Kind::MemWrite | Kind::MemRead | Kind::Madvise)
+        && !has_regions
+        && !src.chance(10)
+    {
+        return None;
+    }
     let kind = match kind {
+        Kind::Exec => OpKind::Exec,
         Kind::Fork => {
             if created >= cfg.max_tasks {
                 return None;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod corpus;
+pub mod coverage;
 pub mod gen;
 pub mod junit;
 pub mod lab;

@@ -1,3 +1,27 @@
-fn main() {
-    std::process::exit(forkspec::cli::main());
+//! The `forkspec` binary. It has its own C `main` instead of Rust's runtime start-up because
+//! the same binary is also the program an `exec` op runs in a case task, where that start-up
+//! would change what the op is checked for (see [`forkspec::lab::agent_after_exec`]).
+
+#![no_main]
+
+use std::ffi::{c_char, c_int, CStr};
+
+/// The C entry point: a re-executed agent goes straight back to its agent loop; everything
+/// else gets what Rust's start-up would have given it that matters here (SIGPIPE ignored, so
+/// a write to a dead simulator reports EPIPE instead of killing the harness) and runs the CLI.
+#[no_mangle]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let arg = |i: usize| -> Option<&CStr> {
+        // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+        (i < argc as usize).then(|| unsafe { CStr::from_ptr(*argv.add(i)) })
+    };
+    if arg(1) == Some(c"lab-agent") {
+        let s = |i| arg(i).and_then(|a| a.to_str().ok()).unwrap_or("");
+        return forkspec::lab::agent_after_exec(s(2), s(3));
+    }
+    // SAFETY: setting a disposition before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    std::process::exit(forkspec::cli::main())
 }

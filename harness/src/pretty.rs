@@ -61,6 +61,20 @@ pub fn render_snapshot(s: &Snapshot) -> String {
             );
         }
         out.push('\n');
+        if !t.tid_words.is_empty() {
+            out.push_str("  tid words:");
+            for w in &t.tid_words {
+                let word = match w.word {
+                    forkspec_model::TidWord::ParentTid => "parent_tid",
+                    forkspec_model::TidWord::ChildTid => "child_tid",
+                };
+                let _ = match w.value {
+                    forkspec_model::TidValue::Task(l) => write!(out, " t{}.{word}=t{l}", w.child),
+                    forkspec_model::TidValue::Raw(v) => write!(out, " t{}.{word}={v}", w.child),
+                };
+            }
+            out.push('\n');
+        }
         for e in &t.fds {
             let _ = writeln!(
                 out,

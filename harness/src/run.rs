@@ -238,6 +238,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Ftruncate { .. } => "ftruncate",
         Flock { .. } => "flock",
         Vfork => "vfork",
+        Exec => "exec",
         Clone(_) => "clone",
     }
 }

@@ -200,9 +200,11 @@ fn hoist_ops(best: &mut Case, profile: &Profile, fails: &mut dyn FnMut(&Case) ->
     false
 }
 
-/// Makes written data shorter once the sequence is minimal.
+/// Makes written data shorter and clone calls plainer (fewer flags, SIGCHLD, default
+/// clone3 arguments) once the sequence is minimal.
 fn simplify_values(best: &mut Case, fails: &mut dyn FnMut(&Case) -> bool) {
     for i in 0..best.ops.len() {
+        simplify_clone(best, i, fails);
         let shorter = match &best.ops[i].kind {
             OpKind::Write { fd, data } if data.len() > 1 => Some(OpKind::Write {
                 fd: *fd,
@@ -223,6 +225,33 @@ fn simplify_values(best: &mut Case, fails: &mut dyn FnMut(&Case) -> bool) {
             }
         }
     }
+}
+
+/// Drops the flags of clone op `i` one at a time, then resets its exit signal and clone3
+/// arguments, keeping each change under which the divergence persists.
+fn simplify_clone(best: &mut Case, i: usize, fails: &mut dyn FnMut(&Case) -> bool) {
+    let OpKind::Clone(c) = best.ops[i].kind else {
+        return;
+    };
+    let mut try_with = |best: &mut Case, change: &dyn Fn(&mut forkspec_model::CloneOp)| {
+        let mut cand = best.clone();
+        if let OpKind::Clone(cc) = &mut cand.ops[i].kind {
+            let before = *cc;
+            change(cc);
+            if *cc != before && fails(&cand) {
+                *best = cand;
+            }
+        }
+    };
+    for (f, _) in forkspec_model::CloneFlags::NAMED {
+        if c.flags.has(*f) {
+            try_with(best, &|cc| {
+                cc.flags = forkspec_model::CloneFlags(cc.flags.0 & !f.0)
+            });
+        }
+    }
+    try_with(best, &|cc| cc.exit_signal = 17);
+    try_with(best, &|cc| cc.args = Default::default());
 }
 
 #[cfg(test)]
@@ -315,5 +344,33 @@ mod tests {
                 .any(|o| matches!(o.kind, OpKind::MemWrite { byte: 13, .. }))
         });
         assert_eq!(min.ops.len(), 1);
+    }
+
+    #[test]
+    fn clone_flags_shrink_to_the_ones_that_matter() {
+        use forkspec_model::{CloneEntry, CloneFlags, CloneOp};
+        let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES | CloneFlags::NEWPID;
+        let case = Case {
+            config: CaseConfig::default(),
+            ops: vec![op(
+                0,
+                OpKind::Clone(CloneOp {
+                    entry: CloneEntry::Clone3,
+                    flags,
+                    exit_signal: 23,
+                    args: Default::default(),
+                }),
+            )],
+        };
+        let min = minimize(
+            &case,
+            &Profile::default(),
+            &mut |c: &Case| matches!(c.ops.first().map(|o| &o.kind), Some(OpKind::Clone(cc)) if cc.flags.has(CloneFlags::FS)),
+        );
+        let OpKind::Clone(c) = &min.ops[0].kind else {
+            panic!("{min:?}")
+        };
+        assert_eq!(c.flags, CloneFlags::FS);
+        assert_eq!(c.exit_signal, 17);
     }
 }

@@ -29,6 +29,36 @@ pub struct TargetArgs {
     /// Time granted on top of the deadline before a silent backend is declared hung.
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub slack_ms: u64,
+    /// Run the lab as this user (a name, `UID` or `UID:GID`; no supplementary groups) when
+    /// started as root: the unprivileged profile without leaving root's shell. The case
+    /// directories' base (FORKSPEC_TMPDIR, else /dev/shm) must be writable by that user.
+    #[arg(long, value_name = "USER")]
+    pub as_user: Option<String>,
+}
+
+/// Resolves `--as-user`: a user name (its primary group), `UID` (gid = uid) or `UID:GID`.
+pub fn resolve_user(spec: &str) -> anyhow::Result<(u32, u32)> {
+    if let Some((u, g)) = spec.split_once(':') {
+        let (u, g) = (u.parse::<u32>(), g.parse::<u32>());
+        return match (u, g) {
+            (Ok(u), Ok(g)) => Ok((u, g)),
+            _ => anyhow::bail!("--as-user {spec:?}: expected a user name, UID or UID:GID"),
+        };
+    }
+    if let Ok(uid) = spec.parse::<u32>() {
+        return Ok((uid, uid));
+    }
+    let name = std::ffi::CString::new(spec)
+        .map_err(|_| anyhow::anyhow!("--as-user {spec:?}: not a user name"))?;
+    // SAFETY: getpwnam reads a NUL-terminated name; the result (static storage) is read at
+    // once, before any other passwd call.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        anyhow::bail!("--as-user {spec:?}: no such user");
+    }
+    // SAFETY: non-null result of getpwnam.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Ok((uid, gid))
 }
 
 /// `--level`.
@@ -65,8 +95,16 @@ pub fn backend_argv(t: &TargetArgs) -> anyhow::Result<(Vec<String>, bool)> {
     let is_lab = if t.backend == "lab" {
         argv.push(std::env::current_exe()?.display().to_string());
         argv.push("lab".into());
+        if let Some(u) = &t.as_user {
+            let (uid, gid) = resolve_user(u)?;
+            argv.push("--as-user".into());
+            argv.push(format!("{uid}:{gid}"));
+        }
         true
     } else if let Some(cmd) = t.backend.strip_prefix("exec:") {
+        if t.as_user.is_some() {
+            anyhow::bail!("--as-user runs the lab as another user; a simulator can be started under one with --runner");
+        }
         argv.extend(shell_words(cmd).map_err(|e| anyhow::anyhow!("--backend exec: {e}"))?);
         false
     } else {
@@ -235,7 +273,24 @@ mod tests {
             level: LevelArg::All,
             deadline_ms: 2000,
             slack_ms: 10_000,
+            as_user: None,
         }
+    }
+
+    #[test]
+    fn as_user_forms() {
+        assert_eq!(resolve_user("65534").unwrap(), (65534, 65534));
+        assert_eq!(resolve_user("1000:100").unwrap(), (1000, 100));
+        assert_eq!(resolve_user("root").unwrap(), (0, 0));
+        assert!(resolve_user("no-such-user-here").is_err());
+        assert!(resolve_user("1:x").is_err());
+        let mut t = target("lab", None);
+        t.as_user = Some("65534".into());
+        let (argv, _) = backend_argv(&t).unwrap();
+        assert_eq!(argv[argv.len() - 2..], ["--as-user", "65534:65534"]);
+        let mut t = target("exec:python3 sim.py", None);
+        t.as_user = Some("65534".into());
+        assert!(backend_argv(&t).is_err());
     }
 
     #[test]

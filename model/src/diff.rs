@@ -180,6 +180,20 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
         &e.state,
         &a.state,
     );
+    d.field(
+        format!("{t}.thread_of"),
+        "t.thread_of",
+        Level::Semantic,
+        &e.thread_of,
+        &a.thread_of,
+    );
+    d.field(
+        format!("{t}.tid_words"),
+        "t.tid_words",
+        Level::Semantic,
+        &e.tid_words,
+        &a.tid_words,
+    );
     if e.exit_signal.is_some() && a.exit_signal.is_some() {
         d.field(
             format!("{t}.exit_signal"),
@@ -390,6 +404,7 @@ mod tests {
                         frame: None,
                     }],
                 }],
+                tid_words: vec![],
             }],
             ofds: vec![],
             inodes: vec![],

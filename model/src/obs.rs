@@ -331,6 +331,44 @@ pub struct TaskView {
     pub fds: Vec<FdEntry>,
     /// The four regions in [`Region::ALL`] order; empty for zombies.
     pub memory: Vec<RegionView>,
+    /// The non-zero thread-id words clone wrote into this task's memory, by child, sorted;
+    /// empty for zombies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tid_words: Vec<TidEntry>,
+}
+
+/// Which of a clone child's two words: the backend passes one `parent_tid` and one
+/// `child_tid` address per child, in memory each task has its own copy of unless shared.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TidWord {
+    /// `parent_tid`: CLONE_PARENT_SETTID writes the child's tid there (legacy clone's
+    /// CLONE_PIDFD writes the pidfd there instead).
+    ParentTid,
+    /// `child_tid`: CLONE_CHILD_SETTID writes the child's tid there, CLONE_CHILD_CLEARTID
+    /// zeroes it when the child exits or execs.
+    ChildTid,
+}
+
+/// What a thread-id word holds.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TidValue {
+    /// The tid of this task (in whichever pid namespace the writer sees it).
+    Task(TaskId),
+    /// Any other number (a pidfd).
+    Raw(i64),
+}
+
+/// One non-zero thread-id word in a task's memory.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TidEntry {
+    /// The clone child the word belongs to.
+    pub child: TaskId,
+    /// Which word.
+    pub word: TidWord,
+    /// Its value.
+    pub value: TidValue,
 }
 
 /// Kernel-visible state of every task of a case that has not been reaped.
@@ -496,6 +534,10 @@ impl Snapshot {
             if !caps.exit_signal {
                 t.exit_signal = None;
             }
+            if !caps.pagemap {
+                // Read through /proc/PID/mem, like page values.
+                t.tid_words.clear();
+            }
             if !caps.kcmp {
                 t.sharing = None;
                 for e in &mut t.fds {
@@ -570,6 +612,7 @@ mod tests {
                         region: Region::AnonPrivate,
                         pages: vec![page(pfn_a), page(pfn_b), page(pfn_a)],
                     }],
+                    tid_words: vec![],
                 }],
                 ofds: vec![Ofd {
                     id: ofd,

@@ -321,6 +321,11 @@ pub enum OpKind {
     Vfork,
     /// `clone(2)` or `clone3(2)` with named flags; see [`CloneOp`].
     Clone(CloneOp),
+    /// `execve(2)` of the agent itself: the task keeps its pid, parent and fds without
+    /// `FD_CLOEXEC`, gets an address space without the case's regions, and keeps running
+    /// the agent (a backend re-executes its own agent and reattaches it to the task's
+    /// label). Returns 0 to the new program.
+    Exec,
     /// Load the byte at offset 0 of a region page.
     MemRead {
         /// Region.
@@ -808,6 +813,7 @@ impl fmt::Display for Op {
                 write!(f, ")")
             }
             OpKind::Vfork => write!(f, "vfork()"),
+            OpKind::Exec => write!(f, "execve(agent)"),
             OpKind::Clone(c) => {
                 let flags = c.flags.names().join("|").to_uppercase();
                 match c.entry {

@@ -6,7 +6,7 @@
 
 use super::channel::{
     Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA,
-    FIX_REPLY_FROM_CMD, K_CLONE, K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
+    FIX_REPLY_FROM_CMD, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
 use super::trampoline::{clone_call, CloneCall};
@@ -224,7 +224,23 @@ pub unsafe fn t0_main(plan: T0Plan) -> ! {
             }
         }
         sc(libc::SYS_close, fd as u64, 0, 0);
-        let r = raw(
+        let r = map_stack_pool();
+        if r as u64 != STACK_BASE {
+            fail(step::MMAP, if r < 0 { r } else { -(libc::EEXIST as i64) });
+        }
+        send_reply(&Reply::ZERO);
+        agent_loop(0)
+    }
+}
+
+/// Maps the pool of agent stacks at [`STACK_BASE`]; the result of mmap (the address, or
+/// `-errno`).
+fn map_stack_pool() -> i64 {
+    let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+    // SAFETY: a new anonymous mapping at an address nothing in this process uses
+    // (MAP_FIXED_NOREPLACE never replaces an existing mapping).
+    unsafe {
+        raw(
             libc::SYS_mmap,
             [
                 STACK_BASE,
@@ -237,13 +253,97 @@ pub unsafe fn t0_main(plan: T0Plan) -> ! {
                 u64::MAX,
                 0,
             ],
-        );
-        if r as u64 != STACK_BASE {
-            fail(step::MMAP, if r < 0 { r } else { -(libc::EEXIST as i64) });
-        }
-        send_reply(&Reply::ZERO);
-        agent_loop(0)
+        )
     }
+}
+
+/// The argument that marks a re-executed agent: `forkspec lab-agent SLOT SEQ`.
+pub const REEXEC_ARG: &std::ffi::CStr = c"lab-agent";
+
+/// Writes `v` in decimal, NUL-terminated, into `buf`; returns its address.
+fn decimal(buf: &mut [u8; 12], mut v: u32) -> u64 {
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut i = 0;
+    while i < n {
+        buf[i] = digits[n - 1 - i];
+        i += 1;
+    }
+    buf[n] = 0;
+    buf.as_ptr() as u64
+}
+
+/// Runs a K_EXEC command: execve of the binary this task runs, as a re-executed agent of
+/// `slot` that answers `seq`. Returns only on failure, with `-errno`.
+///
+/// The path is the task's own /proc/self/exe, so the new program depends on nothing but the
+/// kernel's exec; the environment is the lab's, so whatever marks the lab's processes (CI
+/// finds leftovers by a TMPDIR in their environment) marks re-executed agents too.
+fn run_exec(slot: u32, seq: u32) -> i64 {
+    let mut slot_buf = [0u8; 12];
+    let mut seq_buf = [0u8; 12];
+    let argv: [u64; 5] = [
+        c"forkspec".as_ptr() as u64,
+        REEXEC_ARG.as_ptr() as u64,
+        decimal(&mut slot_buf, slot),
+        decimal(&mut seq_buf, seq),
+        0,
+    ];
+    // SAFETY: reads the C library's `environ` pointer (a plain global, set before main; no
+    // TLS, no lock): the lab's environment as this task's copy of memory holds it, or what
+    // a re-executed agent was given.
+    let envp = unsafe { libc::environ } as u64;
+    let empty: [u64; 1] = [0];
+    let envp = if envp == 0 {
+        empty.as_ptr() as u64
+    } else {
+        envp
+    };
+    // SAFETY: every pointer refers to a NUL-terminated string or a NULL-terminated array on
+    // this stack, in the binary's read-only data or in the environment block; on success
+    // nothing of this program remains to be invalidated.
+    unsafe {
+        sc(
+            libc::SYS_execve,
+            c"/proc/self/exe".as_ptr() as u64,
+            argv.as_ptr() as u64,
+            envp,
+        )
+    }
+}
+
+/// The start of an agent re-executed by an `exec` op: it inherited the agent channel (the
+/// command pipes and the reply pipe have no `FD_CLOEXEC`), maps a fresh stack pool for the
+/// clones it may make, answers the exec command `seq` with 0 and serves `slot` again.
+///
+/// Returns (with a message) only when the channel is not there: the program was not started
+/// by the lab.
+pub fn reexec_main(slot: u32, seq: u32) -> Result<std::convert::Infallible, String> {
+    if slot as usize >= SLOTS {
+        return Err(format!("slot {slot} out of range"));
+    }
+    for fd in [AGENT_FD_BASE + slot as i32, REPLY_WRITE_FD] {
+        // SAFETY: F_GETFD takes no pointer.
+        if unsafe { sc(libc::SYS_fcntl, fd as u64, libc::F_GETFD as u64, 0) } < 0 {
+            return Err(format!("fd {fd} of the agent channel is not open"));
+        }
+    }
+    let r = map_stack_pool();
+    let mut reply = Reply::ZERO;
+    reply.slot = slot;
+    reply.seq = seq;
+    reply.ret = if r < 0 { r } else { 0 };
+    send_reply(&reply);
+    // SAFETY: the channel fds are open (checked above) and this process is a case task.
+    unsafe { agent_loop(slot) }
 }
 
 /// Closes `[first, last]`, falling back to single closes where close_range(2) is missing
@@ -406,6 +506,7 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
             }
             // SAFETY: see run_clone.
             K_CLONE => unsafe { run_clone(&mut cmd) },
+            K_EXEC => run_exec(slot, cmd.seq),
             K_LOAD => {
                 // SAFETY: loads from a case region address; a bad address kills this task with
                 // SIGSEGV, which the lab observes as the op's outcome.

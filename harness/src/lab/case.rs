@@ -43,6 +43,12 @@ struct Task {
     leader: usize,
     /// The label of the CLONE_VFORK child this task waits for.
     vfork_child: Option<usize>,
+    /// Ran a successful exec: it released the address space it had (a vfork parent
+    /// waiting for it resumes).
+    execed: bool,
+    /// Made by a legacy clone with CLONE_PIDFD: its slot's `parent_tid` word holds the
+    /// pidfd.
+    pidfd_word: bool,
     /// Opened by the lab after `t0` was forked, so no agent inherits it.
     pidfd: Option<OwnedFd>,
     slot: usize,
@@ -65,6 +71,10 @@ pub struct Case {
     next_slot: usize,
     seq: u32,
     replies: Vec<Reply>,
+    /// Outcomes of replies handled but not yet asked for: (label, seq, outcome).
+    completed: Vec<(TaskId, u32, Outcome)>,
+    /// Slots whose clone child sent its birth message (it has run past schedule_tail).
+    born: [bool; SLOTS],
     done: bool,
 }
 
@@ -82,6 +92,26 @@ fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
         let fd = libc::syscall(libc::SYS_pidfd_open, pid, flags) as i32;
         (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
     }
+}
+
+/// The wait status pidfs recorded for the process of `pidfd` once it exited
+/// (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15): it survives reaping, so it gives
+/// the status of a task no zombie is left of. `None` on older kernels or while running.
+fn pidfd_exit_status(pidfd: i32) -> Option<i32> {
+    /// `PIDFD_INFO_EXIT`
+    const INFO_EXIT: u64 = 1 << 3;
+    // struct pidfd_info, PIDFD_INFO_SIZE_VER0 (64 bytes): mask, cgroupid, eleven u32 ids,
+    // then exit_code in bytes 60..64.
+    let mut info = [0u64; 8];
+    info[0] = INFO_EXIT;
+    // _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, 64 bytes)
+    let req: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+    // SAFETY: the kernel writes at most 64 bytes into `info`, which is 64 bytes long.
+    let r = unsafe { libc::ioctl(pidfd, req as _, info.as_mut_ptr()) };
+    if r < 0 || info[0] & INFO_EXIT == 0 {
+        return None;
+    }
+    Some((info[7] >> 32) as u32 as i32)
 }
 
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
@@ -138,7 +168,15 @@ fn make_dir() -> Result<PathBuf, String> {
     // SAFETY: mkdtemp rewrites the NUL-terminated template in place.
     let r = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
     if r.is_null() {
-        return Err(format!("mkdtemp: {}", std::io::Error::last_os_error()));
+        let e = std::io::Error::last_os_error();
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        return Err(format!(
+            "creating a case directory in {} as uid {uid}: {e}",
+            PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl[..tmpl.len() - 1]))
+                .parent()
+                .map_or_else(String::new, |p| p.display().to_string())
+        ));
     }
     tmpl.pop();
     Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl)))
@@ -182,6 +220,8 @@ impl Case {
             next_slot: 1,
             seq: 0,
             replies: Vec::new(),
+            completed: Vec::new(),
+            born: [false; SLOTS],
             done: false,
         };
         match case.start(config.pages) {
@@ -224,6 +264,8 @@ impl Case {
             thread: false,
             leader: 0,
             vfork_child: None,
+            execed: false,
+            pidfd_word: false,
             pidfd: pidfd_open(pid),
             slot: 0,
             life: Live,
@@ -251,6 +293,8 @@ impl Case {
     /// Runs one op. `Err` is an invalid request; everything the kernel does is an outcome.
     pub fn op(&mut self, op: &Op) -> Result<Outcome, String> {
         self.pump();
+        // Late replies of earlier ops changed the bookkeeping; nobody asks for their outcome.
+        self.completed.clear();
         let Some(task) = self.live(op.task) else {
             return Ok(Outcome::Err(Errno::ESRCH));
         };
@@ -297,6 +341,11 @@ impl Case {
             // No task was born: the slot (whose pipe nobody reads) serves the next one.
             self.next_slot -= 1;
         }
+        if let (OpKind::Clone(c), Outcome::Child(child)) = (&op.kind, &out) {
+            self.tasks[*child as usize].pidfd_word = c.entry == forkspec_model::CloneEntry::Clone
+                && c.flags.has(forkspec_model::CloneFlags::PIDFD);
+            self.await_birth(*child as usize);
+        }
         self.settle_vfork();
         Ok(out)
     }
@@ -315,7 +364,7 @@ impl Case {
                     self.tasks[p].vfork_child = None;
                     continue;
                 }
-                if !self.gone(c) {
+                if !self.gone(c) && !self.tasks[c].execed {
                     continue;
                 }
                 let Some((seq, expect)) = self.tasks[p].pending else {
@@ -410,6 +459,8 @@ impl Case {
             thread,
             leader,
             vfork_child: None,
+            execed: false,
+            pidfd_word: false,
             pidfd: pidfd_open_flags(pid, if thread { PIDFD_THREAD } else { 0 }),
             slot,
             life: Live,
@@ -432,28 +483,28 @@ impl Case {
             .map_err(|e| format!("sending a command: {e}"))
     }
 
-    /// Handles every reply available now; returns the outcome of `want` (a task and the
-    /// sequence number of its command) if its reply was among them. One read can carry
-    /// several replies, e.g. the awaited one and the late reply of a task the op woke.
-    fn pump_for(&mut self, want: Option<(TaskId, u32)>) -> Option<Outcome> {
+    /// Handles every reply available now; the outcomes they complete are kept until
+    /// [`Case::take_completed`] asks for them (one read can bring several: a late reply of
+    /// a resumed vfork parent together with the reply awaited).
+    fn pump(&mut self) {
         let mut buf = std::mem::take(&mut self.replies);
         buf.clear();
         let _ = self.chan.recv(&mut buf);
-        let mut hit = None;
         for r in &buf {
-            if let Some((l, s, o)) = self.dispatch(r) {
-                if Some((l, s)) == want {
-                    hit = Some(o);
-                }
+            if let Some(x) = self.dispatch(r) {
+                self.completed.push(x);
             }
         }
         self.replies = buf;
-        hit
     }
 
-    /// Handles every reply available now.
-    fn pump(&mut self) {
-        self.pump_for(None);
+    /// The outcome of command `seq` of `label`, if a reply completed it.
+    fn take_completed(&mut self, label: TaskId, seq: u32) -> Option<Outcome> {
+        let i = self
+            .completed
+            .iter()
+            .position(|(l, s, _)| *l == label && *s == seq)?;
+        Some(self.completed.swap_remove(i).2)
     }
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
@@ -540,15 +591,45 @@ impl Case {
                     None => Outcome::Ret(r.ret),
                 }
             }
+            Expect::Exec if r.ret >= 0 => {
+                self.after_exec(label);
+                Outcome::Ret(r.ret)
+            }
             e => ops::outcome(e, r),
         };
         Some((label as TaskId, seq, outcome))
+    }
+
+    /// Bookkeeping after a successful exec by `label` (fs/exec.c: de_thread): the other
+    /// threads of its group are gone, and a non-leader takes the leader's pid.
+    fn after_exec(&mut self, label: usize) {
+        let leader = self.tasks[label].leader;
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            if i != label && t.leader == leader && t.life != Reaped {
+                t.life = Reaped;
+                t.pidfd = None;
+                t.pending = None;
+            }
+        }
+        if leader != label {
+            let (pid, nspid) = (self.tasks[leader].pid, self.tasks[leader].nspid.clone());
+            let t = &mut self.tasks[label];
+            t.pid = pid;
+            t.nspid = nspid;
+            t.thread = false;
+            t.leader = label;
+            t.pidfd = pidfd_open(pid);
+        }
+        self.tasks[label].execed = true;
     }
 
     /// A new task's birth message: for a CLONE_VFORK child it is the outcome of its
     /// creator's op (whose own reply only comes once the child exits).
     fn birth(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
         let slot = r.slot as usize;
+        if slot < SLOTS {
+            self.born[slot] = true;
+        }
         let (creator, seq, thread, sibling, newpid) =
             self.tasks
                 .iter()
@@ -586,7 +667,8 @@ impl Case {
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let end = Instant::now() + self.deadline;
         loop {
-            if let Some(o) = self.pump_for(Some((label, seq))) {
+            self.pump();
+            if let Some(o) = self.take_completed(label, seq) {
                 return o;
             }
             if self.tasks[label as usize].life == Reaped {
@@ -598,7 +680,13 @@ impl Case {
                 self.tasks[label as usize].life = Blocked;
                 return Outcome::Blocked;
             }
-            let pidfd = self.tasks[label as usize]
+            // A thread that execs takes over its leader's pid (de_thread): its own thread
+            // pidfd turns readable as if it had died, so the process's pidfd watches it.
+            let watched = match (expect, &self.tasks[label as usize]) {
+                (Expect::Exec, t) if t.thread => t.leader,
+                _ => label as usize,
+            };
+            let pidfd = self.tasks[watched]
                 .pidfd
                 .as_ref()
                 .map_or(-1, |f| f.as_raw_fd());
@@ -621,7 +709,8 @@ impl Case {
             }
             if fds[1].revents != 0 {
                 // Dead. A reply written just before death wins.
-                if let Some(o) = self.pump_for(Some((label, seq))) {
+                self.pump();
+                if let Some(o) = self.take_completed(label, seq) {
                     return o;
                 }
                 return self.died(label, expect);
@@ -631,6 +720,11 @@ impl Case {
 
     /// The outcome of an op whose task died without replying.
     fn died(&mut self, label: TaskId, expect: Expect) -> Outcome {
+        // exit_group and fatal signals end the whole thread group, the others
+        // asynchronously: wait for the group to be gone so the next snapshot sees it so.
+        if !matches!(expect, Expect::Exit { group: false }) {
+            self.await_group_exit(self.tasks[label as usize].leader);
+        }
         let t = &mut self.tasks[label as usize];
         t.pending = None;
         if t.life != Reaped {
@@ -640,10 +734,20 @@ impl Case {
         let mut status = observe::stat(pid)
             .filter(|s| s.state == b'Z')
             .map(|s| s.exit_code);
-        if t_thread(&self.tasks[label as usize]) {
-            // A thread is released at exit: no zombie, no status for anyone.
+        if status.is_none() {
+            // Reaped already (auto-reaped because its parent ignores SIGCHLD, say): pidfs
+            // keeps the status for holders of a pidfd.
+            status = self.tasks[label as usize]
+                .pidfd
+                .as_ref()
+                .and_then(|fd| pidfd_exit_status(fd.as_raw_fd()));
+        }
+        let thread = t_thread(&self.tasks[label as usize]);
+        if thread {
+            // A thread is released at exit: no zombie, no status for a waiter.
             self.tasks[label as usize].life = Reaped;
-        } else if status.is_none() && expect != Expect::Exit {
+        }
+        if status.is_none() && !thread && !matches!(expect, Expect::Exit { .. }) {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
             loop {
@@ -667,10 +771,71 @@ impl Case {
             status = self.tasks[label as usize].reaped_status;
         }
         match (expect, status.map(ops::exit_status)) {
-            (Expect::Exit, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
+            (Expect::Exit { .. }, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
             (_, Some(ExitStatus::Signaled(sig))) => Outcome::Killed(sig),
             // The status was lost: SIGKILL is the only signal that leaves no other trace.
             (_, None) => Outcome::Killed(forkspec_model::Signal::SIGKILL),
+        }
+    }
+
+    /// Waits (up to the op deadline) until clone child `c` has sent its birth message or
+    /// died: clone returns in the parent before the child first ran, and only then does
+    /// the kernel write its CLONE_CHILD_SETTID word (kernel/sched/core.c: schedule_tail).
+    fn await_birth(&mut self, c: usize) {
+        let end = Instant::now() + self.deadline;
+        loop {
+            let slot = self.tasks[c].slot;
+            if self.born[slot] || self.gone(c) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let pidfd = self.tasks[c].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
+            let mut fds = [
+                libc::pollfd {
+                    fd: REPLY_READ_FD,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
+            // SAFETY: poll on a local array; a negative fd is ignored by poll.
+            unsafe {
+                libc::poll(fds.as_mut_ptr(), 2, ms);
+            }
+            self.pump();
+        }
+    }
+
+    /// Waits (up to the op deadline) until the process of group leader `leader` has no
+    /// thread left: its pidfd (a process pidfd) turns readable then.
+    fn await_group_exit(&mut self, leader: usize) {
+        let Some(fd) = self.tasks[leader].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
+            return;
+        };
+        let end = Instant::now() + self.deadline;
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
+            // SAFETY: poll on one local pollfd.
+            if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
+                return;
+            }
         }
     }
 
@@ -690,13 +855,36 @@ impl Case {
                 thread_of: t.thread.then_some(t.leader as TaskId),
             })
             .collect();
-        let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        let Observed { mut snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        if o.caps.pagemap {
+            self.add_tid_words(&mut snapshot);
+        }
         for l in gone {
             let t = &mut self.tasks[l as usize];
             t.life = Reaped;
             t.pidfd = None;
         }
         Ok(snapshot)
+    }
+
+    /// Fills in the thread-id words every live task holds for the case's clone children.
+    fn add_tid_words(&self, snapshot: &mut forkspec_model::Snapshot) {
+        let children: Vec<super::tids::SlotChild> = (1..self.tasks.len())
+            .map(|l| super::tids::SlotChild {
+                label: l as TaskId,
+                nspid: self.tasks[l].nspid.clone(),
+                pidfd_word: self.tasks[l].pidfd_word,
+            })
+            .collect();
+        for view in &mut snapshot.tasks {
+            if matches!(view.state, forkspec_model::TaskState::Zombie(_)) {
+                continue;
+            }
+            let pid = self.tasks[view.task as usize].pid;
+            if let Some(words) = super::tids::read(pid, &children) {
+                view.tid_words = words;
+            }
+        }
     }
 
     /// Kills and reaps every task, empties the channels and removes the case directory.

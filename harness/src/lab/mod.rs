@@ -25,18 +25,56 @@ mod serve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod tids;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod trampoline;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.
 pub fn serve() -> i32 {
+    serve_as(None)
+}
+
+/// [`serve`], first dropping to `UID:GID` (no supplementary groups) when `as_user` names
+/// one: how a lab started by root runs unprivileged (`forkspec check --as-user`).
+pub fn serve_as(as_user: Option<&str>) -> i32 {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
-        serve::run()
+        serve::run(as_user)
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     {
+        let _ = as_user;
         eprintln!("forkspec lab: only Linux on x86_64 is supported");
+        2
+    }
+}
+
+/// The start of a program that an `exec` op re-executed (`forkspec lab-agent SLOT SEQ`):
+/// becomes the agent of that slot again and never returns; returns an exit code with a
+/// message on stderr when the program was not started that way.
+///
+/// It runs before any of Rust's runtime start-up (see main.rs): that start-up would change
+/// the very state exec is checked for (it ignores SIGPIPE, installs SIGSEGV/SIGBUS handlers
+/// and opens /dev/null on closed fds 0–2).
+pub fn agent_after_exec(slot: &str, seq: &str) -> i32 {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        let parsed = slot.parse::<u32>().ok().zip(seq.parse::<u32>().ok());
+        let err = match parsed {
+            Some((slot, seq)) => match agent::reexec_main(slot, seq) {
+                Err(e) => e,
+                Ok(never) => match never {},
+            },
+            None => format!("bad slot {slot:?} or sequence number {seq:?}"),
+        };
+        eprintln!("forkspec lab-agent: {err} (this mode is only started by the lab's exec op)");
+        2
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        let _ = (slot, seq);
+        eprintln!("forkspec lab-agent: only Linux on x86_64 is supported");
         2
     }
 }

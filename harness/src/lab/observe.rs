@@ -605,6 +605,7 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
             thread_of: t.thread_of,
             fds: Vec::new(),
             memory: Vec::new(),
+            tid_words: Vec::new(),
         });
     }
     let live: Vec<(usize, TaskRef)> = views

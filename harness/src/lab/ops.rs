@@ -48,8 +48,13 @@ pub enum Expect {
     /// F_GETLK / F_OFD_GETLK: `data` holds the `struct flock` written back; its `l_pid` is
     /// a pid in the caller's pid namespace.
     Lock,
-    /// exit_group: there is no reply; the outcome comes from the task's death.
-    Exit,
+    /// exit or exit_group: there is no reply; the outcome comes from the task's death.
+    Exit {
+        /// exit_group: every thread of the group dies.
+        group: bool,
+    },
+    /// execve: the reply comes from the new program (0), or from the old one on failure.
+    Exec,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -130,7 +135,14 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                 },
                 [*code as i64 as u64, z, z, z, z, z],
             ),
-            Expect::Exit,
+            Expect::Exit { group: !*thread },
+        ),
+        OpKind::Exec => (
+            Cmd {
+                kind: super::channel::K_EXEC,
+                ..Cmd::ZERO
+            },
+            Expect::Exec,
         ),
         OpKind::Vfork => (
             Cmd {

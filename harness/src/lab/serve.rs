@@ -162,8 +162,52 @@ fn reply(out: &mut impl Write, buf: &mut Vec<u8>, r: &Response) -> std::io::Resu
     out.flush()
 }
 
-/// Runs the lab until stdin closes; returns the exit code.
-pub fn run() -> i32 {
+/// Becomes `UID:GID` with no supplementary groups. Done before anything else: the change of
+/// credentials clears PR_SET_PDEATHSIG (armed afterwards by init_process) and the dumpable
+/// flag, which is set again so that the lab can read its tasks' /proc files (their mm
+/// inherits the flag).
+fn drop_privileges(spec: &str) -> Result<(), String> {
+    let (uid, gid) = spec
+        .split_once(':')
+        .and_then(|(u, g)| Some((u.parse::<u32>().ok()?, g.parse::<u32>().ok()?)))
+        .ok_or_else(|| format!("--as-user {spec:?}: expected UID:GID"))?;
+    // SAFETY: credential calls with plain values; prctl with plain values.
+    unsafe {
+        if libc::geteuid() == uid && libc::getuid() == uid && libc::getegid() == gid {
+            return Ok(());
+        }
+        if libc::geteuid() != 0 {
+            return Err(format!(
+                "--as-user {uid}:{gid} needs root (running as uid {})",
+                libc::geteuid()
+            ));
+        }
+        let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+        if libc::setgroups(0, std::ptr::null()) != 0 {
+            return Err(os("setgroups"));
+        }
+        if libc::setresgid(gid, gid, gid) != 0 {
+            return Err(os("setresgid"));
+        }
+        if libc::setresuid(uid, uid, uid) != 0 {
+            return Err(os("setresuid"));
+        }
+        if libc::prctl(libc::PR_SET_DUMPABLE, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+            return Err(os("PR_SET_DUMPABLE"));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the lab until stdin closes, as `as_user` (`UID:GID`) when given; returns the exit
+/// code.
+pub fn run(as_user: Option<&str>) -> i32 {
+    if let Some(spec) = as_user {
+        if let Err(e) = drop_privileges(spec) {
+            eprintln!("forkspec lab: {e}");
+            return 2;
+        }
+    }
     if let Err(e) = init_process() {
         eprintln!("forkspec lab: {e}");
         return 1;

@@ -139,6 +139,16 @@ pub(super) enum Failure {
 }
 
 impl Model {
+    /// Whether `me` has CAP_SYS_ADMIN in its own user namespace: inside a namespace the
+    /// case made, the set it got there (until an exec drops it); outside, the environment's.
+    fn ns_capable(&self, me: &super::tasks::Task, p: &Profile) -> bool {
+        if me.userns {
+            me.userns_caps
+        } else {
+            p.cap_sys_admin
+        }
+    }
+
     // rule: clone.validity-rules
     /// kernel_clone and copy_process checks for a caller `t`.
     pub(super) fn clone_check(&self, t: TaskId, d: &Decoded, p: &Profile) -> Result<(), Failure> {
@@ -178,7 +188,7 @@ impl Model {
         // copy_semundo happens here. copy_namespaces: CAP_SYS_ADMIN in the child's user
         // namespace (a new one made by NEWUSER, or one the caller created and owns).
         if f.0 & NS_FLAGS != 0 {
-            let capable = f.has(F::NEWUSER) || me.userns || p.cap_sys_admin;
+            let capable = f.has(F::NEWUSER) || self.ns_capable(me, p);
             if !capable {
                 return Err(Late(Errno::EPERM));
             }
@@ -195,9 +205,9 @@ impl Model {
         // without a uid map cannot nest another) and holds every capability there.
         if d.set_tid == SetTid::Pid1 {
             let capable = if f.has(F::NEWPID) {
-                f.has(F::NEWUSER) || me.userns || p.cap_sys_admin
+                f.has(F::NEWUSER) || self.ns_capable(me, p)
             } else if self.pidns_case_owned.contains(&me.pidns) {
-                true
+                me.userns_caps
             } else {
                 !me.userns && p.cap_sys_admin
             };
@@ -238,6 +248,7 @@ impl Model {
         let Outcome::Child(c) = out else {
             return out;
         };
+        let mut pidfd = None;
         if d.flags.has(F::PIDFD) {
             // The pidfd is reserved in the caller's table after copy_files, so a child
             // without CLONE_FILES does not have it (kernel/fork.c: pidfd_prepare after
@@ -246,14 +257,54 @@ impl Model {
                 Some(fd) => {
                     let ofd = self.files.new_pidfd();
                     self.install(t, fd, ofd, true);
+                    pidfd = Some(fd);
                 }
                 None => return Outcome::Err(Errno::EMFILE),
             }
         }
+        self.write_tid_words(t, c, &d, op.entry, pidfd);
         if d.flags.has(F::VFORK) {
             self.pending_vfork = Some(c);
         }
         Outcome::Child(c)
+    }
+
+    // rule: clone.tid-words
+    /// The words a successful clone writes (clone(2)): the pidfd of a legacy CLONE_PIDFD
+    /// and, with CLONE_PARENT_SETTID, the child's tid into `parent_tid` in the caller's
+    /// memory, after the child's copy of it was made (copy_process; kernel_clone); with
+    /// CLONE_CHILD_SETTID the child writes its tid into `child_tid` in its own memory when it
+    /// first runs (schedule_tail). A shared address space (CLONE_VM) sees both.
+    fn write_tid_words(
+        &mut self,
+        t: TaskId,
+        c: TaskId,
+        d: &Decoded,
+        entry: crate::op::CloneEntry,
+        pidfd: Option<crate::op::Fd>,
+    ) {
+        use crate::obs::{TidValue, TidWord};
+        let (caller_mm, child_mm) = (self.tasks[t as usize].mm, self.tasks[c as usize].mm);
+        if let (crate::op::CloneEntry::Clone, Some(fd)) = (entry, pidfd) {
+            // Fd 0 leaves the word as zero as it was: nothing to see.
+            let words = &mut self.mms[caller_mm].tid_words;
+            if fd == 0 {
+                words.remove(&(c, TidWord::ParentTid));
+            } else {
+                words.insert((c, TidWord::ParentTid), TidValue::Raw(i64::from(fd)));
+            }
+        }
+        if d.flags.has(F::PARENT_SETTID) {
+            self.mms[caller_mm]
+                .tid_words
+                .insert((c, TidWord::ParentTid), TidValue::Task(c));
+        }
+        if d.flags.has(F::CHILD_SETTID) {
+            self.mms[child_mm]
+                .tid_words
+                .insert((c, TidWord::ChildTid), TidValue::Task(c));
+        }
+        self.tasks[c as usize].clear_child_tid = d.flags.has(F::CHILD_CLEARTID);
     }
 
     /// `vfork()`: `CLONE_VM | CLONE_VFORK`, exit signal SIGCHLD.

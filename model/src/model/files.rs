@@ -526,6 +526,20 @@ impl Model {
         Outcome::Ret(0)
     }
 
+    /// Closes every `FD_CLOEXEC` fd of `t`'s table, lowest first, as close(2) would
+    /// (fs/file.c: do_close_on_exec → filp_close).
+    pub(super) fn close_on_exec(&mut self, t: TaskId) {
+        let fds: Vec<Fd> = self
+            .fdt(t)
+            .iter()
+            .filter(|(_, s)| s.cloexec)
+            .map(|(fd, _)| *fd)
+            .collect();
+        for fd in fds {
+            self.op_close(t, fd);
+        }
+    }
+
     /// `dup(fd)`: the lowest free fd, same OFD, FD_CLOEXEC clear (dup(2)).
     pub(super) fn op_dup(&mut self, t: TaskId, fd: Fd) -> Outcome {
         let Some(s) = self.slot(t, fd) else {

@@ -91,6 +91,21 @@ impl Locks {
         }
     }
 
+    /// Thread group `from` is now named `to` (an exec by a non-leader thread takes over the
+    /// leader's pid: fs/exec.c `de_thread` → `exchange_tids`).
+    pub(super) fn relabel_pid(&mut self, from: TaskId, to: TaskId) {
+        for r in self.records.values_mut().flatten() {
+            if r.pid == from {
+                r.pid = to;
+            }
+        }
+        for l in self.flocks.values_mut().flatten() {
+            if l.pid == from {
+                l.pid = to;
+            }
+        }
+    }
+
     /// The fd table `table` is gone (the last task using it exited): close_files closes
     /// every fd, and each close drops the table's record locks on that file.
     pub(super) fn drop_table(&mut self, table: usize) {

@@ -11,7 +11,7 @@
 //! byte 0; page-cache frames of `data` show the file's current content.
 
 use super::Model;
-use crate::obs::{Errno, Outcome, Signal};
+use crate::obs::{Errno, Outcome, Signal, TidValue, TidWord};
 use crate::op::{Advice, Region, TaskId, PAGE_SIZE};
 use std::collections::BTreeMap;
 
@@ -113,6 +113,9 @@ impl Vma {
 /// One task's address space.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Mm {
+    /// The thread-id words clone wrote into the agents' per-child scratch words (outside
+    /// the regions; memory like any other, copied by fork), non-zero ones only.
+    pub(super) tid_words: BTreeMap<(TaskId, TidWord), TidValue>,
     /// VMAs sorted by address, non-overlapping.
     vmas: Vec<Vma>,
     /// Present PTEs by page.
@@ -150,6 +153,7 @@ impl Mm {
             vmas,
             ptes: BTreeMap::new(),
             pt: [false; 4],
+            tid_words: BTreeMap::new(),
         }
     }
 
@@ -447,7 +451,10 @@ impl Memory {
     /// others: shared mappings, shmem, never-written private mappings). Copied frames gain
     /// one mapping each (anonymous ones become copy-on-write shared); the zero page stays.
     pub(super) fn fork_mm(&mut self, parent: &Mm) -> Mm {
-        let mut child = Mm::default();
+        let mut child = Mm {
+            tid_words: parent.tid_words.clone(),
+            ..Mm::default()
+        };
         for v in &parent.vmas {
             if v.flags.dontcopy {
                 continue;

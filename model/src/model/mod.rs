@@ -12,6 +12,7 @@
 //! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
 
 mod clone;
+mod exec;
 mod files;
 mod locks;
 mod memory;
@@ -20,8 +21,8 @@ mod tasks;
 mod tests;
 
 use crate::obs::{
-    Errno, ExitStatus, Frame, Outcome, Page, RegionView, Sharing, Signal, Snapshot, TaskState,
-    TaskView,
+    Errno, ExitStatus, Frame, Outcome, Page, Parent, RegionView, Sharing, Signal, Snapshot,
+    TaskState, TaskView,
 };
 use crate::op::{CaseConfig, Op, OpKind, Region, TaskId, MAX_PAGES};
 use crate::profile::Profile;
@@ -211,13 +212,29 @@ impl Model {
         };
         TaskView {
             task: label,
-            parent: task.parent,
+            // /proc/PID/status PPid is the thread group of the parent thread
+            // (task_tgid_nr_ns(real_parent)): a child of a thread shows its group's leader.
+            // A thread's parent is its group's (copy_process gives CLONE_THREAD children the
+            // caller's real_parent, and forget_original_parent moves every thread).
+            parent: match self.tasks[task.tgid as usize].parent {
+                Parent::Task(p) => Parent::Task(self.tasks[p as usize].tgid),
+                Parent::Reaper => Parent::Reaper,
+            },
             state: task.state,
             exit_signal: Some(Signal(task.exit_signal)),
             sharing,
             thread_of: (task.tgid != label).then_some(task.tgid),
             fds,
             memory,
+            tid_words: if zombie {
+                Vec::new()
+            } else {
+                self.mms[task.mm]
+                    .tid_words
+                    .iter()
+                    .map(|(&(child, word), &value)| crate::obs::TidEntry { child, word, value })
+                    .collect()
+            },
         }
     }
 
@@ -291,6 +308,7 @@ impl Model {
             }
             OpKind::Vfork => self.op_vfork(t),
             OpKind::Clone(c) => self.op_clone(t, c),
+            OpKind::Exec => self.op_exec(t),
             OpKind::Wait { target, options } => self.op_wait(t, *target, *options),
             OpKind::MemRead { region, page } => self.op_mem(t, *region, *page, None),
             OpKind::MemWrite { region, page, byte } => self.op_mem(t, *region, *page, Some(*byte)),

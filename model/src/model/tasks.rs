@@ -82,8 +82,15 @@ pub(super) struct Task {
     pub(super) ns_init: bool,
     /// Runs in a user namespace it created without uid mapping (CLONE_NEWUSER).
     pub(super) userns: bool,
+    /// Inside such a user namespace, still holds the full capability set it got there;
+    /// an exec drops it (security/commoncap.c: cap_bprm_creds_from_file grants capabilities
+    /// only to a uid that maps to root, and an unmapped uid never does).
+    pub(super) userns_caps: bool,
     /// The op it is blocked in, while `state` is Blocked.
     pub(super) blocked_on: Option<BlockedOp>,
+    /// CLONE_CHILD_CLEARTID: its `child_tid` word is zeroed when it releases its address
+    /// space (exit or exec).
+    pub(super) clear_child_tid: bool,
 }
 
 impl Task {
@@ -104,7 +111,9 @@ impl Task {
             pidns: 0,
             ns_init: false,
             userns: false,
+            userns_caps: false,
             blocked_on: None,
+            clear_child_tid: false,
         }
     }
 
@@ -251,7 +260,9 @@ impl Model {
             pidns,
             ns_init,
             userns: caller.userns || flags.has(F::NEWUSER),
+            userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
+            clear_child_tid: false,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -287,6 +298,7 @@ impl Model {
             self.fdts[files].clear();
             self.files.locks.drop_table(files);
         }
+        self.release_child_tid(t, mm);
         if !self.tasks.iter().any(|x| x.alive() && x.mm == mm) {
             let mut m = std::mem::take(&mut self.mms[mm]);
             self.mem.release_mm(&mut m);
@@ -297,23 +309,48 @@ impl Model {
         // resets their exit signal to SIGCHLD (reparent_leader: "We don't want people
         // slaying init").
         let me = &self.tasks[t as usize];
-        let ns_reaper = if me.pidns != 0 && !me.ns_init {
-            self.tasks
-                .iter()
-                .position(|x| x.alive() && x.ns_init && x.pidns == me.pidns)
-        } else {
-            None
-        };
-        for c in children {
-            if let Some(child) = self.tasks.get_mut(c as usize) {
-                child.parent = match ns_reaper {
-                    Some(r) => Parent::Task(r as TaskId),
-                    None => Parent::Reaper,
-                };
-                child.exit_signal = SIGCHLD;
+        // rule: task.orphans-go-to-a-live-thread-first
+        // find_new_reaper tries a live thread of the dying task's own group first
+        // (find_alive_thread, in thread-list order: the leader, then creation order); such
+        // a move keeps the exit signal (reparent_leader runs only across groups).
+        let tgid = me.tgid;
+        let mut group: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| i != t as usize && self.tasks[i].tgid == tgid && self.tasks[i].alive())
+            .collect();
+        group.sort_by_key(|&i| (i != tgid as usize, i));
+        let heir = group.first().copied();
+        if let Some(heir) = heir {
+            // find_child_reaper: a pid namespace's init role passes to a live thread of its
+            // group before anything is zapped.
+            if self.tasks[t as usize].ns_init {
+                self.tasks[t as usize].ns_init = false;
+                self.tasks[heir].ns_init = true;
             }
-            if let Some(r) = ns_reaper {
-                self.tasks[r].children.push(c);
+            for c in children {
+                if let Some(child) = self.tasks.get_mut(c as usize) {
+                    child.parent = Parent::Task(heir as TaskId);
+                }
+                self.tasks[heir].children.push(c);
+            }
+        } else {
+            let ns_reaper = if me.pidns != 0 && !me.ns_init {
+                self.tasks
+                    .iter()
+                    .position(|x| x.alive() && x.ns_init && x.pidns == me.pidns)
+            } else {
+                None
+            };
+            for c in children {
+                if let Some(child) = self.tasks.get_mut(c as usize) {
+                    child.parent = match ns_reaper {
+                        Some(r) => Parent::Task(r as TaskId),
+                        None => Parent::Reaper,
+                    };
+                    child.exit_signal = SIGCHLD;
+                }
+                if let Some(r) = ns_reaper {
+                    self.tasks[r].children.push(c);
+                }
             }
         }
         if self.tasks[t as usize].ns_init {
@@ -375,10 +412,10 @@ impl Model {
     /// `Any`); otherwise the call blocks until a matching child exits
     /// ([`Model::wake_blocked`]).
     pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget, opts: WaitOptions) -> Outcome {
-        let has_match = self.tasks[t as usize]
-            .children
-            .iter()
-            .any(|&c| self.eligible(c, target, opts));
+        let has_match = self
+            .group_children(t)
+            .into_iter()
+            .any(|(_, c)| self.eligible(c, target, opts));
         if !has_match {
             return Outcome::Err(Errno::ECHILD);
         }
@@ -390,6 +427,51 @@ impl Model {
                 Outcome::Blocked
             }
         }
+    }
+
+    // rule: clone.child-cleartid-on-mm-release
+    /// mm_release of `t` leaving address space `mm` (exit, exec): with CLONE_CHILD_CLEARTID
+    /// its `child_tid` word becomes 0 — only while some other task still uses `mm`
+    /// (kernel/fork.c: mm_release checks `mm_users > 1`; nobody could see the word
+    /// otherwise).
+    pub(super) fn release_child_tid(&mut self, t: TaskId, mm: usize) {
+        if !std::mem::take(&mut self.tasks[t as usize].clear_child_tid) {
+            return;
+        }
+        let shared = self
+            .tasks
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != t as usize && x.alive() && x.mm == mm);
+        if shared {
+            self.mms[mm]
+                .tid_words
+                .remove(&(t, crate::obs::TidWord::ChildTid));
+        }
+    }
+
+    // rule: task.wait-sees-the-whole-thread-group
+    /// The children a `wait` by `t` scans, with the thread whose list holds each: do_wait
+    /// walks `t`'s own children, then those of the other threads of its group from `t` on
+    /// in thread-list order (kernel/exit.c: do_wait → `while_each_thread`; the list is the
+    /// leader, then the threads in creation order).
+    fn group_children(&self, t: TaskId) -> Vec<(TaskId, TaskId)> {
+        let tgid = self.tasks[t as usize].tgid;
+        let mut threads: Vec<TaskId> = (0..self.tasks.len() as TaskId)
+            .filter(|&i| self.tasks[i as usize].tgid == tgid && !self.tasks[i as usize].reaped)
+            .collect();
+        threads.sort_by_key(|&i| (i != tgid, i));
+        let at = threads.iter().position(|&i| i == t).unwrap_or(0);
+        threads.rotate_left(at);
+        threads
+            .into_iter()
+            .flat_map(|th| {
+                self.tasks[th as usize]
+                    .children
+                    .iter()
+                    .map(move |&c| (th, c))
+            })
+            .collect()
     }
 
     /// kernel/exit.c: eligible_pid and eligible_child: a child whose exit signal is not
@@ -408,22 +490,17 @@ impl Model {
         target: WaitTarget,
         opts: WaitOptions,
     ) -> Option<(TaskId, ExitStatus)> {
-        let found = self.tasks[t as usize]
-            .children
-            .iter()
-            .copied()
-            .find_map(|c| {
-                let matches = self.eligible(c, target, opts);
-                match self.tasks.get(c as usize).map(|x| x.state) {
-                    Some(TaskState::Zombie(status)) if matches => Some((c, status)),
-                    _ => None,
-                }
-            });
-        if let Some((c, _)) = found {
-            self.tasks[c as usize].reaped = true;
-            self.tasks[t as usize].children.retain(|&x| x != c);
-        }
-        found
+        let found = self.group_children(t).into_iter().find_map(|(th, c)| {
+            let matches = self.eligible(c, target, opts);
+            match self.tasks.get(c as usize).map(|x| x.state) {
+                Some(TaskState::Zombie(status)) if matches => Some((th, c, status)),
+                _ => None,
+            }
+        });
+        let (th, c, status) = found?;
+        self.tasks[c as usize].reaped = true;
+        self.tasks[th as usize].children.retain(|&x| x != c);
+        Some((c, status))
     }
 
     // rule: task.blocked-ops-wake

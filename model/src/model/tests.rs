@@ -106,6 +106,7 @@ fn unknown_or_dead_tasks_answer_esrch() {
     assert_eq!(m.snapshot(), before);
 }
 
+// covers: mem.zero-page
 #[test]
 fn zero_page_then_private_frame() {
     let mut m = model();
@@ -121,6 +122,7 @@ fn zero_page_then_private_frame() {
     assert_eq!(p.value, Some(9));
 }
 
+// covers: mem.cow-frames
 #[test]
 fn cow_after_fork() {
     let mut m = model();
@@ -154,6 +156,7 @@ fn raw_frame(m: &Model, t: TaskId, region: Region, p: u32) -> Option<memory::Pte
     m.mms[m.tasks[t as usize].mm].pte(memory::global_page(region, p))
 }
 
+// covers: mem.cow-frames
 #[test]
 fn write_after_partner_exit_reuses_frame() {
     let mut m = model();
@@ -175,6 +178,7 @@ fn write_after_partner_exit_reuses_frame() {
     assert_eq!(page(&m, 0, Region::AnonPrivate, 1).value, Some(5));
 }
 
+// covers: mem.cow-frames, mem.cow-parent-writes
 #[test]
 fn cow_copy_goes_to_the_writer() {
     let mut m = model();
@@ -190,6 +194,7 @@ fn cow_copy_goes_to_the_writer() {
     assert_eq!(raw_frame(&m, c, Region::AnonPrivate, 0), shared);
 }
 
+// covers: mem.zero-page
 #[test]
 fn fork_after_only_reading_does_not_copy_ptes() {
     let mut m = model();
@@ -200,6 +205,7 @@ fn fork_after_only_reading_does_not_copy_ptes() {
     assert!(cp.mapped && !cp.present);
 }
 
+// covers: mem.zero-page
 #[test]
 fn zero_page_ptes_are_copied_once_the_vma_has_an_anon_vma() {
     let mut m = model();
@@ -211,6 +217,7 @@ fn zero_page_ptes_are_copied_once_the_vma_has_an_anon_vma() {
     assert_eq!(cp.frame, Some(Frame::Zero));
 }
 
+// covers: mem.dontfork
 #[test]
 fn dontfork_child_faults() {
     let mut m = model();
@@ -240,6 +247,7 @@ fn dontfork_child_faults() {
     assert_eq!(load(&mut m, c2, Region::AnonPrivate, 0), data(&[1]));
 }
 
+// covers: mem.wipeonfork
 #[test]
 fn wipeonfork_child_and_grandchild_read_zero() {
     let mut m = model();
@@ -257,6 +265,7 @@ fn wipeonfork_child_and_grandchild_read_zero() {
     assert_eq!(load(&mut m, 0, Region::AnonPrivate, 0), data(&[7]));
 }
 
+// covers: mem.keeponfork
 #[test]
 fn keeponfork_undoes_wipeonfork() {
     let mut m = model();
@@ -267,6 +276,7 @@ fn keeponfork_undoes_wipeonfork() {
     assert_eq!(load(&mut m, c, Region::AnonPrivate, 0), data(&[7]));
 }
 
+// covers: mem.wipeonfork
 #[test]
 fn wipeonfork_rejected_on_shared_and_file_mappings() {
     let mut m = model();
@@ -329,6 +339,7 @@ fn dontneed_drops_private_content() {
     assert_eq!(load(&mut m, 0, Region::AnonShared, 0), data(&[5]));
 }
 
+// covers: mem.file-private
 #[test]
 fn file_private_reads_page_cache_until_written() {
     let mut m = model();
@@ -362,6 +373,7 @@ fn file_private_reads_page_cache_until_written() {
     );
 }
 
+// covers: mem.map-shared
 #[test]
 fn shared_regions_stay_shared_and_are_not_copied_at_fork() {
     let mut m = model();
@@ -480,6 +492,7 @@ fn open_errors_and_lowest_free_fd() {
     );
 }
 
+// covers: fd.shared-offset
 #[test]
 fn offsets_shared_after_fork_and_dup_but_not_across_opens() {
     let mut m = model();
@@ -519,6 +532,7 @@ fn offsets_shared_after_fork_and_dup_but_not_across_opens() {
     assert_eq!(s.task(c).unwrap().fds[0].ofd, t0.fds[0].ofd);
 }
 
+// covers: fd.shared-status-flags
 #[test]
 fn setfl_append_is_seen_by_the_other_task() {
     let mut m = model();
@@ -582,6 +596,7 @@ fn setfl_append_is_seen_by_the_other_task() {
     );
 }
 
+// covers: fd.shared-offset
 #[test]
 fn pread_pwrite_leave_the_offset() {
     let mut m = model();
@@ -656,6 +671,7 @@ fn pread_pwrite_leave_the_offset() {
     assert_eq!(m.snapshot().inodes[0].size, Some(9));
 }
 
+// covers: fd.close-independent
 #[test]
 fn close_in_child_does_not_affect_parent() {
     let mut m = model();
@@ -672,6 +688,7 @@ fn close_in_child_does_not_affect_parent() {
     );
 }
 
+// covers: fd.pipe-eof
 #[test]
 fn pipe_eof_only_after_every_write_end_closes() {
     let mut m = model();
@@ -716,6 +733,7 @@ fn pipe_eof_only_after_every_write_end_closes() {
     assert_eq!(run(&mut m, 0, OpKind::Read { fd: 0, len: 4 }), data(&[]));
 }
 
+// covers: fork.wait
 #[test]
 fn blocked_wait_completes_when_the_child_exits() {
     let mut m = model();
@@ -876,6 +894,7 @@ fn blocking_pipe_read_blocks_the_task() {
     );
 }
 
+// covers: fd.pipe-eof
 #[test]
 fn pipe_without_readers_kills_with_sigpipe() {
     let mut m = model();
@@ -1101,6 +1120,7 @@ fn ftruncate_rules() {
     );
 }
 
+// covers: fork.wait
 #[test]
 fn wait_reaps_zombies_in_children_order() {
     let mut m = model();
@@ -1164,6 +1184,7 @@ fn wait_reaps_zombies_in_children_order() {
     );
 }
 
+// covers: fork.ppid
 #[test]
 fn orphans_are_reparented_to_the_reaper() {
     let mut m = model();
@@ -1218,6 +1239,7 @@ fn orphans_are_reparented_to_the_reaper() {
     assert_eq!(m.snapshot().task(0).unwrap().state, TaskState::Blocked);
 }
 
+// covers: fork.new-objects
 #[test]
 fn sharing_classes() {
     let mut m = model();
@@ -1233,6 +1255,7 @@ fn sharing_classes() {
     assert_eq!(a.sysvsem, b.sysvsem);
 }
 
+// covers: fork.return-values
 #[test]
 fn fork_limit() {
     let mut m = model();

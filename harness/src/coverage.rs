@@ -1,0 +1,937 @@
+//! The coverage matrix: behaviours of Linux process creation × where forkspec checks them.
+//!
+//! The behaviours are catalogued here ([`CATALOGUE`]), each with the tests of the established
+//! Linux suites (LTP, the kernel's selftests) that check the same thing and the model rules
+//! that implement it. Where forkspec checks a behaviour is never written by hand: a test says
+//! so with a comment line `// covers: BEHAVIOUR-ID` directly above it (among its attributes)
+//! or inside its body, and [`scan`] finds those lines in the source tree. [`render`] turns the
+//! catalogue and the scan into `docs/coverage.md`; `forkspec coverage --check` and
+//! `suites/docs.rs` fail when that file is stale, when an annotation names an unknown
+//! behaviour or sits on something that is not a test, or when the file names a test that
+//! does not exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One behaviour of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct Behaviour {
+    /// Stable id, `area.short-name`, as written in `// covers:` annotations.
+    pub id: &'static str,
+    /// What Linux does, in one line.
+    pub what: &'static str,
+    /// LTP tests (testcases/kernel/syscalls/*) that check the same behaviour.
+    pub ltp: &'static [&'static str],
+    /// Kernel selftests (tools/testing/selftests/DIR/FILE) that check it.
+    pub kselftest: &'static [&'static str],
+    /// Model rules (`// rule: ID` tags in model/src) that implement it.
+    pub rules: &'static [&'static str],
+}
+
+const fn b(
+    id: &'static str,
+    what: &'static str,
+    ltp: &'static [&'static str],
+    kselftest: &'static [&'static str],
+    rules: &'static [&'static str],
+) -> Behaviour {
+    Behaviour {
+        id,
+        what,
+        ltp,
+        kselftest,
+        rules,
+    }
+}
+
+/// The behaviours forkspec means to check, in the order of docs/coverage.md. Behaviours that
+/// nothing checks yet stay listed: the matrix says "not checked" for them.
+pub const CATALOGUE: &[Behaviour] = &[
+    // Task creation.
+    b(
+        "fork.return-values",
+        "fork returns the new child to the parent; the child is a new process; EAGAIN at the task limit",
+        &["fork01", "fork03", "fork_procs", "clone01", "clone03", "clone301"],
+        &["clone3/clone3.c"],
+        &["task.fork-limit"],
+    ),
+    b(
+        "fork.ppid",
+        "the child's parent is the caller; orphans go to the nearest subreaper",
+        &["getppid02"],
+        &[],
+        &["task.exit-zombie-and-reparent"],
+    ),
+    b(
+        "fork.wait",
+        "wait reaps a zombie child (oldest first for any child), ECHILD without one; a blocked wait wakes at the child's exit",
+        &["fork_procs", "clone01"],
+        &["pidfd/pidfd_wait.c"],
+        &["task.wait-reaps-in-children-order", "task.blocked-ops-wake"],
+    ),
+    b(
+        "fork.new-objects",
+        "fork gives the child its own address space, fd table, fs context and signal handlers (kcmp classes)",
+        &["clone02"],
+        &[],
+        &["task.sharing-classes"],
+    ),
+    // Memory.
+    b(
+        "mem.cow-parent-writes",
+        "after fork, the parent's writes to private memory are not seen by the child",
+        &[],
+        &["mm/cow.c"],
+        &["mem.cow-copy-when-shared"],
+    ),
+    b(
+        "mem.cow-child-writes",
+        "after fork, the child's writes to private memory are not seen by the parent",
+        &["fork04", "clone02"],
+        &[],
+        &["mem.cow-copy-when-shared"],
+    ),
+    b(
+        "mem.cow-frames",
+        "fork shares private frames copy-on-write: one copy per distinct page written, none for a page mapped once",
+        &[],
+        &["mm/cow.c"],
+        &[
+            "mem.fork-shares-frames-cow",
+            "mem.cow-copy-when-shared",
+            "mem.cow-reuse-when-exclusive",
+            "mem.exclusive-means-mapped-once",
+        ],
+    ),
+    b(
+        "mem.zero-page",
+        "reading untouched private anonymous memory maps the shared zero page; fork copies no page tables without an anon_vma",
+        &[],
+        &[],
+        &[
+            "mem.zero-page-on-anon-read",
+            "mem.fork-copies-ptes-only-with-anon-vma",
+            "mem.anon-vma-on-first-private-write",
+        ],
+    ),
+    b(
+        "mem.map-shared",
+        "MAP_SHARED memory (anonymous and file) stays shared: writes are seen both ways",
+        &[],
+        &[],
+        &["mem.shared-mappings-stay-shared"],
+    ),
+    b(
+        "mem.file-private",
+        "a MAP_PRIVATE file mapping shows the page cache until its first write makes a private copy",
+        &[],
+        &[],
+        &[
+            "mem.file-private-maps-page-cache-until-written",
+            "mem.read-fault-around",
+        ],
+    ),
+    b(
+        "mem.dontfork",
+        "MADV_DONTFORK ranges are not mapped in the child (access is SIGSEGV); MADV_DOFORK undoes it",
+        &["madvise01 (the call is accepted, no more)"],
+        &[],
+        &["mem.dontfork-absent-in-child", "mem.unmapped-access-sigsegv"],
+    ),
+    b(
+        "mem.wipeonfork",
+        "MADV_WIPEONFORK ranges are zero-filled in the child and grandchildren; EINVAL on shared or file mappings",
+        &["madvise10", "madvise02"],
+        &[],
+        &[
+            "mem.wipeonfork-empty-in-child",
+            "mem.wipeonfork-einval-on-shared-or-file",
+        ],
+    ),
+    b(
+        "mem.keeponfork",
+        "MADV_KEEPONFORK undoes MADV_WIPEONFORK: the child gets the contents again",
+        &["madvise10"],
+        &[],
+        &["mem.madvise-flags-split-and-merge"],
+    ),
+    // File descriptors.
+    b(
+        "fd.inherited",
+        "the child gets a copy of the fd table: same fds, same open file descriptions, FD_CLOEXEC per fd",
+        &["fork07", "fork10"],
+        &[],
+        &["task.fork-copies-fd-table"],
+    ),
+    b(
+        "fd.shared-offset",
+        "parent and child share the file offset of every inherited description (pread/pwrite leave it alone)",
+        &["fork10", "fork07"],
+        &[],
+        &["fd.read-moves-shared-offset", "fd.pread-keeps-offset"],
+    ),
+    b(
+        "fd.shared-status-flags",
+        "F_SETFL status flags are shared through the description; FD_CLOEXEC belongs to one fd",
+        &[],
+        &[],
+        &["fd.status-flags-shared-cloexec-per-fd", "fd.append-writes-at-eof"],
+    ),
+    b(
+        "fd.close-independent",
+        "closing an fd in one process leaves the other process's fd open",
+        &["fork08", "fork09"],
+        &[],
+        &["fd.close-per-table"],
+    ),
+    b(
+        "fd.pipe-eof",
+        "a pipe reaches EOF only when every write end in every process is closed; no reader is SIGPIPE",
+        &[],
+        &[],
+        &[
+            "pipe.eof-after-every-writer",
+            "pipe.write-without-reader-sigpipe",
+        ],
+    ),
+    // clone flags.
+    b(
+        "clone.vm",
+        "CLONE_VM: parent and child share the address space",
+        &["clone02", "clone10"],
+        &[],
+        &["clone.flag-sharing"],
+    ),
+    b(
+        "clone.files",
+        "CLONE_FILES: parent and child share one fd table (opens and closes are seen by both)",
+        &["clone02"],
+        &[],
+        &["clone.flag-sharing"],
+    ),
+    b(
+        "clone.fs",
+        "CLONE_FS: parent and child share cwd, root and umask (one fs_struct)",
+        &["clone02"],
+        &[],
+        &["clone.flag-sharing"],
+    ),
+    b(
+        "clone.sighand",
+        "CLONE_SIGHAND: parent and child share signal handlers; EINVAL without CLONE_VM",
+        &["clone02"],
+        &[],
+        &["clone.flag-sharing", "clone.validity-rules"],
+    ),
+    b(
+        "clone.thread",
+        "CLONE_THREAD: the child joins the caller's thread group; EINVAL without CLONE_SIGHAND",
+        &["clone08"],
+        &[],
+        &["clone.flag-sharing", "clone.validity-rules"],
+    ),
+    b(
+        "clone.parent",
+        "CLONE_PARENT: the child's parent is the caller's parent; EINVAL from a pid-namespace init",
+        &["clone08"],
+        &[],
+        &["clone.flag-sharing", "clone.validity-rules"],
+    ),
+    b(
+        "clone.vfork",
+        "vfork and CLONE_VFORK: the parent is suspended until the child exits or execs; the vfork child shares memory",
+        &["clone05"],
+        &[],
+        &["clone.vfork-suspends-parent"],
+    ),
+    b(
+        "clone.exit-signal",
+        "exit_signal: the signal the parent gets at the child's exit; clone3 rejects values above 64 or with high bits",
+        &[],
+        &["clone3/clone3.c"],
+        &["clone.validity-rules"],
+    ),
+    b(
+        "clone.pidfd",
+        "CLONE_PIDFD puts a pidfd in the caller's fd table; EINVAL with CLONE_DETACHED, or with CLONE_PARENT_SETTID on legacy clone",
+        &[],
+        &["pidfd/pidfd_wait.c"],
+        &["clone.flag-sharing", "clone.validity-rules"],
+    ),
+    b(
+        "clone.settid-cleartid",
+        "CLONE_PARENT_SETTID / CLONE_CHILD_SETTID store the child's tid; CLONE_CHILD_CLEARTID clears it and wakes a futex at exit",
+        &["clone08"],
+        &["pidfd/pidfd_wait.c"],
+        &["clone.tid-words", "clone.child-cleartid-on-mm-release"],
+    ),
+    b(
+        "clone.clear-sighand-validity",
+        "CLONE_CLEAR_SIGHAND is accepted alone and EINVAL together with CLONE_SIGHAND",
+        &[],
+        &["clone3/clone3_clear_sighand.c"],
+        &["clone.validity-rules"],
+    ),
+    b(
+        "clone.clear-sighand-resets",
+        "CLONE_CLEAR_SIGHAND resets the child's caught signals to the default disposition (ignored stay ignored)",
+        &[],
+        &["clone3/clone3_clear_sighand.c"],
+        &[],
+    ),
+    b(
+        "clone.namespaces",
+        "CLONE_NEW*: the child gets new namespaces; the flag combinations and privileges each needs",
+        &["clone09", "clone11"],
+        &["clone3/clone3.c"],
+        &["clone.validity-rules", "clone.flag-sharing"],
+    ),
+    b(
+        "clone.sysvsem",
+        "CLONE_SYSVSEM shares the SysV semaphore undo list; with CLONE_NEWIPC it is EINVAL",
+        &[],
+        &[],
+        &["clone.flag-sharing", "clone.validity-rules"],
+    ),
+    b(
+        "clone.validity",
+        "every EINVAL / EPERM / E2BIG / EBADF rule of clone and clone3 (sizes, stacks, flag combinations, set_tid, cgroup), in kernel order",
+        &["clone04", "clone302", "clone303", "clone304"],
+        &[
+            "clone3/clone3.c",
+            "clone3/clone3_set_tid.c",
+            "clone3/clone3_cap_checkpoint_restore.c",
+        ],
+        &["clone.validity-rules"],
+    ),
+    // Being built by other work: locks, signals, exec, threads.
+    b(
+        "locks.not-inherited",
+        "fcntl record locks belong to the process: the child does not inherit them and conflicts with the parent's",
+        &["fcntl11", "fcntl14"],
+        &[],
+        &[],
+    ),
+    b(
+        "signals.pending-cleared",
+        "the child starts with no pending signals",
+        &["vfork02"],
+        &[],
+        &[],
+    ),
+    b(
+        "signals.mask-kept",
+        "the child inherits the caller's blocked-signal mask",
+        &[],
+        &[],
+        &[],
+    ),
+    b(
+        "signals.dispositions-inherited",
+        "the child inherits the caller's signal dispositions (default, ignored, caught)",
+        &[],
+        &[],
+        &[],
+    ),
+    b(
+        "exec.cloexec",
+        "execve closes the FD_CLOEXEC fds and keeps the others with their descriptions",
+        &["open12"],
+        &[],
+        &["exec.unshares-and-closes-cloexec"],
+    ),
+    b(
+        "exec.signals-reset",
+        "execve resets caught signals to the default disposition; ignored ones stay ignored",
+        &[],
+        &[],
+        &[],
+    ),
+    b(
+        "exec.releases-mm",
+        "execve releases the old address space: a COW partner becomes the sole owner; a vfork parent resumes",
+        &[],
+        &[],
+        &["exec.releases-mm", "exec.resumes-vfork-parent"],
+    ),
+    b(
+        "threads.fork-copies-one-thread",
+        "fork in a multithreaded process copies only the calling thread; a lock held by another thread stays held",
+        &[],
+        &[],
+        &[],
+    ),
+];
+
+/// Why the matrix cannot be made.
+#[derive(Debug)]
+pub enum CoverageError {
+    /// The source tree is not at the given root.
+    NoSources(PathBuf),
+    /// A source file could not be read.
+    Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for CoverageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CoverageError::NoSources(root) => write!(
+                f,
+                "{} is not a forkspec source tree (no suites/ and model/src/ there): \
+                 `forkspec coverage` reads the annotations in the sources, so run it from \
+                 the repository root or pass --root DIR",
+                root.display()
+            ),
+            CoverageError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for CoverageError {}
+
+/// The source files the matrix is made from: every `.rs` under `suites/` and `model/src/`,
+/// as (path relative to the root with `/` separators, text), sorted by path.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// (relative path, text) of each file.
+    pub files: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// Reads the sources under `root`.
+    pub fn load(root: &Path) -> Result<Sources, CoverageError> {
+        let dirs = ["suites", "model/src"];
+        if dirs.iter().any(|d| !root.join(d).is_dir()) {
+            return Err(CoverageError::NoSources(root.to_path_buf()));
+        }
+        let mut paths = vec![];
+        for d in dirs {
+            rust_files(&root.join(d), &mut paths)?;
+        }
+        let mut files = vec![];
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|e| CoverageError::Io(p.clone(), e))?;
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push((rel, text));
+        }
+        files.sort();
+        Ok(Sources { files })
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CoverageError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| CoverageError::Io(dir.to_path_buf(), e))?;
+    for e in rd {
+        let p = e
+            .map_err(|e| CoverageError::Io(dir.to_path_buf(), e))?
+            .path();
+        if p.is_dir() {
+            rust_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// How a test checks what it checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TestKind {
+    /// A scenario of suites/scenarios.rs (model and kernel, step by step).
+    Scenario,
+    /// A known case: a hand-written case run on the model and the kernel, trace pinned.
+    Known,
+    /// A property suite: generated cases, model vs kernel.
+    Property,
+    /// Another suite test comparing the model with the kernel (e.g. the validity matrix).
+    Suite,
+    /// A model unit test (the model alone).
+    Model,
+}
+
+impl TestKind {
+    fn label(self) -> &'static str {
+        match self {
+            TestKind::Scenario => "scenario",
+            TestKind::Known => "known case",
+            TestKind::Property => "property",
+            TestKind::Suite => "suite",
+            TestKind::Model => "model unit",
+        }
+    }
+}
+
+/// A test function found in the sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestFn {
+    /// Where it is: the suite's file stem (`fork_memory`), or `model` for model unit tests.
+    pub place: String,
+    /// The function name.
+    pub name: String,
+    /// How it checks.
+    pub kind: TestKind,
+    /// Behaviour ids its `// covers:` lines name.
+    pub covers: Vec<String>,
+}
+
+impl TestFn {
+    /// `place::name`, as docs/coverage.md writes it.
+    pub fn path(&self) -> String {
+        format!("{}::{}", self.place, self.name)
+    }
+}
+
+/// What [`scan`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Every test function, in file and line order.
+    pub tests: Vec<TestFn>,
+    /// Rule ids tagged `// rule: ID` in model/src.
+    pub rules: BTreeSet<String>,
+    /// Annotations or catalogue entries that are wrong (each message names the place).
+    pub problems: Vec<String>,
+}
+
+/// A `fn` declaration: (indentation, name).
+fn fn_decl(line: &str) -> Option<(usize, String)> {
+    let indent = line.len() - line.trim_start().len();
+    let mut rest = line.trim_start();
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix("fn ")?;
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some((indent, name))
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Whether the fn declared at `lines[at]` is a test: a `#[test]` or `#[rstest]` attribute
+/// among the attributes, comments and attribute continuation lines right above it.
+fn is_test(lines: &[&str], at: usize) -> bool {
+    let indent = indent_of(lines[at]);
+    for l in lines[..at].iter().rev() {
+        let t = l.trim();
+        if t == "#[test]" || t == "#[rstest]" || t.starts_with("#[rstest(") {
+            return true;
+        }
+        if !between_attributes(l, indent) {
+            return false;
+        }
+    }
+    false
+}
+
+/// The place of a file in docs/coverage.md: the suite's stem, `model` for the model's tests.
+fn place(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("suites/") {
+        rest.trim_end_matches(".rs").replace('/', "::")
+    } else if path == "model/src/model/tests.rs" {
+        "model".into()
+    } else {
+        path.trim_end_matches(".rs").replace('/', "::")
+    }
+}
+
+/// Scans the sources for test functions, their `// covers:` annotations and the model's rule
+/// tags, and checks both against the catalogue.
+pub fn scan(sources: &Sources, catalogue: &[Behaviour]) -> Scan {
+    let known: BTreeSet<&str> = catalogue.iter().map(|b| b.id).collect();
+    let mut out = Scan::default();
+    let mut seen = BTreeSet::new();
+    for b in catalogue {
+        if !seen.insert(b.id) {
+            out.problems
+                .push(format!("catalogue: behaviour `{}` is listed twice", b.id));
+        }
+    }
+    for (path, text) in &sources.files {
+        let lines: Vec<&str> = text.lines().collect();
+        if path.starts_with("model/src/") {
+            for l in &lines {
+                if let Some(id) = l.trim().strip_prefix("// rule: ") {
+                    out.rules.insert(id.trim().to_string());
+                }
+            }
+        }
+        scan_file(path, &lines, &known, &mut out);
+    }
+    for b in catalogue {
+        for r in b.rules {
+            if !out.rules.contains(*r) {
+                out.problems.push(format!(
+                    "catalogue: behaviour `{}` names rule `{r}`, which no `// rule:` line in model/src tags",
+                    b.id
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn scan_file(path: &str, lines: &[&str], known: &BTreeSet<&str>, out: &mut Scan) {
+    // Every fn declaration: (line, indentation, name).
+    let decls: Vec<(usize, usize, String)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| fn_decl(l).map(|(ind, n)| (i, ind, n)))
+        .collect();
+    // (decl index, behaviour id) of each annotation.
+    let mut attached: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(ids) = l.trim().strip_prefix("// covers:") else {
+            continue;
+        };
+        let at = format!("{path}:{}", i + 1);
+        // Directly above: the next fn at the annotation's own indentation. Inside: the
+        // nearest fn above with a smaller indentation (the body's owner).
+        let ind = indent_of(l);
+        let next = decls.iter().position(|d| d.0 > i);
+        let target = match next {
+            Some(n) if decls[n].1 == ind && no_item_between(lines, i, decls[n].0, ind) => Some(n),
+            _ => decls.iter().rposition(|d| d.0 < i && d.1 < ind),
+        };
+        let Some(d) = target else {
+            out.problems.push(format!(
+                "{at}: `// covers:` is neither above nor inside a function"
+            ));
+            continue;
+        };
+        for id in ids.split(',').map(str::trim) {
+            if id.is_empty() {
+                out.problems
+                    .push(format!("{at}: `// covers:` names no behaviour"));
+            } else if !known.contains(id) {
+                out.problems.push(format!(
+                    "{at}: `// covers: {id}` names no behaviour of the catalogue (harness/src/coverage.rs)"
+                ));
+            } else {
+                attached.entry(d).or_default().push(id.to_string());
+            }
+        }
+    }
+    for (n, (line, _, name)) in decls.iter().enumerate() {
+        let test = is_test(lines, *line);
+        let covers = attached.remove(&n).unwrap_or_default();
+        if !test {
+            if !covers.is_empty() {
+                out.problems.push(format!(
+                    "{path}:{}: `{name}` has `// covers:` annotations but is not a test",
+                    line + 1
+                ));
+            }
+            continue;
+        }
+        // The body ends at the closing brace at the fn's own indentation.
+        let close = format!("{}}}", " ".repeat(decls[n].1));
+        let end = if lines[*line].trim_end().ends_with('}') {
+            line + 1
+        } else {
+            (line + 1..lines.len())
+                .find(|&i| lines[i].trim_end() == close)
+                .map_or(lines.len(), |i| i + 1)
+        };
+        let body = lines[*line..end].join("\n");
+        let kind = if path.starts_with("model/") {
+            TestKind::Model
+        } else if path == "suites/scenarios.rs" {
+            TestKind::Scenario
+        } else if body.contains("property(") {
+            TestKind::Property
+        } else if body.contains("known(") {
+            TestKind::Known
+        } else {
+            TestKind::Suite
+        };
+        let mut covers = covers;
+        covers.sort();
+        covers.dedup();
+        out.tests.push(TestFn {
+            place: place(path),
+            name: name.clone(),
+            kind,
+            covers,
+        });
+    }
+}
+
+/// Whether only attributes, comments, blank lines and deeper-indented attribute continuations
+/// separate line `from` and the fn declared at line `to` (indentation `ind`).
+fn no_item_between(lines: &[&str], from: usize, to: usize, ind: usize) -> bool {
+    lines[from + 1..to]
+        .iter()
+        .all(|l| between_attributes(l, ind))
+}
+
+/// Whether `line` may stand between an item's attributes and the item at indentation `ind`:
+/// blank, an attribute, a comment, or an attribute's continuation (deeper, or its closing
+/// `)]`).
+fn between_attributes(line: &str, ind: usize) -> bool {
+    let t = line.trim();
+    t.is_empty()
+        || t.starts_with('#')
+        || t.starts_with("//")
+        || t.starts_with(')')
+        || indent_of(line) > ind
+}
+
+/// The text of docs/coverage.md for `scan`.
+pub fn render(catalogue: &[Behaviour], scan: &Scan) -> String {
+    let mut by_behaviour: BTreeMap<&str, Vec<&TestFn>> = BTreeMap::new();
+    for t in &scan.tests {
+        for c in &t.covers {
+            by_behaviour.entry(c.as_str()).or_default().push(t);
+        }
+    }
+    let checked = catalogue
+        .iter()
+        .filter(|b| by_behaviour.contains_key(b.id))
+        .count();
+    let mut s = String::new();
+    s.push_str(
+        "# Coverage: behaviours × where forkspec checks them\n\n\
+<!-- Generated by `forkspec coverage` from harness/src/coverage.rs and the `// covers:`\n\
+     annotations of the tests. Do not edit: change those and run `cargo run -- coverage`. -->\n\n\
+Each row is a behaviour of Linux process creation, the tests of the established Linux suites\n\
+that check the same thing (LTP `testcases/kernel/syscalls/*`, the kernel's\n\
+`tools/testing/selftests/*`), the forkspec tests that check it and the model rules\n\
+(`// rule:` tags, see [semantics.md](semantics.md)) that implement it.\n\n\
+Kinds of forkspec tests: **scenario** and **known case**: a hand-written case run on the model\n\
+and the kernel step by step, the model's trace pinned in `snapshots/`; **property**: generated\n\
+cases, model vs kernel; **suite**: another model-vs-kernel check (e.g. the clone validity\n\
+matrix); **model unit**: the model alone (`model/src/model/tests.rs`).\n\n\
+## Annotation convention\n\n\
+A test says which behaviour it checks with a comment line `// covers: BEHAVIOUR-ID` (several\n\
+ids may be separated by commas, several lines may be given) directly above the function, among\n\
+its attributes, or inside its body. Tests live in `suites/*.rs` or `model/src/`. Behaviours and\n\
+their Linux counterparts are catalogued in `harness/src/coverage.rs`. Regenerate this file\n\
+with `cargo run -- coverage`; `forkspec coverage --check` (and `cargo test`, in\n\
+`suites/docs.rs`) fails when it is stale, when an annotation names an unknown behaviour or is\n\
+not on a test, and when this file names a test that does not exist.\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "{} behaviours: {} checked by forkspec, {} not checked yet.\n",
+        catalogue.len(),
+        checked,
+        catalogue.len() - checked
+    );
+    s.push_str(
+        "| behaviour | what Linux does | LTP / kselftest | forkspec tests | model rules |\n",
+    );
+    s.push_str("|---|---|---|---|---|\n");
+    for b in catalogue {
+        let mut linux = vec![];
+        if !b.ltp.is_empty() {
+            linux.push(format!("LTP {}", b.ltp.join(", ")));
+        }
+        if !b.kselftest.is_empty() {
+            linux.push(format!("kselftest {}", b.kselftest.join(", ")));
+        }
+        let linux = if linux.is_empty() {
+            "—".to_string()
+        } else {
+            linux.join("; ")
+        };
+        let tests = match by_behaviour.get(b.id) {
+            None => "**not checked**".to_string(),
+            Some(ts) => {
+                let mut ts = ts.clone();
+                ts.sort_by_key(|t| (t.kind, t.place.clone(), t.name.clone()));
+                ts.iter()
+                    .map(|t| format!("`{}` ({})", t.path(), t.kind.label()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let rules = if b.rules.is_empty() {
+            "—".to_string()
+        } else {
+            b.rules
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {linux} | {tests} | {rules} |",
+            b.id, b.what
+        );
+    }
+    s
+}
+
+/// Problems of a docs/coverage.md text against the scan: test paths (`place::name`) in the
+/// tests column that are not tests, and behaviour ids not in the catalogue.
+pub fn check_doc(doc: &str, catalogue: &[Behaviour], scan: &Scan) -> Vec<String> {
+    let tests: BTreeSet<String> = scan.tests.iter().map(TestFn::path).collect();
+    let ids: BTreeSet<&str> = catalogue.iter().map(|b| b.id).collect();
+    let mut out = vec![];
+    for l in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+        if cells.len() < 7 {
+            out.push(format!("docs/coverage.md: malformed row `{l}`"));
+            continue;
+        }
+        let id = cells[1].trim_matches('`');
+        if !ids.contains(id) {
+            out.push(format!(
+                "docs/coverage.md: row `{id}` is not a behaviour of the catalogue"
+            ));
+        }
+        for name in cells[4].split(", ").filter_map(|c| c.split('`').nth(1)) {
+            if !tests.contains(name) {
+                out.push(format!(
+                    "docs/coverage.md: row `{id}` names test `{name}`, which does not exist"
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Everything `forkspec coverage` and the docs suite need: the scan, its problems, and the
+/// generated text.
+pub struct Matrix {
+    /// What the sources say.
+    pub scan: Scan,
+    /// The text of docs/coverage.md.
+    pub text: String,
+}
+
+/// Scans `sources` against [`CATALOGUE`] and renders the matrix.
+pub fn generate(sources: &Sources) -> Matrix {
+    let scan = scan(sources, CATALOGUE);
+    let text = render(CATALOGUE, &scan);
+    Matrix { scan, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAT: &[Behaviour] = &[
+        b("a.one", "first", &["fork01"], &[], &["r.one"]),
+        b("a.two", "second", &[], &["clone3/clone3.c"], &[]),
+    ];
+
+    fn sources(suite: &str) -> Sources {
+        Sources {
+            files: vec![
+                ("model/src/model/x.rs".into(), "// rule: r.one\n".into()),
+                ("suites/s.rs".into(), suite.into()),
+            ],
+        }
+    }
+
+    const SUITE: &str = "\
+// covers: a.one
+#[test]
+fn above() {
+    known(\"x\", &c);
+}
+
+#[rstest]
+#[case::x(1,
+    2)]
+#[case::y(
+    3,
+    4
+)]
+// covers: a.one, a.two
+fn table(#[case] a: u32, #[case] b: u32) {}
+
+proptest! {
+    // covers: a.two
+    #[test]
+    fn prop(c in any::<u32>()) {
+        property(Mix::Fork, &c);
+    }
+}
+
+#[test]
+fn inside() {
+    let x = 1;
+    // covers: a.two
+}
+
+fn helper() {}
+";
+
+    #[test]
+    fn annotations_attach_above_among_attributes_and_inside() {
+        let s = scan(&sources(SUITE), CAT);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        let got: Vec<(String, TestKind, Vec<String>)> = s
+            .tests
+            .iter()
+            .map(|t| (t.path(), t.kind, t.covers.clone()))
+            .collect();
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                ("s::above".into(), TestKind::Known, v(&["a.one"])),
+                ("s::table".into(), TestKind::Suite, v(&["a.one", "a.two"])),
+                ("s::prop".into(), TestKind::Property, v(&["a.two"])),
+                ("s::inside".into(), TestKind::Suite, v(&["a.two"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_behaviours_non_tests_and_unknown_rules_are_problems() {
+        let text = "// covers: a.nope\n#[test]\nfn t() {}\n// covers: a.one\nfn helper() {}\n";
+        let s = scan(&sources(text), CAT);
+        assert_eq!(s.problems.len(), 2, "{:?}", s.problems);
+        assert!(s.problems[0].contains("suites/s.rs:1") && s.problems[0].contains("a.nope"));
+        assert!(s.problems[1].contains("`helper`") && s.problems[1].contains("not a test"));
+        let cat = [b("a.one", "x", &[], &[], &["r.missing"])];
+        let s = scan(&sources(""), &cat);
+        assert!(s.problems.iter().any(|p| p.contains("r.missing")));
+    }
+
+    #[test]
+    fn the_matrix_lists_every_behaviour_and_says_what_is_not_checked() {
+        let only_one = "// covers: a.one\n#[test]\nfn t() {}\n";
+        let s = scan(&sources(only_one), CAT);
+        let text = render(CAT, &s);
+        assert!(text.contains("2 behaviours: 1 checked by forkspec, 1 not checked yet."));
+        assert!(text.contains("| `a.one` | first | LTP fork01 | `s::t` (suite) | `r.one` |"));
+        assert!(
+            text.contains("| `a.two` | second | kselftest clone3/clone3.c | **not checked** | — |")
+        );
+        assert!(check_doc(&text, CAT, &s).is_empty());
+        // A test that disappears leaves the old text naming it.
+        let gone = scan(&sources(""), CAT);
+        let p = check_doc(&text, CAT, &gone);
+        assert!(p.iter().any(|m| m.contains("`s::t`")), "{p:?}");
+        assert_ne!(render(CAT, &gone), text);
+    }
+
+    #[test]
+    fn a_tree_without_sources_is_a_clear_error() {
+        let e = Sources::load(Path::new("/nonexistent-forkspec-root")).unwrap_err();
+        assert!(e.to_string().contains("--root"), "{e}");
+    }
+}

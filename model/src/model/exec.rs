@@ -1,0 +1,131 @@
+//! execve(2): the task keeps its identity and loses what belonged to the old program.
+//!
+//! The lab re-executes its own agent binary, so "the new program" is always the agent: what
+//! the model predicts is what the kernel does to the task, never what a program would do
+//! after it starts (fs/exec.c: `begin_new_exec`, `de_thread`, `exec_mmap`, `setup_new_exec`).
+
+use super::tasks::{BlockedOp, SIGCHLD};
+use super::Model;
+use crate::obs::{ExitStatus, Outcome, Parent, Signal, TaskState};
+use crate::op::TaskId;
+
+impl Model {
+    // rule: exec.kills-other-threads
+    // rule: exec.unshares-and-closes-cloexec
+    // rule: exec.releases-mm
+    // rule: exec.unshares-sighand
+    /// A successful `execve` by `t`, in the kernel's order:
+    /// 1. `de_thread`: every other thread of the group dies without a zombie; a non-leader
+    ///    caller takes the leader's place (its pid, its parent, its position in the parent's
+    ///    children) and the old leader is released. The exit signal becomes SIGCHLD.
+    ///    A sighand shared with another process (CLONE_SIGHAND without CLONE_THREAD) is
+    ///    replaced by a private copy.
+    /// 2. `unshare_files`: a shared fd table (CLONE_FILES) is copied, then every
+    ///    `FD_CLOEXEC` fd closes (`do_close_on_exec`).
+    /// 3. `exec_mmap`: the task gets a new address space without the case's regions; the old
+    ///    one is released (`exec_mm_release` → `mm_release` completes a vfork parent's wait),
+    ///    so a copy-on-write partner becomes the sole owner of its frames.
+    /// 4. `setup_new_exec` → `flush_signal_handlers(current, 0)`: caught signals return to
+    ///    the default; ignored ones stay ignored (the model's only recorded disposition,
+    ///    SIGCHLD ignored, therefore survives).
+    pub(super) fn op_exec(&mut self, t: TaskId) -> Outcome {
+        self.exec_de_thread(t);
+        let me = t as usize;
+        // rule: exec.exit-signal-sigchld
+        self.tasks[me].exit_signal = SIGCHLD;
+        // rule: exec.drops-caps-in-unmapped-userns
+        self.tasks[me].userns_caps = false;
+        let sighand = self.tasks[me].sighand;
+        let shared_sighand = self
+            .tasks
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != me && !x.reaped && x.sighand == sighand);
+        if shared_sighand {
+            let c = self.new_class();
+            if self.sigchld_ignored.contains(&sighand) {
+                self.sigchld_ignored.insert(c);
+            }
+            self.tasks[me].sighand = c;
+        }
+        let files = self.tasks[me].files;
+        if self
+            .tasks
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != me && x.alive() && x.files == files)
+        {
+            let copy = self.fdts[files].clone();
+            self.fdts.push(copy);
+            self.tasks[me].files = self.fdts.len() - 1;
+        }
+        self.close_on_exec(t);
+        let old = self.tasks[me].mm;
+        self.release_child_tid(t, old);
+        self.mms.push(Default::default());
+        self.tasks[me].mm = self.mms.len() - 1;
+        if !self.tasks.iter().any(|x| x.alive() && x.mm == old) {
+            let mut m = std::mem::take(&mut self.mms[old]);
+            self.mem.release_mm(&mut m);
+        }
+        // rule: exec.resumes-vfork-parent
+        for p in 0..self.tasks.len() {
+            if self.tasks[p].blocked_on == Some(BlockedOp::Vfork(t)) {
+                self.tasks[p].state = TaskState::Live;
+                self.tasks[p].blocked_on = None;
+            }
+        }
+        Outcome::Ret(0)
+    }
+
+    /// `de_thread`: the other threads of `t`'s group are killed and released; a non-leader
+    /// `t` becomes the leader in the old leader's place.
+    fn exec_de_thread(&mut self, t: TaskId) {
+        let tgid = self.tasks[t as usize].tgid;
+        let others: Vec<TaskId> = (0..self.tasks.len() as TaskId)
+            .filter(|&i| i != t && self.tasks[i as usize].tgid == tgid)
+            .filter(|&i| !self.tasks[i as usize].reaped)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        // Children of the dying threads go to a live thread of the group first
+        // (kernel/exit.c: find_alive_thread in find_new_reaper): the caller.
+        for &o in &others {
+            let kids = std::mem::take(&mut self.tasks[o as usize].children);
+            for c in kids {
+                if let Some(child) = self.tasks.get_mut(c as usize) {
+                    child.parent = Parent::Task(t);
+                }
+                self.tasks[t as usize].children.push(c);
+            }
+        }
+        if t != tgid {
+            let leader = tgid as usize;
+            let parent = self.tasks[leader].parent;
+            self.tasks[t as usize].parent = parent;
+            if let Parent::Task(p) = parent {
+                if let Some(pos) = self.tasks[p as usize]
+                    .children
+                    .iter()
+                    .position(|&c| c == tgid)
+                {
+                    self.tasks[p as usize].children[pos] = t;
+                }
+            }
+        }
+        for &o in &others {
+            // zap_other_threads sends SIGKILL; none of them leaves a zombie.
+            self.tasks[o as usize].exit_signal = -1;
+            self.terminate(o, ExitStatus::Signaled(Signal::SIGKILL));
+            self.tasks[o as usize].reaped = true;
+        }
+        for x in self.tasks.iter_mut() {
+            if x.tgid == tgid {
+                x.tgid = t;
+            }
+        }
+        // The caller took over the leader's pid, which is the `fl_pid` of the group's locks.
+        self.files.locks.relabel_pid(tgid, t);
+    }
+}

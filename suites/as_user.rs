@@ -1,0 +1,80 @@
+//! The lab dropped to an unprivileged uid by a root harness (`forkspec check --as-user`):
+//! the same generated cases give the same verdicts with fewer observations (no physical
+//! frame classes). Skipped, with a note, when the tests do not run as root.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A world-writable case-directory base (sticky, like /dev/shm) that goes away with the test.
+struct SharedDir(PathBuf);
+
+impl SharedDir {
+    fn new(name: &str) -> SharedDir {
+        use std::os::unix::fs::PermissionsExt;
+        // /dev/shm is reachable by every uid; a private TMPDIR (as CI uses) is not.
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            PathBuf::from("/tmp")
+        };
+        let d = base.join(format!("forkspec-as-user-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("creating the shared case directory base");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        SharedDir(d)
+    }
+}
+
+impl Drop for SharedDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check_as_nobody(suite: &str, cases: u32, seed: u64) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: --as-user needs root; this run is unprivileged already");
+        return;
+    }
+    let dir = SharedDir::new(suite);
+    let out = Command::new(env!("CARGO_BIN_EXE_forkspec"))
+        .args(["check", "--suite", suite, "--as-user", "65534"])
+        .args(["--cases", &cases.to_string(), "--seed", &seed.to_string()])
+        .env("FORKSPEC_TMPDIR", &dir.0)
+        .env_remove("CI")
+        .output()
+        .expect("running forkspec check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "check --suite {suite} --as-user 65534 --seed {seed} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("uid 65534"),
+        "profile not unprivileged:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("cases run: {cases} ")) && stdout.contains("divergences: 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pfn:"),
+        "PFNs must be listed as not compared:\n{stdout}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir.0).unwrap().flatten().collect();
+    assert!(left.is_empty(), "case directories left behind: {left:?}");
+}
+
+/// The clone suite's generated cases with the lab as uid 65534.
+#[test]
+fn clone_suite_as_an_unprivileged_user() {
+    check_as_nobody("clone", 300, 11);
+}
+
+/// Every area at once with the lab as uid 65534.
+#[test]
+fn all_suites_as_an_unprivileged_user() {
+    check_as_nobody("all", 200, 12);
+}
