@@ -1576,3 +1576,39 @@ fn truncation_splits_the_straddling_folio() {
         [true, true, true, false, false, false, false, false]
     );
 }
+
+#[test]
+fn a_blocked_flock_takes_the_lock_when_the_holder_unlocks() {
+    use crate::obs::{HeldLock, LockKind};
+    use crate::op::{FlockOp, LockType};
+    let flock = |fd, op, nonblock| OpKind::Flock { fd, op, nonblock };
+    let mut m = model();
+    open(&mut m, 0, FileName::A, rw(true));
+    run(&mut m, 0, flock(0, FlockOp::Sh, true));
+    let c = fork(&mut m, 0);
+    open(&mut m, c, FileName::A, rw(false));
+    assert_eq!(
+        run(&mut m, c, flock(1, FlockOp::Ex, false)),
+        Outcome::Blocked
+    );
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Blocked);
+    // The parent's unlock lets the child's exclusive lock in.
+    assert_eq!(run(&mut m, 0, flock(0, FlockOp::Un, true)), Outcome::Ret(0));
+    let s = m.snapshot();
+    assert_eq!(s.task(c).unwrap().state, TaskState::Live);
+    assert_eq!(
+        s.locks,
+        vec![HeldLock {
+            inode: 0,
+            kind: LockKind::Flock,
+            ty: LockType::Wr,
+            start: 0,
+            end: None,
+            pid: Some(c),
+        }]
+    );
+    assert_eq!(
+        run(&mut m, 0, flock(0, FlockOp::Sh, true)),
+        Outcome::Err(Errno::EAGAIN)
+    );
+}
