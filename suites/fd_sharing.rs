@@ -306,6 +306,7 @@ const EAGAIN: Outcome = Outcome::Err(Errno::EAGAIN);
 const OK: Outcome = Outcome::Ret(0);
 use LockType::{Rd, Un, Wr};
 
+// covers: locks.not-inherited
 #[test]
 fn a_record_lock_is_not_inherited_by_a_fork_child() {
     let c = case(vec![
@@ -350,6 +351,7 @@ fn closing_any_fd_of_the_file_drops_the_process_record_locks(
     assert_eq!(m.outcomes[8], UNLOCKED);
 }
 
+// covers: locks.not-inherited
 #[test]
 fn record_locks_are_released_when_the_process_exits() {
     let c = case(vec![
@@ -372,6 +374,7 @@ fn record_locks_are_released_when_the_process_exits() {
     assert_eq!(m.outcomes[6], UNLOCKED);
 }
 
+// covers: locks.not-inherited
 #[test]
 fn clone_files_tasks_share_record_lock_ownership() {
     let files = CloneOp {
@@ -439,6 +442,7 @@ fn getlk_reports_the_first_conflicting_lock_in_the_kernels_list_order() {
     assert_eq!(m.outcomes[8], held(Rd, 0, 2, LockOwner::Task(1)));
 }
 
+// covers: locks.follow-description
 #[test]
 fn an_ofd_lock_is_shared_with_a_fork_child() {
     let c = case(vec![
@@ -462,6 +466,7 @@ fn an_ofd_lock_is_shared_with_a_fork_child() {
     assert_eq!(m.outcomes[9], UNLOCKED);
 }
 
+// covers: locks.follow-description
 #[test]
 fn an_ofd_lock_goes_with_the_last_reference_to_its_description() {
     let c = case(vec![
@@ -502,6 +507,7 @@ fn posix_and_ofd_locks_conflict_even_in_one_process() {
     assert_eq!(m.outcomes[7], held(Rd, 2, 1, LockOwner::Ofd));
 }
 
+// covers: locks.follow-description
 #[test]
 fn flock_follows_the_open_file_description() {
     let c = case(vec![
@@ -532,6 +538,7 @@ fn flock_follows_the_open_file_description() {
     assert_eq!(m.outcomes[13], OK, "the last close dropped the lock");
 }
 
+// covers: locks.follow-description
 #[test]
 fn a_failed_flock_conversion_leaves_no_lock() {
     let c = case(vec![
@@ -658,6 +665,7 @@ fn locks_on_a_pidfd_work_like_on_a_file() {
     assert_eq!(m.outcomes[4], UNLOCKED);
 }
 
+// covers: locks.not-inherited
 #[test]
 fn record_locks_belong_to_the_fd_table_and_name_the_thread_group() {
     let clone = |flags: CloneFlags| CloneOp {

@@ -311,7 +311,14 @@ pub const CATALOGUE: &[Behaviour] = &[
         "fcntl record locks belong to the process: the child does not inherit them and conflicts with the parent's",
         &["fcntl11", "fcntl14"],
         &[],
+        &["lock.posix-owned-by-fd-table", "lock.close-drops-process-locks", "lock.getlk-first-conflict"],
+    ),
+    b(
+        "locks.follow-description",
+        "open-file-description locks and flock locks belong to the open file description: shared through fork and dup, released with its last reference",
         &[],
+        &[],
+        &["lock.ofd-owned-by-description", "lock.flock-owned-by-description", "lock.flock-conversion-not-atomic"],
     ),
     b(
         "signals.pending-cleared",
