@@ -26,6 +26,8 @@ mod serve;
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod trampoline;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod vmas;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.
