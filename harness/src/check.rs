@@ -88,14 +88,14 @@ pub fn examine(
     opts: &RunOptions,
     shrink: bool,
 ) -> BResult<Option<(Case, Mismatch)>> {
-    examine_new(backend, case, profile, opts, shrink, &|_| false)
+    examine_once_per_fingerprint(backend, case, profile, opts, shrink, &|_| false)
 }
 
 /// Like [`examine`], but a divergence whose fingerprint `seen` already knows is not shrunk:
 /// a run reports one minimal case per fingerprint, the first one found, so shrinking the
 /// others would be wasted (shrinking keeps the fingerprint). Their located mismatch is
 /// returned with the unshrunk case.
-pub fn examine_new(
+pub fn examine_once_per_fingerprint(
     backend: &mut dyn Backend,
     case: &Case,
     profile: &Profile,
@@ -167,7 +167,7 @@ pub fn check(
         report.ops += case.ops.len() as u64;
         let found = &report.divergences;
         let seen = |fp: &str| found.iter().any(|d| d.fingerprint == fp);
-        match examine_new(
+        match examine_once_per_fingerprint(
             backend.as_mut(),
             &case,
             profile,
