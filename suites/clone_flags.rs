@@ -81,6 +81,7 @@ fn validity_matrix_both_entry_points(
     #[values(CloneEntry::Clone, CloneEntry::Clone3)] entry: CloneEntry,
     #[values(0, 1, 2, 3)] part: u32,
 ) {
+    assert!(part < MATRIX_PARTS, "part {part} of {MATRIX_PARTS}");
     let mut lab = lab();
     let profile = lab.hello.profile.clone();
     let config = CaseConfig { pages: 1 };

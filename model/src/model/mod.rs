@@ -330,6 +330,13 @@ impl Model {
                 tasks, fdts, files, ..
             } = self;
             files.collect_garbage(&tasks::live_fd_tables(tasks, fdts));
+        } else {
+            // Debug builds (every suite run) check that skipping dropped nothing.
+            debug_assert!(
+                self.files
+                    .has_no_garbage(&tasks::live_fd_tables(&self.tasks, &self.fdts)),
+                "{op}: left an unreferenced OFD or inode behind"
+            );
         }
         outcome
     }
