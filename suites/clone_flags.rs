@@ -10,13 +10,26 @@ use forkspec_model::*;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+/// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
+const GENERATED: u32 = 1600;
+
 proptest! {
-    #![proptest_config(proptest_config(300))]
+    #![proptest_config(proptest_config_part(GENERATED, 0))]
     /// Generated clone / vfork sequences behave on the kernel exactly as the model predicts.
     // covers: clone.vm, clone.files, clone.fs, clone.sighand, clone.parent, clone.vfork
     // covers: clone.exit-signal, clone.pidfd, clone.namespaces, clone.sysvsem, clone.validity
+    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
     #[test]
     fn clone_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
+        property(Mix::Clone, &choices).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config_part(GENERATED, 1))]
+    /// Part 2 of [`PARTS`] of [`clone_model_matches_kernel`].
+    #[test]
+    fn clone_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Clone, &choices).map_err(TestCaseError::fail)?;
     }
 }
@@ -62,79 +75,89 @@ fn both(lab: &mut Lab, model: &mut Model, op: &Op) -> Outcome {
 
 /// Every combination of the 15 flags on both entry points, model vs kernel: t0 calls clone;
 /// a child exits at once with `exit(2)` (a thread alone, a process whole) and t0 reaps it
-/// with `__WALL`. Prints how many combinations each errno rejects.
+/// with `__WALL`. Each entry point's 2^15 combinations are split into [`MATRIX_PARTS`] parts
+/// that run as separate tests on the suite's labs in parallel. Prints how many combinations
+/// each errno rejects.
 // covers: clone.validity
-#[test]
-fn validity_matrix_both_entry_points() {
+#[rstest]
+fn validity_matrix_both_entry_points(
+    #[values(CloneEntry::Clone, CloneEntry::Clone3)] entry: CloneEntry,
+    #[values(0, 1, 2, 3)] part: u32,
+) {
+    assert!(part < MATRIX_PARTS, "part {part} of {MATRIX_PARTS}");
     let mut lab = lab();
     let profile = lab.hello.profile.clone();
     let config = CaseConfig { pages: 1 };
-    for entry in [CloneEntry::Clone, CloneEntry::Clone3] {
-        let mut summary: BTreeMap<String, u32> = BTreeMap::new();
-        let mut model = Model::new(config, &profile);
-        lab.backend.setup(&config).expect("setup");
-        let mut tasks = 1;
-        for i in 0..(1u32 << MATRIX.len()) {
-            if tasks >= 60 {
-                lab.backend.end().expect("end");
-                lab.backend.setup(&config).expect("setup");
-                model = Model::new(config, &profile);
-                tasks = 1;
-            }
-            let flags = combo(i);
-            let exit_signal = if entry == CloneEntry::Clone3
-                && flags.any(CloneFlags::THREAD | CloneFlags::PARENT)
-            {
+    let mut summary: BTreeMap<String, u32> = BTreeMap::new();
+    let mut model = Model::new(config, &profile);
+    lab.backend.setup(&config).expect("setup");
+    count_cases(1);
+    let mut tasks = 1;
+    let per_part = (1u32 << MATRIX.len()) / MATRIX_PARTS;
+    let combos = part * per_part..(part + 1) * per_part;
+    for i in combos.clone() {
+        if tasks >= 60 {
+            lab.backend.end().expect("end");
+            lab.backend.setup(&config).expect("setup");
+            count_cases(1);
+            model = Model::new(config, &profile);
+            tasks = 1;
+        }
+        let flags = combo(i);
+        let exit_signal =
+            if entry == CloneEntry::Clone3 && flags.any(CloneFlags::THREAD | CloneFlags::PARENT) {
                 0
             } else {
                 17
             };
-            let c = Op {
-                task: 0,
-                kind: OpKind::Clone(CloneOp {
-                    entry,
-                    flags,
-                    exit_signal,
-                    args: Clone3Args::default(),
-                }),
+        let c = Op {
+            task: 0,
+            kind: OpKind::Clone(CloneOp {
+                entry,
+                flags,
+                exit_signal,
+                args: Clone3Args::default(),
+            }),
+        };
+        let out = both(&mut lab, &mut model, &c);
+        let key = match &out {
+            Outcome::Err(e) => e.to_string(),
+            Outcome::Child(_) => "ok".to_string(),
+            o => format!("{o}"),
+        };
+        *summary.entry(key).or_default() += 1;
+        if let Outcome::Child(ch) = out {
+            tasks += 1;
+            let exit = Op {
+                task: ch,
+                kind: OpKind::Exit {
+                    code: 0,
+                    thread: true,
+                },
             };
-            let out = both(&mut lab, &mut model, &c);
-            let key = match &out {
-                Outcome::Err(e) => e.to_string(),
-                Outcome::Child(_) => "ok".to_string(),
-                o => format!("{o}"),
-            };
-            *summary.entry(key).or_default() += 1;
-            if let Outcome::Child(ch) = out {
-                tasks += 1;
-                let exit = Op {
-                    task: ch,
-                    kind: OpKind::Exit {
-                        code: 0,
-                        thread: true,
+            both(&mut lab, &mut model, &exit);
+            if !flags.any(CloneFlags::THREAD | CloneFlags::PARENT) {
+                let wait = Op {
+                    task: 0,
+                    kind: OpKind::Wait {
+                        target: WaitTarget::Task(ch),
+                        options: WaitOptions {
+                            all: true,
+                            ..Default::default()
+                        },
                     },
                 };
-                both(&mut lab, &mut model, &exit);
-                if !flags.any(CloneFlags::THREAD | CloneFlags::PARENT) {
-                    let wait = Op {
-                        task: 0,
-                        kind: OpKind::Wait {
-                            target: WaitTarget::Task(ch),
-                            options: WaitOptions {
-                                all: true,
-                                ..Default::default()
-                            },
-                        },
-                    };
-                    both(&mut lab, &mut model, &wait);
-                }
+                both(&mut lab, &mut model, &wait);
             }
         }
-        lab.backend.end().expect("end");
-        eprintln!("{entry:?}: {summary:?}");
-        assert_eq!(summary.values().sum::<u32>(), 1 << MATRIX.len());
     }
+    lab.backend.end().expect("end");
+    eprintln!("{entry:?} {combos:?}: {summary:?}");
+    assert_eq!(summary.values().sum::<u32>(), per_part);
 }
+
+/// Parts the validity matrix of one entry point is split into (a power of two).
+const MATRIX_PARTS: u32 = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Known cases: one per validity rule of model/src/model/clone.rs, and the fork / clone / thread

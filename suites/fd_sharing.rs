@@ -36,13 +36,26 @@ fn here(t: TaskId, fd: Fd) -> Op {
     )
 }
 
+/// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
+const GENERATED: u32 = 1800;
+
 proptest! {
-    #![proptest_config(proptest_config(500))]
+    #![proptest_config(proptest_config_part(GENERATED, 0))]
     /// Generated fd / pipe / fork sequences behave on the kernel exactly as the model predicts.
     // covers: fd.inherited, fd.shared-offset, fd.shared-status-flags, fd.close-independent
     // covers: fd.pipe-eof
+    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
     #[test]
     fn fd_sharing_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
+        property(Mix::Fd, &choices).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config_part(GENERATED, 1))]
+    /// Part 2 of [`PARTS`] of [`fd_sharing_model_matches_kernel`].
+    #[test]
+    fn fd_sharing_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Fd, &choices).map_err(TestCaseError::fail)?;
     }
 }

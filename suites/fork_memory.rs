@@ -33,14 +33,27 @@ fn frame(p: Page) -> Option<Frame> {
     p.frame
 }
 
+/// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
+const GENERATED: u32 = 1800;
+
 proptest! {
-    #![proptest_config(proptest_config(500))]
+    #![proptest_config(proptest_config_part(GENERATED, 0))]
     /// Generated fork / memory sequences behave on the kernel exactly as the model predicts.
     // covers: fork.return-values, fork.ppid, fork.wait, mem.cow-parent-writes, mem.cow-child-writes
     // covers: mem.cow-frames, mem.zero-page, mem.map-shared, mem.file-private, mem.dontfork
     // covers: mem.wipeonfork, mem.keeponfork
+    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
     #[test]
     fn fork_memory_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
+        property(Mix::Fork, &choices).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(proptest_config_part(GENERATED, 1))]
+    /// Part 2 of [`PARTS`] of [`fork_memory_model_matches_kernel`].
+    #[test]
+    fn fork_memory_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
         property(Mix::Fork, &choices).map_err(TestCaseError::fail)?;
     }
 }

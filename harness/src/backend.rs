@@ -406,13 +406,13 @@ fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
 /// The CPU the next lab is asked to pin itself (and its cases) to: labs take the CPUs this
 /// process may run on in turn, so parallel workers spread over the CPUs while each case's
 /// tasks and its lab share one CPU (a pipe round trip on one CPU costs a tenth of one across
-/// CPUs). Opt-in with `FORKSPEC_LAB_PIN=1`: on a loaded machine a pinned lab cannot flee a busy
-/// CPU, and measurements there showed no gain. `None` also when `FORKSPEC_LAB_CPU` is set (the lab
-/// inherits it).
+/// CPUs). On by default: with two labs on a loaded 2-vCPU machine, pinning gave 1.4-2x the
+/// cases per second (docs/performance.md). `FORKSPEC_LAB_PIN=0` turns it off. `None` also when
+/// `FORKSPEC_LAB_CPU` is set (the lab inherits it) or only one CPU is allowed.
 fn lab_cpu() -> Option<usize> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    if std::env::var_os("FORKSPEC_LAB_PIN").as_deref() != Some(std::ffi::OsStr::new("1"))
+    if std::env::var_os("FORKSPEC_LAB_PIN").as_deref() == Some(std::ffi::OsStr::new("0"))
         || std::env::var_os("FORKSPEC_LAB_CPU").is_some()
     {
         return None;

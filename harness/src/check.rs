@@ -88,6 +88,21 @@ pub fn examine(
     opts: &RunOptions,
     shrink: bool,
 ) -> BResult<Option<(Case, Mismatch)>> {
+    examine_once_per_fingerprint(backend, case, profile, opts, shrink, &|_| false)
+}
+
+/// Like [`examine`], but a divergence whose fingerprint `seen` already knows is not shrunk:
+/// a run reports one minimal case per fingerprint, the first one found, so shrinking the
+/// others would be wasted (shrinking keeps the fingerprint). Their located mismatch is
+/// returned with the unshrunk case.
+pub fn examine_once_per_fingerprint(
+    backend: &mut dyn Backend,
+    case: &Case,
+    profile: &Profile,
+    opts: &RunOptions,
+    shrink: bool,
+    seen: &dyn Fn(&str) -> bool,
+) -> BResult<Option<(Case, Mismatch)>> {
     let run = run_case(backend, case, profile, opts)?;
     let Some(first) = run.mismatch else {
         return Ok(None);
@@ -105,7 +120,7 @@ pub fn examine(
         }
     };
     let mut case = case.clone();
-    if shrink {
+    if shrink && !seen(&located.fingerprint) {
         let fp = located.fingerprint.clone();
         let mut error = None;
         let mut fails = |c: &Case| -> bool {
@@ -150,7 +165,16 @@ pub fn check(
         let seed = case_seed(cfg.seed, i);
         let case = case_for_seed(seed, &cfg.gen, profile);
         report.ops += case.ops.len() as u64;
-        match examine(backend.as_mut(), &case, profile, &cfg.opts, cfg.shrink) {
+        let found = &report.divergences;
+        let seen = |fp: &str| found.iter().any(|d| d.fingerprint == fp);
+        match examine_once_per_fingerprint(
+            backend.as_mut(),
+            &case,
+            profile,
+            &cfg.opts,
+            cfg.shrink,
+            &seen,
+        ) {
             Ok(None) => failed_in_a_row = 0,
             Ok(Some((min, m))) => {
                 failed_in_a_row = 0;

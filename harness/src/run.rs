@@ -119,7 +119,7 @@ fn run_steps(
             });
         }
         if let Some(snap) = snap {
-            if let Some(m) = compare_snapshots(i, Some(op), &model.snapshot(), snap, opts) {
+            if let Some(m) = compare_snapshots(i, Some(op), model.snapshot(), snap, opts) {
                 return Ok(CaseRun {
                     trace,
                     mismatch: Some(m),
@@ -131,7 +131,7 @@ fn run_steps(
     let mut mismatch = None;
     if !per_step || case.ops.is_empty() {
         let snap = backend.snapshot()?;
-        mismatch = compare_snapshots(case.ops.len(), None, &model.snapshot(), snap, opts);
+        mismatch = compare_snapshots(case.ops.len(), None, model.snapshot(), snap, opts);
     }
     Ok(CaseRun {
         trace,
@@ -166,11 +166,10 @@ fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome)
 fn compare_snapshots(
     step: usize,
     op: Option<&Op>,
-    expected: &Snapshot,
+    mut expected: Snapshot,
     mut actual: Snapshot,
     opts: &RunOptions,
 ) -> Option<Mismatch> {
-    let mut expected = expected.clone();
     expected.mask(opts.caps);
     actual.canonicalize();
     actual.mask(opts.caps);

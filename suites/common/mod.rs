@@ -11,55 +11,129 @@ use forkspec::run::{RunOptions, SnapshotMode};
 use forkspec_model::diff::LevelFilter;
 use forkspec_model::protocol::Hello;
 use forkspec_model::*;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
-/// The lab shared by the tests of one suite binary (tests run on several threads; the lab runs
-/// one case at a time).
+/// A lab of the suite's pool (tests run on several threads; a lab runs one case at a time).
 pub struct Lab {
     pub backend: ProcessBackend,
     pub hello: Hello,
 }
 
-static LAB: Mutex<Option<Lab>> = Mutex::new(None);
+/// The labs of one suite binary: idle ones, and how many were started. Tests run on one
+/// thread per CPU by default, so the pool grows to as many labs as tests run at once (at
+/// most [`max_labs`]) and the suite's cases spread over every CPU.
+struct Pool {
+    idle: Vec<Lab>,
+    started: usize,
+}
 
-/// The suite's lab, started on first use. When the test binary exits, the lab is shut down
-/// and waited for (an atexit hook: statics are never dropped), so no lab process or case
-/// directory outlives `cargo test`.
-pub fn lab() -> MappedMutexGuard {
-    // A test that panicked while holding the lab leaves it usable: every case starts afresh.
-    let mut guard = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    if guard.is_none() {
-        let exe = std::path::Path::new(env!("CARGO_BIN_EXE_forkspec"));
-        let mut backend = ProcessBackend::lab(exe, &[]).expect("start the lab");
-        let hello = backend.hello().expect("lab hello");
-        *guard = Some(Lab { backend, hello });
-        static HOOK: OnceLock<()> = OnceLock::new();
-        HOOK.get_or_init(|| {
-            // SAFETY: registering a plain extern "C" function with no arguments.
-            unsafe { libc::atexit(shut_down_lab) };
-        });
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    idle: Vec::new(),
+    started: 0,
+});
+static RETURNED: Condvar = Condvar::new();
+
+/// Real-kernel generated cases this suite binary ran, printed when it exits.
+static GENERATED: AtomicU64 = AtomicU64::new(0);
+/// Real-kernel cases of other kinds (known cases, matrix cases), printed when it exits.
+static OTHER: AtomicU64 = AtomicU64::new(0);
+
+/// Labs per suite binary: `FORKSPEC_LABS`, else one per CPU this process may run on.
+pub fn max_labs() -> usize {
+    std::env::var("FORKSPEC_LABS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A lab of the pool, started on first use, for the caller alone until the guard drops. When
+/// the test binary exits, every lab is shut down and waited for (an atexit hook: statics are
+/// never dropped), so no lab process or case directory outlives `cargo test`.
+pub fn lab() -> LabGuard {
+    // A test that panicked while holding a lab gives it back usable: every case starts afresh.
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(lab) = pool.idle.pop() {
+            return LabGuard(Some(lab));
+        }
+        if pool.started < max_labs() {
+            pool.started += 1;
+            drop(pool);
+            return LabGuard(Some(start_lab()));
+        }
+        pool = RETURNED.wait(pool).unwrap_or_else(|e| e.into_inner());
     }
-    MappedMutexGuard(guard)
 }
 
-extern "C" fn shut_down_lab() {
-    let taken = LAB.lock().unwrap_or_else(|e| e.into_inner()).take();
-    drop(taken);
+fn start_lab() -> Lab {
+    static HOOK: OnceLock<()> = OnceLock::new();
+    HOOK.get_or_init(|| {
+        // SAFETY: registering a plain extern "C" function with no arguments.
+        unsafe { libc::atexit(shut_down_labs) };
+    });
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_forkspec"));
+    let mut backend = ProcessBackend::lab(exe, &[]).expect("start the lab");
+    let hello = backend.hello().expect("lab hello");
+    Lab { backend, hello }
 }
 
-/// The locked lab.
-pub struct MappedMutexGuard(MutexGuard<'static, Option<Lab>>);
+extern "C" fn shut_down_labs() {
+    let (labs, started) = {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        (std::mem::take(&mut pool.idle), pool.started)
+    };
+    drop(labs);
+    let generated = GENERATED.load(Ordering::Relaxed);
+    if generated + OTHER.load(Ordering::Relaxed) > 0 {
+        // After the test harness's output capture: shows in every `cargo test` run.
+        eprintln!(
+            "forkspec suite {}: {generated} generated and {} other real-kernel cases on {started} lab(s)",
+            suite_name(),
+            OTHER.load(Ordering::Relaxed)
+        );
+    }
+}
 
-impl std::ops::Deref for MappedMutexGuard {
+fn suite_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| s.rsplit_once('-').map_or(s.clone(), |(a, _)| a.to_string()))
+        .unwrap_or_default()
+}
+
+/// Counts `n` real-kernel cases that were not generated (known cases, matrix cases).
+pub fn count_cases(n: u64) {
+    OTHER.fetch_add(n, Ordering::Relaxed);
+}
+
+/// A lab taken from the pool; dropping it gives the lab back.
+pub struct LabGuard(Option<Lab>);
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        if let Some(lab) = self.0.take() {
+            POOL.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .idle
+                .push(lab);
+            RETURNED.notify_one();
+        }
+    }
+}
+
+impl std::ops::Deref for LabGuard {
     type Target = Lab;
     fn deref(&self) -> &Lab {
-        self.0.as_ref().expect("lab started")
+        self.0.as_ref().expect("lab held")
     }
 }
 
-impl std::ops::DerefMut for MappedMutexGuard {
+impl std::ops::DerefMut for LabGuard {
     fn deref_mut(&mut self) -> &mut Lab {
-        self.0.as_mut().expect("lab started")
+        self.0.as_mut().expect("lab held")
     }
 }
 
@@ -111,6 +185,7 @@ pub fn known(name: &str, case: &Case) -> ModelRun {
         let mut lab = lab();
         profile = lab.hello.profile.clone();
         let o = opts(&lab, SnapshotMode::Step);
+        count_cases(1);
         let found = examine(&mut lab.backend, case, &profile, &o, false)
             .unwrap_or_else(|e| panic!("{name}: lab failed: {e}"));
         if let Some((c, m)) = found {
@@ -150,16 +225,38 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The suite seed: FORKSPEC_SEED, else 1.
+fn seed() -> u64 {
+    std::env::var("FORKSPEC_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
 /// The proptest configuration of the suites: a fixed seed (FORKSPEC_SEED overrides it) so a
 /// run is reproducible, failures persisted next to the suite, and no proptest shrinking:
 /// forkspec's own shrinker minimizes the concrete op sequence, which proptest cannot see.
 pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
-    let seed = std::env::var("FORKSPEC_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    config_with(cases(default_cases), seed())
+}
+
+/// A suite's generated cases run as [`PARTS`] property tests, so that they spread over the
+/// suite's labs (one per CPU) instead of queueing for one.
+pub const PARTS: u32 = 2;
+
+/// The configuration of part `part` (0-based) of a suite's `default_cases` generated cases
+/// (PROPTEST_CASES overrides the total): its share of the cases, and its own seed (part 0
+/// uses the suite seed itself, so it reproduces a run without parts).
+pub fn proptest_config_part(default_cases: u32, part: u32) -> proptest::test_runner::Config {
+    let total = cases(default_cases);
+    let share = total / PARTS + u32::from(part < total % PARTS);
+    let seed = seed().wrapping_add(u64::from(part).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    config_with(share, seed)
+}
+
+fn config_with(cases: u32, seed: u64) -> proptest::test_runner::Config {
     proptest::test_runner::Config {
-        cases: cases(default_cases),
+        cases,
         max_shrink_iters: 0,
         rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
         failure_persistence: Some(Box::new(
@@ -181,6 +278,7 @@ pub fn property(mix: Mix, choices: &[u32]) -> Result<(), String> {
     };
     let case = generate(&mut ListChoices::new(choices), &gen, &profile);
     let o = opts(&lab, SnapshotMode::End);
+    GENERATED.fetch_add(1, Ordering::Relaxed);
     match examine(&mut lab.backend, &case, &profile, &o, true) {
         Err(e) => Err(format!("lab failed: {e}")),
         Ok(None) => Ok(()),
@@ -199,6 +297,7 @@ pub fn property(mix: Mix, choices: &[u32]) -> Result<(), String> {
 pub fn kernel_state(case: &Case) -> (Vec<Outcome>, Snapshot) {
     let mut lab = lab();
     let caps = lab.hello.capabilities;
+    count_cases(1);
     lab.backend.setup(&case.config).expect("setup");
     let mut outs = vec![];
     for op in &case.ops {

@@ -57,6 +57,11 @@ pub struct Throughput {
     pub workers: usize,
     /// Mean ops per generated case.
     pub ops_per_case: f64,
+    /// CPU time per case with end-of-case snapshots (harness, labs and case tasks, user +
+    /// system), ms: what bounds cases/s once the CPUs are busy.
+    pub end_cpu_ms_per_case: f64,
+    /// The same with per-step snapshots, ms.
+    pub step_cpu_ms_per_case: f64,
 }
 
 /// Ratios against the physical limits.
@@ -81,8 +86,11 @@ pub struct BenchReport {
     pub lab: Lab,
     /// Cases per second.
     pub cases_per_s: Throughput,
-    /// Model steps per second (no backend).
+    /// Model steps per second of the measuring thread's CPU time (no backend).
     pub model_ops_per_s: f64,
+    /// Model steps per second of wall time (on a loaded machine, lower than the CPU figure
+    /// by the share of the CPU other processes took).
+    pub model_ops_per_wall_s: f64,
     /// Ratios.
     pub ratios: Ratios,
     /// Each target with whether this run met it.
@@ -100,6 +108,9 @@ pub struct Target {
     pub value: f64,
     /// Met or not.
     pub met: bool,
+    /// When not met: what bounds it, with the figures of this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 /// Median of samples (0 when empty).
@@ -203,7 +214,7 @@ fn throughput(
     caps: Capabilities,
     snapshots: SnapshotMode,
     workers: usize,
-) -> BResult<f64> {
+) -> BResult<(f64, f64)> {
     let opts = RunOptions {
         snapshots,
         levels: LevelFilter::All,
@@ -213,7 +224,9 @@ fn throughput(
         .map(|_| lab(exe))
         .collect::<BResult<Vec<_>>>()?;
     let mut rates = Vec::new();
+    let mut cpu = Vec::new();
     for batch in cases.chunks(cases.len().div_ceil(5).max(1)) {
+        let cpu0 = cpu_s(&labs);
         let t = Instant::now();
         let diverged = std::thread::scope(|s| {
             let handles: Vec<_> = labs
@@ -240,24 +253,84 @@ fn throughput(
             eprintln!("bench: note: {diverged} cases diverged (run `forkspec check` to see them)");
         }
         rates.push(batch.len() as f64 / t.elapsed().as_secs_f64());
+        cpu.push((cpu_s(&labs) - cpu0) * 1e3 / batch.len() as f64);
     }
-    Ok(median(rates))
+    Ok((median(rates), median(cpu)))
 }
 
-fn model_ops_per_s(cases: &[Case], profile: &Profile) -> f64 {
+/// CPU seconds used so far by this process (all threads) and by the labs with their reaped
+/// case tasks (/proc/PID/stat utime, stime, cutime, cstime).
+fn cpu_s(labs: &[ProcessBackend]) -> f64 {
+    // SAFETY: getrusage fills a zeroed local struct.
+    let me = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let labs: f64 = labs
+        .iter()
+        .filter_map(|l| std::fs::read_to_string(format!("/proc/{}/stat", l.pid())).ok())
+        .filter_map(|s| {
+            // Fields after the command name: state is field 3, utime..cstime are 14..17.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split(' ').collect();
+            Some(
+                f.get(11..15)?
+                    .iter()
+                    .filter_map(|x| x.parse::<f64>().ok())
+                    .sum::<f64>(),
+            )
+        })
+        .sum();
+    me + labs / hz
+}
+
+/// Model steps per second, per second of this thread's CPU time and per second of wall time:
+/// the medians of nine samples, each running the cases over and over for at least 100 ms
+/// (one pass over a few hundred cases takes a few ms, too short to be more than noise). The
+/// model makes no system calls, so its CPU time is what it costs; the wall time also counts
+/// the time other processes of a loaded machine held the CPU.
+fn model_ops_per_s(cases: &[Case], profile: &Profile) -> (f64, f64) {
     let ops: usize = cases.iter().map(|c| c.ops.len()).sum();
-    let mut rates = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        for c in cases {
-            let mut m = Model::new(c.config, profile);
-            for o in &c.ops {
-                std::hint::black_box(m.step(o, None));
-            }
-        }
-        rates.push(ops as f64 / t.elapsed().as_secs_f64());
+    if ops == 0 {
+        return (0.0, 0.0);
     }
-    median(rates)
+    let mut cpu_rates = Vec::new();
+    let mut wall_rates = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        let c0 = thread_cpu_s();
+        let mut done = 0usize;
+        while done == 0 || t.elapsed().as_secs_f64() < 0.1 {
+            for c in cases {
+                let mut m = Model::new(c.config, profile);
+                for o in &c.ops {
+                    std::hint::black_box(m.step(o, None));
+                }
+            }
+            done += ops;
+        }
+        let cpu = thread_cpu_s() - c0;
+        wall_rates.push(done as f64 / t.elapsed().as_secs_f64());
+        if cpu > 0.0 {
+            cpu_rates.push(done as f64 / cpu);
+        }
+    }
+    (median(cpu_rates), median(wall_rates))
+}
+
+/// CPU time of the calling thread, in seconds.
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into our local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// Runs every measurement; `exe` is the forkspec binary that serves the lab.
@@ -287,15 +360,24 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         cases.iter().map(|c| c.ops.len()).sum::<usize>() as f64 / cases.len().max(1) as f64;
     let caps = hello.capabilities;
     let w = cfg.workers.max(1);
+    let (end_1, end_cpu) = throughput(exe, &cases, &profile, caps, SnapshotMode::End, 1)?;
+    let (end_w, _) = throughput(exe, &cases, &profile, caps, SnapshotMode::End, w)?;
+    let (step_1, step_cpu) = throughput(exe, &cases, &profile, caps, SnapshotMode::Step, 1)?;
+    let (step_w, _) = throughput(exe, &cases, &profile, caps, SnapshotMode::Step, w)?;
     let cases_per_s = Throughput {
-        end_snapshots_1_worker: throughput(exe, &cases, &profile, caps, SnapshotMode::End, 1)?,
-        end_snapshots_all_workers: throughput(exe, &cases, &profile, caps, SnapshotMode::End, w)?,
-        step_snapshots_1_worker: throughput(exe, &cases, &profile, caps, SnapshotMode::Step, 1)?,
-        step_snapshots_all_workers: throughput(exe, &cases, &profile, caps, SnapshotMode::Step, w)?,
+        end_snapshots_1_worker: end_1,
+        end_snapshots_all_workers: end_w,
+        step_snapshots_1_worker: step_1,
+        step_snapshots_all_workers: step_w,
         workers: w,
         ops_per_case,
+        end_cpu_ms_per_case: end_cpu,
+        step_cpu_ms_per_case: step_cpu,
     };
-    let model = model_ops_per_s(&cases, &profile);
+    // The lab measurements pinned this thread to a lab's CPU; the model runs wherever the
+    // scheduler finds room.
+    bare::unpin(cpus);
+    let (model, model_wall) = model_ops_per_s(&cases, &profile);
     let ratios = Ratios {
         lab_rtt_over_bare_rtt: lab_costs.rtt_us / bare.rtt_us,
         fork_op_over_bare_fork: lab_costs.fork_op_us / bare.fork_us,
@@ -305,6 +387,7 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         goal: goal.into(),
         value,
         met,
+        bound: None,
     };
     let targets = vec![
         t(
@@ -333,6 +416,15 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         ),
         t("model ops/s", ">= 2000000", model, model >= 2e6),
     ];
+    let bounds = bounds(&bare, &lab_costs, &cases_per_s, cpus, model);
+    let targets = targets
+        .into_iter()
+        .zip(bounds)
+        .map(|(t, b)| Target {
+            bound: (!t.met).then_some(b),
+            ..t
+        })
+        .collect();
     Ok(BenchReport {
         implementation,
         cpus,
@@ -340,9 +432,49 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         lab: lab_costs,
         cases_per_s,
         model_ops_per_s: model,
+        model_ops_per_wall_s: model_wall,
         ratios,
         targets,
     })
+}
+
+/// What bounds each target (in the order of the targets), from this run's figures and the
+/// profile in docs/performance.md.
+fn bounds(bare: &Bare, lab: &Lab, c: &Throughput, cpus: usize, model: f64) -> [String; 5] {
+    let cpus = cpus as f64;
+    [
+        format!(
+            "a lab op is two pipe round trips (harness -> lab -> agent and back: 4 wake-ups, \
+             floor {:.1} us = 2x bare) plus JSON on both sides; {:.1} us measured",
+            2.0 * bare.rtt_us,
+            lab.rtt_us
+        ),
+        format!(
+            "the Fork op is a fork of a tiny agent plus one lab round trip ({:.1} us); \
+             bare fork {:.1} us",
+            lab.rtt_us, bare.fork_us
+        ),
+        format!(
+            "CPU: {:.2} ms per case (harness + lab + tasks; kernel fork/exit, /proc reads, \
+             pipe wake-ups) caps {} CPUs at {:.0} cases/s when nothing else runs",
+            c.end_cpu_ms_per_case,
+            cpus,
+            cpus * 1e3 / c.end_cpu_ms_per_case.max(1e-9)
+        ),
+        format!(
+            "CPU: {:.2} ms per case with a snapshot after each of {:.1} ops caps {} CPUs at \
+             {:.0} cases/s when nothing else runs",
+            c.step_cpu_ms_per_case,
+            c.ops_per_case,
+            cpus,
+            cpus * 1e3 / c.step_cpu_ms_per_case.max(1e-9)
+        ),
+        format!(
+            "CPU: {:.0} ns per step on this CPU (BTreeMap-based state, one allocation per \
+             outcome)",
+            1e9 / model.max(1e-9)
+        ),
+    ]
 }
 
 /// The report as text.
@@ -362,7 +494,8 @@ pub fn render(r: &BenchReport) -> String {
          \x20 end snapshots,  {} workers      {:>10.1}\n\
          \x20 step snapshots, 1 worker       {:>10.1}\n\
          \x20 step snapshots, {} workers      {:>10.1}\n\
-         model alone                       {:>10.0} ops/s\n\
+         \x20 CPU per case, end / step       {:>10.2} / {:.2} ms\n\
+         model alone                       {:>10.0} ops/s per CPU second ({:.0} per wall second)\n\
          targets\n",
         r.implementation,
         r.cpus,
@@ -380,7 +513,10 @@ pub fn render(r: &BenchReport) -> String {
         c.step_snapshots_1_worker,
         c.workers,
         c.step_snapshots_all_workers,
+        c.end_cpu_ms_per_case,
+        c.step_cpu_ms_per_case,
         r.model_ops_per_s,
+        r.model_ops_per_wall_s,
     );
     for t in &r.targets {
         s.push_str(&format!(
@@ -390,6 +526,9 @@ pub fn render(r: &BenchReport) -> String {
             t.goal,
             if t.met { "met" } else { "NOT met" }
         ));
+        if let Some(b) = &t.bound {
+            s.push_str(&format!("      bound: {b}\n"));
+        }
     }
     s
 }

@@ -184,13 +184,19 @@ fn make_dir() -> Result<PathBuf, String> {
 
 fn write_data(dir: &std::path::Path, pages: u32) -> std::io::Result<()> {
     use std::io::Write;
+    // The content depends on the length alone: computed once per lab, not per case.
+    static CONTENT: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
     let len = pages as u64 * forkspec_model::PAGE_SIZE;
-    let buf: Vec<u8> = (0..len).map(forkspec_model::data_file_byte).collect();
+    let mut content = CONTENT.lock().unwrap_or_else(|e| e.into_inner());
+    if (content.len() as u64) < len {
+        *content = (0..len).map(forkspec_model::data_file_byte).collect();
+    }
+    let buf = &content[..len as usize];
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dir.join("data"))?;
-    f.write_all(&buf)
+    f.write_all(buf)
 }
 
 impl Case {

@@ -28,6 +28,8 @@ mod sys;
 mod tids;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod trampoline;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod vmas;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.

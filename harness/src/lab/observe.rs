@@ -477,25 +477,6 @@ pub fn proc_locks(
     out
 }
 
-fn maps(dir: &ProcDir, buf: &mut Vec<u8>) -> Vec<(u64, u64)> {
-    if dir.read_into(c"maps", buf).is_none() {
-        return Vec::new();
-    }
-    let Ok(s) = std::str::from_utf8(buf) else {
-        return Vec::new();
-    };
-    s.lines()
-        .filter_map(|l| {
-            let range = l.split(' ').next()?;
-            let (a, b) = range.split_once('-')?;
-            Some((
-                u64::from_str_radix(a, 16).ok()?,
-                u64::from_str_radix(b, 16).ok()?,
-            ))
-        })
-        .collect()
-}
-
 fn memory(
     o: &Observer,
     dir: &ProcDir,
@@ -503,7 +484,16 @@ fn memory(
     entries: &mut Vec<u64>,
     buf: &mut Vec<u8>,
 ) -> Vec<RegionView> {
-    let ranges = maps(dir, buf);
+    let spans: Vec<(u64, u64)> = Region::ALL
+        .iter()
+        .map(|r| {
+            let base = page_addr(r.index(), 0);
+            (base, base + u64::from(pages) * 4096)
+        })
+        .collect();
+    let ranges = dir
+        .open_at(c"maps", libc::O_RDONLY)
+        .map_or_else(Vec::new, |mut f| super::vmas::mapped(&mut f, &spans, buf));
     let pm = if o.caps.pagemap {
         dir.open_at(c"pagemap", libc::O_RDONLY)
     } else {
@@ -517,6 +507,7 @@ fn memory(
             .as_ref()
             .is_some_and(|f| pagemap(f, base, pages as usize, entries));
         let mut v = Vec::with_capacity(pages as usize);
+        let mut run = MemRun::default();
         for p in 0..pages as u64 {
             let addr = base + p * 4096;
             let mapped = ranges.iter().any(|&(a, b)| a <= addr && addr < b);
@@ -531,13 +522,8 @@ fn memory(
                 frame: None,
             };
             if present {
-                // Only present pages: reading an absent page through /proc/PID/mem would
-                // fault it in and change what is observed.
-                let mut b = [0u8; 1];
                 if let Some(m) = &mem {
-                    if m.read_exact_at(&mut b, addr).is_ok() {
-                        page.value = Some(b[0]);
-                    }
+                    page.value = present_byte(m, &mut run, addr, &entries[p as usize..]);
                 }
                 if o.caps.pfn && pfn != 0 {
                     page.frame = Some(if Some(pfn) == o.zero_pfn {
@@ -552,6 +538,40 @@ fn memory(
         out.push(RegionView { region, pages: v });
     }
     out
+}
+
+/// Bytes read from /proc/PID/mem for a run of consecutive present pages: one `pread` for the
+/// run instead of one per page.
+#[derive(Default)]
+struct MemRun {
+    /// Address of the first page read.
+    start: u64,
+    /// The run's bytes (empty: nothing read yet, or the read failed).
+    bytes: Vec<u8>,
+}
+
+/// The first byte of present page `addr`, whose pagemap entry starts `rest`. Only present
+/// pages are read: reading an absent page through /proc/PID/mem would fault it in and change
+/// what is observed. So the run read at the first page of a run stops before the next absent
+/// page.
+fn present_byte(mem: &File, run: &mut MemRun, addr: u64, rest: &[u64]) -> Option<u8> {
+    let inside = addr >= run.start && addr + 4096 <= run.start + run.bytes.len() as u64;
+    if !inside {
+        let len = rest
+            .iter()
+            .take_while(|&&e| e & PM_PRESENT != 0)
+            .count()
+            .max(1);
+        run.start = addr;
+        run.bytes.resize(len * 4096, 0);
+        if mem.read_exact_at(&mut run.bytes, addr).is_err() {
+            run.bytes.clear();
+            // One page at a time, as before, if the run cannot be read whole.
+            let mut b = [0u8; 1];
+            return mem.read_exact_at(&mut b, addr).ok().map(|()| b[0]);
+        }
+    }
+    Some(run.bytes[(addr - run.start) as usize])
 }
 
 /// Takes the canonical snapshot of `tasks` (not yet reaped, in label order).

@@ -362,6 +362,20 @@ impl Files {
 
     /// Drops OFDs no fd of a task that has not exited refers to (the last fput), and pipes
     /// no OFD refers to.
+    /// Whether [`Files::collect_garbage`] would drop nothing (a check for debug builds).
+    pub(super) fn has_no_garbage(&self, tables: &[&FdTable]) -> bool {
+        let live: BTreeSet<u64> = tables
+            .iter()
+            .flat_map(|t| t.values().map(|s| s.ofd))
+            .collect();
+        let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
+        self.ofds.keys().all(|id| live.contains(id))
+            && self
+                .inodes
+                .iter()
+                .all(|(id, i)| matches!(i, Inode::File { .. }) || inodes.contains(id))
+    }
+
     pub(super) fn collect_garbage(&mut self, tables: &[&FdTable]) {
         let live: BTreeSet<u64> = tables
             .iter()
