@@ -22,6 +22,9 @@ pub struct Profile {
     pub page_size: u64,
     /// Filesystem of the case directories.
     pub case_fs: CaseFs,
+    /// The node name of the lab's own UTS namespace (what `uname` reports before any
+    /// `sethostname` in a namespace of the case).
+    pub hostname: String,
 }
 
 /// The filesystem of the case directory, which decides how the page cache of `data` is
@@ -48,6 +51,7 @@ impl Default for Profile {
             kernel: (6, 18),
             page_size: crate::op::PAGE_SIZE,
             case_fs: CaseFs::Tmpfs,
+            hostname: String::new(),
         }
     }
 }
@@ -93,6 +97,13 @@ pub struct Capabilities {
     pub pipe_size: bool,
     /// The exit signal of a task (stat field 38).
     pub exit_signal: bool,
+    /// Signal masks, dispositions and pending sets (the `Sig*`/`ShdPnd` lines of
+    /// /proc/PID/status).
+    pub signals: bool,
+    /// Working directory (/proc/PID/cwd, which needs ptrace read access) and umask.
+    pub fs_context: bool,
+    /// Namespace identities (/proc/PID/ns/*, which need ptrace read access).
+    pub namespaces: bool,
 }
 
 impl Default for Capabilities {
@@ -109,6 +120,9 @@ impl Capabilities {
         kcmp: true,
         pipe_size: true,
         exit_signal: true,
+        signals: true,
+        fs_context: true,
+        namespaces: true,
     };
 
     /// What both `self` and `other` can observe.
@@ -119,6 +133,9 @@ impl Capabilities {
             kcmp: self.kcmp && other.kcmp,
             pipe_size: self.pipe_size && other.pipe_size,
             exit_signal: self.exit_signal && other.exit_signal,
+            signals: self.signals && other.signals,
+            fs_context: self.fs_context && other.fs_context,
+            namespaces: self.namespaces && other.namespaces,
         }
     }
 
@@ -148,6 +165,15 @@ impl Capabilities {
         }
         if !self.exit_signal {
             v.push(("exit_signal", "exit signals"));
+        }
+        if !self.signals {
+            v.push(("signals", "signal masks, dispositions and pending sets"));
+        }
+        if !self.fs_context {
+            v.push(("fs_context", "working directories and umasks"));
+        }
+        if !self.namespaces {
+            v.push(("namespaces", "namespace classes (/proc/PID/ns unreadable)"));
         }
         v
     }

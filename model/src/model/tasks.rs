@@ -73,6 +73,14 @@ pub(super) struct Task {
     pub(super) userns: bool,
     /// The op it is blocked in, while `state` is Blocked.
     pub(super) blocked_on: Option<BlockedOp>,
+    /// Blocked signal mask (per task).
+    pub(super) blocked: u64,
+    /// Signals pending for this task alone.
+    pub(super) pending: u64,
+    /// Signals pending for the thread group (used on the group leader).
+    pub(super) shared_pending: u64,
+    /// Namespaces other than the pid namespace.
+    pub(super) ns: super::context::Namespaces,
 }
 
 impl Task {
@@ -94,6 +102,10 @@ impl Task {
             ns_init: false,
             userns: false,
             blocked_on: None,
+            blocked: 0,
+            pending: 0,
+            shared_pending: 0,
+            ns: Default::default(),
         }
     }
 
@@ -181,22 +193,25 @@ impl Model {
             self.fdts.push(f);
             self.fdts.len() - 1
         };
-        let fs = if flags.has(F::FS) {
-            caller.fs
-        } else {
-            self.new_class()
-        };
+        // rule: fs.clone-fs-shares-else-copies
+        let fs = self.child_fs(caller.fs, flags.has(F::FS));
+        // rule: sig.fork-copies-dispositions
         let sighand = if flags.has(F::SIGHAND) {
             caller.sighand
         } else {
             // copy_sighand copies the actions; CLONE_CLEAR_SIGHAND resets handlers but keeps
             // SIG_IGN (kernel/signal.c: flush_signal_handlers with force_default = 0).
             let c = self.new_class();
-            if self.sigchld_ignored.contains(&caller.sighand) {
-                self.sigchld_ignored.insert(c);
-            }
+            let d = self.dispositions(t);
+            let d = if flags.has(F::CLEAR_SIGHAND) {
+                d.cleared()
+            } else {
+                d
+            };
+            self.sighands.insert(c, d);
             c
         };
+        let ns = self.child_namespaces(caller.ns, flags);
         let sysvsem = if flags.has(F::SYSVSEM) {
             self.tasks[t as usize].sysvsem
         } else {
@@ -241,6 +256,14 @@ impl Model {
             ns_init,
             userns: caller.userns || flags.has(F::NEWUSER),
             blocked_on: None,
+            // rule: sig.fork-keeps-mask-clears-pending
+            // copy_process: the child's blocked mask is the caller's; its private pending
+            // set starts empty (init_sigpending), and so does a new thread group's shared
+            // one (copy_signal).
+            blocked: caller.blocked,
+            pending: 0,
+            shared_pending: 0,
+            ns,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -309,8 +332,8 @@ impl Model {
             // reaps them before it is a zombie itself (kernel/pid_namespace.c:
             // zap_pid_ns_processes). To do so it sets SIGCHLD to SIG_IGN in its
             // sighand_struct, which every task sharing it (CLONE_SIGHAND) keeps.
-            let sh = self.tasks[t as usize].sighand;
-            self.sigchld_ignored.insert(sh);
+            self.dispositions_mut(t)
+                .set(SIGCHLD, crate::op::SigAction::Ignore);
             let ns = self.tasks[t as usize].pidns;
             let inside: Vec<usize> = (0..self.tasks.len())
                 .filter(|&i| i != t as usize && !self.tasks[i].reaped && self.in_pidns(i, ns))
@@ -325,13 +348,19 @@ impl Model {
             self.tasks[t as usize].children.clear();
         }
         // do_notify_parent: a child whose exit signal is SIGCHLD is released at once when its
-        // parent ignores SIGCHLD.
+        // parent ignores SIGCHLD; otherwise the exit signal goes to the parent. A group
+        // leader notifies once its whole group is gone.
+        let tgid = self.tasks[t as usize].tgid;
+        let group_dead = !self
+            .tasks
+            .iter()
+            .any(|x| x.tgid == tgid && x.alive());
+        if group_dead && self.tasks[tgid as usize].exit_signal != -1 {
+            self.notify_parent(tgid);
+        }
         let me = &self.tasks[t as usize];
         if let (Parent::Task(p), SIGCHLD) = (me.parent, me.exit_signal) {
-            if self
-                .sigchld_ignored
-                .contains(&self.tasks[p as usize].sighand)
-            {
+            if self.dispositions(p).action(SIGCHLD) == crate::op::SigAction::Ignore {
                 self.tasks[t as usize].reaped = true;
                 self.tasks[p as usize].children.retain(|&c| c != t);
             }
@@ -339,7 +368,7 @@ impl Model {
     }
 
     /// Whether task `i` lives in pid namespace `ns` or one nested in it.
-    fn in_pidns(&self, i: usize, ns: u32) -> bool {
+    pub(super) fn in_pidns(&self, i: usize, ns: u32) -> bool {
         // Namespaces are only created by NEWPID children; walk up the creators' namespaces
         // through the tasks that are namespace inits.
         let mut cur = self.tasks[i].pidns;
@@ -440,13 +469,11 @@ impl Model {
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
-                        // A pid-namespace init ignores the SIGPIPE and its write ends
-                        // with EPIPE (see op_write).
-                        Err(()) if self.tasks[t].ns_init => true,
+                        // The write ends with EPIPE and SIGPIPE goes to the writer, which
+                        // the delivery step may kill (see op_write).
                         Err(()) => {
-                            self.terminate(label, ExitStatus::Signaled(Signal::SIGPIPE));
-                            changed = true;
-                            continue;
+                            self.send_signal(label, Signal::SIGPIPE.0, false, false);
+                            true
                         }
                         Ok(left) if left.is_empty() => true,
                         Ok(left) => {
