@@ -189,6 +189,9 @@ impl Sim {
                     } else {
                         vec![]
                     },
+                    signals: None,
+                    fs_context: None,
+                    namespaces: None,
                 }
             })
             .collect();
@@ -220,6 +223,9 @@ impl Backend for MiniSim {
                 kcmp: false,
                 pipe_size: false,
                 exit_signal: true,
+                signals: false,
+                fs_context: false,
+                namespaces: false,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
         })

@@ -238,6 +238,13 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Ftruncate { .. } => "ftruncate",
         Vfork => "vfork",
         Clone(_) => "clone",
+        Kill { .. } => "kill",
+        Sigaction { .. } => "sigaction",
+        Sigprocmask { .. } => "sigprocmask",
+        Chdir { .. } => "chdir",
+        Umask { .. } => "umask",
+        Sethostname { .. } => "sethostname",
+        Uname => "uname",
     }
 }
 

@@ -261,6 +261,14 @@ impl CaseDir {
         }
     }
 
+    /// The path relative to the case directory, `.` for the case directory itself.
+    pub fn rel_path_or_dot(self) -> &'static str {
+        match self {
+            CaseDir::Case => ".",
+            other => other.rel_path(),
+        }
+    }
+
     /// Whether the case setup makes this a directory.
     pub fn is_dir(self) -> bool {
         matches!(self, CaseDir::Case | CaseDir::D | CaseDir::DE)
@@ -917,7 +925,7 @@ impl fmt::Display for Op {
                 let names: Vec<String> = set.iter().map(|s| s.to_string()).collect();
                 write!(f, "sigprocmask({how}, [{}])", names.join(", "))
             }
-            OpKind::Chdir { dir } => write!(f, "chdir({:?})", dir_name(*dir)),
+            OpKind::Chdir { dir } => write!(f, "chdir({:?})", dir.rel_path_or_dot()),
             OpKind::Umask { mask } => write!(f, "umask({mask:#05o})"),
             OpKind::Sethostname { name } => write!(f, "sethostname({:?})", name.as_str()),
             OpKind::Uname => write!(f, "uname()"),
@@ -930,13 +938,6 @@ fn action_name(a: SigAction) -> &'static str {
         SigAction::Default => "SIG_DFL",
         SigAction::Ignore => "SIG_IGN",
         SigAction::Handler => "handler",
-    }
-}
-
-fn dir_name(d: CaseDir) -> &'static str {
-    match d {
-        CaseDir::Case => ".",
-        other => other.rel_path(),
     }
 }
 

@@ -6,7 +6,7 @@ use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
 use forkspec_model::{
-    CaseConfig, Errno, ExitStatus, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
+    CaseConfig, CaseDir, Errno, ExitStatus, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
 };
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -37,6 +37,10 @@ struct Task {
     pid: i32,
     /// Its pids from the lab's pid namespace inwards (/proc/PID/status `NSpid`).
     nspid: Vec<i32>,
+    /// The pid namespaces it is in, from the lab's inwards, as ids of the lab's bookkeeping
+    /// (0 is the lab's): which tasks see which (a sibling namespace at the same depth has a
+    /// pid list of the same length).
+    pidns_chain: Vec<u32>,
     /// A non-leader thread (CLONE_THREAD): released at exit, never a zombie.
     thread: bool,
     /// The label of its thread group leader (itself unless a thread).
@@ -66,6 +70,8 @@ pub struct Case {
     seq: u32,
     replies: Vec<Reply>,
     done: bool,
+    /// Last pid namespace id handed out in `pidns_chain`s.
+    next_pidns: u32,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -183,6 +189,7 @@ impl Case {
             seq: 0,
             replies: Vec::new(),
             done: false,
+            next_pidns: 0,
         };
         match case.start(config.pages) {
             Ok(()) => Ok(case),
@@ -195,6 +202,11 @@ impl Case {
 
     fn start(&mut self, pages: u32) -> Result<(), String> {
         write_data(&self.dir, pages).map_err(|e| format!("writing the data file: {e}"))?;
+        // The directories `chdir` ops name (op.rs: CaseDir).
+        for d in [CaseDir::D, CaseDir::DE] {
+            std::fs::create_dir(self.dir.join(d.rel_path()))
+                .map_err(|e| format!("creating {}: {e}", d.rel_path()))?;
+        }
         let cdir = CString::new(self.dir.as_os_str().as_bytes())
             .map_err(|_| "case directory path contains NUL".to_string())?;
         let plan = T0Plan {
@@ -221,6 +233,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid: vec![pid],
+            pidns_chain: vec![0],
             thread: false,
             leader: 0,
             vfork_child: None,
@@ -274,15 +287,31 @@ impl Case {
                 .filter(|t| t.life != Reaped)
                 .and_then(|t| t.nspid.get(depth))
                 .map_or(NO_PID, |&p| p as i64),
+            // kill(2) takes the target's pid in the caller's pid namespace; a task there or
+            // in a namespace nested in it is visible, anyone else is not (ESRCH).
+            OpKind::Kill { target, .. } => {
+                let me = &self.tasks[op.task as usize];
+                self.tasks
+                    .get(target as usize)
+                    .filter(|t| t.life != Reaped)
+                    .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
+                    .and_then(|t| t.nspid.get(depth))
+                    .map_or(NO_PID, |&p| p as i64)
+            }
             _ => 0,
         };
+        if let OpKind::Sethostname { .. } = op.kind {
+            self.refuse_lab_uts(op.task)?;
+        }
         let creates = matches!(op.kind, OpKind::Fork | OpKind::Vfork | OpKind::Clone(_));
         if creates && self.next_slot >= SLOTS {
             return Err(format!(
                 "task limit reached: at most {SLOTS} forks per case"
             ));
         }
-        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid)?;
+        let dir = self.dir.as_os_str().as_bytes().to_vec();
+        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?;
+        let dead_before = self.dead_count();
         if let Expect::Child { .. } | Expect::Clone { .. } = expect {
             self.next_slot += 1;
         }
@@ -298,7 +327,77 @@ impl Case {
             self.next_slot -= 1;
         }
         self.settle_vfork();
+        if matches!(op.kind, OpKind::Kill { .. }) || self.dead_count() != dead_before || self.deaths_pending() {
+            self.settle_signals()?;
+        }
         Ok(out)
+    }
+
+    /// Tasks the bookkeeping knows to be dead or reaped.
+    fn dead_count(&self) -> usize {
+        self.tasks
+            .iter()
+            .filter(|t| matches!(t.life, Dead | Reaped))
+            .count()
+    }
+
+    /// Whether a task the bookkeeping thinks alive has exited (its pidfd is readable).
+    fn deaths_pending(&self) -> bool {
+        (0..self.tasks.len()).any(|i| matches!(self.tasks[i].life, Live | Blocked) && self.gone(i))
+    }
+
+    /// After a kill or a death, signals may be on their way to other tasks (the kill's
+    /// target, the parents that get an exit signal): kill(2) returns once the signal is
+    /// queued, not handled. Every live task gets a no-op command (getpid) and answers it only
+    /// after it has run its handlers, or dies of a fatal signal first; a death found this way
+    /// sends exit signals in turn, so the round repeats until nothing dies. Blocked tasks
+    /// cannot answer; a vfork parent whose child died is awaited (settle_vfork).
+    fn settle_signals(&mut self) -> Result<(), String> {
+        loop {
+            let before = self.dead_count();
+            for i in 0..self.tasks.len() {
+                if self.tasks[i].life != Live {
+                    continue;
+                }
+                let (cmd, expect) = (
+                    Cmd {
+                        nr: libc::SYS_getpid as u64,
+                        ..Cmd::ZERO
+                    },
+                    Expect::Ret,
+                );
+                self.seq = self.seq.wrapping_add(1);
+                if self.seq == super::channel::BIRTH_SEQ {
+                    self.seq = 1;
+                }
+                let cmd = Cmd {
+                    seq: self.seq,
+                    ..cmd
+                };
+                let slot = self.tasks[i].slot;
+                self.send(i as TaskId, slot, &cmd, expect)?;
+                self.await_reply(i as TaskId, self.seq, expect);
+            }
+            self.settle_vfork();
+            if self.dead_count() == before && !self.deaths_pending() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// sethostname must never change the machine's host name: the lab refuses to run it in
+    /// a task whose UTS namespace is the lab's own (or cannot be told).
+    fn refuse_lab_uts(&self, t: TaskId) -> Result<(), String> {
+        let pid = self.tasks[t as usize].pid;
+        let own = std::fs::read_link("/proc/self/ns/uts").ok();
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/uts")).ok();
+        match (own, theirs) {
+            (Some(a), Some(b)) if a != b => Ok(()),
+            _ => Err(format!(
+                "refusing sethostname in t{t}: it is in the lab's own UTS namespace (or that \
+                 cannot be told), where it would change the machine's host name"
+            )),
+        }
     }
 
     /// A vfork parent whose child is gone resumes at once (the child's exit released the
@@ -392,6 +491,11 @@ impl Case {
                 })
                 .unwrap_or(hint)
         };
+        let mut pidns_chain = self.tasks[creator].pidns_chain.clone();
+        if newpid {
+            self.next_pidns += 1;
+            pidns_chain.push(self.next_pidns);
+        }
         let nested = self.tasks[creator].nspid.len() > 1;
         let nspid = if nested || newpid {
             nspid(pid)
@@ -407,6 +511,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid,
+            pidns_chain,
             thread,
             leader,
             vfork_child: None,
@@ -668,7 +773,9 @@ impl Case {
                 thread_of: t.thread.then_some(t.leader as TaskId),
             })
             .collect();
-        let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        let real_dir = std::fs::canonicalize(&self.dir)
+            .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
+        let Observed { snapshot, gone } = observe::snapshot(o, &refs, self.pages, &real_dir)?;
         for l in gone {
             let t = &mut self.tasks[l as usize];
             t.life = Reaped;

@@ -74,6 +74,12 @@ pub const BIRTH_SEQ: u32 = u32::MAX;
 pub const FIX_CMD_DATA: u32 = 1;
 /// See [`FIX_CMD_DATA`].
 pub const FIX_REPLY_DATA: u32 = 1 << 8;
+/// `fix` bit: the command's `data` starts with a kernel `struct sigaction` (handler, flags,
+/// restorer, mask); the agent writes its own handler and restorer addresses into it. Code
+/// addresses are the agent's: after an exec of the agent they differ from the lab's.
+pub const FIX_SIGACTION: u32 = 1 << 16;
+/// `uname` into a local buffer; the reply's `data[..ret]` is the node name.
+pub const K_UNAME: u32 = 5;
 
 /// One command to one agent.
 #[repr(C)]
