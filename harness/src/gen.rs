@@ -6,9 +6,10 @@
 //! from the model's state at that point).
 
 use forkspec_model::{
-    Access, Advice, Case, CaseConfig, Clone3Args, CloneEntry, CloneFlags, CloneOp, FcntlCmd,
-    FileName, InodeKind, Model, Op, OpKind, OpenFlags, Outcome, Profile, Region, SetTid, Snapshot,
-    TaskState, WaitOptions, WaitTarget, Whence,
+    Access, Advice, Case, CaseConfig, CaseDir, Clone3Args, CloneEntry, CloneFlags, CloneOp,
+    FcntlCmd, FileName, HostName, InodeKind, MaskHow, Model, Op, OpKind, OpenFlags, Outcome,
+    Profile, Region, SetTid, SigAction, Signal, Snapshot, TaskState, WaitOptions, WaitTarget,
+    Whence,
 };
 
 /// A source of decisions.
@@ -138,6 +139,13 @@ impl Mix {
                 (Lseek, 2),
                 (Fcntl, 3),
                 (Pipe, 2),
+                (Kill, 5),
+                (Sigaction, 4),
+                (Sigprocmask, 4),
+                (Chdir, 2),
+                (Umask, 2),
+                (Sethostname, 2),
+                (Uname, 2),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -160,6 +168,13 @@ impl Mix {
                 (Fcntl, 4),
                 (Pipe, 3),
                 (Ftruncate, 1),
+                (Kill, 3),
+                (Sigaction, 3),
+                (Sigprocmask, 2),
+                (Chdir, 1),
+                (Umask, 1),
+                (Sethostname, 1),
+                (Uname, 1),
             ],
         }
     }
@@ -187,6 +202,13 @@ enum Kind {
     Fcntl,
     Pipe,
     Ftruncate,
+    Kill,
+    Sigaction,
+    Sigprocmask,
+    Chdir,
+    Umask,
+    Sethostname,
+    Uname,
 }
 
 impl Kind {
@@ -213,12 +235,19 @@ impl Kind {
             Kind::Ftruncate => &["ftruncate"],
             Kind::Vfork => &["vfork"],
             Kind::Clone => &["clone"],
+            Kind::Kill => &["kill"],
+            Kind::Sigaction => &["sigaction"],
+            Kind::Sigprocmask => &["sigprocmask"],
+            Kind::Chdir => &["chdir"],
+            Kind::Umask => &["umask"],
+            Kind::Sethostname => &["sethostname"],
+            Kind::Uname => &["uname"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 21] = [
+pub const GEN_OP_KINDS: [&str; 28] = [
     "fork",
     "exit",
     "wait",
@@ -240,6 +269,13 @@ pub const GEN_OP_KINDS: [&str; 21] = [
     "ftruncate",
     "vfork",
     "clone",
+    "kill",
+    "sigaction",
+    "sigprocmask",
+    "chdir",
+    "umask",
+    "sethostname",
+    "uname",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -345,7 +381,8 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             } else {
                 *src.pick(&live)
             };
-            let Some(op) = propose(src, cfg, &snap, task, created) else {
+            let own_uts = !model.in_lab_uts(task);
+            let Some(op) = propose(src, cfg, &snap, task, created, own_uts) else {
                 continue;
             };
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
@@ -362,9 +399,26 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 }
             }
             // Valid by construction means no op that the model predicts to block: a blocked
-            // task would cost a whole deadline on the real side.
+            // task would cost a whole deadline on the real side. Nor one that kills a blocked
+            // task (a vfork parent): the lab cannot ask it whether a signal has landed.
             let mut probe = model.clone();
-            if probe.step(&op, None).taken != Outcome::Blocked {
+            let blocked_before: Vec<u32> = snap
+                .tasks
+                .iter()
+                .filter(|t| t.state == TaskState::Blocked)
+                .map(|t| t.task)
+                .collect();
+            if probe.step(&op, None).taken == Outcome::Blocked {
+                continue;
+            }
+            let after = probe.snapshot();
+            let killed_blocked = matches!(op.kind, OpKind::Kill { .. })
+                && blocked_before.iter().any(|&b| {
+                    after
+                        .task(b)
+                        .is_none_or(|t| matches!(t.state, TaskState::Zombie(_)))
+                });
+            if !killed_blocked {
                 accepted = Some(op);
                 break;
             }
@@ -380,12 +434,32 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
     Case { config, ops }
 }
 
+/// Signals the random mix uses: no stop signals (the model does not stop tasks), no
+/// core-dumping ones (a core file per kill), a few real-time ones (which queue).
+const GEN_SIGNALS: [Signal; 14] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGPIPE,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGCHLD,
+    Signal::SIGCONT,
+    Signal::SIGURG,
+    Signal::SIGWINCH,
+    Signal(34),
+    Signal(40),
+    Signal(64),
+];
+
 fn propose(
     src: &mut dyn Choices,
     cfg: &GenConfig,
     snap: &Snapshot,
     task: u32,
     created: u32,
+    own_uts: bool,
 ) -> Option<Op> {
     let weights: Vec<(Kind, u32)> = cfg
         .mix
@@ -630,6 +704,73 @@ fn propose(
             };
             OpKind::Ftruncate { fd, len }
         }
+        Kind::Kill => {
+            let targets: Vec<u32> = snap.tasks.iter().map(|t| t.task).collect();
+            let target = if src.chance(5) {
+                src.below(created)
+            } else if src.chance(30) {
+                task
+            } else {
+                *src.pick(&targets)
+            };
+            let sig = match src.below(40) {
+                0 => Signal(0),
+                1 => Signal::SIGKILL,
+                2 => *src.pick(&[Signal(65), Signal(-1)]),
+                _ => *src.pick(&GEN_SIGNALS),
+            };
+            // Killing t0 ends most of a case; keep it rare.
+            if target == 0 && sig != Signal(0) && !src.chance(15) {
+                return None;
+            }
+            OpKind::Kill { target, sig }
+        }
+        Kind::Sigaction => {
+            let sig = match src.below(30) {
+                0 => *src.pick(&[Signal::SIGKILL, Signal::SIGSTOP, Signal(0), Signal(65)]),
+                // A fault signal may be ignored or reset (a fault forces it back to SIG_DFL),
+                // never caught: the handler would return to the fault forever.
+                1 => *src.pick(&[Signal::SIGSEGV, Signal::SIGBUS]),
+                _ => *src.pick(&GEN_SIGNALS),
+            };
+            let action = match src.below(10) {
+                0..=3 if sig != Signal::SIGSEGV && sig != Signal::SIGBUS => SigAction::Handler,
+                0..=6 => SigAction::Ignore,
+                _ => SigAction::Default,
+            };
+            OpKind::Sigaction { sig, action }
+        }
+        Kind::Sigprocmask => {
+            let how = *src.pick(&[MaskHow::Block, MaskHow::Block, MaskHow::Unblock, MaskHow::SetMask]);
+            let n = src.below(4);
+            let set = (0..n)
+                .map(|_| match src.below(20) {
+                    0 => Signal::SIGKILL,
+                    1 => Signal::SIGSEGV,
+                    _ => *src.pick(&GEN_SIGNALS),
+                })
+                .collect();
+            OpKind::Sigprocmask { how, set }
+        }
+        Kind::Chdir => OpKind::Chdir {
+            dir: *src.pick(&CaseDir::ALL),
+        },
+        // Masks that keep the owner's read and write bits: the model does not track file
+        // modes, and files the case creates (mode 0600) must stay openable by their owner.
+        Kind::Umask => OpKind::Umask {
+            mask: *src.pick(&[0o022, 0o077, 0o000, 0o027, 0o002, 0o007, 0o070]),
+        },
+        Kind::Sethostname => {
+            // Never in the lab's own UTS namespace (the lab refuses it: it would rename the
+            // machine).
+            if !own_uts {
+                return None;
+            }
+            OpKind::Sethostname {
+                name: *src.pick(&HostName::ALL),
+            }
+        }
+        Kind::Uname => OpKind::Uname,
     };
     Some(Op { task, kind })
 }

@@ -90,6 +90,25 @@ fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
     }
 }
 
+/// The wait status of an exited task that is no longer a zombie (released at once because its
+/// parent ignores SIGCHLD, or reaped by a wait the lab has not seen the reply of), from its
+/// pidfd: `PIDFD_GET_INFO` with `PIDFD_INFO_EXIT` (Linux 6.15+; pidfs keeps the exit code of
+/// a released task for as long as a pidfd refers to it). `None` where unsupported.
+fn pidfd_exit_code(pidfd: i32) -> Option<i32> {
+    const PIDFD_INFO_EXIT: u64 = 1 << 3;
+    // _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info) with the 64-byte first version.
+    const PIDFD_GET_INFO: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+    let mut info = [0u64; 8];
+    info[0] = PIDFD_INFO_EXIT;
+    // SAFETY: the ioctl writes at most the 64 bytes its number declares into `info`.
+    let r = unsafe { libc::ioctl(pidfd, PIDFD_GET_INFO as _, info.as_mut_ptr()) };
+    if r != 0 || info[0] & PIDFD_INFO_EXIT == 0 {
+        return None;
+    }
+    // exit_code is the last 32-bit field (offset 60).
+    Some((info[7] >> 32) as u32 as i32)
+}
+
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
 fn nspid(pid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -355,6 +374,14 @@ impl Case {
     fn settle_signals(&mut self) -> Result<(), String> {
         loop {
             let before = self.dead_count();
+            // A blocked task cannot answer; one that died (killed, or taken down with its pid
+            // namespace) will never send its late reply either.
+            for i in 0..self.tasks.len() {
+                if self.tasks[i].life == Blocked && self.gone(i) {
+                    let expect = self.tasks[i].pending.map_or(Expect::Ret, |p| p.1);
+                    self.died(i as TaskId, expect);
+                }
+            }
             for i in 0..self.tasks.len() {
                 if self.tasks[i].life != Live {
                     continue;
@@ -379,7 +406,9 @@ impl Case {
                 self.await_reply(i as TaskId, self.seq, expect);
             }
             self.settle_vfork();
-            if self.dead_count() == before && !self.deaths_pending() {
+            // Every further round follows a new death, so this ends after at most one round
+            // per task.
+            if self.dead_count() == before {
                 return Ok(());
             }
         }
@@ -727,6 +756,12 @@ impl Case {
             // A thread is released at exit: no zombie, no status for anyone.
             self.tasks[label as usize].life = Reaped;
         } else if status.is_none() && expect != Expect::Exit {
+            status = self.tasks[label as usize]
+                .pidfd
+                .as_ref()
+                .and_then(|fd| pidfd_exit_code(fd.as_raw_fd()));
+        }
+        if status.is_none() && !t_thread(&self.tasks[label as usize]) && expect != Expect::Exit {
             // A blocked wait elsewhere may have reaped it already: its reply has the status.
             let end = Instant::now() + Duration::from_millis(100);
             loop {

@@ -50,6 +50,8 @@ pub(super) struct Namespaces {
     pub(super) net: u32,
     pub(super) cgroup: u32,
     pub(super) time: u32,
+    /// The time namespace the task's children enter (`time_ns_for_children`).
+    pub(super) time_for_children: u32,
     pub(super) user: u32,
 }
 
@@ -62,7 +64,8 @@ impl Model {
 
     // rule: ns.clone-new-namespaces
     /// The namespaces of a child of `caller` created with `flags`: each `CLONE_NEW*` flag
-    /// gives a new namespace of its kind (the child is inside it), the rest are the caller's.
+    /// gives a new namespace of its kind (the child is inside it, except a new time namespace
+    /// with CLONE_VM, see below), the rest are the caller's.
     /// A new UTS namespace copies the caller's host name and is owned by the child's user
     /// namespace.
     pub(super) fn child_namespaces(
@@ -89,9 +92,16 @@ impl Model {
                     1 => ns.mnt = id,
                     2 => ns.net = id,
                     3 => ns.cgroup = id,
-                    _ => ns.time = id,
+                    _ => ns.time_for_children = id,
                 }
             }
+        }
+        // rule: ns.time-entered-without-vm
+        // copy_namespaces calls timens_on_fork only without CLONE_VM (a shared mm keeps its
+        // vDSO time page): such a child enters the caller's time_for_children namespace
+        // (the new one with CLONE_NEWTIME); a CLONE_VM child stays in the caller's.
+        if !flags.has(F::VM) {
+            ns.time = ns.time_for_children;
         }
         if flags.has(F::NEWUTS) {
             // rule: uts.new-namespace-copies-name

@@ -142,6 +142,12 @@ impl Model {
         }
     }
 
+    /// Whether task `t` is in the lab's own UTS namespace (where `sethostname` would rename
+    /// the machine): true as well for a label that does not exist.
+    pub fn in_lab_uts(&self, t: TaskId) -> bool {
+        self.tasks.get(t as usize).is_none_or(|x| x.ns.uts == 0)
+    }
+
     /// The configuration.
     pub fn config(&self) -> CaseConfig {
         self.config
