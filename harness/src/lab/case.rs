@@ -566,19 +566,29 @@ impl Case {
             .map_err(|e| format!("sending a command: {e}"))
     }
 
-    /// Handles every reply available now.
-    fn pump(&mut self) -> Option<(TaskId, u32, Outcome)> {
+    /// Handles every reply available now; returns the outcome of the reply to `seq` from
+    /// `label`, if it was among them. Other replies in the same batch (a vfork parent's late
+    /// reply arriving with the reply of the op that killed its child) only update the
+    /// bookkeeping.
+    fn pump_for(&mut self, label: TaskId, seq: u32) -> Option<Outcome> {
         let mut buf = std::mem::take(&mut self.replies);
         buf.clear();
         let _ = self.chan.recv(&mut buf);
         let mut hit = None;
         for r in &buf {
-            if let Some(x) = self.dispatch(r) {
-                hit = Some(x);
+            if let Some((l, s, o)) = self.dispatch(r) {
+                if l == label && s == seq {
+                    hit = Some(o);
+                }
             }
         }
         self.replies = buf;
         hit
+    }
+
+    /// Handles every reply available now.
+    fn pump(&mut self) {
+        self.pump_for(TaskId::MAX, 0);
     }
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
@@ -694,10 +704,8 @@ impl Case {
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let end = Instant::now() + self.deadline;
         loop {
-            if let Some((l, s, o)) = self.pump() {
-                if l == label && s == seq {
-                    return o;
-                }
+            if let Some(o) = self.pump_for(label, seq) {
+                return o;
             }
             if self.tasks[label as usize].life == Reaped {
                 // A blocked wait of another task reaped it while it ran this op.
@@ -731,10 +739,8 @@ impl Case {
             }
             if fds[1].revents != 0 {
                 // Dead. A reply written just before death wins.
-                if let Some((l, s, o)) = self.pump() {
-                    if l == label && s == seq {
-                        return o;
-                    }
+                if let Some(o) = self.pump_for(label, seq) {
+                    return o;
                 }
                 return self.died(label, expect);
             }
