@@ -201,7 +201,11 @@ fn sigaction_errors_and_unblockable_signals() {
         sigaction(0, Signal(0), SigAction::Default),
         sigaction(0, Signal(65), SigAction::Ignore),
         op(0, OpKind::Fork),
-        mask(1, MaskHow::SetMask, &[Signal::SIGKILL, Signal::SIGSTOP, USR2]),
+        mask(
+            1,
+            MaskHow::SetMask,
+            &[Signal::SIGKILL, Signal::SIGSTOP, USR2],
+        ),
         kill(0, 1, USR2),
         mask(1, MaskHow::Unblock, &[USR2]),
     ]);

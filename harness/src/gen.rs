@@ -741,7 +741,12 @@ fn propose(
             OpKind::Sigaction { sig, action }
         }
         Kind::Sigprocmask => {
-            let how = *src.pick(&[MaskHow::Block, MaskHow::Block, MaskHow::Unblock, MaskHow::SetMask]);
+            let how = *src.pick(&[
+                MaskHow::Block,
+                MaskHow::Block,
+                MaskHow::Unblock,
+                MaskHow::SetMask,
+            ]);
             let n = src.below(4);
             let set = (0..n)
                 .map(|_| match src.below(20) {

@@ -123,7 +123,12 @@ fn render_context(out: &mut String, t: &forkspec_model::TaskView) {
     }
     if let Some(c) = &t.fs_context {
         if c.cwd != forkspec_model::CaseDir::Case || c.umask != 0o022 {
-            let _ = writeln!(out, "  cwd={} umask={:03o}", c.cwd.rel_path_or_dot(), c.umask);
+            let _ = writeln!(
+                out,
+                "  cwd={} umask={:03o}",
+                c.cwd.rel_path_or_dot(),
+                c.umask
+            );
         }
     }
     if let Some(ns) = &t.namespaces {

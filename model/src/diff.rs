@@ -223,13 +223,7 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
         }
     }
     if let (Some(x), Some(y)) = (&e.fs_context, &a.fs_context) {
-        d.field(
-            format!("{t}.cwd"),
-            "t.cwd",
-            Level::Semantic,
-            &x.cwd,
-            &y.cwd,
-        );
+        d.field(format!("{t}.cwd"), "t.cwd", Level::Semantic, &x.cwd, &y.cwd);
         d.field(
             format!("{t}.umask"),
             "t.umask",

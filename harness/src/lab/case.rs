@@ -346,7 +346,10 @@ impl Case {
             self.next_slot -= 1;
         }
         self.settle_vfork();
-        if matches!(op.kind, OpKind::Kill { .. }) || self.dead_count() != dead_before || self.deaths_pending() {
+        if matches!(op.kind, OpKind::Kill { .. })
+            || self.dead_count() != dead_before
+            || self.deaths_pending()
+        {
             self.settle_signals()?;
         }
         Ok(out)

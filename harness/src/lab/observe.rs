@@ -685,10 +685,10 @@ pub fn snapshot(
                 }
             }
             if o.caps.namespaces {
-                views[*i].namespaces = Some(
-                    namespaces(d)
-                        .ok_or_else(|| format!("cannot read the namespaces of task {}", t.label))?,
-                );
+                views[*i].namespaces =
+                    Some(namespaces(d).ok_or_else(|| {
+                        format!("cannot read the namespaces of task {}", t.label)
+                    })?);
             }
         }
     }

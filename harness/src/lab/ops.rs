@@ -364,7 +364,10 @@ pub fn encode(
             Expect::Ret,
         ),
         OpKind::Kill { sig, .. } => (
-            syscall(libc::SYS_kill, [pid as u64, sig.0 as i64 as u64, z, z, z, z]),
+            syscall(
+                libc::SYS_kill,
+                [pid as u64, sig.0 as i64 as u64, z, z, z, z],
+            ),
             Expect::Ret,
         ),
         OpKind::Sigaction { sig, action } => {
@@ -378,10 +381,7 @@ pub fn encode(
             let mut act = [0u8; 32];
             act[0..8].copy_from_slice(&handler.to_ne_bytes());
             act[8..16].copy_from_slice(&flags.to_ne_bytes());
-            let c = syscall(
-                libc::SYS_rt_sigaction,
-                [sig.0 as i64 as u64, z, z, 8, z, z],
-            );
+            let c = syscall(libc::SYS_rt_sigaction, [sig.0 as i64 as u64, z, z, 8, z, z]);
             let mut c = with_path(c, &act, 1);
             c.fix |= fix;
             (c, Expect::Ret)

@@ -120,7 +120,11 @@ impl Model {
         if share {
             return caller_fs;
         }
-        let ctx = self.fs_contexts.get(&caller_fs).copied().unwrap_or_default();
+        let ctx = self
+            .fs_contexts
+            .get(&caller_fs)
+            .copied()
+            .unwrap_or_default();
         let c = self.new_class();
         self.fs_contexts.insert(c, ctx);
         c

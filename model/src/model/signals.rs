@@ -281,9 +281,7 @@ impl Model {
         if !(1..=64).contains(&sig) {
             return;
         }
-        if sig == super::tasks::SIGCHLD
-            && self.dispositions(p).action(sig) == SigAction::Ignore
-        {
+        if sig == super::tasks::SIGCHLD && self.dispositions(p).action(sig) == SigAction::Ignore {
             return;
         }
         self.send_signal(p, sig, true, false);
@@ -326,8 +324,8 @@ impl Model {
             return Outcome::Err(Errno::EINVAL);
         }
         self.dispositions_mut(t).set(sig.0, action);
-        let ignored = action == SigAction::Ignore
-            || (action == SigAction::Default && kernel_ignore(sig.0));
+        let ignored =
+            action == SigAction::Ignore || (action == SigAction::Default && kernel_ignore(sig.0));
         if ignored {
             let bit = SigSet::bit(sig.0);
             let members = self.group(t);

@@ -351,10 +351,7 @@ impl Model {
         // parent ignores SIGCHLD; otherwise the exit signal goes to the parent. A group
         // leader notifies once its whole group is gone.
         let tgid = self.tasks[t as usize].tgid;
-        let group_dead = !self
-            .tasks
-            .iter()
-            .any(|x| x.tgid == tgid && x.alive());
+        let group_dead = !self.tasks.iter().any(|x| x.tgid == tgid && x.alive());
         if group_dead && self.tasks[tgid as usize].exit_signal != -1 {
             self.notify_parent(tgid);
         }
