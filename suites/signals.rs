@@ -312,3 +312,111 @@ fn clone_newuts_isolates_the_host_name() {
     assert_eq!(ns(1).uts, ns(3).uts);
     assert_eq!(ns(1).user, ns(2).user);
 }
+
+/// A signal sent to a process goes to a thread that does not block it (kernel/signal.c
+/// complete_signal); when every thread blocks it, it pends for the group (ShdPnd, seen by
+/// each thread) until one unblocks it. kill(2) of a thread's id signals its whole group;
+/// SIGPIPE is the writing thread's own (SigPnd).
+#[test]
+fn process_signals_go_to_a_thread_that_takes_them() {
+    let thread = CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0 | CloneFlags::THREAD.0);
+    let c = case(vec![
+        sigaction(0, USR1, SigAction::Handler),
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone,
+                flags: thread,
+                exit_signal: 0,
+                args: Clone3Args::default(),
+            }),
+        ),
+        mask(0, MaskHow::Block, &[USR1]),
+        kill(0, 0, USR1),
+        mask(1, MaskHow::Block, &[USR1, Signal::SIGPIPE]),
+        kill(1, 0, USR1),
+        mask(1, MaskHow::Unblock, &[USR1]),
+        op(
+            1,
+            OpKind::Pipe2 {
+                cloexec: false,
+                nonblock: false,
+            },
+        ),
+        op(1, OpKind::Close { fd: 0 }),
+        op(
+            1,
+            OpKind::Write {
+                fd: 1,
+                data: vec![1],
+            },
+        ),
+        op(0, OpKind::Fork),
+        kill(2, 1, Signal::SIGTERM),
+    ]);
+    let m = known("signals_thread_group", &c);
+    assert_eq!(
+        signals(&m, 3, 0).shared_pending,
+        SigSet::EMPTY,
+        "t1 took it"
+    );
+    assert_eq!(signals(&m, 5, 0).shared_pending, set(&[USR1]));
+    assert_eq!(signals(&m, 5, 1).shared_pending, set(&[USR1]));
+    assert_eq!(signals(&m, 6, 1).shared_pending, SigSet::EMPTY);
+    assert_eq!(m.outcomes[9], Outcome::Err(Errno::EPIPE));
+    assert_eq!(signals(&m, 9, 1).pending, set(&[Signal::SIGPIPE]));
+    assert_eq!(signals(&m, 9, 0).pending, SigSet::EMPTY);
+    assert_eq!(
+        m.states[11].task(0).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}
+
+/// A fault signal is forced (kernel/signal.c force_sig_info_to_task): ignored or blocked, it
+/// is reset to SIG_DFL — in the table a CLONE_SIGHAND sibling shares — and kills.
+#[test]
+fn a_fault_resets_an_ignored_sigsegv_for_the_whole_table() {
+    let vm_sighand = CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0);
+    let c = case(vec![
+        sigaction(0, Signal::SIGSEGV, SigAction::Ignore),
+        clone(0, CloneEntry::Clone, vm_sighand),
+        mask(1, MaskHow::Block, &[Signal::SIGSEGV]),
+        op(
+            1,
+            OpKind::MemRead {
+                region: Region::AnonPrivate,
+                page: 100,
+            },
+        ),
+    ]);
+    let m = known("signals_fault_is_forced", &c);
+    assert_eq!(m.outcomes[3], Outcome::Killed(Signal::SIGSEGV));
+    assert_eq!(signals(&m, 3, 0).ignored, SigSet::EMPTY);
+}
+
+/// A vfork parent waits killably: a caught signal stays pending until the child exits, a
+/// fatal one kills it at once (kernel/fork.c wait_for_vfork_done).
+#[test]
+fn a_vfork_parent_takes_only_fatal_signals_until_it_resumes() {
+    let c = case(vec![
+        sigaction(0, USR1, SigAction::Handler),
+        op(0, OpKind::Vfork),
+        kill(1, 0, USR1),
+        op(
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
+        op(0, OpKind::Vfork),
+        kill(2, 0, Signal::SIGTERM),
+    ]);
+    let m = known("signals_vfork_parent", &c);
+    assert_eq!(signals(&m, 2, 0).shared_pending, set(&[USR1]));
+    assert_eq!(signals(&m, 3, 0).shared_pending, SigSet::EMPTY);
+    assert_eq!(
+        m.states[5].task(0).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}

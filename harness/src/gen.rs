@@ -399,26 +399,9 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 }
             }
             // Valid by construction means no op that the model predicts to block: a blocked
-            // task would cost a whole deadline on the real side. Nor one that kills a blocked
-            // task (a vfork parent): the lab cannot ask it whether a signal has landed.
+            // task would cost a whole deadline on the real side.
             let mut probe = model.clone();
-            let blocked_before: Vec<u32> = snap
-                .tasks
-                .iter()
-                .filter(|t| t.state == TaskState::Blocked)
-                .map(|t| t.task)
-                .collect();
-            if probe.step(&op, None).taken == Outcome::Blocked {
-                continue;
-            }
-            let after = probe.snapshot();
-            let killed_blocked = matches!(op.kind, OpKind::Kill { .. })
-                && blocked_before.iter().any(|&b| {
-                    after
-                        .task(b)
-                        .is_none_or(|t| matches!(t.state, TaskState::Zombie(_)))
-                });
-            if !killed_blocked {
+            if probe.step(&op, None).taken != Outcome::Blocked {
                 accepted = Some(op);
                 break;
             }

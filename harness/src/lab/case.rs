@@ -109,6 +109,21 @@ fn pidfd_exit_code(pidfd: i32) -> Option<i32> {
     Some((info[7] >> 32) as u32 as i32)
 }
 
+/// Whether the task has SIGKILL pending in /proc/PID/status `SigPnd`: a fatal signal to its
+/// group (complete_signal) or the end of its pid namespace queues SIGKILL on every thread
+/// before kill(2) returns, so a blocked task with it is about to exit.
+fn doomed(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("SigPnd:")
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+        })
+        .is_some_and(|set| set & (1 << (libc::SIGKILL - 1)) != 0)
+}
+
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
 fn nspid(pid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -380,6 +395,9 @@ impl Case {
             // A blocked task cannot answer; one that died (killed, or taken down with its pid
             // namespace) will never send its late reply either.
             for i in 0..self.tasks.len() {
+                if self.tasks[i].life == Blocked && !self.gone(i) && doomed(self.tasks[i].pid) {
+                    self.await_exit(i);
+                }
                 if self.tasks[i].life == Blocked && self.gone(i) {
                     let expect = self.tasks[i].pending.map_or(Expect::Ret, |p| p.1);
                     self.died(i as TaskId, expect);
@@ -413,6 +431,30 @@ impl Case {
             // per task.
             if self.dead_count() == before {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Sleeps until task `i` has exited (its pidfd turns readable) or the deadline passes.
+    fn await_exit(&self, i: usize) {
+        let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
+            return;
+        };
+        let end = Instant::now() + self.deadline;
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = (end - now).as_millis().max(1) as i32;
+            // SAFETY: poll on one local pollfd.
+            if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
+                return;
             }
         }
     }
