@@ -696,10 +696,24 @@ fn propose(
             } else {
                 *src.pick(&targets)
             };
+            // Often a signal the target blocks: it pends, and forks, unblocks and sigactions
+            // then have something to act on.
+            let blocked: Vec<Signal> = snap
+                .task(target)
+                .and_then(|t| t.signals)
+                .map(|s| {
+                    s.blocked
+                        .signals()
+                        .into_iter()
+                        .filter(|x| GEN_SIGNALS.contains(x))
+                        .collect()
+                })
+                .unwrap_or_default();
             let sig = match src.below(40) {
                 0 => Signal(0),
                 1 => Signal::SIGKILL,
                 2 => *src.pick(&[Signal(65), Signal(-1)]),
+                _ if !blocked.is_empty() && src.chance(40) => *src.pick(&blocked),
                 _ => *src.pick(&GEN_SIGNALS),
             };
             // Killing t0 ends most of a case; keep it rare.
@@ -731,10 +745,18 @@ fn propose(
                 MaskHow::SetMask,
             ]);
             let n = src.below(4);
+            // Unblocking usually names a signal that is blocked (and maybe pending).
+            let blocked = view
+                .signals
+                .map(|s| s.blocked.signals())
+                .unwrap_or_default();
             let set = (0..n)
                 .map(|_| match src.below(20) {
                     0 => Signal::SIGKILL,
                     1 => Signal::SIGSEGV,
+                    _ if how != MaskHow::Block && !blocked.is_empty() && src.chance(60) => {
+                        *src.pick(&blocked)
+                    }
                     _ => *src.pick(&GEN_SIGNALS),
                 })
                 .collect();
