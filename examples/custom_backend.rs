@@ -190,6 +190,9 @@ impl Sim {
                     } else {
                         vec![]
                     },
+                    signals: None,
+                    fs_context: None,
+                    namespaces: None,
                 }
             })
             .collect();
@@ -223,6 +226,9 @@ impl Backend for MiniSim {
                 pipe_size: false,
                 exit_signal: true,
                 locks: false,
+                signals: false,
+                fs_context: false,
+                namespaces: false,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
         })

@@ -317,3 +317,43 @@ fn exec_gives_a_private_copy_of_shared_handlers() {
     assert_eq!(sighand(0, 0), sighand(0, 1));
     assert_ne!(sighand(1, 0), sighand(1, 1));
 }
+
+/// Across exec, caught signals go back to the default while ignored ones stay ignored, and
+/// the blocked mask and pending signals are kept (execve(2); fs/exec.c setup_new_exec →
+/// flush_signal_handlers(current, 0)).
+// covers: exec.signals-reset
+#[test]
+fn exec_resets_handlers_keeps_ignored_mask_and_pending() {
+    let sigaction = |sig, action| op(0, OpKind::Sigaction { sig, action });
+    let c = case(vec![
+        sigaction(Signal::SIGUSR1, SigAction::Handler),
+        sigaction(Signal::SIGUSR2, SigAction::Ignore),
+        op(
+            0,
+            OpKind::Sigprocmask {
+                how: MaskHow::Block,
+                set: vec![Signal::SIGTERM],
+            },
+        ),
+        op(
+            0,
+            OpKind::Kill {
+                target: 0,
+                sig: Signal::SIGTERM,
+            },
+        ),
+        op(0, OpKind::Exec),
+    ]);
+    let m = known("exec_resets_handlers_keeps_ignored_mask_and_pending", &c);
+    let sig = |step: usize| m.states[step].task(0).unwrap().signals.unwrap();
+    let before = sig(3);
+    let after = sig(4);
+    assert!(before.caught.has(Signal::SIGUSR1.0));
+    assert!(after.caught.is_empty(), "handlers reset");
+    assert_eq!(after.ignored, before.ignored, "SIG_IGN kept");
+    assert_eq!(after.blocked, before.blocked, "mask kept");
+    assert!(
+        after.shared_pending.has(Signal::SIGTERM.0),
+        "pending kept: {after:?}"
+    );
+}

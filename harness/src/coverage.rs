@@ -278,7 +278,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         "CLONE_CLEAR_SIGHAND resets the child's caught signals to the default disposition (ignored stay ignored)",
         &[],
         &["clone3/clone3_clear_sighand.c"],
-        &[],
+        &["sig.clear-sighand-keeps-ignored"],
     ),
     b(
         "clone.namespaces",
@@ -325,21 +325,21 @@ pub const CATALOGUE: &[Behaviour] = &[
         "the child starts with no pending signals",
         &["vfork02"],
         &[],
-        &[],
+        &["sig.fork-keeps-mask-clears-pending"],
     ),
     b(
         "signals.mask-kept",
         "the child inherits the caller's blocked-signal mask",
         &[],
         &[],
-        &[],
+        &["sig.fork-keeps-mask-clears-pending"],
     ),
     b(
         "signals.dispositions-inherited",
         "the child inherits the caller's signal dispositions (default, ignored, caught)",
         &[],
         &[],
-        &[],
+        &["sig.fork-copies-dispositions"],
     ),
     b(
         "exec.cloexec",
@@ -353,7 +353,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         "execve resets caught signals to the default disposition; ignored ones stay ignored",
         &[],
         &[],
-        &[],
+        &["exec.resets-caught-handlers"],
     ),
     b(
         "exec.releases-mm",

@@ -6,9 +6,10 @@
 //! from the model's state at that point).
 
 use forkspec_model::{
-    Access, Advice, Case, CaseConfig, Clone3Args, CloneEntry, CloneFlags, CloneOp, FcntlCmd,
-    FileName, FlockArg, FlockOp, InodeKind, LockType, Model, Op, OpKind, OpenFlags, Outcome,
-    Profile, Region, SetTid, Snapshot, TaskState, WaitOptions, WaitTarget, Whence,
+    Access, Advice, Case, CaseConfig, CaseDir, Clone3Args, CloneEntry, CloneFlags, CloneOp,
+    FcntlCmd, FileName, FlockArg, FlockOp, HostName, InodeKind, LockType, MaskHow, Model, Op,
+    OpKind, OpenFlags, Outcome, Profile, Region, SetTid, SigAction, Signal, Snapshot, TaskState,
+    WaitOptions, WaitTarget, Whence,
 };
 
 /// A source of decisions.
@@ -143,6 +144,13 @@ impl Mix {
                 (Lseek, 2),
                 (Fcntl, 3),
                 (Pipe, 2),
+                (Kill, 5),
+                (Sigaction, 4),
+                (Sigprocmask, 4),
+                (Chdir, 2),
+                (Umask, 2),
+                (Sethostname, 2),
+                (Uname, 2),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -168,6 +176,13 @@ impl Mix {
                 (Ftruncate, 1),
                 (RecordLock, 3),
                 (Flock, 2),
+                (Kill, 3),
+                (Sigaction, 3),
+                (Sigprocmask, 2),
+                (Chdir, 1),
+                (Umask, 1),
+                (Sethostname, 1),
+                (Uname, 1),
             ],
         }
     }
@@ -198,6 +213,13 @@ enum Kind {
     Ftruncate,
     RecordLock,
     Flock,
+    Kill,
+    Sigaction,
+    Sigprocmask,
+    Chdir,
+    Umask,
+    Sethostname,
+    Uname,
 }
 
 impl Kind {
@@ -227,12 +249,19 @@ impl Kind {
             Kind::Vfork => &["vfork"],
             Kind::Exec => &["exec"],
             Kind::Clone => &["clone"],
+            Kind::Kill => &["kill"],
+            Kind::Sigaction => &["sigaction"],
+            Kind::Sigprocmask => &["sigprocmask"],
+            Kind::Chdir => &["chdir"],
+            Kind::Umask => &["umask"],
+            Kind::Sethostname => &["sethostname"],
+            Kind::Uname => &["uname"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 23] = [
+pub const GEN_OP_KINDS: [&str; 30] = [
     "fork",
     "exit",
     "wait",
@@ -256,13 +285,20 @@ pub const GEN_OP_KINDS: [&str; 23] = [
     "clone",
     "exec",
     "flock",
+    "kill",
+    "sigaction",
+    "sigprocmask",
+    "chdir",
+    "umask",
+    "sethostname",
+    "uname",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
 /// generator may draw. Kinds outside the set are never generated (and reported as not
 /// compared).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpSet(u32);
+pub struct OpSet(u64);
 
 impl OpSet {
     /// Every kind.
@@ -361,7 +397,8 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             } else {
                 *src.pick(&live)
             };
-            let Some(op) = propose(src, cfg, &snap, task, created) else {
+            let own_uts = !model.in_lab_uts(task);
+            let Some(op) = propose(src, cfg, &snap, task, created, own_uts) else {
                 continue;
             };
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
@@ -386,12 +423,32 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
     Case { config, ops }
 }
 
+/// Signals the random mix uses: no stop signals (the model does not stop tasks), no
+/// core-dumping ones (a core file per kill), a few real-time ones (which queue).
+const GEN_SIGNALS: [Signal; 14] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGPIPE,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGCHLD,
+    Signal::SIGCONT,
+    Signal::SIGURG,
+    Signal::SIGWINCH,
+    Signal(34),
+    Signal(40),
+    Signal(64),
+];
+
 fn propose(
     src: &mut dyn Choices,
     cfg: &GenConfig,
     snap: &Snapshot,
     task: u32,
     created: u32,
+    own_uts: bool,
 ) -> Option<Op> {
     let weights: Vec<(Kind, u32)> = cfg
         .mix
@@ -739,6 +796,100 @@ fn propose(
             // ones left check that an uncontended lock does not block.
             nonblock: !src.chance(20),
         },
+        Kind::Kill => {
+            let targets: Vec<u32> = snap.tasks.iter().map(|t| t.task).collect();
+            let target = if src.chance(5) {
+                src.below(created)
+            } else if src.chance(30) {
+                task
+            } else {
+                *src.pick(&targets)
+            };
+            // Often a signal the target blocks: it pends, and forks, unblocks and sigactions
+            // then have something to act on.
+            let blocked: Vec<Signal> = snap
+                .task(target)
+                .and_then(|t| t.signals)
+                .map(|s| {
+                    s.blocked
+                        .signals()
+                        .into_iter()
+                        .filter(|x| GEN_SIGNALS.contains(x))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let sig = match src.below(40) {
+                0 => Signal(0),
+                1 => Signal::SIGKILL,
+                2 => *src.pick(&[Signal(65), Signal(-1)]),
+                _ if !blocked.is_empty() && src.chance(40) => *src.pick(&blocked),
+                _ => *src.pick(&GEN_SIGNALS),
+            };
+            // Killing t0 ends most of a case; keep it rare.
+            if target == 0 && sig != Signal(0) && !src.chance(15) {
+                return None;
+            }
+            OpKind::Kill { target, sig }
+        }
+        Kind::Sigaction => {
+            let sig = match src.below(30) {
+                0 => *src.pick(&[Signal::SIGKILL, Signal::SIGSTOP, Signal(0), Signal(65)]),
+                // A fault signal may be ignored or reset (a fault forces it back to SIG_DFL),
+                // never caught: the handler would return to the fault forever.
+                1 => *src.pick(&[Signal::SIGSEGV, Signal::SIGBUS]),
+                _ => *src.pick(&GEN_SIGNALS),
+            };
+            let action = match src.below(10) {
+                0..=3 if sig != Signal::SIGSEGV && sig != Signal::SIGBUS => SigAction::Handler,
+                0..=6 => SigAction::Ignore,
+                _ => SigAction::Default,
+            };
+            OpKind::Sigaction { sig, action }
+        }
+        Kind::Sigprocmask => {
+            let how = *src.pick(&[
+                MaskHow::Block,
+                MaskHow::Block,
+                MaskHow::Unblock,
+                MaskHow::SetMask,
+            ]);
+            let n = src.below(4);
+            // Unblocking usually names a signal that is blocked (and maybe pending).
+            let blocked = view
+                .signals
+                .map(|s| s.blocked.signals())
+                .unwrap_or_default();
+            let set = (0..n)
+                .map(|_| match src.below(20) {
+                    0 => Signal::SIGKILL,
+                    1 => Signal::SIGSEGV,
+                    _ if how != MaskHow::Block && !blocked.is_empty() && src.chance(60) => {
+                        *src.pick(&blocked)
+                    }
+                    _ => *src.pick(&GEN_SIGNALS),
+                })
+                .collect();
+            OpKind::Sigprocmask { how, set }
+        }
+        Kind::Chdir => OpKind::Chdir {
+            dir: *src.pick(&CaseDir::ALL),
+        },
+        // Masks that keep the owner's read and write bits: the model does not track file
+        // modes, and files the case creates (mode 0600) must stay openable by their owner.
+        Kind::Umask => OpKind::Umask {
+            mask: *src.pick(&[0o022, 0o077, 0o000, 0o027, 0o002, 0o007, 0o070]),
+        },
+        Kind::Sethostname => {
+            // Never in the lab's own UTS namespace (the lab refuses it: it would rename the
+            // machine).
+            if !own_uts {
+                return None;
+            }
+            OpKind::Sethostname {
+                name: *src.pick(&HostName::ALL),
+            }
+        }
+        Kind::Uname => OpKind::Uname,
     };
     Some(Op { task, kind })
 }

@@ -61,6 +61,7 @@ pub fn render_snapshot(s: &Snapshot) -> String {
             );
         }
         out.push('\n');
+        render_context(&mut out, t);
         if !t.tid_words.is_empty() {
             out.push_str("  tid words:");
             for w in &t.tid_words {
@@ -119,6 +120,50 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         );
     }
     out
+}
+
+/// Signal state, fs context and namespaces of a task, each line only when it differs from a
+/// fresh `t0` (nothing blocked, ignored, caught or pending; cwd the case directory, umask 022;
+/// the lab's namespaces), so traces of cases that never touch them stay as they were.
+fn render_context(out: &mut String, t: &forkspec_model::TaskView) {
+    if let Some(s) = &t.signals {
+        let sets = [
+            ("blocked", s.blocked),
+            ("ignored", s.ignored),
+            ("caught", s.caught),
+            ("pending", s.pending),
+            ("shared_pending", s.shared_pending),
+        ];
+        let parts: Vec<String> = sets
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(n, v)| format!("{n}={v:?}"))
+            .collect();
+        if !parts.is_empty() {
+            let _ = writeln!(out, "  signals {}", parts.join(" "));
+        }
+    }
+    if let Some(c) = &t.fs_context {
+        if c.cwd != forkspec_model::CaseDir::Case || c.umask != 0o022 {
+            let _ = writeln!(
+                out,
+                "  cwd={} umask={:03o}",
+                c.cwd.rel_path_or_dot(),
+                c.umask
+            );
+        }
+    }
+    if let Some(ns) = &t.namespaces {
+        let parts: Vec<String> = ns
+            .named()
+            .iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        if !parts.is_empty() {
+            let _ = writeln!(out, "  ns {}", parts.join(" "));
+        }
+    }
 }
 
 /// The model's trace of a case: every op with its predicted outcome, and the state after the

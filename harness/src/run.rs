@@ -239,6 +239,13 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Vfork => "vfork",
         Exec => "exec",
         Clone(_) => "clone",
+        Kill { .. } => "kill",
+        Sigaction { .. } => "sigaction",
+        Sigprocmask { .. } => "sigprocmask",
+        Chdir { .. } => "chdir",
+        Umask { .. } => "umask",
+        Sethostname { .. } => "sethostname",
+        Uname => "uname",
     }
 }
 

@@ -224,6 +224,7 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
             }
         }
     }
+    diff_context(d, &t, e, a);
     let fds: std::collections::BTreeSet<i32> = e.fds.iter().chain(&a.fds).map(|f| f.fd).collect();
     for fd in fds {
         let fe = e.fds.iter().find(|f| f.fd == fd);
@@ -253,6 +254,49 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
             &e.memory.len(),
             &a.memory.len(),
         );
+    }
+}
+
+/// Signal state, fs context (semantic) and namespace classes (internal), each compared when
+/// both sides report it.
+fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
+    if let (Some(x), Some(y)) = (&e.signals, &a.signals) {
+        for (name, p, q) in [
+            ("blocked", x.blocked, y.blocked),
+            ("ignored", x.ignored, y.ignored),
+            ("caught", x.caught, y.caught),
+            ("pending", x.pending, y.pending),
+            ("shared_pending", x.shared_pending, y.shared_pending),
+        ] {
+            d.field(
+                format!("{t}.signals.{name}"),
+                &format!("t.signals.{name}"),
+                Level::Semantic,
+                &p,
+                &q,
+            );
+        }
+    }
+    if let (Some(x), Some(y)) = (&e.fs_context, &a.fs_context) {
+        d.field(format!("{t}.cwd"), "t.cwd", Level::Semantic, &x.cwd, &y.cwd);
+        d.field(
+            format!("{t}.umask"),
+            "t.umask",
+            Level::Semantic,
+            &format!("{:#05o}", x.umask),
+            &format!("{:#05o}", y.umask),
+        );
+    }
+    if let (Some(x), Some(y)) = (&e.namespaces, &a.namespaces) {
+        for ((name, p), (_, q)) in x.named().into_iter().zip(y.named()) {
+            d.field(
+                format!("{t}.ns.{name}"),
+                &format!("t.ns.{name}"),
+                Level::Internal,
+                &p,
+                &q,
+            );
+        }
     }
 }
 
@@ -405,6 +449,9 @@ mod tests {
                     }],
                 }],
                 tid_words: vec![],
+                signals: None,
+                fs_context: None,
+                namespaces: None,
             }],
             ofds: vec![],
             inodes: vec![],

@@ -335,6 +335,15 @@ pub struct TaskView {
     /// empty for zombies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tid_words: Vec<TidEntry>,
+    /// Signal masks and dispositions; `None` for zombies and when not observed. Semantic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<SignalView>,
+    /// Working directory and umask; `None` for zombies and when not observed. Semantic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_context: Option<FsView>,
+    /// Namespace classes; `None` for zombies and when not observed. Internal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<NsClasses>,
 }
 
 /// Which of a clone child's two words: the backend passes one `parent_tid` and one
@@ -369,6 +378,124 @@ pub struct TidEntry {
     pub word: TidWord,
     /// Its value.
     pub value: TidValue,
+}
+
+/// A set of signals 1..=64 as the kernel's 64-bit `sigset_t` (bit `n - 1` is signal `n`), the
+/// form of the `Sig*` lines of /proc/PID/status. Serialized as that number.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[serde(transparent)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    /// No signal.
+    pub const EMPTY: SigSet = SigSet(0);
+
+    /// The bit of `sig`, or 0 when `sig` is outside 1..=64.
+    pub fn bit(sig: i32) -> u64 {
+        if (1..=64).contains(&sig) {
+            1u64 << (sig - 1)
+        } else {
+            0
+        }
+    }
+
+    /// Whether `sig` is in the set.
+    pub fn has(self, sig: i32) -> bool {
+        self.0 & SigSet::bit(sig) != 0
+    }
+
+    /// The signals of the set, ascending.
+    pub fn signals(self) -> Vec<Signal> {
+        (1..=64).filter(|&s| self.has(s)).map(Signal).collect()
+    }
+
+    /// True when no signal is in the set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for SigSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.signals().iter().map(|s| s.to_string()).collect();
+        write!(f, "{{{}}}", names.join(","))
+    }
+}
+
+/// A task's signal state as /proc/PID/status shows it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct SignalView {
+    /// `SigBlk`: the task's blocked mask.
+    pub blocked: SigSet,
+    /// `SigIgn`: signals whose disposition is `SIG_IGN`.
+    pub ignored: SigSet,
+    /// `SigCgt`: signals with a handler.
+    pub caught: SigSet,
+    /// `SigPnd`: pending for this task alone.
+    pub pending: SigSet,
+    /// `ShdPnd`: pending for the whole thread group.
+    pub shared_pending: SigSet,
+}
+
+/// A task's filesystem context (`fs_struct`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FsView {
+    /// Working directory, inside the case directory.
+    pub cwd: crate::op::CaseDir,
+    /// `Umask` of /proc/PID/status.
+    pub umask: u32,
+}
+
+/// Namespace classes of a task (/proc/PID/ns/*): equal labels mean the same namespace; the
+/// lab's own namespaces get whatever label first appearance gives them (`t0` is in all of
+/// them, so 0).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct NsClasses {
+    /// uts
+    pub uts: u64,
+    /// pid (the namespace the task is in)
+    pub pid: u64,
+    /// user
+    pub user: u64,
+    /// mnt
+    pub mnt: u64,
+    /// ipc
+    pub ipc: u64,
+    /// net
+    pub net: u64,
+    /// cgroup
+    pub cgroup: u64,
+    /// time
+    pub time: u64,
+}
+
+impl NsClasses {
+    fn fields_mut(&mut self) -> [&mut u64; 8] {
+        [
+            &mut self.uts,
+            &mut self.pid,
+            &mut self.user,
+            &mut self.mnt,
+            &mut self.ipc,
+            &mut self.net,
+            &mut self.cgroup,
+            &mut self.time,
+        ]
+    }
+
+    /// The classes with their names, in a fixed order.
+    pub fn named(&self) -> [(&'static str, u64); 8] {
+        [
+            ("uts", self.uts),
+            ("pid", self.pid),
+            ("user", self.user),
+            ("mnt", self.mnt),
+            ("ipc", self.ipc),
+            ("net", self.net),
+            ("cgroup", self.cgroup),
+            ("time", self.time),
+        ]
+    }
 }
 
 /// Kernel-visible state of every task of a case that has not been reaped.
@@ -435,7 +562,13 @@ impl Snapshot {
         let mut classes: [Labeler; 6] = Default::default();
         let mut ofd_ids = Labeler::default();
         let mut frames = Labeler::default();
+        let mut ns_labels: [Labeler; 8] = Default::default();
         for t in &mut self.tasks {
+            if let Some(ns) = &mut t.namespaces {
+                for (f, l) in ns.fields_mut().into_iter().zip(ns_labels.iter_mut()) {
+                    *f = l.label(*f);
+                }
+            }
             if let Some(s) = &mut t.sharing {
                 let fields = [
                     &mut s.vm,
@@ -538,6 +671,15 @@ impl Snapshot {
                 // Read through /proc/PID/mem, like page values.
                 t.tid_words.clear();
             }
+            if !caps.signals {
+                t.signals = None;
+            }
+            if !caps.fs_context {
+                t.fs_context = None;
+            }
+            if !caps.namespaces {
+                t.namespaces = None;
+            }
             if !caps.kcmp {
                 t.sharing = None;
                 for e in &mut t.fds {
@@ -613,6 +755,9 @@ mod tests {
                         pages: vec![page(pfn_a), page(pfn_b), page(pfn_a)],
                     }],
                     tid_words: vec![],
+                    signals: None,
+                    fs_context: None,
+                    namespaces: None,
                 }],
                 ofds: vec![Ofd {
                     id: ofd,

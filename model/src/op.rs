@@ -5,6 +5,7 @@
 //! of the semantics under test. Everything here is plain data with a stable JSON form: it is the
 //! wire format of case files, traces and the backend protocol.
 
+use crate::obs::Signal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -291,6 +292,110 @@ pub enum WaitTarget {
     Task(TaskId),
 }
 
+/// The disposition a `sigaction` op installs (sigaction(2)).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SigAction {
+    /// `SIG_DFL`.
+    Default,
+    /// `SIG_IGN`.
+    Ignore,
+    /// A handler that does nothing (`SA_RESTART`, empty `sa_mask`): the signal is caught.
+    Handler,
+}
+
+/// How `sigprocmask` combines its set with the blocked mask (sigprocmask(2)).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskHow {
+    /// `SIG_BLOCK`: add the set.
+    Block,
+    /// `SIG_UNBLOCK`: remove the set.
+    Unblock,
+    /// `SIG_SETMASK`: the set becomes the mask.
+    SetMask,
+}
+
+/// The small fixed set of directories a `chdir` op names, all given as paths inside the case
+/// directory (the lab passes absolute paths, so the result never depends on the current
+/// directory).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaseDir {
+    /// The case directory itself (every task's initial cwd).
+    #[serde(rename = "case")]
+    Case,
+    /// `d`, a subdirectory the case setup creates.
+    #[serde(rename = "d")]
+    D,
+    /// `d/e`, a subdirectory of `d` the case setup creates.
+    #[serde(rename = "d/e")]
+    DE,
+    /// `missing`, which never exists: ENOENT.
+    #[serde(rename = "missing")]
+    Missing,
+    /// `data`, a regular file: ENOTDIR.
+    #[serde(rename = "data")]
+    Data,
+}
+
+impl CaseDir {
+    /// Every name, in traversal order.
+    pub const ALL: [CaseDir; 5] = [
+        CaseDir::Case,
+        CaseDir::D,
+        CaseDir::DE,
+        CaseDir::Missing,
+        CaseDir::Data,
+    ];
+
+    /// The path relative to the case directory (empty for the case directory itself).
+    pub fn rel_path(self) -> &'static str {
+        match self {
+            CaseDir::Case => "",
+            CaseDir::D => "d",
+            CaseDir::DE => "d/e",
+            CaseDir::Missing => "missing",
+            CaseDir::Data => "data",
+        }
+    }
+
+    /// The path relative to the case directory, `.` for the case directory itself.
+    pub fn rel_path_or_dot(self) -> &'static str {
+        match self {
+            CaseDir::Case => ".",
+            other => other.rel_path(),
+        }
+    }
+
+    /// Whether the case setup makes this a directory.
+    pub fn is_dir(self) -> bool {
+        matches!(self, CaseDir::Case | CaseDir::D | CaseDir::DE)
+    }
+}
+
+/// The small fixed set of host names a `sethostname` op may set.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum HostName {
+    /// `alpha`
+    Alpha,
+    /// `beta`
+    Beta,
+}
+
+impl HostName {
+    /// Every name.
+    pub const ALL: [HostName; 2] = [HostName::Alpha, HostName::Beta];
+
+    /// The name as `uname(2)` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostName::Alpha => "alpha",
+            HostName::Beta => "beta",
+        }
+    }
+}
+
 /// What one op does. `wait`, reads of an empty pipe and the like can block; a blocked task
 /// reports [`crate::Outcome::Blocked`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
@@ -461,6 +566,44 @@ pub enum OpKind {
         #[serde(default = "yes")]
         nonblock: bool,
     },
+    /// `kill(pid of target as the caller sees it, sig)`; `sig` 0 checks existence only.
+    Kill {
+        /// The task signalled (its thread group: kill(2) sends to the process).
+        target: TaskId,
+        /// Signal number (any number: out of range is EINVAL).
+        sig: Signal,
+    },
+    /// `rt_sigaction(sig, &act, NULL, 8)`: installs a disposition, returns 0 or an errno.
+    Sigaction {
+        /// Signal number.
+        sig: Signal,
+        /// Disposition.
+        action: SigAction,
+    },
+    /// `rt_sigprocmask(how, &set, NULL, 8)`.
+    Sigprocmask {
+        /// How the set combines with the mask.
+        how: MaskHow,
+        /// The signals of the set (numbers outside 1..=64 have no bit and are left out).
+        set: Vec<Signal>,
+    },
+    /// `chdir(case directory / dir)`.
+    Chdir {
+        /// Directory.
+        dir: CaseDir,
+    },
+    /// `umask(mask)`: returns the old mask.
+    Umask {
+        /// New mask (the kernel keeps the low 9 bits).
+        mask: u32,
+    },
+    /// `sethostname(name, len)`.
+    Sethostname {
+        /// Host name.
+        name: HostName,
+    },
+    /// `uname(&buf)`: the outcome is the node name (`Outcome::Data`).
+    Uname,
 }
 
 fn yes() -> bool {
@@ -903,7 +1046,32 @@ impl fmt::Display for Op {
                 let nb = if *nonblock { "|LOCK_NB" } else { "" };
                 write!(f, "flock({fd}, {op}{nb})")
             }
+            OpKind::Kill { target, sig } => write!(f, "kill(t{target}, {sig})"),
+            OpKind::Sigaction { sig, action } => {
+                write!(f, "sigaction({sig}, {})", action_name(*action))
+            }
+            OpKind::Sigprocmask { how, set } => {
+                let how = match how {
+                    MaskHow::Block => "BLOCK",
+                    MaskHow::Unblock => "UNBLOCK",
+                    MaskHow::SetMask => "SETMASK",
+                };
+                let names: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+                write!(f, "sigprocmask({how}, [{}])", names.join(", "))
+            }
+            OpKind::Chdir { dir } => write!(f, "chdir({:?})", dir.rel_path_or_dot()),
+            OpKind::Umask { mask } => write!(f, "umask({mask:#05o})"),
+            OpKind::Sethostname { name } => write!(f, "sethostname({:?})", name.as_str()),
+            OpKind::Uname => write!(f, "uname()"),
         }
+    }
+}
+
+fn action_name(a: SigAction) -> &'static str {
+    match a {
+        SigAction::Default => "SIG_DFL",
+        SigAction::Ignore => "SIG_IGN",
+        SigAction::Handler => "handler",
     }
 }
 

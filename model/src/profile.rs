@@ -22,6 +22,9 @@ pub struct Profile {
     pub page_size: u64,
     /// Filesystem of the case directories.
     pub case_fs: CaseFs,
+    /// The node name of the lab's own UTS namespace (what `uname` reports before any
+    /// `sethostname` in a namespace of the case).
+    pub hostname: String,
 }
 
 /// The filesystem of the case directory, which decides how the page cache of `data` is
@@ -48,6 +51,7 @@ impl Default for Profile {
             kernel: (6, 18),
             page_size: crate::op::PAGE_SIZE,
             case_fs: CaseFs::Tmpfs,
+            hostname: String::new(),
         }
     }
 }
@@ -95,6 +99,13 @@ pub struct Capabilities {
     pub exit_signal: bool,
     /// The file locks held on the case's inodes (/proc/locks).
     pub locks: bool,
+    /// Signal masks, dispositions and pending sets (the `Sig*`/`ShdPnd` lines of
+    /// /proc/PID/status).
+    pub signals: bool,
+    /// Working directory (/proc/PID/cwd, which needs ptrace read access) and umask.
+    pub fs_context: bool,
+    /// Namespace identities (/proc/PID/ns/*, which need ptrace read access).
+    pub namespaces: bool,
 }
 
 impl Default for Capabilities {
@@ -112,6 +123,9 @@ impl Capabilities {
         pipe_size: true,
         exit_signal: true,
         locks: true,
+        signals: true,
+        fs_context: true,
+        namespaces: true,
     };
 
     /// What both `self` and `other` can observe.
@@ -123,6 +137,9 @@ impl Capabilities {
             pipe_size: self.pipe_size && other.pipe_size,
             exit_signal: self.exit_signal && other.exit_signal,
             locks: self.locks && other.locks,
+            signals: self.signals && other.signals,
+            fs_context: self.fs_context && other.fs_context,
+            namespaces: self.namespaces && other.namespaces,
         }
     }
 
@@ -155,6 +172,15 @@ impl Capabilities {
         }
         if !self.locks {
             v.push(("locks", "file locks held (/proc/locks unreadable)"));
+        }
+        if !self.signals {
+            v.push(("signals", "signal masks, dispositions and pending sets"));
+        }
+        if !self.fs_context {
+            v.push(("fs_context", "working directories and umasks"));
+        }
+        if !self.namespaces {
+            v.push(("namespaces", "namespace classes (/proc/PID/ns unreadable)"));
         }
         v
     }

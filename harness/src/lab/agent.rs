@@ -6,7 +6,8 @@
 
 use super::channel::{
     Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA,
-    FIX_REPLY_FROM_CMD, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_STORE, K_SYSCALL, REPLY_WRITE_FD, SLOTS,
+    FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_STORE, K_SYSCALL,
+    K_UNAME, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
 use super::trampoline::{clone_call, CloneCall};
@@ -459,6 +460,25 @@ fn read_cmd(fd: i32, cmd: &mut Cmd) -> bool {
     }
 }
 
+/// `uname(2)` into a buffer on this stack; copies the node name (the second of six 65-byte
+/// fields) into `out` and returns its length, or `-errno`.
+fn uname_nodename(out: &mut [u8]) -> i64 {
+    const FIELD: usize = 65;
+    let mut buf = [0u8; 6 * FIELD];
+    // SAFETY: uname writes one `struct utsname` (six 65-byte fields) into the local buffer.
+    let r = unsafe { sc(libc::SYS_uname, buf.as_mut_ptr() as u64, 0, 0) };
+    if r < 0 {
+        return r;
+    }
+    let node = &buf[FIELD..2 * FIELD];
+    let mut n = 0;
+    while n < FIELD && node[n] != 0 && n < out.len() {
+        out[n] = node[n];
+        n += 1;
+    }
+    n as i64
+}
+
 /// The agent loop of the task in `slot`: receive one command, run it, reply. Exits when the
 /// lab closes the command pipes.
 ///
@@ -477,6 +497,10 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
         if cmd.fix & FIX_REPLY_FROM_CMD != 0 {
             // A plain array copy (at most a memcpy): nothing allocates or touches TLS.
             reply.data = cmd.data;
+        }
+        if cmd.fix & FIX_SIGACTION != 0 {
+            cmd.data[0..8].copy_from_slice(&super::handler::handler_addr().to_ne_bytes());
+            cmd.data[16..24].copy_from_slice(&super::handler::restorer_addr().to_ne_bytes());
         }
         let mut a = cmd.args;
         let mut i = 0;
@@ -518,6 +542,7 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
                 unsafe { core::ptr::write_volatile(a[0] as *mut u8, a[1] as u8) };
                 0
             }
+            K_UNAME => uname_nodename(&mut reply.data),
             _ => -(libc::ENOSYS as i64),
         };
         send_reply(&reply);

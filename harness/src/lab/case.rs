@@ -6,7 +6,8 @@ use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
 use forkspec_model::{
-    CaseConfig, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget, MAX_PAGES,
+    CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
+    MAX_PAGES,
 };
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -37,6 +38,10 @@ struct Task {
     pid: i32,
     /// Its pids from the lab's pid namespace inwards (/proc/PID/status `NSpid`).
     nspid: Vec<i32>,
+    /// The pid namespaces it is in, from the lab's inwards, as ids of the lab's bookkeeping
+    /// (0 is the lab's): which tasks see which (a sibling namespace at the same depth has a
+    /// pid list of the same length).
+    pidns_chain: Vec<u32>,
     /// A non-leader thread (CLONE_THREAD): released at exit, never a zombie.
     thread: bool,
     /// The label of its thread group leader (itself unless a thread).
@@ -76,6 +81,8 @@ pub struct Case {
     /// Slots whose clone child sent its birth message (it has run past schedule_tail).
     born: [bool; SLOTS],
     done: bool,
+    /// Last pid namespace id handed out in `pidns_chain`s.
+    next_pidns: u32,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -112,6 +119,21 @@ fn pidfd_exit_status(pidfd: i32) -> Option<i32> {
         return None;
     }
     Some((info[7] >> 32) as u32 as i32)
+}
+
+/// Whether the task has SIGKILL pending in /proc/PID/status `SigPnd`: a fatal signal to its
+/// group (complete_signal) or the end of its pid namespace queues SIGKILL on every thread
+/// before kill(2) returns, so a blocked task with it is about to exit.
+fn doomed(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("SigPnd:")
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+        })
+        .is_some_and(|set| set & (1 << (libc::SIGKILL - 1)) != 0)
 }
 
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
@@ -229,6 +251,7 @@ impl Case {
             completed: Vec::new(),
             born: [false; SLOTS],
             done: false,
+            next_pidns: 0,
         };
         match case.start(config.pages) {
             Ok(()) => Ok(case),
@@ -241,6 +264,11 @@ impl Case {
 
     fn start(&mut self, pages: u32) -> Result<(), String> {
         write_data(&self.dir, pages).map_err(|e| format!("writing the data file: {e}"))?;
+        // The directories `chdir` ops name (op.rs: CaseDir).
+        for d in [CaseDir::D, CaseDir::DE] {
+            std::fs::create_dir(self.dir.join(d.rel_path()))
+                .map_err(|e| format!("creating {}: {e}", d.rel_path()))?;
+        }
         let cdir = CString::new(self.dir.as_os_str().as_bytes())
             .map_err(|_| "case directory path contains NUL".to_string())?;
         let plan = T0Plan {
@@ -267,6 +295,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid: vec![pid],
+            pidns_chain: vec![0],
             thread: false,
             leader: 0,
             vfork_child: None,
@@ -324,15 +353,31 @@ impl Case {
                 .filter(|t| t.life != Reaped)
                 .and_then(|t| t.nspid.get(depth))
                 .map_or(NO_PID, |&p| p as i64),
+            // kill(2) takes the target's pid in the caller's pid namespace; a task there or
+            // in a namespace nested in it is visible, anyone else is not (ESRCH).
+            OpKind::Kill { target, .. } => {
+                let me = &self.tasks[op.task as usize];
+                self.tasks
+                    .get(target as usize)
+                    .filter(|t| t.life != Reaped)
+                    .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
+                    .and_then(|t| t.nspid.get(depth))
+                    .map_or(NO_PID, |&p| p as i64)
+            }
             _ => 0,
         };
+        if let OpKind::Sethostname { .. } = op.kind {
+            self.refuse_lab_uts(op.task)?;
+        }
         let creates = matches!(op.kind, OpKind::Fork | OpKind::Vfork | OpKind::Clone(_));
         if creates && self.next_slot >= SLOTS {
             return Err(format!(
                 "task limit reached: at most {SLOTS} forks per case"
             ));
         }
-        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid)?;
+        let dir = self.dir.as_os_str().as_bytes().to_vec();
+        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?;
+        let dead_before = self.dead_count();
         if let Expect::Child { .. } | Expect::Clone { .. } = expect {
             self.next_slot += 1;
         }
@@ -353,7 +398,117 @@ impl Case {
             self.await_birth(*child as usize);
         }
         self.settle_vfork();
+        if matches!(op.kind, OpKind::Kill { .. })
+            || self.dead_count() != dead_before
+            || self.deaths_pending()
+        {
+            self.settle_signals()?;
+        }
         Ok(out)
+    }
+
+    /// Tasks the bookkeeping knows to be dead or reaped.
+    fn dead_count(&self) -> usize {
+        self.tasks
+            .iter()
+            .filter(|t| matches!(t.life, Dead | Reaped))
+            .count()
+    }
+
+    /// Whether a task the bookkeeping thinks alive has exited (its pidfd is readable).
+    fn deaths_pending(&self) -> bool {
+        (0..self.tasks.len()).any(|i| matches!(self.tasks[i].life, Live | Blocked) && self.gone(i))
+    }
+
+    /// After a kill or a death, signals may be on their way to other tasks (the kill's
+    /// target, the parents that get an exit signal): kill(2) returns once the signal is
+    /// queued, not handled. Every live task gets a no-op command (getpid) and answers it only
+    /// after it has run its handlers, or dies of a fatal signal first; a death found this way
+    /// sends exit signals in turn, so the round repeats until nothing dies. Blocked tasks
+    /// cannot answer; a vfork parent whose child died is awaited (settle_vfork).
+    fn settle_signals(&mut self) -> Result<(), String> {
+        loop {
+            let before = self.dead_count();
+            // A blocked task cannot answer; one that died (killed, or taken down with its pid
+            // namespace) will never send its late reply either.
+            for i in 0..self.tasks.len() {
+                if self.tasks[i].life == Blocked && !self.gone(i) && doomed(self.tasks[i].pid) {
+                    self.await_exit(i);
+                }
+                if self.tasks[i].life == Blocked && self.gone(i) {
+                    let expect = self.tasks[i].pending.map_or(Expect::Ret, |p| p.1);
+                    self.died(i as TaskId, expect);
+                }
+            }
+            for i in 0..self.tasks.len() {
+                if self.tasks[i].life != Live {
+                    continue;
+                }
+                let (cmd, expect) = (
+                    Cmd {
+                        nr: libc::SYS_getpid as u64,
+                        ..Cmd::ZERO
+                    },
+                    Expect::Ret,
+                );
+                self.seq = self.seq.wrapping_add(1);
+                if self.seq == super::channel::BIRTH_SEQ {
+                    self.seq = 1;
+                }
+                let cmd = Cmd {
+                    seq: self.seq,
+                    ..cmd
+                };
+                let slot = self.tasks[i].slot;
+                self.send(i as TaskId, slot, &cmd, expect)?;
+                self.await_reply(i as TaskId, self.seq, expect);
+            }
+            self.settle_vfork();
+            // Every further round follows a new death, so this ends after at most one round
+            // per task.
+            if self.dead_count() == before {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sleeps until task `i` has exited (its pidfd turns readable) or the deadline passes.
+    fn await_exit(&self, i: usize) {
+        let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
+            return;
+        };
+        let end = Instant::now() + self.deadline;
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                return;
+            }
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = (end - now).as_millis().max(1) as i32;
+            // SAFETY: poll on one local pollfd.
+            if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
+                return;
+            }
+        }
+    }
+
+    /// sethostname must never change the machine's host name: the lab refuses to run it in
+    /// a task whose UTS namespace is the lab's own (or cannot be told).
+    fn refuse_lab_uts(&self, t: TaskId) -> Result<(), String> {
+        let pid = self.tasks[t as usize].pid;
+        let own = std::fs::read_link("/proc/self/ns/uts").ok();
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/uts")).ok();
+        match (own, theirs) {
+            (Some(a), Some(b)) if a != b => Ok(()),
+            _ => Err(format!(
+                "refusing sethostname in t{t}: it is in the lab's own UTS namespace (or that \
+                 cannot be told), where it would change the machine's host name"
+            )),
+        }
     }
 
     /// A vfork parent whose child is gone resumes at once (the child's exit released the
@@ -447,6 +602,11 @@ impl Case {
                 })
                 .unwrap_or(hint)
         };
+        let mut pidns_chain = self.tasks[creator].pidns_chain.clone();
+        if newpid {
+            self.next_pidns += 1;
+            pidns_chain.push(self.next_pidns);
+        }
         let nested = self.tasks[creator].nspid.len() > 1;
         let nspid = if nested || newpid {
             nspid(pid)
@@ -462,6 +622,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid,
+            pidns_chain,
             thread,
             leader,
             vfork_child: None,
@@ -861,7 +1022,9 @@ impl Case {
                 thread_of: t.thread.then_some(t.leader as TaskId),
             })
             .collect();
-        let Observed { mut snapshot, gone } = observe::snapshot(o, &refs, self.pages)?;
+        let real_dir = std::fs::canonicalize(&self.dir)
+            .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
+        let Observed { mut snapshot, gone } = observe::snapshot(o, &refs, self.pages, &real_dir)?;
         if o.caps.pagemap {
             self.add_tid_words(&mut snapshot);
         }

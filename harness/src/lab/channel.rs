@@ -81,6 +81,12 @@ pub const FIX_REPLY_DATA: u32 = 1 << 8;
 /// `fix` bit: the reply's `data` starts as a copy of the command's, for calls that read a
 /// structure and write the answer back into it (`F_GETLK`).
 pub const FIX_REPLY_FROM_CMD: u32 = 1 << 16;
+/// `fix` bit: the command's `data` starts with a kernel `struct sigaction` (handler, flags,
+/// restorer, mask); the agent writes its own handler and restorer addresses into it. Code
+/// addresses are the agent's: after an exec of the agent they differ from the lab's.
+pub const FIX_SIGACTION: u32 = 1 << 17;
+/// `uname` into a local buffer; the reply's `data[..ret]` is the node name.
+pub const K_UNAME: u32 = 6;
 
 /// One command to one agent.
 #[repr(C)]

@@ -15,6 +15,8 @@ mod channel;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod guard;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod handler;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;

@@ -4,9 +4,9 @@
 use super::agent::page_addr;
 use super::channel::AGENT_FD_BASE;
 use forkspec_model::{
-    Access, Capabilities, ExitStatus, FdEntry, FileName, Frame, HeldLock, Inode, InodeKind,
-    LockKind, LockType, Ofd, Page, Parent, Region, RegionView, Sharing, Signal, Snapshot, TaskId,
-    TaskState, TaskView,
+    Access, Capabilities, CaseDir, ExitStatus, FdEntry, FileName, Frame, FsView, HeldLock, Inode,
+    InodeKind, LockKind, LockType, NsClasses, Ofd, Page, Parent, Region, RegionView, Sharing,
+    SigSet, Signal, SignalView, Snapshot, TaskId, TaskState, TaskView,
 };
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
@@ -574,8 +574,82 @@ fn present_byte(mem: &File, run: &mut MemRun, addr: u64, rest: &[u64]) -> Option
     Some(run.bytes[(addr - run.start) as usize])
 }
 
-/// Takes the canonical snapshot of `tasks` (not yet reaped, in label order).
-pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed, String> {
+/// The `Sig*`/`ShdPnd` and `Umask` lines of /proc/PID/status. No mask is applied: the agent
+/// itself blocks, ignores and catches nothing (t0 resets every disposition and the mask before
+/// the first op, and the pdeath signal is not part of these sets), so every bit is the case's.
+fn status_context(dir: &ProcDir, buf: &mut Vec<u8>) -> Option<(SignalView, u32)> {
+    dir.read_into(c"status", buf)?;
+    let s = std::str::from_utf8(buf).ok()?;
+    let mut v = SignalView::default();
+    let mut umask = None;
+    let mut seen = 0;
+    for line in s.lines() {
+        let Some((key, val)) = line.split_once(':') else {
+            continue;
+        };
+        let val = val.trim();
+        let set = |x: &mut SigSet| -> Option<()> {
+            *x = SigSet(u64::from_str_radix(val, 16).ok()?);
+            Some(())
+        };
+        match key {
+            "SigPnd" => set(&mut v.pending)?,
+            "ShdPnd" => set(&mut v.shared_pending)?,
+            "SigBlk" => set(&mut v.blocked)?,
+            "SigIgn" => set(&mut v.ignored)?,
+            "SigCgt" => set(&mut v.caught)?,
+            "Umask" => umask = u32::from_str_radix(val, 8).ok(),
+            _ => continue,
+        }
+        seen += 1;
+    }
+    (seen == 6).then_some((v, umask?))
+}
+
+/// The working directory of the task behind `dir` as one of the case's directories.
+fn cwd(dir: &ProcDir, case_dir: &std::path::Path) -> Result<CaseDir, String> {
+    let target = readlink_at(dir, c"cwd").ok_or("cannot read a task's cwd")?;
+    CaseDir::ALL
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .find(|d| {
+            let p = if d.rel_path().is_empty() {
+                case_dir.to_path_buf()
+            } else {
+                case_dir.join(d.rel_path())
+            };
+            p == target
+        })
+        .ok_or_else(|| format!("a task's cwd is outside the case's directories: {target:?}"))
+}
+
+/// The identities (inode numbers) of the task's namespaces, from /proc/PID/ns/*.
+fn namespaces(dir: &ProcDir) -> Option<NsClasses> {
+    let id = |name: &CStr| -> Option<u64> {
+        let t = readlink_at(dir, name)?;
+        let s = t.to_str()?;
+        s[s.find('[')? + 1..s.find(']')?].parse().ok()
+    };
+    Some(NsClasses {
+        uts: id(c"ns/uts")?,
+        pid: id(c"ns/pid")?,
+        user: id(c"ns/user")?,
+        mnt: id(c"ns/mnt")?,
+        ipc: id(c"ns/ipc")?,
+        net: id(c"ns/net")?,
+        cgroup: id(c"ns/cgroup")?,
+        time: id(c"ns/time")?,
+    })
+}
+
+/// Takes the canonical snapshot of `tasks` (not yet reaped, in label order). `case_dir` is the
+/// case directory with symbolic links resolved (how /proc/PID/cwd shows it).
+pub fn snapshot(
+    o: &Observer,
+    tasks: &[TaskRef],
+    pages: u32,
+    case_dir: &std::path::Path,
+) -> Result<Observed, String> {
     let mut snap = Snapshot::default();
     let mut gone = Vec::new();
     // First pass: identity, so parents and liveness are known before sharing is compared.
@@ -626,6 +700,9 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
             fds: Vec::new(),
             memory: Vec::new(),
             tid_words: Vec::new(),
+            signals: None,
+            fs_context: None,
+            namespaces: None,
         });
     }
     let live: Vec<(usize, TaskRef)> = views
@@ -696,6 +773,25 @@ pub fn snapshot(o: &Observer, tasks: &[TaskRef], pages: u32) -> Result<Observed,
     for (i, t) in &live {
         if let Some(d) = dir_of(t.label) {
             views[*i].memory = memory(o, d, pages, &mut entries, &mut buf);
+            if o.caps.signals || o.caps.fs_context {
+                let (sig, umask) = status_context(d, &mut buf)
+                    .ok_or_else(|| format!("cannot read the status of task {}", t.label))?;
+                if o.caps.signals {
+                    views[*i].signals = Some(sig);
+                }
+                if o.caps.fs_context {
+                    views[*i].fs_context = Some(FsView {
+                        cwd: cwd(d, case_dir)?,
+                        umask,
+                    });
+                }
+            }
+            if o.caps.namespaces {
+                views[*i].namespaces =
+                    Some(namespaces(d).ok_or_else(|| {
+                        format!("cannot read the namespaces of task {}", t.label)
+                    })?);
+            }
         }
     }
     snap.tasks = views;

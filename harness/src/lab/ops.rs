@@ -3,11 +3,13 @@
 use super::agent::page_addr;
 use super::channel::{
     Cmd, Reply, CF_CHILD_TID, CF_PARENT_TID, CF_PIDFD, CF_SET_TID, CF_STACK, CF_STACK_SIZE, CF_TLS,
-    DATA, FIX_CMD_DATA, FIX_REPLY_DATA, FIX_REPLY_FROM_CMD, K_CLONE, K_FORK, K_LOAD, K_STORE,
+    DATA, FIX_CMD_DATA, FIX_REPLY_DATA, FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_FORK, K_LOAD,
+    K_STORE, K_UNAME,
 };
 use forkspec_model::{
     Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, FlockArg, FlockOp, LockOwner,
-    LockReport, LockType, OpKind, OpenFlags, Outcome, SetTid, Whence, MAX_IO,
+    LockReport, LockType, MaskHow, OpKind, OpenFlags, Outcome, SetTid, SigAction, SigSet, Whence,
+    MAX_IO,
 };
 
 /// How to turn the reply of a command into an outcome.
@@ -113,9 +115,34 @@ pub fn open_flags(f: OpenFlags) -> i32 {
     v
 }
 
-/// The command running `op`. `child_slot` is the slot reserved for a fork child and `wait_pid`
-/// the pid a `wait` targets (already resolved from its label). Errors are invalid requests.
-pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Expect), String> {
+/// A path inside the case directory, NUL-terminated, as command data.
+fn case_path(dir: &[u8], rel: &str) -> Result<Vec<u8>, String> {
+    let mut p = dir.to_vec();
+    if !rel.is_empty() {
+        p.push(b'/');
+        p.extend_from_slice(rel.as_bytes());
+    }
+    p.push(0);
+    if p.len() > DATA {
+        return Err(format!(
+            "the case directory path is too long ({} bytes; at most {} fit in a command)",
+            dir.len(),
+            DATA - 10
+        ));
+    }
+    Ok(p)
+}
+
+/// The command running `op`. `child_slot` is the slot reserved for a fork child, `pid` the
+/// pid a `wait` or `kill` targets (already resolved from its label, as the caller sees it)
+/// and `dir` the case directory (absolute). Errors are invalid requests.
+pub fn encode(
+    op: &OpKind,
+    child_slot: usize,
+    pid: i64,
+    dir: &[u8],
+) -> Result<(Cmd, Expect), String> {
+    let wait_pid = pid;
     let z = 0u64;
     Ok(match op {
         OpKind::Fork => (
@@ -237,8 +264,9 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
             )
         }
         OpKind::Open { file, flags } => {
-            let mut name = [0u8; 8];
-            name[..file.as_str().len()].copy_from_slice(file.as_str().as_bytes());
+            // Relative to the case directory, whatever the task's cwd (op.rs: openat(case
+            // dir, name, ...)): the path is absolute.
+            let name = case_path(dir, file.as_str())?;
             let c = syscall(
                 libc::SYS_openat,
                 [
@@ -250,10 +278,7 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
                     z,
                 ],
             );
-            (
-                with_data(c, &name[..file.as_str().len() + 1], 1)?,
-                Expect::Ret,
-            )
+            (with_path(c, &name, 1), Expect::Ret)
         }
         OpKind::Close { fd: f } => (
             syscall(libc::SYS_close, [fd(*f), z, z, z, z, z]),
@@ -381,7 +406,73 @@ pub fn encode(op: &OpKind, child_slot: usize, wait_pid: i64) -> Result<(Cmd, Exp
             syscall(libc::SYS_ftruncate, [fd(*f), *len as u64, z, z, z, z]),
             Expect::Ret,
         ),
+        OpKind::Kill { sig, .. } => (
+            syscall(
+                libc::SYS_kill,
+                [pid as u64, sig.0 as i64 as u64, z, z, z, z],
+            ),
+            Expect::Ret,
+        ),
+        OpKind::Sigaction { sig, action } => {
+            use super::handler::{SA_RESTART, SA_RESTORER};
+            let (handler, flags, fix) = match action {
+                SigAction::Default => (0u64, 0u64, 0),
+                SigAction::Ignore => (1, 0, 0),
+                SigAction::Handler => (0, SA_RESTORER | SA_RESTART, FIX_SIGACTION),
+            };
+            // struct sigaction as rt_sigaction takes it: handler, flags, restorer, mask.
+            let mut act = [0u8; 32];
+            act[0..8].copy_from_slice(&handler.to_ne_bytes());
+            act[8..16].copy_from_slice(&flags.to_ne_bytes());
+            let c = syscall(libc::SYS_rt_sigaction, [sig.0 as i64 as u64, z, z, 8, z, z]);
+            let mut c = with_path(c, &act, 1);
+            c.fix |= fix;
+            (c, Expect::Ret)
+        }
+        OpKind::Sigprocmask { how, set } => {
+            let how = match how {
+                MaskHow::Block => libc::SIG_BLOCK,
+                MaskHow::Unblock => libc::SIG_UNBLOCK,
+                MaskHow::SetMask => libc::SIG_SETMASK,
+            };
+            let bits = set.iter().fold(0u64, |m, s| m | SigSet::bit(s.0));
+            let c = syscall(libc::SYS_rt_sigprocmask, [how as u64, z, z, 8, z, z]);
+            (with_path(c, &bits.to_ne_bytes(), 1), Expect::Ret)
+        }
+        OpKind::Chdir { dir: d } => {
+            let path = case_path(dir, d.rel_path())?;
+            let c = syscall(libc::SYS_chdir, [z; 6]);
+            (with_path(c, &path, 0), Expect::Ret)
+        }
+        OpKind::Umask { mask } => (
+            syscall(libc::SYS_umask, [*mask as u64, z, z, z, z, z]),
+            Expect::Ret,
+        ),
+        OpKind::Sethostname { name } => {
+            let c = syscall(
+                libc::SYS_sethostname,
+                [z, name.as_str().len() as u64, z, z, z, z],
+            );
+            (with_path(c, name.as_str().as_bytes(), 0), Expect::Ret)
+        }
+        OpKind::Uname => (
+            Cmd {
+                kind: K_UNAME,
+                ..Cmd::ZERO
+            },
+            Expect::Data,
+        ),
     })
+}
+
+/// Puts `bytes` (at most [`DATA`], checked by the caller) in the command data and makes
+/// argument `arg` point to it.
+fn with_path(mut c: Cmd, bytes: &[u8], arg: usize) -> Cmd {
+    let n = bytes.len().min(DATA);
+    c.data[..n].copy_from_slice(&bytes[..n]);
+    c.len = n as u32;
+    c.fix |= FIX_CMD_DATA << arg;
+    c
 }
 
 /// The K_CLONE command of a clone/clone3 op. Pointer fields are filled in by the agent
@@ -575,17 +666,18 @@ mod tests {
 
     #[test]
     fn oversized_io_is_rejected() {
-        assert!(encode(&OpKind::Read { fd: 0, len: 65 }, 0, 0).is_err());
+        assert!(encode(&OpKind::Read { fd: 0, len: 65 }, 0, 0, b"/tmp").is_err());
         assert!(encode(
             &OpKind::Write {
                 fd: 0,
                 data: vec![0; 65]
             },
             0,
-            0
+            0,
+            b"/tmp"
         )
         .is_err());
-        let (c, e) = encode(&OpKind::Read { fd: 0, len: 64 }, 0, 0).unwrap();
+        let (c, e) = encode(&OpKind::Read { fd: 0, len: 64 }, 0, 0, b"/tmp").unwrap();
         assert_eq!((c.args[2], e), (64, Expect::Data));
     }
 }

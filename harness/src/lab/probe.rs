@@ -148,6 +148,7 @@ pub fn probe() -> Probe {
             kernel,
             page_size: page_size as u64,
             case_fs: case_fs(),
+            hostname: hostname(),
         },
         caps: Capabilities {
             pagemap: pm,
@@ -156,10 +157,29 @@ pub fn probe() -> Probe {
             pipe_size: pipe_ok,
             exit_signal: true,
             locks: std::fs::File::open("/proc/locks").is_ok(),
+            signals: true,
+            fs_context: true,
+            namespaces: std::fs::read_link("/proc/self/ns/uts").is_ok(),
         },
         zero_pfn,
         release,
     }
+}
+
+/// The node name of the lab's UTS namespace (uname(2)).
+fn hostname() -> String {
+    // SAFETY: uname fills a zeroed local struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return String::new();
+    }
+    let bytes: Vec<u8> = u
+        .nodename
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The filesystem the case directories will be made on: `statfs` of `$TMPDIR` (or `/tmp`).

@@ -26,8 +26,7 @@ impl Model {
     ///    one is released (`exec_mm_release` → `mm_release` completes a vfork parent's wait),
     ///    so a copy-on-write partner becomes the sole owner of its frames.
     /// 4. `setup_new_exec` → `flush_signal_handlers(current, 0)`: caught signals return to
-    ///    the default; ignored ones stay ignored (the model's only recorded disposition,
-    ///    SIGCHLD ignored, therefore survives).
+    ///    the default; ignored ones stay ignored; the mask and pending signals are kept.
     pub(super) fn op_exec(&mut self, t: TaskId) -> Outcome {
         self.exec_de_thread(t);
         let me = t as usize;
@@ -42,12 +41,16 @@ impl Model {
             .enumerate()
             .any(|(i, x)| i != me && !x.reaped && x.sighand == sighand);
         if shared_sighand {
+            let d = self.dispositions(t);
             let c = self.new_class();
-            if self.sigchld_ignored.contains(&sighand) {
-                self.sigchld_ignored.insert(c);
-            }
+            self.sighands.insert(c, d);
             self.tasks[me].sighand = c;
         }
+        // rule: exec.resets-caught-handlers
+        // setup_new_exec → flush_signal_handlers(current, 0): handlers become SIG_DFL,
+        // SIG_IGN stays; the blocked mask and pending signals are kept.
+        let cleared = self.dispositions(t).cleared();
+        *self.dispositions_mut(t) = cleared;
         let files = self.tasks[me].files;
         if self
             .tasks
@@ -102,6 +105,9 @@ impl Model {
         }
         if t != tgid {
             let leader = tgid as usize;
+            // The group's shared pending set lives on the leader in this model.
+            let shared = std::mem::take(&mut self.tasks[leader].shared_pending);
+            self.tasks[t as usize].shared_pending |= shared;
             let parent = self.tasks[leader].parent;
             self.tasks[t as usize].parent = parent;
             if let Parent::Task(p) = parent {

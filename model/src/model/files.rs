@@ -709,11 +709,11 @@ impl Model {
     /// generic_write_checks_count sets `ki_pos = i_size` for IOCB_APPEND); at or past
     /// the filesystem's maximum file size EFBIG, else the write is cut at it. write advances the offset to the
     /// end of the data written, pwrite leaves it.
-    /// Pipes: no read end open anywhere → the task dies of SIGPIPE (default disposition;
-    /// pipe_write sends it and returns EPIPE, which nobody sees) — except the init of a pid
+    /// Pipes: no read end open anywhere → SIGPIPE to the writing thread and EPIPE; with the
+    /// default disposition the task dies before it sees EPIPE — except the init of a pid
     /// namespace, which ignores a signal with the default action sent from inside its
-    /// namespace (kernel/signal.c sig_task_ignored: SIGNAL_UNKILLABLE) and so sees EPIPE;
-    /// else [`Pipe::write`].
+    /// namespace (kernel/signal.c sig_task_ignored: SIGNAL_UNKILLABLE); a blocked SIGPIPE
+    /// stays pending, an ignored or caught one lets EPIPE through; else [`Pipe::write`].
     pub(super) fn op_write(&mut self, t: TaskId, fd: Fd, data: &[u8], pos: Option<i64>) -> Outcome {
         let (id, o, pipe) = match self.rw_target(t, fd, pos, true) {
             Ok(v) => v,
@@ -724,10 +724,10 @@ impl Model {
                 return Outcome::Ret(0);
             }
             if !self.pipe_end_open(o.inode, false) {
-                if self.tasks[t as usize].ns_init {
-                    return Outcome::Err(Errno::EPIPE);
-                }
-                return Outcome::Killed(Signal::SIGPIPE);
+                // pipe_write: send_sig(SIGPIPE, current, 0), then EPIPE; the signal's
+                // disposition decides whether the caller lives to see it.
+                self.send_signal(t, Signal::SIGPIPE.0, false, false);
+                return Outcome::Err(Errno::EPIPE);
             }
             let Some(pipe) = self.files.pipe_mut(o.inode) else {
                 return Outcome::Err(Errno::EBADF);

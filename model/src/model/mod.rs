@@ -12,17 +12,19 @@
 //! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
 
 mod clone;
+mod context;
 mod exec;
 mod files;
 mod locks;
 mod memory;
+mod signals;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
 use crate::obs::{
-    Errno, ExitStatus, Frame, Outcome, Page, Parent, RegionView, Sharing, Signal, Snapshot,
-    TaskState, TaskView,
+    Errno, ExitStatus, Frame, FsView, NsClasses, Outcome, Page, Parent, RegionView, Sharing,
+    SigSet, Signal, SignalView, Snapshot, TaskState, TaskView,
 };
 use crate::op::{CaseConfig, Op, OpKind, Region, TaskId, MAX_PAGES};
 use crate::profile::Profile;
@@ -73,8 +75,14 @@ pub struct Model {
     /// CLONE_NEWUSER, or by a task inside such a namespace): their tasks hold every
     /// capability over them.
     pidns_case_owned: std::collections::BTreeSet<u32>,
-    /// sighand classes whose SIGCHLD disposition is SIG_IGN.
-    sigchld_ignored: std::collections::BTreeSet<u64>,
+    /// Dispositions per sighand class (absent: every signal at `SIG_DFL`).
+    sighands: std::collections::BTreeMap<u64, signals::Dispositions>,
+    /// cwd and umask per fs class (absent: the initial context).
+    fs_contexts: std::collections::BTreeMap<u64, context::FsContext>,
+    /// UTS namespaces, indexed by `Namespaces::uts` (0 is the lab's).
+    uts: Vec<context::Uts>,
+    /// Last namespace id handed out (user, ipc, mnt, net, cgroup, time).
+    next_ns: u32,
     /// The environment.
     profile: Profile,
     /// The child of a vfork-like op being applied: its caller blocks once the op is done.
@@ -123,7 +131,13 @@ impl Model {
             next_pidns: 0,
             pidns_parent: Default::default(),
             pidns_case_owned: Default::default(),
-            sigchld_ignored: Default::default(),
+            sighands: Default::default(),
+            fs_contexts: Default::default(),
+            uts: vec![context::Uts {
+                name: None,
+                owner: 0,
+            }],
+            next_ns: 0,
             profile: profile.clone(),
             pending_vfork: None,
             mem,
@@ -132,6 +146,12 @@ impl Model {
             pending_block: None,
             also_allowed: Vec::new(),
         }
+    }
+
+    /// Whether task `t` is in the lab's own UTS namespace (where `sethostname` would rename
+    /// the machine): true as well for a label that does not exist.
+    pub fn in_lab_uts(&self, t: TaskId) -> bool {
+        self.tasks.get(t as usize).is_none_or(|x| x.ns.uts == 0)
     }
 
     /// The configuration.
@@ -210,6 +230,33 @@ impl Model {
                 })
                 .collect()
         };
+        let signals = (!zombie).then(|| {
+            let d = self.dispositions(label);
+            SignalView {
+                blocked: SigSet(task.blocked),
+                ignored: SigSet(d.ignored),
+                caught: SigSet(d.caught),
+                pending: SigSet(task.pending),
+                shared_pending: SigSet(self.tasks[task.tgid as usize].shared_pending),
+            }
+        });
+        let fs_context = (!zombie).then(|| {
+            let c = self.fs_context(label);
+            FsView {
+                cwd: c.cwd,
+                umask: c.umask,
+            }
+        });
+        let namespaces = (!zombie).then_some(NsClasses {
+            uts: u64::from(task.ns.uts),
+            pid: u64::from(task.pidns),
+            user: u64::from(task.ns.user),
+            mnt: u64::from(task.ns.mnt),
+            ipc: u64::from(task.ns.ipc),
+            net: u64::from(task.ns.net),
+            cgroup: u64::from(task.ns.cgroup),
+            time: u64::from(task.ns.time),
+        });
         TaskView {
             task: label,
             // /proc/PID/status PPid is the thread group of the parent thread
@@ -235,6 +282,9 @@ impl Model {
                     .map(|(&(child, word), &value)| crate::obs::TidEntry { child, word, value })
                     .collect()
             },
+            signals,
+            fs_context,
+            namespaces,
         }
     }
 
@@ -333,6 +383,19 @@ impl Model {
             OpKind::Pipe2 { cloexec, nonblock } => self.op_pipe2(t, *cloexec, *nonblock),
             OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
             OpKind::Flock { fd, op, nonblock } => self.op_flock_fd(t, *fd, *op, *nonblock),
+            OpKind::Kill { target, sig } => self.op_kill(t, *target, *sig),
+            OpKind::Sigaction { sig, action } => self.op_sigaction(t, *sig, *action),
+            OpKind::Sigprocmask { how, set } => self.op_sigprocmask(t, *how, set),
+            OpKind::Chdir { dir } => self.op_chdir(t, *dir),
+            OpKind::Umask { mask } => self.op_umask(t, *mask),
+            OpKind::Sethostname { name } => self.op_sethostname(t, *name),
+            OpKind::Uname => self.op_uname(t),
+        };
+        let outcome = match outcome {
+            Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
+                self.force_fault(t, sig)
+            }
+            o => o,
         };
         let block = self.pending_block.take();
         if let Some(c) = self.pending_vfork.take() {
@@ -347,7 +410,15 @@ impl Model {
             }
             _ => {}
         }
-        self.wake_blocked();
+        self.settle();
+        // A signal the op raised for its own task (kill of its own group, SIGPIPE, an
+        // unblocked pending signal) is delivered before the call returns to the program.
+        let outcome = match (&outcome, self.tasks[t as usize].state) {
+            (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig))) => {
+                Outcome::Killed(sig)
+            }
+            _ => outcome,
+        };
         // OFDs and inodes nobody refers to any more are dropped. Only an op that can remove an
         // fd or end a task can make one unreferenced, so the others skip the walk over every
         // fd table (most steps are memory and I/O ops).
@@ -368,6 +439,17 @@ impl Model {
             );
         }
         outcome
+    }
+
+    /// Wakes blocked tasks and delivers signals until nothing changes: a death can wake a
+    /// waiter or a pipe reader and send an exit signal; a woken writer can get SIGPIPE.
+    fn settle(&mut self) {
+        loop {
+            self.wake_blocked();
+            if !self.deliver_signals() {
+                break;
+            }
+        }
     }
 
     fn alive_count(&self) -> usize {

@@ -91,6 +91,14 @@ pub(super) struct Task {
     /// CLONE_CHILD_CLEARTID: its `child_tid` word is zeroed when it releases its address
     /// space (exit or exec).
     pub(super) clear_child_tid: bool,
+    /// Blocked signal mask (per task).
+    pub(super) blocked: u64,
+    /// Signals pending for this task alone.
+    pub(super) pending: u64,
+    /// Signals pending for the thread group (used on the group leader).
+    pub(super) shared_pending: u64,
+    /// Namespaces other than the pid namespace.
+    pub(super) ns: super::context::Namespaces,
 }
 
 impl Task {
@@ -114,6 +122,10 @@ impl Task {
             userns_caps: false,
             blocked_on: None,
             clear_child_tid: false,
+            blocked: 0,
+            pending: 0,
+            shared_pending: 0,
+            ns: Default::default(),
         }
     }
 
@@ -201,22 +213,25 @@ impl Model {
             self.fdts.push(f);
             self.fdts.len() - 1
         };
-        let fs = if flags.has(F::FS) {
-            caller.fs
-        } else {
-            self.new_class()
-        };
+        // rule: fs.clone-fs-shares-else-copies
+        let fs = self.child_fs(caller.fs, flags.has(F::FS));
+        // rule: sig.fork-copies-dispositions
         let sighand = if flags.has(F::SIGHAND) {
             caller.sighand
         } else {
             // copy_sighand copies the actions; CLONE_CLEAR_SIGHAND resets handlers but keeps
             // SIG_IGN (kernel/signal.c: flush_signal_handlers with force_default = 0).
             let c = self.new_class();
-            if self.sigchld_ignored.contains(&caller.sighand) {
-                self.sigchld_ignored.insert(c);
-            }
+            let d = self.dispositions(t);
+            let d = if flags.has(F::CLEAR_SIGHAND) {
+                d.cleared()
+            } else {
+                d
+            };
+            self.sighands.insert(c, d);
             c
         };
+        let ns = self.child_namespaces(caller.ns, flags);
         let sysvsem = if flags.has(F::SYSVSEM) {
             self.tasks[t as usize].sysvsem
         } else {
@@ -263,6 +278,14 @@ impl Model {
             userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
             clear_child_tid: false,
+            // rule: sig.fork-keeps-mask-clears-pending
+            // copy_process: the child's blocked mask is the caller's; its private pending
+            // set starts empty (init_sigpending), and so does a new thread group's shared
+            // one (copy_signal).
+            blocked: caller.blocked,
+            pending: 0,
+            shared_pending: 0,
+            ns,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -358,8 +381,8 @@ impl Model {
             // reaps them before it is a zombie itself (kernel/pid_namespace.c:
             // zap_pid_ns_processes). To do so it sets SIGCHLD to SIG_IGN in its
             // sighand_struct, which every task sharing it (CLONE_SIGHAND) keeps.
-            let sh = self.tasks[t as usize].sighand;
-            self.sigchld_ignored.insert(sh);
+            self.dispositions_mut(t)
+                .set(SIGCHLD, crate::op::SigAction::Ignore);
             let ns = self.tasks[t as usize].pidns;
             let inside: Vec<usize> = (0..self.tasks.len())
                 .filter(|&i| i != t as usize && !self.tasks[i].reaped && self.in_pidns(i, ns))
@@ -374,13 +397,16 @@ impl Model {
             self.tasks[t as usize].children.clear();
         }
         // do_notify_parent: a child whose exit signal is SIGCHLD is released at once when its
-        // parent ignores SIGCHLD.
+        // parent ignores SIGCHLD; otherwise the exit signal goes to the parent. A group
+        // leader notifies once its whole group is gone.
+        let tgid = self.tasks[t as usize].tgid;
+        let group_dead = !self.tasks.iter().any(|x| x.tgid == tgid && x.alive());
+        if group_dead && self.tasks[tgid as usize].exit_signal != -1 {
+            self.notify_parent(tgid);
+        }
         let me = &self.tasks[t as usize];
         if let (Parent::Task(p), SIGCHLD) = (me.parent, me.exit_signal) {
-            if self
-                .sigchld_ignored
-                .contains(&self.tasks[p as usize].sighand)
-            {
+            if self.dispositions(p).action(SIGCHLD) == crate::op::SigAction::Ignore {
                 self.tasks[t as usize].reaped = true;
                 self.tasks[p as usize].children.retain(|&c| c != t);
             }
@@ -535,13 +561,11 @@ impl Model {
                         pid,
                     } => self.flock_wakes(ofd, inode, exclusive, pid),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
-                        // A pid-namespace init ignores the SIGPIPE and its write ends
-                        // with EPIPE (see op_write).
-                        Err(()) if self.tasks[t].ns_init => true,
+                        // The write ends with EPIPE and SIGPIPE goes to the writer, which
+                        // the delivery step may kill (see op_write).
                         Err(()) => {
-                            self.terminate(label, ExitStatus::Signaled(Signal::SIGPIPE));
-                            changed = true;
-                            continue;
+                            self.send_signal(label, Signal::SIGPIPE.0, false, false);
+                            true
                         }
                         Ok(left) if left.is_empty() => true,
                         Ok(left) => {

@@ -1612,3 +1612,267 @@ fn a_blocked_flock_takes_the_lock_when_the_holder_unlocks() {
         Outcome::Err(Errno::EAGAIN)
     );
 }
+
+fn sig_state(m: &Model, t: TaskId) -> crate::obs::SignalView {
+    m.snapshot()
+        .task(t)
+        .expect("task")
+        .signals
+        .expect("signals")
+}
+
+fn sigset(sigs: &[Signal]) -> crate::obs::SigSet {
+    crate::obs::SigSet(sigs.iter().fold(0, |a, s| a | crate::obs::SigSet::bit(s.0)))
+}
+
+fn sigaction(m: &mut Model, t: TaskId, sig: Signal, action: crate::op::SigAction) -> Outcome {
+    run(m, t, OpKind::Sigaction { sig, action })
+}
+
+fn block(m: &mut Model, t: TaskId, sigs: &[Signal]) -> Outcome {
+    run(
+        m,
+        t,
+        OpKind::Sigprocmask {
+            how: crate::op::MaskHow::Block,
+            set: sigs.to_vec(),
+        },
+    )
+}
+
+#[test]
+fn a_fault_resets_an_ignored_or_blocked_fault_signal_in_the_shared_table() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp, SigAction};
+    let mut m = model();
+    sigaction(&mut m, 0, Signal::SIGSEGV, SigAction::Ignore);
+    let vm_sighand = F(F::VM.0 | F::SIGHAND.0);
+    let c = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: vm_sighand,
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    );
+    assert_eq!(c, Outcome::Child(1));
+    block(&mut m, 1, &[Signal::SIGSEGV]);
+    // Page 100 of a region is beyond its mapping: no VMA, SIGSEGV.
+    assert_eq!(
+        load(&mut m, 1, Region::AnonPrivate, 100),
+        Outcome::Killed(Signal::SIGSEGV)
+    );
+    // t0 shares the table: SIGSEGV is back at SIG_DFL for it too.
+    assert_eq!(sig_state(&m, 0).ignored, sigset(&[]));
+    // A caught fault signal returns to the fault forever: the task never comes back.
+    sigaction(&mut m, 0, Signal::SIGBUS, SigAction::Handler);
+    sigaction(&mut m, 0, Signal::SIGSEGV, SigAction::Handler);
+    assert_eq!(load(&mut m, 0, Region::AnonPrivate, 100), Outcome::Blocked);
+}
+
+#[test]
+fn a_blocked_or_caught_sigpipe_lets_the_writer_see_epipe() {
+    use crate::op::SigAction;
+    let mut m = model();
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    run(&mut m, 0, OpKind::Close { fd: 0 });
+    let w = |m: &mut Model| {
+        run(
+            m,
+            0,
+            OpKind::Write {
+                fd: 1,
+                data: b"x".to_vec(),
+            },
+        )
+    };
+    block(&mut m, 0, &[Signal::SIGPIPE]);
+    assert_eq!(w(&mut m), Outcome::Err(Errno::EPIPE));
+    // SIGPIPE goes to the writing thread: private, not shared, pending.
+    assert_eq!(sig_state(&m, 0).pending, sigset(&[Signal::SIGPIPE]));
+    sigaction(&mut m, 0, Signal::SIGPIPE, SigAction::Handler);
+    run(
+        &mut m,
+        0,
+        OpKind::Sigprocmask {
+            how: crate::op::MaskHow::SetMask,
+            set: vec![],
+        },
+    );
+    assert_eq!(sig_state(&m, 0).pending, sigset(&[]));
+    assert_eq!(w(&mut m), Outcome::Err(Errno::EPIPE));
+    sigaction(&mut m, 0, Signal::SIGPIPE, SigAction::Default);
+    assert_eq!(w(&mut m), Outcome::Killed(Signal::SIGPIPE));
+}
+
+#[test]
+fn exit_signals_reach_the_parent_unless_sigchld_is_ignored() {
+    use crate::op::SigAction;
+    let mut m = model();
+    block(&mut m, 0, &[Signal::SIGCHLD]);
+    let c = fork(&mut m, 0);
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 1,
+            thread: false,
+        },
+    );
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGCHLD]));
+    sigaction(&mut m, 0, Signal::SIGCHLD, SigAction::Ignore);
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[]));
+    let c = fork(&mut m, 0);
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 1,
+            thread: false,
+        },
+    );
+    // Released at once, and nothing is sent (do_notify_parent: sig = 0).
+    assert!(m.snapshot().task(c).is_none());
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[]));
+}
+
+#[test]
+fn a_vfork_parent_takes_caught_signals_only_once_it_resumes() {
+    use crate::op::SigAction;
+    let mut m = model();
+    sigaction(&mut m, 0, Signal::SIGUSR1, SigAction::Handler);
+    let c = match run(&mut m, 0, OpKind::Vfork) {
+        Outcome::Child(c) => c,
+        o => panic!("{o:?}"),
+    };
+    run(
+        &mut m,
+        c,
+        OpKind::Kill {
+            target: 0,
+            sig: Signal::SIGUSR1,
+        },
+    );
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGUSR1]));
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[]));
+    // A fatal one kills it at once (the vfork wait is killable).
+    let c = match run(&mut m, 0, OpKind::Vfork) {
+        Outcome::Child(c) => c,
+        o => panic!("{o:?}"),
+    };
+    run(
+        &mut m,
+        c,
+        OpKind::Kill {
+            target: 0,
+            sig: Signal::SIGTERM,
+        },
+    );
+    assert_eq!(
+        m.snapshot().task(0).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}
+
+#[test]
+fn standard_signals_pend_once_and_sigcont_flushes_stop_signals() {
+    let mut m = model();
+    block(
+        &mut m,
+        0,
+        &[Signal::SIGUSR1, Signal::SIGTSTP, Signal::SIGCONT],
+    );
+    for sig in [Signal::SIGUSR1, Signal::SIGUSR1, Signal::SIGTSTP] {
+        run(&mut m, 0, OpKind::Kill { target: 0, sig });
+    }
+    assert_eq!(
+        sig_state(&m, 0).shared_pending,
+        sigset(&[Signal::SIGUSR1, Signal::SIGTSTP])
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Kill {
+            target: 0,
+            sig: Signal::SIGCONT,
+        },
+    );
+    assert_eq!(
+        sig_state(&m, 0).shared_pending,
+        sigset(&[Signal::SIGUSR1, Signal::SIGCONT])
+    );
+}
+
+#[test]
+fn new_time_namespace_is_entered_only_without_clone_vm() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    let clone3 = |flags: F| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags,
+            exit_signal: 17,
+            args: Default::default(),
+        })
+    };
+    let a = run(&mut m, 0, clone3(F(F::NEWTIME.0 | F::VM.0)));
+    let b = run(&mut m, 0, clone3(F::NEWTIME));
+    assert_eq!((a, b), (Outcome::Child(1), Outcome::Child(2)));
+    let grandchild = fork(&mut m, 1);
+    let s = m.snapshot();
+    let time = |t: TaskId| s.task(t).unwrap().namespaces.unwrap().time;
+    assert_eq!(time(1), time(0), "CLONE_VM: still the caller's");
+    assert_ne!(time(2), time(0));
+    assert_ne!(time(grandchild), time(0), "its children enter the new one");
+    assert_ne!(time(grandchild), time(2));
+}
+
+#[test]
+fn sethostname_needs_capability_over_the_owner() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp, HostName};
+    let unprivileged = Profile {
+        uid: 1000,
+        cap_sys_admin: false,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 1 }, &Profile::default());
+    let clone = |flags: F| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: 17,
+            args: Default::default(),
+        })
+    };
+    // Root makes a UTS namespace owned by the lab's user namespace; a child in a new user
+    // namespace is not capable over it.
+    assert_eq!(run(&mut m, 0, clone(F::NEWUTS)), Outcome::Child(1));
+    assert_eq!(run(&mut m, 1, clone(F::NEWUSER)), Outcome::Child(2));
+    let set = |name| OpKind::Sethostname { name };
+    assert_eq!(run(&mut m, 1, set(HostName::Alpha)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 2, set(HostName::Beta)),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(run(&mut m, 2, OpKind::Uname), data(b"alpha"));
+    let mut u = Model::new(CaseConfig { pages: 1 }, &unprivileged);
+    let both = F(F::NEWUSER.0 | F::NEWUTS.0);
+    assert_eq!(run(&mut u, 0, clone(both)), Outcome::Child(1));
+    assert_eq!(run(&mut u, 1, set(HostName::Beta)), Outcome::Ret(0));
+}
