@@ -357,3 +357,26 @@ fn exec_resets_handlers_keeps_ignored_mask_and_pending() {
         "pending kept: {after:?}"
     );
 }
+
+/// A `CLONE_NEWTIME | CLONE_VM` child stays in its caller's time namespace (its shared mm
+/// keeps the old vDSO page) and enters the new one when it execs (kernel/nsproxy.c:
+/// exec_task_namespaces). Found by the generated clone suite once exec was in it.
+#[test]
+fn exec_enters_the_pending_time_namespace() {
+    let flags = CloneFlags(CloneFlags::NEWUSER.0 | CloneFlags::NEWTIME.0 | CloneFlags::VM.0);
+    // clone3: in the legacy clone's flags word CLONE_NEWTIME is a bit of the exit signal.
+    let clone3 = op(
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags,
+            exit_signal: 17,
+            args: Clone3Args::default(),
+        }),
+    );
+    let c = case(vec![clone3, op(1, OpKind::Exec)]);
+    let m = known("exec_enters_the_pending_time_namespace", &c);
+    let time = |step: usize, t: TaskId| m.states[step].task(t).unwrap().namespaces.unwrap().time;
+    assert_eq!(time(0, 1), time(0, 0), "not yet in the new time namespace");
+    assert_ne!(time(1, 1), time(1, 0), "entered at exec");
+}

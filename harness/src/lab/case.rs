@@ -38,6 +38,9 @@ struct Task {
     pid: i32,
     /// Its pids from the lab's pid namespace inwards (/proc/PID/status `NSpid`).
     nspid: Vec<i32>,
+    /// The pids it had before an exec made it its group's leader (the tids clone wrote
+    /// into memory then are still these).
+    former_nspid: Vec<i32>,
     /// The pid namespaces it is in, from the lab's inwards, as ids of the lab's bookkeeping
     /// (0 is the lab's): which tasks see which (a sibling namespace at the same depth has a
     /// pid list of the same length).
@@ -295,6 +298,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid: vec![pid],
+            former_nspid: Vec::new(),
             pidns_chain: vec![0],
             thread: false,
             leader: 0,
@@ -622,6 +626,7 @@ impl Case {
         self.tasks.push(Task {
             pid,
             nspid,
+            former_nspid: Vec::new(),
             pidns_chain,
             thread,
             leader,
@@ -782,7 +787,8 @@ impl Case {
             let (pid, nspid) = (self.tasks[leader].pid, self.tasks[leader].nspid.clone());
             let t = &mut self.tasks[label];
             t.pid = pid;
-            t.nspid = nspid;
+            let old = std::mem::replace(&mut t.nspid, nspid);
+            t.former_nspid.extend(old);
             t.thread = false;
             t.leader = label;
             t.pidfd = pidfd_open(pid);
@@ -1041,7 +1047,7 @@ impl Case {
         let children: Vec<super::tids::SlotChild> = (1..self.tasks.len())
             .map(|l| super::tids::SlotChild {
                 label: l as TaskId,
-                nspid: self.tasks[l].nspid.clone(),
+                nspid: [&self.tasks[l].nspid[..], &self.tasks[l].former_nspid[..]].concat(),
                 pidfd_word: self.tasks[l].pidfd_word,
             })
             .collect();

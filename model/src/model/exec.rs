@@ -46,6 +46,12 @@ impl Model {
             self.sighands.insert(c, d);
             self.tasks[me].sighand = c;
         }
+        // rule: exec.enters-time-ns-for-children
+        // begin_new_exec → exec_task_namespaces (kernel/nsproxy.c): a task whose
+        // time_ns_for_children differs from its time namespace enters it at exec (the new mm
+        // gets that namespace's vDSO page).
+        let ns = &mut self.tasks[me].ns;
+        ns.time = ns.time_for_children;
         // rule: exec.resets-caught-handlers
         // setup_new_exec → flush_signal_handlers(current, 0): handlers become SIG_DFL,
         // SIG_IGN stays; the blocked mask and pending signals are kept.
