@@ -187,3 +187,31 @@ fn tid_words_as_each_side_sees_them() {
         "pidfd 1"
     );
 }
+
+/// `CLONE_PIDFD | CLONE_THREAD` gives a thread pidfd (PIDFD_THREAD, which is O_EXCL):
+/// F_GETFL shows it, next to O_RDWR (kernel/fork.c: copy_process). Found by the generated
+/// clone suite.
+#[test]
+fn a_thread_pidfd_shows_pidfd_thread() {
+    let c = case(vec![
+        clone(0, THREAD | CloneFlags::PIDFD, 0),
+        clone(0, CloneFlags::PIDFD, 17),
+        op(
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::GetFl,
+            },
+        ),
+        op(
+            0,
+            OpKind::Fcntl {
+                fd: 1,
+                cmd: FcntlCmd::GetFl,
+            },
+        ),
+    ]);
+    let m = known("thread_pidfd_getfl", &c);
+    assert_eq!(m.outcomes[2], Outcome::Ret(0o2 | 0o200));
+    assert_eq!(m.outcomes[3], Outcome::Ret(0o2));
+}

@@ -255,7 +255,7 @@ impl Model {
             // copy_files; fd_install at the end). O_RDWR | O_CLOEXEC.
             match self.lowest_free(t, 0) {
                 Some(fd) => {
-                    let ofd = self.files.new_pidfd();
+                    let ofd = self.files.new_pidfd(d.flags.has(F::THREAD));
                     self.install(t, fd, ofd, true);
                     pidfd = Some(fd);
                 }

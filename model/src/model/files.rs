@@ -184,8 +184,11 @@ enum Inode {
     },
     Pipe(Pipe),
     /// A pidfd from CLONE_PIDFD (fs/pidfs.c: one inode per pid; the file has no read,
-    /// write or llseek operations).
-    Pidfd,
+    /// write or llseek operations). `thread`: the pidfd of a CLONE_THREAD child, opened
+    /// with PIDFD_THREAD (= O_EXCL), which F_GETFL shows.
+    Pidfd {
+        thread: bool,
+    },
 }
 
 /// An open file description.
@@ -272,15 +275,15 @@ impl Files {
     }
 
     fn is_pidfd(&self, ino: u64) -> bool {
-        matches!(self.inodes.get(&ino), Some(Inode::Pidfd))
+        matches!(self.inodes.get(&ino), Some(Inode::Pidfd { .. }))
     }
 
     /// A new pidfd: its own inode and an `O_RDWR` description (kernel/pid.c:
     /// pidfd_prepare).
-    pub(super) fn new_pidfd(&mut self) -> u64 {
+    pub(super) fn new_pidfd(&mut self, thread: bool) -> u64 {
         let ino = self.next_inode;
         self.next_inode += 1;
-        self.inodes.insert(ino, Inode::Pidfd);
+        self.inodes.insert(ino, Inode::Pidfd { thread });
         self.new_ofd(ino, Access::RdWr, false, false)
     }
 
@@ -349,7 +352,7 @@ impl Files {
             let (kind, size) = match self.inodes.get(&ino) {
                 Some(Inode::File { name, data }) => (InodeKind::File(*name), data.size),
                 Some(Inode::Pipe(p)) => (InodeKind::Pipe, p.len()),
-                Some(Inode::Pidfd) => (InodeKind::Pidfd, 0),
+                Some(Inode::Pidfd { .. }) => (InodeKind::Pidfd, 0),
                 None => continue,
             };
             snap.inodes.push(obs::Inode {
@@ -828,6 +831,15 @@ impl Model {
                 // pipe2 and pidfds do not go through open(2)'s force_o_largefile.
                 if !self.files.is_pipe(o.inode) && !self.files.is_pidfd(o.inode) {
                     v |= O_LARGEFILE;
+                }
+                // rule: clone.pidfd-thread-flag
+                // A CLONE_THREAD child's pidfd is a thread pidfd: kernel/fork.c copy_process
+                // passes PIDFD_THREAD (O_EXCL) to pidfd_prepare, and it stays in f_flags.
+                if matches!(
+                    self.files.inodes.get(&o.inode),
+                    Some(Inode::Pidfd { thread: true })
+                ) {
+                    v |= 0o200;
                 }
                 Outcome::Ret(v)
             }
