@@ -215,3 +215,25 @@ fn a_thread_pidfd_shows_pidfd_thread() {
     assert_eq!(m.outcomes[2], Outcome::Ret(0o2 | 0o200));
     assert_eq!(m.outcomes[3], Outcome::Ret(0o2));
 }
+
+/// CLONE_PARENT from a thread gives the child the thread group's parent, which follows the
+/// group when it is orphaned (forget_original_parent moves every thread's real_parent).
+/// Found by the generated clone suite.
+#[test]
+fn clone_parent_from_a_thread_of_an_orphaned_group() {
+    let c = case(vec![
+        op(0, OpKind::Fork),
+        clone(1, THREAD, 0),
+        op(
+            0,
+            OpKind::Kill {
+                target: 0,
+                sig: Signal::SIGHUP,
+            },
+        ),
+        clone(2, CloneFlags::VM | CloneFlags::PARENT, 17),
+    ]);
+    let m = known("clone_parent_from_a_thread_of_an_orphaned_group", &c);
+    assert_eq!(m.states[3].task(1).unwrap().parent, Parent::Reaper);
+    assert_eq!(m.states[3].task(3).unwrap().parent, Parent::Reaper);
+}

@@ -239,7 +239,9 @@ impl Model {
         };
         let thread = flags.has(F::THREAD);
         let parent = if thread || flags.has(F::PARENT) {
-            caller.parent
+            // current->real_parent: a thread's is its group's (set at clone, moved with the
+            // group by forget_original_parent), which the model keeps on the leader.
+            self.tasks[caller.tgid as usize].parent
         } else {
             Parent::Task(t)
         };
