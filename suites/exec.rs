@@ -21,31 +21,6 @@ fn open(t: TaskId, file: FileName, cloexec: bool) -> Op {
     )
 }
 
-fn clone(t: TaskId, flags: CloneFlags, sig: i32) -> Op {
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags,
-            exit_signal: sig,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
-fn fds(m: &ModelRun, step: usize, t: TaskId) -> Vec<(Fd, bool)> {
-    m.states[step]
-        .task(t)
-        .unwrap_or_else(|| panic!("t{t} missing after step {step}"))
-        .fds
-        .iter()
-        .map(|f| (f.fd, f.cloexec))
-        .collect()
-}
-
-const THREAD: CloneFlags =
-    CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0 | CloneFlags::THREAD.0);
-
 /// `FD_CLOEXEC` fds close at exec, the others stay with their open file descriptions; the
 /// parent's table is untouched (fs/exec.c: do_close_on_exec).
 // covers: exec.cloexec
@@ -81,8 +56,8 @@ fn exec_closes_only_cloexec_fds() {
     ]);
     let m = known("exec_closes_only_cloexec_fds", &c);
     assert_eq!(m.outcomes[4], Outcome::Ret(0));
-    assert_eq!(fds(&m, 4, 1), vec![(1, false)]);
-    assert_eq!(fds(&m, 4, 0), vec![(0, true), (1, false), (5, true)]);
+    assert_eq!(fd_list(&m, 4, 1), vec![(1, false)]);
+    assert_eq!(fd_list(&m, 4, 0), vec![(0, true), (1, false), (5, true)]);
     assert_eq!(m.outcomes[6], Outcome::Err(Errno::EBADF));
 }
 
@@ -185,14 +160,14 @@ fn exec_unshares_a_shared_fd_table() {
     let vm_files = CloneFlags(CloneFlags::VM.0 | CloneFlags::FILES.0);
     let c = case(vec![
         open(0, FileName::A, true),
-        clone(0, vm_files, 17),
+        legacy_clone(0, vm_files, 17),
         op(1, OpKind::Exec),
         open(0, FileName::B, false),
         open(1, FileName::Data, false),
     ]);
     let m = known("exec_unshares_a_shared_fd_table", &c);
-    assert_eq!(fds(&m, 2, 0), vec![(0, true)]);
-    assert_eq!(fds(&m, 2, 1), vec![]);
+    assert_eq!(fd_list(&m, 2, 0), vec![(0, true)]);
+    assert_eq!(fd_list(&m, 2, 1), vec![]);
     assert_eq!(m.outcomes[3], Outcome::Ret(1));
     assert_eq!(m.outcomes[4], Outcome::Ret(0));
     let s = &m.states[2];
@@ -209,8 +184,8 @@ fn exec_unshares_a_shared_fd_table() {
 fn exec_by_a_thread_takes_over_the_group() {
     let c = case(vec![
         op(0, OpKind::Fork),
-        clone(1, THREAD, 0),
-        clone(1, THREAD, 0),
+        legacy_clone(1, THREAD, 0),
+        legacy_clone(1, THREAD, 0),
         op(2, OpKind::Exec),
         op(
             0,
@@ -260,7 +235,7 @@ fn exec_by_a_thread_takes_over_the_group() {
 #[test]
 fn exec_resets_the_exit_signal_to_sigchld() {
     let c = case(vec![
-        clone(0, CloneFlags::EMPTY, 0),
+        legacy_clone(0, CloneFlags::EMPTY, 0),
         op(1, OpKind::Exec),
         op(
             1,
@@ -293,10 +268,10 @@ fn exec_resets_the_exit_signal_to_sigchld() {
 #[test]
 fn exec_in_an_unmapped_user_namespace_drops_capabilities() {
     let c = case(vec![
-        clone(0, CloneFlags::NEWUSER, 17),
-        clone(1, CloneFlags::NEWUTS, 17),
+        legacy_clone(0, CloneFlags::NEWUSER, 17),
+        legacy_clone(1, CloneFlags::NEWUTS, 17),
         op(1, OpKind::Exec),
-        clone(1, CloneFlags::NEWUTS, 17),
+        legacy_clone(1, CloneFlags::NEWUTS, 17),
     ]);
     let m = known("exec_in_an_unmapped_user_namespace_drops_capabilities", &c);
     if m.outcomes[0] == Outcome::Child(1) {
@@ -311,7 +286,7 @@ fn exec_in_an_unmapped_user_namespace_drops_capabilities() {
 #[test]
 fn exec_gives_a_private_copy_of_shared_handlers() {
     let vm_sighand = CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0);
-    let c = case(vec![clone(0, vm_sighand, 17), op(1, OpKind::Exec)]);
+    let c = case(vec![legacy_clone(0, vm_sighand, 17), op(1, OpKind::Exec)]);
     let m = known("exec_gives_a_private_copy_of_shared_handlers", &c);
     let sighand = |step: usize, t: TaskId| m.states[step].task(t).unwrap().sharing.unwrap().sighand;
     assert_eq!(sighand(0, 0), sighand(0, 1));

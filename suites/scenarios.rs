@@ -151,16 +151,6 @@ fn fork_vs_vfork() {
     );
 }
 
-fn fd_entries(m: &ModelRun, step: usize, t: TaskId) -> Vec<(Fd, bool)> {
-    m.states[step]
-        .task(t)
-        .unwrap_or_else(|| panic!("t{t} missing after step {step}"))
-        .fds
-        .iter()
-        .map(|f| (f.fd, f.cloexec))
-        .collect()
-}
-
 /// Shell-style `cmd < pipe > a`: the shell (t0) keeps a close-on-exec fd of its own high up
 /// (F_DUPFD_CLOEXEC to 10), makes a pipe (0, 1) and opens the output file (2), forks; the
 /// child moves the file onto 1 with dup2 (which drops its copy of the pipe's write end),
@@ -242,19 +232,16 @@ fn shell_fork_exec_with_redirections() {
     let m = known("scenario_shell_fork_exec", &c);
     assert_eq!(m.outcomes[1], Outcome::Ret(10));
     assert_eq!(m.outcomes[3], Outcome::Pipe([0, 1]));
+    assert_eq!(fd_list(&m, 7, 1), vec![(0, false), (1, false), (10, true)]);
     assert_eq!(
-        fd_entries(&m, 7, 1),
-        vec![(0, false), (1, false), (10, true)]
-    );
-    assert_eq!(
-        fd_entries(&m, 8, 1),
+        fd_list(&m, 8, 1),
         vec![(0, false), (1, false)],
         "the close-on-exec fd is gone"
     );
     assert_eq!(m.outcomes[10], Outcome::Data(b"in".to_vec()));
     assert_eq!(m.outcomes[13], Outcome::Data(b"out".to_vec()));
     assert_eq!(
-        fd_entries(&m, 13, 0),
+        fd_list(&m, 13, 0),
         vec![(0, false), (1, false), (2, false), (10, true)],
         "the shell's table is untouched"
     );

@@ -7,21 +7,6 @@ mod common;
 use common::*;
 use forkspec_model::*;
 
-const THREAD: CloneFlags =
-    CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0 | CloneFlags::THREAD.0);
-
-fn clone(t: TaskId, flags: CloneFlags, sig: i32) -> Op {
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags,
-            exit_signal: sig,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn exit(t: TaskId, code: i32, thread: bool) -> Op {
     op(t, OpKind::Exit { code, thread })
 }
@@ -38,7 +23,7 @@ fn wait(t: TaskId, target: WaitTarget, options: WaitOptions) -> Op {
 #[test]
 fn a_thread_reaps_the_children_of_its_group() {
     let c = case(vec![
-        clone(0, THREAD, 0),
+        legacy_clone(0, THREAD, 0),
         op(0, OpKind::Fork),
         op(1, OpKind::Fork),
         exit(2, 6, false),
@@ -73,8 +58,8 @@ fn a_thread_reaps_the_children_of_its_group() {
 #[test]
 fn children_of_an_exiting_thread_stay_in_the_group() {
     let c = case(vec![
-        clone(0, THREAD, 0),
-        clone(1, CloneFlags::EMPTY, 0),
+        legacy_clone(0, THREAD, 0),
+        legacy_clone(1, CloneFlags::EMPTY, 0),
         exit(1, 0, true),
         exit(2, 3, false),
         wait(0, WaitTarget::Any, WaitOptions::default()),
@@ -108,8 +93,8 @@ fn children_of_an_exiting_thread_stay_in_the_group() {
 fn exit_group_from_a_thread_ends_the_group() {
     let c = case(vec![
         op(0, OpKind::Fork),
-        clone(1, THREAD, 0),
-        clone(1, THREAD, 0),
+        legacy_clone(1, THREAD, 0),
+        legacy_clone(1, THREAD, 0),
         exit(3, 9, false),
         wait(0, WaitTarget::Any, WaitOptions::default()),
     ]);
@@ -153,8 +138,8 @@ fn tid_words_as_each_side_sees_them() {
         CloneFlags::PARENT_SETTID.0 | CloneFlags::CHILD_SETTID.0 | CloneFlags::CHILD_CLEARTID.0,
     );
     let c = case(vec![
-        clone(0, all, 17),
-        clone(0, all | CloneFlags::VM, 17),
+        legacy_clone(0, all, 17),
+        legacy_clone(0, all | CloneFlags::VM, 17),
         exit(2, 0, false),
         exit(1, 0, false),
         op(
@@ -164,7 +149,7 @@ fn tid_words_as_each_side_sees_them() {
                 flags: OpenFlags::default(),
             },
         ),
-        clone(0, CloneFlags::PIDFD, 17),
+        legacy_clone(0, CloneFlags::PIDFD, 17),
     ]);
     let m = known("tid_words_as_each_side_sees_them", &c);
     assert_eq!(words(&m, 0, 0), vec![(1, ParentTid, Task(1))]);
@@ -194,8 +179,8 @@ fn tid_words_as_each_side_sees_them() {
 #[test]
 fn a_thread_pidfd_shows_pidfd_thread() {
     let c = case(vec![
-        clone(0, THREAD | CloneFlags::PIDFD, 0),
-        clone(0, CloneFlags::PIDFD, 17),
+        legacy_clone(0, THREAD | CloneFlags::PIDFD, 0),
+        legacy_clone(0, CloneFlags::PIDFD, 17),
         op(
             0,
             OpKind::Fcntl {
@@ -223,7 +208,7 @@ fn a_thread_pidfd_shows_pidfd_thread() {
 fn clone_parent_from_a_thread_of_an_orphaned_group() {
     let c = case(vec![
         op(0, OpKind::Fork),
-        clone(1, THREAD, 0),
+        legacy_clone(1, THREAD, 0),
         op(
             0,
             OpKind::Kill {
@@ -231,7 +216,7 @@ fn clone_parent_from_a_thread_of_an_orphaned_group() {
                 sig: Signal::SIGHUP,
             },
         ),
-        clone(2, CloneFlags::VM | CloneFlags::PARENT, 17),
+        legacy_clone(2, CloneFlags::VM | CloneFlags::PARENT, 17),
     ]);
     let m = known("clone_parent_from_a_thread_of_an_orphaned_group", &c);
     assert_eq!(m.states[3].task(1).unwrap().parent, Parent::Reaper);

@@ -309,3 +309,34 @@ pub fn kernel_state(case: &Case) -> (Vec<Outcome>, Snapshot) {
     s.mask(caps);
     (outs, s)
 }
+
+/// `CLONE_VM | CLONE_SIGHAND | CLONE_THREAD`: a thread.
+pub const THREAD: forkspec_model::CloneFlags = forkspec_model::CloneFlags(
+    forkspec_model::CloneFlags::VM.0
+        | forkspec_model::CloneFlags::SIGHAND.0
+        | forkspec_model::CloneFlags::THREAD.0,
+);
+
+/// A legacy `clone` op by `t` with `flags` and exit signal `sig`.
+pub fn legacy_clone(t: TaskId, flags: forkspec_model::CloneFlags, sig: i32) -> Op {
+    op(
+        t,
+        OpKind::Clone(forkspec_model::CloneOp {
+            entry: forkspec_model::CloneEntry::Clone,
+            flags,
+            exit_signal: sig,
+            args: Default::default(),
+        }),
+    )
+}
+
+/// Task `t`'s fds as (fd, FD_CLOEXEC) in the model's state after `step`.
+pub fn fd_list(m: &ModelRun, step: usize, t: TaskId) -> Vec<(forkspec_model::Fd, bool)> {
+    m.states[step]
+        .task(t)
+        .unwrap_or_else(|| panic!("t{t} missing after step {step}"))
+        .fds
+        .iter()
+        .map(|f| (f.fd, f.cloexec))
+        .collect()
+}

@@ -863,24 +863,7 @@ impl Case {
                 .pidfd
                 .as_ref()
                 .map_or(-1, |f| f.as_raw_fd());
-            let mut fds = [
-                libc::pollfd {
-                    fd: REPLY_READ_FD,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: pidfd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let ms = (end - now).as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-            // SAFETY: poll on a local array; a negative fd is ignored by poll.
-            unsafe {
-                libc::poll(fds.as_mut_ptr(), 2, ms);
-            }
-            if fds[1].revents != 0 {
+            if wait_reply_or_exit(pidfd, end) {
                 // Dead. A reply written just before death wins.
                 self.pump();
                 if let Some(o) = self.take_completed(label, seq) {
@@ -966,23 +949,7 @@ impl Case {
                 return;
             }
             let pidfd = self.tasks[c].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
-            let mut fds = [
-                libc::pollfd {
-                    fd: REPLY_READ_FD,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: pidfd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
-            // SAFETY: poll on a local array; a negative fd is ignored by poll.
-            unsafe {
-                libc::poll(fds.as_mut_ptr(), 2, ms);
-            }
+            wait_reply_or_exit(pidfd, end);
             self.pump();
         }
     }
@@ -1137,6 +1104,30 @@ impl Case {
         self.board.clear();
         err.map_or(Ok(()), Err)
     }
+}
+
+/// Sleeps until a reply is readable, `pidfd` (-1 for none) turns readable (its task
+/// exited) or `end` passes; returns whether `pidfd` turned readable.
+fn wait_reply_or_exit(pidfd: i32, end: Instant) -> bool {
+    let left = end.saturating_duration_since(Instant::now());
+    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    let mut fds = [
+        libc::pollfd {
+            fd: REPLY_READ_FD,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: pidfd,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: poll on a local array; a negative fd is ignored by poll.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), 2, ms);
+    }
+    fds[1].revents != 0
 }
 
 /// What the lab knows about a new task when it registers it.
