@@ -56,14 +56,89 @@ fn op(b: &mut Bytes) -> Op {
         nonblock: bits & 128 != 0,
     };
     let data: Vec<u8> = (0..b.u8() % 80).map(|i| i as u8).collect();
-    let kind = match b.u8() % 20 {
+    let sig = Signal(b.i32() + (i32::from(b.u8()) % 66));
+    let lock = FlockArg {
+        ty: [LockType::Rd, LockType::Wr, LockType::Un][usize::from(bits % 3)],
+        start: b.i64() % 16,
+        len: b.i64() % 8,
+        pid: i32::from(bits & 1),
+    };
+    let kind = match b.u8() % 40 {
         0 => OpKind::Fork,
-        1 => OpKind::Exit { code: b.i32() },
+        1 => OpKind::Exit {
+            code: b.i32(),
+            thread: bits & 1 != 0,
+        },
         2 => OpKind::Wait {
             target: if bits & 1 == 0 {
                 WaitTarget::Any
             } else {
                 WaitTarget::Task(u32::from(b.u8() % 12))
+            },
+            options: WaitOptions {
+                nohang: bits & 2 != 0,
+                clone: bits & 4 != 0,
+                all: bits & 8 != 0,
+            },
+        },
+        20 => OpKind::Vfork,
+        21 => OpKind::Exec,
+        22 | 23 => {
+            // Any 34 bits of flags: every named flag and the unknown ones between them.
+            let f = u64::from_le_bytes([b.u8(), b.u8(), b.u8(), b.u8(), b.u8() & 3, 0, 0, 0]);
+            OpKind::Clone(CloneOp {
+                entry: if bits & 1 == 0 {
+                    CloneEntry::Clone
+                } else {
+                    CloneEntry::Clone3
+                },
+                flags: CloneFlags(f),
+                exit_signal: [17, 0, 23, 65, -1][usize::from(bits % 5)],
+                args: Clone3Args {
+                    size: [64, 80, 88, 96, 4097][usize::from(b.u8() % 5)],
+                    tail_nonzero: bits & 2 != 0,
+                    stack: bits & 4 != 0,
+                    stack_size: bits & 8 != 0,
+                    set_tid: [SetTid::None, SetTid::Pid1, SetTid::TooMany][usize::from(bits % 3)],
+                    cgroup_big: bits & 16 != 0,
+                },
+            })
+        }
+        24 => OpKind::Kill {
+            target: u32::from(b.u8() % 12),
+            sig,
+        },
+        25 => OpKind::Sigaction {
+            sig,
+            action: [SigAction::Default, SigAction::Ignore, SigAction::Handler]
+                [usize::from(bits % 3)],
+        },
+        26 => OpKind::Sigprocmask {
+            how: [MaskHow::Block, MaskHow::Unblock, MaskHow::SetMask][usize::from(bits % 3)],
+            set: vec![sig, Signal(i32::from(b.u8() % 70))],
+        },
+        27 => OpKind::Chdir {
+            dir: CaseDir::ALL[usize::from(b.u8()) % CaseDir::ALL.len()],
+        },
+        28 => OpKind::Umask {
+            mask: u32::from(b.u8()) * 7,
+        },
+        29 => OpKind::Sethostname {
+            name: [HostName::Alpha, HostName::Beta][usize::from(bits % 2)],
+        },
+        30 => OpKind::Uname,
+        31 => OpKind::Flock {
+            fd: b.i32(),
+            op: [FlockOp::Sh, FlockOp::Ex, FlockOp::Un][usize::from(bits % 3)],
+            nonblock: bits & 8 != 0,
+        },
+        32 | 33 => OpKind::Fcntl {
+            fd: b.i32(),
+            cmd: match bits % 4 {
+                0 => FcntlCmd::SetLk { lock },
+                1 => FcntlCmd::GetLk { lock },
+                2 => FcntlCmd::OfdSetLk { lock },
+                _ => FcntlCmd::OfdGetLk { lock },
             },
         },
         3 => OpKind::MemRead {
