@@ -355,3 +355,31 @@ fn exec_enters_the_pending_time_namespace() {
     assert_eq!(time(0, 1), time(0, 0), "not yet in the new time namespace");
     assert_ne!(time(1, 1), time(1, 0), "entered at exec");
 }
+
+/// After an exec in a user namespace without a uid map, sethostname in the UTS namespace
+/// that user namespace owns is EPERM too: the capabilities are gone (see
+/// `exec_in_an_unmapped_user_namespace_drops_capabilities`). Found by the generated clone
+/// suite once a shrinking error no longer hid it.
+#[test]
+fn sethostname_after_exec_in_an_unmapped_user_namespace() {
+    let flags = CloneFlags(CloneFlags::NEWUTS.0 | CloneFlags::NEWUSER.0);
+    let sethostname = |t| {
+        op(
+            t,
+            OpKind::Sethostname {
+                name: HostName::Alpha,
+            },
+        )
+    };
+    let c = case(vec![
+        legacy_clone(0, flags, 17),
+        sethostname(1),
+        op(1, OpKind::Exec),
+        sethostname(1),
+    ]);
+    let m = known("sethostname_after_exec_in_an_unmapped_user_namespace", &c);
+    if m.outcomes[0] == Outcome::Child(1) {
+        assert_eq!(m.outcomes[1], Outcome::Ret(0));
+        assert_eq!(m.outcomes[3], Outcome::Err(Errno::EPERM));
+    }
+}

@@ -981,6 +981,34 @@ impl Case {
 
     /// Takes a snapshot of every task not yet reaped.
     pub fn snapshot(&mut self, o: &Observer) -> Result<forkspec_model::Snapshot, String> {
+        // A task caught in the middle of exiting (a signal sent by a task other than the
+        // one the lab waited on, a pid namespace going down) has lost its fs and files
+        // but is no zombie yet: settle (every live task must answer, the dying ones are
+        // waited for through their pidfds) and observe again.
+        let mut tries = 0;
+        let Observed { mut snapshot, gone } = loop {
+            match self.observe_once(o) {
+                Ok(obs) => break obs,
+                Err(_) if tries < 2 => {
+                    tries += 1;
+                    self.settle_signals()?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if o.caps.pagemap {
+            self.add_tid_words(&mut snapshot);
+        }
+        for l in gone {
+            let t = &mut self.tasks[l as usize];
+            t.life = Reaped;
+            t.pidfd = None;
+        }
+        Ok(snapshot)
+    }
+
+    /// One observation of every task not yet reaped.
+    fn observe_once(&mut self, o: &Observer) -> Result<Observed, String> {
         self.pump();
         let refs: Vec<TaskRef> = self
             .tasks
@@ -997,16 +1025,7 @@ impl Case {
             .collect();
         let real_dir = std::fs::canonicalize(&self.dir)
             .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
-        let Observed { mut snapshot, gone } = observe::snapshot(o, &refs, self.pages, &real_dir)?;
-        if o.caps.pagemap {
-            self.add_tid_words(&mut snapshot);
-        }
-        for l in gone {
-            let t = &mut self.tasks[l as usize];
-            t.life = Reaped;
-            t.pidfd = None;
-        }
-        Ok(snapshot)
+        observe::snapshot(o, &refs, self.pages, &real_dir)
     }
 
     /// Fills in the thread-id words every live task holds for the case's clone children.

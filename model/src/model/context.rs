@@ -174,7 +174,14 @@ impl Model {
             return Outcome::Err(Errno::EPERM);
         };
         let capable = if ns.user == uts.owner {
-            uts.owner != 0 || self.profile.cap_sys_admin
+            // Inside the user namespace that owns it: the capabilities the task holds
+            // there (every one since its creation, none after an exec: see
+            // exec.drops-caps-in-unmapped-userns); in the lab's, the environment's.
+            if uts.owner != 0 {
+                self.tasks[t as usize].userns_caps
+            } else {
+                self.profile.cap_sys_admin
+            }
         } else {
             ns.user == 0 && (uts.owner != 0 || self.profile.cap_sys_admin)
         };
