@@ -761,9 +761,11 @@ pub fn snapshot(
             let text = std::fs::read_to_string("/proc/locks")
                 .map_err(|e| format!("reading /proc/locks: {e}"))?;
             // fl_pid is a thread group id: the pid of the group's leader.
+            // A task found gone (released at exit: its parent ignores SIGCHLD) names
+            // nobody any more, as in the model.
             let leaders: Vec<(i32, TaskId)> = tasks
                 .iter()
-                .filter(|t| t.thread_of.is_none())
+                .filter(|t| t.thread_of.is_none() && !gone.contains(&t.label))
                 .map(|t| (t.pid, t.label))
                 .collect();
             walk.snap.locks = proc_locks(&text, &walk.inode_ids, &leaders);
