@@ -740,3 +740,34 @@ fn record_locks_survive_exec_until_a_close_on_exec_fd_of_the_file_closes() {
     assert_eq!(m.outcomes[4], held(Wr, 0, 1, LockOwner::Task(0)));
     assert_eq!(m.outcomes[7], UNLOCKED);
 }
+
+/// A flock lock outlives its setter (it belongs to the shared description); once the setter
+/// is gone without a zombie (its parent ignores SIGCHLD, so it is released at exit), the
+/// lock's pid names no task of the case. Found by a soak run mixing signals and locks.
+#[test]
+fn a_lock_outlives_a_setter_released_at_exit() {
+    let c = case(vec![
+        op(
+            0,
+            Sigaction {
+                sig: Signal::SIGCHLD,
+                action: SigAction::Ignore,
+            },
+        ),
+        open(0, FileName::A, Access::RdWr),
+        op(0, Fork),
+        flock(1, 0, FlockOp::Ex),
+        op(
+            1,
+            Exit {
+                code: 1,
+                thread: false,
+            },
+        ),
+    ]);
+    let m = known("lock_outlives_a_released_setter", &c);
+    assert!(m.states[4].task(1).is_none(), "released at exit");
+    let locks = &m.states[4].locks;
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].pid, None);
+}
