@@ -879,7 +879,8 @@ impl Case {
         // exit_group and fatal signals end the whole thread group, the others
         // asynchronously: wait for the group to be gone so the next snapshot sees it so.
         if !matches!(expect, Expect::Exit { group: false }) {
-            self.await_group_exit(self.tasks[label as usize].leader);
+            // The leader's pidfd is a process pidfd: readable once no thread is left.
+            self.await_exit(self.tasks[label as usize].leader);
         }
         let t = &mut self.tasks[label as usize];
         t.pending = None;
@@ -951,31 +952,6 @@ impl Case {
             let pidfd = self.tasks[c].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
             wait_reply_or_exit(pidfd, end);
             self.pump();
-        }
-    }
-
-    /// Waits (up to the op deadline) until the process of group leader `leader` has no
-    /// thread left: its pidfd (a process pidfd) turns readable then.
-    fn await_group_exit(&mut self, leader: usize) {
-        let Some(fd) = self.tasks[leader].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
-            return;
-        };
-        let end = Instant::now() + self.deadline;
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                return;
-            }
-            let mut p = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = (end - now).as_millis().max(1).min(i32::MAX as u128) as i32;
-            // SAFETY: poll on one local pollfd.
-            if unsafe { libc::poll(&mut p, 1, ms) } != 0 {
-                return;
-            }
         }
     }
 

@@ -42,6 +42,18 @@ fn madvise(
     )
 }
 
+/// `pipe2(fds, 0)` by `t`: the read end, then the write end, at the lowest free fds.
+fn pipe(m: &mut Model, t: TaskId) -> Outcome {
+    run(
+        m,
+        t,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    )
+}
+
 fn fork(m: &mut Model, t: TaskId) -> TaskId {
     match run(m, t, OpKind::Fork) {
         Outcome::Child(c) => c,
@@ -779,14 +791,7 @@ fn blocked_wait_completes_when_the_child_exits() {
 #[test]
 fn blocked_pipe_reader_wakes_on_data_and_on_eof() {
     let mut m = model();
-    run(
-        &mut m,
-        0,
-        OpKind::Pipe2 {
-            cloexec: false,
-            nonblock: false,
-        },
-    );
+    pipe(&mut m, 0);
     let c = fork(&mut m, 0);
     run(&mut m, c, OpKind::Close { fd: 1 });
     assert_eq!(
@@ -820,14 +825,7 @@ fn blocked_pipe_reader_wakes_on_data_and_on_eof() {
 #[test]
 fn blocked_pipe_writer_dies_of_sigpipe_when_readers_go() {
     let mut m = model();
-    run(
-        &mut m,
-        0,
-        OpKind::Pipe2 {
-            cloexec: false,
-            nonblock: false,
-        },
-    );
+    pipe(&mut m, 0);
     let c = fork(&mut m, 0);
     run(&mut m, c, OpKind::Close { fd: 0 });
     let chunk = vec![1u8; 64];
@@ -898,14 +896,7 @@ fn blocking_pipe_read_blocks_the_task() {
 #[test]
 fn pipe_without_readers_kills_with_sigpipe() {
     let mut m = model();
-    run(
-        &mut m,
-        0,
-        OpKind::Pipe2 {
-            cloexec: false,
-            nonblock: false,
-        },
-    );
+    pipe(&mut m, 0);
     run(&mut m, 0, OpKind::Close { fd: 0 });
     assert_eq!(
         run(
@@ -1106,14 +1097,7 @@ fn ftruncate_rules() {
         run(&mut m, 0, OpKind::Ftruncate { fd: 7, len: 1 }),
         Outcome::Err(Errno::EBADF)
     );
-    run(
-        &mut m,
-        0,
-        OpKind::Pipe2 {
-            cloexec: false,
-            nonblock: false,
-        },
-    );
+    pipe(&mut m, 0);
     assert_eq!(
         run(&mut m, 0, OpKind::Ftruncate { fd: 2, len: 0 }),
         Outcome::Err(Errno::EINVAL)
@@ -1675,14 +1659,7 @@ fn a_fault_resets_an_ignored_or_blocked_fault_signal_in_the_shared_table() {
 fn a_blocked_or_caught_sigpipe_lets_the_writer_see_epipe() {
     use crate::op::SigAction;
     let mut m = model();
-    run(
-        &mut m,
-        0,
-        OpKind::Pipe2 {
-            cloexec: false,
-            nonblock: false,
-        },
-    );
+    pipe(&mut m, 0);
     run(&mut m, 0, OpKind::Close { fd: 0 });
     let w = |m: &mut Model| {
         run(
