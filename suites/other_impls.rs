@@ -401,3 +401,78 @@ fn misbehaving_backends_are_clear_errors() {
     let r = json(&d.path().join("r.json"));
     assert!(!r["errors"].as_array().unwrap().is_empty());
 }
+
+/// Pipelined ops stay in step with the backend: an op refused in the middle of a window, and
+/// a stop asked for by the caller, still leave every answer read, so the next request gets
+/// its own answer. The simulator answers `ret` = the op's index in the case and refuses the
+/// op with index 2.
+#[test]
+fn pipelined_ops_stay_in_step_after_a_refusal_and_a_stop() {
+    use forkspec::backend::{Backend, BackendError, ProcessBackend};
+    use forkspec_model::{CaseConfig, Op, OpKind, Outcome};
+    let d = tmp();
+    let path = d.path().join("counting.py");
+    std::fs::write(
+        &path,
+        r#"import json, sys
+n = 0
+for line in sys.stdin:
+    req = json.loads(line)
+    cmd = req["cmd"]
+    if cmd == "hello":
+        out = {"hello": {"protocol": 1, "implementation": "counting"}}
+    elif cmd == "setup":
+        n = 0
+        out = "ready"
+    elif cmd == "op":
+        out = {"error": "refused op 2"} if n == 2 else {"done": {"outcome": {"ret": n}}}
+        n += 1
+    else:
+        out = "ended"
+    print(json.dumps(out), flush=True)
+"#,
+    )
+    .unwrap();
+    let mut b = ProcessBackend::spawn(&["python3".into(), path.display().to_string()]).unwrap();
+    b.hello().unwrap();
+    let ops: Vec<Op> = (0..6)
+        .map(|_| Op {
+            task: 0,
+            kind: OpKind::Uname,
+        })
+        .collect();
+    let config = CaseConfig { pages: 1 };
+    // A refusal ends the run with that refusal; the ops before it were handed over.
+    b.setup(&config).unwrap();
+    let mut seen = Vec::new();
+    let r = b.ops(&ops, false, &mut |i, o, _| {
+        seen.push((i, o));
+        true
+    });
+    assert!(
+        matches!(&r, Err(BackendError::Refused(m)) if m.contains("refused op 2")),
+        "{r:?}"
+    );
+    assert_eq!(seen, vec![(0, Outcome::Ret(0)), (1, Outcome::Ret(1))]);
+    b.end().unwrap();
+    // A stop asked for at op 1 is no error, even though op 2 (already sent) was refused.
+    b.setup(&config).unwrap();
+    let mut seen = Vec::new();
+    b.ops(&ops, false, &mut |i, o, _| {
+        seen.push((i, o));
+        i < 1
+    })
+    .unwrap();
+    assert_eq!(seen, vec![(0, Outcome::Ret(0)), (1, Outcome::Ret(1))]);
+    b.end().unwrap();
+    // And the next case starts from a clean slate.
+    b.setup(&config).unwrap();
+    let mut seen = Vec::new();
+    b.ops(&ops[..2], false, &mut |i, o, _| {
+        seen.push((i, o));
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, vec![(0, Outcome::Ret(0)), (1, Outcome::Ret(1))]);
+    b.end().unwrap();
+}

@@ -150,7 +150,33 @@ pub trait Backend {
     fn snapshot(&mut self) -> BResult<Snapshot>;
     /// Tears the case down.
     fn end(&mut self) -> BResult<()>;
+
+    /// Runs `ops` in order, each as [`Backend::op`] with `snapshot`, and hands every result to
+    /// `each` with the op's index; stops sending ops once `each` returns `false`. A backend
+    /// may run a few ops past that point (they were already on their way); the caller ends
+    /// the case anyway. The default runs one op at a time; [`ProcessBackend`] pipelines.
+    fn ops(
+        &mut self,
+        ops: &[Op],
+        snapshot: bool,
+        each: &mut dyn FnMut(usize, Outcome, Option<Snapshot>) -> bool,
+    ) -> BResult<()> {
+        for (i, op) in ops.iter().enumerate() {
+            let (outcome, snap) = self.op(op, snapshot)?;
+            if !each(i, outcome, snap) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Most requests a [`ProcessBackend`] has on their way at once when it pipelines ops.
+pub const PIPELINE_DEPTH: usize = 64;
+/// Most bytes of requests on their way at once: well below a pipe's 64 KiB, so writing them
+/// never blocks, whatever the backend is doing (a backend blocked writing its answers to us
+/// must not find us blocked writing to it).
+pub const PIPELINE_BYTES: usize = 16 << 10;
 
 /// A backend process speaking the wire protocol on its stdin/stdout.
 pub struct ProcessBackend {
@@ -248,33 +274,38 @@ impl ProcessBackend {
     }
 
     fn request(&mut self, req: &Request, wait: Duration) -> BResult<Response> {
-        let what = match req {
-            Request::Hello { .. } => "hello".to_string(),
-            Request::Setup { .. } => "setup".to_string(),
-            Request::Op { op, .. } => format!("op `{op}`"),
-            Request::Snapshot => "snapshot".to_string(),
-            Request::End => "end".to_string(),
-        };
         let mut line = serde_json::to_vec(req).expect("requests serialize");
         line.push(b'\n');
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| BackendError::Died("stdin already closed".into()))?;
-        stdin
-            .write_all(&line)
-            .and_then(|_| stdin.flush())
-            .map_err(|e| {
-                BackendError::Died(format!("writing {what}: {e} ({})", self.exit_note()))
-            })?;
-        let line = self.read_line(&what, wait)?;
+        self.send(&line, &|| request_name(req))?;
+        self.answer(&|| request_name(req), wait)
+    }
+
+    /// Writes request lines (one or several) in one go.
+    fn send(&mut self, lines: &[u8], what: &dyn Fn() -> String) -> BResult<()> {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(BackendError::Died("stdin already closed".into()));
+        };
+        if let Err(e) = stdin.write_all(lines).and_then(|_| stdin.flush()) {
+            let note = self.exit_note();
+            return Err(BackendError::Died(format!(
+                "writing {}: {e} ({note})",
+                what()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads and parses the answer to the oldest request not yet answered; an error response
+    /// becomes [`BackendError::Refused`].
+    fn answer(&mut self, what: &dyn Fn() -> String, wait: Duration) -> BResult<Response> {
+        let line = self.read_line(what, wait)?;
         let resp: Response = serde_json::from_slice(&line).map_err(|e| BackendError::Garbage {
-            request: what.clone(),
+            request: what(),
             line: String::from_utf8_lossy(&line[..line.len().min(300)]).into_owned(),
             error: e.to_string(),
         })?;
         if let Response::Error(msg) = resp {
-            return Err(BackendError::Refused(format!("{what}: {msg}")));
+            return Err(BackendError::Refused(format!("{}: {msg}", what())));
         }
         Ok(resp)
     }
@@ -286,7 +317,7 @@ impl ProcessBackend {
         }
     }
 
-    fn read_line(&mut self, what: &str, wait: Duration) -> BResult<Vec<u8>> {
+    fn read_line(&mut self, what: &dyn Fn() -> String, wait: Duration) -> BResult<Vec<u8>> {
         let start = Instant::now();
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
@@ -298,7 +329,7 @@ impl ProcessBackend {
             let left = wait.saturating_sub(start.elapsed());
             if left.is_zero() {
                 return Err(BackendError::Timeout {
-                    request: what.to_string(),
+                    request: what(),
                     waited: wait,
                 });
             }
@@ -336,18 +367,22 @@ impl ProcessBackend {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(BackendError::Died(format!("reading answer to {what}: {e}")));
+                return Err(BackendError::Died(format!(
+                    "reading answer to {}: {e}",
+                    what()
+                )));
             }
             if n == 0 {
                 let note = self.exit_note();
                 return Err(BackendError::Died(format!(
-                    "closed its output before answering {what} ({note})"
+                    "closed its output before answering {} ({note})",
+                    what()
                 )));
             }
             self.buf.extend_from_slice(&chunk[..n as usize]);
             if self.buf.len() > 256 << 20 {
                 return Err(BackendError::Garbage {
-                    request: what.to_string(),
+                    request: what(),
                     line: String::from_utf8_lossy(&self.buf[..200]).into_owned(),
                     error: "answer longer than 256 MiB without a newline".into(),
                 });
@@ -516,6 +551,76 @@ impl Backend for ProcessBackend {
         }
     }
 
+    /// Pipelines: up to [`PIPELINE_DEPTH`] op requests ([`PIPELINE_BYTES`]) are on their way
+    /// before the first answer is read, so the backend goes from one op to the next without
+    /// waiting for us (the protocol answers requests in order; docs/protocol.md). Every
+    /// request sent is answered and read before this returns, also after `each` said stop or
+    /// the backend refused an op, so the conversation stays in step.
+    fn ops(
+        &mut self,
+        ops: &[Op],
+        snapshot: bool,
+        each: &mut dyn FnMut(usize, Outcome, Option<Snapshot>) -> bool,
+    ) -> BResult<()> {
+        let mut sent = 0;
+        let mut answered = 0;
+        let mut in_flight: std::collections::VecDeque<usize> = Default::default();
+        let mut stop = false;
+        let mut refused = None;
+        let mut batch = Vec::new();
+        while answered < sent || (!stop && sent < ops.len()) {
+            batch.clear();
+            let mut bytes: usize = in_flight.iter().sum();
+            while !stop && sent < ops.len() && in_flight.len() < PIPELINE_DEPTH {
+                let start = batch.len();
+                let req = Request::Op {
+                    op: ops[sent].clone(),
+                    snapshot,
+                };
+                serde_json::to_writer(&mut batch, &req).expect("requests serialize");
+                batch.push(b'\n');
+                let len = batch.len() - start;
+                // One request always goes, however long: a lone request cannot deadlock.
+                if !in_flight.is_empty() && bytes + len > PIPELINE_BYTES {
+                    batch.truncate(start);
+                    break;
+                }
+                bytes += len;
+                in_flight.push_back(len);
+                sent += 1;
+            }
+            if !batch.is_empty() {
+                self.send(&batch, &|| format!("op `{}`", ops[sent - 1]))?;
+            }
+            let i = answered;
+            let what = || format!("op `{}`", ops[i]);
+            // A backend may hold answers back while more requests wait, but not for more
+            // than a second (docs/protocol.md): the usual wait per answer still applies.
+            let wait = self.quick();
+            let resp = self.answer(&what, wait);
+            in_flight.pop_front();
+            answered += 1;
+            match resp {
+                Ok(Response::Done { outcome, snapshot }) => {
+                    if !stop && !each(i, outcome, snapshot) {
+                        stop = true;
+                    }
+                }
+                Ok(other) => return Err(Self::unexpected("op", other)),
+                // An op refused after `each` said stop was not meant to run: only a refusal
+                // of an op the caller still wanted is an error.
+                Err(e @ BackendError::Refused(_)) => {
+                    if !stop {
+                        refused = Some(e);
+                    }
+                    stop = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        refused.map_or(Ok(()), Err)
+    }
+
     fn snapshot(&mut self) -> BResult<Snapshot> {
         let wait = self.quick();
         match self.request(&Request::Snapshot, wait)? {
@@ -530,6 +635,17 @@ impl Backend for ProcessBackend {
             Response::Ended => Ok(()),
             other => Err(Self::unexpected("end", other)),
         }
+    }
+}
+
+/// How errors name a request.
+fn request_name(req: &Request) -> String {
+    match req {
+        Request::Hello { .. } => "hello".to_string(),
+        Request::Setup { .. } => "setup".to_string(),
+        Request::Op { op, .. } => format!("op `{op}`"),
+        Request::Snapshot => "snapshot".to_string(),
+        Request::End => "end".to_string(),
     }
 }
 

@@ -102,31 +102,32 @@ fn run_steps(
     let mut model = Model::new(case.config, profile);
     let mut trace = Vec::with_capacity(case.ops.len());
     let per_step = opts.snapshots == SnapshotMode::Step;
-    for (i, op) in case.ops.iter().enumerate() {
-        let (actual, snap) = backend.op(op, per_step)?;
+    let mut found = None;
+    backend.ops(&case.ops, per_step, &mut |i, actual, snap| {
+        let op = &case.ops[i];
         let step = model.step(op, Some(&actual));
+        let allowed = step.allowed.contains(&actual);
+        if !allowed {
+            found = Some(outcome_mismatch(i, op, &step.allowed, &actual));
+        }
         trace.push(StepTrace {
             op: op.clone(),
-            allowed: step.allowed.clone(),
-            actual: actual.clone(),
+            allowed: step.allowed,
+            actual,
         });
-        if !step.allowed.contains(&actual) {
-            let m = outcome_mismatch(i, op, &step.allowed, &actual);
-            return Ok(CaseRun {
-                trace,
-                mismatch: Some(m),
-                ops_run: i + 1,
-            });
-        }
-        if let Some(snap) = snap {
-            if let Some(m) = compare_snapshots(i, Some(op), model.snapshot(), snap, opts) {
-                return Ok(CaseRun {
-                    trace,
-                    mismatch: Some(m),
-                    ops_run: i + 1,
-                });
+        if allowed {
+            if let Some(snap) = snap {
+                found = compare_snapshots(i, Some(op), model.snapshot(), snap, opts);
             }
         }
+        found.is_none()
+    })?;
+    if let Some(m) = found {
+        return Ok(CaseRun {
+            ops_run: trace.len(),
+            trace,
+            mismatch: Some(m),
+        });
     }
     let mut mismatch = None;
     if !per_step || case.ops.is_empty() {
