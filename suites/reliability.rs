@@ -306,6 +306,34 @@ fn cli(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// The lab starts each `t0` from its zygote; without one (`FORKSPEC_LAB_ZYGOTE=0`, or when
+/// the zygote cannot be started) it forks `t0` itself, with the same verdicts and nothing
+/// left behind.
+#[test]
+fn without_the_zygote_the_lab_forks_t0_itself() {
+    let dir = private_tmp("nozygote");
+    for zygote in ["0", "1"] {
+        let out = Command::new(exe())
+            .args(["check", "--cases", "150", "--seed", "11", "--no-shrink"])
+            .env("FORKSPEC_LAB_ZYGOTE", zygote)
+            .env("FORKSPEC_TMPDIR", &dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "zygote={zygote}: {text}\n{err}");
+        assert!(
+            text.contains("cases run: 150") && text.contains("divergences: 0"),
+            "zygote={zygote}: {text}"
+        );
+        assert!(
+            !err.contains("forks each t0 itself"),
+            "zygote={zygote}: {err}"
+        );
+    }
+    assert_gone_within_a_second(&dir);
+}
+
 #[test]
 fn bad_case_files_get_a_clear_error_and_exit_2() {
     let dir = private_tmp("badcases");

@@ -6,7 +6,8 @@
 
 use std::ffi::{c_char, c_int, CStr};
 
-/// The C entry point: a re-executed agent goes straight back to its agent loop; everything
+/// The C entry point: a re-executed agent goes straight back to its agent loop and the lab's
+/// zygote to its loop; everything
 /// else gets what Rust's start-up would have given it that matters here (SIGPIPE ignored, so
 /// a write to a dead simulator reports EPIPE instead of killing the harness) and runs the CLI.
 #[no_mangle]
@@ -15,9 +16,12 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
         (i < argc as usize).then(|| unsafe { CStr::from_ptr(*argv.add(i)) })
     };
+    let s = |i| arg(i).and_then(|a| a.to_str().ok()).unwrap_or("");
     if arg(1) == Some(c"lab-agent") {
-        let s = |i| arg(i).and_then(|a| a.to_str().ok()).unwrap_or("");
         return forkspec::lab::agent_after_exec(s(2), s(3));
+    }
+    if arg(1) == Some(c"lab-zygote") {
+        return forkspec::lab::zygote_after_exec(s(2));
     }
     // SAFETY: setting a disposition before any other thread exists.
     unsafe {

@@ -259,7 +259,8 @@ fn throughput(
 }
 
 /// CPU seconds used so far by this process (all threads) and by the labs with their reaped
-/// case tasks (/proc/PID/stat utime, stime, cutime, cstime).
+/// case tasks and their live children (/proc/PID/stat utime, stime, cutime, cstime). A case
+/// task alive at the moment of reading is counted once reaped, in a later sample.
 fn cpu_s(labs: &[ProcessBackend]) -> f64 {
     // SAFETY: getrusage fills a zeroed local struct.
     let me = unsafe {
@@ -270,9 +271,17 @@ fn cpu_s(labs: &[ProcessBackend]) -> f64 {
     };
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let labs: f64 = labs
-        .iter()
-        .filter_map(|l| std::fs::read_to_string(format!("/proc/{}/stat", l.pid())).ok())
+    // A lab's live children count too: its zygote does the work of starting every `t0`
+    // and is reaped only when the lab exits.
+    let pids = labs.iter().flat_map(|l| {
+        let kids = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", l.pid()))
+            .unwrap_or_default();
+        std::iter::once(l.pid())
+            .chain(kids.split_whitespace().filter_map(|p| p.parse().ok()))
+            .collect::<Vec<u32>>()
+    });
+    let labs: f64 = pids
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
         .filter_map(|s| {
             // Fields after the command name: state is field 3, utime..cstime are 14..17.
             let rest = &s[s.rfind(')')? + 2..];

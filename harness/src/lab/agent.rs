@@ -46,6 +46,9 @@ pub struct T0Plan {
     pub dir: *const u8,
     /// Pages per region.
     pub pages: u64,
+    /// The process state every case starts from (signal dispositions and mask, fd limit,
+    /// umask) is set already: `t0` comes from the zygote ([`super::zygote`]), not the lab.
+    pub state_set: bool,
 }
 
 /// Setup steps of `t0`, reported in `data[0]` of a failed ready reply.
@@ -72,6 +75,75 @@ fn fail(step: u8, err: i64) -> ! {
     r.data[0] = step;
     send_reply(&r);
     exit_group(127)
+}
+
+/// Sets the process state a case starts from, as a fresh program has it: default signal
+/// dispositions, no alternate signal stack, an empty signal mask, the case fd limit and
+/// umask 022. On failure, the set-up step ([`step`]) and `-errno`.
+///
+/// # Safety
+/// Call only in a single-threaded task that runs raw syscalls only (`t0`, the zygote).
+pub unsafe fn default_state() -> Result<(), (u8, i64)> {
+    // SAFETY (whole block): raw syscalls with pointers to locals.
+    unsafe {
+        // The lab is a Rust program: std ignores SIGPIPE and installs SIGSEGV/SIGBUS handlers
+        // on an alternate stack. A case starts from the defaults a fresh program would have.
+        let dfl: [u64; 4] = [0; 4]; // handler SIG_DFL, flags 0, restorer 0, mask 0
+        for sig in 1..=64u64 {
+            if sig == libc::SIGKILL as u64 || sig == libc::SIGSTOP as u64 {
+                continue;
+            }
+            let r = raw(
+                libc::SYS_rt_sigaction,
+                [sig, dfl.as_ptr() as u64, 0, 8, 0, 0],
+            );
+            if r < 0 {
+                return Err((step::SIGNALS, r));
+            }
+        }
+        let ss: [u64; 3] = [0, libc::SS_DISABLE as u64, 0];
+        sc(libc::SYS_sigaltstack, ss.as_ptr() as u64, 0, 0);
+        let empty: u64 = 0;
+        let r = raw(
+            libc::SYS_rt_sigprocmask,
+            [
+                libc::SIG_SETMASK as u64,
+                &empty as *const u64 as u64,
+                0,
+                8,
+                0,
+                0,
+            ],
+        );
+        if r < 0 {
+            return Err((step::SIGNALS, r));
+        }
+        let mut lim = [0u64; 2];
+        let r = raw(
+            libc::SYS_prlimit64,
+            [
+                0,
+                libc::RLIMIT_NOFILE as u64,
+                0,
+                lim.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        );
+        if r < 0 {
+            return Err((step::RLIMIT, r));
+        }
+        lim[0] = CASE_NOFILE.min(lim[1]);
+        let r = raw(
+            libc::SYS_prlimit64,
+            [0, libc::RLIMIT_NOFILE as u64, lim.as_ptr() as u64, 0, 0, 0],
+        );
+        if r < 0 {
+            return Err((step::RLIMIT, r));
+        }
+        sc(libc::SYS_umask, 0o022, 0, 0);
+    }
+    Ok(())
 }
 
 fn send_reply(r: &Reply) {
@@ -114,65 +186,14 @@ pub unsafe fn t0_main(plan: T0Plan) -> ! {
             libc::SIGKILL as u64,
             0,
         );
-        // The lab is a Rust program: std ignores SIGPIPE and installs SIGSEGV/SIGBUS handlers
-        // on an alternate stack. A case starts from the defaults a fresh program would have.
-        let dfl: [u64; 4] = [0; 4]; // handler SIG_DFL, flags 0, restorer 0, mask 0
-        for sig in 1..=64u64 {
-            if sig == libc::SIGKILL as u64 || sig == libc::SIGSTOP as u64 {
-                continue;
+        if !plan.state_set {
+            if let Err((step, r)) = default_state() {
+                fail(step, r);
             }
-            let r = raw(
-                libc::SYS_rt_sigaction,
-                [sig, dfl.as_ptr() as u64, 0, 8, 0, 0],
-            );
-            if r < 0 {
-                fail(step::SIGNALS, r);
-            }
-        }
-        let ss: [u64; 3] = [0, libc::SS_DISABLE as u64, 0];
-        sc(libc::SYS_sigaltstack, ss.as_ptr() as u64, 0, 0);
-        let empty: u64 = 0;
-        let r = raw(
-            libc::SYS_rt_sigprocmask,
-            [
-                libc::SIG_SETMASK as u64,
-                &empty as *const u64 as u64,
-                0,
-                8,
-                0,
-                0,
-            ],
-        );
-        if r < 0 {
-            fail(step::SIGNALS, r);
-        }
-        let mut lim = [0u64; 2];
-        let r = raw(
-            libc::SYS_prlimit64,
-            [
-                0,
-                libc::RLIMIT_NOFILE as u64,
-                0,
-                lim.as_mut_ptr() as u64,
-                0,
-                0,
-            ],
-        );
-        if r < 0 {
-            fail(step::RLIMIT, r);
-        }
-        lim[0] = CASE_NOFILE.min(lim[1]);
-        let r = raw(
-            libc::SYS_prlimit64,
-            [0, libc::RLIMIT_NOFILE as u64, lim.as_ptr() as u64, 0, 0, 0],
-        );
-        if r < 0 {
-            fail(step::RLIMIT, r);
         }
         // Empty fd table except the agent channel: stdio and every lab fd go.
         close_range(0, AGENT_FD_BASE as u32 - 1);
         close_range(AGENT_FD_LAST as u32 + 1, u32::MAX);
-        sc(libc::SYS_umask, 0o022, 0, 0);
         let r = sc(libc::SYS_chdir, plan.dir as u64, 0, 0);
         if r < 0 {
             fail(step::CHDIR, r);

@@ -5,6 +5,7 @@ use super::channel::{Channel, Cmd, Reply, REPLY_READ_FD, SLOTS};
 use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
+use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
     CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
     MAX_PAGES,
@@ -207,6 +208,27 @@ fn make_dir() -> Result<PathBuf, String> {
     Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl)))
 }
 
+/// Forks `t0` from the lab itself (when there is no zygote); returns its pid.
+fn fork_t0(dir: &[u8], pages: u32) -> Result<i32, String> {
+    let cdir = CString::new(dir).map_err(|_| "case directory path contains NUL".to_string())?;
+    let plan = T0Plan {
+        dir: cdir.as_ptr().cast(),
+        pages: pages as u64,
+        state_set: false,
+    };
+    // SAFETY: the lab is single-threaded, so the child may run anything; t0_main uses raw
+    // syscalls only and never returns. `cdir` lives in the child's copy of our memory.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: we are the freshly forked child; see above.
+        unsafe { t0_main(plan) }
+    }
+    Ok(pid)
+}
+
 fn write_data(dir: &std::path::Path, pages: u32) -> std::io::Result<()> {
     use std::io::Write;
     // The content depends on the length alone: computed once per lab, not per case.
@@ -229,6 +251,7 @@ impl Case {
     pub fn setup(
         chan: Channel,
         board: Board,
+        zygote: &mut Option<Zygote>,
         config: CaseConfig,
         deadline_ms: u64,
     ) -> Result<Case, String> {
@@ -256,7 +279,7 @@ impl Case {
             done: false,
             next_pidns: 0,
         };
-        match case.start(config.pages) {
+        match case.start(config.pages, zygote) {
             Ok(()) => Ok(case),
             Err(e) => {
                 let _ = case.teardown();
@@ -265,29 +288,34 @@ impl Case {
         }
     }
 
-    fn start(&mut self, pages: u32) -> Result<(), String> {
+    fn start(&mut self, pages: u32, zygote: &mut Option<Zygote>) -> Result<(), String> {
         write_data(&self.dir, pages).map_err(|e| format!("writing the data file: {e}"))?;
         // The directories `chdir` ops name (op.rs: CaseDir).
         for d in [CaseDir::D, CaseDir::DE] {
             std::fs::create_dir(self.dir.join(d.rel_path()))
                 .map_err(|e| format!("creating {}: {e}", d.rel_path()))?;
         }
-        let cdir = CString::new(self.dir.as_os_str().as_bytes())
-            .map_err(|_| "case directory path contains NUL".to_string())?;
-        let plan = T0Plan {
-            dir: cdir.as_ptr().cast(),
-            pages: pages as u64,
+        let dir = self.dir.as_os_str().as_bytes();
+        let mut pid = None;
+        if let Some(z) = zygote.as_mut() {
+            match z.spawn_t0(dir, pages as u64) {
+                Ok(p) => pid = Some(p),
+                Err(SpawnError::Clone(e)) => {
+                    return Err(format!(
+                        "clone of t0: {}",
+                        std::io::Error::from_raw_os_error(-e as i32)
+                    ))
+                }
+                Err(SpawnError::Gone(e)) => {
+                    eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself from now on");
+                    *zygote = None;
+                }
+            }
+        }
+        let pid = match pid {
+            Some(p) => p,
+            None => fork_t0(dir, pages)?,
         };
-        // SAFETY: the lab is single-threaded, so the child may run anything; t0_main uses raw
-        // syscalls only and never returns. `cdir` lives in the child's copy of our memory.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(format!("fork: {}", std::io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            // SAFETY: we are the freshly forked child; see above.
-            unsafe { t0_main(plan) }
-        }
         // Both sides set the group, so whoever runs first, kill(-pgid) covers t0 from now on.
         // SAFETY: setpgid on our own child.
         unsafe {

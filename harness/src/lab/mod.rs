@@ -32,6 +32,8 @@ mod tids;
 mod trampoline;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod vmas;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod zygote;
 
 /// Serves the wire protocol on stdin/stdout against the running kernel until stdin closes;
 /// returns the process exit code.
@@ -79,6 +81,28 @@ pub fn agent_after_exec(slot: &str, seq: &str) -> i32 {
     {
         let _ = (slot, seq);
         eprintln!("forkspec lab-agent: only Linux on x86_64 is supported");
+        2
+    }
+}
+
+/// The start of the lab's zygote (`forkspec lab-zygote LABPID`, see `zygote.rs`): serves the
+/// lab that started it and never returns; returns an exit code with a message on stderr when
+/// the program was not started that way. Like [`agent_after_exec`], it runs before any of
+/// Rust's runtime start-up.
+pub fn zygote_after_exec(lab: &str) -> i32 {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        let err = match zygote::zygote_main(lab) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        eprintln!("forkspec lab-zygote: {err} (this mode is only started by the lab)");
+        2
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        let _ = lab;
+        eprintln!("forkspec lab-zygote: only Linux on x86_64 is supported");
         2
     }
 }

@@ -5,6 +5,7 @@ use super::channel::{Channel, LAB_NOFILE};
 use super::guard::Guard;
 use super::observe::Observer;
 use super::probe::{probe, Probe};
+use super::zygote::Zygote;
 use forkspec_model::protocol::{Hello, Request, Response, PROTOCOL_VERSION};
 use std::io::{BufRead, Write};
 
@@ -15,6 +16,8 @@ struct Lab {
     probe: Probe,
     observer: Observer,
     case: Option<Case>,
+    /// Starts each case's `t0`; `None` when it could not be started (the lab forks `t0`).
+    zygote: Option<Zygote>,
 }
 
 /// Pins the lab (and so every task it forks) to the CPU in `FORKSPEC_LAB_CPU`, if set and
@@ -110,7 +113,13 @@ impl Lab {
                 if let Err(e) = self.end_case() {
                     return Response::Error(format!("previous case: {e}"));
                 }
-                match Case::setup(self.chan, self.guard.board(), config, deadline_ms) {
+                match Case::setup(
+                    self.chan,
+                    self.guard.board(),
+                    &mut self.zygote,
+                    config,
+                    deadline_ms,
+                ) {
                     Ok(c) => {
                         self.case = Some(c);
                         Response::Ready
@@ -238,6 +247,20 @@ pub fn run(as_user: Option<&str>) -> i32 {
             return 1;
         }
     };
+    // Forked while the lab is still single-threaded, like the guardian.
+    // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path).
+    let zygote =
+        if std::env::var_os("FORKSPEC_LAB_ZYGOTE").as_deref() == Some(std::ffi::OsStr::new("0")) {
+            None
+        } else {
+            match Zygote::start() {
+                Ok(z) => Some(z),
+                Err(e) => {
+                    eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself");
+                    None
+                }
+            }
+        };
     let probe = probe();
     let observer = Observer {
         // SAFETY: getpid has no preconditions.
@@ -252,6 +275,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         probe,
         observer,
         case: None,
+        zygote,
     };
     // A harness may pipeline requests (docs/protocol.md): a buffer that holds a whole window
     // of them lets the lab see which are already waiting.
@@ -308,6 +332,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         eprintln!("forkspec lab: {e}");
         code = 1;
     }
+    drop(lab.zygote.take());
     lab.guard.stop();
     code
 }
