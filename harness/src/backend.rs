@@ -4,6 +4,7 @@
 //! protocol of [`forkspec_model::protocol`]; a simulator written in Rust can implement
 //! [`Backend`] directly.
 
+use crate::cpus::{claim_lab_cpu, pin_thread, CpuClaim};
 use forkspec_model::protocol::{Hello, Request, Response, PROTOCOL_VERSION};
 use forkspec_model::{CaseConfig, Op, Outcome, Snapshot};
 use std::io::Write;
@@ -187,7 +188,7 @@ pub struct ProcessBackend {
     buf: Vec<u8>,
     hello: Option<Hello>,
     /// The CPU the lab was asked to pin itself to; the thread that drives it joins it.
-    cpu: Option<usize>,
+    cpu: Option<CpuClaim>,
     /// Per-op deadline the backend is asked to apply.
     pub op_deadline: Duration,
     /// Extra time granted on top of the backend's own deadline before we call it hung.
@@ -208,9 +209,9 @@ impl ProcessBackend {
         let mut cpu = None;
         if let Some(t) = &tmp {
             cmd.env("TMPDIR", t);
-            cpu = lab_cpu();
-            if let Some(c) = cpu {
-                cmd.env("FORKSPEC_LAB_CPU", c.to_string());
+            cpu = claim_lab_cpu();
+            if let Some(c) = &cpu {
+                cmd.env("FORKSPEC_LAB_CPU", c.cpu.to_string());
             }
         }
         cmd.args(args)
@@ -438,55 +439,6 @@ fn spawn_from_keeper(cmd: Command) -> std::io::Result<Child> {
         .map_err(|_| std::io::Error::other("spawner thread is gone"))?
 }
 
-/// The CPU the next lab is asked to pin itself (and its cases) to: labs take the CPUs this
-/// process may run on in turn, so parallel workers spread over the CPUs while each case's
-/// tasks and its lab share one CPU (a pipe round trip on one CPU costs a tenth of one across
-/// CPUs). On by default: with two labs on a loaded 2-vCPU machine, pinning gave 1.4-2x the
-/// cases per second (docs/performance.md). `FORKSPEC_LAB_PIN=0` turns it off. `None` also when
-/// `FORKSPEC_LAB_CPU` is set (the lab inherits it) or only one CPU is allowed.
-fn lab_cpu() -> Option<usize> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    if std::env::var_os("FORKSPEC_LAB_PIN").as_deref() == Some(std::ffi::OsStr::new("0"))
-        || std::env::var_os("FORKSPEC_LAB_CPU").is_some()
-    {
-        return None;
-    }
-    // SAFETY: sched_getaffinity writes into a zeroed local cpu_set_t of the size we pass.
-    let cpus: Vec<usize> = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return None;
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
-    };
-    if cpus.len() < 2 {
-        return None;
-    }
-    Some(cpus[NEXT.fetch_add(1, Ordering::Relaxed) % cpus.len()])
-}
-
-/// Pins the calling thread to `cpu` unless it already is: the harness thread that drives a
-/// pinned lab then exchanges its requests on the lab's CPU too.
-fn pin_thread(cpu: usize) {
-    thread_local! {
-        static PINNED: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
-    }
-    if PINNED.get() == Some(cpu) {
-        return;
-    }
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it. A refused
-    // affinity leaves the thread unpinned, which is only slower.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-    PINNED.set(Some(cpu));
-}
-
 /// Where case directories go: tmpfs when there is one. On tmpfs the page cache of the `data`
 /// file is made of single pages (shmem does not use large folios unless configured to), so a
 /// fault maps exactly what the model predicts; on ext4 a write fault can map a whole large
@@ -525,8 +477,8 @@ impl Backend for ProcessBackend {
     }
 
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
-        if let Some(c) = self.cpu {
-            pin_thread(c);
+        if let Some(c) = &self.cpu {
+            pin_thread(c.cpu);
         }
         let req = Request::Setup {
             config: *config,

@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod corpus;
 pub mod coverage;
+pub mod cpus;
 pub mod gen;
 pub mod junit;
 pub mod lab;

@@ -65,13 +65,30 @@ impl ProcDir {
         (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
     }
 
-    /// Reads the whole of small file `name` into `buf` (cleared first).
+    /// Reads the whole of small file `name` into `buf` (cleared first). Plain reads until
+    /// EOF: `read_to_end` would first stat and seek the file to size its buffer, two system
+    /// calls per /proc file that tell nothing (they report size 0).
     fn read_into(&self, name: &CStr, buf: &mut Vec<u8>) -> Option<()> {
-        use std::io::Read;
         buf.clear();
-        let mut f = self.open_at(name, libc::O_RDONLY)?;
-        f.read_to_end(buf).ok()?;
-        Some(())
+        let f = self.open_at(name, libc::O_RDONLY)?;
+        loop {
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(4096);
+            }
+            let spare = buf.spare_capacity_mut();
+            // SAFETY: reads at most `spare.len()` bytes into the vector's spare capacity,
+            // which the kernel initializes before `set_len` below covers them.
+            let n = unsafe { libc::read(f.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len()) };
+            match n {
+                0 => return Some(()),
+                n if n > 0 => {
+                    // SAFETY: the kernel wrote `n` bytes right after the current length.
+                    unsafe { buf.set_len(buf.len() + n as usize) }
+                }
+                _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+                _ => return None,
+            }
+        }
     }
 
     /// /proc/PID/stat through this directory.
@@ -541,7 +558,10 @@ fn memory(
 }
 
 /// Bytes read from /proc/PID/mem for a run of consecutive present pages: one `pread` for the
-/// run instead of one per page.
+/// run instead of one per page. Not process_vm_readv, though it would need no open: it pins
+/// the pages it reads (FOLL_PIN), and pinning an anonymous page shared copy-on-write makes
+/// the kernel unshare it first (mm/gup.c: gup_must_unshare), so the read itself would break
+/// the sharing it is there to observe. /proc/PID/mem only takes references (FOLL_GET).
 #[derive(Default)]
 struct MemRun {
     /// Address of the first page read.
@@ -621,6 +641,39 @@ fn cwd(dir: &ProcDir, case_dir: &std::path::Path) -> Result<CaseDir, String> {
             p == target
         })
         .ok_or_else(|| format!("a task's cwd is outside the case's directories: {target:?}"))
+}
+
+/// The identities (inode numbers) of a task's namespaces through its pidfd (Linux 6.11:
+/// PIDFD_GET_*_NAMESPACE opens each namespace, whose nsfs inode number is its identity, the
+/// number /proc/PID/ns/* shows). Cheaper than the /proc links: those make the kernel build
+/// nine dentries and inodes per task, and tear them down again when the task is released.
+/// `None` where the kernel lacks the ioctls.
+fn namespaces_by_pidfd(pidfd: i32) -> Option<NsClasses> {
+    // include/uapi/linux/pidfd.h: _IO(PIDFS_IOCTL_MAGIC 0xFF, n).
+    let id = |n: u64| -> Option<u64> {
+        // SAFETY: a pidfs ioctl without argument; a non-negative result is a new fd we own.
+        let fd = unsafe { libc::ioctl(pidfd, (0xFF << 8) | n, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the fd was just opened for us.
+        let f = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: fstat fills a zeroed local stat struct.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstat(f.as_raw_fd(), &mut st) == 0).then_some(st.st_ino)
+        }
+    };
+    Some(NsClasses {
+        cgroup: id(1)?,
+        ipc: id(2)?,
+        mnt: id(3)?,
+        net: id(4)?,
+        pid: id(5)?,
+        time: id(7)?,
+        user: id(9)?,
+        uts: id(10)?,
+    })
 }
 
 /// The identities (inode numbers) of the task's namespaces, from /proc/PID/ns/*.
@@ -789,10 +842,12 @@ pub fn snapshot(
                 }
             }
             if o.caps.namespaces {
-                views[*i].namespaces =
-                    Some(namespaces(d).ok_or_else(|| {
-                        format!("cannot read the namespaces of task {}", t.label)
-                    })?);
+                let ns = t
+                    .pidfd
+                    .and_then(namespaces_by_pidfd)
+                    .or_else(|| namespaces(d))
+                    .ok_or_else(|| format!("cannot read the namespaces of task {}", t.label))?;
+                views[*i].namespaces = Some(ns);
             }
         }
     }
