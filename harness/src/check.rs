@@ -1,13 +1,16 @@
 //! The check engine: generated cases on the model and a backend, each divergence located,
 //! shrunk to a minimal sequence, saved as a case file and deduplicated by fingerprint.
 
-use crate::backend::{BResult, Backend};
+use crate::backend::{BResult, Backend, BackendError};
 use crate::gen::{generate, GenConfig, SeededChoices};
 use crate::report::{Divergence, Report};
 use crate::run::{run_case, Mismatch, RunOptions, SnapshotMode};
 use crate::shrink::minimize;
 use forkspec_model::{Case, Profile};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// Settings of a check run.
@@ -139,11 +142,14 @@ pub fn examine_once_per_fingerprint(
     Ok(Some((case, located)))
 }
 
-/// A run stops after this many cases in a row failed with a backend error.
+/// A run stops after this many cases in a row failed with a backend error (counted per
+/// worker: each worker has its own backend).
 pub const MAX_ERRORS_IN_A_ROW: u32 = 3;
 
-/// Runs a whole check. `connect` (re)starts the backend: after a backend failure the case is
-/// reported as an error and the run goes on with a fresh backend.
+/// Runs a whole check on one backend, in the calling thread. `connect` (re)starts the backend:
+/// after a backend failure the case is reported as an error and the run goes on with a fresh
+/// backend. [`check_parallel`] runs the same check on several backends at once and gives the
+/// same report.
 pub fn check(
     connect: &mut dyn FnMut() -> BResult<Box<dyn Backend>>,
     profile: &Profile,
@@ -151,26 +157,251 @@ pub fn check(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, &Report),
 ) -> BResult<()> {
-    let mut backend = connect()?;
-    let start = Instant::now();
+    let shared = Shared::default();
+    let mut merge = Merge::new(cfg, report, progress);
+    let worked = work(connect, profile, cfg, &shared, &mut |r| merge.accept(r));
+    merge.finish();
+    worked.map_err(|s| s.error)
+}
+
+/// Runs a whole check with `jobs` workers, each with its own backend from `connect` (for the
+/// lab: its own lab process, pinned to its own CPU). Cases are handed out in index order;
+/// their results are merged in index order, so the report, the case files and the order of
+/// `progress` calls are the same for any `jobs` (apart from the timing fields). `jobs <= 1`
+/// is [`check`] in the calling thread.
+///
+/// A worker whose backend fails [`MAX_ERRORS_IN_A_ROW`] cases in a row (or cannot be
+/// restarted) stops the run: the other workers finish the case they hold and take no more,
+/// everything that ran is in the report, and the error of the lowest case index is returned.
+/// Every worker's backend is dropped (for the lab: killed and reaped) before this returns,
+/// also when a worker panics (the panic is then resumed here).
+pub fn check_parallel(
+    connect: &(dyn Fn() -> BResult<Box<dyn Backend>> + Sync),
+    jobs: usize,
+    profile: &Profile,
+    cfg: &CheckConfig,
+    report: &mut Report,
+    progress: &mut dyn FnMut(u64, &Report),
+) -> BResult<()> {
+    if jobs <= 1 {
+        return check(&mut || connect(), profile, cfg, report, progress);
+    }
+    let shared = Shared::default();
+    let mut merge = Merge::new(cfg, report, progress);
+    let (stopped, panic) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<CaseResult>();
+        let workers: Vec<_> = (0..jobs)
+            .map(|w| {
+                let tx = tx.clone();
+                let shared = &shared;
+                std::thread::Builder::new()
+                    .name(format!("forkspec-worker-{w}"))
+                    .spawn_scoped(s, move || {
+                        // Stops the others when this worker unwinds, so the run ends soon and
+                        // every lab is reaped before the panic goes on.
+                        let _stop = StopOnDrop(shared);
+                        work(&mut || connect(), profile, cfg, shared, &mut |r| {
+                            // The receiver lives until every worker is done.
+                            let _ = tx.send(r);
+                        })
+                    })
+            })
+            .collect();
+        drop(tx);
+        for r in rx {
+            merge.accept(r);
+        }
+        let mut stopped: Option<Stopped> = None;
+        let mut panic = None;
+        for w in workers {
+            match w.map(|h| h.join()) {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(st))) => {
+                    let lower = match &stopped {
+                        Some(o) => st.at < o.at,
+                        None => true,
+                    };
+                    if lower {
+                        stopped = Some(st);
+                    }
+                }
+                Ok(Err(p)) => panic = Some(p),
+                Err(e) => {
+                    // A worker thread that could not be started: the others run its share.
+                    eprintln!("warning: cannot start a check worker: {e}");
+                }
+            }
+        }
+        (stopped, panic)
+    });
+    merge.finish();
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
+    }
+    match stopped {
+        Some(st) => Err(st.error),
+        None => Ok(()),
+    }
+}
+
+/// What the workers of one run share.
+#[derive(Default)]
+struct Shared {
+    /// The next case index to hand out.
+    next: AtomicU64,
+    /// Set when the run stops early: workers take no new case.
+    stop: AtomicBool,
+    /// Every fingerprint located so far, with the lowest case index it was located in.
+    located: Mutex<HashMap<String, u64>>,
+}
+
+impl Shared {
+    /// Records that case `i` shows `fp`; true when a lower case is known to show it too, so
+    /// case `i` is not the one the report keeps and need not be shrunk.
+    fn lower_case_shows(&self, fp: &str, i: u64) -> bool {
+        let mut located = self.located.lock().unwrap_or_else(|e| e.into_inner());
+        let lowest = located.entry(fp.to_string()).or_insert(i);
+        let lower = *lowest < i;
+        *lowest = (*lowest).min(i);
+        lower
+    }
+}
+
+/// Sets the stop flag when dropped while the thread unwinds.
+struct StopOnDrop<'a>(&'a Shared);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// One case as a worker ran it.
+struct CaseResult {
+    index: u64,
+    seed: u64,
+    ops: u64,
+    /// The divergence (the minimal case when it was shrunk), or the error line of the report.
+    found: Result<Option<(Case, Mismatch)>, String>,
+}
+
+/// Why a worker stopped the run: the case index it stopped at and the error.
+struct Stopped {
+    at: u64,
+    error: BackendError,
+}
+
+/// One worker: takes the next case until there are none or the run stops, runs it on its
+/// backend and hands the result to `sink`. Restarts the backend after an error; stops the run
+/// after [`MAX_ERRORS_IN_A_ROW`] errors in a row or when the backend cannot be (re)started.
+fn work(
+    connect: &mut dyn FnMut() -> BResult<Box<dyn Backend>>,
+    profile: &Profile,
+    cfg: &CheckConfig,
+    shared: &Shared,
+    sink: &mut dyn FnMut(CaseResult),
+) -> Result<(), Stopped> {
+    let stop = |at: u64, error: BackendError| {
+        shared.stop.store(true, Ordering::SeqCst);
+        Stopped { at, error }
+    };
+    let mut backend = connect().map_err(|e| stop(shared.next.load(Ordering::SeqCst), e))?;
     let mut failed_in_a_row = 0;
-    for i in 0..cfg.cases {
+    while !shared.stop.load(Ordering::SeqCst) {
+        let i = shared.next.fetch_add(1, Ordering::SeqCst);
+        if i >= cfg.cases {
+            break;
+        }
         let seed = case_seed(cfg.seed, i);
         let case = case_for_seed(seed, &cfg.gen, profile);
-        report.ops += case.ops.len() as u64;
-        let found = &report.divergences;
-        let seen = |fp: &str| found.iter().any(|d| d.fingerprint == fp);
-        match examine_once_per_fingerprint(
+        let seen = |fp: &str| shared.lower_case_shows(fp, i);
+        let found = examine_once_per_fingerprint(
             backend.as_mut(),
             &case,
             profile,
             &cfg.opts,
             cfg.shrink,
             &seen,
-        ) {
-            Ok(None) => failed_in_a_row = 0,
-            Ok(Some((min, m))) => {
+        );
+        let ops = case.ops.len() as u64;
+        match found {
+            Ok(found) => {
                 failed_in_a_row = 0;
+                sink(CaseResult {
+                    index: i,
+                    seed,
+                    ops,
+                    found: Ok(found),
+                });
+            }
+            Err(e) => {
+                sink(CaseResult {
+                    index: i,
+                    seed,
+                    ops,
+                    found: Err(format!("case {i} (seed {seed}): {e}")),
+                });
+                failed_in_a_row += 1;
+                if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
+                    // A backend that fails every case will not recover: stop with its error.
+                    return Err(stop(i, e));
+                }
+                backend = connect().map_err(|e| stop(i, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds case results into the report in case order, whatever order they come in.
+struct Merge<'a> {
+    cfg: &'a CheckConfig,
+    report: &'a mut Report,
+    progress: &'a mut dyn FnMut(u64, &Report),
+    start: Instant,
+    /// The next case index to fold in.
+    next: u64,
+    /// Results of higher cases that came early.
+    early: BTreeMap<u64, CaseResult>,
+}
+
+impl<'a> Merge<'a> {
+    fn new(
+        cfg: &'a CheckConfig,
+        report: &'a mut Report,
+        progress: &'a mut dyn FnMut(u64, &Report),
+    ) -> Self {
+        Merge {
+            cfg,
+            report,
+            progress,
+            start: Instant::now(),
+            next: 0,
+            early: BTreeMap::new(),
+        }
+    }
+
+    fn accept(&mut self, r: CaseResult) {
+        self.early.insert(r.index, r);
+        while let Some(r) = self.early.remove(&self.next) {
+            self.fold(r);
+            self.next += 1;
+            self.report.cases = self.next;
+            self.report.seconds = self.start.elapsed().as_secs_f64();
+            (self.progress)(self.next, self.report);
+        }
+    }
+
+    fn fold(&mut self, r: CaseResult) {
+        let report = &mut *self.report;
+        report.ops += r.ops;
+        match r.found {
+            Ok(None) => {}
+            Ok(Some((min, m))) => {
+                // The first case in index order with a fingerprint is the one kept: it was
+                // shrunk, since no lower case could show that fingerprint before it.
                 if let Some(d) = report
                     .divergences
                     .iter_mut()
@@ -178,36 +409,19 @@ pub fn check(
                 {
                     d.count += 1;
                 } else {
-                    let file = save_case(&cfg.out_dir, &min, seed, &m.fingerprint);
+                    let file = save_case(&self.cfg.out_dir, &min, r.seed, &m.fingerprint);
                     report
                         .divergences
-                        .push(Divergence::new(&min, &m, Some(seed), file));
+                        .push(Divergence::new(&min, &m, Some(r.seed), file));
                 }
             }
-            Err(e) => {
-                report.errors.push(format!("case {i} (seed {seed}): {e}"));
-                failed_in_a_row += 1;
-                report.cases = i + 1;
-                if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
-                    // A backend that fails every case will not recover: stop with its error.
-                    finish(report, start);
-                    return Err(e);
-                }
-                backend = match connect() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        finish(report, start);
-                        return Err(e);
-                    }
-                };
-            }
+            Err(line) => report.errors.push(line),
         }
-        report.cases = i + 1;
-        report.seconds = start.elapsed().as_secs_f64();
-        progress(i + 1, report);
     }
-    finish(report, start);
-    Ok(())
+
+    fn finish(self) {
+        finish(self.report, self.start);
+    }
 }
 
 fn finish(report: &mut Report, start: Instant) {
