@@ -450,3 +450,249 @@ pub fn save_case(dir: &Path, case: &Case, seed: u64, fingerprint: &str) -> Optio
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::GenConfig;
+    use crate::run::SnapshotMode;
+    use forkspec_model::protocol::{Hello, PROTOCOL_VERSION};
+    use forkspec_model::{CaseConfig, Capabilities, Model, Op, OpKind, Outcome, Region, Snapshot};
+    use std::sync::atomic::AtomicUsize;
+
+    /// How the test simulator goes wrong.
+    #[derive(Clone, Copy)]
+    enum Flaw {
+        /// Two deterministic bugs (`dup` returns one more, loads of odd `file_shared` pages
+        /// have their top bit flipped) and a refused `close(4)`.
+        Buggy,
+        /// Refuses every case.
+        Broken,
+        /// Panics on the first op of every case.
+        Panics,
+    }
+
+    /// The model with deliberate flaws, counting how many instances are alive.
+    struct Sim {
+        model: Option<Model>,
+        flaw: Flaw,
+        live: &'static AtomicUsize,
+    }
+
+    impl Drop for Sim {
+        fn drop(&mut self) {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Backend for Sim {
+        fn hello(&mut self) -> BResult<Hello> {
+            Ok(Hello {
+                protocol: PROTOCOL_VERSION,
+                implementation: "flawed-model".into(),
+                profile: Profile::default(),
+                capabilities: Capabilities::ALL,
+                ops: None,
+            })
+        }
+        fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
+            if let Flaw::Broken = self.flaw {
+                return Err(BackendError::Refused("setup: broken on purpose".into()));
+            }
+            self.model = Some(Model::new(*config, &Profile::default()));
+            Ok(())
+        }
+        fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)> {
+            if let Flaw::Panics = self.flaw {
+                panic!("the test simulator panics on purpose");
+            }
+            if let OpKind::Close { fd: 4 } = op.kind {
+                return Err(BackendError::Refused("close(4) refused on purpose".into()));
+            }
+            let m = self.model.as_mut().expect("setup first");
+            let mut outcome = m.step(op, None).taken;
+            match (&op.kind, &mut outcome) {
+                (OpKind::Dup { .. }, Outcome::Ret(fd)) => *fd += 1,
+                (
+                    OpKind::MemRead {
+                        region: Region::FileShared,
+                        page,
+                    },
+                    Outcome::Data(d),
+                ) if page % 2 == 1 => d[0] ^= 0x80,
+                _ => {}
+            }
+            Ok((outcome, snapshot.then(|| m.snapshot())))
+        }
+        fn snapshot(&mut self) -> BResult<Snapshot> {
+            Ok(self.model.as_ref().expect("setup first").snapshot())
+        }
+        fn end(&mut self) -> BResult<()> {
+            self.model = None;
+            Ok(())
+        }
+    }
+
+    fn connector(
+        flaw: Flaw,
+        live: &'static AtomicUsize,
+    ) -> impl Fn() -> BResult<Box<dyn Backend>> + Sync {
+        move || {
+            live.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(Sim {
+                model: None,
+                flaw,
+                live,
+            }) as Box<dyn Backend>)
+        }
+    }
+
+    fn config(cases: u64, out_dir: &Path) -> CheckConfig {
+        CheckConfig {
+            cases,
+            seed: 11,
+            gen: GenConfig::default(),
+            opts: RunOptions {
+                snapshots: SnapshotMode::End,
+                levels: Default::default(),
+                caps: Capabilities::ALL,
+            },
+            out_dir: out_dir.to_path_buf(),
+            shrink: true,
+        }
+    }
+
+    /// Runs a check with `jobs` workers; returns the report as JSON without its timing
+    /// fields, the cases `progress` saw, and the error.
+    fn run(
+        flaw: Flaw,
+        live: &'static AtomicUsize,
+        jobs: usize,
+        cases: u64,
+    ) -> (serde_json::Value, Vec<u64>, Option<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(cases, dir.path());
+        let mut report = Report::default();
+        let mut seen = Vec::new();
+        let conn = connector(flaw, live);
+        let result = check_parallel(
+            &conn,
+            jobs,
+            &Profile::default(),
+            &cfg,
+            &mut report,
+            &mut |done, _| seen.push(done),
+        );
+        assert_eq!(live.load(Ordering::SeqCst), 0, "every backend dropped");
+        for d in &mut report.divergences {
+            let file = d.case_file.take().expect("case file saved");
+            let name = Path::new(&file).file_name().unwrap().to_owned();
+            assert!(Path::new(&file).is_file());
+            d.case_file = Some(name.to_string_lossy().into_owned());
+            d.replay = None;
+        }
+        let mut v = serde_json::to_value(&report).unwrap();
+        v["seconds"] = 0.into();
+        v["cases_per_s"] = 0.into();
+        (v, seen, result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn any_number_of_workers_gives_the_same_report() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        let (one, seen, err) = run(Flaw::Buggy, &LIVE, 1, 300);
+        assert_eq!(err, None);
+        assert_eq!(seen, (1..=300).collect::<Vec<_>>());
+        let divs = one["divergences"].as_array().unwrap();
+        assert!(divs.len() >= 2, "{one:#}");
+        assert!(divs.iter().any(|d| d["count"].as_u64().unwrap() > 1));
+        assert!(!one["errors"].as_array().unwrap().is_empty(), "{one:#}");
+        for jobs in [2, 3, 8] {
+            let (many, seen_many, err) = run(Flaw::Buggy, &LIVE, jobs, 300);
+            assert_eq!(err, None);
+            assert_eq!(seen_many, seen, "{jobs} jobs: progress in case order");
+            assert_eq!(many, one, "{jobs} jobs");
+        }
+    }
+
+    #[test]
+    fn a_backend_failing_every_case_stops_the_run_with_nothing_lost() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        for jobs in [1, 2, 4] {
+            let (r, seen, err) = run(Flaw::Broken, &LIVE, jobs, 100);
+            let err = err.expect("the run stops with the backend's error");
+            assert!(err.contains("broken on purpose"), "{err}");
+            let errors = r["errors"].as_array().unwrap();
+            let cases = r["cases"].as_u64().unwrap();
+            // Each worker stops after its own MAX_ERRORS_IN_A_ROW; the others finish the
+            // case they hold: every case handed out is in the report, in case order.
+            assert!(cases >= u64::from(MAX_ERRORS_IN_A_ROW), "{r:#}");
+            assert!(cases <= jobs as u64 * u64::from(MAX_ERRORS_IN_A_ROW), "{r:#}");
+            assert_eq!(errors.len() as u64, cases);
+            for (i, e) in errors.iter().enumerate() {
+                assert!(e.as_str().unwrap().starts_with(&format!("case {i} ")), "{e}");
+            }
+            assert_eq!(seen, (1..=cases).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_panicking_worker_stops_the_run_and_leaves_no_backend() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        let r = std::panic::catch_unwind(|| run(Flaw::Panics, &LIVE, 2, 50));
+        assert!(r.is_err(), "the panic reaches the caller");
+        assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
+        let shared = Shared::default();
+        assert!(!shared.lower_case_shows("fp", 9));
+        assert!(shared.lower_case_shows("fp", 12), "9 < 12 is known");
+        // A lower case found later must still be shrunk: it is the one the report keeps.
+        assert!(!shared.lower_case_shows("fp", 4));
+        assert!(shared.lower_case_shows("fp", 9));
+        assert!(!shared.lower_case_shows("other", 12));
+
+        // Results arriving out of order are folded in case order: the divergence kept is
+        // case 1's, which arrived after case 2's.
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(3, dir.path());
+        let mismatch = |expected: &str| Mismatch {
+            step: 0,
+            kind: crate::run::MismatchKind::Outcome,
+            level: forkspec_model::Level::Semantic,
+            expected: expected.into(),
+            actual: "x".into(),
+            diffs: vec![],
+            fingerprint: "fp".into(),
+        };
+        let case = case_for_seed(1, &cfg.gen, &Profile::default());
+        let result = |index: u64, expected: &str| CaseResult {
+            index,
+            seed: index,
+            ops: 1,
+            found: Ok(Some((case.clone(), mismatch(expected)))),
+        };
+        let mut report = Report::default();
+        let mut calls = Vec::new();
+        let mut progress = |done: u64, r: &Report| calls.push((done, r.divergences.len()));
+        let mut merge = Merge::new(&cfg, &mut report, &mut progress);
+        merge.accept(result(2, "from case 2"));
+        merge.accept(CaseResult {
+            index: 0,
+            seed: 0,
+            ops: 5,
+            found: Ok(None),
+        });
+        merge.accept(result(1, "from case 1"));
+        merge.finish();
+        assert_eq!(calls, vec![(1, 0), (2, 1), (3, 1)]);
+        assert_eq!(report.cases, 3);
+        assert_eq!(report.ops, 7);
+        assert_eq!(report.divergences.len(), 1);
+        assert_eq!(report.divergences[0].expected, "from case 1");
+        assert_eq!(report.divergences[0].seed, Some(1));
+        assert_eq!(report.divergences[0].count, 2);
+    }
+}
