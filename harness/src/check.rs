@@ -457,7 +457,7 @@ mod tests {
     use crate::gen::GenConfig;
     use crate::run::SnapshotMode;
     use forkspec_model::protocol::{Hello, PROTOCOL_VERSION};
-    use forkspec_model::{CaseConfig, Capabilities, Model, Op, OpKind, Outcome, Region, Snapshot};
+    use forkspec_model::{Capabilities, CaseConfig, Model, Op, OpKind, Outcome, Region, Snapshot};
     use std::sync::atomic::AtomicUsize;
 
     /// How the test simulator goes wrong.
@@ -627,10 +627,16 @@ mod tests {
             // Each worker stops after its own MAX_ERRORS_IN_A_ROW; the others finish the
             // case they hold: every case handed out is in the report, in case order.
             assert!(cases >= u64::from(MAX_ERRORS_IN_A_ROW), "{r:#}");
-            assert!(cases <= jobs as u64 * u64::from(MAX_ERRORS_IN_A_ROW), "{r:#}");
+            assert!(
+                cases <= jobs as u64 * u64::from(MAX_ERRORS_IN_A_ROW),
+                "{r:#}"
+            );
             assert_eq!(errors.len() as u64, cases);
             for (i, e) in errors.iter().enumerate() {
-                assert!(e.as_str().unwrap().starts_with(&format!("case {i} ")), "{e}");
+                assert!(
+                    e.as_str().unwrap().starts_with(&format!("case {i} ")),
+                    "{e}"
+                );
             }
             assert_eq!(seen, (1..=cases).collect::<Vec<_>>());
         }
