@@ -10,7 +10,7 @@ use forkspec_model::{Case, Profile};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 /// Settings of a check run.
@@ -97,7 +97,9 @@ pub fn examine(
 /// Like [`examine`], but a divergence whose fingerprint `seen` already knows is not shrunk:
 /// a run reports one minimal case per fingerprint, the first one found, so shrinking the
 /// others would be wasted (shrinking keeps the fingerprint). Their located mismatch is
-/// returned with the unshrunk case.
+/// returned with the unshrunk case. `seen` is asked again before each shrinking candidate:
+/// when it turns true (a parallel worker found the fingerprint in a case the report prefers),
+/// shrinking stops and the case is returned unshrunk too.
 pub fn examine_once_per_fingerprint(
     backend: &mut dyn Backend,
     case: &Case,
@@ -128,22 +130,29 @@ pub fn examine_once_per_fingerprint(
         // A candidate the backend refuses (an op moved into a task where the lab will not
         // run it, say) does not reproduce the divergence; the divergence itself is never
         // lost to an error while shrinking: the smallest case that reproduced it is kept.
+        let mut given_up = false;
         let mut fails = |c: &Case| -> bool {
+            if given_up || seen(&fp) {
+                given_up = true;
+                return false;
+            }
             match run_case(backend, c, profile, &step_opts) {
                 Ok(r) => r.mismatch.is_some_and(|m| m.fingerprint == fp),
                 Err(_) => false,
             }
         };
-        case = minimize(&case, profile, &mut fails);
-        if let Ok(Some(m)) = run_case(backend, &case, profile, &step_opts).map(|r| r.mismatch) {
-            located = m;
+        let min = minimize(&case, profile, &mut fails);
+        if !given_up {
+            case = min;
+            if let Ok(Some(m)) = run_case(backend, &case, profile, &step_opts).map(|r| r.mismatch) {
+                located = m;
+            }
         }
     }
     Ok(Some((case, located)))
 }
 
-/// A run stops after this many cases in a row failed with a backend error (counted per
-/// worker: each worker has its own backend).
+/// A run stops after this many cases in a row (in case order) failed with a backend error.
 pub const MAX_ERRORS_IN_A_ROW: u32 = 3;
 
 /// Runs a whole check on one backend, in the calling thread. `connect` (re)starts the backend:
@@ -158,10 +167,12 @@ pub fn check(
     progress: &mut dyn FnMut(u64, &Report),
 ) -> BResult<()> {
     let shared = Shared::default();
-    let mut merge = Merge::new(cfg, report, progress);
+    let mut merge = Merge::new(cfg, &shared, report, progress);
     let worked = work(connect, profile, cfg, &shared, &mut |r| merge.accept(r));
-    merge.finish();
-    worked.map_err(|s| s.error)
+    match merge.finish() {
+        Some(e) => Err(e),
+        None => worked.map_err(|s| s.error),
+    }
 }
 
 /// Runs a whole check with `jobs` workers, each with its own backend from `connect` (for the
@@ -170,11 +181,14 @@ pub fn check(
 /// `progress` calls are the same for any `jobs` (apart from the timing fields). `jobs <= 1`
 /// is [`check`] in the calling thread.
 ///
-/// A worker whose backend fails [`MAX_ERRORS_IN_A_ROW`] cases in a row (or cannot be
-/// restarted) stops the run: the other workers finish the case they hold and take no more,
-/// everything that ran is in the report, and the error of the lowest case index is returned.
-/// Every worker's backend is dropped (for the lab: killed and reaped) before this returns,
-/// also when a worker panics (the panic is then resumed here).
+/// Errors follow the rule of one worker, in case order: after a backend error the worker
+/// that had it restarts its backend, and when [`MAX_ERRORS_IN_A_ROW`] consecutive cases
+/// failed the run stops there with the last one's error (results of higher cases that other
+/// workers had already run are left out, as one worker would not have run them). A backend
+/// that cannot be restarted stops the run too: the other workers finish the case they hold,
+/// everything that ran is in the report, and the error is returned. Every worker's backend is
+/// dropped (for the lab: killed and reaped) before this returns, also when a worker panics
+/// (the panic is then resumed here).
 pub fn check_parallel(
     connect: &(dyn Fn() -> BResult<Box<dyn Backend>> + Sync),
     jobs: usize,
@@ -187,7 +201,7 @@ pub fn check_parallel(
         return check(&mut || connect(), profile, cfg, report, progress);
     }
     let shared = Shared::default();
-    let mut merge = Merge::new(cfg, report, progress);
+    let mut merge = Merge::new(cfg, &shared, report, progress);
     let (stopped, panic) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<CaseResult>();
         let workers: Vec<_> = (0..jobs)
@@ -234,13 +248,14 @@ pub fn check_parallel(
         }
         (stopped, panic)
     });
-    merge.finish();
+    let failed = merge.finish();
     if let Some(p) = panic {
         std::panic::resume_unwind(p);
     }
-    match stopped {
-        Some(st) => Err(st.error),
-        None => Ok(()),
+    match (failed, stopped) {
+        (Some(e), _) => Err(e),
+        (None, Some(st)) => Err(st.error),
+        (None, None) => Ok(()),
     }
 }
 
@@ -253,6 +268,10 @@ struct Shared {
     stop: AtomicBool,
     /// Every fingerprint located so far, with the lowest case index it was located in.
     located: Mutex<HashMap<String, u64>>,
+    /// How many cases (a prefix in case order) are merged into the report.
+    merged: Mutex<u64>,
+    /// Signalled when `merged` grows or the run stops.
+    merged_more: Condvar,
 }
 
 impl Shared {
@@ -265,15 +284,45 @@ impl Shared {
         *lowest = (*lowest).min(i);
         lower
     }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Stops the run: no worker takes another case, and none keeps waiting.
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Taken so that a worker between its check of `stop` and its wait sees this.
+        let _merged = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        self.merged_more.notify_all();
+    }
+
+    fn set_merged(&self, n: u64) {
+        *self.merged.lock().unwrap_or_else(|e| e.into_inner()) = n;
+        self.merged_more.notify_all();
+    }
+
+    /// Waits until cases `0..=i` are merged (or the run stops). Every case up to `i` was
+    /// handed out and is run by a worker that is not waiting (a worker waits only after
+    /// handing in its own case), so this ends.
+    fn wait_merged_through(&self, i: u64) {
+        let mut merged = self.merged.lock().unwrap_or_else(|e| e.into_inner());
+        while *merged <= i && !self.stopped() {
+            merged = self
+                .merged_more
+                .wait(merged)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
-/// Sets the stop flag when dropped while the thread unwinds.
+/// Stops the run when dropped while the thread unwinds.
 struct StopOnDrop<'a>(&'a Shared);
 
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.stop.store(true, Ordering::SeqCst);
+            self.0.stop();
         }
     }
 }
@@ -283,8 +332,8 @@ struct CaseResult {
     index: u64,
     seed: u64,
     ops: u64,
-    /// The divergence (the minimal case when it was shrunk), or the error line of the report.
-    found: Result<Option<(Case, Mismatch)>, String>,
+    /// The divergence (the minimal case when it was shrunk), or the backend's error.
+    found: BResult<Option<(Case, Mismatch)>>,
 }
 
 /// Why a worker stopped the run: the case index it stopped at and the error.
@@ -295,7 +344,7 @@ struct Stopped {
 
 /// One worker: takes the next case until there are none or the run stops, runs it on its
 /// backend and hands the result to `sink`. Restarts the backend after an error; stops the run
-/// after [`MAX_ERRORS_IN_A_ROW`] errors in a row or when the backend cannot be (re)started.
+/// when the backend cannot be (re)started.
 fn work(
     connect: &mut dyn FnMut() -> BResult<Box<dyn Backend>>,
     profile: &Profile,
@@ -304,12 +353,12 @@ fn work(
     sink: &mut dyn FnMut(CaseResult),
 ) -> Result<(), Stopped> {
     let stop = |at: u64, error: BackendError| {
-        shared.stop.store(true, Ordering::SeqCst);
+        shared.stop();
         Stopped { at, error }
     };
     let mut backend = connect().map_err(|e| stop(shared.next.load(Ordering::SeqCst), e))?;
     let mut failed_in_a_row = 0;
-    while !shared.stop.load(Ordering::SeqCst) {
+    while !shared.stopped() {
         let i = shared.next.fetch_add(1, Ordering::SeqCst);
         if i >= cfg.cases {
             break;
@@ -325,39 +374,37 @@ fn work(
             cfg.shrink,
             &seen,
         );
-        let ops = case.ops.len() as u64;
-        match found {
-            Ok(found) => {
-                failed_in_a_row = 0;
-                sink(CaseResult {
-                    index: i,
-                    seed,
-                    ops,
-                    found: Ok(found),
-                });
-            }
-            Err(e) => {
-                sink(CaseResult {
-                    index: i,
-                    seed,
-                    ops,
-                    found: Err(format!("case {i} (seed {seed}): {e}")),
-                });
-                failed_in_a_row += 1;
-                if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
-                    // A backend that fails every case will not recover: stop with its error.
-                    return Err(stop(i, e));
-                }
-                backend = connect().map_err(|e| stop(i, e))?;
-            }
+        let failed = found.is_err();
+        sink(CaseResult {
+            index: i,
+            seed,
+            ops: case.ops.len() as u64,
+            found,
+        });
+        if !failed {
+            failed_in_a_row = 0;
+            continue;
         }
+        failed_in_a_row += 1;
+        if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
+            // Whether the run stops is decided in case order, as with one worker; a backend
+            // failing every case does not run ahead of that decision.
+            shared.wait_merged_through(i);
+            failed_in_a_row = 0;
+        }
+        if shared.stopped() {
+            break;
+        }
+        backend = connect().map_err(|e| stop(i, e))?;
     }
     Ok(())
 }
 
-/// Folds case results into the report in case order, whatever order they come in.
+/// Folds case results into the report in case order, whatever order they come in, and
+/// stops the run after [`MAX_ERRORS_IN_A_ROW`] consecutive failed cases.
 struct Merge<'a> {
     cfg: &'a CheckConfig,
+    shared: &'a Shared,
     report: &'a mut Report,
     progress: &'a mut dyn FnMut(u64, &Report),
     start: Instant,
@@ -365,62 +412,94 @@ struct Merge<'a> {
     next: u64,
     /// Results of higher cases that came early.
     early: BTreeMap<u64, CaseResult>,
+    /// Consecutive failed cases up to `next`.
+    failed_in_a_row: u32,
+    /// The error the run stopped with.
+    failed: Option<BackendError>,
 }
 
 impl<'a> Merge<'a> {
     fn new(
         cfg: &'a CheckConfig,
+        shared: &'a Shared,
         report: &'a mut Report,
         progress: &'a mut dyn FnMut(u64, &Report),
     ) -> Self {
         Merge {
             cfg,
+            shared,
             report,
             progress,
             start: Instant::now(),
             next: 0,
             early: BTreeMap::new(),
+            failed_in_a_row: 0,
+            failed: None,
         }
     }
 
     fn accept(&mut self, r: CaseResult) {
+        if self.failed.is_some() {
+            return;
+        }
         self.early.insert(r.index, r);
         while let Some(r) = self.early.remove(&self.next) {
             self.fold(r);
             self.next += 1;
             self.report.cases = self.next;
             self.report.seconds = self.start.elapsed().as_secs_f64();
+            self.shared.set_merged(self.next);
             (self.progress)(self.next, self.report);
+            if self.failed.is_some() {
+                // A backend that fails every case will not recover: stop with its error.
+                self.shared.stop();
+                self.early.clear();
+                return;
+            }
         }
     }
 
     fn fold(&mut self, r: CaseResult) {
         let report = &mut *self.report;
         report.ops += r.ops;
-        match r.found {
-            Ok(None) => {}
-            Ok(Some((min, m))) => {
-                // The first case in index order with a fingerprint is the one kept: it was
-                // shrunk, since no lower case could show that fingerprint before it.
-                if let Some(d) = report
-                    .divergences
-                    .iter_mut()
-                    .find(|d| d.fingerprint == m.fingerprint)
-                {
-                    d.count += 1;
-                } else {
-                    let file = save_case(&self.cfg.out_dir, &min, r.seed, &m.fingerprint);
-                    report
-                        .divergences
-                        .push(Divergence::new(&min, &m, Some(r.seed), file));
-                }
+        let found = match r.found {
+            Ok(found) => {
+                self.failed_in_a_row = 0;
+                found
             }
-            Err(line) => report.errors.push(line),
+            Err(e) => {
+                report
+                    .errors
+                    .push(format!("case {} (seed {}): {e}", r.index, r.seed));
+                self.failed_in_a_row += 1;
+                if self.failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
+                    self.failed = Some(e);
+                }
+                return;
+            }
+        };
+        if let Some((min, m)) = found {
+            // The first case in index order with a fingerprint is the one kept: it was
+            // shrunk, since no lower case could show that fingerprint before it.
+            if let Some(d) = report
+                .divergences
+                .iter_mut()
+                .find(|d| d.fingerprint == m.fingerprint)
+            {
+                d.count += 1;
+            } else {
+                let file = save_case(&self.cfg.out_dir, &min, r.seed, &m.fingerprint);
+                report
+                    .divergences
+                    .push(Divergence::new(&min, &m, Some(r.seed), file));
+            }
         }
     }
 
-    fn finish(self) {
+    /// Sets the timing fields; returns the error the run stopped with, if it did.
+    fn finish(self) -> Option<BackendError> {
         finish(self.report, self.start);
+        self.failed
     }
 }
 
@@ -468,6 +547,8 @@ mod tests {
         Buggy,
         /// Refuses every case.
         Broken,
+        /// Refuses about half of the cases (decided by their first op).
+        Flaky,
         /// Panics on the first op of every case.
         Panics,
     }
@@ -475,6 +556,7 @@ mod tests {
     /// The model with deliberate flaws, counting how many instances are alive.
     struct Sim {
         model: Option<Model>,
+        first_op: bool,
         flaw: Flaw,
         live: &'static AtomicUsize,
     }
@@ -500,11 +582,20 @@ mod tests {
                 return Err(BackendError::Refused("setup: broken on purpose".into()));
             }
             self.model = Some(Model::new(*config, &Profile::default()));
+            self.first_op = true;
             Ok(())
         }
         fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)> {
             if let Flaw::Panics = self.flaw {
                 panic!("the test simulator panics on purpose");
+            }
+            if std::mem::take(&mut self.first_op) && matches!(self.flaw, Flaw::Flaky) {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                op.hash(&mut h);
+                if h.finish() % 2 == 0 {
+                    return Err(BackendError::Died("flaky on purpose".into()));
+                }
             }
             if let OpKind::Close { fd: 4 } = op.kind {
                 return Err(BackendError::Refused("close(4) refused on purpose".into()));
@@ -541,6 +632,7 @@ mod tests {
             live.fetch_add(1, Ordering::SeqCst);
             Ok(Box::new(Sim {
                 model: None,
+                first_op: false,
                 flaw,
                 live,
             }) as Box<dyn Backend>)
@@ -616,29 +708,48 @@ mod tests {
     }
 
     #[test]
-    fn a_backend_failing_every_case_stops_the_run_with_nothing_lost() {
+    fn a_backend_failing_every_case_stops_the_run_as_with_one_worker() {
         static LIVE: AtomicUsize = AtomicUsize::new(0);
         for jobs in [1, 2, 4] {
             let (r, seen, err) = run(Flaw::Broken, &LIVE, jobs, 100);
             let err = err.expect("the run stops with the backend's error");
             assert!(err.contains("broken on purpose"), "{err}");
+            // As with one worker: the run stops at the third failed case in a row, and
+            // what other workers ran beyond it is left out.
             let errors = r["errors"].as_array().unwrap();
-            let cases = r["cases"].as_u64().unwrap();
-            // Each worker stops after its own MAX_ERRORS_IN_A_ROW; the others finish the
-            // case they hold: every case handed out is in the report, in case order.
-            assert!(cases >= u64::from(MAX_ERRORS_IN_A_ROW), "{r:#}");
-            assert!(
-                cases <= jobs as u64 * u64::from(MAX_ERRORS_IN_A_ROW),
-                "{r:#}"
+            assert_eq!(
+                r["cases"],
+                u64::from(MAX_ERRORS_IN_A_ROW),
+                "{jobs} jobs: {r:#}"
             );
-            assert_eq!(errors.len() as u64, cases);
+            assert_eq!(errors.len() as u32, MAX_ERRORS_IN_A_ROW);
             for (i, e) in errors.iter().enumerate() {
                 assert!(
                     e.as_str().unwrap().starts_with(&format!("case {i} ")),
                     "{e}"
                 );
             }
-            assert_eq!(seen, (1..=cases).collect::<Vec<_>>());
+            assert_eq!(
+                seen,
+                (1..=u64::from(MAX_ERRORS_IN_A_ROW)).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn scattered_errors_stop_the_run_where_one_worker_would() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        let (one, _, err) = run(Flaw::Flaky, &LIVE, 1, 200);
+        assert!(one["errors"].as_array().unwrap().len() >= 3, "{one:#}");
+        // Half the cases fail, so three in a row come early: the run stops there.
+        assert!(
+            err.is_some() && one["cases"].as_u64().unwrap() < 200,
+            "{one:#}"
+        );
+        for jobs in [2, 3, 8] {
+            let (many, _, err_many) = run(Flaw::Flaky, &LIVE, jobs, 200);
+            assert_eq!(err_many, err, "{jobs} jobs");
+            assert_eq!(many, one, "{jobs} jobs");
         }
     }
 
@@ -648,6 +759,48 @@ mod tests {
         let r = std::panic::catch_unwind(|| run(Flaw::Panics, &LIVE, 2, 50));
         assert!(r.is_err(), "the panic reaches the caller");
         assert_eq!(LIVE.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn shrinking_stops_when_a_preferred_case_shows_the_fingerprint() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(300, dir.path());
+        let profile = Profile::default();
+        let mut backend = connector(Flaw::Buggy, &LIVE)().unwrap();
+        let mut shrunk = 0;
+        for i in 0..cfg.cases {
+            let case = case_for_seed(case_seed(cfg.seed, i), &cfg.gen, &profile);
+            let mut examine = |seen: &dyn Fn(&str) -> bool| {
+                examine_once_per_fingerprint(
+                    backend.as_mut(),
+                    &case,
+                    &profile,
+                    &cfg.opts,
+                    true,
+                    seen,
+                )
+            };
+            let Ok(Some((min, m))) = examine(&|_| false) else {
+                continue;
+            };
+            if min.ops.len() == case.ops.len() {
+                continue;
+            }
+            shrunk += 1;
+            // Known after the first question: the case comes back whole, with the mismatch
+            // as located before shrinking.
+            let asked = std::cell::Cell::new(0);
+            let later = |_: &str| {
+                asked.set(asked.get() + 1);
+                asked.get() > 1
+            };
+            let (whole, located) = examine(&later).unwrap().unwrap();
+            assert_eq!(whole.ops, case.ops);
+            assert_eq!(located.fingerprint, m.fingerprint);
+            assert_eq!(asked.get(), 2, "no question after giving up");
+        }
+        assert!(shrunk > 0, "some divergence was shrinkable");
     }
 
     #[test]
@@ -683,7 +836,8 @@ mod tests {
         let mut report = Report::default();
         let mut calls = Vec::new();
         let mut progress = |done: u64, r: &Report| calls.push((done, r.divergences.len()));
-        let mut merge = Merge::new(&cfg, &mut report, &mut progress);
+        let shared = Shared::default();
+        let mut merge = Merge::new(&cfg, &shared, &mut report, &mut progress);
         merge.accept(result(2, "from case 2"));
         merge.accept(CaseResult {
             index: 0,
