@@ -223,6 +223,9 @@ pub fn check_parallel(
             })
             .collect();
         drop(tx);
+        // A panic while merging (a progress callback writing to a closed stdout, say) stops
+        // the workers too, instead of letting them run every remaining case first.
+        let _stop = StopOnDrop(&shared);
         for r in rx {
             merge.accept(r);
         }

@@ -269,6 +269,37 @@ fn shrinking_stops_when_a_preferred_case_shows_the_fingerprint() {
 }
 
 #[test]
+fn a_panic_while_merging_stops_the_workers() {
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    // More cases than could ever run: the check returns only if the workers stop.
+    let cfg = config(u64::MAX / 2, dir.path());
+    // On a thread of its own, so that a regression (workers that never stop) fails this
+    // test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(|| {
+            let mut report = Report::default();
+            let _ = check_parallel(
+                &connector(Flaw::Buggy, &LIVE),
+                2,
+                &Profile::default(),
+                &cfg,
+                &mut report,
+                &mut |done, _| assert!(done < 5, "the progress callback fails on purpose"),
+            );
+        });
+        let _ = tx.send(r.is_err());
+        drop(dir);
+    });
+    let panicked = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("check_parallel returns after a panic while merging");
+    assert!(panicked, "the panic reaches the caller");
+    assert_eq!(LIVE.load(Ordering::SeqCst), 0, "every backend dropped");
+}
+
+#[test]
 fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
     let shared = Shared::default();
     assert!(!shared.lower_case_shows("fp", 9));
