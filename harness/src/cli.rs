@@ -1,7 +1,7 @@
 //! The `forkspec` command line.
 
 use crate::baseline::Baseline;
-use crate::check::{check, examine, CaseFile, CheckConfig};
+use crate::check::{check_parallel, examine, CaseFile, CheckConfig};
 use crate::gen::{GenConfig, Mix, OpSet};
 use crate::progress::Progress;
 use crate::report::{Divergence, Report};
@@ -142,8 +142,25 @@ struct CheckArgs {
     /// Report divergences as found, without shrinking them.
     #[arg(long)]
     no_shrink: bool,
+    /// Workers, each with its own backend (its own lab process, pinned to its own CPU):
+    /// default one per CPU this process may run on, never more than the cases. The report is
+    /// the same for any number (apart from the timing fields).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     #[command(flatten)]
     target: TargetArgs,
+}
+
+impl CheckArgs {
+    /// The number of workers: `--jobs`, else one per CPU; at most one per case, at least one.
+    fn jobs(&self) -> usize {
+        let wanted = match self.jobs {
+            Some(n) => n as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let cases = usize::try_from(self.gen.cases).unwrap_or(usize::MAX);
+        wanted.min(cases).max(1)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -217,10 +234,10 @@ fn level_name(l: LevelFilter) -> &'static str {
 }
 
 /// Runs the check of `a`; the report is complete as far as the run went, and the error (if
-/// any) says why it stopped early.
-fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, anyhow::Result<()>)> {
-    let mut conn = connector(&a.target)?;
-    let c = Connected::open(&a.target, &mut conn)?;
+/// any) says why it stopped early. Returns the number of workers too.
+fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>)> {
+    let conn = connector(&a.target)?;
+    let c = Connected::open(&a.target, &conn)?;
     let profile = c.hello.profile.clone();
     let cfg = CheckConfig {
         cases: a.gen.cases,
@@ -269,9 +286,10 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, anyhow::Result<()>)> {
             b.update(done, r.divergences.len());
         }
     };
-    let result = check(&mut conn, &profile, &cfg, &mut report, &mut progress);
+    let jobs = a.jobs();
+    let result = check_parallel(&*conn, jobs, &profile, &cfg, &mut report, &mut progress);
     drop(bar);
-    Ok((report, result.map_err(anyhow::Error::from)))
+    Ok((report, jobs, result.map_err(anyhow::Error::from)))
 }
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -285,11 +303,11 @@ fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
         .as_ref()
         .map(|p| Baseline::load(p).map(|b| (p, b)))
         .transpose()?;
-    let (mut report, result) = run_check(&a)?;
+    let (mut report, jobs, result) = run_check(&a)?;
     if let Some((path, b)) = &baseline {
         report.baseline = Some(b.apply(path, &mut report.divergences));
     }
-    print_summary(&report);
+    print_summary(&report, jobs);
     if let Some(path) = &a.json {
         write_file(path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
         println!("report: {}", path.display());
@@ -307,8 +325,8 @@ fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
-    let (report, result) = run_check(&a)?;
-    print_summary(&report);
+    let (report, jobs, result) = run_check(&a)?;
+    print_summary(&report, jobs);
     result?;
     if !report.errors.is_empty() {
         anyhow::bail!(
@@ -326,7 +344,7 @@ fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn print_summary(r: &Report) {
+fn print_summary(r: &Report, jobs: usize) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -372,7 +390,7 @@ fn print_summary(r: &Report) {
     }
     let _ = writeln!(
         out,
-        "time: {:.2} s  cases/s: {:.1}",
+        "time: {:.2} s  cases/s: {:.1}  jobs: {jobs}",
         r.seconds, r.cases_per_s
     );
 }
@@ -397,8 +415,8 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<i32> {
 
 fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
     let cf = CaseFile::load(&a.file)?;
-    let mut conn = connector(&a.target)?;
-    let mut c = Connected::open(&a.target, &mut conn)?;
+    let conn = connector(&a.target)?;
+    let mut c = Connected::open(&a.target, &conn)?;
     let missing: Vec<&str> = cf
         .case
         .ops

@@ -82,8 +82,9 @@ impl From<LevelArg> for LevelFilter {
     }
 }
 
-/// A function that (re)starts the backend.
-pub type Connector = Box<dyn FnMut() -> BResult<Box<dyn Backend>>>;
+/// A function that (re)starts the backend; shared by the workers of a parallel check, each
+/// calling it for a backend (a process) of its own.
+pub type Connector = Box<dyn Fn() -> BResult<Box<dyn Backend>> + Send + Sync>;
 
 /// The backend command line a target names: the runner prefix, then `forkspec lab` or the
 /// simulator's command.
@@ -151,7 +152,7 @@ pub struct Connected {
 
 impl Connected {
     /// Starts a backend with `conn` and asks its hello.
-    pub fn open(t: &TargetArgs, conn: &mut Connector) -> anyhow::Result<Connected> {
+    pub fn open(t: &TargetArgs, conn: &Connector) -> anyhow::Result<Connected> {
         let mut backend = conn()?;
         let hello = backend.hello()?;
         let (ops, _unknown) = OpSet::from_hello(hello.ops.as_deref());

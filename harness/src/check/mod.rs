@@ -3,12 +3,16 @@
 
 use crate::backend::{BResult, Backend};
 use crate::gen::{generate, GenConfig, SeededChoices};
-use crate::report::{Divergence, Report};
+use crate::report::Report;
 use crate::run::{run_case, Mismatch, RunOptions, SnapshotMode};
 use crate::shrink::minimize;
 use forkspec_model::{Case, Profile};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod workers;
+
+use workers::{work, CaseResult, Merge, Shared, StopOnDrop, Stopped};
 
 /// Settings of a check run.
 #[derive(Clone, Debug)]
@@ -94,7 +98,9 @@ pub fn examine(
 /// Like [`examine`], but a divergence whose fingerprint `seen` already knows is not shrunk:
 /// a run reports one minimal case per fingerprint, the first one found, so shrinking the
 /// others would be wasted (shrinking keeps the fingerprint). Their located mismatch is
-/// returned with the unshrunk case.
+/// returned with the unshrunk case. `seen` is asked again before each shrinking candidate:
+/// when it turns true (a parallel worker found the fingerprint in a case the report prefers),
+/// shrinking stops and the case is returned unshrunk too.
 pub fn examine_once_per_fingerprint(
     backend: &mut dyn Backend,
     case: &Case,
@@ -125,25 +131,35 @@ pub fn examine_once_per_fingerprint(
         // A candidate the backend refuses (an op moved into a task where the lab will not
         // run it, say) does not reproduce the divergence; the divergence itself is never
         // lost to an error while shrinking: the smallest case that reproduced it is kept.
+        let mut given_up = false;
         let mut fails = |c: &Case| -> bool {
+            if given_up || seen(&fp) {
+                given_up = true;
+                return false;
+            }
             match run_case(backend, c, profile, &step_opts) {
                 Ok(r) => r.mismatch.is_some_and(|m| m.fingerprint == fp),
                 Err(_) => false,
             }
         };
-        case = minimize(&case, profile, &mut fails);
-        if let Ok(Some(m)) = run_case(backend, &case, profile, &step_opts).map(|r| r.mismatch) {
-            located = m;
+        let min = minimize(&case, profile, &mut fails);
+        if !given_up {
+            case = min;
+            if let Ok(Some(m)) = run_case(backend, &case, profile, &step_opts).map(|r| r.mismatch) {
+                located = m;
+            }
         }
     }
     Ok(Some((case, located)))
 }
 
-/// A run stops after this many cases in a row failed with a backend error.
+/// A run stops after this many cases in a row (in case order) failed with a backend error.
 pub const MAX_ERRORS_IN_A_ROW: u32 = 3;
 
-/// Runs a whole check. `connect` (re)starts the backend: after a backend failure the case is
-/// reported as an error and the run goes on with a fresh backend.
+/// Runs a whole check on one backend, in the calling thread. `connect` (re)starts the backend:
+/// after a backend failure the case is reported as an error and the run goes on with a fresh
+/// backend. [`check_parallel`] runs the same check on several backends at once and gives the
+/// same report.
 pub fn check(
     connect: &mut dyn FnMut() -> BResult<Box<dyn Backend>>,
     profile: &Profile,
@@ -151,66 +167,103 @@ pub fn check(
     report: &mut Report,
     progress: &mut dyn FnMut(u64, &Report),
 ) -> BResult<()> {
-    let mut backend = connect()?;
-    let start = Instant::now();
-    let mut failed_in_a_row = 0;
-    for i in 0..cfg.cases {
-        let seed = case_seed(cfg.seed, i);
-        let case = case_for_seed(seed, &cfg.gen, profile);
-        report.ops += case.ops.len() as u64;
-        let found = &report.divergences;
-        let seen = |fp: &str| found.iter().any(|d| d.fingerprint == fp);
-        match examine_once_per_fingerprint(
-            backend.as_mut(),
-            &case,
-            profile,
-            &cfg.opts,
-            cfg.shrink,
-            &seen,
-        ) {
-            Ok(None) => failed_in_a_row = 0,
-            Ok(Some((min, m))) => {
-                failed_in_a_row = 0;
-                if let Some(d) = report
-                    .divergences
-                    .iter_mut()
-                    .find(|d| d.fingerprint == m.fingerprint)
-                {
-                    d.count += 1;
-                } else {
-                    let file = save_case(&cfg.out_dir, &min, seed, &m.fingerprint);
-                    report
-                        .divergences
-                        .push(Divergence::new(&min, &m, Some(seed), file));
-                }
-            }
-            Err(e) => {
-                report.errors.push(format!("case {i} (seed {seed}): {e}"));
-                failed_in_a_row += 1;
-                report.cases = i + 1;
-                if failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
-                    // A backend that fails every case will not recover: stop with its error.
-                    finish(report, start);
-                    return Err(e);
-                }
-                backend = match connect() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        finish(report, start);
-                        return Err(e);
-                    }
-                };
-            }
-        }
-        report.cases = i + 1;
-        report.seconds = start.elapsed().as_secs_f64();
-        progress(i + 1, report);
+    let shared = Shared::default();
+    let mut merge = Merge::new(cfg, &shared, report, progress);
+    let worked = work(connect, profile, cfg, &shared, &mut |r| merge.accept(r));
+    match merge.finish() {
+        Some(e) => Err(e),
+        None => worked.map_err(|s| s.error),
     }
-    finish(report, start);
-    Ok(())
 }
 
-fn finish(report: &mut Report, start: Instant) {
+/// Runs a whole check with `jobs` workers, each with its own backend from `connect` (for the
+/// lab: its own lab process, pinned to its own CPU). Cases are handed out in index order;
+/// their results are merged in index order, so the report, the case files and the order of
+/// `progress` calls are the same for any `jobs` (apart from the timing fields). `jobs <= 1`
+/// is [`check`] in the calling thread.
+///
+/// Errors follow the rule of one worker, in case order: after a backend error the worker
+/// that had it restarts its backend, and when [`MAX_ERRORS_IN_A_ROW`] consecutive cases
+/// failed the run stops there with the last one's error (results of higher cases that other
+/// workers had already run are left out, as one worker would not have run them). A backend
+/// that cannot be restarted stops the run too: the other workers finish the case they hold,
+/// everything that ran is in the report, and the error is returned. Every worker's backend is
+/// dropped (for the lab: killed and reaped) before this returns, also when a worker panics
+/// (the panic is then resumed here).
+pub fn check_parallel(
+    connect: &(dyn Fn() -> BResult<Box<dyn Backend>> + Sync),
+    jobs: usize,
+    profile: &Profile,
+    cfg: &CheckConfig,
+    report: &mut Report,
+    progress: &mut dyn FnMut(u64, &Report),
+) -> BResult<()> {
+    if jobs <= 1 {
+        return check(&mut || connect(), profile, cfg, report, progress);
+    }
+    let shared = Shared::default();
+    let mut merge = Merge::new(cfg, &shared, report, progress);
+    let (stopped, panic) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<CaseResult>();
+        let workers: Vec<_> = (0..jobs)
+            .map(|w| {
+                let tx = tx.clone();
+                let shared = &shared;
+                std::thread::Builder::new()
+                    .name(format!("forkspec-worker-{w}"))
+                    .spawn_scoped(s, move || {
+                        // Stops the others when this worker unwinds, so the run ends soon and
+                        // every lab is reaped before the panic goes on.
+                        let _stop = StopOnDrop(shared);
+                        work(&mut || connect(), profile, cfg, shared, &mut |r| {
+                            // The receiver lives until every worker is done.
+                            let _ = tx.send(r);
+                        })
+                    })
+            })
+            .collect();
+        drop(tx);
+        // A panic while merging (a progress callback writing to a closed stdout, say) stops
+        // the workers too, instead of letting them run every remaining case first.
+        let _stop = StopOnDrop(&shared);
+        for r in rx {
+            merge.accept(r);
+        }
+        let mut stopped: Option<Stopped> = None;
+        let mut panic = None;
+        for w in workers {
+            match w.map(|h| h.join()) {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(st))) => {
+                    let lower = match &stopped {
+                        Some(o) => st.at < o.at,
+                        None => true,
+                    };
+                    if lower {
+                        stopped = Some(st);
+                    }
+                }
+                Ok(Err(p)) => panic = Some(p),
+                Err(e) => {
+                    // A worker thread that could not be started: the others run its share.
+                    eprintln!("warning: cannot start a check worker: {e}");
+                }
+            }
+        }
+        (stopped, panic)
+    });
+    let failed = merge.finish();
+    if let Some(p) = panic {
+        std::panic::resume_unwind(p);
+    }
+    match (failed, stopped) {
+        (Some(e), _) => Err(e),
+        (None, Some(st)) => Err(st.error),
+        (None, None) => Ok(()),
+    }
+}
+
+pub(crate) fn finish(report: &mut Report, start: Instant) {
     report.seconds = start.elapsed().as_secs_f64();
     report.cases_per_s = if report.seconds > 0.0 {
         report.cases as f64 / report.seconds
@@ -236,3 +289,6 @@ pub fn save_case(dir: &Path, case: &Case, seed: u64, fingerprint: &str) -> Optio
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
