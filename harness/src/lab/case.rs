@@ -37,6 +37,8 @@ enum Life {
 
 struct Task {
     pid: i32,
+    /// Its namespaces as observed since its last op ([`observe::TaskRef::namespaces`]).
+    ns_seen: Option<forkspec_model::NsClasses>,
     /// Its pids from the lab's pid namespace inwards (/proc/PID/status `NSpid`).
     nspid: Vec<i32>,
     /// The pids it had before an exec made it its group's leader (the tids clone wrote
@@ -87,6 +89,8 @@ pub struct Case {
     done: bool,
     /// Last pid namespace id handed out in `pidns_chain`s.
     next_pidns: u32,
+    /// `dir` with symbolic links resolved, as /proc/PID/cwd shows it (resolved once).
+    real_dir: Option<PathBuf>,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -278,6 +282,7 @@ impl Case {
             born: [false; SLOTS],
             done: false,
             next_pidns: 0,
+            real_dir: None,
         };
         match case.start(config.pages, zygote) {
             Ok(()) => Ok(case),
@@ -338,6 +343,7 @@ impl Case {
             life: Live,
             pending: Some((0, Expect::Ready)),
             reaped_status: None,
+            ns_seen: None,
         });
         // Setting t0 up never blocks legitimately, so it gets a generous deadline of its own:
         // under heavy load (one soak run of 100000 cases hit this once) the op deadline is
@@ -362,6 +368,9 @@ impl Case {
         self.pump();
         // Late replies of earlier ops changed the bookkeeping; nobody asks for their outcome.
         self.completed.clear();
+        if let Some(t) = self.tasks.get_mut(op.task as usize) {
+            t.ns_seen = None;
+        }
         let Some(task) = self.live(op.task) else {
             return Ok(Outcome::Err(Errno::ESRCH));
         };
@@ -449,7 +458,20 @@ impl Case {
 
     /// Whether a task the bookkeeping thinks alive has exited (its pidfd is readable).
     fn deaths_pending(&self) -> bool {
-        (0..self.tasks.len()).any(|i| matches!(self.tasks[i].life, Live | Blocked) && self.gone(i))
+        // One poll over every pidfd: this runs after every op.
+        let mut fds: Vec<libc::pollfd> = self
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.life, Live | Blocked))
+            .filter_map(|t| t.pidfd.as_ref())
+            .map(|fd| libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        // SAFETY: poll on a local array of pollfds without waiting.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
     }
 
     /// After a kill or a death, signals may be on their way to other tasks (the kill's
@@ -666,6 +688,7 @@ impl Case {
             life: Live,
             pending: None,
             reaped_status: None,
+            ns_seen: None,
         });
         label as TaskId
     }
@@ -990,7 +1013,11 @@ impl Case {
         // but is no zombie yet: settle (every live task must answer, the dying ones are
         // waited for through their pidfds) and observe again.
         let mut tries = 0;
-        let Observed { mut snapshot, gone } = loop {
+        let Observed {
+            mut snapshot,
+            gone,
+            namespaces,
+        } = loop {
             match self.observe_once(o) {
                 Ok(obs) => break obs,
                 Err(_) if tries < 2 => {
@@ -1002,6 +1029,9 @@ impl Case {
         };
         if o.caps.pagemap {
             self.add_tid_words(&mut snapshot);
+        }
+        for (l, ns) in namespaces {
+            self.tasks[l as usize].ns_seen = Some(ns);
         }
         for l in gone {
             let t = &mut self.tasks[l as usize];
@@ -1025,11 +1055,16 @@ impl Case {
                 pidfd: t.pidfd.as_ref().map(|f| f.as_raw_fd()),
                 blocked: t.life == Blocked,
                 thread_of: t.thread.then_some(t.leader as TaskId),
+                namespaces: t.ns_seen,
             })
             .collect();
-        let real_dir = std::fs::canonicalize(&self.dir)
-            .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
-        observe::snapshot(o, &refs, self.pages, &real_dir)
+        if self.real_dir.is_none() {
+            let real = std::fs::canonicalize(&self.dir)
+                .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
+            self.real_dir = Some(real);
+        }
+        let real_dir = self.real_dir.as_deref().expect("resolved above");
+        observe::snapshot(o, &refs, self.pages, real_dir)
     }
 
     /// Fills in the thread-id words every live task holds for the case's clone children.

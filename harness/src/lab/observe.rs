@@ -183,6 +183,10 @@ pub struct TaskRef {
     pub blocked: bool,
     /// Its thread group leader, for a CLONE_THREAD child.
     pub thread_of: Option<TaskId>,
+    /// Its namespaces as last observed, if it ran no op since: only the task itself changes
+    /// its namespaces and credentials (unshare, setns, exec, commit_creds all act on
+    /// `current`), so they are not read again.
+    pub namespaces: Option<NsClasses>,
 }
 
 /// Lab-wide facts the snapshot needs.
@@ -204,6 +208,8 @@ pub struct Observed {
     pub snapshot: Snapshot,
     /// Tasks whose pid no longer belongs to them.
     pub gone: Vec<TaskId>,
+    /// The raw namespace identities read (or reused) for each live task.
+    pub namespaces: Vec<(TaskId, NsClasses)>,
 }
 
 fn status_of(code: i32) -> ExitStatus {
@@ -825,6 +831,7 @@ pub fn snapshot(
         }
     }
     let mut entries = Vec::new();
+    let mut namespaces_seen = Vec::new();
     for (i, t) in &live {
         if let Some(d) = dir_of(t.label) {
             views[*i].memory = memory(o, d, pages, &mut entries, &mut buf);
@@ -843,11 +850,12 @@ pub fn snapshot(
             }
             if o.caps.namespaces {
                 let ns = t
-                    .pidfd
-                    .and_then(namespaces_by_pidfd)
+                    .namespaces
+                    .or_else(|| t.pidfd.and_then(namespaces_by_pidfd))
                     .or_else(|| namespaces(d))
                     .ok_or_else(|| format!("cannot read the namespaces of task {}", t.label))?;
                 views[*i].namespaces = Some(ns);
+                namespaces_seen.push((t.label, ns));
             }
         }
     }
@@ -856,6 +864,7 @@ pub fn snapshot(
     Ok(Observed {
         snapshot: snap,
         gone,
+        namespaces: namespaces_seen,
     })
 }
 
