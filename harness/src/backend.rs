@@ -264,6 +264,19 @@ impl ProcessBackend {
         ProcessBackend::spawn_in(argv, Some(tmp.to_path_buf()))
     }
 
+    /// Sends `hello` again, uncached, and checks the answer: one round trip the backend
+    /// answers without running anything (what `forkspec bench` times as the harness-lab hop).
+    pub fn hello_again(&mut self) -> BResult<()> {
+        let req = Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        };
+        let wait = self.quick();
+        match self.request(&req, wait)? {
+            Response::Hello(_) => Ok(()),
+            other => Err(Self::unexpected("hello", other)),
+        }
+    }
+
     /// The backend process's pid.
     pub fn pid(&self) -> u32 {
         self.child.id()

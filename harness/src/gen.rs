@@ -405,16 +405,20 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 continue;
             }
             // Valid by construction means no op that the model predicts to block: a blocked
-            // task would cost a whole deadline on the real side.
+            // task would cost a whole deadline on the real side. The probe that ran the op
+            // becomes the model (a step is deterministic): no second step.
             let mut probe = model.clone();
-            if probe.step(&op, None).taken != Outcome::Blocked {
-                accepted = Some(op);
+            let taken = probe.step(&op, None).taken;
+            if taken != Outcome::Blocked {
+                accepted = Some((op, taken, probe));
                 break;
             }
         }
-        let Some(op) = accepted else { continue };
-        let step = model.step(&op, None);
-        if let Outcome::Child(c) = step.taken {
+        let Some((op, taken, after)) = accepted else {
+            continue;
+        };
+        model = after;
+        if let Outcome::Child(c) = taken {
             created += 1;
             newest = c;
         }

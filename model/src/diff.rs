@@ -237,6 +237,10 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
     }
     for (re, ra) in e.memory.iter().zip(&a.memory) {
         for (i, (pe, pa)) in re.pages.iter().zip(&ra.pages).enumerate() {
+            // Equal pages have no differing field: skip naming every field of every page.
+            if pe == pa {
+                continue;
+            }
             diff_page(
                 d,
                 &format!("{t}.mem.{}[{i}]", re.region),

@@ -2,6 +2,7 @@
 //! side by side in one run. Every figure is a median over repeated samples.
 
 mod bare;
+pub mod scaling;
 
 use crate::backend::{BResult, Backend, ProcessBackend};
 use crate::check::{case_for_seed, case_seed};
@@ -40,6 +41,9 @@ pub struct Lab {
     pub fork_op_us: f64,
     /// Setting a case up and tearing it down, µs.
     pub setup_teardown_us: f64,
+    /// A request the lab answers itself (`hello`), no agent involved: the harness-lab hop
+    /// alone, µs.
+    pub protocol_rtt_us: f64,
 }
 
 /// Generated cases per second of the standard mix.
@@ -95,6 +99,8 @@ pub struct BenchReport {
     pub ratios: Ratios,
     /// Each target with whether this run met it.
     pub targets: Vec<Target>,
+    /// How the cost of one case grows with sequence length, task count and region size.
+    pub scaling: scaling::Scaling,
 }
 
 /// One target of issue 5 and whether it was met.
@@ -188,6 +194,14 @@ fn measure_lab(exe: &Path) -> BResult<(Lab, String)> {
         }
         b.end()?;
     }
+    let mut hop = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        for _ in 0..100 {
+            b.hello_again()?;
+        }
+        hop.push(t.elapsed().as_secs_f64() * 1e6 / 100.0);
+    }
     let mut setup = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
@@ -200,6 +214,7 @@ fn measure_lab(exe: &Path) -> BResult<(Lab, String)> {
             rtt_us: median(rtt),
             fork_op_us: median(forks),
             setup_teardown_us: median(setup),
+            protocol_rtt_us: median(hop),
         },
         name,
     ))
@@ -228,14 +243,19 @@ fn throughput(
     for batch in cases.chunks(cases.len().div_ceil(5).max(1)) {
         let cpu0 = cpu_s(&labs);
         let t = Instant::now();
+        // Each worker takes the next case not yet taken, as `check --jobs` does: a fixed
+        // share per worker would leave one idle while the other finishes longer cases.
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let diverged = std::thread::scope(|s| {
             let handles: Vec<_> = labs
                 .iter_mut()
-                .enumerate()
-                .map(|(w, b)| {
+                .map(|b| {
+                    let next = &next;
                     s.spawn(move || -> BResult<u64> {
                         let mut diverged = 0;
-                        for c in batch.iter().skip(w).step_by(workers) {
+                        while let Some(c) =
+                            batch.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
                             if run_case(b, c, profile, &opts)?.mismatch.is_some() {
                                 diverged += 1;
                             }
@@ -383,6 +403,10 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         end_cpu_ms_per_case: end_cpu,
         step_cpu_ms_per_case: step_cpu,
     };
+    let scaling = {
+        let mut b = lab(exe)?;
+        scaling::measure(&mut b, &profile, caps, 15)?
+    };
     // The lab measurements pinned this thread to a lab's CPU; the model runs wherever the
     // scheduler finds room.
     bare::unpin(cpus);
@@ -444,6 +468,7 @@ pub fn run(exe: &Path, cfg: &BenchConfig) -> BResult<BenchReport> {
         model_ops_per_wall_s: model_wall,
         ratios,
         targets,
+        scaling,
     })
 }
 
@@ -454,9 +479,14 @@ fn bounds(bare: &Bare, lab: &Lab, c: &Throughput, cpus: usize, model: f64) -> [S
     [
         format!(
             "a lab op is two pipe round trips (harness -> lab -> agent and back: 4 wake-ups, \
-             floor {:.1} us = 2x bare) plus JSON on both sides; {:.1} us measured",
+             floor {:.1} us = 2x bare) plus JSON on both sides; {:.1} us measured, of which \
+             the harness-lab hop alone (a request the lab answers itself) is {:.1} us ({:.2}x \
+             bare) and the lab-agent hop the other {:.1} us",
             2.0 * bare.rtt_us,
-            lab.rtt_us
+            lab.rtt_us,
+            lab.protocol_rtt_us,
+            lab.protocol_rtt_us / bare.rtt_us.max(1e-9),
+            (lab.rtt_us - lab.protocol_rtt_us).max(0.0)
         ),
         format!(
             "the Fork op is a fork of a tiny agent plus one lab round trip ({:.1} us); \
@@ -498,14 +528,14 @@ pub fn render(r: &BenchReport) -> String {
          \x20 no-op command round trip       {:>10.2} µs   ({:.2}x bare RTT)\n\
          \x20 Fork op                        {:>10.2} µs   ({:.2}x bare fork)\n\
          \x20 case setup + teardown          {:>10.2} µs\n\
+         \x20 harness-lab hop alone (hello)  {:>10.2} µs   ({:.2}x bare RTT)\n\
          generated cases/s (standard mix, {:.1} ops/case)\n\
          \x20 end snapshots,  1 worker       {:>10.1}\n\
          \x20 end snapshots,  {} workers      {:>10.1}\n\
          \x20 step snapshots, 1 worker       {:>10.1}\n\
          \x20 step snapshots, {} workers      {:>10.1}\n\
          \x20 CPU per case, end / step       {:>10.2} / {:.2} ms\n\
-         model alone                       {:>10.0} ops/s per CPU second ({:.0} per wall second)\n\
-         targets\n",
+         model alone                       {:>10.0} ops/s per CPU second ({:.0} per wall second)\n",
         r.implementation,
         r.cpus,
         r.bare.rtt_us,
@@ -515,6 +545,8 @@ pub fn render(r: &BenchReport) -> String {
         r.lab.fork_op_us,
         r.ratios.fork_op_over_bare_fork,
         r.lab.setup_teardown_us,
+        r.lab.protocol_rtt_us,
+        r.lab.protocol_rtt_us / r.bare.rtt_us.max(1e-9),
         c.ops_per_case,
         c.end_snapshots_1_worker,
         c.workers,
@@ -527,6 +559,8 @@ pub fn render(r: &BenchReport) -> String {
         r.model_ops_per_s,
         r.model_ops_per_wall_s,
     );
+    s.push_str(&scaling::render(&r.scaling));
+    s.push_str("targets\n");
     for t in &r.targets {
         s.push_str(&format!(
             "  {:<42} {:>12.2}  goal {:<9} {}\n",
