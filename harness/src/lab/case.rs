@@ -91,6 +91,9 @@ pub struct Case {
     next_pidns: u32,
     /// `dir` with symbolic links resolved, as /proc/PID/cwd shows it (resolved once).
     real_dir: Option<PathBuf>,
+    /// Slots whose child was made by clone/clone3, which hands the kernel the addresses of
+    /// the slot's thread-id words: only those words can hold anything.
+    tid_pointers: [bool; SLOTS],
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -283,6 +286,7 @@ impl Case {
             done: false,
             next_pidns: 0,
             real_dir: None,
+            tid_pointers: [false; SLOTS],
         };
         match case.start(config.pages, zygote) {
             Ok(()) => Ok(case),
@@ -420,6 +424,8 @@ impl Case {
         let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?;
         let dead_before = self.dead_count();
         if let Expect::Child { .. } | Expect::Clone { .. } = expect {
+            // fork and vfork give the kernel no thread-id pointers; clone and clone3 may.
+            self.tid_pointers[self.next_slot] = matches!(op.kind, OpKind::Clone(_));
             self.next_slot += 1;
         }
         self.seq = self.seq.wrapping_add(1);
@@ -1069,7 +1075,10 @@ impl Case {
 
     /// Fills in the thread-id words every live task holds for the case's clone children.
     fn add_tid_words(&self, snapshot: &mut forkspec_model::Snapshot) {
+        // A fork or vfork child's words are never handed to the kernel (nor written by the
+        // agent), so they stay zero: reading them would only cost time.
         let children: Vec<super::tids::SlotChild> = (1..self.tasks.len())
+            .filter(|&l| self.tid_pointers[self.tasks[l].slot])
             .map(|l| super::tids::SlotChild {
                 label: l as TaskId,
                 nspid: [&self.tasks[l].nspid[..], &self.tasks[l].former_nspid[..]].concat(),
