@@ -1,10 +1,12 @@
 //! `forkspec check --jobs N`: several workers, each with its own backend, give the same report
 //! as one (apart from timing), leave no process behind, and refuse a nonsensical count.
 
+mod leftovers;
+
+use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const FORKSPEC: &str = env!("CARGO_BIN_EXE_forkspec");
 
@@ -122,41 +124,6 @@ fn one_and_two_jobs_give_the_same_report() {
     assert_eq!(out_two, out_one, "divergences printed in the same order");
 }
 
-fn private_tmp(name: &str) -> PathBuf {
-    let base = forkspec::backend::case_dir_base();
-    let dir = base.join(format!("forkspec-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Live (non-zombie) processes whose environment carries `TMPDIR=<dir>`: the labs started
-/// for that case-directory base and their case tasks.
-fn ours(dir: &Path) -> Vec<u32> {
-    let needle = format!("TMPDIR={}", dir.display()).into_bytes();
-    let mut pids = vec![];
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
-            continue;
-        };
-        if !env.split(|&b| b == 0).any(|v| v == needle.as_slice()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().next());
-        if state != Some("Z") {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
 #[test]
 fn two_lab_workers_agree_with_the_model_and_leave_nothing() {
     let d = tmp();
@@ -175,19 +142,7 @@ fn two_lab_workers_agree_with_the_model_and_leave_nothing() {
     assert_eq!(r["divergences"].as_array().unwrap().len(), 0, "{r:#}");
     assert_eq!(r["errors"].as_array().unwrap().len(), 0, "{r:#}");
     // The harness waited for its labs; their guardians remove the case directories.
-    let deadline = Instant::now() + Duration::from_secs(1);
-    loop {
-        let (p, e) = (ours(&cases), files(&cases));
-        if p.is_empty() && e.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after 1 s still alive: {p:?}, still present: {e:?}"
-        );
-        std::thread::yield_now();
-    }
-    std::fs::remove_dir(&cases).unwrap();
+    assert_gone_within_a_second(&cases);
 }
 
 #[test]

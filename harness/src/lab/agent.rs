@@ -283,7 +283,7 @@ fn map_stack_pool() -> i64 {
 pub const REEXEC_ARG: &std::ffi::CStr = c"lab-agent";
 
 /// Writes `v` in decimal, NUL-terminated, into `buf`; returns its address.
-fn decimal(buf: &mut [u8; 12], mut v: u32) -> u64 {
+pub(super) fn decimal(buf: &mut [u8; 12], mut v: u32) -> u64 {
     let mut digits = [0u8; 10];
     let mut n = 0;
     loop {

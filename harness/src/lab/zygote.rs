@@ -13,7 +13,7 @@
 //! `SIGCHLD`. When the zygote cannot be started (a runner whose exec does not work, say), the
 //! lab forks `t0` itself as before.
 
-use super::agent::{default_state, t0_main, T0Plan};
+use super::agent::{decimal, default_state, t0_main, T0Plan};
 use super::channel::{AGENT_FD_BASE, AGENT_FD_LAST};
 use super::sys::{exit_group, sc};
 use core::mem::size_of;
@@ -110,7 +110,7 @@ impl Zygote {
         // SAFETY: getpid has no preconditions.
         let lab = unsafe { libc::getpid() };
         let mut lab_buf = [0u8; 12];
-        let lab_arg = decimal(&mut lab_buf, lab as u32);
+        let lab_arg = decimal(&mut lab_buf, lab as u32) as *const u8;
         let argv: [*const libc::c_char; 4] = [
             c"forkspec".as_ptr(),
             ZYGOTE_ARG.as_ptr(),
@@ -210,25 +210,6 @@ impl Drop for Zygote {
             libc::waitpid(self.pid, &mut st, libc::__WALL);
         }
     }
-}
-
-/// Writes `v` in decimal, NUL-terminated, into `buf`; returns its address.
-fn decimal(buf: &mut [u8; 12], mut v: u32) -> *const u8 {
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for i in 0..n {
-        buf[i] = digits[n - 1 - i];
-    }
-    buf[n] = 0;
-    buf.as_ptr()
 }
 
 fn answer(v: i64) {
