@@ -383,3 +383,51 @@ fn sethostname_after_exec_in_an_unmapped_user_namespace() {
         assert_eq!(m.outcomes[3], Outcome::Err(Errno::EPERM));
     }
 }
+
+/// A child's exit signal other than SIGCHLD reaches its parent as SIGCHLD once the parent
+/// has exec'd since creating it (kernel/exit.c do_notify_parent: `parent_exec_id !=
+/// parent->self_exec_id`). Here both children exit with SIGURG as their exit signal, which
+/// is ignored by default and so discarded; the parent blocks SIGCHLD, so a SIGCHLD stays
+/// pending where it arrives: only from the child made before the parent's exec. Found by
+/// the generated mix with per-step snapshots.
+#[test]
+fn exit_signal_becomes_sigchld_after_the_parent_execs() {
+    let exit = |t| {
+        op(
+            t,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        )
+    };
+    let c = case(vec![
+        op(
+            0,
+            OpKind::Sigprocmask {
+                how: MaskHow::Block,
+                set: vec![Signal::SIGCHLD],
+            },
+        ),
+        legacy_clone(0, CloneFlags::EMPTY, Signal::SIGURG.0),
+        exit(1),
+        op(0, OpKind::Exec),
+        legacy_clone(0, CloneFlags::EMPTY, Signal::SIGURG.0),
+        exit(2),
+        legacy_clone(0, CloneFlags::EMPTY, Signal::SIGURG.0),
+        op(0, OpKind::Exec),
+        exit(3),
+    ]);
+    let m = known("exit_signal_becomes_sigchld_after_the_parent_execs", &c);
+    let pending = |step: usize| {
+        m.states[step]
+            .task(0)
+            .unwrap()
+            .signals
+            .unwrap()
+            .shared_pending
+    };
+    assert!(!pending(2).has(Signal::SIGCHLD.0), "{:?}", pending(2));
+    assert!(!pending(5).has(Signal::SIGCHLD.0), "{:?}", pending(5));
+    assert!(pending(8).has(Signal::SIGCHLD.0), "{:?}", pending(8));
+}

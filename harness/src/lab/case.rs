@@ -369,7 +369,11 @@ impl Case {
 
     /// Runs one op. `Err` is an invalid request; everything the kernel does is an outcome.
     pub fn op(&mut self, op: &Op) -> Result<Outcome, String> {
-        self.pump();
+        // Only a task with a command outstanding (blocked, a vfork parent) can have sent a
+        // reply since the last op.
+        if self.tasks.iter().any(|t| t.pending.is_some()) {
+            self.pump();
+        }
         // Late replies of earlier ops changed the bookkeeping; nobody asks for their outcome.
         self.completed.clear();
         if let Some(t) = self.tasks.get_mut(op.task as usize) {
@@ -896,8 +900,13 @@ impl Case {
     /// Waits for the reply to `seq` from `label`, its death, or the deadline.
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let end = Instant::now() + self.deadline;
+        // The first read waits for the poll below: right after a command is sent the reply
+        // is hardly ever there yet, and the poll returns at once if it is.
+        let mut first = true;
         loop {
-            self.pump();
+            if !std::mem::take(&mut first) {
+                self.pump();
+            }
             if let Some(o) = self.take_completed(label, seq) {
                 return o;
             }
@@ -907,6 +916,11 @@ impl Case {
             }
             let now = Instant::now();
             if now >= end {
+                // A reply that came in with the deadline still counts.
+                self.pump();
+                if let Some(o) = self.take_completed(label, seq) {
+                    return o;
+                }
                 self.tasks[label as usize].life = Blocked;
                 return Outcome::Blocked;
             }

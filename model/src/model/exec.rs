@@ -32,6 +32,9 @@ impl Model {
         let me = t as usize;
         // rule: exec.exit-signal-sigchld
         self.tasks[me].exit_signal = SIGCHLD;
+        // begin_new_exec: children made before this exec send SIGCHLD whatever their exit
+        // signal (rule sig.exit-signal-after-parent-exec).
+        self.tasks[me].self_exec_id += 1;
         // rule: exec.drops-caps-in-unmapped-userns
         self.tasks[me].userns_caps = false;
         let sighand = self.tasks[me].sighand;

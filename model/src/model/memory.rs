@@ -351,6 +351,25 @@ impl Memory {
     /// /dev/shm) caches order-0 folios only.
     pub(super) fn cache_written_file(&mut self, pages: u64, large_folios: bool) {
         if !large_folios {
+            if self.frames.is_empty() && self.pcache.is_empty() && self.folios.is_empty() {
+                // A fresh model (every case starts here): the state `pcache_frame` would
+                // build page by page, built in one go from sorted keys.
+                let first = self.next_frame;
+                self.frames = (0..pages)
+                    .map(|p| {
+                        let info = FrameInfo {
+                            kind: FrameKind::PageCache { page: p },
+                            byte: 0,
+                            mapcount: 0,
+                        };
+                        (first + p, info)
+                    })
+                    .collect();
+                self.pcache = (0..pages).map(|p| (p, first + p)).collect();
+                self.folios = (0..pages).map(|p| (p, 1)).collect();
+                self.next_frame = first + pages;
+                return;
+            }
             for p in 0..pages {
                 self.pcache_frame(p);
             }
@@ -901,5 +920,29 @@ fn buddy_split(start: u64, len: u64, at: u64) -> Vec<(u64, u64)> {
         let mut v = vec![(start, half)];
         v.extend(buddy_split(start + half, half, at));
         v
+    }
+}
+
+#[cfg(test)]
+mod page_cache_tests {
+    use super::*;
+
+    /// The bulk build of a fresh model's page cache gives exactly the state caching page by
+    /// page gives.
+    #[test]
+    fn a_fresh_page_cache_is_what_caching_page_by_page_builds() {
+        for pages in [0, 1, 8, 17, 256] {
+            let mut bulk = Memory::new(true);
+            bulk.cache_written_file(pages, false);
+            let mut one_by_one = Memory::new(true);
+            for p in 0..pages {
+                one_by_one.pcache_frame(p);
+            }
+            assert_eq!(
+                format!("{bulk:?}"),
+                format!("{one_by_one:?}"),
+                "{pages} pages"
+            );
+        }
     }
 }

@@ -274,8 +274,7 @@ impl Model {
     /// signal to its parent's thread group, except SIGCHLD while the parent ignores SIGCHLD
     /// (then the child is released at once instead).
     pub(super) fn notify_parent(&mut self, t: TaskId) {
-        let me = &self.tasks[t as usize];
-        let (crate::obs::Parent::Task(p), sig) = (me.parent, me.exit_signal) else {
+        let Some((p, sig)) = self.parent_signal(t) else {
             return;
         };
         if !(1..=64).contains(&sig) {
@@ -285,6 +284,25 @@ impl Model {
             return;
         }
         self.send_signal(p, sig, true, false);
+    }
+
+    // rule: sig.exit-signal-after-parent-exec
+    /// The parent task `t` notifies when it ends and the signal it sends: its exit signal,
+    /// except that a signal other than SIGCHLD becomes SIGCHLD when the parent has exec'd
+    /// since `t` was created (kernel/exit.c `do_notify_parent`: `parent_exec_id !=
+    /// parent->self_exec_id`, "Check if it has changed security domain"). The auto-reap
+    /// rule then applies to the SIGCHLD sent.
+    pub(super) fn parent_signal(&self, t: TaskId) -> Option<(TaskId, i32)> {
+        let me = &self.tasks[t as usize];
+        let crate::obs::Parent::Task(p) = me.parent else {
+            return None;
+        };
+        let sig = me.exit_signal;
+        if sig != super::tasks::SIGCHLD && me.parent_exec_id != self.tasks[p as usize].self_exec_id
+        {
+            return Some((p, super::tasks::SIGCHLD));
+        }
+        Some((p, sig))
     }
 
     // rule: sig.kill

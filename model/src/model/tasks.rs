@@ -76,6 +76,11 @@ pub(super) struct Task {
     pub(super) tgid: TaskId,
     /// Signal sent to the parent at exit; -1 for a non-leader thread (stat field 38).
     pub(super) exit_signal: i32,
+    /// Execs this task has done (`self_exec_id`; a new task starts with its creator's).
+    pub(super) self_exec_id: u32,
+    /// Its parent's `self_exec_id` when it was created (`parent_exec_id`): an exit signal
+    /// other than SIGCHLD is sent only to a parent that has not exec'd since.
+    pub(super) parent_exec_id: u32,
     /// Pid namespace (0 is the lab's).
     pub(super) pidns: u32,
     /// The init (pid 1) of its pid namespace: `SIGNAL_UNKILLABLE`.
@@ -116,6 +121,8 @@ impl Task {
             sysvsem: 0,
             tgid: 0,
             exit_signal: SIGCHLD,
+            self_exec_id: 0,
+            parent_exec_id: 0,
             pidns: 0,
             ns_init: false,
             userns: false,
@@ -274,6 +281,15 @@ impl Model {
             sysvsem,
             tgid: if thread { caller.tgid } else { child },
             exit_signal,
+            // copy_process: the task struct is copied (self_exec_id with it); a sibling
+            // (CLONE_PARENT, CLONE_THREAD) shares the caller's parent and so its
+            // parent_exec_id, a child records the caller's self_exec_id.
+            self_exec_id: caller.self_exec_id,
+            parent_exec_id: if thread || flags.has(F::PARENT) {
+                caller.parent_exec_id
+            } else {
+                caller.self_exec_id
+            },
             pidns,
             ns_init,
             userns: caller.userns || flags.has(F::NEWUSER),
@@ -406,8 +422,7 @@ impl Model {
         if group_dead && self.tasks[tgid as usize].exit_signal != -1 {
             self.notify_parent(tgid);
         }
-        let me = &self.tasks[t as usize];
-        if let (Parent::Task(p), SIGCHLD) = (me.parent, me.exit_signal) {
+        if let Some((p, SIGCHLD)) = self.parent_signal(t) {
             if self.dispositions(p).action(SIGCHLD) == crate::op::SigAction::Ignore {
                 self.tasks[t as usize].reaped = true;
                 self.tasks[p as usize].children.retain(|&c| c != t);
