@@ -338,3 +338,45 @@ fn usage_errors_exit_2() {
     assert_eq!(cli(&["check", "--pages", "0"]).0, 2);
     assert_eq!(cli(&["frobnicate"]).0, 2);
 }
+
+/// Answers the lab holds back while more requests are already waiting go out before it waits
+/// for input: a request followed by a blank line (nothing more to answer) is answered while
+/// stdin is still open, not when it closes.
+#[test]
+fn the_lab_answers_before_it_waits_for_more_input() {
+    use std::io::Write;
+    let dir = private_tmp("blank");
+    let mut child = Command::new(exe())
+        .arg("lab")
+        .env("TMPDIR", &dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let hello = "{\"cmd\":\"hello\",\"protocol\":1}\n";
+    stdin
+        .write_all(format!("{hello}\n{hello}\n").as_bytes())
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        loop {
+            let mut l = String::new();
+            if r.read_line(&mut l).unwrap_or(0) == 0 || tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..2 {
+        // A bound for the failure only: the answers come at once when the lab is right.
+        let l = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("answer {i} not sent while stdin is open"));
+        assert!(l.starts_with("{\"hello\""), "{l}");
+    }
+    drop(stdin);
+    child.wait().unwrap();
+    assert_gone_within_a_second(&dir);
+}

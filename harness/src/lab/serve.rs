@@ -284,7 +284,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(0)
     });
     let mut input = std::io::BufReader::with_capacity(1 << 16, &*stdin_file);
-    // Unbuffered: `reply` hands over each whole line at once.
+    // Unbuffered: `flush` hands over whole lines at once.
     // SAFETY: fd 1 stays open for the life of the lab; ManuallyDrop keeps it so.
     let stdout_file = std::mem::ManuallyDrop::new(unsafe {
         <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(1)
@@ -292,16 +292,31 @@ pub fn run(as_user: Option<&str>) -> i32 {
     let mut out: &std::fs::File = &stdout_file;
     let mut obuf = Vec::with_capacity(1 << 16);
     let mut line = String::new();
-    let mut held_since = None;
+    let mut held_since: Option<std::time::Instant> = None;
     let mut code = 0;
     loop {
+        // Answers queued while more requests were already waiting go out together: one
+        // write and one wake-up of the harness instead of one per request. They go out
+        // before the lab could block reading (no whole request left in the buffer, a blank
+        // line included), and never later than HOLD_MAX: the harness gives each answer the
+        // op deadline plus slack, counted from the one before.
+        if !obuf.is_empty()
+            && (!input.buffer().contains(&b'\n')
+                || held_since.is_some_and(|h| h.elapsed() >= HOLD_MAX))
+        {
+            held_since = None;
+            if flush(&mut out, &mut obuf).is_err() {
+                // The harness stopped listening: clean up and leave.
+                code = 1;
+                break;
+            }
+        }
         line.clear();
         match input.read_line(&mut line) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
                 queue(&mut obuf, &Response::Error(format!("reading request: {e}")));
-                let _ = flush(&mut out, &mut obuf);
                 continue;
             }
         }
@@ -314,19 +329,11 @@ pub fn run(as_user: Option<&str>) -> i32 {
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
         queue(&mut obuf, &resp);
-        // While more requests wait, their answers go out together with this one: one write
-        // and one wake-up of the harness instead of one per request. Never for long, though:
-        // the harness gives each answer the op deadline plus slack, counted from the last.
-        let held = *held_since.get_or_insert_with(std::time::Instant::now);
-        if input.buffer().contains(&b'\n') && held.elapsed() < HOLD_MAX {
-            continue;
-        }
-        held_since = None;
-        if flush(&mut out, &mut obuf).is_err() {
-            // The harness stopped listening: clean up and leave.
-            code = 1;
-            break;
-        }
+        held_since.get_or_insert_with(std::time::Instant::now);
+    }
+    // Answers to the last requests before stdin closed.
+    if code == 0 && !obuf.is_empty() {
+        let _ = flush(&mut out, &mut obuf);
     }
     if let Err(e) = lab.end_case() {
         eprintln!("forkspec lab: {e}");
