@@ -143,18 +143,22 @@ impl Zygote {
         drop((req_r, ans_w));
         // SAFETY: pidfd_open on our own unreaped child.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        if pidfd < 0 {
+            // Without a pidfd a dead zygote could not be told from a slow one: do without.
+            // SAFETY: our own unreaped child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
+            }
+            return Err("pidfd_open failed".into());
+        }
         let z = Zygote {
             pid,
-            // A failed pidfd_open (an old kernel) leaves -1, which poll ignores.
-            // SAFETY: the fd (if any) was just created and is ours.
-            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd.max(-1)) },
+            // SAFETY: the fd was just created and is ours.
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
             req: Some(req_w),
             ans: ans_r,
         };
-        if pidfd < 0 {
-            // Without a pidfd a dead zygote could not be told from a slow one.
-            return Err("pidfd_open failed".into());
-        }
         // An emulator may take its time to start a program.
         match read_answer(z.ans.as_raw_fd(), Instant::now() + Duration::from_secs(10)) {
             Ok(0) => Ok(z),
