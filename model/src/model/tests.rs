@@ -61,6 +61,17 @@ fn fork(m: &mut Model, t: TaskId) -> TaskId {
     }
 }
 
+fn vfork(m: &mut Model, t: TaskId) -> TaskId {
+    match run(m, t, OpKind::Vfork) {
+        Outcome::Child(c) => c,
+        o => panic!("vfork failed: {o:?}"),
+    }
+}
+
+fn kill(m: &mut Model, t: TaskId, target: TaskId, sig: Signal) -> Outcome {
+    run(m, t, OpKind::Kill { target, sig })
+}
+
 fn page(m: &Model, t: TaskId, region: Region, p: usize) -> Page {
     m.snapshot().task(t).expect("task in snapshot").memory[region.index()].pages[p]
 }
@@ -1726,18 +1737,8 @@ fn a_vfork_parent_takes_caught_signals_only_once_it_resumes() {
     use crate::op::SigAction;
     let mut m = model();
     sigaction(&mut m, 0, Signal::SIGUSR1, SigAction::Handler);
-    let c = match run(&mut m, 0, OpKind::Vfork) {
-        Outcome::Child(c) => c,
-        o => panic!("{o:?}"),
-    };
-    run(
-        &mut m,
-        c,
-        OpKind::Kill {
-            target: 0,
-            sig: Signal::SIGUSR1,
-        },
-    );
+    let c = vfork(&mut m, 0);
+    kill(&mut m, c, 0, Signal::SIGUSR1);
     assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGUSR1]));
     run(
         &mut m,
@@ -1749,18 +1750,8 @@ fn a_vfork_parent_takes_caught_signals_only_once_it_resumes() {
     );
     assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[]));
     // A fatal one kills it at once (the vfork wait is killable).
-    let c = match run(&mut m, 0, OpKind::Vfork) {
-        Outcome::Child(c) => c,
-        o => panic!("{o:?}"),
-    };
-    run(
-        &mut m,
-        c,
-        OpKind::Kill {
-            target: 0,
-            sig: Signal::SIGTERM,
-        },
-    );
+    let c = vfork(&mut m, 0);
+    kill(&mut m, c, 0, Signal::SIGTERM);
     assert_eq!(
         m.snapshot().task(0).unwrap().state,
         TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
@@ -1776,20 +1767,13 @@ fn standard_signals_pend_once_and_sigcont_flushes_stop_signals() {
         &[Signal::SIGUSR1, Signal::SIGTSTP, Signal::SIGCONT],
     );
     for sig in [Signal::SIGUSR1, Signal::SIGUSR1, Signal::SIGTSTP] {
-        run(&mut m, 0, OpKind::Kill { target: 0, sig });
+        kill(&mut m, 0, 0, sig);
     }
     assert_eq!(
         sig_state(&m, 0).shared_pending,
         sigset(&[Signal::SIGUSR1, Signal::SIGTSTP])
     );
-    run(
-        &mut m,
-        0,
-        OpKind::Kill {
-            target: 0,
-            sig: Signal::SIGCONT,
-        },
-    );
+    kill(&mut m, 0, 0, Signal::SIGCONT);
     assert_eq!(
         sig_state(&m, 0).shared_pending,
         sigset(&[Signal::SIGUSR1, Signal::SIGCONT])
