@@ -156,9 +156,16 @@ impl Connected {
         let mut backend = conn()?;
         let hello = backend.hello()?;
         let (ops, _unknown) = OpSet::from_hello(hello.ops.as_deref());
+        let mut caps = hello.capabilities.intersect(Capabilities::ALL);
+        // What the model cannot predict on this kernel is not compared either.
+        for (kind, _) in forkspec_model::model::unpredictable_observations(&hello.profile) {
+            if kind == "pfn" {
+                caps.pfn = false;
+            }
+        }
         Ok(Connected {
             backend,
-            caps: hello.capabilities.intersect(Capabilities::ALL),
+            caps,
             levels: t.level.into(),
             ops,
             hello,
@@ -181,9 +188,13 @@ impl Connected {
             .caps
             .missing()
             .into_iter()
-            .map(|(what, why)| NotCompared {
-                what: what.into(),
-                why: why.into(),
+            .map(|(what, why)| {
+                let model = forkspec_model::model::unpredictable_observations(&self.hello.profile);
+                let why = model.iter().find(|m| m.0 == what).map_or(why, |m| m.1);
+                NotCompared {
+                    what: what.into(),
+                    why: why.into(),
+                }
             })
             .collect();
         if self.levels == LevelFilter::Semantic {

@@ -18,6 +18,9 @@ pub struct Profile {
     pub userns: bool,
     /// Kernel release as `(major, minor)`.
     pub kernel: (u32, u32),
+    /// The upstream stable sublevel of the kernel (the `192` of 6.1.192), 0 when unknown.
+    /// Only rules that changed by a stable backport read it (see docs/kernels.md).
+    pub kernel_sublevel: u32,
     /// Page size in bytes.
     pub page_size: u64,
     /// Filesystem of the case directories.
@@ -49,6 +52,7 @@ impl Default for Profile {
             cap_sys_admin: true,
             userns: true,
             kernel: (6, 18),
+            kernel_sublevel: 0,
             page_size: crate::op::PAGE_SIZE,
             case_fs: CaseFs::Tmpfs,
             hostname: String::new(),
@@ -57,6 +61,17 @@ impl Default for Profile {
 }
 
 impl Profile {
+    /// Whether the kernel is release `major.minor` or later (the rules of a change merged
+    /// in that release apply).
+    pub fn kernel_at_least(&self, major: u32, minor: u32) -> bool {
+        self.kernel >= (major, minor)
+    }
+
+    /// Whether the kernel is `major.minor.sublevel` or a later release of any series.
+    pub fn kernel_at_least_sublevel(&self, major: u32, minor: u32, sublevel: u32) -> bool {
+        (self.kernel.0, self.kernel.1, self.kernel_sublevel) >= (major, minor, sublevel)
+    }
+
     /// A short human-readable name, e.g. `root, kernel 6.18`.
     pub fn describe(&self) -> String {
         let who = if self.uid == 0 {
@@ -65,7 +80,7 @@ impl Profile {
             format!("uid {}", self.uid)
         };
         format!(
-            "{who}{}, kernel {}.{}, cases on {}",
+            "{who}{}, kernel {}.{}{}, cases on {}",
             if self.cap_sys_admin {
                 " (CAP_SYS_ADMIN)"
             } else {
@@ -73,6 +88,11 @@ impl Profile {
             },
             self.kernel.0,
             self.kernel.1,
+            if self.kernel_sublevel > 0 {
+                format!(".{}", self.kernel_sublevel)
+            } else {
+                String::new()
+            },
             match self.case_fs {
                 CaseFs::Tmpfs => "tmpfs",
                 CaseFs::Ext4 => "a disk filesystem (ext4 rules)",

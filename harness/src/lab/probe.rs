@@ -18,17 +18,58 @@ pub struct Probe {
     pub zero_pfn: Option<u64>,
 }
 
-fn release() -> String {
-    // SAFETY: uname fills a zeroed utsname; the release field is NUL-terminated.
+fn release() -> (String, String) {
+    // SAFETY: uname fills a zeroed utsname; the release and version fields are
+    // NUL-terminated.
     unsafe {
         let mut u: libc::utsname = std::mem::zeroed();
         if libc::uname(&mut u) != 0 {
-            return "unknown".into();
+            return ("unknown".into(), String::new());
         }
-        std::ffi::CStr::from_ptr(u.release.as_ptr())
-            .to_string_lossy()
-            .into_owned()
+        let field =
+            |p: *const libc::c_char| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+        (field(u.release.as_ptr()), field(u.version.as_ptr()))
     }
+}
+
+/// The first `A.B` or `A.B.C` in `s` (a word starting with a digit), as numbers.
+fn dotted(s: &str) -> Option<(u32, u32, Option<u32>)> {
+    s.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+        .find_map(|w| {
+            let mut nums = w
+                .split(|c: char| !c.is_ascii_digit())
+                .map(|n| n.parse::<u32>().ok());
+            let (a, b) = (nums.next()??, nums.next()??);
+            let rest = w.splitn(3, '.').nth(2);
+            let c = rest.and_then(|r| {
+                let d: String = r.chars().take_while(char::is_ascii_digit).collect();
+                d.parse().ok()
+            });
+            Some((a, b, c))
+        })
+}
+
+/// The upstream kernel version `(major, minor, sublevel)` from `uname -r` (`release`),
+/// `uname -v` (`version`) and Ubuntu's /proc/version_signature (`signature`). Distribution
+/// kernels hide the stable sublevel: Debian's `6.1.0-57-amd64` is upstream 6.1.192, named
+/// in `uname -v` ("... Debian 6.1.192-3 (...)"); Ubuntu's `5.15.0-91-generic` names
+/// upstream 5.15.131 at the end of the signature. A named upstream version is used when its
+/// major and minor agree with the release; else the release's third number (0 if none).
+pub fn kernel_version(release: &str, version: &str, signature: &str) -> (u32, u32, u32) {
+    let Some((major, minor, sub)) = dotted(release) else {
+        return (0, 0, 0);
+    };
+    let named = [
+        version.split("Debian ").nth(1).and_then(dotted),
+        signature.split_whitespace().last().and_then(dotted),
+    ];
+    let upstream = named
+        .into_iter()
+        .flatten()
+        .find(|&(a, b, c)| (a, b) == (major, minor) && c.is_some())
+        .and_then(|(_, _, c)| c);
+    (major, minor, upstream.or(sub).unwrap_or(0))
 }
 
 /// Bit of CAP_SYS_ADMIN in the capability sets (linux/capability.h).
@@ -131,11 +172,10 @@ fn probe_fds() -> (bool, bool) {
 
 /// Probes everything.
 pub fn probe() -> Probe {
-    let release = release();
-    let mut nums = release
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|s| s.parse::<u32>().ok());
-    let kernel = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    let (release, version) = release();
+    let signature = std::fs::read_to_string("/proc/version_signature").unwrap_or_default();
+    let (major, minor, kernel_sublevel) = kernel_version(&release, &version, &signature);
+    let kernel = (major, minor);
     // SAFETY: plain getters.
     let (uid, page_size) = unsafe { (libc::geteuid(), libc::sysconf(libc::_SC_PAGESIZE)) };
     let (pm, pfn, zero_pfn) = probe_pagemap();
@@ -146,6 +186,7 @@ pub fn probe() -> Probe {
             cap_sys_admin: cap_sys_admin(),
             userns: userns(uid == 0),
             kernel,
+            kernel_sublevel,
             page_size: page_size as u64,
             case_fs: case_fs(),
             hostname: hostname(),
@@ -196,5 +237,35 @@ fn case_fs() -> forkspec_model::CaseFs {
         forkspec_model::CaseFs::Tmpfs
     } else {
         forkspec_model::CaseFs::Ext4
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::kernel_version;
+
+    #[test]
+    fn upstream_versions_of_distribution_kernels() {
+        let deb61 = "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-10-01)";
+        assert_eq!(kernel_version("6.1.0-57-amd64", deb61, ""), (6, 1, 192));
+        assert_eq!(kernel_version("6.1.0-57-rt-amd64", deb61, ""), (6, 1, 192));
+        let deb612 = "#1 SMP PREEMPT_DYNAMIC Debian 6.12.118-1~deb12u1 (2026-11-01)";
+        assert_eq!(
+            kernel_version("6.12.118+deb12-amd64", deb612, ""),
+            (6, 12, 118)
+        );
+        assert_eq!(
+            kernel_version("6.18.44-fc-v1272", "#1 SMP PREEMPT_DYNAMIC @0", ""),
+            (6, 18, 44)
+        );
+        let ubuntu = "Ubuntu 5.15.0-91.101-generic 5.15.131\n";
+        assert_eq!(
+            kernel_version("5.15.0-91-generic", "#101-Ubuntu SMP", ubuntu),
+            (5, 15, 131)
+        );
+        // A Debian version of another series (a backport's build host) is not the kernel's.
+        assert_eq!(kernel_version("6.9.3", "Debian 6.1.192-3", ""), (6, 9, 3));
+        assert_eq!(kernel_version("6.9", "", ""), (6, 9, 0));
+        assert_eq!(kernel_version("unknown", "", ""), (0, 0, 0));
     }
 }

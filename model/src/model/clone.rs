@@ -179,6 +179,13 @@ impl Model {
         if f.has(F::PIDFD) && f.has(F::DETACHED) {
             return Err(Early(Errno::EINVAL));
         }
+        // rule: clone.thread-pidfd-since-6.9
+        // CLONE_PIDFD with CLONE_THREAD is allowed since Linux 6.9 (commit 83b290c9e3b5
+        // "pidfd: clone: allow CLONE_THREAD | CLONE_PIDFD together"); before, the same
+        // check refused both flags: `clone_flags & (CLONE_DETACHED | CLONE_THREAD)`.
+        if f.has(F::PIDFD) && f.has(F::THREAD) && !p.kernel_at_least(6, 9) {
+            return Err(Early(Errno::EINVAL));
+        }
         // copy_creds → create_user_ns: the creator's uid must be mapped in its user
         // namespace (it is not inside a namespace made by CLONE_NEWUSER without a map);
         // outside that, unprivileged creation depends on the environment.
@@ -226,9 +233,53 @@ impl Model {
         Ok(())
     }
 
-    // rule: clone.flag-sharing
-    /// `clone`/`clone3` by `t`.
+    // rule: clone.legacy-exit-signal-checked-since-7.1
+    /// `clone`/`clone3` by `t`, with the exit-signal check of kernel_clone.
+    ///
+    /// Legacy clone takes its exit signal from the low byte of the flags (CLONE_NEWTIME
+    /// included), so 65..=255 reach
+    /// kernel_clone (clone3 refuses them in copy_clone_args_from_user). Commit 09e7827e7857
+    /// "kernel/fork: validate exit_signal in kernel_clone()" (March 2026, first in Linux
+    /// 7.1) makes them EINVAL right after the pidfd/parent_tid check; before, the child is
+    /// created and its invalid exit signal is never sent (kernel/exit.c do_notify_parent
+    /// sends only a `valid_signal`). The commit was queued for every stable branch in June
+    /// 2026 (6.12.93-rc1 carried it) and its author asked the same week to drop it from all
+    /// of them; no stable release is known to ship it (6.18.44 creates the child), so for a
+    /// stable kernel that may have got it (6.12.93+, 7.0.12+) both answers are allowed.
     pub(super) fn op_clone(&mut self, t: TaskId, op: &CloneOp) -> Outcome {
+        // The decoded signal: CLONE_NEWTIME (0x80) is a CSIGNAL bit of the legacy word.
+        let invalid_signal =
+            op.entry == CloneEntry::Clone && decode(op).is_ok_and(|d| d.exit_signal > 64);
+        if !invalid_signal {
+            return self.op_clone_checked(t, op);
+        }
+        let p = &self.profile;
+        if p.kernel_at_least(7, 1) {
+            // The pidfd/parent_tid check before it is EINVAL as well.
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let maybe_backported = (p.kernel == (6, 12) && p.kernel_sublevel >= 93)
+            || (p.kernel == (7, 0) && p.kernel_sublevel >= 12);
+        if !maybe_backported {
+            return self.op_clone_checked(t, op);
+        }
+        if self.observed == Some(Outcome::Err(Errno::EINVAL)) {
+            let without = self.clone().op_clone_checked(t, op);
+            if without != Outcome::Err(Errno::EINVAL) {
+                self.also_allowed.push(without);
+            }
+            return Outcome::Err(Errno::EINVAL);
+        }
+        let out = self.op_clone_checked(t, op);
+        if out != Outcome::Err(Errno::EINVAL) {
+            self.also_allowed.push(Outcome::Err(Errno::EINVAL));
+        }
+        out
+    }
+
+    // rule: clone.flag-sharing
+    /// `clone`/`clone3` by `t`, past the entry point's exit-signal rules.
+    fn op_clone_checked(&mut self, t: TaskId, op: &CloneOp) -> Outcome {
         let d = match decode(op) {
             Ok(d) => d,
             Err(e) => return Outcome::Err(e),
@@ -255,7 +306,8 @@ impl Model {
             // copy_files; fd_install at the end). O_RDWR | O_CLOEXEC.
             match self.lowest_free(t, 0) {
                 Some(fd) => {
-                    let ofd = self.files.new_pidfd(d.flags.has(F::THREAD));
+                    let pidfs = super::files::pidfs(&self.profile);
+                    let ofd = self.files.new_pidfd(d.flags.has(F::THREAD), pidfs);
                     self.install(t, fd, ofd, true);
                     pidfd = Some(fd);
                 }

@@ -100,7 +100,15 @@ impl Model {
         // copy_namespaces calls timens_on_fork only without CLONE_VM (a shared mm keeps its
         // vDSO time page): such a child enters the caller's time_for_children namespace
         // (the new one with CLONE_NEWTIME); a CLONE_VM child stays in the caller's.
-        if !flags.has(F::VM) {
+        //
+        // rule: ns.time-clone-vm-entered-before-6.2
+        // Before Linux 6.2 (commit 2b5f9dad32ed "fs/exec: switch timens when a task gets a
+        // new mm") copy_namespaces called timens_on_fork for every child it made a new
+        // nsproxy for, CLONE_VM or not: a CLONE_NEWTIME|CLONE_VM child entered the new time
+        // namespace at once. (copy_process then also refused CLONE_VM or CLONE_THREAD from a
+        // caller whose time_ns_for_children differs from its time_ns, EINVAL; only unshare,
+        // not an op, leaves a task in that state on those kernels.)
+        if !flags.has(F::VM) || !self.profile.kernel_at_least(6, 2) {
             ns.time = ns.time_for_children;
         }
         if flags.has(F::NEWUTS) {

@@ -191,6 +191,12 @@ enum Inode {
     },
 }
 
+/// Whether pidfds are pidfs files (Linux 6.9+, commit cb12fd8e0dab "pidfd: add pidfs"):
+/// one inode per pid, a regular-file mode, opened by dentry_open.
+pub(super) fn pidfs(p: &crate::profile::Profile) -> bool {
+    p.kernel_at_least(6, 9)
+}
+
 /// An open file description.
 #[derive(Clone, Copy, Debug)]
 struct OfdState {
@@ -278,12 +284,27 @@ impl Files {
         matches!(self.inodes.get(&ino), Some(Inode::Pidfd { .. }))
     }
 
-    /// A new pidfd: its own inode and an `O_RDWR` description (kernel/pid.c:
-    /// pidfd_prepare).
-    pub(super) fn new_pidfd(&mut self, thread: bool) -> u64 {
-        let ino = self.next_inode;
-        self.next_inode += 1;
-        self.inodes.insert(ino, Inode::Pidfd { thread });
+    // rule: pidfd.pidfs-inode
+    /// A new pidfd and its `O_RDWR` description (kernel/pid.c: pidfd_prepare). With pidfs
+    /// (`pidfs`: Linux 6.9+, commit cb12fd8e0dab "pidfd: add pidfs") every pid has an inode
+    /// of its own, and each pidfd of the model names a new child. Before, pidfds were
+    /// anonymous-inode files (fs/anon_inodes.c: anon_inode_getfile("[pidfd]")), and every
+    /// anonymous-inode file shares the one `anon_inode_inode`: all pidfds are one inode.
+    pub(super) fn new_pidfd(&mut self, thread: bool, pidfs: bool) -> u64 {
+        let shared = self
+            .inodes
+            .iter()
+            .find(|(_, i)| matches!(i, Inode::Pidfd { .. }))
+            .map(|(&ino, _)| ino);
+        let ino = match shared {
+            Some(ino) if !pidfs => ino,
+            _ => {
+                let ino = self.next_inode;
+                self.next_inode += 1;
+                self.inodes.insert(ino, Inode::Pidfd { thread });
+                ino
+            }
+        };
         self.new_ofd(ino, Access::RdWr, false, false)
     }
 
@@ -624,6 +645,13 @@ impl Model {
             return Err(Outcome::Err(Errno::EBADF));
         };
         if self.files.is_pidfd(o.inode) {
+            // rule: pidfd.pidfs-inode
+            // Before pidfs (Linux 6.9, cb12fd8e0dab) a pidfd came from anon_inode_getfile,
+            // which does not grant FMODE_PREAD/FMODE_PWRITE: a positioned op is ESPIPE
+            // (fs/read_write.c: ksys_pread64); read and write are EINVAL either way.
+            if pos.is_some() && !pidfs(&self.profile) {
+                return Err(Outcome::Err(Errno::ESPIPE));
+            }
             return Err(Outcome::Err(Errno::EINVAL));
         }
         let pipe = self.files.is_pipe(o.inode);
@@ -918,6 +946,12 @@ impl Model {
             return Outcome::Err(Errno::EINVAL);
         }
         if self.files.is_pidfd(o.inode) {
+            // rule: pidfd.pidfs-inode
+            // Before pidfs (Linux 6.9, cb12fd8e0dab) the anonymous inode has no file type
+            // in its mode, so do_ftruncate's `!S_ISREG` check answers EINVAL.
+            if !pidfs(&self.profile) {
+                return Outcome::Err(Errno::EINVAL);
+            }
             // A pidfs inode has a regular-file mode but refuses attribute changes
             // (fs/pidfs.c: pidfs_setattr returns EOPNOTSUPP); without O_LARGEFILE a length
             // above 2^31 - 1 is EINVAL first (fs/open.c: do_ftruncate).

@@ -353,6 +353,16 @@ impl Model {
         if matches!(cmd, FcntlCmd::GetLk { .. }) && arg.ty == LockType::Un {
             return Outcome::Err(Errno::EINVAL);
         }
+        // rule: lock.ofd-getlk-unlck-since-6.6
+        // F_OFD_GETLK accepts F_UNLCK since Linux 6.6 (commit 6c9007f65d14 "fs/locks:
+        // F_UNLCK extension for F_OFD_GETLK"); before, fcntl_getlk refused every type but
+        // F_RDLCK and F_WRLCK first, for both commands.
+        if matches!(cmd, FcntlCmd::OfdGetLk { .. })
+            && arg.ty == LockType::Un
+            && !self.profile.kernel_at_least(6, 6)
+        {
+            return Outcome::Err(Errno::EINVAL);
+        }
         let (start, end) = match range(&arg) {
             Ok(r) => r,
             Err(e) => return Outcome::Err(e),

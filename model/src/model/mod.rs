@@ -21,6 +21,8 @@ mod signals;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;
 
 use crate::obs::{
     Errno, ExitStatus, Frame, FsView, NsClasses, Outcome, Page, Parent, RegionView, Sharing,
@@ -97,6 +99,10 @@ pub struct Model {
     pending_block: Option<tasks::BlockedOp>,
     /// Outcomes the op being applied may also have, besides the one it returns.
     also_allowed: Vec<Outcome>,
+    /// The outcome the implementation gave for the op being applied, when known. Only an op
+    /// whose allowed outcomes change the state differently reads it, to follow the one the
+    /// implementation took among those the model allows (never to decide what is allowed).
+    observed: Option<Outcome>,
 }
 
 impl Model {
@@ -120,7 +126,12 @@ impl Model {
         };
         let files = Files::new(pages * crate::op::PAGE_SIZE, max_bytes);
         // The lab wrote `data` with one write(2): its pages are in the page cache already.
-        mem.cache_written_file(pages, case_fs == CaseFs::Ext4);
+        // rule: mem.ext4-large-folios-since-6.16
+        // ext4 caches regular files in large folios since Linux 6.16 (commit 7ac67301e82f
+        // "ext4: enable large folio for regular file"); before, in order-0 folios, one page
+        // each, as tmpfs does (its fault rules stay the ext4 ones: i_size limits fault-around).
+        let large_folios = case_fs == CaseFs::Ext4 && profile.kernel_at_least(6, 16);
+        mem.cache_written_file(pages, large_folios);
         let t0 = Task::root();
         Model {
             config,
@@ -145,6 +156,7 @@ impl Model {
             case_fs,
             pending_block: None,
             also_allowed: Vec::new(),
+            observed: None,
         }
     }
 
@@ -163,11 +175,15 @@ impl Model {
     ///
     /// `taken` is `observed` when it is one of the allowed outcomes, else the first allowed
     /// one; the state follows `taken`. Ops have one allowed outcome except where Linux's
-    /// answer depends on something the model does not know (see `lock_owner`); no op
-    /// with several changes the state differently per outcome.
+    /// answer depends on something the model does not know (see `lock_owner`, and a legacy
+    /// clone with an invalid exit signal on kernels that may carry a stable backport); the
+    /// latter is the only op whose outcomes change the state differently, and its state
+    /// follows `taken` too.
     pub fn step(&mut self, op: &Op, observed: Option<&Outcome>) -> Step {
         self.also_allowed.clear();
+        self.observed = observed.cloned();
         let outcome = self.apply(op);
+        self.observed = None;
         let mut allowed = vec![outcome];
         allowed.append(&mut self.also_allowed);
         let taken = match observed {
@@ -468,6 +484,28 @@ impl Model {
         }
         self.terminate(tgid, status);
     }
+}
+
+/// Observation kinds the model cannot predict on the profile's kernel, with the reason: a
+/// report leaves them out of the comparison (as it does for what the backend cannot observe).
+///
+/// Before Linux 5.19 a write fault reuses a copy-on-write page only when its reference count
+/// is 1 (mm/memory.c `do_wp_page` since 5.9, commit 09854ba94c6a "mm: do_wp_page()
+/// simplification"), and a recently faulted page holds one more reference while it sits in a
+/// per-CPU LRU pagevec that every process on that CPU fills: whether the write after a
+/// partner's copy reuses the frame or copies it is not a function of the case. 5.19 drains the
+/// local pagevec first and marks exclusive pages (commit 6c287605fd56 "mm: remember
+/// exclusively mapped anonymous pages with PG_anon_exclusive"). Values, presence and the
+/// exclusive bit do not depend on it, only frame classes.
+pub fn unpredictable_observations(profile: &Profile) -> Vec<(&'static str, &'static str)> {
+    let mut v = Vec::new();
+    if !profile.kernel_at_least(5, 19) {
+        v.push((
+            "pfn",
+            "physical frame classes: before Linux 5.19 copy-on-write reuse depends on LRU pagevec references",
+        ));
+    }
+    v
 }
 
 /// Ops that never close an fd, replace one, or end a task when they complete normally (a
