@@ -237,8 +237,8 @@ impl Model {
     /// `clone`/`clone3` by `t`, with the exit-signal check of kernel_clone.
     ///
     /// Legacy clone takes its exit signal from the low byte of the flags (CLONE_NEWTIME
-    /// included), so 65..=255 reach
-    /// kernel_clone (clone3 refuses them in copy_clone_args_from_user). Commit 09e7827e7857
+    /// included), so 65..=255 reach kernel_clone (clone3 refuses them in
+    /// copy_clone_args_from_user). Commit 09e7827e7857
     /// "kernel/fork: validate exit_signal in kernel_clone()" (March 2026, first in Linux
     /// 7.1) makes them EINVAL right after the pidfd/parent_tid check; before, the child is
     /// created and its invalid exit signal is never sent (kernel/exit.c do_notify_parent
