@@ -277,6 +277,7 @@ fn main() {
         },
         out_dir: out_dir.clone(),
         shrink: true,
+        replays: forkspec::check::DEFAULT_REPLAYS,
     };
     let mut report = Report {
         implementation: hello.implementation.clone(),

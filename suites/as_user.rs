@@ -37,7 +37,10 @@ fn check_as_nobody(suite: &str, cases: u32, seed: u64) {
         return;
     }
     let dir = SharedDir::new(suite);
+    // Any divergence's case file goes to a scratch directory, never into the source tree.
+    let scratch = tempfile::tempdir().expect("scratch directory");
     let out = Command::new(env!("CARGO_BIN_EXE_forkspec"))
+        .current_dir(scratch.path())
         .args(["check", "--suite", suite, "--as-user", "65534"])
         .args(["--cases", &cases.to_string(), "--seed", &seed.to_string()])
         .env("FORKSPEC_TMPDIR", &dir.0)

@@ -35,6 +35,35 @@ fn tagged_rules() -> BTreeSet<String> {
     rules
 }
 
+/// Lines (from 1) of `// rule:` tags in `text` that are not right above an item (after
+/// further comments and attributes): a tag inside a function body would vanish with a mutant
+/// that replaces the body, failing this suite for a reason unrelated to the mutant.
+fn tags_inside_bodies(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let item_starts = [
+        "fn ", "struct ", "enum ", "impl", "const ", "mod ", "static ", "type ", "trait ",
+    ];
+    let mut out = vec![];
+    for (i, l) in lines.iter().enumerate() {
+        if !l.trim().starts_with("// rule: ") {
+            continue;
+        }
+        let next = lines[i + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.starts_with("//") && !l.starts_with("#["))
+            .unwrap_or("");
+        let mut item = next;
+        for prefix in ["pub(crate) ", "pub(super) ", "pub ", "const ", "unsafe "] {
+            item = item.strip_prefix(prefix).unwrap_or(item);
+        }
+        if !item_starts.iter().any(|s| item.starts_with(s)) {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
 /// Names of every function in the suites and the model (tests are among them).
 fn functions() -> BTreeSet<String> {
     let mut files = vec![];
@@ -112,6 +141,21 @@ fn every_model_rule_is_documented_with_existing_tests() {
         "docs/semantics.md is out of date:\n{}",
         p.join("\n")
     );
+}
+
+#[test]
+fn rule_tags_are_outside_function_bodies() {
+    let mut files = vec![];
+    rust_files(&root().join("model/src"), &mut files);
+    let mut bad = vec![];
+    for f in files {
+        for line in tags_inside_bodies(&std::fs::read_to_string(&f).unwrap()) {
+            bad.push(format!("{}:{line}", f.display()));
+        }
+    }
+    assert!(bad.is_empty(), "rule tags inside function bodies: {bad:?}");
+    let inside = "impl M {\n    // rule: a.b\n    /// Doc.\n    pub(super) fn f() {\n        // rule: c.d\n        x();\n    }\n}\n";
+    assert_eq!(tags_inside_bodies(inside), vec![5]);
 }
 
 #[test]

@@ -241,7 +241,13 @@ fn a_sigkilled_harness_leaves_nothing() {
 
 /// Runs the forkspec CLI and returns (exit code, stdout + stderr).
 fn cli(args: &[&str]) -> (i32, String) {
-    let out = Command::new(exe()).args(args).output().unwrap();
+    // Run from a scratch directory: a check that runs writes nothing into the source tree.
+    let scratch = tempfile::tempdir().unwrap();
+    let out = Command::new(exe())
+        .args(args)
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap_or(-1), text)
@@ -253,9 +259,12 @@ fn cli(args: &[&str]) -> (i32, String) {
 #[test]
 fn without_the_zygote_the_lab_forks_t0_itself() {
     let dir = private_tmp("nozygote");
+    // Any divergence's case file goes to a scratch directory, never into the source tree.
+    let scratch = tempfile::tempdir().unwrap();
     for zygote in ["0", "1"] {
         let out = Command::new(exe())
             .args(["check", "--cases", "150", "--seed", "11", "--no-shrink"])
+            .current_dir(scratch.path())
             .env("FORKSPEC_LAB_ZYGOTE", zygote)
             .env("FORKSPEC_TMPDIR", &dir)
             .output()

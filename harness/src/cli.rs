@@ -142,6 +142,14 @@ struct CheckArgs {
     /// Report divergences as found, without shrinking them.
     #[arg(long)]
     no_shrink: bool,
+    /// Replays (with per-step snapshots) that confirm a divergence before it is reported;
+    /// one that does not show in every replay is flaky.
+    #[arg(long, value_name = "N", default_value_t = crate::check::DEFAULT_REPLAYS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    replays: u32,
+    /// Whether flaky divergences fail the run (exit 1) or are only reported.
+    #[arg(long, value_enum, default_value = "warn")]
+    flaky: crate::report::FlakyPolicy,
     /// Workers, each with its own backend (its own lab process, pinned to its own CPU):
     /// default one per CPU this process may run on, never more than the cases. The report is
     /// the same for any number (apart from the timing fields).
@@ -250,6 +258,7 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>
         },
         out_dir: a.out.clone(),
         shrink: !a.no_shrink,
+        replays: a.replays,
     };
     let mut report = Report {
         implementation: c.hello.implementation.clone(),
@@ -258,6 +267,7 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>
         seed: a.gen.seed,
         level: level_name(c.levels).into(),
         not_compared: c.not_compared(),
+        flaky_policy: a.flaky,
         ..Report::default()
     };
     drop(c);
@@ -455,9 +465,13 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
         }
         Some(first) => {
             // examine() without shrinking gives the same located mismatch with its report.
-            let (case, m) = examine(c.backend.as_mut(), &cf.case, &profile, &opts, false)?
-                .unwrap_or_else(|| (cf.case.clone(), first));
-            let d = Divergence::new(&case, &m, cf.seed, Some(a.file.display().to_string()));
+            let file = Some(a.file.display().to_string());
+            let d = match examine(c.backend.as_mut(), &cf.case, &profile, &opts, false)? {
+                Some(f) => {
+                    Divergence::new(&f.case, &f.mismatch, cf.seed, file).confirmed(&f.confirmation)
+                }
+                None => Divergence::new(&cf.case, &first, cf.seed, file),
+            };
             println!("{}", d.render());
             Ok(1)
         }

@@ -1055,4 +1055,75 @@ mod tests {
             }
         }
     }
+
+    /// What the standard mix draws in `cases` generated cases: op kinds, (entry point, clone
+    /// flag) pairs, regions of memory ops and madvise advice.
+    fn drawn(cases: u64) -> [std::collections::BTreeSet<String>; 4] {
+        use forkspec_model::CloneFlags;
+        let profile = Profile::default();
+        let mut seen: [std::collections::BTreeSet<String>; 4] = Default::default();
+        for seed in 0..cases {
+            let case = generate(
+                &mut SeededChoices::new(seed),
+                &GenConfig::default(),
+                &profile,
+            );
+            for op in &case.ops {
+                seen[0].insert(crate::run::op_kind_name(op).to_string());
+                match &op.kind {
+                    OpKind::Clone(c) => {
+                        for (f, name) in CloneFlags::NAMED {
+                            if c.flags.has(*f) {
+                                seen[1].insert(format!("{:?} {name}", c.entry));
+                            }
+                        }
+                    }
+                    OpKind::MemRead { region, .. } | OpKind::MemWrite { region, .. } => {
+                        seen[2].insert(format!("{region:?}"));
+                    }
+                    OpKind::Madvise { region, advice, .. } => {
+                        seen[2].insert(format!("{region:?}"));
+                        seen[3].insert(format!("{advice:?}"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn the_standard_mix_draws_every_kind_flag_region_and_advice() {
+        use forkspec_model::{Advice, CloneEntry, CloneFlags, Region};
+        let [kinds, flags, regions, advice] = drawn(3000);
+        let all: std::collections::BTreeSet<String> =
+            GEN_OP_KINDS.iter().map(|k| k.to_string()).collect();
+        assert_eq!(
+            kinds,
+            all,
+            "op kinds never drawn: {:?}",
+            all.difference(&kinds).collect::<Vec<_>>()
+        );
+        for entry in [CloneEntry::Clone, CloneEntry::Clone3] {
+            for (f, _) in RANDOM_FLAGS {
+                let (_, name) = CloneFlags::NAMED.iter().find(|n| n.0 == *f).unwrap();
+                let pair = format!("{entry:?} {name}");
+                assert!(flags.contains(&pair), "never drawn: {pair}");
+            }
+        }
+        let all: std::collections::BTreeSet<String> =
+            Region::ALL.iter().map(|r| format!("{r:?}")).collect();
+        assert_eq!(regions, all);
+        let all: std::collections::BTreeSet<String> = [
+            Advice::DontFork,
+            Advice::DoFork,
+            Advice::WipeOnFork,
+            Advice::KeepOnFork,
+            Advice::DontNeed,
+        ]
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
+        assert_eq!(advice, all);
+    }
 }

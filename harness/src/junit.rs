@@ -26,7 +26,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn divergence_case(out: &mut String, d: &Divergence) {
+fn divergence_case(out: &mut String, d: &Divergence, flaky_fails: bool) {
     let name = format!(
         "divergence {} ({} level): {}",
         d.fingerprint,
@@ -47,8 +47,23 @@ fn divergence_case(out: &mut String, d: &Divergence) {
             "      <skipped message=\"{}\"/>",
             escape("known divergence (listed in the baseline)")
         );
+    } else if d.flaky && !flaky_fails {
+        let _ = writeln!(
+            out,
+            "      <skipped message=\"{}\"/>",
+            escape(&format!(
+                "flaky divergence ({}), not failing the run (--flaky warn)",
+                d.reproduction().unwrap_or_default()
+            ))
+        );
     } else {
-        let message = format!("model {} / real {}", d.expected, d.actual);
+        let mut message = format!("model {} / real {}", d.expected, d.actual);
+        if d.flaky {
+            message = format!(
+                "flaky ({}): {message}",
+                d.reproduction().unwrap_or_default()
+            );
+        }
         let _ = writeln!(
             out,
             "      <failure type=\"{}\" message=\"{}\">{}</failure>",
@@ -104,7 +119,11 @@ pub fn render(r: &Report) -> String {
     }
     out.push_str("    </properties>\n");
     for d in &r.divergences {
-        divergence_case(&mut out, d);
+        divergence_case(
+            &mut out,
+            d,
+            r.flaky_policy == crate::report::FlakyPolicy::Fail,
+        );
     }
     for fp in fixed {
         let _ = writeln!(

@@ -73,7 +73,14 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| {} | `{}` | {} | {} | {} | {} |",
-                if d.known { "known" } else { "**new**" },
+                match (d.known, d.flaky) {
+                    (true, _) => "known".to_string(),
+                    (false, true) => format!(
+                        "flaky ({})",
+                        d.reproduction().unwrap_or_else(|| "not replayed".into())
+                    ),
+                    (false, false) => "**new**".to_string(),
+                },
                 d.fingerprint,
                 d.level,
                 cell(&clip(
@@ -87,8 +94,13 @@ pub fn render(r: &Report) -> String {
         for d in r.divergences.iter().take(20) {
             let _ = writeln!(
                 out,
-                "\n<details><summary><code>{}</code>: minimal sequence ({} ops)</summary>\n\n```text\n{}```\n</details>",
+                "\n<details><summary><code>{}</code>: {} ({} ops)</summary>\n\n```text\n{}```\n</details>",
                 d.fingerprint,
+                if d.minimal {
+                    "minimal sequence"
+                } else {
+                    "sequence, not minimal"
+                },
                 d.sequence.len(),
                 d.render().replace("```", "'''")
             );

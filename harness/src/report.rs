@@ -48,6 +48,31 @@ pub struct Divergence {
     /// the run).
     #[serde(default)]
     pub known: bool,
+    /// Replays of the case (per-step snapshots) that showed this divergence again; `None`
+    /// when it was not replayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduced: Option<u32>,
+    /// Replays run to confirm it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replays: Option<u32>,
+    /// Not reproduced in every replay: its verdict depends on more than the ops. Never
+    /// shrunk; whether it fails the run is the run's `flaky_policy`.
+    #[serde(default)]
+    pub flaky: bool,
+    /// `sequence` is a shrunk case that reproduced in every replay.
+    #[serde(default)]
+    pub minimal: bool,
+}
+
+/// What a flaky divergence does to the exit status of a run (`--flaky`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FlakyPolicy {
+    /// Reported and labelled flaky, but does not fail the run.
+    #[default]
+    Warn,
+    /// Fails the run like any other new divergence.
+    Fail,
 }
 
 impl Divergence {
@@ -68,7 +93,28 @@ impl Divergence {
             replay: case_file.as_ref().map(|f| format!("forkspec replay {f}")),
             case_file,
             known: false,
+            reproduced: None,
+            replays: None,
+            flaky: false,
+            minimal: false,
         }
+    }
+
+    /// The same record with the outcome of its confirming replays.
+    pub fn confirmed(mut self, c: &crate::check::Confirmation) -> Self {
+        self.reproduced = Some(c.reproduced);
+        self.replays = Some(c.replays);
+        self.flaky = c.flaky();
+        self.minimal = c.minimal;
+        self
+    }
+
+    /// `reproduced k of n`, when it was replayed.
+    pub fn reproduction(&self) -> Option<String> {
+        Some(format!(
+            "reproduced {} of {}",
+            self.reproduced?, self.replays?
+        ))
     }
 
     /// The readable report: sequence with the first differing step marked, then the outcome
@@ -78,10 +124,11 @@ impl Divergence {
         let _ = writeln!(
             s,
             "{} {} ({} level, {} case{})",
-            if self.known {
-                "KNOWN DIVERGENCE"
-            } else {
-                "DIVERGENCE"
+            match (self.known, self.flaky) {
+                (true, true) => "KNOWN FLAKY DIVERGENCE",
+                (true, false) => "KNOWN DIVERGENCE",
+                (false, true) => "FLAKY DIVERGENCE",
+                (false, false) => "DIVERGENCE",
             },
             self.fingerprint,
             self.level,
@@ -91,7 +138,20 @@ impl Divergence {
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "  seed: {seed}");
         }
-        let _ = writeln!(s, "  minimal sequence ({} ops):", self.sequence.len());
+        if let Some(r) = self.reproduction() {
+            let why = if self.flaky {
+                ": flaky, not shrunk (its verdict changes from run to run)"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "  {r} replays{why}");
+        }
+        let what = if self.minimal {
+            "minimal sequence"
+        } else {
+            "sequence (not minimal)"
+        };
+        let _ = writeln!(s, "  {what} ({} ops):", self.sequence.len());
         for (i, line) in self.sequence.iter().enumerate() {
             let mark = if i == self.step { "=>" } else { "  " };
             let _ = writeln!(s, "  {mark} {i:>3}  {line}");
@@ -154,12 +214,19 @@ pub struct Report {
     /// The comparison with `--baseline`, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::baseline::BaselineSummary>,
+    /// Whether flaky divergences fail the run (`--flaky`).
+    #[serde(default)]
+    pub flaky_policy: FlakyPolicy,
 }
 
 impl Report {
-    /// Divergences that fail the run: all of them, or with a baseline the new ones.
+    /// Divergences that fail the run: all of them, or with a baseline the new ones; with
+    /// `flaky_policy` warn, not the flaky ones.
     pub fn failing(&self) -> impl Iterator<Item = &Divergence> {
-        self.divergences.iter().filter(|d| !d.known)
+        let policy = self.flaky_policy;
+        self.divergences
+            .iter()
+            .filter(move |d| !d.known && (!d.flaky || policy == FlakyPolicy::Fail))
     }
 
     /// The exit status of a finished run: 1 when a divergence fails it, else 2 when cases

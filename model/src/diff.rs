@@ -482,4 +482,121 @@ mod tests {
             diff_snapshots(&snap(true, Some(1)), &snap(true, Some(1)), LevelFilter::All).is_empty()
         );
     }
+
+    fn with_frames(e: Option<Frame>, a: Option<Frame>) -> Vec<FieldDiff> {
+        let mut x = snap(true, Some(1));
+        let mut y = snap(true, Some(1));
+        x.tasks[0].memory[0].pages[0].frame = e;
+        y.tasks[0].memory[0].pages[0].frame = a;
+        diff_snapshots(&x, &y, LevelFilter::All)
+    }
+
+    #[test]
+    fn frames_are_compared_only_when_both_sides_saw_them() {
+        // One side without PFNs: nothing to compare, whatever the other saw.
+        assert!(with_frames(Some(Frame::Class(0)), None).is_empty());
+        assert!(with_frames(None, Some(Frame::Zero)).is_empty());
+        let d = with_frames(Some(Frame::Class(0)), Some(Frame::Class(1)));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "t0.mem.anon_private[0].frame");
+        assert_eq!(d[0].level, Level::Internal);
+        assert_eq!(
+            (d[0].expected.as_str(), d[0].actual.as_str()),
+            ("Some(Class(0))", "Some(Class(1))")
+        );
+        // The zero page against any other frame is its own shape.
+        let d = with_frames(Some(Frame::Zero), Some(Frame::Class(0)));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.mem.anon_private[].zero_page");
+        assert_eq!(
+            (d[0].expected.as_str(), d[0].actual.as_str()),
+            ("true", "false")
+        );
+        assert!(with_frames(Some(Frame::Zero), Some(Frame::Zero)).is_empty());
+    }
+
+    #[test]
+    fn values_are_compared_only_when_both_sides_read_them() {
+        let d = diff_snapshots(&snap(true, Some(1)), &snap(true, None), LevelFilter::All);
+        assert!(d.is_empty(), "{d:?}");
+        let mut unmapped = snap(true, Some(1));
+        unmapped.tasks[0].memory[0].pages[0].mapped = false;
+        let d = diff_snapshots(&snap(true, Some(1)), &unmapped, LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.mem.anon_private[].mapped");
+        assert_eq!(d[0].level, Level::Semantic);
+    }
+
+    #[test]
+    fn namespaces_are_internal_and_compared_only_when_both_sides_saw_them() {
+        let ns = |uts| NsClasses {
+            uts,
+            ..NsClasses::default()
+        };
+        let with_ns = |n: Option<NsClasses>| {
+            let mut s = snap(true, Some(1));
+            s.tasks[0].namespaces = n;
+            s
+        };
+        assert!(diff_snapshots(&with_ns(Some(ns(0))), &with_ns(None), LevelFilter::All).is_empty());
+        let d = diff_snapshots(
+            &with_ns(Some(ns(0))),
+            &with_ns(Some(ns(1))),
+            LevelFilter::All,
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "t0.ns.uts");
+        assert_eq!(d[0].shape, "t.ns.uts");
+        assert_eq!(d[0].level, Level::Internal);
+        assert!(diff_snapshots(
+            &with_ns(Some(ns(0))),
+            &with_ns(Some(ns(1))),
+            LevelFilter::Semantic
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_task_on_one_side_only_differs_in_its_state() {
+        let mut two = snap(true, Some(1));
+        let mut t1 = two.tasks[0].clone();
+        t1.task = 1;
+        t1.state = TaskState::Zombie(ExitStatus::Exited(0));
+        two.tasks.push(t1);
+        let d = diff_snapshots(&snap(true, Some(1)), &two, LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "t1");
+        assert_eq!(d[0].expected, "None");
+        assert_eq!(d[0].level, Level::Semantic);
+    }
+
+    #[test]
+    fn locks_differ_per_inode_as_tokens() {
+        let lock = |pid| HeldLock {
+            inode: 0,
+            kind: LockKind::Posix,
+            ty: crate::op::LockType::Rd,
+            start: 4,
+            end: Some(4),
+            pid,
+        };
+        let mut e = snap(true, Some(1));
+        e.locks = vec![lock(Some(0))];
+        let d = diff_snapshots(&e, &snap(true, Some(1)), LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "inode0.locks");
+        assert_eq!(d[0].expected, "[\"POSIX RD 4..4 t0\"]");
+        assert_eq!(d[0].actual, "[]");
+        let mut a = snap(true, Some(1));
+        a.locks = vec![lock(None)];
+        let d = diff_snapshots(&e, &a, LevelFilter::All);
+        assert_eq!(d[0].actual, "[\"POSIX RD 4..4 gone\"]");
+        assert!(diff_snapshots(&e, &e.clone(), LevelFilter::All).is_empty());
+        let ofd = HeldLock {
+            kind: LockKind::Ofd,
+            end: None,
+            ..lock(Some(3))
+        };
+        assert_eq!(lock_token(&ofd), "OFD RD 4..EOF -1");
+    }
 }

@@ -205,3 +205,49 @@ impl Capabilities {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_missing_capability_has_its_not_compared_entry() {
+        assert!(Capabilities::ALL.missing().is_empty());
+        let none = Capabilities {
+            pagemap: false,
+            pfn: false,
+            kcmp: false,
+            pipe_size: false,
+            exit_signal: false,
+            locks: false,
+            signals: false,
+            fs_context: false,
+            namespaces: false,
+        };
+        let names: Vec<&str> = none.missing().iter().map(|e| e.0).collect();
+        assert_eq!(
+            names,
+            [
+                "pagemap",
+                "pfn",
+                "kcmp",
+                "pipe_size",
+                "exit_signal",
+                "locks",
+                "signals",
+                "fs_context",
+                "namespaces"
+            ]
+        );
+        let no_ns = Capabilities {
+            namespaces: false,
+            ..Capabilities::ALL
+        };
+        let entries = no_ns.missing();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, "namespaces");
+        assert!(entries[0].1.contains("namespace classes"));
+        assert_eq!(no_ns.intersect(Capabilities::ALL), no_ns);
+        assert_eq!(Capabilities::ALL.intersect(no_ns), no_ns);
+    }
+}

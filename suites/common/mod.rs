@@ -188,11 +188,13 @@ pub fn known(name: &str, case: &Case) -> ModelRun {
         count_cases(1);
         let found = examine(&mut lab.backend, case, &profile, &o, false)
             .unwrap_or_else(|e| panic!("{name}: lab failed: {e}"));
-        if let Some((c, m)) = found {
-            let file = save_case(&out_dir(), &c, 0, &format!("known-{name}"));
+        if let Some(f) = found {
+            let file = save_case(&out_dir(), &f.case, 0, &format!("known-{name}"));
             panic!(
                 "{name}: the kernel disagrees with the model\n{}",
-                Divergence::new(&c, &m, None, file).render()
+                Divergence::new(&f.case, &f.mismatch, None, file)
+                    .confirmed(&f.confirmation)
+                    .render()
             );
         }
     }
@@ -282,11 +284,13 @@ pub fn property(mix: Mix, choices: &[u32]) -> Result<(), String> {
     match examine(&mut lab.backend, &case, &profile, &o, true) {
         Err(e) => Err(format!("lab failed: {e}")),
         Ok(None) => Ok(()),
-        Ok(Some((min, m))) => {
-            let file = save_case(&out_dir(), &min, 0, &m.fingerprint);
+        Ok(Some(f)) => {
+            let file = save_case(&out_dir(), &f.case, 0, &f.mismatch.fingerprint);
             Err(format!(
                 "model and kernel diverge\n{}",
-                Divergence::new(&min, &m, None, file).render()
+                Divergence::new(&f.case, &f.mismatch, None, file)
+                    .confirmed(&f.confirmation)
+                    .render()
             ))
         }
     }

@@ -29,6 +29,43 @@ pub struct CheckConfig {
     pub out_dir: PathBuf,
     /// Shrink divergences to minimal sequences.
     pub shrink: bool,
+    /// How many times a divergence is replayed (with per-step snapshots) to confirm it
+    /// before it is reported ([`DEFAULT_REPLAYS`]).
+    pub replays: u32,
+}
+
+/// How many times a divergence is replayed before it is reported, unless told otherwise.
+pub const DEFAULT_REPLAYS: u32 = 5;
+
+/// How a divergence held up when its case was replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Replays (per-step snapshots) that showed the same fingerprint again.
+    pub reproduced: u32,
+    /// Replays run.
+    pub replays: u32,
+    /// The reported case was shrunk, and the shrunk case reproduced in every replay too.
+    pub minimal: bool,
+}
+
+impl Confirmation {
+    /// A divergence that did not show in every replay: the verdict depends on more than the
+    /// ops (timing, other processes), so it is never shrunk or called minimal.
+    pub fn flaky(&self) -> bool {
+        self.reproduced < self.replays
+    }
+}
+
+/// A confirmed (or flaky) divergence: the case to report, the located mismatch and how the
+/// replays went.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The reported case: shrunk when `confirmation.minimal`, else the one that diverged.
+    pub case: Case,
+    /// The first differing step and what differed.
+    pub mismatch: Mismatch,
+    /// How the replays went.
+    pub confirmation: Confirmation,
 }
 
 /// The seed of case `i` of a run with seed `seed`.
@@ -83,32 +120,77 @@ impl CaseFile {
     }
 }
 
-/// Runs `case` and, if it diverges, finds the first differing step (rerunning with per-step
-/// snapshots when needed) and, when `shrink`, a minimal case with the same fingerprint.
+/// Runs `case` and, if it diverges, confirms it by [`DEFAULT_REPLAYS`] replays with
+/// per-step snapshots (which also find the first differing step) and, when `shrink` and the
+/// divergence reproduced every time, shrinks it to a minimal case with the same fingerprint.
 pub fn examine(
     backend: &mut dyn Backend,
     case: &Case,
     profile: &Profile,
     opts: &RunOptions,
     shrink: bool,
-) -> BResult<Option<(Case, Mismatch)>> {
-    examine_once_per_fingerprint(backend, case, profile, opts, shrink, &|_| false)
+) -> BResult<Option<Found>> {
+    examine_once_per_fingerprint(
+        backend,
+        case,
+        profile,
+        opts,
+        shrink,
+        DEFAULT_REPLAYS,
+        &|_| false,
+    )
 }
 
-/// Like [`examine`], but a divergence whose fingerprint `seen` already knows is not shrunk:
-/// a run reports one minimal case per fingerprint, the first one found, so shrinking the
-/// others would be wasted (shrinking keeps the fingerprint). Their located mismatch is
-/// returned with the unshrunk case. `seen` is asked again before each shrinking candidate:
-/// when it turns true (a parallel worker found the fingerprint in a case the report prefers),
-/// shrinking stops and the case is returned unshrunk too.
+/// How many of `replays` runs of `case` (per-step snapshots) show a mismatch with
+/// fingerprint `fp` (any mismatch when `None`), and the first such mismatch.
+fn replay_count(
+    backend: &mut dyn Backend,
+    case: &Case,
+    profile: &Profile,
+    opts: &RunOptions,
+    replays: u32,
+    fp: Option<&str>,
+) -> BResult<(u32, Option<Mismatch>)> {
+    let mut first: Option<Mismatch> = None;
+    let mut reproduced = 0;
+    for _ in 0..replays {
+        let Some(m) = run_case(backend, case, profile, opts)?.mismatch else {
+            continue;
+        };
+        let wanted = match (fp, &first) {
+            (Some(f), _) => f == m.fingerprint,
+            (None, Some(f)) => f.fingerprint == m.fingerprint,
+            (None, None) => true,
+        };
+        if wanted {
+            reproduced += 1;
+            first.get_or_insert(m);
+        }
+    }
+    Ok((reproduced, first))
+}
+
+/// Like [`examine`] with `replays` replays, but a divergence whose fingerprint `seen`
+/// already knows is not shrunk: a run reports one minimal case per fingerprint, the first
+/// one found, so shrinking the others would be wasted (shrinking keeps the fingerprint).
+/// Their located mismatch is returned with the unshrunk case. `seen` is asked again before
+/// each shrinking candidate: when it turns true (a parallel worker found the fingerprint in a
+/// case the report prefers), shrinking stops and the case is returned unshrunk too.
+///
+/// A divergence that does not show in every replay is flaky: it is neither shrunk (a
+/// shrinker driven by a verdict that changes from run to run keeps whatever happened to
+/// diverge, so its result would not be minimal) nor called minimal. A shrunk case is
+/// replayed `replays` times as well; one that does not reproduce every time is dropped for
+/// the original case.
 pub fn examine_once_per_fingerprint(
     backend: &mut dyn Backend,
     case: &Case,
     profile: &Profile,
     opts: &RunOptions,
     shrink: bool,
+    replays: u32,
     seen: &dyn Fn(&str) -> bool,
-) -> BResult<Option<(Case, Mismatch)>> {
+) -> BResult<Option<Found>> {
     let run = run_case(backend, case, profile, opts)?;
     let Some(first) = run.mismatch else {
         return Ok(None);
@@ -117,40 +199,46 @@ pub fn examine_once_per_fingerprint(
         snapshots: SnapshotMode::Step,
         ..*opts
     };
-    let mut located = if opts.snapshots == SnapshotMode::Step {
-        first
-    } else {
-        match run_case(backend, case, profile, &step_opts)?.mismatch {
-            Some(m) => m,
-            None => first,
+    let (reproduced, again) = replay_count(backend, case, profile, &step_opts, replays, None)?;
+    let mut found = Found {
+        case: case.clone(),
+        mismatch: again.unwrap_or(first),
+        confirmation: Confirmation {
+            reproduced,
+            replays,
+            minimal: false,
+        },
+    };
+    if !shrink || found.confirmation.flaky() || seen(&found.mismatch.fingerprint) {
+        return Ok(Some(found));
+    }
+    let fp = found.mismatch.fingerprint.clone();
+    // A candidate the backend refuses (an op moved into a task where the lab will not
+    // run it, say) does not reproduce the divergence; the divergence itself is never
+    // lost to an error while shrinking: the smallest case that reproduced it is kept.
+    let mut given_up = false;
+    let mut fails = |c: &Case| -> bool {
+        if given_up || seen(&fp) {
+            given_up = true;
+            return false;
+        }
+        match run_case(backend, c, profile, &step_opts) {
+            Ok(r) => r.mismatch.is_some_and(|m| m.fingerprint == fp),
+            Err(_) => false,
         }
     };
-    let mut case = case.clone();
-    if shrink && !seen(&located.fingerprint) {
-        let fp = located.fingerprint.clone();
-        // A candidate the backend refuses (an op moved into a task where the lab will not
-        // run it, say) does not reproduce the divergence; the divergence itself is never
-        // lost to an error while shrinking: the smallest case that reproduced it is kept.
-        let mut given_up = false;
-        let mut fails = |c: &Case| -> bool {
-            if given_up || seen(&fp) {
-                given_up = true;
-                return false;
-            }
-            match run_case(backend, c, profile, &step_opts) {
-                Ok(r) => r.mismatch.is_some_and(|m| m.fingerprint == fp),
-                Err(_) => false,
-            }
-        };
-        let min = minimize(&case, profile, &mut fails);
-        if !given_up {
-            case = min;
-            if let Ok(Some(m)) = run_case(backend, &case, profile, &step_opts).map(|r| r.mismatch) {
-                located = m;
-            }
+    let min = minimize(case, profile, &mut fails);
+    if given_up {
+        return Ok(Some(found));
+    }
+    if let Ok((k, Some(m))) = replay_count(backend, &min, profile, &step_opts, replays, Some(&fp)) {
+        if k == replays {
+            found.case = min;
+            found.mismatch = m;
+            found.confirmation.minimal = true;
         }
     }
-    Ok(Some((case, located)))
+    Ok(Some(found))
 }
 
 /// A run stops after this many cases in a row (in case order) failed with a backend error.

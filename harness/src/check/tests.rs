@@ -5,6 +5,7 @@ use super::workers::{CaseResult, Merge, Shared};
 use super::*;
 use crate::backend::BackendError;
 use crate::gen::GenConfig;
+use crate::report::FlakyPolicy;
 use crate::run::SnapshotMode;
 use forkspec_model::protocol::{Hello, PROTOCOL_VERSION};
 use forkspec_model::{Capabilities, CaseConfig, Model, Op, OpKind, Outcome, Region, Snapshot};
@@ -23,11 +24,16 @@ enum Flaw {
     Flaky,
     /// Panics on the first op of every case.
     Panics,
+    /// The model, except that the first op of one run in N (the 1st, the N+1st, ...)
+    /// returns a wrong value.
+    WrongOnceIn(u32),
 }
 
 /// The model with deliberate flaws, counting how many instances are alive.
 struct Sim {
     model: Option<Model>,
+    /// Cases set up so far.
+    runs: u32,
     first_op: bool,
     flaw: Flaw,
     live: &'static AtomicUsize,
@@ -55,19 +61,32 @@ impl Backend for Sim {
         }
         self.model = Some(Model::new(*config, &Profile::default()));
         self.first_op = true;
+        self.runs += 1;
         Ok(())
     }
     fn op(&mut self, op: &Op, snapshot: bool) -> BResult<(Outcome, Option<Snapshot>)> {
         if let Flaw::Panics = self.flaw {
             panic!("the test simulator panics on purpose");
         }
-        if std::mem::take(&mut self.first_op) && matches!(self.flaw, Flaw::Flaky) {
+        let first = std::mem::take(&mut self.first_op);
+        if let (Flaw::WrongOnceIn(n), true) = (self.flaw, first) {
+            if self.runs % n == 1 {
+                self.model.as_mut().expect("setup first").step(op, None);
+                return Ok((Outcome::Ret(-12345), None));
+            }
+        }
+        if first && matches!(self.flaw, Flaw::Flaky) {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             op.hash(&mut h);
             if h.finish() & 1 == 0 {
                 return Err(BackendError::Died("flaky on purpose".into()));
             }
+        }
+        if let Flaw::WrongOnceIn(_) = self.flaw {
+            let m = self.model.as_mut().expect("setup first");
+            let outcome = m.step(op, None).taken;
+            return Ok((outcome, snapshot.then(|| m.snapshot())));
         }
         if let OpKind::Close { fd: 4 } = op.kind {
             return Err(BackendError::Refused("close(4) refused on purpose".into()));
@@ -104,6 +123,7 @@ fn connector(
         live.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(Sim {
             model: None,
+            runs: 0,
             first_op: false,
             flaw,
             live,
@@ -123,6 +143,7 @@ fn config(cases: u64, out_dir: &Path) -> CheckConfig {
         },
         out_dir: out_dir.to_path_buf(),
         shrink: true,
+        replays: 3,
     }
 }
 
@@ -244,9 +265,22 @@ fn shrinking_stops_when_a_preferred_case_shows_the_fingerprint() {
     for i in 0..cfg.cases {
         let case = case_for_seed(case_seed(cfg.seed, i), &cfg.gen, &profile);
         let mut examine = |seen: &dyn Fn(&str) -> bool| {
-            examine_once_per_fingerprint(backend.as_mut(), &case, &profile, &cfg.opts, true, seen)
+            examine_once_per_fingerprint(
+                backend.as_mut(),
+                &case,
+                &profile,
+                &cfg.opts,
+                true,
+                cfg.replays,
+                seen,
+            )
         };
-        let Ok(Some((min, m))) = examine(&|_| false) else {
+        let Ok(Some(Found {
+            case: min,
+            mismatch: m,
+            ..
+        })) = examine(&|_| false)
+        else {
             continue;
         };
         if min.ops.len() == case.ops.len() {
@@ -260,9 +294,10 @@ fn shrinking_stops_when_a_preferred_case_shows_the_fingerprint() {
             asked.set(asked.get() + 1);
             asked.get() > 1
         };
-        let (whole, located) = examine(&later).unwrap().unwrap();
-        assert_eq!(whole.ops, case.ops);
-        assert_eq!(located.fingerprint, m.fingerprint);
+        let f = examine(&later).unwrap().unwrap();
+        assert_eq!(f.case.ops, case.ops);
+        assert_eq!(f.mismatch.fingerprint, m.fingerprint);
+        assert!(!f.confirmation.minimal, "an unshrunk case is not minimal");
         assert_eq!(asked.get(), 2, "no question after giving up");
     }
     assert!(shrunk > 0, "some divergence was shrinkable");
@@ -327,7 +362,15 @@ fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
         index,
         seed: index,
         ops: 1,
-        found: Ok(Some((case.clone(), mismatch(expected)))),
+        found: Ok(Some(Found {
+            case: case.clone(),
+            mismatch: mismatch(expected),
+            confirmation: Confirmation {
+                reproduced: 3,
+                replays: 3,
+                minimal: false,
+            },
+        })),
     };
     let mut report = Report::default();
     let mut calls = Vec::new();
@@ -350,4 +393,94 @@ fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
     assert_eq!(report.divergences[0].expected, "from case 1");
     assert_eq!(report.divergences[0].seed, Some(1));
     assert_eq!(report.divergences[0].count, 2);
+}
+
+#[test]
+fn a_divergence_that_does_not_reproduce_is_flaky_and_never_minimal() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(20, dir.path());
+    let profile = Profile::default();
+    static LIVE_FLAKY: AtomicUsize = AtomicUsize::new(0);
+    let run = |policy: FlakyPolicy| {
+        let connect = connector(Flaw::WrongOnceIn(7), &LIVE_FLAKY);
+        let mut report = Report {
+            flaky_policy: policy,
+            ..Report::default()
+        };
+        check(
+            &mut || connect(),
+            &profile,
+            &cfg,
+            &mut report,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        report
+    };
+    let report = run(FlakyPolicy::Warn);
+    // Case 0 runs first (unlucky), then its three replays; the next unlucky run is a case.
+    assert!(!report.divergences.is_empty());
+    for d in &report.divergences {
+        assert!(d.flaky, "{d:?}");
+        assert_eq!((d.reproduced, d.replays), (Some(0), Some(3)));
+        assert!(!d.minimal);
+        let text = d.render();
+        assert!(text.starts_with("FLAKY DIVERGENCE"), "{text}");
+        assert!(text.contains("reproduced 0 of 3 replays: flaky"), "{text}");
+        assert!(!text.contains("minimal sequence"), "{text}");
+    }
+    // Not shrunk: the whole generated case is reported.
+    let d = &report.divergences[0];
+    let case = case_for_seed(d.seed.unwrap(), &cfg.gen, &profile);
+    assert_eq!(d.ops, case.ops);
+    assert_eq!(report.exit_code(), 0, "--flaky warn does not fail the run");
+    let junit = crate::junit::render(&report);
+    assert!(junit.contains("failures=\"0\""), "{junit}");
+    assert!(
+        junit.contains("flaky divergence (reproduced 0 of 3)"),
+        "{junit}"
+    );
+    let md = crate::markdown::render(&report);
+    assert!(md.contains("| flaky (reproduced 0 of 3) |"), "{md}");
+    assert!(!md.contains("minimal sequence"), "{md}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["flaky_policy"], "warn");
+    assert_eq!(json["divergences"][0]["flaky"], true);
+    assert_eq!(json["divergences"][0]["reproduced"], 0);
+    assert_eq!(json["divergences"][0]["replays"], 3);
+
+    let report = run(FlakyPolicy::Fail);
+    assert_eq!(report.exit_code(), 1, "--flaky fail fails the run");
+    let junit = crate::junit::render(&report);
+    assert!(
+        junit.contains("message=\"flaky (reproduced 0 of 3)"),
+        "{junit}"
+    );
+}
+
+#[test]
+fn a_deterministic_divergence_reproduces_every_time_and_is_minimal() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(60, dir.path());
+    let profile = Profile::default();
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    let connect = connector(Flaw::Buggy, &LIVE);
+    let mut report = Report::default();
+    // Buggy refuses close(4): some cases are errors, which is not what this test looks at.
+    let _ = check(
+        &mut || connect(),
+        &profile,
+        &cfg,
+        &mut report,
+        &mut |_, _| {},
+    );
+    assert!(!report.divergences.is_empty());
+    for d in &report.divergences {
+        assert!(!d.flaky, "{d:?}");
+        assert_eq!((d.reproduced, d.replays), (Some(3), Some(3)));
+        assert!(d.minimal, "{d:?}");
+        let text = d.render();
+        assert!(text.contains("reproduced 3 of 3 replays\n"), "{text}");
+        assert!(text.contains("minimal sequence"), "{text}");
+    }
 }

@@ -1,11 +1,10 @@
 //! The workers of a check run and the merge of their results in case order.
 
 use super::{case_for_seed, case_seed, examine_once_per_fingerprint, finish, save_case};
-use super::{CheckConfig, MAX_ERRORS_IN_A_ROW};
+use super::{CheckConfig, Found, MAX_ERRORS_IN_A_ROW};
 use crate::backend::{BResult, Backend, BackendError};
 use crate::report::{Divergence, Report};
-use crate::run::Mismatch;
-use forkspec_model::{Case, Profile};
+use forkspec_model::Profile;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -85,7 +84,7 @@ pub(super) struct CaseResult {
     pub(super) seed: u64,
     pub(super) ops: u64,
     /// The divergence (the minimal case when it was shrunk), or the backend's error.
-    pub(super) found: BResult<Option<(Case, Mismatch)>>,
+    pub(super) found: BResult<Option<Found>>,
 }
 
 /// Why a worker stopped the run: the case index it stopped at and the error.
@@ -124,6 +123,7 @@ pub(super) fn work(
             profile,
             &cfg.opts,
             cfg.shrink,
+            cfg.replays,
             &seen,
         );
         let failed = found.is_err();
@@ -230,7 +230,12 @@ impl<'a> Merge<'a> {
                 return;
             }
         };
-        if let Some((min, m)) = found {
+        if let Some(Found {
+            case: min,
+            mismatch: m,
+            confirmation,
+        }) = found
+        {
             // The first case in index order with a fingerprint is the one kept: it was
             // shrunk, since no lower case could show that fingerprint before it.
             if let Some(d) = report
@@ -243,7 +248,7 @@ impl<'a> Merge<'a> {
                 let file = save_case(&self.cfg.out_dir, &min, r.seed, &m.fingerprint);
                 report
                     .divergences
-                    .push(Divergence::new(&min, &m, Some(r.seed), file));
+                    .push(Divergence::new(&min, &m, Some(r.seed), file).confirmed(&confirmation));
             }
         }
     }

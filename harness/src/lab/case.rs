@@ -147,6 +147,27 @@ fn doomed(pid: i32) -> bool {
         .is_some_and(|set| set & (1 << (libc::SIGKILL - 1)) != 0)
 }
 
+/// Returns once every exit the lab has seen is fully notified. A pidfd turns readable (and
+/// /proc shows a zombie) as soon as kernel/exit.c `exit_notify` sets `exit_state`, but the
+/// exit signal is queued to the parent later in that function (`do_notify_parent` even wakes
+/// pidfd waiters before it sends the signal), all under `write_lock_irq(&tasklist_lock)`. A
+/// waitid(2) of every child takes `read_lock(&tasklist_lock)` (kernel/exit.c `__do_wait`
+/// for `P_ALL`), so it cannot pass an exit whose `exit_state` the lab has already seen until
+/// that exit's signal is queued. `WNOHANG | WNOWAIT` make it neither sleep nor reap.
+fn exits_notified() {
+    // SAFETY: siginfo_t is plain data (all zeroes is valid); waitid writes one into `info`
+    // and, with WNOWAIT, changes no task.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
+        );
+    }
+}
+
 /// `NSpid` of /proc/PID/status: the pid in every namespace from the lab's inwards.
 fn nspid(pid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -493,6 +514,8 @@ impl Case {
     fn settle_signals(&mut self) -> Result<(), String> {
         loop {
             let before = self.dead_count();
+            // The exit signals of the deaths seen so far are queued before any task is asked.
+            exits_notified();
             // A blocked task cannot answer; one that died (killed, or taken down with its pid
             // namespace) will never send its late reply either.
             for i in 0..self.tasks.len() {

@@ -8,7 +8,7 @@ use forkspec_model::{
     InodeKind, LockKind, LockType, NsClasses, Ofd, Page, Parent, Region, RegionView, Sharing,
     SigSet, Signal, SignalView, Snapshot, TaskId, TaskState, TaskView,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -266,6 +266,34 @@ struct FdWalk<'a> {
     ascending: bool,
     /// Reused read buffer.
     buf: Vec<u8>,
+    /// The locks of the `lock:` lines of the fdinfo files read, when they are collected
+    /// (see [`FdLock`]).
+    locks: Option<BTreeSet<FdLock>>,
+}
+
+/// Who a lock shown in an fdinfo file belongs to, so that one lock shown through several
+/// fds (or by several tasks sharing an fd table) is counted once: fs/locks.c
+/// `__show_fd_locks` lists a lock in the fdinfo of an fd whose file is the lock's file and,
+/// for a POSIX lock, whose task's fd table is the lock's owner; flock and OFD locks are
+/// owned by the file itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FdLockOwner {
+    /// A POSIX lock: the kcmp class of the owning fd table.
+    Table(u64),
+    /// A flock or OFD lock: the description (canonical id of this walk).
+    Ofd(u64),
+}
+
+/// One lock read from an fdinfo `lock:` line, with its raw `fl_pid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct FdLock {
+    owner: FdLockOwner,
+    inode: u64,
+    kind: LockKind,
+    ty: LockType,
+    start: i64,
+    end: Option<i64>,
+    pid: i32,
 }
 
 /// readlinkat(2) relative to a /proc/PID directory.
@@ -364,7 +392,13 @@ pub fn fd_listing_ascending() -> bool {
 }
 
 impl FdWalk<'_> {
-    fn task(&mut self, t: &TaskRef, dir: &ProcDir) -> Result<Vec<FdEntry>, String> {
+    /// `files` is the kcmp class of the task's fd table (needed when locks are collected).
+    fn task(
+        &mut self,
+        t: &TaskRef,
+        dir: &ProcDir,
+        files: Option<u64>,
+    ) -> Result<Vec<FdEntry>, String> {
         let fds = case_fds(dir, self.ascending);
         let mut out = Vec::with_capacity(fds.len());
         for fd in fds {
@@ -423,6 +457,9 @@ impl FdWalk<'_> {
                     id
                 }
             };
+            if let Some(locks) = &mut self.locks {
+                fdinfo_locks(&self.buf, inode, id, files, locks)?;
+            }
             out.push(FdEntry {
                 fd,
                 cloexec: info.flags & libc::O_CLOEXEC as u32 != 0,
@@ -431,6 +468,104 @@ impl FdWalk<'_> {
         }
         Ok(out)
     }
+}
+
+/// Adds the locks of the `lock:` lines of one fdinfo text (fs/locks.c `show_fd_locks`, which
+/// prints them under the inode's `flc_lock`, so each file's list is a consistent picture)
+/// for the fd's `inode` and description `ofd`, in a task whose fd table is of class `files`.
+fn fdinfo_locks(
+    text: &[u8],
+    inode: u64,
+    ofd: u64,
+    files: Option<u64>,
+    out: &mut BTreeSet<FdLock>,
+) -> Result<(), String> {
+    let text = std::str::from_utf8(text).map_err(|_| "fdinfo is not text".to_string())?;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("lock:") else {
+            continue;
+        };
+        let Some(l) = lock_line(rest) else { continue };
+        let owner = match l.kind {
+            LockKind::Posix => FdLockOwner::Table(
+                files.ok_or_else(|| "a POSIX lock without the fd table's class".to_string())?,
+            ),
+            LockKind::Ofd | LockKind::Flock => FdLockOwner::Ofd(ofd),
+        };
+        out.insert(FdLock {
+            owner,
+            inode,
+            kind: l.kind,
+            ty: l.ty,
+            start: l.start,
+            end: l.end,
+            pid: l.pid,
+        });
+    }
+    Ok(())
+}
+
+/// The locks collected from fdinfo files, each once, with `fl_pid` turned into a label as in
+/// [`proc_locks`].
+fn held_locks(locks: BTreeSet<FdLock>, leaders: &[(i32, TaskId)]) -> Vec<HeldLock> {
+    locks
+        .into_iter()
+        .map(|l| HeldLock {
+            inode: l.inode,
+            kind: l.kind,
+            ty: l.ty,
+            start: l.start,
+            end: l.end,
+            pid: leaders.iter().find(|p| p.0 == l.pid).map(|p| p.1),
+        })
+        .collect()
+}
+
+/// The fields of one lock line of /proc/locks or of an fdinfo `lock:` line (without the
+/// prefix), e.g. `1: POSIX  ADVISORY  WRITE 4711 00:1b:4242 0 EOF`; `None` for waiters
+/// (`->`), leases and lines that do not parse.
+struct LockLine {
+    kind: LockKind,
+    ty: LockType,
+    pid: i32,
+    /// (major, minor, inode number).
+    dev_ino: (u64, u64, u64),
+    start: i64,
+    end: Option<i64>,
+}
+
+fn lock_line(line: &str) -> Option<LockLine> {
+    let mut it = line.split_whitespace().skip(1);
+    let kind = match it.next()? {
+        "POSIX" => LockKind::Posix,
+        "OFDLCK" => LockKind::Ofd,
+        "FLOCK" => LockKind::Flock,
+        _ => return None,
+    };
+    let _advisory = it.next();
+    let ty = match it.next() {
+        Some("READ") => LockType::Rd,
+        Some("WRITE") => LockType::Wr,
+        _ => LockType::Un,
+    };
+    let pid = it.next()?.parse::<i32>().ok()?;
+    let mut parts = it.next()?.split(':');
+    let (maj, min, ino) = (parts.next()?, parts.next()?, parts.next()?);
+    let dev_ino = (
+        u64::from_str_radix(maj, 16).ok()?,
+        u64::from_str_radix(min, 16).ok()?,
+        ino.parse::<u64>().ok()?,
+    );
+    let start = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let end = it.next().and_then(|s| s.parse().ok());
+    Some(LockLine {
+        kind,
+        ty,
+        pid,
+        dev_ino,
+        start,
+        end,
+    })
 }
 
 /// The locks /proc/locks lists on the inodes of `inode_ids` (keyed by `(st_dev, st_ino)`),
@@ -458,46 +593,17 @@ pub fn proc_locks(
         .collect();
     let mut out = Vec::new();
     for line in text.lines() {
-        let mut it = line.split_whitespace().skip(1);
-        let kind = match it.next() {
-            Some("POSIX") => LockKind::Posix,
-            Some("OFDLCK") => LockKind::Ofd,
-            Some("FLOCK") => LockKind::Flock,
-            _ => continue,
-        };
-        let _advisory = it.next();
-        let ty = match it.next() {
-            Some("READ") => LockType::Rd,
-            Some("WRITE") => LockType::Wr,
-            _ => LockType::Un,
-        };
-        let Some(pid) = it.next().and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(l) = lock_line(line) else { continue };
+        let Some(&inode) = by_dev.get(&l.dev_ino) else {
             continue;
         };
-        let Some(dev) = it.next() else { continue };
-        let mut parts = dev.split(':');
-        let (Some(maj), Some(min), Some(ino)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(maj), Ok(min), Ok(ino)) = (
-            u64::from_str_radix(maj, 16),
-            u64::from_str_radix(min, 16),
-            ino.parse::<u64>(),
-        ) else {
-            continue;
-        };
-        let Some(&inode) = by_dev.get(&(maj, min, ino)) else {
-            continue;
-        };
-        let start = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let end = it.next().and_then(|s| s.parse().ok());
         out.push(HeldLock {
             inode,
-            kind,
-            ty,
-            start,
-            end,
-            pid: leaders.iter().find(|l| l.0 == pid).map(|l| l.1),
+            kind: l.kind,
+            ty: l.ty,
+            start: l.start,
+            end: l.end,
+            pid: leaders.iter().find(|p| p.0 == l.pid).map(|p| p.1),
         });
     }
     out
@@ -804,6 +910,13 @@ pub fn snapshot(
         }
     }
     {
+        // Locks are read per file from fdinfo (each file's list printed under its inode's
+        // lock) rather than from /proc/locks: that is one list of every lock of the machine,
+        // read in chunks, in which other processes taking and dropping locks between two
+        // reads shift entries so that one is listed twice or not at all. fdinfo tells POSIX
+        // locks of tasks sharing an fd table apart only by that table's kcmp class, so
+        // without kcmp /proc/locks stays the source.
+        let by_fdinfo = o.caps.locks && o.caps.kcmp;
         let mut walk = FdWalk {
             kcmp: o.caps.kcmp,
             pipe_size: o.caps.pipe_size,
@@ -812,16 +925,16 @@ pub fn snapshot(
             snap: &mut snap,
             ascending: o.fds_ascending,
             buf: std::mem::take(&mut buf),
+            locks: by_fdinfo.then(BTreeSet::new),
         };
         for (i, t) in &live {
             if let Some(d) = dir_of(t.label) {
-                views[*i].fds = walk.task(t, d)?;
+                let files = views[*i].sharing.and_then(|s| s.files);
+                views[*i].fds = walk.task(t, d, files)?;
             }
         }
         buf = walk.buf;
         if o.caps.locks {
-            let text = std::fs::read_to_string("/proc/locks")
-                .map_err(|e| format!("reading /proc/locks: {e}"))?;
             // fl_pid is a thread group id: the pid of the group's leader.
             // A task found gone (released at exit: its parent ignores SIGCHLD) names
             // nobody any more, as in the model.
@@ -830,7 +943,14 @@ pub fn snapshot(
                 .filter(|t| t.thread_of.is_none() && !gone.contains(&t.label))
                 .map(|t| (t.pid, t.label))
                 .collect();
-            walk.snap.locks = proc_locks(&text, &walk.inode_ids, &leaders);
+            walk.snap.locks = match walk.locks {
+                Some(locks) => held_locks(locks, &leaders),
+                None => {
+                    let text = std::fs::read_to_string("/proc/locks")
+                        .map_err(|e| format!("reading /proc/locks: {e}"))?;
+                    proc_locks(&text, &walk.inode_ids, &leaders)
+                }
+            };
         }
     }
     let mut entries = Vec::new();
@@ -914,5 +1034,73 @@ mod lock_tests {
                 },
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod fdinfo_lock_tests {
+    use super::*;
+
+    const FDINFO: &[u8] = b"pos:\t0\nflags:\t02\nmnt_id:\t25\nino:\t42\n\
+        lock:\t1: FLOCK  ADVISORY  WRITE 7 00:1b:42 0 EOF\n\
+        lock:\t2: POSIX  ADVISORY  READ 100 00:1b:42 4 9\n";
+
+    fn lock(kind: LockKind, ty: LockType, start: i64, end: Option<i64>, pid: i32) -> HeldLock {
+        let pid = [(100, 0), (7, 1)].iter().find(|l| l.0 == pid).map(|l| l.1);
+        HeldLock {
+            inode: 3,
+            kind,
+            ty,
+            start,
+            end,
+            pid,
+        }
+    }
+
+    #[test]
+    fn a_lock_seen_through_several_fds_counts_once() {
+        let mut set = BTreeSet::new();
+        // The same description through two fds of one table, then of a task sharing it.
+        for _ in 0..3 {
+            fdinfo_locks(FDINFO, 3, 5, Some(0), &mut set).unwrap();
+        }
+        assert_eq!(
+            held_locks(set, &[(100, 0), (7, 1)]),
+            vec![
+                lock(LockKind::Posix, LockType::Rd, 4, Some(9), 100),
+                lock(LockKind::Flock, LockType::Wr, 0, None, 7),
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_posix_locks_of_two_fd_tables_are_two_locks() {
+        // Two threads of one group with fd tables of their own hold equal read locks.
+        let mut set = BTreeSet::new();
+        fdinfo_locks(FDINFO, 3, 5, Some(0), &mut set).unwrap();
+        fdinfo_locks(FDINFO, 3, 5, Some(2), &mut set).unwrap();
+        let locks = held_locks(set, &[(100, 0), (7, 1)]);
+        let posix = lock(LockKind::Posix, LockType::Rd, 4, Some(9), 100);
+        assert_eq!(locks.iter().filter(|l| **l == posix).count(), 2);
+        // The flock lock belongs to the description: still one.
+        assert_eq!(locks.len(), 3);
+    }
+
+    #[test]
+    fn flock_locks_of_two_descriptions_are_two_locks() {
+        let mut set = BTreeSet::new();
+        fdinfo_locks(FDINFO, 3, 5, Some(0), &mut set).unwrap();
+        fdinfo_locks(FDINFO, 3, 6, Some(0), &mut set).unwrap();
+        assert_eq!(held_locks(set, &[]).len(), 3);
+    }
+
+    #[test]
+    fn a_posix_lock_needs_the_table_class() {
+        let mut set = BTreeSet::new();
+        assert!(fdinfo_locks(FDINFO, 3, 5, None, &mut set).is_err());
+        let mut set = BTreeSet::new();
+        let no_locks = b"pos:\t0\nflags:\t02\n";
+        fdinfo_locks(no_locks, 3, 5, None, &mut set).unwrap();
+        assert!(set.is_empty());
     }
 }

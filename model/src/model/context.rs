@@ -62,6 +62,8 @@ impl Model {
         self.next_ns
     }
 
+    // rule: ns.time-entered-without-vm
+    // rule: uts.new-namespace-copies-name
     // rule: ns.clone-new-namespaces
     /// The namespaces of a child of `caller` created with `flags`: each `CLONE_NEW*` flag
     /// gives a new namespace of its kind (the child is inside it, except a new time namespace
@@ -96,7 +98,6 @@ impl Model {
                 }
             }
         }
-        // rule: ns.time-entered-without-vm
         // copy_namespaces calls timens_on_fork only without CLONE_VM (a shared mm keeps its
         // vDSO time page): such a child enters the caller's time_for_children namespace
         // (the new one with CLONE_NEWTIME); a CLONE_VM child stays in the caller's.
@@ -112,7 +113,6 @@ impl Model {
             ns.time = ns.time_for_children;
         }
         if flags.has(F::NEWUTS) {
-            // rule: uts.new-namespace-copies-name
             let name = self.uts.get(caller.uts as usize).and_then(|u| u.name);
             self.uts.push(Uts {
                 name,

@@ -10,6 +10,11 @@ use crate::obs::{ExitStatus, Outcome, Parent, Signal, TaskState};
 use crate::op::TaskId;
 
 impl Model {
+    // rule: exec.exit-signal-sigchld
+    // rule: exec.drops-caps-in-unmapped-userns
+    // rule: exec.enters-time-ns-for-children
+    // rule: exec.resets-caught-handlers
+    // rule: exec.resumes-vfork-parent
     // rule: exec.kills-other-threads
     // rule: exec.unshares-and-closes-cloexec
     // rule: exec.releases-mm
@@ -30,12 +35,10 @@ impl Model {
     pub(super) fn op_exec(&mut self, t: TaskId) -> Outcome {
         self.exec_de_thread(t);
         let me = t as usize;
-        // rule: exec.exit-signal-sigchld
         self.tasks[me].exit_signal = SIGCHLD;
         // begin_new_exec: children made before this exec send SIGCHLD whatever their exit
         // signal (rule sig.exit-signal-after-parent-exec).
         self.tasks[me].self_exec_id += 1;
-        // rule: exec.drops-caps-in-unmapped-userns
         self.tasks[me].userns_caps = false;
         let sighand = self.tasks[me].sighand;
         let shared_sighand = self
@@ -49,13 +52,11 @@ impl Model {
             self.sighands.insert(c, d);
             self.tasks[me].sighand = c;
         }
-        // rule: exec.enters-time-ns-for-children
         // begin_new_exec → exec_task_namespaces (kernel/nsproxy.c): a task whose
         // time_ns_for_children differs from its time namespace enters it at exec (the new mm
         // gets that namespace's vDSO page).
         let ns = &mut self.tasks[me].ns;
         ns.time = ns.time_for_children;
-        // rule: exec.resets-caught-handlers
         // setup_new_exec → flush_signal_handlers(current, 0): handlers become SIG_DFL,
         // SIG_IGN stays; the blocked mask and pending signals are kept.
         let cleared = self.dispositions(t).cleared();
@@ -80,7 +81,6 @@ impl Model {
             let mut m = std::mem::take(&mut self.mms[old]);
             self.mem.release_mm(&mut m);
         }
-        // rule: exec.resumes-vfork-parent
         for p in 0..self.tasks.len() {
             if self.tasks[p].blocked_on == Some(BlockedOp::Vfork(t)) {
                 self.tasks[p].state = TaskState::Live;

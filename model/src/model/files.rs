@@ -825,6 +825,7 @@ impl Model {
         }
     }
 
+    // rule: clone.pidfd-thread-flag
     // rule: fd.status-flags-shared-cloexec-per-fd
     /// `fcntl(fd, cmd, ...)` (fcntl(2); fs/fcntl.c). EBADF first. F_GETFL reports the access
     /// mode, O_APPEND, O_NONBLOCK and, for files opened by open(2), O_LARGEFILE (O_CLOEXEC
@@ -860,7 +861,6 @@ impl Model {
                 if !self.files.is_pipe(o.inode) && !self.files.is_pidfd(o.inode) {
                     v |= O_LARGEFILE;
                 }
-                // rule: clone.pidfd-thread-flag
                 // A CLONE_THREAD child's pidfd is a thread pidfd: kernel/fork.c copy_process
                 // passes PIDFD_THREAD (O_EXCL) to pidfd_prepare, and it stays in f_flags.
                 if matches!(

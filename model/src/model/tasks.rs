@@ -189,6 +189,9 @@ impl Model {
         self.next_class
     }
 
+    // rule: fs.clone-fs-shares-else-copies
+    // rule: sig.fork-copies-dispositions
+    // rule: sig.fork-keeps-mask-clears-pending
     /// Creates the child of a successful fork/vfork/clone by `t` (kernel/fork.c:
     /// copy_process): each object shared when its flag is set, else copied (copy_mm →
     /// dup_mmap, copy_files → dup_fd, copy_fs, copy_sighand); CLONE_THREAD joins the thread
@@ -220,9 +223,7 @@ impl Model {
             self.fdts.push(f);
             self.fdts.len() - 1
         };
-        // rule: fs.clone-fs-shares-else-copies
         let fs = self.child_fs(caller.fs, flags.has(F::FS));
-        // rule: sig.fork-copies-dispositions
         let sighand = if flags.has(F::SIGHAND) {
             caller.sighand
         } else {
@@ -296,7 +297,6 @@ impl Model {
             userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
             clear_child_tid: false,
-            // rule: sig.fork-keeps-mask-clears-pending
             // copy_process: the child's blocked mask is the caller's; its private pending
             // set starts empty (init_sigpending), and so does a new thread group's shared
             // one (copy_signal).
@@ -313,6 +313,7 @@ impl Model {
         Outcome::Child(child)
     }
 
+    // rule: task.orphans-go-to-a-live-thread-first
     // rule: task.exit-zombie-and-reparent
     /// The task ends (exit_group or a fatal signal): it becomes a zombie with `status`, its
     /// fds are closed and its memory released (kernel/exit.c do_exit → exit_mm, exit_files),
@@ -350,7 +351,6 @@ impl Model {
         // resets their exit signal to SIGCHLD (reparent_leader: "We don't want people
         // slaying init").
         let me = &self.tasks[t as usize];
-        // rule: task.orphans-go-to-a-live-thread-first
         // find_new_reaper tries a live thread of the dying task's own group first
         // (find_alive_thread, in thread-list order: the leader, then creation order); such
         // a move keeps the exit signal (reparent_leader runs only across groups).

@@ -1837,3 +1837,79 @@ fn sethostname_needs_capability_over_the_owner() {
     assert_eq!(run(&mut u, 0, clone(both)), Outcome::Child(1));
     assert_eq!(run(&mut u, 1, set(HostName::Beta)), Outcome::Ret(0));
 }
+
+/// A model whose `data` file is one page long, so page 3 of the file regions is beyond EOF;
+/// then `t0` shares its handler table with a CLONE_VM|CLONE_SIGHAND child `t1`.
+fn short_data_file_and_a_sighand_sharer() -> Model {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    open(&mut m, 0, FileName::Data, rw(false));
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd: 0, len: 4096 }),
+        Outcome::Ret(0)
+    );
+    let c = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: F(F::VM.0 | F::SIGHAND.0),
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    );
+    assert_eq!(c, Outcome::Child(1));
+    m
+}
+
+#[test]
+fn a_caught_sigbus_returns_to_the_fault_forever() {
+    use crate::op::SigAction;
+    let mut m = short_data_file_and_a_sighand_sharer();
+    sigaction(&mut m, 0, Signal::SIGBUS, SigAction::Handler);
+    assert_eq!(
+        load(&mut m, 1, Region::FileShared, 3),
+        Outcome::Blocked,
+        "the handler returns to the faulting load"
+    );
+    // Nothing was reset: the handler is still installed for the sharer.
+    assert_eq!(sig_state(&m, 0).caught, sigset(&[Signal::SIGBUS]));
+    assert_eq!(m.snapshot().task(1).unwrap().state, TaskState::Blocked);
+}
+
+#[test]
+fn a_blocked_sigbus_is_unblocked_and_reset_and_kills() {
+    use crate::op::SigAction;
+    let mut m = short_data_file_and_a_sighand_sharer();
+    sigaction(&mut m, 0, Signal::SIGBUS, SigAction::Handler);
+    block(&mut m, 1, &[Signal::SIGBUS]);
+    block(&mut m, 0, &[Signal::SIGBUS]);
+    assert_eq!(
+        load(&mut m, 1, Region::FilePrivate, 3),
+        Outcome::Killed(Signal::SIGBUS)
+    );
+    // The shared table is back at SIG_DFL; t1's mask was unblocked but t0's stays; the
+    // whole thread group of t1 (itself) is gone, t0 lives.
+    let s = sig_state(&m, 0);
+    assert_eq!(s.caught, sigset(&[]));
+    assert_eq!(s.blocked, sigset(&[Signal::SIGBUS]));
+    assert!(matches!(
+        m.snapshot().task(1).map(|v| v.state),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGBUS)))
+    ));
+}
+
+#[test]
+fn an_ignored_sigbus_is_reset_and_kills() {
+    use crate::op::SigAction;
+    let mut m = short_data_file_and_a_sighand_sharer();
+    sigaction(&mut m, 0, Signal::SIGBUS, SigAction::Ignore);
+    assert_eq!(sig_state(&m, 1).ignored, sigset(&[Signal::SIGBUS]));
+    assert_eq!(
+        load(&mut m, 1, Region::FileShared, 3),
+        Outcome::Killed(Signal::SIGBUS)
+    );
+    assert_eq!(sig_state(&m, 0).ignored, sigset(&[]));
+    // Within EOF the file pages still load.
+    assert_eq!(load(&mut m, 0, Region::FileShared, 0), data(&[0x80]));
+}
