@@ -106,7 +106,17 @@ pub struct Capabilities {
     pub fs_context: bool,
     /// Namespace identities (/proc/PID/ns/*, which need ptrace read access).
     pub namespaces: bool,
+    /// The exit status of a task that died while running an op and was reaped before the
+    /// backend saw its zombie (auto-reaped: its parent ignores SIGCHLD). The Linux lab gets
+    /// it from `PIDFD_INFO_EXIT` (Linux 6.15); without it such an op's outcome is
+    /// [`crate::Outcome::Died`], which stands for any death the model allows.
+    pub reaped_status: bool,
+    /// Who adopts orphans: the lab is a child subreaper (`PR_SET_CHILD_SUBREAPER`). Without
+    /// it orphans go to a reaper outside the lab, which reaps them at once, so tasks whose
+    /// parent is the reaper (except `t0`) are not compared.
+    pub orphans: bool,
 }
+
 
 impl Default for Capabilities {
     fn default() -> Self {
@@ -126,6 +136,8 @@ impl Capabilities {
         signals: true,
         fs_context: true,
         namespaces: true,
+        reaped_status: true,
+        orphans: true,
     };
 
     /// What both `self` and `other` can observe.
@@ -140,6 +152,8 @@ impl Capabilities {
             signals: self.signals && other.signals,
             fs_context: self.fs_context && other.fs_context,
             namespaces: self.namespaces && other.namespaces,
+            reaped_status: self.reaped_status && other.reaped_status,
+            orphans: self.orphans && other.orphans,
         }
     }
 
@@ -181,6 +195,20 @@ impl Capabilities {
         }
         if !self.namespaces {
             v.push(("namespaces", "namespace classes (/proc/PID/ns unreadable)"));
+        }
+        if !self.reaped_status {
+            v.push((
+                "reaped_status",
+                "how a task died when it was reaped before the lab saw its zombie (auto-reaped: \
+                 no PIDFD_INFO_EXIT, Linux 6.15); its op reads \"died\"",
+            ));
+        }
+        if !self.orphans {
+            v.push((
+                "orphans",
+                "orphaned tasks (no PR_SET_CHILD_SUBREAPER: a reaper outside the lab adopts \
+                 and reaps them)",
+            ));
         }
         v
     }

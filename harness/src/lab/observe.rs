@@ -854,7 +854,11 @@ pub fn snapshot(
             if o.caps.namespaces {
                 let ns = t
                     .namespaces
-                    .or_else(|| t.pidfd.and_then(namespaces_by_pidfd))
+                    .or_else(|| {
+                        t.pidfd
+                            .filter(|_| super::facility::get().pidfd_ns)
+                            .and_then(namespaces_by_pidfd)
+                    })
                     .or_else(|| namespaces(d))
                     .ok_or_else(|| format!("cannot read the namespaces of task {}", t.label))?;
                 views[*i].namespaces = Some(ns);

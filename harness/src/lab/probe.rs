@@ -129,8 +129,10 @@ fn probe_fds() -> (bool, bool) {
     }
 }
 
-/// Probes everything.
-pub fn probe() -> Probe {
+/// Probes everything, the facilities included ([`super::facility::probe_all`]; the two
+/// facts start-up learnt by using a facility are passed in). Call while the lab is
+/// single-threaded.
+pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
     let release = release();
     let mut nums = release
         .split(|c: char| !c.is_ascii_digit())
@@ -140,6 +142,14 @@ pub fn probe() -> Probe {
     let (uid, page_size) = unsafe { (libc::geteuid(), libc::sysconf(libc::_SC_PAGESIZE)) };
     let (pm, pfn, zero_pfn) = probe_pagemap();
     let (kcmp_ok, pipe_ok) = probe_fds();
+    let fac = super::facility::probe_all(super::facility::Given {
+        subreaper,
+        fixed_addresses,
+        pagemap: pm,
+        pfn,
+        kcmp: kcmp_ok,
+        pidfd_getfd: pipe_ok,
+    });
     Probe {
         profile: Profile {
             uid,
@@ -151,15 +161,17 @@ pub fn probe() -> Probe {
             hostname: hostname(),
         },
         caps: Capabilities {
-            pagemap: pm,
-            pfn,
-            kcmp: kcmp_ok,
-            pipe_size: pipe_ok,
+            pagemap: fac.pagemap,
+            pfn: fac.pfn,
+            kcmp: fac.kcmp,
+            pipe_size: fac.pidfd_getfd,
             exit_signal: true,
-            locks: std::fs::File::open("/proc/locks").is_ok(),
+            locks: fac.proc_locks,
             signals: true,
             fs_context: true,
             namespaces: std::fs::read_link("/proc/self/ns/uts").is_ok(),
+            reaped_status: fac.pidfd_info_exit,
+            orphans: fac.subreaper,
         },
         zero_pfn,
         release,
