@@ -740,6 +740,9 @@ pub fn snapshot(
             Parent::Reaper
         } else if let Some(l) = label_of(s.ppid) {
             Parent::Task(l)
+        } else if !o.caps.orphans {
+            // Not a subreaper: an orphan's parent is a reaper outside the lab.
+            Parent::Reaper
         } else {
             // The parent is neither the lab nor a task: the pid was reused by a stranger.
             gone.push(t.label);
