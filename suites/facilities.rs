@@ -18,7 +18,13 @@ impl Tmp {
         let base = std::env::var_os("FORKSPEC_TMPDIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let d = base.join(format!("forkspec-facilities-{tag}-{}", std::process::id()));
+        // Tests run in parallel: a counter keeps their directories apart.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = base.join(format!(
+            "forkspec-facilities-{tag}-{}-{n}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&d).unwrap();
         Tmp(d)
     }

@@ -293,3 +293,25 @@ pub fn fingerprint(level: Level, shapes: &[String]) -> String {
     }
     format!("{:016x}", h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forkspec_model::Signal;
+
+    /// `died` stands for a death only from a backend that cannot observe lost statuses, and
+    /// only where the model allows a death.
+    #[test]
+    fn died_is_accepted_only_for_a_death_without_reaped_status() {
+        let blind = Capabilities {
+            reaped_status: false,
+            ..Capabilities::ALL
+        };
+        let killed = [Outcome::Killed(Signal::SIGSEGV)];
+        assert!(died_allowed(&killed, blind));
+        assert!(died_allowed(&[Outcome::Exited], blind));
+        assert!(!died_allowed(&killed, Capabilities::ALL));
+        assert!(!died_allowed(&[Outcome::Ret(0)], blind));
+        assert!(!died_allowed(&[Outcome::Blocked], blind));
+    }
+}

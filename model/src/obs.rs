@@ -736,6 +736,46 @@ impl Snapshot {
 mod tests {
     use super::*;
 
+    fn task(label: TaskId, parent: Parent) -> TaskView {
+        TaskView {
+            task: label,
+            parent,
+            state: TaskState::Live,
+            exit_signal: None,
+            sharing: None,
+            thread_of: None,
+            fds: vec![],
+            memory: vec![],
+            tid_words: vec![],
+            signals: None,
+            fs_context: None,
+            namespaces: None,
+        }
+    }
+
+    /// Without a subreaper, the tasks the reaper outside adopted are left out (t0, the
+    /// lab's own child, and children of tasks stay).
+    #[test]
+    fn mask_without_orphans_drops_the_outside_reapers_children_but_t0() {
+        let mut s = Snapshot {
+            tasks: vec![
+                task(0, Parent::Reaper),
+                task(1, Parent::Reaper),
+                task(2, Parent::Task(0)),
+            ],
+            ..Snapshot::default()
+        };
+        let mut kept = s.clone();
+        kept.mask(crate::profile::Capabilities::ALL);
+        assert_eq!(kept.tasks.len(), 3);
+        s.mask(crate::profile::Capabilities {
+            orphans: false,
+            ..crate::profile::Capabilities::ALL
+        });
+        let labels: Vec<TaskId> = s.tasks.iter().map(|t| t.task).collect();
+        assert_eq!(labels, vec![0, 2]);
+    }
+
     fn page(frame: u64) -> Page {
         Page {
             mapped: true,

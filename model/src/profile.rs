@@ -213,3 +213,29 @@ impl Capabilities {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hello from before `reaped_status` and `orphans` existed means both are observable.
+    #[test]
+    fn capabilities_added_later_default_to_observable() {
+        let c: Capabilities = serde_json::from_str(r#"{"pagemap": false}"#).unwrap();
+        assert!(!c.pagemap);
+        assert!(c.reaped_status && c.orphans);
+    }
+
+    #[test]
+    fn missing_names_the_lost_exit_status_and_the_orphans() {
+        let c = Capabilities {
+            reaped_status: false,
+            orphans: false,
+            ..Capabilities::ALL
+        };
+        let names: Vec<&str> = c.missing().iter().map(|m| m.0).collect();
+        assert_eq!(names, vec!["reaped_status", "orphans"]);
+        assert!(Capabilities::ALL.missing().is_empty());
+        assert!(!Capabilities::ALL.intersect(c).reaped_status);
+    }
+}

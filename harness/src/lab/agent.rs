@@ -398,7 +398,9 @@ pub fn reexec_main(slot: u32, seq: u32) -> Result<std::convert::Infallible, Stri
 pub(super) fn close_range(first: u32, last: u32) {
     // SAFETY: closes only fds of this (fresh) task; none is in use by the agent code.
     unsafe {
-        if sc(libc::SYS_close_range, first as u64, last as u64, 0) == 0 {
+        if super::layout::close_range_usable()
+            && sc(libc::SYS_close_range, first as u64, last as u64, 0) == 0
+        {
             return;
         }
         let end = last.min(65535);

@@ -8,14 +8,21 @@
 
 use super::agent::{REGION_BASE, REGION_STRIDE, STACK_BASE, STACK_SIZE};
 use super::channel::SLOTS;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static STACKS: AtomicU64 = AtomicU64::new(STACK_BASE);
 static REGIONS: AtomicU64 = AtomicU64::new(REGION_BASE);
+static CLOSE_RANGE: AtomicBool = AtomicBool::new(true);
 
-/// The environment variable that hands the layout to the zygote and re-executed agents:
-/// `STACKS,REGIONS` in hexadecimal.
+/// The environment variable that hands the layout (and the one facility fact the agents
+/// need) to the zygote and re-executed agents: `STACKS,REGIONS,FLAGS` in hexadecimal, FLAGS
+/// bit 0 set when close_range(2) is not to be used.
 pub const ENV: &str = "FORKSPEC_LAB_LAYOUT";
+
+/// Whether agents may use close_range(2) (else they close one fd at a time).
+pub fn close_range_usable() -> bool {
+    CLOSE_RANGE.load(Ordering::Relaxed)
+}
 
 /// Start of the stack pool.
 pub fn stacks() -> u64 {
@@ -96,8 +103,17 @@ pub fn choose(avoid_preferred: bool) -> Result<bool, String> {
         .ok_or("no free address range for the case regions")?;
     STACKS.store(stacks, Ordering::Relaxed);
     REGIONS.store(regions, Ordering::Relaxed);
-    std::env::set_var(ENV, format!("{stacks:x},{regions:x}"));
     Ok(stacks == STACK_BASE && regions == REGION_BASE)
+}
+
+/// Publishes the layout and whether close_range(2) is usable, for the processes the lab
+/// starts; call while the lab is single-threaded, before the zygote starts.
+pub fn publish(close_range: bool) {
+    CLOSE_RANGE.store(close_range, Ordering::Relaxed);
+    std::env::set_var(
+        ENV,
+        format!("{:x},{:x},{:x}", stacks(), regions(), u8::from(!close_range)),
+    );
 }
 
 /// Takes the layout the lab chose from the environment, in a process started by the lab
@@ -117,9 +133,10 @@ pub fn adopt_from_env() {
                 .strip_prefix(ENV.as_bytes())
                 .and_then(|r| r.strip_prefix(b"="))
             {
-                if let Some((a, b)) = parse(v) {
+                if let Some((a, b, flags)) = parse(v) {
                     STACKS.store(a, Ordering::Relaxed);
                     REGIONS.store(b, Ordering::Relaxed);
+                    CLOSE_RANGE.store(flags & 1 == 0, Ordering::Relaxed);
                 }
                 return;
             }
@@ -128,8 +145,8 @@ pub fn adopt_from_env() {
     }
 }
 
-/// `STACKS,REGIONS` in hexadecimal.
-fn parse(v: &[u8]) -> Option<(u64, u64)> {
+/// `STACKS,REGIONS[,FLAGS]` in hexadecimal.
+fn parse(v: &[u8]) -> Option<(u64, u64, u64)> {
     let hex = |s: &[u8]| -> Option<u64> {
         if s.is_empty() || s.len() > 16 {
             return None;
@@ -140,7 +157,12 @@ fn parse(v: &[u8]) -> Option<(u64, u64)> {
         })
     };
     let i = v.iter().position(|&c| c == b',')?;
-    Some((hex(&v[..i])?, hex(&v[i + 1..])?))
+    let rest = &v[i + 1..];
+    let (b, flags) = match rest.iter().position(|&c| c == b',') {
+        Some(j) => (hex(&rest[..j])?, hex(&rest[j + 1..])?),
+        None => (hex(rest)?, 0),
+    };
+    Some((hex(&v[..i])?, b, flags))
 }
 
 #[cfg(test)]
@@ -151,7 +173,11 @@ mod tests {
     fn parse_reads_both_hex_addresses_and_rejects_garbage() {
         assert_eq!(
             parse(b"600000000000,100000000000"),
-            Some((STACK_BASE, REGION_BASE))
+            Some((STACK_BASE, REGION_BASE, 0))
+        );
+        assert_eq!(
+            parse(b"680000000000,c0000000000,1"),
+            Some((0x6800_0000_0000, 0x0c00_0000_0000, 1))
         );
         assert_eq!(parse(b"600000000000"), None);
         assert_eq!(parse(b"60000000000g,1"), None);

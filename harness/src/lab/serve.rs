@@ -263,6 +263,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
     // Probed while the lab is still single-threaded (one probe forks), before the zygote,
     // which uses what was found.
     let probe = probe(subreaper, fixed);
+    super::layout::publish(super::facility::get().close_range);
     // Forked while the lab is still single-threaded, like the guardian.
     // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path), and so does
     // a lab denied CLONE_PARENT, which the zygote needs.
