@@ -117,7 +117,6 @@ pub struct Capabilities {
     pub orphans: bool,
 }
 
-
 impl Default for Capabilities {
     fn default() -> Self {
         Capabilities::ALL

@@ -2,10 +2,10 @@
 
 use super::agent::{t0_main, T0Plan};
 use super::channel::{Channel, Cmd, Reply, REPLY_READ_FD, SLOTS};
+use super::facility;
 use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
-use super::facility;
 use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
     CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
@@ -1031,7 +1031,8 @@ impl Case {
                 .as_ref()
                 .and_then(|fd| facility::exit_status(fd.as_raw_fd()))
         };
-        let mut status = zombie_status(pid).or_else(|| own_pidfd_status(&self.tasks[label as usize]));
+        let mut status =
+            zombie_status(pid).or_else(|| own_pidfd_status(&self.tasks[label as usize]));
         if status.is_none() && thread && !matches!(expect, Expect::Exit { group: false }) {
             // A thread dies with its group, whose exit code every thread shares
             // (signal->group_exit_code): the leader's zombie or pidfd has it.

@@ -106,7 +106,9 @@ pub fn init_denied() -> Result<(), String> {
 /// Whether `name` is denied by `FORKSPEC_LAB_DENY`.
 pub fn denied(name: &str) -> bool {
     DENIED
-        .get_or_init(|| denied_from(&std::env::var(DENY_VAR).unwrap_or_default()).unwrap_or_default())
+        .get_or_init(|| {
+            denied_from(&std::env::var(DENY_VAR).unwrap_or_default()).unwrap_or_default()
+        })
         .contains(&name)
 }
 
@@ -162,7 +164,9 @@ pub fn probe_pidfd() -> bool {
 /// Whether pidfd_open takes `PIDFD_THREAD` (Linux 6.9: before, the flag is EINVAL).
 pub fn probe_pidfd_thread(pidfd: bool) -> bool {
     // SAFETY: gettid has no preconditions.
-    pidfd && !denied("pidfd_thread") && pidfd_open(unsafe { libc::gettid() }, PIDFD_THREAD).is_some()
+    pidfd
+        && !denied("pidfd_thread")
+        && pidfd_open(unsafe { libc::gettid() }, PIDFD_THREAD).is_some()
 }
 
 /// Whether `PIDFD_GET_INFO` with `PIDFD_INFO_EXIT` (Linux 6.15) gives the status of a
@@ -353,10 +357,7 @@ mod tests {
     #[test]
     fn deny_list_parses_names_and_all_and_rejects_typos() {
         assert_eq!(denied_from("").unwrap(), Vec::<&str>::new());
-        assert_eq!(
-            denied_from("kcmp, thp").unwrap(),
-            vec!["kcmp", "thp"]
-        );
+        assert_eq!(denied_from("kcmp, thp").unwrap(), vec!["kcmp", "thp"]);
         assert_eq!(denied_from("all").unwrap(), NAMES.to_vec());
         let e = denied_from("kcmp,pidfd_thraed").unwrap_err();
         assert!(e.contains("pidfd_thraed"), "{e}");

@@ -112,7 +112,12 @@ pub fn publish(close_range: bool) {
     CLOSE_RANGE.store(close_range, Ordering::Relaxed);
     std::env::set_var(
         ENV,
-        format!("{:x},{:x},{:x}", stacks(), regions(), u8::from(!close_range)),
+        format!(
+            "{:x},{:x},{:x}",
+            stacks(),
+            regions(),
+            u8::from(!close_range)
+        ),
     );
 }
 

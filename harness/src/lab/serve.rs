@@ -267,20 +267,20 @@ pub fn run(as_user: Option<&str>) -> i32 {
     // Forked while the lab is still single-threaded, like the guardian.
     // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path), and so does
     // a lab denied CLONE_PARENT, which the zygote needs.
-    let zygote =
-        if std::env::var_os("FORKSPEC_LAB_ZYGOTE").as_deref() == Some(std::ffi::OsStr::new("0"))
-            || !super::facility::get().clone_parent
-        {
-            None
-        } else {
-            match Zygote::start() {
-                Ok(z) => Some(z),
-                Err(e) => {
-                    eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself");
-                    None
-                }
+    let zygote = if std::env::var_os("FORKSPEC_LAB_ZYGOTE").as_deref()
+        == Some(std::ffi::OsStr::new("0"))
+        || !super::facility::get().clone_parent
+    {
+        None
+    } else {
+        match Zygote::start() {
+            Ok(z) => Some(z),
+            Err(e) => {
+                eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself");
+                None
             }
-        };
+        }
+    };
     let observer = Observer {
         // SAFETY: getpid has no preconditions.
         lab_pid: unsafe { libc::getpid() },
