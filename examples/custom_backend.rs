@@ -229,6 +229,9 @@ impl Backend for MiniSim {
                 signals: false,
                 fs_context: false,
                 namespaces: false,
+                // It never loses an exit status and models no orphans differently.
+                reaped_status: true,
+                orphans: true,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
         })

@@ -106,7 +106,8 @@ fn run_steps(
     backend.ops(&case.ops, per_step, &mut |i, actual, snap| {
         let op = &case.ops[i];
         let step = model.step(op, Some(&actual));
-        let allowed = step.allowed.contains(&actual);
+        let allowed = step.allowed.contains(&actual)
+            || (actual == Outcome::Died && died_allowed(&step.allowed, opts.caps));
         if !allowed {
             found = Some(outcome_mismatch(i, op, &step.allowed, &actual));
         }
@@ -139,6 +140,16 @@ fn run_steps(
         mismatch,
         ops_run: case.ops.len(),
     })
+}
+
+/// Whether [`Outcome::Died`] (a death whose status the backend could not observe) stands
+/// for an allowed outcome: only from a backend that says it cannot observe such statuses
+/// (`reaped_status`), and only where the model allows a death.
+fn died_allowed(allowed: &[Outcome], caps: Capabilities) -> bool {
+    !caps.reaped_status
+        && allowed
+            .iter()
+            .any(|o| matches!(o, Outcome::Exited | Outcome::Killed(_)))
 }
 
 fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome) -> Mismatch {
@@ -261,6 +272,7 @@ fn outcome_shape(o: &Outcome) -> String {
         Outcome::Exited => "exited".into(),
         Outcome::Killed(s) => format!("killed {s}"),
         Outcome::Blocked => "blocked".into(),
+        Outcome::Died => "died".into(),
         Outcome::Lock(forkspec_model::LockReport::Unlocked) => "lock unlocked".into(),
         Outcome::Lock(forkspec_model::LockReport::Held { .. }) => "lock held".into(),
     }
@@ -280,4 +292,26 @@ pub fn fingerprint(level: Level, shapes: &[String]) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{:016x}", h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forkspec_model::Signal;
+
+    /// `died` stands for a death only from a backend that cannot observe lost statuses, and
+    /// only where the model allows a death.
+    #[test]
+    fn died_is_accepted_only_for_a_death_without_reaped_status() {
+        let blind = Capabilities {
+            reaped_status: false,
+            ..Capabilities::ALL
+        };
+        let killed = [Outcome::Killed(Signal::SIGSEGV)];
+        assert!(died_allowed(&killed, blind));
+        assert!(died_allowed(&[Outcome::Exited], blind));
+        assert!(!died_allowed(&killed, Capabilities::ALL));
+        assert!(!died_allowed(&[Outcome::Ret(0)], blind));
+        assert!(!died_allowed(&[Outcome::Blocked], blind));
+    }
 }

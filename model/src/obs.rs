@@ -114,6 +114,12 @@ pub enum Outcome {
     Killed(Signal),
     /// The op did not complete by the deadline; the task stays blocked in it.
     Blocked,
+    /// The task died while running the op, and how (its exit status) could not be observed:
+    /// it was reaped before the backend saw its zombie, on a kernel that keeps no status for
+    /// it (no `PIDFD_INFO_EXIT`, Linux 6.15). Only a backend without
+    /// [`crate::Capabilities::reaped_status`] reports it; it then stands for any death the
+    /// model allows (an exit or any fatal signal), and says so under "not compared".
+    Died,
     /// `F_GETLK` / `F_OFD_GETLK`: the `struct flock` the kernel wrote back.
     Lock(LockReport),
 }
@@ -165,6 +171,7 @@ impl fmt::Display for Outcome {
             Outcome::Exited => write!(f, "exited"),
             Outcome::Killed(s) => write!(f, "killed by {s}"),
             Outcome::Blocked => write!(f, "blocked"),
+            Outcome::Died => write!(f, "died (exit status not observed)"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,
@@ -663,6 +670,11 @@ impl Snapshot {
     /// told) that keeps its offset and flags. Re-canonicalizes.
     pub fn mask(&mut self, caps: crate::profile::Capabilities) {
         let mut split_ofds: Vec<Ofd> = Vec::new();
+        if !caps.orphans {
+            // Adopted by a reaper outside the backend, which may have reaped them already.
+            self.tasks
+                .retain(|t| t.task == 0 || t.parent != Parent::Reaper);
+        }
         for t in &mut self.tasks {
             if !caps.exit_signal {
                 t.exit_signal = None;
@@ -723,6 +735,46 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task(label: TaskId, parent: Parent) -> TaskView {
+        TaskView {
+            task: label,
+            parent,
+            state: TaskState::Live,
+            exit_signal: None,
+            sharing: None,
+            thread_of: None,
+            fds: vec![],
+            memory: vec![],
+            tid_words: vec![],
+            signals: None,
+            fs_context: None,
+            namespaces: None,
+        }
+    }
+
+    /// Without a subreaper, the tasks the reaper outside adopted are left out (t0, the
+    /// lab's own child, and children of tasks stay).
+    #[test]
+    fn mask_without_orphans_drops_the_outside_reapers_children_but_t0() {
+        let mut s = Snapshot {
+            tasks: vec![
+                task(0, Parent::Reaper),
+                task(1, Parent::Reaper),
+                task(2, Parent::Task(0)),
+            ],
+            ..Snapshot::default()
+        };
+        let mut kept = s.clone();
+        kept.mask(crate::profile::Capabilities::ALL);
+        assert_eq!(kept.tasks.len(), 3);
+        s.mask(crate::profile::Capabilities {
+            orphans: false,
+            ..crate::profile::Capabilities::ALL
+        });
+        let labels: Vec<TaskId> = s.tasks.iter().map(|t| t.task).collect();
+        assert_eq!(labels, vec![0, 2]);
+    }
 
     fn page(frame: u64) -> Page {
         Page {

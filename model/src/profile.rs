@@ -126,6 +126,15 @@ pub struct Capabilities {
     pub fs_context: bool,
     /// Namespace identities (/proc/PID/ns/*, which need ptrace read access).
     pub namespaces: bool,
+    /// The exit status of a task that died while running an op and was reaped before the
+    /// backend saw its zombie (auto-reaped: its parent ignores SIGCHLD). The Linux lab gets
+    /// it from `PIDFD_INFO_EXIT` (Linux 6.15); without it such an op's outcome is
+    /// [`crate::Outcome::Died`], which stands for any death the model allows.
+    pub reaped_status: bool,
+    /// Who adopts orphans: the lab is a child subreaper (`PR_SET_CHILD_SUBREAPER`). Without
+    /// it orphans go to a reaper outside the lab, which reaps them at once, so tasks whose
+    /// parent is the reaper (except `t0`) are not compared.
+    pub orphans: bool,
 }
 
 impl Default for Capabilities {
@@ -146,6 +155,8 @@ impl Capabilities {
         signals: true,
         fs_context: true,
         namespaces: true,
+        reaped_status: true,
+        orphans: true,
     };
 
     /// What both `self` and `other` can observe.
@@ -160,6 +171,8 @@ impl Capabilities {
             signals: self.signals && other.signals,
             fs_context: self.fs_context && other.fs_context,
             namespaces: self.namespaces && other.namespaces,
+            reaped_status: self.reaped_status && other.reaped_status,
+            orphans: self.orphans && other.orphans,
         }
     }
 
@@ -202,6 +215,20 @@ impl Capabilities {
         if !self.namespaces {
             v.push(("namespaces", "namespace classes (/proc/PID/ns unreadable)"));
         }
+        if !self.reaped_status {
+            v.push((
+                "reaped_status",
+                "how a task died when it was reaped before the lab saw its zombie (auto-reaped: \
+                 no PIDFD_INFO_EXIT, Linux 6.15); its op reads \"died\"",
+            ));
+        }
+        if !self.orphans {
+            v.push((
+                "orphans",
+                "orphaned tasks (no PR_SET_CHILD_SUBREAPER: a reaper outside the lab adopts \
+                 and reaps them)",
+            ));
+        }
         v
     }
 }
@@ -223,6 +250,8 @@ mod tests {
             signals: false,
             fs_context: false,
             namespaces: false,
+            reaped_status: false,
+            orphans: false,
         };
         let names: Vec<&str> = none.missing().iter().map(|e| e.0).collect();
         assert_eq!(
@@ -236,7 +265,9 @@ mod tests {
                 "locks",
                 "signals",
                 "fs_context",
-                "namespaces"
+                "namespaces",
+                "reaped_status",
+                "orphans"
             ]
         );
         let no_ns = Capabilities {
@@ -249,5 +280,26 @@ mod tests {
         assert!(entries[0].1.contains("namespace classes"));
         assert_eq!(no_ns.intersect(Capabilities::ALL), no_ns);
         assert_eq!(Capabilities::ALL.intersect(no_ns), no_ns);
+    }
+
+    /// A hello from before `reaped_status` and `orphans` existed means both are observable.
+    #[test]
+    fn capabilities_added_later_default_to_observable() {
+        let c: Capabilities = serde_json::from_str(r#"{"pagemap": false}"#).unwrap();
+        assert!(!c.pagemap);
+        assert!(c.reaped_status && c.orphans);
+    }
+
+    #[test]
+    fn missing_names_the_lost_exit_status_and_the_orphans() {
+        let c = Capabilities {
+            reaped_status: false,
+            orphans: false,
+            ..Capabilities::ALL
+        };
+        let names: Vec<&str> = c.missing().iter().map(|m| m.0).collect();
+        assert_eq!(names, vec!["reaped_status", "orphans"]);
+        assert!(Capabilities::ALL.missing().is_empty());
+        assert!(!Capabilities::ALL.intersect(c).reaped_status);
     }
 }

@@ -28,14 +28,16 @@ pub const STACK_BASE: u64 = 0x6000_0000_0000;
 /// parent_tid and child_tid words and the `set_tid` array a clone writes or reads).
 pub const STACK_SIZE: u64 = 256 * 1024;
 
-/// Lowest address of the stack of `slot` (its scratch area).
+/// Lowest address of the stack of `slot` (its scratch area). The pool starts at
+/// [`STACK_BASE`] unless that was taken ([`super::layout`]).
 pub fn stack_base(slot: u64) -> u64 {
-    STACK_BASE + slot * STACK_SIZE
+    super::layout::stacks() + slot * STACK_SIZE
 }
 
-/// Address of page `page` of region `i`.
+/// Address of page `page` of region `i`. Region 0 starts at [`REGION_BASE`] unless that was
+/// taken ([`super::layout`]).
 pub fn page_addr(region: usize, page: u64) -> u64 {
-    REGION_BASE + region as u64 * REGION_STRIDE + page * 4096
+    super::layout::regions() + region as u64 * REGION_STRIDE + page * 4096
 }
 
 /// What `t0` needs to set itself up, prepared by the lab before the fork (the child only
@@ -49,6 +51,9 @@ pub struct T0Plan {
     /// The process state every case starts from (signal dispositions and mask, fd limit,
     /// umask) is set already: `t0` comes from the zygote ([`super::zygote`]), not the lab.
     pub state_set: bool,
+    /// Advise `MADV_NOHUGEPAGE` on the regions (only where the kernel has transparent huge
+    /// pages: without CONFIG_TRANSPARENT_HUGEPAGE the advice is EINVAL, and needless).
+    pub thp: bool,
 }
 
 /// Setup steps of `t0`, reported in `data[0]` of a failed ready reply.
@@ -67,6 +72,23 @@ pub mod step {
     pub const MMAP: u8 = 6;
     /// madvise
     pub const MADVISE: u8 = 7;
+    /// mmap of the stack pool
+    pub const STACKS: u8 = 8;
+
+    /// The name of a step, for the lab's error message.
+    pub fn name(step: u8) -> &'static str {
+        match step {
+            SETPGID => "setpgid",
+            SIGNALS => "resetting signal dispositions and mask",
+            RLIMIT => "setting RLIMIT_NOFILE",
+            CHDIR => "chdir into the case directory",
+            OPEN => "opening the data file",
+            MMAP => "mapping a region (mmap MAP_FIXED_NOREPLACE)",
+            MADVISE => "madvise(MADV_NOHUGEPAGE) on a region",
+            STACKS => "mapping the agent stack pool (mmap MAP_FIXED_NOREPLACE)",
+            _ => "an unnamed step",
+        }
+    }
 }
 
 fn fail(step: u8, err: i64) -> ! {
@@ -240,23 +262,25 @@ pub unsafe fn t0_main(plan: T0Plan) -> ! {
                 // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
                 fail(step::MMAP, -(libc::EEXIST as i64));
             }
-            let r = sc(libc::SYS_madvise, addr, len, libc::MADV_NOHUGEPAGE as u64);
-            if r < 0 {
-                fail(step::MADVISE, r);
+            if plan.thp {
+                let r = sc(libc::SYS_madvise, addr, len, libc::MADV_NOHUGEPAGE as u64);
+                if r < 0 {
+                    fail(step::MADVISE, r);
+                }
             }
         }
         sc(libc::SYS_close, fd as u64, 0, 0);
         let r = map_stack_pool();
-        if r as u64 != STACK_BASE {
-            fail(step::MMAP, if r < 0 { r } else { -(libc::EEXIST as i64) });
+        if r as u64 != stack_base(0) {
+            fail(step::STACKS, if r < 0 { r } else { -(libc::EEXIST as i64) });
         }
         send_reply(&Reply::ZERO);
         agent_loop(0)
     }
 }
 
-/// Maps the pool of agent stacks at [`STACK_BASE`]; the result of mmap (the address, or
-/// `-errno`).
+/// Maps the pool of agent stacks at its place ([`stack_base`]); the result of mmap (the
+/// address, or `-errno`).
 fn map_stack_pool() -> i64 {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
     // SAFETY: a new anonymous mapping at an address nothing in this process uses
@@ -265,7 +289,7 @@ fn map_stack_pool() -> i64 {
         raw(
             libc::SYS_mmap,
             [
-                STACK_BASE,
+                stack_base(0),
                 STACK_SIZE * SLOTS as u64,
                 prot,
                 (libc::MAP_PRIVATE
@@ -352,6 +376,7 @@ pub fn reexec_main(slot: u32, seq: u32) -> Result<std::convert::Infallible, Stri
     if slot as usize >= SLOTS {
         return Err(format!("slot {slot} out of range"));
     }
+    super::layout::adopt_from_env();
     for fd in [AGENT_FD_BASE + slot as i32, REPLY_WRITE_FD] {
         // SAFETY: F_GETFD takes no pointer.
         if unsafe { sc(libc::SYS_fcntl, fd as u64, libc::F_GETFD as u64, 0) } < 0 {
@@ -369,11 +394,13 @@ pub fn reexec_main(slot: u32, seq: u32) -> Result<std::convert::Infallible, Stri
 }
 
 /// Closes `[first, last]`, falling back to single closes where close_range(2) is missing
-/// (an emulator, an old kernel).
-fn close_range(first: u32, last: u32) {
+/// (an emulator, a kernel before 5.9).
+pub(super) fn close_range(first: u32, last: u32) {
     // SAFETY: closes only fds of this (fresh) task; none is in use by the agent code.
     unsafe {
-        if sc(libc::SYS_close_range, first as u64, last as u64, 0) == 0 {
+        if super::layout::close_range_usable()
+            && sc(libc::SYS_close_range, first as u64, last as u64, 0) == 0
+        {
             return;
         }
         let end = last.min(65535);

@@ -2,6 +2,7 @@
 
 use super::agent::{t0_main, T0Plan};
 use super::channel::{Channel, Cmd, Reply, REPLY_READ_FD, SLOTS};
+use super::facility;
 use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
@@ -94,16 +95,21 @@ pub struct Case {
     /// Slots whose child was made by clone/clone3, which hands the kernel the addresses of
     /// the slot's thread-id words: only those words can hold anything.
     tid_pointers: [bool; SLOTS],
+    /// The set-up step `t0` reported failing ([`super::agent::step`]).
+    setup_step: u8,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     pidfd_open_flags(pid, 0)
 }
 
-/// `PIDFD_THREAD` (= O_EXCL): a pidfd for one thread, readable when that thread exits.
-const PIDFD_THREAD: i32 = libc::O_EXCL;
-
+/// A pidfd for `pid` (a thread's own with [`facility::PIDFD_THREAD`]), when the facility is
+/// there; without one, the task's death is noticed through /proc ([`proc_exited`]).
 fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
+    let f = facility::get();
+    if !f.pidfd || (flags & facility::PIDFD_THREAD != 0 && !f.pidfd_thread) {
+        return None;
+    }
     // SAFETY: pidfd_open takes no pointers; a non-negative result is a new fd we own
     // (pidfds are always close-on-exec).
     unsafe {
@@ -112,24 +118,45 @@ fn pidfd_open_flags(pid: i32, flags: i32) -> Option<OwnedFd> {
     }
 }
 
-/// The wait status pidfs recorded for the process of `pidfd` once it exited
-/// (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux 6.15): it survives reaping, so it gives
-/// the status of a task no zombie is left of. `None` on older kernels or while running.
-fn pidfd_exit_status(pidfd: i32) -> Option<i32> {
-    /// `PIDFD_INFO_EXIT`
-    const INFO_EXIT: u64 = 1 << 3;
-    // struct pidfd_info, PIDFD_INFO_SIZE_VER0 (64 bytes): mask, cgroupid, eleven u32 ids,
-    // then exit_code in bytes 60..64.
-    let mut info = [0u64; 8];
-    info[0] = INFO_EXIT;
-    // _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, 64 bytes)
-    let req: u64 = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
-    // SAFETY: the kernel writes at most 64 bytes into `info`, which is 64 bytes long.
-    let r = unsafe { libc::ioctl(pidfd, req as _, info.as_mut_ptr()) };
-    if r < 0 || info[0] & INFO_EXIT == 0 {
-        return None;
+/// Whether the task `pid` has exited, as /proc shows it: the fallback for a task without a
+/// pidfd (no pidfds under valgrind; no `PIDFD_THREAD` before Linux 6.9). Gone, or a zombie;
+/// a thread group leader only once no other thread of its group is left (`Threads:` counts
+/// the threads not yet released, the zombie leader included), as a process pidfd turns
+/// readable (kernel/pid.c: pidfd_poll, thread_group_exited).
+fn proc_exited(pid: i32, thread: bool) -> bool {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    let field = |name: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    if !matches!(field("State:").as_bytes().first(), Some(b'Z' | b'X')) {
+        return false;
     }
-    Some((info[7] >> 32) as u32 as i32)
+    thread || field("Threads:").parse::<u32>().is_ok_and(|n| n <= 1)
+}
+
+/// The wait status of the zombie `pid`, if it is one (/proc/PID/stat).
+fn zombie_status(pid: i32) -> Option<i32> {
+    observe::stat(pid)
+        .filter(|s| s.state == b'Z')
+        .map(|s| s.exit_code)
+}
+
+/// Longest sleep between two looks at /proc while waiting for a task without a pidfd.
+const PROC_TICK_MAX: Duration = Duration::from_millis(20);
+
+/// How long to sleep before the next look at /proc: a quarter of the time waited so far,
+/// from 1 ms up to [`PROC_TICK_MAX`], so a death is noticed within a fraction of an op's
+/// duration and a long wait costs few reads.
+fn proc_tick(start: Instant, end: Instant) -> Duration {
+    let now = Instant::now();
+    ((now - start) / 4)
+        .clamp(Duration::from_millis(1), PROC_TICK_MAX)
+        .min(end.saturating_duration_since(now))
 }
 
 /// Whether the task has SIGKILL pending in /proc/PID/status `SigPnd`: a fatal signal to its
@@ -243,6 +270,7 @@ fn fork_t0(dir: &[u8], pages: u32) -> Result<i32, String> {
         dir: cdir.as_ptr().cast(),
         pages: pages as u64,
         state_set: false,
+        thp: facility::get().thp,
     };
     // SAFETY: the lab is single-threaded, so the child may run anything; t0_main uses raw
     // syscalls only and never returns. `cdir` lives in the child's copy of our memory.
@@ -308,6 +336,7 @@ impl Case {
             next_pidns: 0,
             real_dir: None,
             tid_pointers: [false; SLOTS],
+            setup_step: 0,
         };
         match case.start(config.pages, zygote) {
             Ok(()) => Ok(case),
@@ -328,13 +357,17 @@ impl Case {
         let dir = self.dir.as_os_str().as_bytes();
         let mut pid = None;
         if let Some(z) = zygote.as_mut() {
-            match z.spawn_t0(dir, pages as u64) {
+            match z.spawn_t0(dir, pages as u64, facility::get().thp) {
                 Ok(p) => pid = Some(p),
                 Err(SpawnError::Clone(e)) => {
-                    return Err(format!(
-                        "clone of t0: {}",
+                    // CLONE_PARENT refused (an emulator), or no memory: the lab forks t0
+                    // itself, which fails in turn if the cause was not the zygote's.
+                    eprintln!(
+                        "forkspec lab: note: the zygote's clone(CLONE_PARENT) of t0 failed: {}; \
+                         the lab forks each t0 itself from now on",
                         std::io::Error::from_raw_os_error(-e as i32)
-                    ))
+                    );
+                    *zygote = None;
                 }
                 Err(SpawnError::Gone(e)) => {
                     eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself from now on");
@@ -379,7 +412,10 @@ impl Case {
         self.deadline = op_deadline;
         match ready {
             Outcome::Ret(_) => Ok(()),
-            Outcome::Err(e) => Err(format!("t0 setup failed: {e}")),
+            Outcome::Err(e) => Err(format!(
+                "t0 setup failed at step {}: {e}",
+                super::agent::step::name(self.setup_step)
+            )),
             o => Err(format!("t0 setup failed: {o}")),
         }
     }
@@ -502,7 +538,13 @@ impl Case {
             })
             .collect();
         // SAFETY: poll on a local array of pollfds without waiting.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 }
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) > 0 } {
+            return true;
+        }
+        self.tasks
+            .iter()
+            .filter(|t| matches!(t.life, Live | Blocked) && t.pidfd.is_none())
+            .any(|t| proc_exited(t.pid, t.thread))
     }
 
     /// After a kill or a death, signals may be on their way to other tasks (the kill's
@@ -561,10 +603,15 @@ impl Case {
 
     /// Sleeps until task `i` has exited (its pidfd turns readable) or the deadline passes.
     fn await_exit(&self, i: usize) {
+        let start = Instant::now();
+        let end = start + self.deadline;
         let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
+            let t = &self.tasks[i];
+            while !proc_exited(t.pid, t.thread) && Instant::now() < end {
+                std::thread::sleep(proc_tick(start, end));
+            }
             return;
         };
-        let end = Instant::now() + self.deadline;
         loop {
             let now = Instant::now();
             if now >= end {
@@ -635,7 +682,7 @@ impl Case {
             return true;
         }
         let Some(fd) = &t.pidfd else {
-            return false;
+            return proc_exited(t.pid, t.thread);
         };
         let mut p = libc::pollfd {
             fd: fd.as_raw_fd(),
@@ -644,6 +691,21 @@ impl Case {
         };
         // SAFETY: poll on one local pollfd without waiting.
         unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    /// Sleeps until a reply is readable, task `i` exits or `end` passes; returns whether it
+    /// exited. Without a pidfd for the task, /proc is looked at in growing intervals
+    /// ([`proc_tick`]) counted from `start`.
+    fn wait_reply_or_exit(&self, i: usize, start: Instant, end: Instant) -> bool {
+        let t = &self.tasks[i];
+        if let Some(fd) = &t.pidfd {
+            return wait_reply_or_exit(fd.as_raw_fd(), end);
+        }
+        if proc_exited(t.pid, t.thread) {
+            return true;
+        }
+        wait_reply_or_exit(-1, Instant::now() + proc_tick(start, end));
+        proc_exited(t.pid, t.thread)
     }
 
     /// Registers the child of a clone-like op by `creator` and returns its label.
@@ -716,7 +778,7 @@ impl Case {
             vfork_child: None,
             execed: false,
             pidfd_word: false,
-            pidfd: pidfd_open_flags(pid, if thread { PIDFD_THREAD } else { 0 }),
+            pidfd: pidfd_open_flags(pid, if thread { facility::PIDFD_THREAD } else { 0 }),
             slot,
             life: Live,
             pending: None,
@@ -847,6 +909,10 @@ impl Case {
                     None => Outcome::Ret(r.ret),
                 }
             }
+            Expect::Ready if r.ret < 0 => {
+                self.setup_step = r.data[0];
+                ops::outcome(expect, r)
+            }
             Expect::Exec if r.ret >= 0 => {
                 self.after_exec(label);
                 Outcome::Ret(r.ret)
@@ -922,7 +988,8 @@ impl Case {
 
     /// Waits for the reply to `seq` from `label`, its death, or the deadline.
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
-        let end = Instant::now() + self.deadline;
+        let start = Instant::now();
+        let end = start + self.deadline;
         // The first read waits for the poll below: right after a command is sent the reply
         // is hardly ever there yet, and the poll returns at once if it is.
         let mut first = true;
@@ -953,11 +1020,7 @@ impl Case {
                 (Expect::Exec, t) if t.thread => t.leader,
                 _ => label as usize,
             };
-            let pidfd = self.tasks[watched]
-                .pidfd
-                .as_ref()
-                .map_or(-1, |f| f.as_raw_fd());
-            if wait_reply_or_exit(pidfd, end) {
+            if self.wait_reply_or_exit(watched, start, end) {
                 // Dead. A reply written just before death wins.
                 self.pump();
                 if let Some(o) = self.take_completed(label, seq) {
@@ -982,18 +1045,24 @@ impl Case {
             t.life = Dead;
         }
         let pid = t.pid;
-        let mut status = observe::stat(pid)
-            .filter(|s| s.state == b'Z')
-            .map(|s| s.exit_code);
-        if status.is_none() {
-            // Reaped already (auto-reaped because its parent ignores SIGCHLD, say): pidfs
-            // keeps the status for holders of a pidfd.
-            status = self.tasks[label as usize]
-                .pidfd
+        let leader = t.leader;
+        let thread = t_thread(t);
+        // Reaped already (auto-reaped because its parent ignores SIGCHLD, say): pidfs keeps
+        // the status for holders of a pidfd (Linux 6.15).
+        let own_pidfd_status = |t: &Task| {
+            t.pidfd
                 .as_ref()
-                .and_then(|fd| pidfd_exit_status(fd.as_raw_fd()));
+                .and_then(|fd| facility::exit_status(fd.as_raw_fd()))
+        };
+        let mut status =
+            zombie_status(pid).or_else(|| own_pidfd_status(&self.tasks[label as usize]));
+        if status.is_none() && thread && !matches!(expect, Expect::Exit { group: false }) {
+            // A thread dies with its group, whose exit code every thread shares
+            // (signal->group_exit_code): the leader's zombie or pidfd has it.
+            status = zombie_status(self.tasks[leader].pid)
+                .or_else(|| own_pidfd_status(&self.tasks[leader]))
+                .or(self.tasks[leader].reaped_status);
         }
-        let thread = t_thread(&self.tasks[label as usize]);
         if thread {
             // A thread is released at exit: no zombie, no status for a waiter.
             self.tasks[label as usize].life = Reaped;
@@ -1024,8 +1093,8 @@ impl Case {
         match (expect, status.map(ops::exit_status)) {
             (Expect::Exit { .. }, _) | (_, Some(ExitStatus::Exited(_))) => Outcome::Exited,
             (_, Some(ExitStatus::Signaled(sig))) => Outcome::Killed(sig),
-            // The status was lost: SIGKILL is the only signal that leaves no other trace.
-            (_, None) => Outcome::Killed(forkspec_model::Signal::SIGKILL),
+            // The status was lost: the lab says so rather than guess.
+            (_, None) => Outcome::Died,
         }
     }
 
@@ -1033,7 +1102,8 @@ impl Case {
     /// died: clone returns in the parent before the child first ran, and only then does
     /// the kernel write its CLONE_CHILD_SETTID word (kernel/sched/core.c: schedule_tail).
     fn await_birth(&mut self, c: usize) {
-        let end = Instant::now() + self.deadline;
+        let start = Instant::now();
+        let end = start + self.deadline;
         loop {
             let slot = self.tasks[c].slot;
             if self.born[slot] || self.gone(c) {
@@ -1043,8 +1113,7 @@ impl Case {
             if now >= end {
                 return;
             }
-            let pidfd = self.tasks[c].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
-            wait_reply_or_exit(pidfd, end);
+            self.wait_reply_or_exit(c, start, end);
             self.pump();
         }
     }

@@ -13,9 +13,13 @@ mod case;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod channel;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod facility;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod guard;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod handler;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod layout;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

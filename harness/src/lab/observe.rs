@@ -846,6 +846,9 @@ pub fn snapshot(
             Parent::Reaper
         } else if let Some(l) = label_of(s.ppid) {
             Parent::Task(l)
+        } else if !o.caps.orphans {
+            // Not a subreaper: an orphan's parent is a reaper outside the lab.
+            Parent::Reaper
         } else {
             // The parent is neither the lab nor a task: the pid was reused by a stranger.
             gone.push(t.label);
@@ -974,7 +977,11 @@ pub fn snapshot(
             if o.caps.namespaces {
                 let ns = t
                     .namespaces
-                    .or_else(|| t.pidfd.and_then(namespaces_by_pidfd))
+                    .or_else(|| {
+                        t.pidfd
+                            .filter(|_| super::facility::get().pidfd_ns)
+                            .and_then(namespaces_by_pidfd)
+                    })
                     .or_else(|| namespaces(d))
                     .ok_or_else(|| format!("cannot read the namespaces of task {}", t.label))?;
                 views[*i].namespaces = Some(ns);

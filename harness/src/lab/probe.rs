@@ -170,8 +170,10 @@ fn probe_fds() -> (bool, bool) {
     }
 }
 
-/// Probes everything.
-pub fn probe() -> Probe {
+/// Probes everything, the facilities included ([`super::facility::probe_all`]; the two
+/// facts start-up learnt by using a facility are passed in). Call while the lab is
+/// single-threaded.
+pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
     let (release, version) = release();
     let signature = std::fs::read_to_string("/proc/version_signature").unwrap_or_default();
     let (major, minor, kernel_sublevel) = kernel_version(&release, &version, &signature);
@@ -180,6 +182,14 @@ pub fn probe() -> Probe {
     let (uid, page_size) = unsafe { (libc::geteuid(), libc::sysconf(libc::_SC_PAGESIZE)) };
     let (pm, pfn, zero_pfn) = probe_pagemap();
     let (kcmp_ok, pipe_ok) = probe_fds();
+    let fac = super::facility::probe_all(super::facility::Given {
+        subreaper,
+        fixed_addresses,
+        pagemap: pm,
+        pfn,
+        kcmp: kcmp_ok,
+        pidfd_getfd: pipe_ok,
+    });
     Probe {
         profile: Profile {
             uid,
@@ -192,15 +202,17 @@ pub fn probe() -> Probe {
             hostname: hostname(),
         },
         caps: Capabilities {
-            pagemap: pm,
-            pfn,
-            kcmp: kcmp_ok,
-            pipe_size: pipe_ok,
+            pagemap: fac.pagemap,
+            pfn: fac.pfn,
+            kcmp: fac.kcmp,
+            pipe_size: fac.pidfd_getfd,
             exit_signal: true,
-            locks: std::fs::File::open("/proc/locks").is_ok(),
+            locks: fac.proc_locks,
             signals: true,
             fs_context: true,
             namespaces: std::fs::read_link("/proc/self/ns/uts").is_ok(),
+            reaped_status: fac.pidfd_info_exit,
+            orphans: fac.subreaper,
         },
         zero_pfn,
         release,

@@ -41,7 +41,9 @@ fn pin_from_env() {
 }
 
 /// Process-wide set-up: die with the harness, adopt orphans, room for the channel fds.
-fn init_process() -> Result<(), String> {
+/// Returns whether the lab is a child subreaper: without it (an emulator that refuses the
+/// prctl, or `FORKSPEC_LAB_DENY=subreaper`) orphans are not compared.
+fn init_process() -> Result<bool, String> {
     pin_from_env();
     // SAFETY: prctl/getrlimit/setrlimit with plain values and a local struct.
     unsafe {
@@ -56,12 +58,8 @@ fn init_process() -> Result<(), String> {
             // The harness died before PDEATHSIG was armed.
             return Err("parent already gone".into());
         }
-        if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) != 0 {
-            return Err(format!(
-                "PR_SET_CHILD_SUBREAPER: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        let subreaper = !super::facility::denied("subreaper")
+            && libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) == 0;
         let mut lim: libc::rlimit = std::mem::zeroed();
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
         if lim.rlim_cur < LAB_NOFILE {
@@ -76,8 +74,8 @@ fn init_process() -> Result<(), String> {
                 return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
             }
         }
+        Ok(subreaper)
     }
-    Ok(())
 }
 
 impl Lab {
@@ -229,10 +227,25 @@ pub fn run(as_user: Option<&str>) -> i32 {
             return 2;
         }
     }
-    if let Err(e) = init_process() {
+    if let Err(e) = super::facility::init_denied() {
         eprintln!("forkspec lab: {e}");
-        return 1;
+        return 2;
     }
+    let subreaper = match init_process() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("forkspec lab: {e}");
+            return 1;
+        }
+    };
+    // Before anything is forked or started, so that every process of the lab agrees.
+    let fixed = match super::layout::choose(super::facility::denied("fixed_addresses")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("forkspec lab: {e}");
+            return 1;
+        }
+    };
     let guard = match Guard::start() {
         Ok(g) => g,
         Err(e) => {
@@ -247,21 +260,27 @@ pub fn run(as_user: Option<&str>) -> i32 {
             return 1;
         }
     };
+    // Probed while the lab is still single-threaded (one probe forks), before the zygote,
+    // which uses what was found.
+    let probe = probe(subreaper, fixed);
+    super::layout::publish(super::facility::get().close_range);
     // Forked while the lab is still single-threaded, like the guardian.
-    // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path).
-    let zygote =
-        if std::env::var_os("FORKSPEC_LAB_ZYGOTE").as_deref() == Some(std::ffi::OsStr::new("0")) {
-            None
-        } else {
-            match Zygote::start() {
-                Ok(z) => Some(z),
-                Err(e) => {
-                    eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself");
-                    None
-                }
+    // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path), and so does
+    // a lab denied CLONE_PARENT, which the zygote needs.
+    let zygote = if std::env::var_os("FORKSPEC_LAB_ZYGOTE").as_deref()
+        == Some(std::ffi::OsStr::new("0"))
+        || !super::facility::get().clone_parent
+    {
+        None
+    } else {
+        match Zygote::start() {
+            Ok(z) => Some(z),
+            Err(e) => {
+                eprintln!("forkspec lab: note: {e}; the lab forks each t0 itself");
+                None
             }
-        };
-    let probe = probe();
+        }
+    };
     let observer = Observer {
         // SAFETY: getpid has no preconditions.
         lab_pid: unsafe { libc::getpid() },

@@ -44,6 +44,16 @@ pub fn read(pid: i32, children: &[SlotChild]) -> Option<Vec<TidEntry>> {
             })
         })
         .collect();
+    if !super::facility::get().process_vm_readv {
+        // The fallback: the same words through /proc/PID/mem.
+        let f = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+        for (w, r) in words.iter_mut().zip(&remote) {
+            let mut b = [0u8; 4];
+            std::os::unix::fs::FileExt::read_exact_at(&f, &mut b, r.iov_base as u64).ok()?;
+            *w = i32::from_ne_bytes(b);
+        }
+        return Some(decode(children, &words));
+    }
     // SAFETY: every local iovec points into `words`, 4 bytes each; the remote ones are only
     // read by the kernel from the other process.
     let n = unsafe {
@@ -59,6 +69,11 @@ pub fn read(pid: i32, children: &[SlotChild]) -> Option<Vec<TidEntry>> {
     if n != (words.len() * 4) as isize {
         return None;
     }
+    Some(decode(children, &words))
+}
+
+/// The non-zero words (two per child, as read), as entries.
+fn decode(children: &[SlotChild], words: &[i32]) -> Vec<TidEntry> {
     let mut out = Vec::new();
     for (c, pair) in children.iter().zip(words.chunks(2)) {
         for (word, v) in [(TidWord::ParentTid, pair[0]), (TidWord::ChildTid, pair[1])] {
@@ -78,5 +93,5 @@ pub fn read(pid: i32, children: &[SlotChild]) -> Option<Vec<TidEntry>> {
             });
         }
     }
-    Some(out)
+    out
 }

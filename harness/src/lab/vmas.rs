@@ -45,7 +45,7 @@ const MISSING: u8 = 2;
 /// overlap any of `spans` (each `(start, end)`, ascending). `buf` is scratch space for the
 /// text fallback. Empty when the task is gone.
 pub fn mapped(maps: &mut File, spans: &[(u64, u64)], buf: &mut Vec<u8>) -> Vec<(u64, u64)> {
-    if QUERY.load(Ordering::Relaxed) != MISSING {
+    if super::facility::get().procmap_query && QUERY.load(Ordering::Relaxed) != MISSING {
         match query(maps, spans) {
             Ok(v) => {
                 QUERY.store(WORKS, Ordering::Relaxed);
@@ -58,6 +58,16 @@ pub fn mapped(maps: &mut File, spans: &[(u64, u64)], buf: &mut Vec<u8>) -> Vec<(
         }
     }
     text(maps, buf)
+}
+
+/// Whether `PROCMAP_QUERY` answers on the lab's own /proc/self/maps (Linux 6.11).
+pub fn probe_query() -> bool {
+    let Ok(f) = File::open("/proc/self/maps") else {
+        return false;
+    };
+    // The lab's own code is mapped at this function's address.
+    let here = probe_query as *const () as u64;
+    query(&f, &[(here, here + 1)]).is_ok_and(|v| !v.is_empty())
 }
 
 /// ENOTTY (no such ioctl) or EINVAL (another layout): use the text instead.

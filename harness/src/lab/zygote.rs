@@ -13,7 +13,7 @@
 //! `SIGCHLD`. When the zygote cannot be started (a runner whose exec does not work, say), the
 //! lab forks `t0` itself as before.
 
-use super::agent::{decimal, default_state, t0_main, T0Plan};
+use super::agent::{close_range, decimal, default_state, t0_main, T0Plan};
 use super::channel::{AGENT_FD_BASE, AGENT_FD_LAST};
 use super::sys::{exit_group, sc};
 use core::mem::size_of;
@@ -33,6 +33,8 @@ pub const ZYGOTE_ARG: &std::ffi::CStr = c"lab-zygote";
 #[repr(C)]
 struct Request {
     pages: u64,
+    /// 1: advise MADV_NOHUGEPAGE on the regions ([`T0Plan::thp`]).
+    thp: u64,
     len: u64,
     dir: [u8; DIR_MAX],
 }
@@ -40,7 +42,8 @@ struct Request {
 /// The lab's handle on its zygote.
 pub struct Zygote {
     pid: i32,
-    pidfd: OwnedFd,
+    /// Its pidfd; without pidfds its death shows as the end of its answer pipe.
+    pidfd: Option<OwnedFd>,
     req: Option<OwnedFd>,
     ans: OwnedFd,
 }
@@ -141,21 +144,15 @@ impl Zygote {
             }
         }
         drop((req_r, ans_w));
-        // SAFETY: pidfd_open on our own unreaped child.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        if pidfd < 0 {
-            // Without a pidfd a dead zygote could not be told from a slow one: do without.
-            // SAFETY: our own unreaped child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
-            }
-            return Err("pidfd_open failed".into());
-        }
+        // SAFETY: pidfd_open on our own unreaped child; a non-negative result is ours.
+        let pidfd = super::facility::get()
+            .pidfd
+            .then(|| unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32)
+            .filter(|&fd| fd >= 0)
+            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
         let z = Zygote {
             pid,
-            // SAFETY: the fd was just created and is ours.
-            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+            pidfd,
             req: Some(req_w),
             ans: ans_r,
         };
@@ -169,12 +166,13 @@ impl Zygote {
 
     /// Has the zygote clone a `t0` for `dir` (a NUL-free path) with `pages` pages per region;
     /// returns its pid.
-    pub fn spawn_t0(&mut self, dir: &[u8], pages: u64) -> Result<i32, SpawnError> {
+    pub fn spawn_t0(&mut self, dir: &[u8], pages: u64, thp: bool) -> Result<i32, SpawnError> {
         if dir.len() >= DIR_MAX {
             return Err(SpawnError::Gone("case directory path too long".into()));
         }
         let mut req = Request {
             pages,
+            thp: u64::from(thp),
             len: dir.len() as u64,
             dir: [0; DIR_MAX],
         };
@@ -205,9 +203,14 @@ impl Drop for Zygote {
         // EOF on its request pipe ends the zygote; SIGKILL covers one that does not go.
         drop(self.req.take());
         let end = Instant::now() + Duration::from_secs(1);
+        // Its death: the pidfd turns readable, or (without one) its answer pipe ends.
+        let watched = self
+            .pidfd
+            .as_ref()
+            .map_or(self.ans.as_raw_fd(), |f| f.as_raw_fd());
         // SAFETY: signals and waits target our own unreaped child.
         unsafe {
-            if !readable(self.pidfd.as_raw_fd(), end) {
+            if !readable(watched, end) {
                 libc::kill(self.pid, libc::SIGKILL);
             }
             let mut st = 0;
@@ -231,6 +234,7 @@ fn answer(v: i64) {
 /// request until the lab closes the request pipe. Returns only when not started by the lab.
 pub fn zygote_main(lab: &str) -> Result<std::convert::Infallible, String> {
     let lab: i64 = lab.parse().map_err(|_| format!("bad lab pid {lab:?}"))?;
+    super::layout::adopt_from_env();
     for fd in [REQ_FD, ANS_FD, AGENT_FD_BASE] {
         // SAFETY: F_GETFD takes no pointer.
         if unsafe { sc(libc::SYS_fcntl, fd as u64, libc::F_GETFD as u64, 0) } < 0 {
@@ -257,18 +261,14 @@ pub fn zygote_main(lab: &str) -> Result<std::convert::Infallible, String> {
             exit_group(1);
         }
         // Only the agent channel and our two pipes stay open.
-        sc(libc::SYS_close_range, 0, AGENT_FD_BASE as u64 - 1, 0);
-        sc(
-            libc::SYS_close_range,
-            AGENT_FD_LAST as u64 + 1,
-            REQ_FD as u64 - 1,
-            0,
-        );
-        sc(libc::SYS_close_range, ANS_FD as u64 + 1, u32::MAX as u64, 0);
+        close_range(0, AGENT_FD_BASE as u32 - 1);
+        close_range(AGENT_FD_LAST as u32 + 1, REQ_FD as u32 - 1);
+        close_range(ANS_FD as u32 + 1, u32::MAX);
     }
     answer(0);
     let mut req = Request {
         pages: 0,
+        thp: 0,
         len: 0,
         dir: [0; DIR_MAX],
     };
@@ -304,6 +304,7 @@ pub fn zygote_main(lab: &str) -> Result<std::convert::Infallible, String> {
                 dir: req.dir.as_ptr(),
                 pages: req.pages,
                 state_set: true,
+                thp: req.thp != 0,
             };
             // SAFETY: a fresh single-threaded child; `plan.dir` is NUL-terminated in its own
             // copy of this stack.

@@ -1,0 +1,146 @@
+//! The lab's facility fallbacks (docs/facilities.md), exercised on the running kernel with
+//! `FORKSPEC_LAB_DENY`, which makes the lab's probe treat facilities as missing: with each
+//! one denied, one at a time and all together, generated cases still run to the end with no
+//! divergence, and "not compared" lists exactly what the denied facilities were needed for.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn exe() -> &'static str {
+    env!("CARGO_BIN_EXE_forkspec")
+}
+
+/// A private directory for the case directories of one run, removed at the end.
+struct Tmp(std::path::PathBuf);
+
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let base = std::env::var_os("FORKSPEC_TMPDIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        // Tests run in parallel: a counter keeps their directories apart.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = base.join(format!(
+            "forkspec-facilities-{tag}-{}-{n}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        Tmp(d)
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `forkspec check` with `deny`; returns the JSON report's `not_compared` kinds, after
+/// asserting that the run ended with 0 divergences and 0 errors.
+fn check_denied(deny: &str, cases: u32, seed: u32) -> BTreeSet<String> {
+    let tmp = Tmp::new(&deny.replace(',', "+"));
+    let json = tmp.0.join("report.json");
+    let out = Command::new(exe())
+        .args(["check", "--no-shrink", "--cases"])
+        .arg(cases.to_string())
+        .arg("--seed")
+        .arg(seed.to_string())
+        .arg("--json")
+        .arg(&json)
+        .env("FORKSPEC_LAB_DENY", deny)
+        .env("FORKSPEC_TMPDIR", &tmp.0)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "FORKSPEC_LAB_DENY={deny}: {text}\n{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["cases"], cases, "{deny}: {text}");
+    assert_eq!(
+        report["divergences"].as_array().map(Vec::len),
+        Some(0),
+        "{deny}: {text}"
+    );
+    assert_eq!(
+        report["errors"].as_array().map(Vec::len),
+        Some(0),
+        "{deny}: {text}"
+    );
+    report["not_compared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["what"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// What not having each facility costs in "not compared", beyond what this environment
+/// leaves out anyway.
+const COSTS: &[(&str, &[&str])] = &[
+    ("subreaper", &["orphans"]),
+    ("pidfd", &["pipe_size", "reaped_status"]),
+    ("pidfd_thread", &[]),
+    ("pidfd_info_exit", &["reaped_status"]),
+    ("pidfd_ns", &[]),
+    ("pidfd_getfd", &["pipe_size"]),
+    ("kcmp", &["kcmp"]),
+    ("pagemap", &["pagemap", "pfn"]),
+    ("pfn", &["pfn"]),
+    ("procmap_query", &[]),
+    ("process_vm_readv", &[]),
+    ("close_range", &[]),
+    ("thp", &[]),
+    ("clone_parent", &[]),
+    ("fixed_addresses", &[]),
+    ("proc_locks", &["locks"]),
+];
+
+fn expected(base: &BTreeSet<String>, denied: &[&str]) -> BTreeSet<String> {
+    let mut e = base.clone();
+    for d in denied {
+        let (_, cost) = COSTS.iter().find(|(n, _)| n == d).unwrap();
+        e.extend(cost.iter().map(|s| s.to_string()));
+    }
+    e
+}
+
+/// Every facility denied alone: no divergence, and exactly its cost under "not compared".
+#[test]
+fn each_facility_denied_alone_costs_only_what_needs_it() {
+    let base = check_denied("", 60, 3);
+    for (i, (name, _)) in COSTS.iter().enumerate() {
+        let got = check_denied(name, 120, 100 + i as u32);
+        assert_eq!(got, expected(&base, &[name]), "FORKSPEC_LAB_DENY={name}");
+    }
+}
+
+/// Every facility denied at once: the lab still runs every case, with the union of the
+/// costs not compared.
+#[test]
+fn every_facility_denied_at_once_still_runs() {
+    let base = check_denied("", 40, 5);
+    let names: Vec<&str> = COSTS.iter().map(|(n, _)| *n).collect();
+    let got = check_denied("all", 300, 7);
+    assert_eq!(got, expected(&base, &names));
+}
+
+/// A name the lab does not know is an error at start-up, not a silent test of nothing.
+#[test]
+fn an_unknown_facility_name_is_an_error() {
+    let tmp = Tmp::new("typo");
+    let out = Command::new(exe())
+        .args(["check", "--cases", "1"])
+        .env("FORKSPEC_LAB_DENY", "pidfd_thraed")
+        .env("FORKSPEC_TMPDIR", &tmp.0)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("pidfd_thraed"), "{err}");
+}
