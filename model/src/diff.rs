@@ -1,7 +1,7 @@
 //! Field-by-field comparison of two canonical snapshots, each difference tagged with its
 //! observation level (semantic or internal, DESIGN §4).
 
-use crate::obs::{FdEntry, Inode, Ofd, Page, Snapshot, TaskView};
+use crate::obs::{FdEntry, Inode, Ofd, Page, SigSet, Snapshot, TaskView};
 use crate::obs::{Frame, Level};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -265,17 +265,31 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
 /// both sides report it.
 fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
     if let (Some(x), Some(y)) = (&e.signals, &a.signals) {
-        for (name, p, q) in [
-            ("blocked", x.blocked, y.blocked),
-            ("ignored", x.ignored, y.ignored),
-            ("caught", x.caught, y.caught),
-            ("pending", x.pending, y.pending),
-            ("shared_pending", x.shared_pending, y.shared_pending),
+        // Dispositions one side could not observe are compared on the other signals only.
+        let known = !(x.unknown.0 | y.unknown.0);
+        let k = |s: SigSet| SigSet(s.0 & known);
+        for (name, level, p, q) in [
+            ("blocked", Level::Semantic, x.blocked, y.blocked),
+            ("ignored", Level::Semantic, k(x.ignored), k(y.ignored)),
+            ("caught", Level::Semantic, k(x.caught), k(y.caught)),
+            (
+                "sigpending",
+                Level::Semantic,
+                x.sigpending(),
+                y.sigpending(),
+            ),
+            ("pending", Level::Internal, x.pending, y.pending),
+            (
+                "shared_pending",
+                Level::Internal,
+                x.shared_pending,
+                y.shared_pending,
+            ),
         ] {
             d.field(
                 format!("{t}.signals.{name}"),
                 &format!("t.signals.{name}"),
-                Level::Semantic,
+                level,
                 &p,
                 &q,
             );
@@ -305,13 +319,17 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
 }
 
 fn diff_fd(d: &mut Differ, p: &str, e: FdResolved, a: FdResolved, fe: &FdEntry, fa: &FdEntry) {
-    d.field(
-        format!("{p}.cloexec"),
-        "t.fd[].cloexec",
-        Level::Semantic,
-        &e.cloexec,
-        &a.cloexec,
-    );
+    // What a side could not observe through this fd is not compared.
+    let observed = !fe.unobserved && !fa.unobserved;
+    if observed {
+        d.field(
+            format!("{p}.cloexec"),
+            "t.fd[].cloexec",
+            Level::Semantic,
+            &e.cloexec,
+            &a.cloexec,
+        );
+    }
     // Canonical description labels are equal exactly when the sharing structure up to this
     // fd is the same: a program can see sharing through offsets and status flags.
     d.field(
@@ -323,20 +341,22 @@ fn diff_fd(d: &mut Differ, p: &str, e: FdResolved, a: FdResolved, fe: &FdEntry, 
     );
     match (e.ofd, a.ofd) {
         (Some(oe), Some(oa)) => {
-            d.field(
-                format!("{p}.offset"),
-                "t.fd[].offset",
-                Level::Semantic,
-                &oe.offset,
-                &oa.offset,
-            );
-            d.field(
-                format!("{p}.flags"),
-                "t.fd[].flags",
-                Level::Semantic,
-                &(oe.access, oe.append, oe.nonblock),
-                &(oa.access, oa.append, oa.nonblock),
-            );
+            if observed {
+                d.field(
+                    format!("{p}.offset"),
+                    "t.fd[].offset",
+                    Level::Semantic,
+                    &oe.offset,
+                    &oa.offset,
+                );
+                d.field(
+                    format!("{p}.flags"),
+                    "t.fd[].flags",
+                    Level::Semantic,
+                    &(oe.access, oe.append, oe.nonblock),
+                    &(oa.access, oa.append, oa.nonblock),
+                );
+            }
             d.field(
                 format!("{p}.inode"),
                 "t.fd[].inode",

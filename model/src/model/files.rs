@@ -329,6 +329,7 @@ impl Files {
                 fd,
                 cloexec: s.cloexec,
                 ofd: s.ofd,
+                unobserved: false,
             })
             .collect()
     }
