@@ -483,6 +483,115 @@ mod tests {
         }
     }
 
+    fn with_signals(v: SignalView) -> Snapshot {
+        let mut s = snap(false, None);
+        s.tasks[0].signals = Some(v);
+        s
+    }
+
+    #[test]
+    fn pending_split_is_internal_and_sigpending_semantic() {
+        let sig = |n: i32| SigSet(SigSet::bit(n));
+        // The model: SIGUSR1 pending for the process and blocked.
+        let model = SignalView {
+            blocked: sig(10),
+            shared_pending: sig(10),
+            ..SignalView::default()
+        };
+        // The task: the same signal pending, but per /proc for the thread alone, and
+        // rt_sigpending shows it: only the internal split differs.
+        let real = SignalView {
+            blocked: sig(10),
+            pending: sig(10),
+            asked_pending: Some(sig(10)),
+            ..SignalView::default()
+        };
+        let d = diff_snapshots(&with_signals(model), &with_signals(real), LevelFilter::All);
+        assert!(d.iter().all(|f| f.level == Level::Internal), "{d:?}");
+        assert_eq!(d.len(), 2);
+        // SIGCHLD pending but not blocked: no program can see it (a ptracer's doing).
+        let unblocked = SignalView {
+            shared_pending: sig(17),
+            asked_pending: Some(SigSet::EMPTY),
+            ..SignalView::default()
+        };
+        let d = diff_snapshots(
+            &with_signals(SignalView::default()),
+            &with_signals(unblocked),
+            LevelFilter::Semantic,
+        );
+        assert!(d.is_empty(), "{d:?}");
+        // rt_sigpending disagreeing with the model is semantic.
+        let lost = SignalView {
+            asked_pending: Some(SigSet::EMPTY),
+            ..model
+        };
+        let d = diff_snapshots(
+            &with_signals(model),
+            &with_signals(lost),
+            LevelFilter::Semantic,
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.signals.sigpending");
+    }
+
+    #[test]
+    fn unknown_dispositions_are_not_compared() {
+        let sig = |n: i32| SigSet(SigSet::bit(n));
+        let model = SignalView {
+            caught: sig(64),
+            ignored: sig(13),
+            ..SignalView::default()
+        };
+        let real = SignalView {
+            ignored: sig(13),
+            unknown: sig(64),
+            ..SignalView::default()
+        };
+        assert!(
+            diff_snapshots(&with_signals(model), &with_signals(real), LevelFilter::All).is_empty()
+        );
+        let wrong = SignalView {
+            ignored: SigSet::EMPTY,
+            ..real
+        };
+        let d = diff_snapshots(&with_signals(model), &with_signals(wrong), LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.signals.ignored");
+    }
+
+    #[test]
+    fn unobserved_fds_compare_identity_only() {
+        let mk = |offset: u64, cloexec: bool, unobserved: bool| {
+            let mut s = snap(false, None);
+            s.tasks[0].fds = vec![FdEntry {
+                fd: 0,
+                cloexec,
+                ofd: 0,
+                unobserved,
+            }];
+            s.ofds = vec![Ofd {
+                id: 0,
+                inode: 0,
+                offset,
+                access: crate::op::Access::RdWr,
+                append: false,
+                nonblock: false,
+            }];
+            s.inodes = vec![Inode {
+                id: 0,
+                kind: InodeKind::Pipe,
+                size: None,
+            }];
+            s
+        };
+        let d = diff_snapshots(&mk(3, true, false), &mk(0, false, false), LevelFilter::All);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            diff_snapshots(&mk(3, true, false), &mk(0, false, true), LevelFilter::All).is_empty()
+        );
+    }
+
     #[test]
     fn levels_are_assigned_and_filtered() {
         let d = diff_snapshots(&snap(true, Some(1)), &snap(false, None), LevelFilter::All);
