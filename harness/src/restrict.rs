@@ -360,9 +360,10 @@ mod tests {
     /// whether `f` held (0) or not (1).
     fn under(deny: &str, f: fn() -> bool) -> bool {
         let rules = parse(deny).unwrap();
-        // SAFETY: the child only makes raw system calls (no allocation: `f` and `install`
-        // here allocate nothing after the program is built) and exits with _exit.
         let prog = program(&rules);
+        // SAFETY: the child of this (multi-threaded) test process only makes system calls
+        // with local data (the program was built before the fork; `f` allocates nothing) and
+        // leaves with _exit.
         unsafe {
             let pid = libc::fork();
             assert!(pid >= 0);
