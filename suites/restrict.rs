@@ -5,7 +5,6 @@
 //! failing with ENOSYS, the real deviation such a kernel has.
 
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 const FORKSPEC: &str = env!("CARGO_BIN_EXE_forkspec");
