@@ -39,6 +39,19 @@ enum Command {
     /// Generate docs/coverage.md (behaviours × the tests that check them) from the
     /// `// covers:` annotations of the source tree, or check that it is up to date.
     Coverage(CoverageArgs),
+    /// Run CMD with chosen system calls (ENOSYS), prctl options or ioctl requests (EINVAL)
+    /// refused by a seccomp filter, e.g. as a runner:
+    /// `forkspec check --runner 'forkspec restrict --deny pidfds,kcmp --'`.
+    Restrict {
+        /// Comma-separated: system call names (`pidfd_open`, `kcmp`, `clone3`, ...), the group
+        /// `pidfds`, `prctl:OPTION` (`prctl:PR_SET_CHILD_SUBREAPER`), `ioctl:REQUEST`
+        /// (`ioctl:PIDFD_GET_INFO`, `ioctl:PROCMAP_QUERY`); each may end in `=ERRNO`.
+        #[arg(long, value_name = "LIST")]
+        deny: String,
+        /// The command and its arguments.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        cmd: Vec<String>,
+    },
     /// Serve the wire protocol on stdin/stdout against the running kernel (the Linux lab).
     #[command(hide = true)]
     Lab {
@@ -217,6 +230,7 @@ pub fn main() -> i32 {
     };
     let r = match cli.command {
         Command::Lab { as_user } => return crate::lab::serve_as(as_user.as_deref()),
+        Command::Restrict { deny, cmd } => return restrict(&deny, &cmd),
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Bench(a) => cmd_bench(a),
@@ -231,6 +245,17 @@ pub fn main() -> i32 {
             2
         }
     }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn restrict(deny: &str, cmd: &[String]) -> i32 {
+    crate::restrict::run(deny, cmd)
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn restrict(_: &str, _: &[String]) -> i32 {
+    eprintln!("forkspec restrict: needs Linux on x86_64 (seccomp)");
+    2
 }
 
 fn level_name(l: LevelFilter) -> &'static str {

@@ -17,6 +17,8 @@ pub mod markdown;
 pub mod pretty;
 pub mod progress;
 pub mod report;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod restrict;
 pub mod run;
 pub mod shrink;
 pub mod target;

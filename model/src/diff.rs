@@ -1,7 +1,7 @@
 //! Field-by-field comparison of two canonical snapshots, each difference tagged with its
 //! observation level (semantic or internal, DESIGN §4).
 
-use crate::obs::{FdEntry, Inode, Ofd, Page, Snapshot, TaskView};
+use crate::obs::{FdEntry, Inode, Ofd, Page, SigSet, Snapshot, TaskView};
 use crate::obs::{Frame, Level};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -265,17 +265,31 @@ fn diff_task(d: &mut Differ, es: &Snapshot, as_: &Snapshot, e: &TaskView, a: &Ta
 /// both sides report it.
 fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
     if let (Some(x), Some(y)) = (&e.signals, &a.signals) {
-        for (name, p, q) in [
-            ("blocked", x.blocked, y.blocked),
-            ("ignored", x.ignored, y.ignored),
-            ("caught", x.caught, y.caught),
-            ("pending", x.pending, y.pending),
-            ("shared_pending", x.shared_pending, y.shared_pending),
+        // Dispositions one side could not observe are compared on the other signals only.
+        let known = !(x.unknown.0 | y.unknown.0);
+        let k = |s: SigSet| SigSet(s.0 & known);
+        for (name, level, p, q) in [
+            ("blocked", Level::Semantic, x.blocked, y.blocked),
+            ("ignored", Level::Semantic, k(x.ignored), k(y.ignored)),
+            ("caught", Level::Semantic, k(x.caught), k(y.caught)),
+            (
+                "sigpending",
+                Level::Semantic,
+                x.sigpending(),
+                y.sigpending(),
+            ),
+            ("pending", Level::Internal, x.pending, y.pending),
+            (
+                "shared_pending",
+                Level::Internal,
+                x.shared_pending,
+                y.shared_pending,
+            ),
         ] {
             d.field(
                 format!("{t}.signals.{name}"),
                 &format!("t.signals.{name}"),
-                Level::Semantic,
+                level,
                 &p,
                 &q,
             );
@@ -305,13 +319,17 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
 }
 
 fn diff_fd(d: &mut Differ, p: &str, e: FdResolved, a: FdResolved, fe: &FdEntry, fa: &FdEntry) {
-    d.field(
-        format!("{p}.cloexec"),
-        "t.fd[].cloexec",
-        Level::Semantic,
-        &e.cloexec,
-        &a.cloexec,
-    );
+    // What a side could not observe through this fd is not compared.
+    let observed = !fe.unobserved && !fa.unobserved;
+    if observed {
+        d.field(
+            format!("{p}.cloexec"),
+            "t.fd[].cloexec",
+            Level::Semantic,
+            &e.cloexec,
+            &a.cloexec,
+        );
+    }
     // Canonical description labels are equal exactly when the sharing structure up to this
     // fd is the same: a program can see sharing through offsets and status flags.
     d.field(
@@ -323,20 +341,22 @@ fn diff_fd(d: &mut Differ, p: &str, e: FdResolved, a: FdResolved, fe: &FdEntry, 
     );
     match (e.ofd, a.ofd) {
         (Some(oe), Some(oa)) => {
-            d.field(
-                format!("{p}.offset"),
-                "t.fd[].offset",
-                Level::Semantic,
-                &oe.offset,
-                &oa.offset,
-            );
-            d.field(
-                format!("{p}.flags"),
-                "t.fd[].flags",
-                Level::Semantic,
-                &(oe.access, oe.append, oe.nonblock),
-                &(oa.access, oa.append, oa.nonblock),
-            );
+            if observed {
+                d.field(
+                    format!("{p}.offset"),
+                    "t.fd[].offset",
+                    Level::Semantic,
+                    &oe.offset,
+                    &oa.offset,
+                );
+                d.field(
+                    format!("{p}.flags"),
+                    "t.fd[].flags",
+                    Level::Semantic,
+                    &(oe.access, oe.append, oe.nonblock),
+                    &(oa.access, oa.append, oa.nonblock),
+                );
+            }
             d.field(
                 format!("{p}.inode"),
                 "t.fd[].inode",
@@ -461,6 +481,115 @@ mod tests {
             inodes: vec![],
             locks: vec![],
         }
+    }
+
+    fn with_signals(v: SignalView) -> Snapshot {
+        let mut s = snap(false, None);
+        s.tasks[0].signals = Some(v);
+        s
+    }
+
+    #[test]
+    fn pending_split_is_internal_and_sigpending_semantic() {
+        let sig = |n: i32| SigSet(SigSet::bit(n));
+        // The model: SIGUSR1 pending for the process and blocked.
+        let model = SignalView {
+            blocked: sig(10),
+            shared_pending: sig(10),
+            ..SignalView::default()
+        };
+        // The task: the same signal pending, but per /proc for the thread alone, and
+        // rt_sigpending shows it: only the internal split differs.
+        let real = SignalView {
+            blocked: sig(10),
+            pending: sig(10),
+            asked_pending: Some(sig(10)),
+            ..SignalView::default()
+        };
+        let d = diff_snapshots(&with_signals(model), &with_signals(real), LevelFilter::All);
+        assert!(d.iter().all(|f| f.level == Level::Internal), "{d:?}");
+        assert_eq!(d.len(), 2);
+        // SIGCHLD pending but not blocked: no program can see it (a ptracer's doing).
+        let unblocked = SignalView {
+            shared_pending: sig(17),
+            asked_pending: Some(SigSet::EMPTY),
+            ..SignalView::default()
+        };
+        let d = diff_snapshots(
+            &with_signals(SignalView::default()),
+            &with_signals(unblocked),
+            LevelFilter::Semantic,
+        );
+        assert!(d.is_empty(), "{d:?}");
+        // rt_sigpending disagreeing with the model is semantic.
+        let lost = SignalView {
+            asked_pending: Some(SigSet::EMPTY),
+            ..model
+        };
+        let d = diff_snapshots(
+            &with_signals(model),
+            &with_signals(lost),
+            LevelFilter::Semantic,
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.signals.sigpending");
+    }
+
+    #[test]
+    fn unknown_dispositions_are_not_compared() {
+        let sig = |n: i32| SigSet(SigSet::bit(n));
+        let model = SignalView {
+            caught: sig(64),
+            ignored: sig(13),
+            ..SignalView::default()
+        };
+        let real = SignalView {
+            ignored: sig(13),
+            unknown: sig(64),
+            ..SignalView::default()
+        };
+        assert!(
+            diff_snapshots(&with_signals(model), &with_signals(real), LevelFilter::All).is_empty()
+        );
+        let wrong = SignalView {
+            ignored: SigSet::EMPTY,
+            ..real
+        };
+        let d = diff_snapshots(&with_signals(model), &with_signals(wrong), LevelFilter::All);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].shape, "t.signals.ignored");
+    }
+
+    #[test]
+    fn unobserved_fds_compare_identity_only() {
+        let mk = |offset: u64, cloexec: bool, unobserved: bool| {
+            let mut s = snap(false, None);
+            s.tasks[0].fds = vec![FdEntry {
+                fd: 0,
+                cloexec,
+                ofd: 0,
+                unobserved,
+            }];
+            s.ofds = vec![Ofd {
+                id: 0,
+                inode: 0,
+                offset,
+                access: crate::op::Access::RdWr,
+                append: false,
+                nonblock: false,
+            }];
+            s.inodes = vec![Inode {
+                id: 0,
+                kind: InodeKind::Pipe,
+                size: None,
+            }];
+            s
+        };
+        let d = diff_snapshots(&mk(3, true, false), &mk(0, false, false), LevelFilter::All);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            diff_snapshots(&mk(3, true, false), &mk(0, false, true), LevelFilter::All).is_empty()
+        );
     }
 
     #[test]

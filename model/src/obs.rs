@@ -241,6 +241,11 @@ pub struct FdEntry {
     pub cloexec: bool,
     /// Open-file-description identity (an index into [`Snapshot::ofds`] once canonical).
     pub ofd: u64,
+    /// `FD_CLOEXEC`, and the offset and status flags of the description, could not be
+    /// observed through this fd (its task could not answer, and nothing else that reports
+    /// them is known to be right): they are not compared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unobserved: bool,
 }
 
 /// What kind of object an inode is.
@@ -417,7 +422,7 @@ impl SigSet {
     }
 
     /// True when no signal is in the set.
-    pub fn is_empty(self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.0 == 0
     }
 }
@@ -429,19 +434,45 @@ impl fmt::Debug for SigSet {
     }
 }
 
-/// A task's signal state as /proc/PID/status shows it.
+/// A task's signal state.
+///
+/// Levels: `blocked`, `ignored`, `caught` and [`SignalView::sigpending`] are semantic (a
+/// program sees them through `rt_sigprocmask`, `rt_sigaction` and `rt_sigpending`; the lab
+/// asks the task itself). The split of pending signals into the task's own and its thread
+/// group's (`pending`, `shared_pending`, the `SigPnd`/`ShdPnd` lines of /proc/PID/status) is
+/// internal: no system call shows a program more than `rt_sigpending`'s union, and a signal
+/// pending but not blocked (one a ptracer holds back, say) is invisible to it.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct SignalView {
-    /// `SigBlk`: the task's blocked mask.
+    /// The task's blocked mask (`rt_sigprocmask`; `SigBlk`).
     pub blocked: SigSet,
-    /// `SigIgn`: signals whose disposition is `SIG_IGN`.
+    /// Signals whose disposition is `SIG_IGN` (`rt_sigaction`; `SigIgn`).
     pub ignored: SigSet,
-    /// `SigCgt`: signals with a handler.
+    /// Signals with a handler (`rt_sigaction`; `SigCgt`).
     pub caught: SigSet,
-    /// `SigPnd`: pending for this task alone.
+    /// `SigPnd`: pending for this task alone. Internal.
     pub pending: SigSet,
-    /// `ShdPnd`: pending for the whole thread group.
+    /// `ShdPnd`: pending for the whole thread group. Internal.
     pub shared_pending: SigSet,
+    /// What `rt_sigpending(2)` returned to the task itself, when it was asked; `None`: the
+    /// set follows from the other fields ([`SignalView::sigpending`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_pending: Option<SigSet>,
+    /// Signals whose disposition could not be observed (`rt_sigaction` refused the query):
+    /// `ignored` and `caught` are not compared for them.
+    #[serde(default, skip_serializing_if = "SigSet::is_empty")]
+    pub unknown: SigSet,
+}
+
+impl SignalView {
+    /// The set `rt_sigpending(2)` reports: the signals pending for the task or its thread
+    /// group that the task blocks (kernel/signal.c `do_sigpending`: `(pending ∪
+    /// shared_pending) ∩ blocked`). The answer the task gave when it was asked, else derived.
+    pub fn sigpending(&self) -> SigSet {
+        self.asked_pending.unwrap_or(SigSet(
+            (self.pending.0 | self.shared_pending.0) & self.blocked.0,
+        ))
+    }
 }
 
 /// A task's filesystem context (`fs_struct`).
@@ -801,6 +832,7 @@ mod tests {
                         fd: 3,
                         cloexec: false,
                         ofd,
+                        unobserved: false,
                     }],
                     memory: vec![RegionView {
                         region: Region::AnonPrivate,

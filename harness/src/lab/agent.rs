@@ -5,9 +5,9 @@
 //! that share the heap and TLS of their parent, where any of those would corrupt the parent.
 
 use super::channel::{
-    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, FIX_CMD_DATA, FIX_REPLY_DATA,
-    FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_STORE, K_SYSCALL,
-    K_UNAME, REPLY_WRITE_FD, SLOTS,
+    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, DATA, FIX_CMD_DATA, FIX_REPLY_DATA,
+    FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_OBSERVE, K_STORE,
+    K_SYSCALL, K_UNAME, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
 use super::trampoline::{clone_call, CloneCall};
@@ -543,8 +543,8 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
         reply.slot = slot;
         reply.seq = cmd.seq;
         if cmd.fix & FIX_REPLY_FROM_CMD != 0 {
-            // A plain array copy (at most a memcpy): nothing allocates or touches TLS.
-            reply.data = cmd.data;
+            // A plain copy (at most a memcpy): nothing allocates or touches TLS.
+            reply.data[..DATA].copy_from_slice(&cmd.data);
         }
         if cmd.fix & FIX_SIGACTION != 0 {
             cmd.data[0..8].copy_from_slice(&super::handler::handler_addr().to_ne_bytes());
@@ -591,6 +591,7 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
                 0
             }
             K_UNAME => uname_nodename(&mut reply.data),
+            K_OBSERVE => super::selfobs::observe_self(&cmd, &mut reply.data),
             _ => -(libc::ENOSYS as i64),
         };
         send_reply(&reply);

@@ -1175,8 +1175,30 @@ impl Case {
                 .map_err(|e| format!("resolving {}: {e}", self.dir.display()))?;
             self.real_dir = Some(real);
         }
-        let real_dir = self.real_dir.as_deref().expect("resolved above");
-        observe::snapshot(o, &refs, self.pages, real_dir)
+        let real_dir = self.real_dir.clone().expect("resolved above");
+        observe::snapshot(o, &refs, self.pages, &real_dir, &mut |label, cmd| {
+            self.ask(label, cmd)
+        })
+    }
+
+    /// Sends task `label` one observation command ([`super::selfobs`]) and waits for its
+    /// answer.
+    fn ask(&mut self, label: TaskId, mut cmd: Cmd) -> super::selfobs::Answer {
+        use super::selfobs::Answer;
+        self.seq = self.seq.wrapping_add(1);
+        if self.seq == super::channel::BIRTH_SEQ {
+            self.seq = 1;
+        }
+        cmd.seq = self.seq;
+        let slot = self.tasks[label as usize].slot;
+        if self.send(label, slot, &cmd, Expect::Data).is_err() {
+            return Answer::Silent;
+        }
+        match self.await_reply(label, self.seq, Expect::Data) {
+            Outcome::Data(d) => Answer::Data(d),
+            Outcome::Err(_) => Answer::Failed,
+            _ => Answer::Silent,
+        }
     }
 
     /// Fills in the thread-id words every live task holds for the case's clone children.

@@ -34,8 +34,12 @@ pub const REPLY_READ_FD: i32 = LAB_FD_BASE + SLOTS as i32;
 pub const LAB_NOFILE: u64 = 2048;
 /// The soft `RLIMIT_NOFILE` the case's tasks run with (the Linux default).
 pub const CASE_NOFILE: u64 = 1024;
-/// Largest payload of a command or reply (a `clone_args` of up to 192 bytes fits).
+/// Largest payload of a command (a `clone_args` of up to 192 bytes fits).
 pub const DATA: usize = 192;
+/// Largest payload of a reply: larger than a command's, so that one observation
+/// ([`K_OBSERVE`], [`super::selfobs`]) answers for a task's signals, a typical fd table and
+/// its present pages in one round trip.
+pub const REPLY_DATA: usize = 448;
 
 /// Command kinds.
 pub const K_SYSCALL: u32 = 0;
@@ -87,6 +91,11 @@ pub const FIX_REPLY_FROM_CMD: u32 = 1 << 16;
 pub const FIX_SIGACTION: u32 = 1 << 17;
 /// `uname` into a local buffer; the reply's `data[..ret]` is the node name.
 pub const K_UNAME: u32 = 6;
+/// The task observes itself with the system calls under test (signal mask, dispositions,
+/// pending set, fd offsets and flags, loads of pages): `data` lists what, `args[0]` bit 0
+/// asks for the signal part; the reply's `data[..ret]` holds the answers
+/// ([`super::selfobs`]).
+pub const K_OBSERVE: u32 = 7;
 
 /// One command to one agent.
 #[repr(C)]
@@ -131,8 +140,8 @@ pub struct Reply {
     pub seq: u32,
     /// Raw result (`-errno` on failure).
     pub ret: i64,
-    /// Output buffer (read data, pipe fds, wait status).
-    pub data: [u8; DATA],
+    /// Output buffer (read data, pipe fds, wait status, an observation).
+    pub data: [u8; REPLY_DATA],
 }
 
 impl Reply {
@@ -141,7 +150,7 @@ impl Reply {
         slot: 0,
         seq: 0,
         ret: 0,
-        data: [0; DATA],
+        data: [0; REPLY_DATA],
     };
 }
 

@@ -2,7 +2,8 @@
 //! built from them.
 
 use super::agent::page_addr;
-use super::channel::AGENT_FD_BASE;
+use super::channel::{Cmd, AGENT_FD_BASE};
+use super::selfobs::{self, Answer, FdAnswer, ProcTrust, SelfView};
 use forkspec_model::{
     Access, Capabilities, CaseDir, ExitStatus, FdEntry, FileName, Frame, FsView, HeldLock, Inode,
     InodeKind, LockKind, LockType, NsClasses, Ofd, Page, Parent, Region, RegionView, Sharing,
@@ -200,6 +201,8 @@ pub struct Observer {
     pub zero_pfn: Option<u64>,
     /// /proc/PID/fd lists fds in ascending order ([`fd_listing_ascending`]).
     pub fds_ascending: bool,
+    /// Which /proc files may stand in for a task that cannot observe itself.
+    pub proc_trust: ProcTrust,
 }
 
 /// A snapshot plus the labels found to be gone (reaped by someone the lab did not see).
@@ -224,17 +227,40 @@ struct Fdinfo {
 fn fdinfo(dir: &ProcDir, fd: i32, buf: &mut Vec<u8>) -> Option<Fdinfo> {
     let name = CString::new(format!("fdinfo/{fd}")).ok()?;
     dir.read_into(&name, buf)?;
-    let s = std::str::from_utf8(buf).ok()?;
-    let mut pos = 0;
-    let mut flags = None;
-    for line in s.lines() {
-        if let Some(v) = line.strip_prefix("pos:") {
-            pos = v.trim().parse().ok()?;
-        } else if let Some(v) = line.strip_prefix("flags:") {
-            flags = u32::from_str_radix(v.trim(), 8).ok();
-        }
+    let (pos, flags) = selfobs::parse_fdinfo(std::str::from_utf8(buf).ok()?)?;
+    Some(Fdinfo { pos, flags })
+}
+
+/// An fd's offset and flags as its task's own system calls report them, in fdinfo's terms.
+/// `lseek` on a pipe or pidfd fails with ESPIPE (no `llseek` in their file operations): their
+/// offset is reported as 0, as fdinfo's `pos` shows it.
+fn fdinfo_from_calls(a: &FdAnswer, kind: InodeKind, fd: i32, t: TaskId) -> Result<Fdinfo, String> {
+    let bad = |what: &str, r: i64| {
+        format!(
+            "task {t} cannot observe its fd {fd}: {what} fails with {}",
+            forkspec_model::Errno(-r as i32)
+        )
+    };
+    if a.fd_flags < 0 {
+        return Err(bad("F_GETFD", a.fd_flags.into()));
     }
-    Some(Fdinfo { pos, flags: flags? })
+    if a.status_flags < 0 {
+        return Err(bad("F_GETFL", a.status_flags.into()));
+    }
+    let pos = match (a.offset, kind) {
+        (off, _) if off >= 0 => off as u64,
+        (off, InodeKind::Pipe | InodeKind::Pidfd) if off == -(libc::ESPIPE as i64) => 0,
+        (off, _) => return Err(bad("lseek", off)),
+    };
+    let cloexec = if a.fd_flags & libc::FD_CLOEXEC != 0 {
+        libc::O_CLOEXEC as u32
+    } else {
+        0
+    };
+    Ok(Fdinfo {
+        pos,
+        flags: (a.status_flags as u32 & !(libc::O_CLOEXEC as u32)) | cloexec,
+    })
 }
 
 fn file_kind(target: &std::path::Path) -> Result<InodeKind, String> {
@@ -262,13 +288,13 @@ struct FdWalk<'a> {
     reps: Vec<(i32, i32, (u64, u64), u64)>,
     inode_ids: HashMap<(u64, u64), u64>,
     snap: &'a mut Snapshot,
-    /// /proc/PID/fd lists fds in ascending order (see [`case_fds`]).
-    ascending: bool,
     /// Reused read buffer.
     buf: Vec<u8>,
     /// The locks of the `lock:` lines of the fdinfo files read, when they are collected
     /// (see [`FdLock`]).
     locks: Option<BTreeSet<FdLock>>,
+    /// Descriptions whose offset and flags no fd seen so far could observe.
+    unobserved_ofds: Vec<u64>,
 }
 
 /// Who a lock shown in an fdinfo file belongs to, so that one lock shown through several
@@ -392,25 +418,37 @@ pub fn fd_listing_ascending() -> bool {
 }
 
 impl FdWalk<'_> {
+    /// The entries of `fds` of task `t`: which description and inode from /proc and kcmp;
+    /// `FD_CLOEXEC`, offset and status flags from the task's `answers` when it gave them,
+    /// else from fdinfo when `fdinfo_trusted`, else not observed.
     /// `files` is the kcmp class of the task's fd table (needed when locks are collected).
     fn task(
         &mut self,
         t: &TaskRef,
         dir: &ProcDir,
+        fds: &[i32],
+        answers: Option<&[(i32, FdAnswer)]>,
+        fdinfo_trusted: bool,
         files: Option<u64>,
     ) -> Result<Vec<FdEntry>, String> {
-        let fds = case_fds(dir, self.ascending);
         let mut out = Vec::with_capacity(fds.len());
-        for fd in fds {
+        for &fd in fds {
             let name = CString::new(format!("fd/{fd}")).expect("no NUL");
-            let (Some(target), Some(meta), Some(info)) = (
-                readlink_at(dir, &name),
-                fstat_at(dir, &name),
-                fdinfo(dir, fd, &mut self.buf),
-            ) else {
+            let (Some(target), Some(meta)) = (readlink_at(dir, &name), fstat_at(dir, &name)) else {
                 return Err(format!("cannot inspect fd {fd} of task {}", t.label));
             };
             let kind = file_kind(&target)?;
+            let answer = answers.and_then(|a| a.iter().find(|x| x.0 == fd));
+            let info = match answer {
+                Some((_, a)) => Some(fdinfo_from_calls(a, kind, fd, t.label)?),
+                None if fdinfo_trusted => Some(
+                    fdinfo(dir, fd, &mut self.buf)
+                        .ok_or_else(|| format!("cannot inspect fd {fd} of task {}", t.label))?,
+                ),
+                None => None,
+            };
+            let unobserved = info.is_none();
+            let info = info.unwrap_or(Fdinfo { pos: 0, flags: 0 });
             let key = (meta.st_dev, meta.st_ino);
             let next_inode = self.inode_ids.len() as u64;
             let inode = *self.inode_ids.entry(key).or_insert_with(|| {
@@ -437,22 +475,30 @@ impl FdWalk<'_> {
                 None
             };
             let id = match found {
+                // A description first met through an fd that could not be observed takes its
+                // offset and flags from the first fd that can.
+                Some(id) if !unobserved && self.unobserved_ofds.contains(&id) => {
+                    self.unobserved_ofds.retain(|&o| o != id);
+                    let o = &mut self.snap.ofds[id as usize];
+                    o.offset = if kind == InodeKind::Pipe { 0 } else { info.pos };
+                    (o.access, o.append, o.nonblock) = status_flags(info.flags);
+                    id
+                }
                 Some(id) => id,
                 None => {
+                    if unobserved {
+                        self.unobserved_ofds.push(self.snap.ofds.len() as u64);
+                    }
                     let id = self.snap.ofds.len() as u64;
                     self.reps.push((t.pid, fd, key, id));
-                    let access = match info.flags & libc::O_ACCMODE as u32 {
-                        0 => Access::RdOnly,
-                        1 => Access::WrOnly,
-                        _ => Access::RdWr,
-                    };
+                    let (access, append, nonblock) = status_flags(info.flags);
                     self.snap.ofds.push(Ofd {
                         id,
                         inode,
                         offset: if kind == InodeKind::Pipe { 0 } else { info.pos },
                         access,
-                        append: info.flags & libc::O_APPEND as u32 != 0,
-                        nonblock: info.flags & libc::O_NONBLOCK as u32 != 0,
+                        append,
+                        nonblock,
                     });
                     id
                 }
@@ -460,10 +506,22 @@ impl FdWalk<'_> {
             if let Some(locks) = &mut self.locks {
                 fdinfo_locks(&self.buf, inode, id, files, locks)?;
             }
+            if self.locks.is_some() {
+                // The fdinfo text is in `buf` only when the offset and flags came from it.
+                let from_fdinfo = answer.is_none() && fdinfo_trusted;
+                let name = CString::new(format!("fdinfo/{fd}")).expect("no NUL");
+                if !from_fdinfo && dir.read_into(&name, &mut self.buf).is_none() {
+                    return Err(format!("cannot read the locks of fd {fd} of task {}", t.label));
+                }
+                if let Some(locks) = &mut self.locks {
+                    fdinfo_locks(&self.buf, inode, id, files, locks)?;
+                }
+            }
             out.push(FdEntry {
                 fd,
                 cloexec: info.flags & libc::O_CLOEXEC as u32 != 0,
                 ofd: id,
+                unobserved,
             });
         }
         Ok(out)
@@ -568,6 +626,20 @@ fn lock_line(line: &str) -> Option<LockLine> {
     })
 }
 
+/// Access mode, `O_APPEND` and `O_NONBLOCK` of a status-flags word.
+fn status_flags(flags: u32) -> (Access, bool, bool) {
+    let access = match flags & libc::O_ACCMODE as u32 {
+        0 => Access::RdOnly,
+        1 => Access::WrOnly,
+        _ => Access::RdWr,
+    };
+    (
+        access,
+        flags & libc::O_APPEND as u32 != 0,
+        flags & libc::O_NONBLOCK as u32 != 0,
+    )
+}
+
 /// The locks /proc/locks lists on the inodes of `inode_ids` (keyed by `(st_dev, st_ino)`),
 /// with `fl_pid` turned into the label of a task of `leaders` (pid, label), or `None` for -1
 /// (OFD locks) and for a pid that is no unreaped task of the case. Lines of waiting requests
@@ -609,12 +681,15 @@ pub fn proc_locks(
     out
 }
 
+/// The pages of the four regions as maps and pagemap show them; values read through `mem`
+/// (/proc/PID/mem) when given, else left for the task's own loads ([`fill_values`]).
 fn memory(
     o: &Observer,
     dir: &ProcDir,
     pages: u32,
     entries: &mut Vec<u64>,
     buf: &mut Vec<u8>,
+    mem: Option<&File>,
 ) -> Vec<RegionView> {
     let spans: Vec<(u64, u64)> = Region::ALL
         .iter()
@@ -631,7 +706,6 @@ fn memory(
     } else {
         None
     };
-    let mem = dir.open_at(c"mem", libc::O_RDONLY);
     let mut out = Vec::with_capacity(4);
     for region in Region::ALL {
         let base = page_addr(region.index(), 0);
@@ -654,7 +728,7 @@ fn memory(
                 frame: None,
             };
             if present {
-                if let Some(m) = &mem {
+                if let Some(m) = mem {
                     page.value = present_byte(m, &mut run, addr, &entries[p as usize..]);
                 }
                 if o.caps.pfn && pfn != 0 {
@@ -670,6 +744,57 @@ fn memory(
         out.push(RegionView { region, pages: v });
     }
     out
+}
+
+/// The addresses of the present pages of `regions`, ascending: the pages a task may load
+/// without changing what is observed.
+fn present_pages(regions: &[RegionView]) -> Vec<u64> {
+    let mut v = Vec::new();
+    for r in regions {
+        for (p, page) in r.pages.iter().enumerate() {
+            if page.present {
+                v.push(page_addr(r.region.index(), p as u64));
+            }
+        }
+    }
+    v
+}
+
+/// Puts the bytes a task loaded into its pages.
+fn fill_values(regions: &mut [RegionView], loaded: &[(u64, u8)]) {
+    for r in regions {
+        for (p, page) in r.pages.iter_mut().enumerate() {
+            let addr = page_addr(r.region.index(), p as u64);
+            if let Some(&(_, b)) = loaded.iter().find(|x| x.0 == addr) {
+                page.value = Some(b);
+            }
+        }
+    }
+}
+
+/// Asks task `t` about itself (signals, `fds`, the pages at `pages`); `Ok(None)` when the
+/// task refused (an observation call failed in it), `Err` when it did not answer at all.
+fn ask_task(
+    t: &TaskRef,
+    fds: &[i32],
+    pages: &[u64],
+    ask: &mut dyn FnMut(TaskId, Cmd) -> Answer,
+) -> Result<Option<SelfView>, String> {
+    let cmds = selfobs::commands(fds, pages);
+    let mut answers = Vec::with_capacity(cmds.len());
+    for c in &cmds {
+        match ask(t.label, *c) {
+            Answer::Data(d) => answers.push(d),
+            Answer::Failed => return Ok(None),
+            Answer::Silent => {
+                return Err(format!(
+                    "task {} did not answer its observation command",
+                    t.label
+                ))
+            }
+        }
+    }
+    selfobs::decode(&cmds, &answers).map(Some)
 }
 
 /// Bytes read from /proc/PID/mem for a run of consecutive present pages: one `pread` for the
@@ -812,11 +937,17 @@ fn namespaces(dir: &ProcDir) -> Option<NsClasses> {
 
 /// Takes the canonical snapshot of `tasks` (not yet reaped, in label order). `case_dir` is the
 /// case directory with symbolic links resolved (how /proc/PID/cwd shows it).
+///
+/// Every live task that is not blocked observes itself through `ask` ([`selfobs`]): its
+/// signal state, its fds' offsets and flags and its present pages' values come from its own
+/// system calls. A blocked task cannot answer: those fields come from /proc where
+/// [`Observer::proc_trust`] says /proc agrees with the calls, else they are not compared.
 pub fn snapshot(
     o: &Observer,
     tasks: &[TaskRef],
     pages: u32,
     case_dir: &std::path::Path,
+    ask: &mut dyn FnMut(TaskId, Cmd) -> Answer,
 ) -> Result<Observed, String> {
     let mut snap = Snapshot::default();
     let mut gone = Vec::new();
@@ -912,6 +1043,34 @@ pub fn snapshot(
             views[*i].sharing = Some(Sharing::default());
         }
     }
+    // What each live task lists (fds, present pages), then what it says about them.
+    let mut entries = Vec::new();
+    let mut prepared: Vec<(Vec<i32>, Vec<RegionView>, Option<SelfView>)> =
+        Vec::with_capacity(live.len());
+    for (_, t) in &live {
+        let Some(d) = dir_of(t.label) else {
+            prepared.push(Default::default());
+            continue;
+        };
+        let fds = case_fds(d, o.fds_ascending);
+        let mem = if t.blocked && o.proc_trust.mem {
+            d.open_at(c"mem", libc::O_RDONLY)
+        } else {
+            None
+        };
+        let mut regions = memory(o, d, pages, &mut entries, &mut buf, mem.as_ref());
+        let answers = if t.blocked {
+            None
+        } else {
+            let present = present_pages(&regions);
+            let a = ask_task(t, &fds, &present, ask)?;
+            if let Some(a) = &a {
+                fill_values(&mut regions, &a.pages);
+            }
+            a
+        };
+        prepared.push((fds, regions, answers));
+    }
     {
         // Locks are read per file from fdinfo (each file's list printed under its inode's
         // lock) rather than from /proc/locks: that is one list of every lock of the machine,
@@ -926,14 +1085,15 @@ pub fn snapshot(
             reps: Vec::new(),
             inode_ids: HashMap::new(),
             snap: &mut snap,
-            ascending: o.fds_ascending,
             buf: std::mem::take(&mut buf),
             locks: by_fdinfo.then(BTreeSet::new),
+            unobserved_ofds: Vec::new(),
         };
-        for (i, t) in &live {
+        for ((i, t), (fds, _, answers)) in live.iter().zip(&prepared) {
             if let Some(d) = dir_of(t.label) {
                 let files = views[*i].sharing.and_then(|s| s.files);
-                views[*i].fds = walk.task(t, d, files)?;
+                let a = answers.as_ref().map(|a| &a.fds[..]);
+                views[*i].fds = walk.task(t, d, fds, a, o.proc_trust.fdinfo, files)?;
             }
         }
         buf = walk.buf;
@@ -956,16 +1116,27 @@ pub fn snapshot(
             };
         }
     }
-    let mut entries = Vec::new();
     let mut namespaces_seen = Vec::new();
-    for (i, t) in &live {
+    for ((i, t), (_, regions, answers)) in live.iter().zip(prepared) {
+        views[*i].memory = regions;
         if let Some(d) = dir_of(t.label) {
-            views[*i].memory = memory(o, d, pages, &mut entries, &mut buf);
             if o.caps.signals || o.caps.fs_context {
-                let (sig, umask) = status_context(d, &mut buf)
+                let (mut sig, umask) = status_context(d, &mut buf)
                     .ok_or_else(|| format!("cannot read the status of task {}", t.label))?;
                 if o.caps.signals {
-                    views[*i].signals = Some(sig);
+                    views[*i].signals = match answers.as_ref().and_then(|a| a.signals) {
+                        Some(own) => {
+                            sig.blocked = SigSet(own.blocked);
+                            sig.ignored = SigSet(own.ignored);
+                            sig.caught = SigSet(own.caught);
+                            sig.asked_pending = Some(SigSet(own.sigpending));
+                            sig.unknown = SigSet(own.unknown);
+                            Some(sig)
+                        }
+                        None if o.proc_trust.signals => Some(sig),
+                        // Not asked, and /proc is not known to tell the truth.
+                        None => None,
+                    };
                 }
                 if o.caps.fs_context {
                     views[*i].fs_context = Some(FsView {

@@ -4,7 +4,7 @@ use super::agent::page_addr;
 use super::channel::{
     Cmd, Reply, CF_CHILD_TID, CF_PARENT_TID, CF_PIDFD, CF_SET_TID, CF_STACK, CF_STACK_SIZE, CF_TLS,
     DATA, FIX_CMD_DATA, FIX_REPLY_DATA, FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_FORK, K_LOAD,
-    K_STORE, K_UNAME,
+    K_STORE, K_UNAME, REPLY_DATA,
 };
 use forkspec_model::{
     Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, FlockArg, FlockOp, LockOwner,
@@ -633,7 +633,7 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         return Outcome::Err(Errno(-r.ret as i32));
     }
     match expect {
-        Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(DATA)].to_vec()),
+        Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(REPLY_DATA)].to_vec()),
         Expect::Byte => Outcome::Data(vec![r.data[0]]),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
@@ -654,6 +654,17 @@ mod tests {
         assert_eq!(exit_status(3 << 8), ExitStatus::Exited(3));
         assert_eq!(exit_status(11), ExitStatus::Signaled(Signal::SIGSEGV));
         assert_eq!(exit_status(9 | 0x80), ExitStatus::Signaled(Signal::SIGKILL));
+    }
+
+    #[test]
+    fn data_replies_keep_every_byte() {
+        // An observation (K_OBSERVE) answers with more than a command's payload.
+        let mut r = Reply::ZERO;
+        r.ret = 300;
+        r.data[299] = 7;
+        let mut want = vec![0; 300];
+        want[299] = 7;
+        assert_eq!(outcome(Expect::Data, &r), Outcome::Data(want));
     }
 
     #[test]

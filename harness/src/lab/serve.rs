@@ -287,6 +287,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         caps: probe.caps,
         zero_pfn: probe.zero_pfn,
         fds_ascending: super::observe::fd_listing_ascending(),
+        proc_trust: super::selfobs::probe_proc(),
     };
     let mut lab = Lab {
         chan,

@@ -350,6 +350,7 @@ impl Files {
                 fd,
                 cloexec: s.cloexec,
                 ofd: s.ofd,
+                unobserved: false,
             })
             .collect()
     }

@@ -254,6 +254,8 @@ impl Model {
                 caught: SigSet(d.caught),
                 pending: SigSet(task.pending),
                 shared_pending: SigSet(self.tasks[task.tgid as usize].shared_pending),
+                asked_pending: None,
+                unknown: SigSet::EMPTY,
             }
         });
         let fs_context = (!zombie).then(|| {
