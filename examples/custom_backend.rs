@@ -231,6 +231,7 @@ impl Backend for MiniSim {
                 namespaces: false,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
+            speed: None,
         })
     }
 
