@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const FLOOR: Duration = Duration::from_millis(250);
 /// How many fork+exit+wait times an op may need: an exec or a clone into new namespaces
 /// costs tens of forks, and scheduling delays grow with the same slowness.
-pub const FORKS_PER_OP: u64 = 400;
+pub const FORKS_PER_OP: u64 = 1000;
 /// How many pipe round trips an op may need (each op is several round trips between the
 /// lab and its agent, and the answer of an op in a new task waits for that task to run).
 pub const ROUND_TRIPS_PER_OP: u64 = 2000;
@@ -56,14 +56,14 @@ pub fn effective(requested: Duration, speed: Option<Speed>) -> (Duration, Option
     (need, Some(why))
 }
 
-/// Prints `msg` on stderr once per process (every worker's backend reaches the same
-/// conclusion).
-pub fn note_once(msg: &str) {
+/// Prints `msg` on stderr the first time a note about `topic` comes up in this process
+/// (every worker's backend comes to the same conclusion, with its own figures).
+pub fn note_once(topic: &str, msg: &str) {
     static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
-    if !said.iter().any(|m| m == msg) {
+    if !said.iter().any(|m| m == topic) {
         eprintln!("forkspec: note: {msg}");
-        said.push(msg.to_string());
+        said.push(topic.to_string());
     }
 }
 

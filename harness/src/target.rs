@@ -155,7 +155,7 @@ pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
         let hello = b.hello()?;
         let (d, why) = crate::deadline::effective(deadline, hello.speed);
         if let Some(why) = why {
-            crate::deadline::note_once(&why);
+            crate::deadline::note_once("deadline", &why);
         }
         b.op_deadline = d;
         Ok(Box::new(b) as Box<dyn Backend>)

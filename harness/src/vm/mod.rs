@@ -179,12 +179,16 @@ impl Shared {
                             vm
                         }
                         Err(e) => {
-                            let first = e.to_string();
-                            let first = first.lines().next().unwrap_or("");
-                            crate::deadline::note_once(&format!(
-                                "/dev/kvm did not boot the image ({first}); using software \
-                                 emulation (TCG), expect 10-50 times slower cases"
-                            ));
+                            let text = e.to_string();
+                            let last = text.lines().last().unwrap_or("").trim();
+                            crate::deadline::note_once(
+                                "kvm",
+                                &format!(
+                                    "KVM did not boot {} (last words: {last}); using software \
+                                     emulation (TCG): expect cases 10-50 times slower",
+                                    self.spec.image.display()
+                                ),
+                            );
                             let vm = self.boot(Accel::Tcg)?;
                             *chosen = Some(Accel::Tcg);
                             vm
@@ -282,7 +286,7 @@ impl Shared {
             Ok(hello) => {
                 let (d, why) = crate::deadline::effective(self.spec.deadline, hello.speed);
                 if let Some(why) = why {
-                    crate::deadline::note_once(&why);
+                    crate::deadline::note_once("deadline", &why);
                 }
                 vm.backend.op_deadline = d;
                 Ok(vm)
