@@ -333,8 +333,10 @@ fn boot_failure(e: &BackendError, bound: Duration) -> String {
 pub struct VmBackend {
     vm: Option<Vm>,
     shared: Arc<Shared>,
-    /// A case was set up and not ended, or the VM failed: it is not handed on.
-    dirty: bool,
+    /// The VM failed and was stopped. One whose lab answers is handed on when dropped, even
+    /// after the lab refused a request or in the middle of a case: a setup always tears the
+    /// previous case down, and a boot under emulation costs as much as dozens of cases.
+    failed: bool,
 }
 
 impl VmBackend {
@@ -342,7 +344,7 @@ impl VmBackend {
         VmBackend {
             vm: Some(vm),
             shared,
-            dirty: false,
+            failed: false,
         }
     }
 
@@ -361,7 +363,7 @@ impl VmBackend {
             // The lab answered: the VM is fine.
             Err(e @ BackendError::Refused(_)) => Err(e),
             Err(e) => {
-                self.dirty = true;
+                self.failed = true;
                 let image = self.shared.spec.image.display().to_string();
                 let vm = self.vm();
                 vm.backend.kill();
@@ -382,7 +384,6 @@ impl Backend for VmBackend {
     }
 
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
-        self.dirty = true;
         let r = self.vm().backend.setup(config);
         self.check(r)
     }
@@ -409,18 +410,14 @@ impl Backend for VmBackend {
 
     fn end(&mut self) -> BResult<()> {
         let r = self.vm().backend.end();
-        let r = self.check(r);
-        if r.is_ok() {
-            self.dirty = false;
-        }
-        r
+        self.check(r)
     }
 }
 
 impl Drop for VmBackend {
     fn drop(&mut self) {
         let Some(vm) = self.vm.take() else { return };
-        if !self.dirty && !std::thread::panicking() {
+        if !self.failed && !std::thread::panicking() {
             self.shared
                 .spare
                 .lock()
