@@ -18,9 +18,8 @@ fn exe() -> &'static Path {
 }
 
 fn have_qemu() -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join("qemu-system-x86_64").is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("qemu-system-x86_64").is_file()))
 }
 
 /// `forkspec check --kernel IMAGE ARGS` with TMPDIR=`tmp` (inherited by qemu: how leftovers
@@ -167,7 +166,14 @@ fn qemu_dies_with_a_killed_harness() {
 fn a_deadline_below_the_measured_need_is_raised_not_reported_as_blocked() {
     let tmp = private_tmp("deadline");
     let o = Command::new(exe())
-        .args(["check", "--cases", "200", "--deadline-ms", "1", "--no-shrink"])
+        .args([
+            "check",
+            "--cases",
+            "200",
+            "--deadline-ms",
+            "1",
+            "--no-shrink",
+        ])
         .args(["--out", &tmp.join("div").display().to_string()])
         .env("FORKSPEC_TMPDIR", &tmp)
         .stdin(Stdio::null())

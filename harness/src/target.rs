@@ -165,7 +165,10 @@ pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
 /// The VM `--kernel IMAGE` and its options describe.
 fn vm_spec(t: &TargetArgs, image: &std::path::Path) -> anyhow::Result<crate::vm::VmSpec> {
     if t.backend != "lab" {
-        anyhow::bail!("--kernel runs the lab inside the VM: it cannot be combined with --backend {}", t.backend);
+        anyhow::bail!(
+            "--kernel runs the lab inside the VM: it cannot be combined with --backend {}",
+            t.backend
+        );
     }
     if t.runner.is_some() {
         anyhow::bail!("--kernel cannot be combined with --runner (the lab runs inside the VM)");

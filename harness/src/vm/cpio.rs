@@ -112,7 +112,9 @@ mod tests {
             };
             let (mode, size, namesize) = (f(1), f(6) as usize, f(11) as usize);
             let rdev = (f(9), f(10));
-            let name = std::str::from_utf8(&b[110..110 + namesize - 1]).unwrap().to_string();
+            let name = std::str::from_utf8(&b[110..110 + namesize - 1])
+                .unwrap()
+                .to_string();
             assert_eq!(b[110 + namesize - 1], 0);
             let data_at = align(off + 110 + namesize) - off;
             let data = b[data_at..data_at + size].to_vec();

@@ -67,7 +67,12 @@ fn mount(fstype: &CStr, target: &CStr, data: Option<&CStr>) -> Result<(), String
 /// translation, no flow control, no signals from bytes.
 fn raw_tty(path: &CStr) -> Result<OwnedFd, String> {
     // SAFETY: open of a NUL-terminated path; the fd is owned at once.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(os(&format!("open {path:?}")));
     }

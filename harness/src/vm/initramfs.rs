@@ -67,7 +67,11 @@ pub fn elf_interpreter(image: &[u8]) -> anyhow::Result<Option<PathBuf>> {
     if image.len() < 64 || &image[..4] != b"\x7fELF" || image[4] != 2 || image[5] != 1 {
         return Err(bad());
     }
-    let u16_at = |o: usize| image.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u16_at = |o: usize| {
+        image
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let u64_at = |o: usize| {
         image
             .get(o..o + 8)

@@ -280,8 +280,10 @@ impl Shared {
         vm.backend.op_deadline = self.spec.deadline;
         vm.backend.slack = self.spec.slack;
         let start = std::time::Instant::now();
-        let hello = wait_ready(&mut vm.backend, bound)
-            .and_then(|()| vm.backend.hello_within(bound.saturating_sub(start.elapsed())));
+        let hello = wait_ready(&mut vm.backend, bound).and_then(|()| {
+            vm.backend
+                .hello_within(bound.saturating_sub(start.elapsed()))
+        });
         match hello {
             Ok(hello) => {
                 let (d, why) = crate::deadline::effective(self.spec.deadline, hello.speed);
@@ -323,7 +325,9 @@ fn wait_ready(b: &mut ProcessBackend, bound: Duration) -> BResult<()> {
 fn boot_failure(e: &BackendError, bound: Duration) -> String {
     match e {
         BackendError::Timeout { .. } => format!("no hello within {} s: it hangs", bound.as_secs()),
-        BackendError::Died(_) => "qemu exited first: the kernel did not start, panicked or rebooted".into(),
+        BackendError::Died(_) => {
+            "qemu exited first: the kernel did not start, panicked or rebooted".into()
+        }
         other => other.to_string(),
     }
 }
@@ -349,7 +353,9 @@ impl VmBackend {
     }
 
     fn vm(&mut self) -> &mut Vm {
-        self.vm.as_mut().expect("a VmBackend holds its VM until dropped")
+        self.vm
+            .as_mut()
+            .expect("a VmBackend holds its VM until dropped")
     }
 
     /// The image this backend booted.
