@@ -234,6 +234,7 @@ impl Backend for MiniSim {
                 orphans: true,
             },
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
+            speed: None,
         })
     }
 

@@ -105,6 +105,7 @@ pub type BResult<T> = Result<T, BackendError>;
 ///             profile: Profile::default(),
 ///             capabilities: Default::default(),
 ///             ops: Some(vec!["fork".into(), "mem_write".into(), "mem_read".into()]),
+///             speed: None,
 ///         })
 ///     }
 ///     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
@@ -214,25 +215,71 @@ impl ProcessBackend {
                 cmd.env("FORKSPEC_LAB_CPU", c.cpu.to_string());
             }
         }
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args(args).stderr(Stdio::inherit());
+        let (mut b, _) = ProcessBackend::spawn_command(cmd, argv)?;
+        b.cpu = cpu;
+        Ok(b)
+    }
+
+    /// Starts a prepared command (its stdin and stdout become the protocol's pipes; its
+    /// stderr is as `cmd` says) and returns its stderr when `cmd` piped it. `argv` names it
+    /// in messages. Like every backend process, it is spawned from a thread that lives as
+    /// long as the harness, so a PR_SET_PDEATHSIG it arms fires only when the harness dies.
+    pub fn spawn_command(
+        mut cmd: Command,
+        argv: &[String],
+    ) -> BResult<(ProcessBackend, Option<std::process::ChildStderr>)> {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = spawn_from_keeper(cmd)
             .map_err(|e| BackendError::Spawn(format!("{}: {e}", argv.join(" "))))?;
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
-        Ok(ProcessBackend {
+        let stderr = child.stderr.take();
+        let b = ProcessBackend {
             argv: argv.to_vec(),
             child,
             stdin: Some(stdin),
             stdout,
             buf: Vec::new(),
             hello: None,
-            cpu,
+            cpu: None,
             op_deadline: Duration::from_millis(forkspec_model::protocol::default_deadline_ms()),
             slack: Duration::from_secs(10),
-        })
+        };
+        Ok((b, stderr))
+    }
+
+    /// Kills the backend process at once (SIGKILL; nothing if it is already gone); it is
+    /// reaped when the backend is dropped.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Reads one line the backend writes before the protocol starts (a start-up banner),
+    /// waiting at most `wait`; `what` names it in errors.
+    pub fn banner_line(&mut self, what: &str, wait: Duration) -> BResult<Vec<u8>> {
+        self.read_line(&|| what.to_string(), wait)
+    }
+
+    /// Asks hello (once; later calls return the first answer) and waits at most `wait` for
+    /// it: how a backend that takes long to start (a VM booting) gets its own bound.
+    pub fn hello_within(&mut self, wait: Duration) -> BResult<Hello> {
+        if let Some(h) = &self.hello {
+            return Ok(h.clone());
+        }
+        let req = Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        };
+        match self.request(&req, wait)? {
+            Response::Hello(h) => {
+                if h.protocol != PROTOCOL_VERSION {
+                    return Err(BackendError::Version(h.protocol));
+                }
+                self.hello = Some(h.clone());
+                Ok(h)
+            }
+            other => Err(Self::unexpected("hello", other)),
+        }
     }
 
     /// Starts the Linux lab: `forkspec lab` from `exe`, optionally under a runner prefix.
@@ -470,23 +517,8 @@ pub fn case_dir_base() -> std::path::PathBuf {
 
 impl Backend for ProcessBackend {
     fn hello(&mut self) -> BResult<Hello> {
-        if let Some(h) = &self.hello {
-            return Ok(h.clone());
-        }
-        let req = Request::Hello {
-            protocol: PROTOCOL_VERSION,
-        };
         let wait = self.patient();
-        match self.request(&req, wait)? {
-            Response::Hello(h) => {
-                if h.protocol != PROTOCOL_VERSION {
-                    return Err(BackendError::Version(h.protocol));
-                }
-                self.hello = Some(h.clone());
-                Ok(h)
-            }
-            other => Err(Self::unexpected("hello", other)),
-        }
+        self.hello_within(wait)
     }
 
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {

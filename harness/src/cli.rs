@@ -60,6 +60,13 @@ enum Command {
         #[arg(long, value_name = "UID:GID")]
         as_user: Option<String>,
     },
+    /// The init of a `--kernel` VM: started by the guest kernel as /init of the initramfs.
+    #[command(hide = true)]
+    VmInit {
+        /// Run the lab as this `UID:GID`.
+        #[arg(long, value_name = "UID:GID")]
+        as_user: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +238,7 @@ pub fn main() -> i32 {
     let r = match cli.command {
         Command::Lab { as_user } => return crate::lab::serve_as(as_user.as_deref()),
         Command::Restrict { deny, cmd } => return restrict(&deny, &cmd),
+        Command::VmInit { as_user } => return crate::vm::guest::init_main(as_user.as_deref()),
         Command::Check(a) => cmd_check(a),
         Command::Replay(a) => cmd_replay(a),
         Command::Bench(a) => cmd_bench(a),

@@ -34,6 +34,23 @@ pub struct TargetArgs {
     /// directories' base (FORKSPEC_TMPDIR, else /dev/shm) must be writable by that user.
     #[arg(long, value_name = "USER")]
     pub as_user: Option<String>,
+    /// Boot this kernel image (a bzImage or vmlinuz) with qemu-system-x86_64 and run the lab
+    /// inside it; the model follows the kernel the lab reports (see `forkspec::vm`).
+    #[arg(long, value_name = "IMAGE")]
+    pub kernel: Option<std::path::PathBuf>,
+    /// With --kernel: KVM, software emulation (TCG), or KVM when it boots the image else TCG.
+    #[arg(long, value_enum, default_value = "auto", requires = "kernel")]
+    pub accel: crate::vm::Accel,
+    /// With --kernel: the guest's memory in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB", requires = "kernel")]
+    pub vm_memory: u32,
+    /// With --kernel: more words for the guest kernel's command line.
+    #[arg(long, value_name = "ARGS", requires = "kernel")]
+    pub kernel_append: Option<String>,
+    /// With --kernel: seconds from qemu's start to the lab's hello before the image counts as
+    /// hung (default 30 under KVM, 240 under TCG).
+    #[arg(long, value_name = "S", requires = "kernel", hide = true)]
+    pub boot_timeout_s: Option<u64>,
 }
 
 /// Resolves `--as-user`: a user name (its primary group), `UID` (gid = uid) or `UID:GID`.
@@ -119,9 +136,12 @@ pub fn backend_argv(t: &TargetArgs) -> anyhow::Result<(Vec<String>, bool)> {
 
 /// A connector for `t`: each call starts a fresh backend process and exchanges hellos.
 pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
-    let (argv, is_lab) = backend_argv(t)?;
     let deadline = std::time::Duration::from_millis(t.deadline_ms);
     let slack = std::time::Duration::from_millis(t.slack_ms);
+    if let Some(image) = &t.kernel {
+        return crate::vm::connector(vm_spec(t, image)?);
+    }
+    let (argv, is_lab) = backend_argv(t)?;
     Ok(Box::new(move || {
         let mut b = if is_lab {
             ProcessBackend::spawn_lab(&argv)?
@@ -130,10 +150,46 @@ pub fn connector(t: &TargetArgs) -> anyhow::Result<Connector> {
         };
         b.op_deadline = deadline;
         b.slack = slack;
-        // Every connection starts with hello (and its version check).
-        b.hello()?;
+        // Every connection starts with hello (and its version check), and the deadline
+        // follows the speed the backend reports in it.
+        let hello = b.hello()?;
+        let (d, why) = crate::deadline::effective(deadline, hello.speed);
+        if let Some(why) = why {
+            crate::deadline::note_once("deadline", &why);
+        }
+        b.op_deadline = d;
         Ok(Box::new(b) as Box<dyn Backend>)
     }))
+}
+
+/// The VM `--kernel IMAGE` and its options describe.
+fn vm_spec(t: &TargetArgs, image: &std::path::Path) -> anyhow::Result<crate::vm::VmSpec> {
+    if t.backend != "lab" {
+        anyhow::bail!(
+            "--kernel runs the lab inside the VM: it cannot be combined with --backend {}",
+            t.backend
+        );
+    }
+    if t.runner.is_some() {
+        anyhow::bail!("--kernel cannot be combined with --runner (the lab runs inside the VM)");
+    }
+    let as_user = match &t.as_user {
+        Some(u) => {
+            let (uid, gid) = resolve_user(u)?;
+            Some(format!("{uid}:{gid}"))
+        }
+        None => None,
+    };
+    Ok(crate::vm::VmSpec {
+        image: image.to_path_buf(),
+        accel: t.accel,
+        memory_mib: t.vm_memory,
+        append: t.kernel_append.clone(),
+        as_user,
+        boot_timeout: t.boot_timeout_s.map(std::time::Duration::from_secs),
+        deadline: std::time::Duration::from_millis(t.deadline_ms),
+        slack: std::time::Duration::from_millis(t.slack_ms),
+    })
 }
 
 /// A backend that answered hello, with what will be compared.
@@ -286,6 +342,11 @@ mod tests {
             deadline_ms: 2000,
             slack_ms: 10_000,
             as_user: None,
+            kernel: None,
+            accel: crate::vm::Accel::Auto,
+            vm_memory: 512,
+            kernel_append: None,
+            boot_timeout_s: None,
         }
     }
 

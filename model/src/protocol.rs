@@ -75,6 +75,22 @@ pub struct Hello {
     /// Op kinds it implements (the `kind` tag values); `None` means all.
     #[serde(default)]
     pub ops: Option<Vec<String>>,
+    /// How fast the implementation is, measured inside it at start-up; the harness never
+    /// grants an op less time than this shows it needs (see [`Speed`]). `None` when the
+    /// backend does not measure it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<Speed>,
+}
+
+/// Costs measured by a backend inside the implementation under test (medians, in
+/// microseconds). Under software emulation they are 10–50 times those of the machine itself,
+/// and every deadline the harness applies scales with them.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Speed {
+    /// fork of a small process, its `_exit(0)` and the parent's `waitpid`.
+    pub fork_wait_us: u64,
+    /// One byte to another process through a pipe and back.
+    pub round_trip_us: u64,
 }
 
 /// A backend's answer.

@@ -53,6 +53,7 @@ impl Backend for Sim {
             profile: Profile::default(),
             capabilities: Capabilities::ALL,
             ops: None,
+            speed: None,
         })
     }
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {

@@ -18,6 +18,8 @@ struct Lab {
     case: Option<Case>,
     /// Starts each case's `t0`; `None` when it could not be started (the lab forks `t0`).
     zygote: Option<Zygote>,
+    /// What this implementation's speed was measured to be at start-up.
+    speed: Option<forkspec_model::protocol::Speed>,
 }
 
 /// Pins the lab (and so every task it forks) to the CPU in `FORKSPEC_LAB_CPU`, if set and
@@ -91,6 +93,7 @@ impl Lab {
             profile: self.probe.profile.clone(),
             capabilities: self.probe.caps,
             ops: None,
+            speed: self.speed,
         })
     }
 
@@ -296,6 +299,9 @@ pub fn run(as_user: Option<&str>) -> i32 {
         observer,
         case: None,
         zygote,
+        // Measured before the first hello (and once): the harness needs it to set its
+        // deadlines, and a case's tasks are not yet running to disturb it.
+        speed: super::speed::measure(),
     };
     // A harness may pipeline requests (docs/protocol.md): a buffer that holds a whole window
     // of them lets the lab see which are already waiting.

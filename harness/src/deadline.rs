@@ -1,0 +1,106 @@
+//! Deadlines that follow the implementation's measured speed.
+//!
+//! A backend that measures itself reports [`Speed`] in its hello (the lab does, inside the
+//! kernel it runs on). An op that the model does not predict to block must never be reported
+//! as "blocked" just because the implementation is slow — under software emulation a kernel
+//! is 10–50 times slower than the machine — so the harness never applies a per-op deadline
+//! below what that speed shows an op needs, and says so when it raises `--deadline-ms`.
+
+use forkspec_model::protocol::Speed;
+use std::time::Duration;
+
+/// The least per-op deadline, whatever the speed: the slowest ops the generator makes (an
+/// exec of the forkspec binary, a clone into new namespaces, a fork of a task with every
+/// region populated) take a few milliseconds each on this machine kind, and a loaded
+/// machine can leave a runnable task waiting tens of milliseconds for a CPU.
+pub const FLOOR: Duration = Duration::from_millis(250);
+/// How many fork+exit+wait times an op may need: an exec or a clone into new namespaces
+/// costs tens of forks, and scheduling delays grow with the same slowness.
+pub const FORKS_PER_OP: u64 = 1000;
+/// How many pipe round trips an op may need (each op is several round trips between the
+/// lab and its agent, and the answer of an op in a new task waits for that task to run).
+pub const ROUND_TRIPS_PER_OP: u64 = 2000;
+
+/// The least deadline `speed` allows.
+pub fn needed(speed: Option<Speed>) -> Duration {
+    let Some(s) = speed else {
+        return FLOOR;
+    };
+    let us = s
+        .fork_wait_us
+        .saturating_mul(FORKS_PER_OP)
+        .max(s.round_trip_us.saturating_mul(ROUND_TRIPS_PER_OP));
+    FLOOR.max(Duration::from_micros(us))
+}
+
+/// The deadline to apply: `requested`, raised to what `speed` shows ops need. `Some(why)`
+/// when it was raised, with a message for stderr.
+pub fn effective(requested: Duration, speed: Option<Speed>) -> (Duration, Option<String>) {
+    let need = needed(speed);
+    if requested >= need {
+        return (requested, None);
+    }
+    let measured = match speed {
+        Some(s) => format!(
+            "measured inside it: fork+exit+wait {} µs, pipe round trip {} µs",
+            s.fork_wait_us, s.round_trip_us
+        ),
+        None => "it reports no speed".into(),
+    };
+    let why = format!(
+        "--deadline-ms {} is below what this implementation needs for an op ({measured}); \
+         using {} ms so that no op is reported blocked for being slow",
+        requested.as_millis(),
+        need.as_millis()
+    );
+    (need, Some(why))
+}
+
+/// Prints `msg` on stderr the first time a note about `topic` comes up in this process
+/// (every worker's backend comes to the same conclusion, with its own figures).
+pub fn note_once(topic: &str, msg: &str) {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|m| m == topic) {
+        eprintln!("forkspec: note: {msg}");
+        said.push(topic.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn speed(fork_wait_us: u64, round_trip_us: u64) -> Option<Speed> {
+        Some(Speed {
+            fork_wait_us,
+            round_trip_us,
+        })
+    }
+
+    #[test]
+    fn native_speed_keeps_the_default_and_raises_one_ms() {
+        let native = speed(150, 10);
+        let (d, why) = effective(Duration::from_millis(2000), native);
+        assert_eq!((d, why), (Duration::from_millis(2000), None));
+        let (d, why) = effective(Duration::from_millis(1), native);
+        assert_eq!(d, FLOOR);
+        assert!(why.unwrap().contains("--deadline-ms 1 "));
+        // No speed reported: the floor still holds.
+        assert_eq!(effective(Duration::from_millis(1), None).0, FLOOR);
+    }
+
+    #[test]
+    fn emulation_scales_the_deadline() {
+        // Software emulation: forks and round trips some 30 times slower.
+        let (d, why) = effective(Duration::from_millis(2000), speed(6000, 300));
+        assert_eq!(d, Duration::from_micros(6000 * FORKS_PER_OP));
+        assert!(why.unwrap().contains("fork+exit+wait 6000 µs"));
+        // Round trips can dominate too.
+        let (d, _) = effective(Duration::from_millis(1), speed(100, 2000));
+        assert_eq!(d, Duration::from_micros(2000 * ROUND_TRIPS_PER_OP));
+        // A deadline above the need is kept.
+        let (d, why) = effective(Duration::from_secs(60), speed(6000, 300));
+        assert_eq!((d, why), (Duration::from_secs(60), None));
+    }
+}
