@@ -352,6 +352,9 @@ mod tests {
     #[test]
     fn the_buggy_simulator_is_caught() {
         let report = run(true).unwrap();
-        assert!(!report.divergences.is_empty(), "the shared private page went unnoticed");
+        assert!(
+            !report.divergences.is_empty(),
+            "the shared private page went unnoticed"
+        );
     }
 }

@@ -23,7 +23,12 @@ fn every_snapshot_has_a_header_naming_an_existing_source() {
         seen += 1;
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("---"), "{}: no insta header", path.display());
+        assert_eq!(
+            lines.next(),
+            Some("---"),
+            "{}: no insta header",
+            path.display()
+        );
         let source = lines
             .take_while(|l| *l != "---")
             .find_map(|l| l.strip_prefix("source: "))

@@ -282,12 +282,22 @@ fn forkspec_coverage_check_runs_on_the_tree_and_fails_clearly_without_it() {
 fn cargo_insta_searches_the_snapshot_directory() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(cargo)
-        .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
         .arg("--manifest-path")
         .arg(root().join("Cargo.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let snapshots = root().join("snapshots").canonicalize().unwrap();
     let mut roots = vec![];
@@ -301,5 +311,9 @@ fn cargo_insta_searches_the_snapshot_directory() {
         let dir = file.parent().unwrap().canonicalize().unwrap();
         snapshots.starts_with(dir)
     });
-    assert!(found, "no package or target directory contains {}", snapshots.display());
+    assert!(
+        found,
+        "no package or target directory contains {}",
+        snapshots.display()
+    );
 }

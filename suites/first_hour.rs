@@ -54,7 +54,15 @@ fn the_printed_replay_command_reruns_the_same_backend() {
     let (code, out, err) = forkspec(
         d.path(),
         &[
-            "check", "--cases", "60", "--suite", "fd", "--backend", &sim, "--level", "semantic",
+            "check",
+            "--cases",
+            "60",
+            "--suite",
+            "fd",
+            "--backend",
+            &sim,
+            "--level",
+            "semantic",
         ],
     );
     assert_eq!(code, 1, "{out}\n{err}");
@@ -154,7 +162,15 @@ fn output_paths_are_checked_before_the_run() {
     assert!(!out.contains("forkspec check:"), "the run started: {out}");
     let (code, _, err) = forkspec(
         d.path(),
-        &["check", "--cases", "5", "--out", "ok.xml/sub", "--json", "-"],
+        &[
+            "check",
+            "--cases",
+            "5",
+            "--out",
+            "ok.xml/sub",
+            "--json",
+            "-",
+        ],
     );
     // ok.xml does not exist: --out can be made; with a file in the way it cannot.
     assert_ne!(code, 2, "{err}");
@@ -209,7 +225,9 @@ fn not_compared_speaks_of_the_simulator_not_the_linux_lab() {
     for linux in ["CAP_SYS_ADMIN", "/proc", "kcmp unavailable"] {
         assert!(!section.contains(linux), "{linux} in {section}");
     }
-    let op_lines = section.lines().filter(|l| l.contains("madvise") || l.contains("pread"));
+    let op_lines = section
+        .lines()
+        .filter(|l| l.contains("madvise") || l.contains("pread"));
     assert_eq!(op_lines.count(), 1, "{section}");
 }
 
@@ -237,7 +255,11 @@ fn huge_values_in_a_case_file_give_short_errors_when_it_is_read() {
     let d = tmp();
     let file = d.path().join("big.json");
     let huge = "A".repeat(5 << 20);
-    std::fs::write(&file, format!(r#"{{"ops":[{{"task":0,"kind":"{huge}"}}]}}"#)).unwrap();
+    std::fs::write(
+        &file,
+        format!(r#"{{"ops":[{{"task":0,"kind":"{huge}"}}]}}"#),
+    )
+    .unwrap();
     let f = file.display().to_string();
     // The backend does not exist: the file is refused before one is started.
     let (code, out, err) = forkspec(d.path(), &["replay", &f, "--backend", "exec:/nonexistent"]);
@@ -254,4 +276,161 @@ fn huge_values_in_a_case_file_give_short_errors_when_it_is_read() {
     assert_eq!(code, 2, "{out}");
     assert!(err.len() < 2000, "{} bytes of error", err.len());
     assert!(err.contains("limit is 64"), "{err}");
+}
+
+/// The attributes junit-10.xsd (the schema of Jenkins' xunit plugin) allows on each element
+/// forkspec writes, with the required ones marked `*`, and the children each may have.
+const JUNIT_SCHEMA: &[(&str, &[&str], &[&str])] = &[
+    (
+        "testsuites",
+        &["name", "time", "tests", "failures", "errors"],
+        &["testsuite"],
+    ),
+    (
+        "testsuite",
+        &[
+            "name*",
+            "tests*",
+            "failures*",
+            "errors*",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        ],
+        &[
+            "testsuite",
+            "properties",
+            "testcase",
+            "system-out",
+            "system-err",
+        ],
+    ),
+    ("properties", &[], &["property"]),
+    ("property", &["name*", "value*"], &[]),
+    (
+        "testcase",
+        &["name*", "time", "classname", "group"],
+        &["skipped", "error", "failure", "system-out", "system-err"],
+    ),
+    ("failure", &["type", "message"], &[]),
+    ("error", &["type", "message"], &[]),
+    ("skipped", &["type", "message"], &[]),
+];
+
+fn check_junit_schema(xml: &str) {
+    let doc = roxmltree::Document::parse(xml).expect("well-formed");
+    assert_eq!(doc.root_element().tag_name().name(), "testsuites");
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        let tag = node.tag_name().name();
+        let (_, attrs, children) = JUNIT_SCHEMA
+            .iter()
+            .find(|(t, _, _)| *t == tag)
+            .unwrap_or_else(|| panic!("<{tag}> is not in the schema"));
+        for a in node.attributes() {
+            assert!(
+                attrs.iter().any(|x| x.trim_end_matches('*') == a.name()),
+                "<{tag} {}> is not in the schema",
+                a.name()
+            );
+        }
+        for required in attrs.iter().filter_map(|x| x.strip_suffix('*')) {
+            assert!(
+                node.attribute(required).is_some(),
+                "<{tag}> needs {required}"
+            );
+        }
+        if let Some(t) = node.attribute("time") {
+            // SUREFIRE_TIME: digits, optionally with a fraction.
+            let ok = t
+                .split_once('.')
+                .map_or(t, |(i, _)| i)
+                .chars()
+                .all(|c| c.is_ascii_digit());
+            assert!(ok, "<{tag} time={t:?}>");
+        }
+        for c in node.children().filter(|c| c.is_element()) {
+            let name = c.tag_name().name();
+            assert!(children.contains(&name), "<{name}> inside <{tag}>");
+        }
+    }
+}
+
+#[test]
+fn junit_fits_the_schema_and_names_follow_the_fingerprint_across_seeds() {
+    let d = tmp();
+    let sim = pysim(" --buggy");
+    let base = d.path().join("base.json").display().to_string();
+    let common = ["--cases", "60", "--suite", "fd", "--backend", &sim];
+    let mut args = vec!["baseline", "write", &base];
+    args.extend_from_slice(&common);
+    assert_eq!(forkspec(d.path(), &args).0, 0);
+    let names = |seed: &str, baseline: bool| {
+        let xml = d.path().join(format!("r{seed}.xml")).display().to_string();
+        let mut args = vec!["check", "--seed", seed, "--junit", &xml];
+        args.extend_from_slice(&common);
+        if baseline {
+            args.extend_from_slice(&["--baseline", &base]);
+        }
+        let (code, out, err) = forkspec(d.path(), &args);
+        assert!(code == 0 || code == 1, "{out}\n{err}");
+        let text = std::fs::read_to_string(&xml).unwrap();
+        check_junit_schema(&text);
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let names: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .map(|n| n.attribute("name").unwrap().to_string())
+            .collect();
+        names
+    };
+    let first = names("1", true);
+    let second = names("2", false);
+    // Every fingerprint both runs found has the same test case name in both.
+    let common: Vec<&String> = first.iter().filter(|n| second.contains(n)).collect();
+    assert!(
+        common.iter().any(|n| n.starts_with("divergence")),
+        "{first:?}\n{second:?}"
+    );
+    for n in first
+        .iter()
+        .chain(&second)
+        .filter(|n| n.starts_with("divergence"))
+    {
+        let fp = n.split_whitespace().nth(1).unwrap();
+        let same_fp: Vec<&String> = first
+            .iter()
+            .chain(&second)
+            .filter(|m| m.contains(fp))
+            .collect();
+        assert!(same_fp.iter().all(|m| m == &n), "{same_fp:?}");
+    }
+}
+
+#[test]
+fn out_of_range_options_are_refused_while_parsing() {
+    let d = tmp();
+    for (args, needle) in [
+        (&["check", "--cases", "0"][..], "at least 1"),
+        (&["check", "--cases", "-1"][..], "got -1"),
+        (&["check", "--pages", "257"][..], "1..=256"),
+        (&["check", "--max-len", "0"][..], "at least 1"),
+        (&["check", "-j", "0"][..], "1..=4096"),
+        (&["bench", "--workers", "0"][..], "1..=4096"),
+        (&["bench", "--jobs", "0"][..], "1..=4096"),
+    ] {
+        let (code, out, err) = forkspec(d.path(), args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!out.contains("forkspec check:"), "{args:?} started a run");
+    }
+    let (code, out, err) = forkspec(d.path(), &["check", "-j", "1", "--cases", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("jobs: 1"), "{out}");
 }

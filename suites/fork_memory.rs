@@ -305,7 +305,12 @@ fn count_the_cases_of_both_parts() {
 fn parts_share_proptest_cases() {
     let run = |cases: &str| {
         std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "count_the_cases_of_both_parts", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "count_the_cases_of_both_parts",
+                "--ignored",
+                "--nocapture",
+            ])
             .env("PROPTEST_CASES", cases)
             .output()
             .unwrap()

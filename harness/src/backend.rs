@@ -431,7 +431,10 @@ fn wait_for_exit(pid: u32, limit: Duration) {
         tv_sec: limit.as_secs() as i64,
         tv_nsec: i64::from(limit.subsec_nanos()),
     };
-    let mut pfd = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+    let mut pfd = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
     let _ = rustix::event::poll(&mut pfd, Some(&timeout));
 }
 

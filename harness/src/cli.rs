@@ -340,7 +340,10 @@ impl CheckArgs {
             .map(|(o, _)| *o)
             .collect();
         if to_stdout.len() > 1 {
-            anyhow::bail!("{} all name stdout (-): at most one may", to_stdout.join(", "));
+            anyhow::bail!(
+                "{} all name stdout (-): at most one may",
+                to_stdout.join(", ")
+            );
         }
         if !to_stdout.is_empty() {
             crate::interrupt::text_to_stderr();

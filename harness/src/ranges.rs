@@ -11,7 +11,7 @@ fn parse_in(s: &str, range: RangeInclusive<u64>, what: &str) -> Result<u64, Stri
         .map_err(|_| format!("expected a whole number of {what}, got {s:?}"))?;
     let (lo, hi) = (*range.start(), *range.end());
     if n < i128::from(lo) || n > i128::from(hi) {
-        return Err(if hi == u64::MAX {
+        return Err(if hi >= u64::from(u32::MAX) {
             format!("must be at least {lo} {what}, got {n}")
         } else {
             format!("must be in {lo}..={hi} {what}, got {n}")

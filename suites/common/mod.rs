@@ -282,7 +282,9 @@ fn config_with(cases: u32, seed: u64) -> proptest::test_runner::Config {
 /// the cases, run by proptest's runner on the configuration as given. (The `proptest!` macro
 /// would apply PROPTEST_CASES to each part again, running the total once per part.)
 pub fn property_part(mix: Mix, default_cases: u32, part: u32, source_file: &'static str) {
-    run_part(default_cases, part, source_file, &|choices| property(mix, choices));
+    run_part(default_cases, part, source_file, &|choices| {
+        property(mix, choices)
+    });
 }
 
 /// Runs `test` on part `part` of `default_cases` generated choice lists.

@@ -77,7 +77,9 @@ impl CaseFile {
             use forkspec_model::{OpKind, MAX_IO};
             let (what, n) = match &op.kind {
                 OpKind::Write { data, .. } | OpKind::Pwrite { data, .. } => ("data of", data.len()),
-                OpKind::Read { len, .. } | OpKind::Pread { len, .. } => ("a length of", *len as usize),
+                OpKind::Read { len, .. } | OpKind::Pread { len, .. } => {
+                    ("a length of", *len as usize)
+                }
                 _ => continue,
             };
             if n > MAX_IO as usize {
