@@ -384,7 +384,8 @@ fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
     print_summary(&report, jobs, a.gen.cases);
     // Every report is attempted; the first failure is the error.
     let mut failed = None;
-    let renders: [(&Option<PathBuf>, &str, fn(&Report) -> String); 3] = [
+    type Render = fn(&Report) -> String;
+    let renders: [(&Option<PathBuf>, &str, Render); 3] = [
         (&a.json, "report", |r| {
             serde_json::to_string_pretty(r).expect("reports serialize") + "\n"
         }),
