@@ -83,7 +83,7 @@ pub fn stdout_closed() {
     REQUESTED.store(true, Ordering::SeqCst);
 }
 
-/// `println!` through [`print`].
+/// `println!` through [`print()`].
 #[macro_export]
 macro_rules! outln {
     ($($t:tt)*) => {
