@@ -1,7 +1,8 @@
 //! Background save by fork, measured on this kernel and compared with the model.
 //!
 //! ```sh
-//! cargo run --release --example background_save                  # writes docs/background_save.svg
+//! cargo run --release --example background_save                  # writes ./background_save.svg
+//! cargo run --release --example background_save -- --out docs/background_save.svg  # the README plot
 //! cargo run --release --example background_save -- --out FILE.svg --max-mib 256
 //! ```
 //!
@@ -40,8 +41,9 @@ const MIB: usize = 1 << 20;
 /// against the model.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Where the plot goes (SVG).
-    #[arg(long, default_value = "docs/background_save.svg")]
+    /// Where the plot goes (SVG). Not the tracked docs/background_save.svg unless asked for:
+    /// a run on another machine would silently replace the README's figures.
+    #[arg(long, visible_alias = "svg", default_value = "background_save.svg")]
     out: PathBuf,
     /// Largest resident state, in MiB (sizes are the powers of 2 from 1 MiB up to it).
     #[arg(long, default_value_t = 1024)]

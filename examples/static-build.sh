@@ -13,10 +13,11 @@ out=${1:-forkspec-static}
 
 if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   target=x86_64-unknown-linux-musl
-  cargo build --release --locked -p forkspec --bin forkspec --target "$target"
+  CARGO_PROFILE_RELEASE_STRIP=symbols \
+    cargo build --release --locked -p forkspec --bin forkspec --target "$target"
 else
   target=x86_64-unknown-linux-gnu
-  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" CARGO_PROFILE_RELEASE_STRIP=symbols \
     cargo build --release --locked -p forkspec --bin forkspec --target "$target"
 fi
 bin="${CARGO_TARGET_DIR:-target}/$target/release/forkspec"

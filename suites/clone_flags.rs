@@ -7,31 +7,24 @@ use common::*;
 use forkspec::backend::Backend;
 use forkspec::gen::Mix;
 use forkspec_model::*;
-use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 /// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
 const GENERATED: u32 = 1600;
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 0))]
-    /// Generated clone / vfork sequences behave on the kernel exactly as the model predicts.
-    // covers: clone.vm, clone.files, clone.fs, clone.sighand, clone.parent, clone.vfork
-    // covers: clone.exit-signal, clone.pidfd, clone.namespaces, clone.sysvsem, clone.validity
-    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
-    #[test]
-    fn clone_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Clone, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Generated clone / vfork sequences behave on the kernel exactly as the model predicts.
+// covers: clone.vm, clone.files, clone.fs, clone.sighand, clone.parent, clone.vfork
+// covers: clone.exit-signal, clone.pidfd, clone.namespaces, clone.sysvsem, clone.validity
+/// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
+#[test]
+fn clone_model_matches_kernel() {
+    property_part(Mix::Clone, GENERATED, 0, file!());
 }
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 1))]
-    /// Part 2 of [`PARTS`] of [`clone_model_matches_kernel`].
-    #[test]
-    fn clone_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Clone, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Part 2 of [`PARTS`] of [`clone_model_matches_kernel`].
+#[test]
+fn clone_model_matches_kernel_part_2() {
+    property_part(Mix::Clone, GENERATED, 1, file!());
 }
 
 /// The 15 flags of the matrix, in bit order of the combination index.

@@ -316,3 +316,48 @@ fn forkspec_coverage_check_runs_on_the_tree_and_fails_clearly_without_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stale"));
     assert_eq!(std::fs::read_to_string(&stale).unwrap(), "# old\n");
 }
+
+/// `cargo insta test --workspace` / `review` / `accept` look for pending snapshots only under
+/// the directory of each package's manifest and of each target's source file (cargo-insta's
+/// `find_snapshot_roots`); the known cases keep theirs in the top-level snapshots/, so some
+/// target's source must sit there (`snapshot_files`), or an edited snapshot is never offered
+/// for review.
+#[test]
+fn cargo_insta_searches_the_snapshot_directory() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .arg("--manifest-path")
+        .arg(root().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snapshots = root().join("snapshots").canonicalize().unwrap();
+    let mut roots = vec![];
+    for p in meta["packages"].as_array().unwrap() {
+        roots.push(PathBuf::from(p["manifest_path"].as_str().unwrap()));
+        for t in p["targets"].as_array().unwrap() {
+            roots.push(PathBuf::from(t["src_path"].as_str().unwrap()));
+        }
+    }
+    let found = roots.iter().any(|file| {
+        let dir = file.parent().unwrap().canonicalize().unwrap();
+        snapshots.starts_with(dir)
+    });
+    assert!(
+        found,
+        "no package or target directory contains {}",
+        snapshots.display()
+    );
+}

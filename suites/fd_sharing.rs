@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use forkspec::gen::Mix;
 use forkspec_model::*;
-use proptest::prelude::*;
 use rstest::rstest;
 use OpKind::*;
 
@@ -39,25 +38,19 @@ fn here(t: TaskId, fd: Fd) -> Op {
 /// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
 const GENERATED: u32 = 1800;
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 0))]
-    /// Generated fd / pipe / fork sequences behave on the kernel exactly as the model predicts.
-    // covers: fd.inherited, fd.shared-offset, fd.shared-status-flags, fd.close-independent
-    // covers: fd.pipe-eof
-    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
-    #[test]
-    fn fd_sharing_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Fd, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Generated fd / pipe / fork sequences behave on the kernel exactly as the model predicts.
+// covers: fd.inherited, fd.shared-offset, fd.shared-status-flags, fd.close-independent
+// covers: fd.pipe-eof
+/// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
+#[test]
+fn fd_sharing_model_matches_kernel() {
+    property_part(Mix::Fd, GENERATED, 0, file!());
 }
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 1))]
-    /// Part 2 of [`PARTS`] of [`fd_sharing_model_matches_kernel`].
-    #[test]
-    fn fd_sharing_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Fd, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Part 2 of [`PARTS`] of [`fd_sharing_model_matches_kernel`].
+#[test]
+fn fd_sharing_model_matches_kernel_part_2() {
+    property_part(Mix::Fd, GENERATED, 1, file!());
 }
 
 #[rstest]

@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use forkspec::gen::{fork_depth, generate, GenConfig, Mix, SeededChoices};
 use forkspec_model::*;
-use proptest::prelude::*;
 use OpKind::*;
 use Region::*;
 
@@ -36,26 +35,20 @@ fn frame(p: Page) -> Option<Frame> {
 /// Generated cases of this suite, over all parts (PROPTEST_CASES overrides it).
 const GENERATED: u32 = 1800;
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 0))]
-    /// Generated fork / memory sequences behave on the kernel exactly as the model predicts.
-    // covers: fork.return-values, fork.ppid, fork.wait, mem.cow-parent-writes, mem.cow-child-writes
-    // covers: mem.cow-frames, mem.zero-page, mem.map-shared, mem.file-private, mem.dontfork
-    // covers: mem.wipeonfork, mem.keeponfork
-    /// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
-    #[test]
-    fn fork_memory_model_matches_kernel(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Fork, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Generated fork / memory sequences behave on the kernel exactly as the model predicts.
+// covers: fork.return-values, fork.ppid, fork.wait, mem.cow-parent-writes, mem.cow-child-writes
+// covers: mem.cow-frames, mem.zero-page, mem.map-shared, mem.file-private, mem.dontfork
+// covers: mem.wipeonfork, mem.keeponfork
+/// Part 1 of [`PARTS`]; the other parts run the same property with other seeds.
+#[test]
+fn fork_memory_model_matches_kernel() {
+    property_part(Mix::Fork, GENERATED, 0, file!());
 }
 
-proptest! {
-    #![proptest_config(proptest_config_part(GENERATED, 1))]
-    /// Part 2 of [`PARTS`] of [`fork_memory_model_matches_kernel`].
-    #[test]
-    fn fork_memory_model_matches_kernel_part_2(choices in proptest::collection::vec(any::<u32>(), 0..240)) {
-        property(Mix::Fork, &choices).map_err(TestCaseError::fail)?;
-    }
+/// Part 2 of [`PARTS`] of [`fork_memory_model_matches_kernel`].
+#[test]
+fn fork_memory_model_matches_kernel_part_2() {
+    property_part(Mix::Fork, GENERATED, 1, file!());
 }
 
 #[test]
@@ -291,4 +284,43 @@ fn wipeonfork_on_shared_or_file_mappings_is_einval() {
     assert_eq!(m.outcomes[1], Outcome::Err(Errno::EINVAL));
     assert_eq!(m.outcomes[2], Outcome::Err(Errno::EINVAL));
     assert_eq!(m.outcomes[3], Outcome::Ret(0));
+}
+
+/// Counts the cases both parts run (with no lab): what the next test starts.
+#[test]
+#[ignore = "started by parts_share_proptest_cases with PROPTEST_CASES set"]
+fn count_the_cases_of_both_parts() {
+    let n = std::sync::atomic::AtomicU32::new(0);
+    for part in 0..PARTS {
+        run_part(GENERATED, part, file!(), &|_| {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        });
+    }
+    println!("cases of both parts: {}", n.into_inner());
+}
+
+/// `PROPTEST_CASES=N` is the suite's total over its parts, not each part's.
+#[test]
+fn parts_share_proptest_cases() {
+    let run = |cases: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "count_the_cases_of_both_parts",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("PROPTEST_CASES", cases)
+            .output()
+            .unwrap()
+    };
+    let out = run("15");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cases of both parts: 15\n"), "{stdout}");
+    // A malformed value stops the suite, naming the variable.
+    let out = run("lots");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("PROPTEST_CASES=\"lots\""), "{text}");
 }

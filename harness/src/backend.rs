@@ -8,7 +8,7 @@ use crate::cpus::{claim_lab_cpu, pin_thread, CpuClaim};
 use forkspec_model::protocol::{Hello, Request, Response, PROTOCOL_VERSION};
 use forkspec_model::{CaseConfig, Op, Outcome, Snapshot};
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -229,7 +229,11 @@ impl ProcessBackend {
         mut cmd: Command,
         argv: &[String],
     ) -> BResult<(ProcessBackend, Option<std::process::ChildStderr>)> {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal goes to forkspec alone, which
+        // finishes the cases under way on its backends and writes its reports.
+        cmd.process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
         let mut child = spawn_from_keeper(cmd)
             .map_err(|e| BackendError::Spawn(format!("{}: {e}", argv.join(" "))))?;
         let stdin = child.stdin.take().expect("piped stdin");
@@ -371,7 +375,13 @@ impl ProcessBackend {
         Ok(resp)
     }
 
+    /// How the backend ended, after it closed a pipe. A backend that closes its pipes is
+    /// usually exiting but may not have been reaped yet: its exit is waited for (for up to
+    /// the slack) before it is called running.
     fn exit_note(&mut self) -> String {
+        if let Ok(None) = self.child.try_wait() {
+            wait_for_exit(self.child.id(), self.slack.min(Duration::from_secs(2)));
+        }
         match self.child.try_wait() {
             Ok(Some(st)) => format!("backend exited: {st}"),
             _ => "backend still running".into(),
@@ -394,45 +404,31 @@ impl ProcessBackend {
                     waited: wait,
                 });
             }
-            let mut pfd = libc::pollfd {
-                fd: self.stdout.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
             let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: pfd is a valid pollfd for the duration of the call.
-            let r = unsafe { libc::poll(&mut pfd, 1, ms.max(1)) };
-            if r < 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(BackendError::Died(format!(
-                    "poll: {}",
-                    std::io::Error::last_os_error()
-                )));
-            }
-            if r == 0 {
-                continue;
+            let timeout = rustix::event::Timespec {
+                tv_sec: i64::from(ms.max(1) / 1000),
+                tv_nsec: i64::from(ms.max(1) % 1000) * 1_000_000,
+            };
+            let mut pfd = [rustix::event::PollFd::new(
+                &self.stdout,
+                rustix::event::PollFlags::IN,
+            )];
+            match rustix::event::poll(&mut pfd, Some(&timeout)) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(BackendError::Died(format!("poll: {e}"))),
             }
             let mut chunk = [0u8; 65536];
-            // SAFETY: reading into a stack buffer of the given length from an fd we own.
-            let n = unsafe {
-                libc::read(
-                    self.stdout.as_raw_fd(),
-                    chunk.as_mut_ptr().cast(),
-                    chunk.len(),
-                )
-            };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
+            let n = match rustix::io::read(&self.stdout, &mut chunk) {
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    return Err(BackendError::Died(format!(
+                        "reading answer to {}: {e}",
+                        what()
+                    )))
                 }
-                return Err(BackendError::Died(format!(
-                    "reading answer to {}: {e}",
-                    what()
-                )));
-            }
+            };
             if n == 0 {
                 let note = self.exit_note();
                 return Err(BackendError::Died(format!(
@@ -440,7 +436,7 @@ impl ProcessBackend {
                     what()
                 )));
             }
-            self.buf.extend_from_slice(&chunk[..n as usize]);
+            self.buf.extend_from_slice(&chunk[..n]);
             if self.buf.len() > 256 << 20 {
                 return Err(BackendError::Garbage {
                     request: what(),
@@ -468,6 +464,26 @@ impl ProcessBackend {
     fn patient(&self) -> Duration {
         self.quick().max(Duration::from_secs(10))
     }
+}
+
+/// Waits until process `pid` (our child, not reaped) exits, or `limit` passes: its pidfd
+/// becomes readable when it exits.
+fn wait_for_exit(pid: u32, limit: Duration) {
+    let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return;
+    };
+    let timeout = rustix::event::Timespec {
+        tv_sec: limit.as_secs() as i64,
+        tv_nsec: i64::from(limit.subsec_nanos()),
+    };
+    let mut pfd = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let _ = rustix::event::poll(&mut pfd, Some(&timeout));
 }
 
 /// Spawns `cmd` from a thread that lives as long as the process. The lab asks for

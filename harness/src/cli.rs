@@ -3,6 +3,8 @@
 use crate::baseline::Baseline;
 use crate::check::{check_parallel, examine, CaseFile, CheckConfig};
 use crate::gen::{GenConfig, Mix, OpSet};
+use crate::outln;
+use crate::outputs::{check_dir, check_file, Dest};
 use crate::progress::Progress;
 use crate::report::{Divergence, Report};
 use crate::run::{op_kind_name, run_case, RunOptions, SnapshotMode};
@@ -10,7 +12,7 @@ use crate::target::{connector, Connected, TargetArgs};
 use clap::{Args, Parser, Subcommand};
 use forkspec_model::diff::LevelFilter;
 use forkspec_model::Profile;
-use std::io::Write;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// forkspec: conformance suite for Linux process creation.
@@ -89,8 +91,8 @@ enum CorpusCmd {
 
 #[derive(Args, Debug)]
 struct GenArgs {
-    /// Number of generated cases.
-    #[arg(long, default_value_t = 1000)]
+    /// Number of generated cases (at least 1).
+    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases, allow_negative_numbers = true)]
     cases: u64,
     /// Run seed (printed; the same seed generates the same cases).
     #[arg(long, default_value_t = 1)]
@@ -98,11 +100,11 @@ struct GenArgs {
     /// Area of the generated ops.
     #[arg(long, value_enum, default_value = "all")]
     suite: Mix,
-    /// Longest generated sequence.
-    #[arg(long, default_value_t = 24)]
+    /// Longest generated sequence (at least 1 op).
+    #[arg(long, default_value_t = 24, value_parser = crate::ranges::max_len, allow_negative_numbers = true)]
     max_len: u32,
-    /// Pages per region.
-    #[arg(long, default_value_t = 8)]
+    /// Pages per region (1 to 256).
+    #[arg(long, default_value_t = 8, value_parser = crate::ranges::pages, allow_negative_numbers = true)]
     pages: u32,
 }
 
@@ -173,7 +175,7 @@ struct CheckArgs {
     /// Workers, each with its own backend (its own lab process, pinned to its own CPU):
     /// default one per CPU this process may run on, never more than the cases. The report is
     /// the same for any number (apart from the timing fields).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'j', long, value_name = "N", value_parser = crate::ranges::workers, allow_negative_numbers = true)]
     jobs: Option<u32>,
     #[command(flatten)]
     target: TargetArgs,
@@ -194,11 +196,11 @@ impl CheckArgs {
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Generated cases per throughput figure.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases, allow_negative_numbers = true)]
     cases: u64,
-    /// Workers for the parallel figures (default: one per CPU).
-    #[arg(long)]
-    workers: Option<usize>,
+    /// Workers for the parallel figures (default: one per CPU); `--jobs`/`-j` as for check.
+    #[arg(long, short = 'j', visible_alias = "jobs", value_name = "N", value_parser = crate::ranges::workers, allow_negative_numbers = true)]
+    workers: Option<u32>,
     /// Write the figures as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -276,7 +278,11 @@ fn level_name(l: LevelFilter) -> &'static str {
 
 /// Runs the check of `a`; the report is complete as far as the run went, and the error (if
 /// any) says why it stopped early. Returns the number of workers too.
-fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>)> {
+/// Divergences `known` accepts (those of the `--baseline`) are announced in one line.
+fn run_check(
+    a: &CheckArgs,
+    known: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<(Report, usize, anyhow::Result<()>)> {
     let conn = connector(&a.target)?;
     let c = Connected::open(&a.target, &conn)?;
     let profile = c.hello.profile.clone();
@@ -304,7 +310,7 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>
         ..Report::default()
     };
     drop(c);
-    println!(
+    outln!(
         "forkspec check: {} cases, seed {}, suite {}, level {}, against {} ({})",
         a.gen.cases,
         a.gen.seed,
@@ -321,7 +327,16 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>
                 b.clear();
             }
             for d in &r.divergences[seen..] {
-                println!("{}", d.render());
+                if known(&d.fingerprint) {
+                    outln!(
+                        "KNOWN {} ({} level, {} ops): in the baseline",
+                        d.fingerprint,
+                        d.level,
+                        d.sequence.len()
+                    );
+                } else {
+                    outln!("{}", with_target(d.clone(), &a.target).render());
+                }
             }
             seen = r.divergences.len();
         }
@@ -332,44 +347,128 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<(Report, usize, anyhow::Result<()>
     let jobs = a.jobs();
     let result = check_parallel(&*conn, jobs, &profile, &cfg, &mut report, &mut progress);
     drop(bar);
+    report.divergences = std::mem::take(&mut report.divergences)
+        .into_iter()
+        .map(|d| with_target(d, &a.target))
+        .collect();
     Ok((report, jobs, result.map_err(anyhow::Error::from)))
+}
+
+/// `d` with a replay command that names the target it was found on (backend, runner,
+/// level, ...): without them `forkspec replay` would rerun the case on the running kernel.
+fn with_target(mut d: Divergence, target: &TargetArgs) -> Divergence {
+    if let Some(file) = &d.case_file {
+        let words = ["forkspec".to_string(), "replay".into(), file.clone()];
+        d.replay = Some(shell_words::join(words.into_iter().chain(target.to_args())));
+    }
+    d
 }
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
+impl CheckArgs {
+    /// Checks the output options before anything runs: each report's directory takes a
+    /// file, `--out` can be made, at most one report goes to stdout (`-`, and then the
+    /// human-readable output goes to stderr).
+    fn check_outputs(&self) -> anyhow::Result<()> {
+        let reports = self.reports();
+        for (option, path) in &reports {
+            check_file(option, path)?;
+        }
+        let to_stdout: Vec<&str> = reports
+            .iter()
+            .filter(|(_, p)| *p == Path::new("-"))
+            .map(|(o, _)| *o)
+            .collect();
+        if to_stdout.len() > 1 {
+            anyhow::bail!(
+                "{} all name stdout (-): at most one may",
+                to_stdout.join(", ")
+            );
+        }
+        if !to_stdout.is_empty() {
+            crate::interrupt::text_to_stderr();
+        }
+        check_dir("--out", &self.out)
+    }
+
+    fn reports(&self) -> Vec<(&'static str, &Path)> {
+        [
+            ("--json", &self.json),
+            ("--junit", &self.junit),
+            ("--markdown", &self.markdown),
+        ]
+        .into_iter()
+        .filter_map(|(o, p)| p.as_deref().map(|p| (o, p)))
+        .collect()
+    }
+}
+
 fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
+    a.check_outputs()?;
     // A malformed baseline is a usage error before anything runs.
     let baseline = a
         .baseline
         .as_ref()
         .map(|p| Baseline::load(p).map(|b| (p, b)))
         .transpose()?;
-    let (mut report, jobs, result) = run_check(&a)?;
+    crate::interrupt::install()?;
+    let known = |fp: &str| {
+        baseline
+            .as_ref()
+            .is_some_and(|(_, b)| b.divergences.iter().any(|e| e.fingerprint == fp))
+    };
+    let (mut report, jobs, result) = run_check(&a, &known)?;
     if let Some((path, b)) = &baseline {
         report.baseline = Some(b.apply(path, &mut report.divergences));
     }
-    print_summary(&report, jobs);
-    if let Some(path) = &a.json {
-        write_file(path, &(serde_json::to_string_pretty(&report)? + "\n"))?;
-        println!("report: {}", path.display());
+    print_summary(&report, jobs, a.gen.cases);
+    // Every report is attempted; the first failure is the error.
+    let mut failed = None;
+    type Render = fn(&Report) -> String;
+    let renders: [(&Option<PathBuf>, &str, Render); 3] = [
+        (&a.json, "report", |r| {
+            serde_json::to_string_pretty(r).expect("reports serialize") + "\n"
+        }),
+        (&a.junit, "junit", crate::junit::render),
+        (&a.markdown, "markdown", crate::markdown::render),
+    ];
+    for (path, what, render) in renders {
+        let Some(path) = path else { continue };
+        match Dest::new(path).write(&render(&report)) {
+            Ok(Some(shown)) => outln!("{what}: {shown}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("forkspec: error: {e:#}");
+                failed.get_or_insert(e);
+            }
+        }
     }
-    if let Some(path) = &a.junit {
-        write_file(path, &crate::junit::render(&report))?;
-        println!("junit: {}", path.display());
+    if let Some(e) = failed {
+        return Err(e);
     }
-    if let Some(path) = &a.markdown {
-        write_file(path, &crate::markdown::render(&report))?;
-        println!("markdown: {}", path.display());
+    if let Some(sig) = crate::interrupt::cause() {
+        return Ok(crate::interrupt::exit_code(sig));
     }
     result?;
     Ok(report.exit_code())
 }
 
 fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
-    let (report, jobs, result) = run_check(&a)?;
-    print_summary(&report, jobs);
+    check_file("baseline write", file)?;
+    a.check_outputs()?;
+    crate::interrupt::install()?;
+    let (report, jobs, result) = run_check(&a, &|_| false)?;
+    print_summary(&report, jobs, a.gen.cases);
+    if let Some(sig) = crate::interrupt::cause() {
+        anyhow::bail!(
+            "stopped early ({}): baseline {} not written",
+            crate::interrupt::describe(sig),
+            file.display()
+        );
+    }
     result?;
     if !report.errors.is_empty() {
         anyhow::bail!(
@@ -379,7 +478,7 @@ fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
         );
     }
     Baseline::from_report(&report).save(file)?;
-    println!(
+    outln!(
         "baseline: {} ({} known divergence(s))",
         file.display(),
         report.divergences.len()
@@ -387,8 +486,16 @@ fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn print_summary(r: &Report, jobs: usize) {
-    let mut out = std::io::stdout().lock();
+fn print_summary(r: &Report, jobs: usize, planned: u64) {
+    let mut out = String::new();
+    if let Some(sig) = crate::interrupt::cause() {
+        let _ = writeln!(
+            out,
+            "stopped early ({}): {} of {planned} cases run; the summary and reports cover those",
+            crate::interrupt::describe(sig),
+            r.cases
+        );
+    }
     let _ = writeln!(
         out,
         "cases run: {}  ops: {}  divergences: {}  errors: {}",
@@ -427,8 +534,21 @@ fn print_summary(r: &Report, jobs: usize) {
         );
     } else {
         let _ = writeln!(out, "not compared:");
+        let mut ops = vec![];
         for n in &r.not_compared {
-            let _ = writeln!(out, "  {}: {}", n.what, n.why);
+            match n.what.strip_prefix("op:") {
+                Some(op) => ops.push(op),
+                None => {
+                    let _ = writeln!(out, "  {}: {}", n.what, n.why);
+                }
+            }
+        }
+        if !ops.is_empty() {
+            let _ = writeln!(
+                out,
+                "  ops not implemented by the backend (not generated): {}",
+                ops.join(", ")
+            );
         }
     }
     let _ = writeln!(
@@ -436,6 +556,7 @@ fn print_summary(r: &Report, jobs: usize) {
         "time: {:.2} s  cases/s: {:.1}  jobs: {jobs}",
         r.seconds, r.cases_per_s
     );
+    crate::interrupt::print(&out);
 }
 
 fn cmd_bench(a: BenchArgs) -> anyhow::Result<i32> {
@@ -444,14 +565,21 @@ fn cmd_bench(a: BenchArgs) -> anyhow::Result<i32> {
         cases: a.cases.max(5),
         workers: a
             .workers
+            .map(|n| n as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
-    let r = crate::bench::run(&exe, &cfg)?;
-    print!("{}", crate::bench::render(&r));
     if let Some(path) = &a.json {
-        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        println!("report: {}", path.display());
+        check_file("--json", path)?;
+        if path == Path::new("-") {
+            crate::interrupt::text_to_stderr();
+        }
+    }
+    let r = crate::bench::run(&exe, &cfg)?;
+    crate::interrupt::print(&crate::bench::render(&r));
+    if let Some(path) = &a.json {
+        if let Some(shown) = Dest::new(path).write(&(serde_json::to_string_pretty(&r)? + "\n"))? {
+            outln!("report: {shown}");
+        }
     }
     Ok(0)
 }
@@ -480,7 +608,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
         levels: c.levels,
         caps: c.caps,
     };
-    println!(
+    outln!(
         "replaying {} ({} ops) against {}, level {}",
         a.file.display(),
         cf.case.ops.len(),
@@ -489,11 +617,11 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
     );
     let run = run_case(c.backend.as_mut(), &cf.case, &profile, &opts)?;
     for (i, s) in run.trace.iter().enumerate() {
-        println!("  {i:>3}  {:<48} {}", s.op.to_string(), s.actual);
+        outln!("  {i:>3}  {:<48} {}", s.op.to_string(), s.actual);
     }
     match run.mismatch {
         None => {
-            println!("model and implementation agree");
+            outln!("model and implementation agree");
             Ok(0)
         }
         Some(first) => {
@@ -505,7 +633,7 @@ fn cmd_replay(a: ReplayArgs) -> anyhow::Result<i32> {
                 }
                 None => Divergence::new(&cf.case, &first, cf.seed, file),
             };
-            println!("{}", d.render());
+            outln!("{}", d.render());
             Ok(1)
         }
     }
@@ -535,7 +663,7 @@ fn cmd_export(a: ExportArgs) -> anyhow::Result<i32> {
         &gen,
         &profile,
     )?;
-    println!(
+    outln!(
         "corpus: {} cases in {} (index.json; expectations for {})",
         index.cases.len(),
         a.dir.display(),
@@ -570,7 +698,7 @@ fn cmd_coverage(a: CoverageArgs) -> anyhow::Result<i32> {
             ));
         }
         if problems.is_empty() {
-            println!("{} is up to date", out.display());
+            outln!("{} is up to date", out.display());
             return Ok(0);
         }
         for p in &problems {
@@ -579,7 +707,7 @@ fn cmd_coverage(a: CoverageArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     if out == Path::new("-") {
-        print!("{}", m.text);
+        crate::interrupt::print(&m.text);
         return Ok(0);
     }
     write_file(&out, &m.text)?;
@@ -592,7 +720,7 @@ fn cmd_coverage(a: CoverageArgs) -> anyhow::Result<i32> {
                 .any(|t| t.covers.iter().any(|c| c == b.id))
         })
         .count();
-    println!(
+    outln!(
         "coverage: {} ({} behaviours, {} checked, {} annotated tests)",
         out.display(),
         CATALOGUE.len(),

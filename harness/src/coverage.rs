@@ -662,7 +662,7 @@ fn scan_file(path: &str, lines: &[&str], known: &BTreeSet<&str>, out: &mut Scan)
             TestKind::Model
         } else if path == "suites/scenarios.rs" {
             TestKind::Scenario
-        } else if body.contains("property(") {
+        } else if body.contains("property(") || body.contains("property_part(") {
             TestKind::Property
         } else if body.contains("known(") {
             TestKind::Known

@@ -204,6 +204,8 @@ pub struct Connected {
     pub levels: LevelFilter,
     /// The op kinds it implements (of those the generator knows).
     pub ops: OpSet,
+    /// It is the Linux lab (`--backend lab`), not a simulator.
+    pub lab: bool,
 }
 
 impl Connected {
@@ -225,6 +227,7 @@ impl Connected {
             levels: t.level.into(),
             ops,
             hello,
+            lab: t.backend == "lab",
         })
     }
 
@@ -249,7 +252,13 @@ impl Connected {
                 let why = model.iter().find(|m| m.0 == what).map_or(why, |m| m.1);
                 NotCompared {
                     what: what.into(),
-                    why: why.into(),
+                    why: if self.lab {
+                        why.into()
+                    } else {
+                        // The parenthesized reasons are the Linux lab's (CAP_SYS_ADMIN, /proc).
+                        let what_it_is = why.split(" (").next().unwrap_or(why);
+                        format!("{what_it_is} (not in the backend's hello capabilities)")
+                    },
                 }
             })
             .collect();
@@ -276,58 +285,61 @@ impl Connected {
     }
 }
 
-/// Splits a command line the way a POSIX shell would for simple quoting ('...', "...", \).
+/// Splits a command line the way a POSIX shell would (quotes, backslashes; no expansions).
 pub fn shell_words(s: &str) -> anyhow::Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => cur.push(c),
-                        None => anyhow::bail!("unterminated ' in {s:?}"),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => cur.push(chars.next().unwrap_or('\\')),
-                        Some(c) => cur.push(c),
-                        None => anyhow::bail!("unterminated \" in {s:?}"),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                cur.push(chars.next().unwrap_or('\\'));
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
+    let words = shell_words::split(s).map_err(|e| anyhow::anyhow!("{e} in {s:?}"))?;
     if words.is_empty() {
         anyhow::bail!("empty command");
     }
     Ok(words)
+}
+
+impl TargetArgs {
+    /// The options that name this target again, shell-quoted, defaults left out: what a
+    /// printed `forkspec replay FILE` command needs to run the same implementation.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut v: Vec<String> = vec![];
+        if self.backend != "lab" {
+            v.extend(["--backend".into(), self.backend.clone()]);
+        }
+        if let Some(r) = &self.runner {
+            v.extend(["--runner".into(), r.clone()]);
+        }
+        if !matches!(self.level, LevelArg::All) {
+            let level = clap::ValueEnum::to_possible_value(&self.level)
+                .map(|p| p.get_name().to_string())
+                .unwrap_or_default();
+            v.extend(["--level".into(), level]);
+        }
+        if self.deadline_ms != 2000 {
+            v.extend(["--deadline-ms".into(), self.deadline_ms.to_string()]);
+        }
+        if self.slack_ms != 10_000 {
+            v.extend(["--slack-ms".into(), self.slack_ms.to_string()]);
+        }
+        if let Some(u) = &self.as_user {
+            v.extend(["--as-user".into(), u.clone()]);
+        }
+        if let Some(k) = &self.kernel {
+            v.extend(["--kernel".into(), k.display().to_string()]);
+            if !matches!(self.accel, crate::vm::Accel::Auto) {
+                let accel = clap::ValueEnum::to_possible_value(&self.accel)
+                    .map(|p| p.get_name().to_string())
+                    .unwrap_or_default();
+                v.extend(["--accel".into(), accel]);
+            }
+            if self.vm_memory != 512 {
+                v.extend(["--vm-memory".into(), self.vm_memory.to_string()]);
+            }
+            if let Some(a) = &self.kernel_append {
+                v.extend(["--kernel-append".into(), a.clone()]);
+            }
+            if let Some(t) = self.boot_timeout_s {
+                v.extend(["--boot-timeout-s".into(), t.to_string()]);
+            }
+        }
+        v
+    }
 }
 
 #[cfg(test)]
@@ -373,6 +385,36 @@ mod tests {
             vec!["strace", "-f", "-o", "/dev/null", "a b"]
         );
         assert!(shell_words("'open").is_err());
+    }
+
+    #[test]
+    fn target_options_print_back_as_they_parse() {
+        #[derive(clap::Parser)]
+        struct P {
+            #[command(flatten)]
+            t: TargetArgs,
+        }
+        let line = [
+            "--backend",
+            "exec:python3 'my sim.py' --buggy",
+            "--runner",
+            "strace -f",
+            "--level",
+            "semantic",
+            "--deadline-ms",
+            "500",
+            "--as-user",
+            "nobody",
+        ];
+        let t = <P as clap::Parser>::parse_from(std::iter::once("x").chain(line)).t;
+        assert_eq!(t.to_args(), line);
+        let quoted = shell_words::join(t.to_args());
+        let again = <P as clap::Parser>::parse_from(
+            std::iter::once("x".to_string()).chain(shell_words(&quoted).unwrap()),
+        )
+        .t;
+        assert_eq!(format!("{again:?}"), format!("{t:?}"));
+        assert!(target("lab", None).to_args().is_empty());
     }
 
     #[test]

@@ -89,8 +89,10 @@ extern "C" fn shut_down_labs() {
     if generated + OTHER.load(Ordering::Relaxed) > 0 {
         // After the test harness's output capture: shows in every `cargo test` run.
         eprintln!(
-            "forkspec suite {}: {generated} generated and {} other real-kernel cases on {started} lab(s)",
+            "forkspec suite {} (seed {}): {generated} generated and {} other real-kernel cases on {started} lab(s)",
             suite_name(),
+            // Not seed(): this runs at exit, where a panic (a malformed value) would abort.
+            std::env::var("FORKSPEC_SEED").unwrap_or_else(|_| "1".into()),
             OTHER.load(Ordering::Relaxed)
         );
     }
@@ -219,20 +221,30 @@ pub fn known(name: &str, case: &Case) -> ModelRun {
     run
 }
 
-/// Number of generated cases: PROPTEST_CASES, else `default`.
+/// Number of generated cases: PROPTEST_CASES, else `default`. A value that is not a number
+/// stops the suite, naming the variable (silently running the default would look like a pass).
 pub fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    env_number("PROPTEST_CASES").map_or(default, |n| n as u32)
 }
 
 /// The suite seed: FORKSPEC_SEED, else 1.
-fn seed() -> u64 {
-    std::env::var("FORKSPEC_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+pub fn seed() -> u64 {
+    env_number("FORKSPEC_SEED").unwrap_or(1)
+}
+
+/// `var` as a number, `None` when unset; panics naming `var` when it is set but malformed.
+fn env_number(var: &str) -> Option<u64> {
+    let v = std::env::var_os(var)?;
+    let parsed = v.to_str().and_then(|s| s.trim().parse::<u64>().ok());
+    let limit = if var == "PROPTEST_CASES" {
+        u64::from(u32::MAX)
+    } else {
+        u64::MAX
+    };
+    match parsed {
+        Some(n) if n <= limit => Some(n),
+        _ => panic!("{var}={v:?}: expected a whole number in 0..={limit}"),
+    }
 }
 
 /// The proptest configuration of the suites: a fixed seed (FORKSPEC_SEED overrides it) so a
@@ -265,6 +277,39 @@ fn config_with(cases: u32, seed: u64) -> proptest::test_runner::Config {
             proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
         )),
         ..proptest::test_runner::Config::default()
+    }
+}
+
+/// Part `part` of a suite's generated property (see [`proptest_config_part`]): its share of
+/// the cases, run by proptest's runner on the configuration as given. (The `proptest!` macro
+/// would apply PROPTEST_CASES to each part again, running the total once per part.)
+pub fn property_part(mix: Mix, default_cases: u32, part: u32, source_file: &'static str) {
+    run_part(default_cases, part, source_file, &|choices| {
+        property(mix, choices)
+    });
+}
+
+/// Runs `test` on part `part` of `default_cases` generated choice lists.
+pub fn run_part(
+    default_cases: u32,
+    part: u32,
+    source_file: &'static str,
+    test: &dyn Fn(&[u32]) -> Result<(), String>,
+) {
+    use proptest::strategy::Strategy;
+    let mut config = proptest_config_part(default_cases, part);
+    config.source_file = Some(source_file);
+    config.test_name = Some(match part {
+        0 => "part 1",
+        _ => "part 2",
+    });
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let choices = proptest::collection::vec(proptest::arbitrary::any::<u32>(), 0..240);
+    let result = runner.run(&choices.boxed(), |choices| {
+        test(&choices).map_err(proptest::test_runner::TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }
 

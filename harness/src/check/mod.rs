@@ -102,12 +102,31 @@ impl CaseFile {
             .map_err(|e| anyhow::anyhow!("cannot read case file {}: {e}", path.display()))?;
         let cf: CaseFile = serde_json::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "{}:{}:{}: not a case file: {e}",
+                "{}:{}:{}: not a case file: {}",
                 path.display(),
                 e.line(),
-                e.column()
+                e.column(),
+                // serde quotes the offending value, which may be megabytes long.
+                shorten(&e.to_string(), 240)
             )
         })?;
+        for (i, op) in cf.case.ops.iter().enumerate() {
+            use forkspec_model::{OpKind, MAX_IO};
+            let (what, n) = match &op.kind {
+                OpKind::Write { data, .. } | OpKind::Pwrite { data, .. } => ("data of", data.len()),
+                OpKind::Read { len, .. } | OpKind::Pread { len, .. } => {
+                    ("a length of", *len as usize)
+                }
+                _ => continue,
+            };
+            if n > MAX_IO as usize {
+                anyhow::bail!(
+                    "{}: op {i} ({}) has {what} {n} bytes; the limit is {MAX_IO}",
+                    path.display(),
+                    crate::run::op_kind_name(op)
+                );
+            }
+        }
         if cf.case.config.pages == 0 || cf.case.config.pages > forkspec_model::MAX_PAGES {
             anyhow::bail!(
                 "{}: config.pages must be in 1..={}, got {}",
@@ -118,6 +137,18 @@ impl CaseFile {
         }
         Ok(cf)
     }
+}
+
+/// `s` cut to about `max` bytes (at a character boundary), saying how long it was.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes in all)", &s[..end], s.len())
 }
 
 /// Runs `case` and, if it diverges, confirms it by [`DEFAULT_REPLAYS`] replays with

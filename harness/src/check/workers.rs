@@ -36,8 +36,10 @@ impl Shared {
         lower
     }
 
+    /// Also true after SIGINT/SIGTERM or a closed stdout ([`crate::interrupt`]): the run ends
+    /// with the cases under way, and its reports are written.
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.stop.load(Ordering::SeqCst) || crate::interrupt::requested()
     }
 
     /// Stops the run: no worker takes another case, and none keeps waiting.
@@ -116,7 +118,8 @@ pub(super) fn work(
         }
         let seed = case_seed(cfg.seed, i);
         let case = case_for_seed(seed, &cfg.gen, profile);
-        let seen = |fp: &str| shared.lower_case_shows(fp, i);
+        // An interrupted run does not shrink on: the case is reported as far as it got.
+        let seen = |fp: &str| crate::interrupt::requested() || shared.lower_case_shows(fp, i);
         let found = examine_once_per_fingerprint(
             backend.as_mut(),
             &case,
