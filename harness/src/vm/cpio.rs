@@ -99,8 +99,11 @@ impl<W: Write> Cpio<W> {
 mod tests {
     use super::*;
 
+    /// One entry read back: name, mode, data, (rdev major, minor).
+    type Entry = (String, u32, Vec<u8>, (u32, u32));
+
     /// Reads an archive back the way the kernel's unpacker does, field by field.
-    fn entries(mut b: &[u8]) -> Vec<(String, u32, Vec<u8>, (u32, u32))> {
+    fn entries(mut b: &[u8]) -> Vec<Entry> {
         let mut out = Vec::new();
         let mut off = 0usize;
         let align = |x: usize| (x + 3) & !3;
