@@ -137,7 +137,6 @@ fn kcmp_denied() {
 }
 
 #[test]
-#[ignore = "needs the lab's fallback for reading thread-id words without process_vm_readv (helper labfac)"]
 fn process_vm_readv_denied() {
     denied_facility_is_survived("process_vm_readv");
 }
@@ -153,19 +152,16 @@ fn pidfd_info_denied() {
 }
 
 #[test]
-#[ignore = "needs the lab's fallback for a missing subreaper (helper labfac)"]
 fn subreaper_denied() {
     denied_facility_is_survived("prctl:PR_SET_CHILD_SUBREAPER");
 }
 
 #[test]
-#[ignore = "needs the lab's fallbacks for missing pidfds (helper labfac)"]
 fn pidfds_denied() {
     denied_facility_is_survived("pidfds");
 }
 
 #[test]
-#[ignore = "needs the lab's fallbacks for missing pidfds and subreaper (helper labfac)"]
 fn every_facility_denied_at_once() {
     denied_facility_is_survived(
         "pidfds,kcmp,process_vm_readv,ioctl:PROCMAP_QUERY,ioctl:PIDFD_GET_INFO,\

@@ -503,15 +503,15 @@ impl FdWalk<'_> {
                     id
                 }
             };
-            if let Some(locks) = &mut self.locks {
-                fdinfo_locks(&self.buf, inode, id, files, locks)?;
-            }
             if self.locks.is_some() {
                 // The fdinfo text is in `buf` only when the offset and flags came from it.
                 let from_fdinfo = answer.is_none() && fdinfo_trusted;
                 let name = CString::new(format!("fdinfo/{fd}")).expect("no NUL");
                 if !from_fdinfo && dir.read_into(&name, &mut self.buf).is_none() {
-                    return Err(format!("cannot read the locks of fd {fd} of task {}", t.label));
+                    return Err(format!(
+                        "cannot read the locks of fd {fd} of task {}",
+                        t.label
+                    ));
                 }
                 if let Some(locks) = &mut self.locks {
                     fdinfo_locks(&self.buf, inode, id, files, locks)?;
