@@ -1,4 +1,4 @@
-//! The lab's facility fallbacks (docs/facilities.md), exercised on the running kernel with
+//! The lab's facility fallbacks (docs/kernels.md, "Lab facilities"), exercised on the running kernel with
 //! `FORKSPEC_LAB_DENY`, which makes the lab's probe treat facilities as missing: with each
 //! one denied, one at a time and all together, generated cases still run to the end with no
 //! divergence, and "not compared" lists exactly what the denied facilities were needed for.

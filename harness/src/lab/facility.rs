@@ -1,5 +1,5 @@
 //! The facilities the lab uses beyond the system calls under test, each probed once at
-//! start-up (docs/facilities.md). A missing one has a fallback, or the observations that need
+//! start-up (docs/kernels.md, "Lab facilities"). A missing one has a fallback, or the observations that need
 //! it are reported as not compared: the lab never dies for want of one, and never reports an
 //! outcome it could not observe.
 //!

@@ -149,6 +149,7 @@ impl Model {
         }
     }
 
+    // rule: clone.thread-pidfd-since-6.9
     // rule: clone.validity-rules
     /// kernel_clone and copy_process checks for a caller `t`.
     pub(super) fn clone_check(&self, t: TaskId, d: &Decoded, p: &Profile) -> Result<(), Failure> {
@@ -179,7 +180,6 @@ impl Model {
         if f.has(F::PIDFD) && f.has(F::DETACHED) {
             return Err(Early(Errno::EINVAL));
         }
-        // rule: clone.thread-pidfd-since-6.9
         // CLONE_PIDFD with CLONE_THREAD is allowed since Linux 6.9 (commit 83b290c9e3b5
         // "pidfd: clone: allow CLONE_THREAD | CLONE_PIDFD together"); before, the same
         // check refused both flags: `clone_flags & (CLONE_DETACHED | CLONE_THREAD)`.

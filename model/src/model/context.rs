@@ -62,6 +62,7 @@ impl Model {
         self.next_ns
     }
 
+    // rule: ns.time-clone-vm-entered-before-6.2
     // rule: ns.time-entered-without-vm
     // rule: uts.new-namespace-copies-name
     // rule: ns.clone-new-namespaces
@@ -102,7 +103,6 @@ impl Model {
         // vDSO time page): such a child enters the caller's time_for_children namespace
         // (the new one with CLONE_NEWTIME); a CLONE_VM child stays in the caller's.
         //
-        // rule: ns.time-clone-vm-entered-before-6.2
         // Before Linux 6.2 (commit 2b5f9dad32ed "fs/exec: switch timens when a task gets a
         // new mm") copy_namespaces called timens_on_fork for every child it made a new
         // nsproxy for, CLONE_VM or not: a CLONE_NEWTIME|CLONE_VM child entered the new time

@@ -626,6 +626,7 @@ impl Model {
         Outcome::Ret(i64::from(new))
     }
 
+    // rule: pidfd.pidfs-inode
     /// The checks read-like (`write == false`) and write-like ops share, in Linux's order:
     /// pread/pwrite's `pos < 0` (EINVAL) before the fd (EBADF); a pidfd has neither a read
     /// nor a write method (pidfs files are opened by dentry_open, which grants
@@ -646,7 +647,6 @@ impl Model {
             return Err(Outcome::Err(Errno::EBADF));
         };
         if self.files.is_pidfd(o.inode) {
-            // rule: pidfd.pidfs-inode
             // Before pidfs (Linux 6.9, cb12fd8e0dab) a pidfd came from anon_inode_getfile,
             // which does not grant FMODE_PREAD/FMODE_PWRITE: a positioned op is ESPIPE
             // (fs/read_write.c: ksys_pread64); read and write are EINVAL either way.
@@ -932,6 +932,7 @@ impl Model {
         Outcome::Pipe([r, w])
     }
 
+    // rule: pidfd.pidfs-inode
     // rule: fd.ftruncate-rules
     /// `ftruncate(fd, len)` (ftruncate(2); fs/open.c: do_sys_ftruncate, do_ftruncate):
     /// `len < 0` EINVAL (checked before the fd); EBADF; not a regular file or not open for
@@ -947,7 +948,6 @@ impl Model {
             return Outcome::Err(Errno::EINVAL);
         }
         if self.files.is_pidfd(o.inode) {
-            // rule: pidfd.pidfs-inode
             // Before pidfs (Linux 6.9, cb12fd8e0dab) the anonymous inode has no file type
             // in its mode, so do_ftruncate's `!S_ISREG` check answers EINVAL.
             if !pidfs(&self.profile) {

@@ -320,6 +320,7 @@ impl Model {
             .unlock_all(inode, RecordOwner::Table(table));
     }
 
+    // rule: lock.ofd-getlk-unlck-since-6.6
     // rule: lock.posix-owned-by-fd-table
     // rule: lock.ofd-owned-by-description
     // rule: lock.setlk-checks
@@ -353,7 +354,6 @@ impl Model {
         if matches!(cmd, FcntlCmd::GetLk { .. }) && arg.ty == LockType::Un {
             return Outcome::Err(Errno::EINVAL);
         }
-        // rule: lock.ofd-getlk-unlck-since-6.6
         // F_OFD_GETLK accepts F_UNLCK since Linux 6.6 (commit 6c9007f65d14 "fs/locks:
         // F_UNLCK extension for F_OFD_GETLK"); before, fcntl_getlk refused every type but
         // F_RDLCK and F_WRLCK first, for both commands.

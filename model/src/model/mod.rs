@@ -116,6 +116,7 @@ impl Model {
         Model::with_case_fs(config, profile, profile.case_fs)
     }
 
+    // rule: mem.ext4-large-folios-since-6.16
     /// A fresh case whose directory lives on `case_fs`.
     pub fn with_case_fs(config: CaseConfig, profile: &Profile, case_fs: CaseFs) -> Model {
         let pages = u64::from(config.pages.min(MAX_PAGES));
@@ -126,7 +127,6 @@ impl Model {
         };
         let files = Files::new(pages * crate::op::PAGE_SIZE, max_bytes);
         // The lab wrote `data` with one write(2): its pages are in the page cache already.
-        // rule: mem.ext4-large-folios-since-6.16
         // ext4 caches regular files in large folios since Linux 6.16 (commit 7ac67301e82f
         // "ext4: enable large folio for regular file"); before, in order-0 folios, one page
         // each, as tmpfs does (its fault rules stay the ext4 ones: i_size limits fault-around).
