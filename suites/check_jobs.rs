@@ -1,33 +1,16 @@
 //! `forkspec check --jobs N`: several workers, each with its own backend, give the same report
 //! as one (apart from timing), leave no process behind, and refuse a nonsensical count.
 
+mod cli;
 mod leftovers;
 
+use cli::{forkspec_env, pysim};
 use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-const FORKSPEC: &str = env!("CARGO_BIN_EXE_forkspec");
 
 fn pysim_buggy() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/pysim/pysim.py");
-    format!("exec:python3 '{}' --buggy", p.display())
-}
-
-/// Runs forkspec in `dir` with extra environment; returns (exit code, stdout, stderr).
-fn forkspec(dir: &Path, env: &[(&str, &Path)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(FORKSPEC);
-    cmd.args(args).current_dir(dir).env_remove("CI");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run forkspec");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pysim(" --buggy")
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -64,7 +47,7 @@ fn files(dir: &Path) -> Vec<(String, String)> {
 fn buggy_run(jobs: &str) -> (Value, String, Vec<(String, String)>) {
     let d = tmp();
     let sim = pysim_buggy();
-    let (code, out, err) = forkspec(
+    let (code, out, err) = forkspec_env(
         d.path(),
         &[],
         &[
@@ -128,7 +111,7 @@ fn one_and_two_jobs_give_the_same_report() {
 fn two_lab_workers_agree_with_the_model_and_leave_nothing() {
     let d = tmp();
     let cases = private_tmp("jobs");
-    let (code, out, err) = forkspec(
+    let (code, out, err) = forkspec_env(
         d.path(),
         &[("FORKSPEC_TMPDIR", &cases)],
         &[
@@ -148,7 +131,7 @@ fn two_lab_workers_agree_with_the_model_and_leave_nothing() {
 #[test]
 fn zero_jobs_is_a_usage_error() {
     let d = tmp();
-    let (code, out, err) = forkspec(d.path(), &[], &["check", "--jobs", "0"]);
+    let (code, out, err) = forkspec_env(d.path(), &[], &["check", "--jobs", "0"]);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(err.contains("--jobs"), "{err}");
 }

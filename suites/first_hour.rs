@@ -3,31 +3,14 @@
 //! output paths checked before anything runs, `--json -`, short lines for known
 //! divergences, "not compared" in a simulator's own terms, and ranges refused at parse time.
 
+mod cli;
+
+use cli::{forkspec, pysim, FORKSPEC};
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-const FORKSPEC: &str = env!("CARGO_BIN_EXE_forkspec");
-
-fn pysim(extra: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/pysim/pysim.py");
-    format!("exec:python3 '{}'{extra}", p.display())
-}
-
-fn forkspec(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(FORKSPEC)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CI")
-        .output()
-        .expect("run forkspec");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new()

@@ -2,31 +2,13 @@
 //! simulator of examples/pysim (correct and buggy), baselines, the JSON and JUnit reports,
 //! corpus export and replay, and backends that misbehave.
 
+mod cli;
+
+use cli::{forkspec, pysim};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const FORKSPEC: &str = env!("CARGO_BIN_EXE_forkspec");
-
-fn pysim() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/pysim/pysim.py");
-    format!("exec:python3 '{}'", p.display())
-}
-
-/// Runs forkspec in `dir` and returns (exit code, stdout, stderr).
-fn forkspec(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(FORKSPEC)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CI")
-        .output()
-        .expect("run forkspec");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -82,7 +64,7 @@ fn transparent_runners_change_nothing() {
 fn python_simulator_agrees_on_what_it_implements() {
     let d = tmp();
     let report = p(d.path(), "r.json");
-    let sim = pysim();
+    let sim = pysim("");
     let (code, out, err) = forkspec(
         d.path(),
         &[
@@ -129,7 +111,7 @@ fn buggy_check(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     let junit = p(dir, "buggy.xml");
     let markdown = p(dir, "buggy.md");
     let out_dir = p(dir, "divergences");
-    let sim = pysim() + " --buggy";
+    let sim = pysim("") + " --buggy";
     let mut args = vec![
         "check",
         "--cases",
@@ -224,7 +206,7 @@ fn buggy_simulator_is_caught_with_a_minimal_case_in_json_and_junit() {
 fn baseline_known_new_and_fixed() {
     let d = tmp();
     let base = p(d.path(), "base.json");
-    let sim = pysim() + " --buggy";
+    let sim = pysim("") + " --buggy";
     let out_dir = p(d.path(), "divergences");
     let common = [
         "--cases",
@@ -310,7 +292,7 @@ fn exported_corpus_replays_on_the_lab_and_the_simulator() {
     let case = case.display().to_string();
     let (code, out, err) = forkspec(d.path(), &["replay", &case]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let sim = pysim();
+    let sim = pysim("");
     let (code, out, err) = forkspec(d.path(), &["replay", &case, "--backend", &sim]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("agree"), "{out}");

@@ -269,14 +269,16 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
     p
 }
 
+/// `struct sock_fprog` (linux/filter.h): the program handed to seccomp.
+#[repr(C)]
+struct Fprog {
+    len: u16,
+    filter: *const Insn,
+}
+
 /// Installs the filter for `rules` on the calling thread (and everything it starts or execs).
 pub fn install(rules: &[Rule]) -> std::io::Result<()> {
     let prog = program(rules);
-    #[repr(C)]
-    struct Fprog {
-        len: u16,
-        filter: *const Insn,
-    }
     let fprog = Fprog {
         len: prog.len() as u16,
         filter: prog.as_ptr(),
@@ -368,11 +370,6 @@ mod tests {
             let pid = libc::fork();
             assert!(pid >= 0);
             if pid == 0 {
-                #[repr(C)]
-                struct Fprog {
-                    len: u16,
-                    filter: *const Insn,
-                }
                 let fp = Fprog {
                     len: prog.len() as u16,
                     filter: prog.as_ptr(),
