@@ -1,0 +1,564 @@
+//! The cause of a divergence: the first point where model and implementation part ways,
+//! abstracted to what makes it the same deviation, in words. A divergence's fingerprint is a
+//! hash of its level and its cause, so one deviation keeps one fingerprint whatever case,
+//! seed, task, fd, page, region kind or signal it happened to show with, and the report on an
+//! implementation reads as a short list of its deviations.
+//!
+//! The rules (README "Fingerprints and causes" says the same for users):
+//!
+//! - **An outcome** the model does not allow: the entry point (the op kind, plus the facet of
+//!   its arguments that selects a different code path: `clone` or `clone3`, `exit` of a
+//!   thread, the `fcntl` command, the `madvise` advice, private or shared memory for a load
+//!   or store whose value differs), what the implementation answered and what the model
+//!   expected, each abstracted to its shape (an errno by name, "a child", "a value", ...;
+//!   never a label, fd, count or byte). ENOSYS is the exception: it is how a kernel answers
+//!   an entry point it does not have (syscall(2), errno(3): "Function not implemented"), so
+//!   whatever the arguments made the model expect (a child, EINVAL, E2BIG), "clone3 →
+//!   ENOSYS" is one cause. Clone flags are not part of the entry point: an implementation
+//!   that refuses some flags answers "clone → EINVAL (model: a child)" for all of them, and
+//!   the minimal case names the flags; one that refuses with an errno Linux gives for other
+//!   arguments ("model: EPERM") is a different deviation and keeps apart.
+//! - **A state** that differs: the first differing field at the divergence's level, in the
+//!   snapshot's fixed traversal order (tasks by label, then each task's fields), with task
+//!   labels, fd numbers, page numbers and lock ranges erased, the region reduced to its
+//!   sharing (private or shared; a mapping's presence does not depend on it, so `mapped`
+//!   names no region), and its values reduced to what says which way they differ: booleans
+//!   and enum variants as they are, a signal set as "has signals extra" or "misses signals"
+//!   (the signals themselves are often the case's choice), an offset or size as "ahead of" or
+//!   "behind" the model, a byte as zero or not, identities (labels, kernel object classes) as
+//!   "differs". Fields that differ after the first are consequences or coincidences and make
+//!   no cause of their own. The step's op is not part of it: the same extra pending SIGCHLD
+//!   shows after an exit, a kill or an exec alike.
+//!
+//! Differences at later steps never count: a case stops at its first differing step.
+
+use forkspec_model::diff::FieldDiff;
+use forkspec_model::{
+    Advice, CloneEntry, Errno, ExitStatus, FcntlCmd, Level, LockReport, Op, OpKind, Outcome, Region,
+};
+
+/// The cause of an outcome the model does not allow: `op` answered `actual`, the model allows
+/// `allowed` (its first element is the one named).
+pub fn of_outcome(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
+    if *actual == Outcome::Err(Errno::ENOSYS) {
+        // A missing system call is missing for every command, advice or flag.
+        return format!("{} → ENOSYS (not implemented)", system_call(op));
+    }
+    let entry = entry_point(op, allowed, actual);
+    let shape = |o: &Outcome| shape(op, o);
+    let (real, model) = (shape(actual), allowed.first().map(shape));
+    match model {
+        Some(m) if m == real => format!("{entry} → {real} other than the model's"),
+        Some(m) => format!("{entry} → {real} (model: {m})"),
+        None => format!("{entry} → {real} (model: nothing allowed)"),
+    }
+}
+
+/// The cause of a state difference: the first of `diffs` at `level`.
+pub fn of_snapshot(diffs: &[FieldDiff], level: Level) -> String {
+    let Some(d) = diffs.iter().find(|d| d.level == level) else {
+        return "state differs".to_string();
+    };
+    let field = field_name(&d.shape);
+    let (model, real) = (d.expected.as_str(), d.actual.as_str());
+    if d.shape.contains(".signals.") {
+        if let (Some(m), Some(r)) = (signal_names(model), signal_names(real)) {
+            let extra = r.iter().any(|s| !m.contains(s));
+            let missing = m.iter().any(|s| !r.contains(s));
+            return match (extra, missing) {
+                (true, false) => format!("{field} has signals extra"),
+                (false, true) => format!("{field} misses signals"),
+                _ => format!("{field} has other signals"),
+            };
+        }
+    }
+    if d.shape.ends_with(".value") {
+        let zero = |v: &str| v == "Some(0)";
+        return match (zero(model), zero(real)) {
+            (false, true) => format!("{field}: zero (model: nonzero)"),
+            (true, false) => format!("{field}: nonzero (model: zero)"),
+            _ => format!("{field} differs"),
+        };
+    }
+    let bool_like = |v: &str| v == "true" || v == "false";
+    if bool_like(model) && bool_like(real) {
+        return format!("{field}: {real} (model: {model})");
+    }
+    if let (Some(m), Some(r)) = (number(model), number(real)) {
+        let way = if r > m { "ahead of" } else { "behind" };
+        return format!("{field}: {way} the model");
+    }
+    let (m, r) = (erase_numbers(model), erase_numbers(real));
+    if m == r || m.contains('[') || r.contains('[') {
+        format!("{field} differs")
+    } else {
+        format!("{field}: {r} (model: {m})")
+    }
+}
+
+/// The system call an op enters by: its kind, with `clone` and `clone3` apart.
+fn system_call(op: &Op) -> &'static str {
+    match &op.kind {
+        OpKind::Clone(c) => match c.entry {
+            CloneEntry::Clone => "clone",
+            CloneEntry::Clone3 => "clone3",
+        },
+        _ => crate::run::op_kind_name(op),
+    }
+}
+
+/// The op kind with the facet of its arguments that selects the code path.
+fn entry_point(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
+    let kind = crate::run::op_kind_name(op);
+    match &op.kind {
+        OpKind::Clone(_) => system_call(op).into(),
+        OpKind::Exit { thread: true, .. } => "exit (thread)".into(),
+        OpKind::Fcntl { cmd, .. } => format!("fcntl({})", fcntl_name(cmd)),
+        OpKind::Madvise { advice, .. } => format!("madvise({})", advice_name(*advice)),
+        OpKind::MemRead { region, .. } | OpKind::MemWrite { region, .. } => {
+            // Whether a load or store dies depends on the mapping, not on its sharing.
+            let death = |o: &Outcome| matches!(o, Outcome::Killed(_) | Outcome::Died);
+            if death(actual) || allowed.iter().any(death) {
+                kind.into()
+            } else {
+                format!("{kind} ({} mapping)", sharing(*region))
+            }
+        }
+        _ => kind.into(),
+    }
+}
+
+/// An outcome of `op` without its values; a death by the signal a `kill` op sent names no
+/// signal (the case chose it).
+fn shape(op: &Op, o: &Outcome) -> String {
+    match o {
+        Outcome::Ret(_) => "a value".into(),
+        Outcome::Err(e) => e.to_string(),
+        Outcome::Child(_) => "a child".into(),
+        Outcome::Data(_) => "data".into(),
+        Outcome::Pipe(_) => "a pipe".into(),
+        Outcome::Reaped {
+            status: ExitStatus::Exited(_),
+            ..
+        } => "a reaped child that exited".into(),
+        Outcome::Reaped {
+            status: ExitStatus::Signaled(_),
+            ..
+        } => "a reaped child killed by a signal".into(),
+        Outcome::Exited => "exited".into(),
+        Outcome::Killed(s) => match op.kind {
+            OpKind::Kill { sig, .. } if sig == *s => "killed by the signal sent".into(),
+            _ => format!("killed by {s}"),
+        },
+        Outcome::Blocked => "blocked".into(),
+        Outcome::Died => "died".into(),
+        Outcome::Lock(LockReport::Unlocked) => "no conflicting lock".into(),
+        Outcome::Lock(LockReport::Held { .. }) => "a conflicting lock".into(),
+    }
+}
+
+fn fcntl_name(c: &FcntlCmd) -> &'static str {
+    match c {
+        FcntlCmd::GetFd => "F_GETFD",
+        FcntlCmd::SetFd { .. } => "F_SETFD",
+        FcntlCmd::GetFl => "F_GETFL",
+        FcntlCmd::SetFl { .. } => "F_SETFL",
+        FcntlCmd::DupFd { .. } => "F_DUPFD",
+        FcntlCmd::DupFdCloexec { .. } => "F_DUPFD_CLOEXEC",
+        FcntlCmd::SetLk { .. } => "F_SETLK",
+        FcntlCmd::GetLk { .. } => "F_GETLK",
+        FcntlCmd::OfdSetLk { .. } => "F_OFD_SETLK",
+        FcntlCmd::OfdGetLk { .. } => "F_OFD_GETLK",
+    }
+}
+
+fn advice_name(a: Advice) -> &'static str {
+    match a {
+        Advice::DontFork => "MADV_DONTFORK",
+        Advice::DoFork => "MADV_DOFORK",
+        Advice::WipeOnFork => "MADV_WIPEONFORK",
+        Advice::KeepOnFork => "MADV_KEEPONFORK",
+        Advice::DontNeed => "MADV_DONTNEED",
+    }
+}
+
+fn sharing(r: Region) -> &'static str {
+    match r {
+        Region::AnonPrivate | Region::FilePrivate => "private",
+        Region::AnonShared | Region::FileShared => "shared",
+    }
+}
+
+/// A field's shape (`t.mem.anon_private[].value`) as a cause names it
+/// (`t*.mem[private].value`): labels, fds and pages are `*`, regions their sharing.
+fn field_name(shape: &str) -> String {
+    if let Some(rest) = shape.strip_prefix("t.mem.") {
+        if let Some((region, field)) = rest.split_once("[]") {
+            let which = match region {
+                _ if field == ".mapped" => "*",
+                "anon_shared" | "file_shared" => "shared",
+                _ => "private",
+            };
+            return format!("t*.mem[{which}]{field}");
+        }
+    }
+    let s = shape.replace("[]", "[*]");
+    match s.split_once('.') {
+        Some((head, tail)) => format!("{head}*.{tail}"),
+        None => format!("{s}*"),
+    }
+}
+
+/// The names in a signal set's form (`{SIGUSR1,SIGCHLD}`).
+fn signal_names(s: &str) -> Option<Vec<&str>> {
+    let inner = s.strip_prefix('{')?.strip_suffix('}')?;
+    Some(inner.split(',').filter(|n| !n.is_empty()).collect())
+}
+
+/// A plain or `Some(..)` number.
+fn number(s: &str) -> Option<i128> {
+    let s = s
+        .strip_prefix("Some(")
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(s);
+    s.parse().ok()
+}
+
+/// `s` with each run of digits replaced by `#`: labels, classes and codes are values.
+fn erase_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_digits = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('#');
+            }
+            in_digits = true;
+        } else {
+            out.push(c);
+            in_digits = false;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::fingerprint;
+    use forkspec_model::diff::{diff_snapshots, LevelFilter};
+    use forkspec_model::obs::*;
+    use forkspec_model::{Clone3Args, CloneFlags, CloneOp, Signal};
+
+    fn op(task: u32, kind: OpKind) -> Op {
+        Op { task, kind }
+    }
+
+    fn clone(entry: CloneEntry, flags: CloneFlags) -> Op {
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry,
+                flags,
+                exit_signal: 17,
+                args: Clone3Args::default(),
+            }),
+        )
+    }
+
+    fn err(e: Errno) -> Outcome {
+        Outcome::Err(e)
+    }
+
+    fn madvise(advice: Advice) -> Op {
+        op(
+            0,
+            OpKind::Madvise {
+                region: Region::AnonShared,
+                first: 1,
+                count: 2,
+                advice,
+            },
+        )
+    }
+
+    /// A missing system call is one cause whatever its arguments made the model expect.
+    #[test]
+    fn enosys_is_one_cause_per_system_call() {
+        let c3 = |flags| clone(CloneEntry::Clone3, flags);
+        let a = of_outcome(
+            &c3(CloneFlags::EMPTY),
+            &[Outcome::Child(1)],
+            &err(Errno::ENOSYS),
+        );
+        let b = of_outcome(
+            &c3(CloneFlags::VM),
+            &[err(Errno::EINVAL)],
+            &err(Errno::ENOSYS),
+        );
+        let c = of_outcome(
+            &c3(CloneFlags::INTO_CGROUP),
+            &[err(Errno::E2BIG)],
+            &err(Errno::ENOSYS),
+        );
+        assert_eq!(a, "clone3 → ENOSYS (not implemented)");
+        assert_eq!((&a, &a), (&b, &c));
+        let d = of_outcome(
+            &madvise(Advice::DontNeed),
+            &[Outcome::Ret(0)],
+            &err(Errno::ENOSYS),
+        );
+        let e = of_outcome(
+            &madvise(Advice::WipeOnFork),
+            &[err(Errno::EINVAL)],
+            &err(Errno::ENOSYS),
+        );
+        assert_eq!(d, e);
+        // clone and clone3 are two system calls.
+        let f = of_outcome(
+            &clone(CloneEntry::Clone, CloneFlags::EMPTY),
+            &[Outcome::Child(1)],
+            &err(Errno::ENOSYS),
+        );
+        assert_ne!(a, f);
+    }
+
+    /// Another errno keeps the model's answer and the facet of the arguments apart.
+    #[test]
+    fn other_errors_keep_the_model_answer_and_the_facet() {
+        let cl = clone(CloneEntry::Clone, CloneFlags::NEWPID);
+        let refused = of_outcome(&cl, &[Outcome::Child(1)], &err(Errno::EINVAL));
+        assert_eq!(refused, "clone → EINVAL (model: a child)");
+        // Other flags, other labels: the same deviation.
+        let other = clone(CloneEntry::Clone, CloneFlags::VM | CloneFlags::FS);
+        assert_eq!(
+            refused,
+            of_outcome(&other, &[Outcome::Child(4)], &err(Errno::EINVAL))
+        );
+        // A wrong errno is another deviation, and clone3 another entry point.
+        assert_ne!(
+            refused,
+            of_outcome(&cl, &[err(Errno::EPERM)], &err(Errno::EINVAL))
+        );
+        let c3 = clone(CloneEntry::Clone3, CloneFlags::NEWPID);
+        assert_ne!(
+            refused,
+            of_outcome(&c3, &[Outcome::Child(1)], &err(Errno::EINVAL))
+        );
+        // The madvise advice selects the code path.
+        let wipe = of_outcome(
+            &madvise(Advice::WipeOnFork),
+            &[Outcome::Ret(0)],
+            &err(Errno::EINVAL),
+        );
+        let dont = of_outcome(
+            &madvise(Advice::DontFork),
+            &[Outcome::Ret(0)],
+            &err(Errno::EINVAL),
+        );
+        assert_ne!(wipe, dont);
+        assert_eq!(wipe, "madvise(MADV_WIPEONFORK) → EINVAL (model: a value)");
+    }
+
+    /// The signal a kill op sends is the case's choice; a fault's signal is not.
+    #[test]
+    fn deaths_name_the_signal_only_when_the_case_did_not_choose_it() {
+        let kill = |sig| op(1, OpKind::Kill { target: 1, sig });
+        let a = of_outcome(
+            &kill(Signal::SIGUSR1),
+            &[Outcome::Killed(Signal::SIGUSR1)],
+            &Outcome::Ret(0),
+        );
+        let b = of_outcome(
+            &kill(Signal::SIGTERM),
+            &[Outcome::Killed(Signal::SIGTERM)],
+            &Outcome::Ret(0),
+        );
+        assert_eq!(a, b);
+        let read = |region| op(1, OpKind::MemRead { region, page: 3 });
+        let segv = of_outcome(
+            &read(Region::AnonPrivate),
+            &[Outcome::Killed(Signal::SIGSEGV)],
+            &Outcome::Data(vec![0]),
+        );
+        let bus = of_outcome(
+            &read(Region::AnonPrivate),
+            &[Outcome::Killed(Signal::SIGBUS)],
+            &Outcome::Data(vec![0]),
+        );
+        assert_ne!(segv, bus);
+        // A death does not depend on the mapping's sharing; a value does.
+        let shared_segv = of_outcome(
+            &read(Region::FileShared),
+            &[Outcome::Killed(Signal::SIGSEGV)],
+            &Outcome::Data(vec![0]),
+        );
+        assert_eq!(segv, shared_segv);
+        let value = |region| {
+            of_outcome(
+                &read(region),
+                &[Outcome::Data(vec![1])],
+                &Outcome::Data(vec![2]),
+            )
+        };
+        assert_eq!(value(Region::AnonPrivate), value(Region::FilePrivate));
+        assert_ne!(value(Region::AnonPrivate), value(Region::AnonShared));
+        assert_eq!(
+            value(Region::AnonShared),
+            "mem_read (shared mapping) → data other than the model's"
+        );
+    }
+
+    fn task(label: u32, signals: SignalView) -> TaskView {
+        TaskView {
+            task: label,
+            parent: Parent::Reaper,
+            state: TaskState::Live,
+            exit_signal: Some(Signal::SIGCHLD),
+            sharing: None,
+            thread_of: None,
+            fds: vec![],
+            memory: vec![],
+            tid_words: vec![],
+            signals: Some(signals),
+            fs_context: None,
+            namespaces: None,
+        }
+    }
+
+    /// The cause of the states `model` and `real` (one task per element, labels from 0).
+    fn state_cause(model: &[SignalView], real: &[SignalView]) -> (String, String) {
+        let snap = |views: &[SignalView]| Snapshot {
+            tasks: (0..).zip(views).map(|(l, v)| task(l, *v)).collect(),
+            ..Snapshot::default()
+        };
+        let diffs = diff_snapshots(&snap(model), &snap(real), LevelFilter::All);
+        let level = if diffs.iter().any(|d| d.level == Level::Semantic) {
+            Level::Semantic
+        } else {
+            Level::Internal
+        };
+        let cause = of_snapshot(&diffs, level);
+        (fingerprint(level, std::slice::from_ref(&cause)), cause)
+    }
+
+    fn shared_pending(sigs: &[i32]) -> SignalView {
+        SignalView {
+            shared_pending: SigSet(sigs.iter().map(|&s| SigSet::bit(s)).sum()),
+            ..SignalView::default()
+        }
+    }
+
+    /// One extra pending signal is one cause whichever task has it and whichever signal it
+    /// is, and whatever else differs after it; a missing one is another.
+    #[test]
+    fn a_state_cause_is_its_first_field_without_labels_or_values() {
+        let none = shared_pending(&[]);
+        let chld = shared_pending(&[17]);
+        let (fp, cause) = state_cause(&[none, none], &[chld, none]);
+        assert_eq!(cause, "t*.signals.shared_pending has signals extra");
+        // On t1, with t2 differing as well (a consequence).
+        let usr1 = shared_pending(&[10]);
+        assert_eq!(state_cause(&[none, none, none], &[none, chld, usr1]).0, fp);
+        // Missing instead of extra, or the task's own pending set: other causes.
+        let (missing, _) = state_cause(&[chld], &[none]);
+        assert_ne!(missing, fp);
+        let own = SignalView {
+            pending: SigSet(SigSet::bit(17)),
+            ..SignalView::default()
+        };
+        assert_ne!(state_cause(&[none], &[own]).0, fp);
+        // A semantic field that differs is the cause, even after an internal one in order.
+        let blocked = SignalView {
+            blocked: SigSet(SigSet::bit(10)),
+            ..SignalView::default()
+        };
+        let (_, c) = state_cause(&[none, none], &[chld, blocked]);
+        assert_eq!(c, "t*.signals.blocked has signals extra");
+    }
+
+    fn field(shape: &str, expected: &str, actual: &str) -> FieldDiff {
+        FieldDiff {
+            path: shape.replace("t.", "t1.").replace("[]", "[3]"),
+            shape: shape.into(),
+            level: Level::Semantic,
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+
+    fn one(shape: &str, expected: &str, actual: &str) -> String {
+        of_snapshot(&[field(shape, expected, actual)], Level::Semantic)
+    }
+
+    #[test]
+    fn fields_keep_which_way_they_differ() {
+        // Mapping presence names no region; contents name the sharing.
+        let mapped = |r: &str| one(&format!("t.mem.{r}[].mapped"), "false", "true");
+        assert_eq!(mapped("anon_private"), mapped("file_shared"));
+        assert_eq!(
+            mapped("anon_private"),
+            "t*.mem[*].mapped: true (model: false)"
+        );
+        assert_ne!(
+            mapped("anon_private"),
+            one("t.mem.anon_private[].mapped", "true", "false")
+        );
+        let value = |r: &str, e: &str, a: &str| one(&format!("t.mem.{r}[].value"), e, a);
+        assert_eq!(
+            value("anon_private", "Some(97)", "Some(0)"),
+            value("file_private", "Some(3)", "Some(0)")
+        );
+        assert_ne!(
+            value("anon_private", "Some(97)", "Some(0)"),
+            value("anon_shared", "Some(97)", "Some(0)")
+        );
+        assert_ne!(
+            value("anon_private", "Some(97)", "Some(0)"),
+            value("anon_private", "Some(0)", "Some(97)")
+        );
+        // Offsets: ahead or behind, not by how much.
+        let off = |e: &str, a: &str| one("t.fd[].offset", e, a);
+        assert_eq!(off("0", "5"), off("2", "24"));
+        assert_ne!(off("0", "5"), off("5", "0"));
+        // Enum variants stay, their labels and codes go.
+        let state = |e: &str, a: &str| one("t.state", e, a);
+        assert_eq!(
+            state("Zombie(Signaled(Signal(12)))", "Blocked"),
+            state("Zombie(Signaled(Signal(15)))", "Blocked")
+        );
+        assert_ne!(
+            state("Zombie(Exited(0))", "Blocked"),
+            state("Live", "Blocked")
+        );
+        assert_eq!(one("t.parent", "Task(1)", "Task(2)"), "t*.parent differs");
+        assert_eq!(
+            one("inode.locks", "[\"POSIX WR 0..3 t1\"]", "[]"),
+            "inode*.locks differs"
+        );
+        // The first field is the cause; the ones after it are not part of it.
+        let first = field("t.fd[].offset", "0", "5");
+        let later = field(
+            "t.fd[].flags",
+            "(ReadOnly, false, false)",
+            "(ReadOnly, true, false)",
+        );
+        assert_eq!(
+            of_snapshot(&[first.clone(), later], Level::Semantic),
+            of_snapshot(&[first], Level::Semantic)
+        );
+    }
+
+    /// Distinct causes never share a fingerprint; the level is part of it.
+    #[test]
+    fn fingerprints_follow_the_cause_and_level() {
+        let a = "clone3 → ENOSYS (not implemented)".to_string();
+        let b = "clone → ENOSYS (not implemented)".to_string();
+        let fp = |l, c: &String| fingerprint(l, std::slice::from_ref(c));
+        assert_eq!(fp(Level::Semantic, &a), fp(Level::Semantic, &a.clone()));
+        assert_ne!(fp(Level::Semantic, &a), fp(Level::Semantic, &b));
+        assert_ne!(fp(Level::Semantic, &a), fp(Level::Internal, &a));
+        // Pinned: baselines and JUnit names are keyed by it.
+        assert_eq!(fp(Level::Semantic, &a), "758c4e7db8a3915e");
+    }
+}
