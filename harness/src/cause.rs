@@ -54,12 +54,89 @@ pub fn of_outcome(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
     }
 }
 
-/// The cause of a state difference: the first of `diffs` at `level`.
-pub fn of_snapshot(diffs: &[FieldDiff], level: Level) -> String {
-    let Some(d) = diffs.iter().find(|d| d.level == level) else {
+/// What an op used: path prefixes of the fds and pages it named or got (`t1.fd[3].`,
+/// `t0.mem.anon_private[2].`). Built by [`focus`].
+pub type Focus = Vec<String>;
+
+/// The fds and pages `op` named in its arguments or got back in `actual` (open's fd, a
+/// pipe's ends), in its own task.
+pub fn focus(op: &Op, actual: &Outcome) -> Focus {
+    let t = op.task;
+    let mut fds = Vec::new();
+    let mut pages = Vec::new();
+    match &op.kind {
+        OpKind::Close { fd }
+        | OpKind::Dup { fd }
+        | OpKind::Read { fd, .. }
+        | OpKind::Write { fd, .. }
+        | OpKind::Pread { fd, .. }
+        | OpKind::Pwrite { fd, .. }
+        | OpKind::Lseek { fd, .. }
+        | OpKind::Fcntl { fd, .. }
+        | OpKind::Ftruncate { fd, .. }
+        | OpKind::Flock { fd, .. } => fds.push(*fd),
+        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => fds.extend([*old, *new]),
+        OpKind::MemRead { region, page } | OpKind::MemWrite { region, page, .. } => {
+            pages.push((*region, *page))
+        }
+        OpKind::Madvise {
+            region,
+            first,
+            count,
+            ..
+        } => pages.extend((*first..first.saturating_add(*count)).map(|p| (*region, p))),
+        _ => {}
+    }
+    match actual {
+        Outcome::Ret(v)
+            if matches!(op.kind, OpKind::Open { .. } | OpKind::Dup { .. })
+                || matches!(
+                    op.kind,
+                    OpKind::Fcntl {
+                        cmd: FcntlCmd::DupFd { .. } | FcntlCmd::DupFdCloexec { .. },
+                        ..
+                    }
+                ) =>
+        {
+            fds.extend(i32::try_from(*v).ok())
+        }
+        Outcome::Pipe(ends) => fds.extend(ends),
+        _ => {}
+    }
+    fds.iter()
+        .map(|fd| format!("t{t}.fd[{fd}]."))
+        .chain(pages.iter().map(|(r, p)| format!("t{t}.mem.{r}[{p}].")))
+        .collect()
+}
+
+/// The cause of a state difference after an op that used `focus` (`None`: at the end of the
+/// case, after no op): the first of `diffs` at `level`, the ones in what the op used first.
+pub fn of_snapshot(diffs: &[FieldDiff], level: Level, focus: Option<&Focus>) -> String {
+    let at_level = || diffs.iter().filter(|d| d.level == level);
+    let used = |d: &&FieldDiff| focus.is_some_and(|f| f.iter().any(|p| d.path.starts_with(p)));
+    let Some(d) = at_level().find(used).or_else(|| at_level().next()) else {
         return "state differs".to_string();
     };
     let field = field_name(&d.shape);
+    // Whether the fd or page is the one the op used tells an op's own wrong effect (a pread
+    // that moved the offset) from a leak to or from elsewhere (a read whose offset the
+    // child's copy did not follow); signals arrive from elsewhere by nature, so where they
+    // show says nothing.
+    let whose = match focus {
+        Some(_) if d.shape.starts_with("t.fd") || d.shape.starts_with("t.mem") => {
+            if used(&d) {
+                " where the op acted"
+            } else {
+                " elsewhere than where the op acted"
+            }
+        }
+        _ => "",
+    };
+    format!("{}{whose}", field_cause(d, &field))
+}
+
+/// What one field's difference says, without labels or values.
+fn field_cause(d: &FieldDiff, field: &str) -> String {
     let (model, real) = (d.expected.as_str(), d.actual.as_str());
     if d.shape.contains(".signals.") {
         if let (Some(m), Some(r)) = (signal_names(model), signal_names(real)) {
@@ -83,10 +160,6 @@ pub fn of_snapshot(diffs: &[FieldDiff], level: Level) -> String {
     let bool_like = |v: &str| v == "true" || v == "false";
     if bool_like(model) && bool_like(real) {
         return format!("{field}: {real} (model: {model})");
-    }
-    if let (Some(m), Some(r)) = (number(model), number(real)) {
-        let way = if r > m { "ahead of" } else { "behind" };
-        return format!("{field}: {way} the model");
     }
     let (m, r) = (erase_numbers(model), erase_numbers(real));
     if m == r || m.contains('[') || r.contains('[') {
@@ -213,15 +286,6 @@ fn field_name(shape: &str) -> String {
 fn signal_names(s: &str) -> Option<Vec<&str>> {
     let inner = s.strip_prefix('{')?.strip_suffix('}')?;
     Some(inner.split(',').filter(|n| !n.is_empty()).collect())
-}
-
-/// A plain or `Some(..)` number.
-fn number(s: &str) -> Option<i128> {
-    let s = s
-        .strip_prefix("Some(")
-        .and_then(|t| t.strip_suffix(')'))
-        .unwrap_or(s);
-    s.parse().ok()
 }
 
 /// `s` with each run of digits replaced by `#`: labels, classes and codes are values.
@@ -438,7 +502,7 @@ mod tests {
         } else {
             Level::Internal
         };
-        let cause = of_snapshot(&diffs, level);
+        let cause = of_snapshot(&diffs, level, Some(&Focus::new()));
         (fingerprint(level, std::slice::from_ref(&cause)), cause)
     }
 
@@ -487,8 +551,13 @@ mod tests {
         }
     }
 
+    /// The cause of one differing field of t1 after an op that used no fd or page (a fork).
     fn one(shape: &str, expected: &str, actual: &str) -> String {
-        of_snapshot(&[field(shape, expected, actual)], Level::Semantic)
+        of_snapshot(
+            &[field(shape, expected, actual)],
+            Level::Semantic,
+            Some(&Focus::new()),
+        )
     }
 
     #[test]
@@ -498,7 +567,7 @@ mod tests {
         assert_eq!(mapped("anon_private"), mapped("file_shared"));
         assert_eq!(
             mapped("anon_private"),
-            "t*.mem[*].mapped: true (model: false)"
+            "t*.mem[*].mapped: true (model: false) elsewhere than where the op acted"
         );
         assert_ne!(
             mapped("anon_private"),
@@ -517,10 +586,13 @@ mod tests {
             value("anon_private", "Some(97)", "Some(0)"),
             value("anon_private", "Some(0)", "Some(97)")
         );
-        // Offsets: ahead or behind, not by how much.
+        // Offsets: not by how much, nor which way (a read moves them on, an lseek back).
         let off = |e: &str, a: &str| one("t.fd[].offset", e, a);
-        assert_eq!(off("0", "5"), off("2", "24"));
-        assert_ne!(off("0", "5"), off("5", "0"));
+        assert_eq!(off("0", "5"), off("2", "0"));
+        assert_eq!(
+            off("0", "5"),
+            "t*.fd[*].offset differs elsewhere than where the op acted"
+        );
         // Enum variants stay, their labels and codes go.
         let state = |e: &str, a: &str| one("t.state", e, a);
         assert_eq!(
@@ -532,6 +604,11 @@ mod tests {
             state("Live", "Blocked")
         );
         assert_eq!(one("t.parent", "Task(1)", "Task(2)"), "t*.parent differs");
+        // Signals: whose set it is says nothing (they arrive from elsewhere).
+        assert_eq!(
+            one("t.signals.blocked", "{}", "{SIGUSR1}"),
+            "t*.signals.blocked has signals extra"
+        );
         assert_eq!(
             one("inode.locks", "[\"POSIX WR 0..3 t1\"]", "[]"),
             "inode*.locks differs"
@@ -544,8 +621,78 @@ mod tests {
             "(ReadOnly, true, false)",
         );
         assert_eq!(
-            of_snapshot(&[first.clone(), later], Level::Semantic),
-            of_snapshot(&[first], Level::Semantic)
+            of_snapshot(&[first.clone(), later], Level::Semantic, None),
+            of_snapshot(&[first], Level::Semantic, None)
+        );
+    }
+
+    /// What the op used comes first, and whether the differing fd or page is one the op used
+    /// is part of the cause: a pread that moves the offset is not a fork that copied the
+    /// descriptions instead of sharing them.
+    #[test]
+    fn what_the_op_used_comes_first_and_counts() {
+        let offset = |label: u32, fd: i32| FieldDiff {
+            path: format!("t{label}.fd[{fd}].offset"),
+            ..field("t.fd[].offset", "1", "0")
+        };
+        let pread = |task, fd| Op {
+            task,
+            kind: OpKind::Pread {
+                fd,
+                len: 1,
+                offset: 0,
+            },
+        };
+        let used = focus(&pread(2, 4), &Outcome::Data(vec![1]));
+        assert_eq!(used, ["t2.fd[4]."]);
+        // t0 and t2 share the description t2's pread moved: t2's fd 4 is the cause.
+        let moved = of_snapshot(&[offset(0, 4), offset(2, 4)], Level::Semantic, Some(&used));
+        assert_eq!(moved, "t*.fd[*].offset differs where the op acted");
+        // t1 read; t0's copy did not follow, nor a sibling fd of t1's own.
+        let read = focus(&pread(1, 3), &Outcome::Data(vec![1]));
+        let copied = of_snapshot(&[offset(0, 3)], Level::Semantic, Some(&read));
+        assert_eq!(
+            copied,
+            "t*.fd[*].offset differs elsewhere than where the op acted"
+        );
+        assert_eq!(
+            copied,
+            of_snapshot(&[offset(1, 0)], Level::Semantic, Some(&read))
+        );
+        // open's fd and pipe2's ends are what they used.
+        let open = Op {
+            task: 1,
+            kind: OpKind::Open {
+                file: forkspec_model::FileName::A,
+                flags: Default::default(),
+            },
+        };
+        assert_eq!(focus(&open, &Outcome::Ret(5)), ["t1.fd[5]."]);
+        assert!(focus(&open, &err(Errno::EMFILE)).is_empty());
+        let pipe = op(
+            0,
+            OpKind::Pipe2 {
+                cloexec: true,
+                nonblock: false,
+            },
+        );
+        assert_eq!(
+            focus(&pipe, &Outcome::Pipe([3, 4])),
+            ["t0.fd[3].", "t0.fd[4]."]
+        );
+        let write = op(
+            3,
+            OpKind::MemWrite {
+                region: Region::FileShared,
+                page: 2,
+                byte: 1,
+            },
+        );
+        assert_eq!(focus(&write, &Outcome::Ret(0)), ["t3.mem.file_shared[2]."]);
+        // At the end of a case no op ran: no side is named.
+        assert_eq!(
+            of_snapshot(&[offset(3, 0)], Level::Semantic, None),
+            "t*.fd[*].offset differs"
         );
     }
 

@@ -108,6 +108,7 @@ fn run_steps(
     backend.ops(&case.ops, per_step, &mut |i, actual, snap| {
         let op = &case.ops[i];
         let step = model.step(op, Some(&actual));
+        let focus = crate::cause::focus(op, &actual);
         let allowed = step.allowed.contains(&actual)
             || (actual == Outcome::Died && died_allowed(&step.allowed, opts.caps));
         if !allowed {
@@ -120,7 +121,7 @@ fn run_steps(
         });
         if allowed {
             if let Some(snap) = snap {
-                found = compare_snapshots(i, model.snapshot(), snap, opts);
+                found = compare_snapshots(i, Some(&focus), model.snapshot(), snap, opts);
             }
         }
         found.is_none()
@@ -135,7 +136,7 @@ fn run_steps(
     let mut mismatch = None;
     if !per_step || case.ops.is_empty() {
         let snap = backend.snapshot()?;
-        mismatch = compare_snapshots(case.ops.len(), model.snapshot(), snap, opts);
+        mismatch = compare_snapshots(case.ops.len(), None, model.snapshot(), snap, opts);
     }
     Ok(CaseRun {
         trace,
@@ -175,6 +176,7 @@ fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome)
 
 fn compare_snapshots(
     step: usize,
+    focus: Option<&crate::cause::Focus>,
     mut expected: Snapshot,
     mut actual: Snapshot,
     opts: &RunOptions,
@@ -191,7 +193,7 @@ fn compare_snapshots(
     } else {
         Level::Internal
     };
-    let cause = crate::cause::of_snapshot(&diffs, level);
+    let cause = crate::cause::of_snapshot(&diffs, level, focus);
     let summary = |side: fn(&FieldDiff) -> &str| {
         diffs
             .iter()
