@@ -250,8 +250,8 @@ fn two_bugs_are_two_causes_with_one_fingerprint_each_across_seeds() {
     assert_eq!(
         causes,
         [
-            "t*.fd[*].cloexec: false (model: true) where the op acted",
-            "t*.fd[*].offset differs elsewhere than where the op acted",
+            "t*.fd[*].cloexec: false (model: true) (an fd of the op)",
+            "t*.fd[*].offset differs (not an fd of the op)",
         ]
     );
     assert_eq!(

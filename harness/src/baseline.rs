@@ -8,8 +8,8 @@
 //!   "forkspec_baseline": 1,
 //!   "implementation": "pysim 0.1",
 //!   "divergences": [
-//!     { "fingerprint": "a18a57c765391efa", "level": "semantic",
-//!       "cause": "t*.fd[*].offset: ahead of the model",
+//!     { "fingerprint": "006b2e59bb52f730", "level": "semantic",
+//!       "cause": "t*.fd[*].offset differs (an fd of the op)",
 //!       "summary": "t0.fd[0].offset = 24 / 0", "sequence": ["t0: open(...)", "t0: pread(0, 5, @19)"] }
 //!   ]
 //! }

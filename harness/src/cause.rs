@@ -1,36 +1,44 @@
 //! The cause of a divergence: the first point where model and implementation part ways,
 //! abstracted to what makes it the same deviation, in words. A divergence's fingerprint is a
-//! hash of its level and its cause, so one deviation keeps one fingerprint whatever case,
-//! seed, task, fd, page, region kind or signal it happened to show with, and the report on an
-//! implementation reads as a short list of its deviations.
+//! hash of its level and its cause ([`crate::run::fingerprint`]), so one deviation keeps one
+//! fingerprint whatever case, seed, task, fd, page, region or signal it happened to show with,
+//! and the report on an implementation reads as a short list of its deviations, each with a
+//! minimal case. README "One cause, one fingerprint" says the same for users.
 //!
-//! The rules (README "Fingerprints and causes" says the same for users):
+//! - **An outcome** the model does not allow: the entry point, what the implementation
+//!   answered and what the model expected (its first allowed outcome), each answer reduced
+//!   to its shape: an errno by name, "a child", "a value", "data", "killed by SIGSEGV"; never
+//!   a label, fd, count or byte, and no signal a `kill` op chose. The entry point is the op
+//!   kind plus the facet of its arguments that selects another code path: `clone` or
+//!   `clone3`, `exit` of a thread, the `fcntl` command, the `madvise` advice, and for a load
+//!   or store whose value differs the mapping's sharing (private or shared). Clone flags are
+//!   not part of it: an implementation that refuses some flags answers "clone → EINVAL
+//!   (model: a child)" for all of them and the minimal case names the flags, while refusing
+//!   with an errno Linux gives for other arguments ("model: EPERM") stays a cause of its own.
+//! - **ENOSYS** is how a kernel answers a system call it does not have (syscall(2); errno(3):
+//!   "Function not implemented"), so it is one cause per system call whatever the arguments
+//!   and whatever the model expected for them (a child, EINVAL, E2BIG): "clone3 → ENOSYS (not
+//!   implemented)", "madvise → ENOSYS (not implemented)" for every advice.
+//! - **A state** that differs: one field, the first at the divergence's level in the
+//!   snapshot's fixed traversal order (tasks by label, then each task's fields), except that
+//!   the fds and pages the op itself used (named in its arguments or returned) come first.
+//!   Task labels, fd and page numbers are erased, a region becomes its sharing (a mapping's
+//!   presence, `mapped`, names none), and values are reduced to what says how they differ:
+//!   booleans and enum variants as they are; a signal set "has signals extra", "misses
+//!   signals" or "has other signals" (which signals is often the case's choice); a byte zero
+//!   or nonzero; numbers, labels and kernel object classes "differ" (an offset can be ahead
+//!   or behind for one cause: a read moves it on, an lseek back). For an fd or a page,
+//!   whether it is one the op used is part of the cause: a pread that moved its own offset
+//!   is not a fork that copied the descriptions instead of sharing them, whose symptom is an
+//!   offset that did not follow, elsewhere. Signal sets are not split so: signals arrive from
+//!   elsewhere by nature. The step's op kind is not part of a state cause: an extra pending
+//!   SIGCHLD shows after an exit, a kill or an exec alike.
 //!
-//! - **An outcome** the model does not allow: the entry point (the op kind, plus the facet of
-//!   its arguments that selects a different code path: `clone` or `clone3`, `exit` of a
-//!   thread, the `fcntl` command, the `madvise` advice, private or shared memory for a load
-//!   or store whose value differs), what the implementation answered and what the model
-//!   expected, each abstracted to its shape (an errno by name, "a child", "a value", ...;
-//!   never a label, fd, count or byte). ENOSYS is the exception: it is how a kernel answers
-//!   an entry point it does not have (syscall(2), errno(3): "Function not implemented"), so
-//!   whatever the arguments made the model expect (a child, EINVAL, E2BIG), "clone3 →
-//!   ENOSYS" is one cause. Clone flags are not part of the entry point: an implementation
-//!   that refuses some flags answers "clone → EINVAL (model: a child)" for all of them, and
-//!   the minimal case names the flags; one that refuses with an errno Linux gives for other
-//!   arguments ("model: EPERM") is a different deviation and keeps apart.
-//! - **A state** that differs: the first differing field at the divergence's level, in the
-//!   snapshot's fixed traversal order (tasks by label, then each task's fields), with task
-//!   labels, fd numbers, page numbers and lock ranges erased, the region reduced to its
-//!   sharing (private or shared; a mapping's presence does not depend on it, so `mapped`
-//!   names no region), and its values reduced to what says which way they differ: booleans
-//!   and enum variants as they are, a signal set as "has signals extra" or "misses signals"
-//!   (the signals themselves are often the case's choice), an offset or size as "ahead of" or
-//!   "behind" the model, a byte as zero or not, identities (labels, kernel object classes) as
-//!   "differs". Fields that differ after the first are consequences or coincidences and make
-//!   no cause of their own. The step's op is not part of it: the same extra pending SIGCHLD
-//!   shows after an exit, a kill or an exec alike.
-//!
-//! Differences at later steps never count: a case stops at its first differing step.
+//! Fields that differ after the first one, and later steps (a case stops at its first
+//! differing step), are consequences or coincidences and make no cause of their own. A
+//! divergence seen only at the end of a case (`--snapshots end` with `--replays 0`) has no op
+//! to relate its fd or page to and says nothing of it, so its fingerprint differs from the
+//! one the same cause has when located at its step (what the confirming replays do).
 
 use forkspec_model::diff::FieldDiff;
 use forkspec_model::{
@@ -122,15 +130,17 @@ pub fn of_snapshot(diffs: &[FieldDiff], level: Level, focus: Option<&Focus>) -> 
     // that moved the offset) from a leak to or from elsewhere (a read whose offset the
     // child's copy did not follow); signals arrive from elsewhere by nature, so where they
     // show says nothing.
+    let what = if d.shape.starts_with("t.fd") {
+        "an fd"
+    } else if d.shape.starts_with("t.mem") {
+        "a page"
+    } else {
+        ""
+    };
     let whose = match focus {
-        Some(_) if d.shape.starts_with("t.fd") || d.shape.starts_with("t.mem") => {
-            if used(&d) {
-                " where the op acted"
-            } else {
-                " elsewhere than where the op acted"
-            }
-        }
-        _ => "",
+        Some(_) if !what.is_empty() && used(&d) => format!(" ({what} of the op)"),
+        Some(_) if !what.is_empty() => format!(" (not {what} of the op)"),
+        _ => String::new(),
     };
     format!("{}{whose}", field_cause(d, &field))
 }
@@ -567,7 +577,7 @@ mod tests {
         assert_eq!(mapped("anon_private"), mapped("file_shared"));
         assert_eq!(
             mapped("anon_private"),
-            "t*.mem[*].mapped: true (model: false) elsewhere than where the op acted"
+            "t*.mem[*].mapped: true (model: false) (not a page of the op)"
         );
         assert_ne!(
             mapped("anon_private"),
@@ -591,7 +601,7 @@ mod tests {
         assert_eq!(off("0", "5"), off("2", "0"));
         assert_eq!(
             off("0", "5"),
-            "t*.fd[*].offset differs elsewhere than where the op acted"
+            "t*.fd[*].offset differs (not an fd of the op)"
         );
         // Enum variants stay, their labels and codes go.
         let state = |e: &str, a: &str| one("t.state", e, a);
@@ -647,14 +657,11 @@ mod tests {
         assert_eq!(used, ["t2.fd[4]."]);
         // t0 and t2 share the description t2's pread moved: t2's fd 4 is the cause.
         let moved = of_snapshot(&[offset(0, 4), offset(2, 4)], Level::Semantic, Some(&used));
-        assert_eq!(moved, "t*.fd[*].offset differs where the op acted");
+        assert_eq!(moved, "t*.fd[*].offset differs (an fd of the op)");
         // t1 read; t0's copy did not follow, nor a sibling fd of t1's own.
         let read = focus(&pread(1, 3), &Outcome::Data(vec![1]));
         let copied = of_snapshot(&[offset(0, 3)], Level::Semantic, Some(&read));
-        assert_eq!(
-            copied,
-            "t*.fd[*].offset differs elsewhere than where the op acted"
-        );
+        assert_eq!(copied, "t*.fd[*].offset differs (not an fd of the op)");
         assert_eq!(
             copied,
             of_snapshot(&[offset(1, 0)], Level::Semantic, Some(&read))
