@@ -298,7 +298,9 @@ fn signal_names(s: &str) -> Option<Vec<&str>> {
     Some(inner.split(',').filter(|n| !n.is_empty()).collect())
 }
 
-/// `s` with each run of digits replaced by `#`: labels, classes and codes are values.
+/// `s` without its numbers (labels, classes, codes and signal numbers are values), the
+/// variants around them kept: `Zombie(Signaled(Signal(10)))` is `Zombie(Signaled)`,
+/// `Task(3)` is `Task`.
 fn erase_numbers(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_digits = false;
@@ -313,7 +315,7 @@ fn erase_numbers(s: &str) -> String {
             in_digits = false;
         }
     }
-    out
+    out.replace("(Signal(#))", "").replace("(#)", "")
 }
 
 #[cfg(test)]
@@ -612,6 +614,10 @@ mod tests {
         assert_ne!(
             state("Zombie(Exited(0))", "Blocked"),
             state("Live", "Blocked")
+        );
+        assert_eq!(
+            state("Zombie(Signaled(Signal(10)))", "Blocked"),
+            "t*.state: Blocked (model: Zombie(Signaled))"
         );
         assert_eq!(one("t.parent", "Task(1)", "Task(2)"), "t*.parent differs");
         // Signals: whose set it is says nothing (they arrive from elsewhere).
