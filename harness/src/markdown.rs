@@ -82,7 +82,8 @@ pub fn render(r: &Report) -> String {
                     (false, false) => "**new**".to_string(),
                 },
                 d.fingerprint,
-                cell(&clip(&d.cause, 100)),
+                // `t*.fd[*]` would open an emphasis in a table cell.
+                cell(&clip(&d.cause, 100)).replace('*', "\\*"),
                 d.level,
                 cell(&clip(
                     d.sequence.get(d.step).map(String::as_str).unwrap_or("end"),
