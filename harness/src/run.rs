@@ -108,7 +108,6 @@ fn run_steps(
     backend.ops(&case.ops, per_step, &mut |i, actual, snap| {
         let op = &case.ops[i];
         let step = model.step(op, Some(&actual));
-        let focus = crate::cause::focus(op, &actual);
         let allowed = step.allowed.contains(&actual)
             || (actual == Outcome::Died && died_allowed(&step.allowed, opts.caps));
         if !allowed {
@@ -120,7 +119,8 @@ fn run_steps(
             actual,
         });
         if allowed {
-            if let Some(snap) = snap {
+            if let (Some(snap), Some(last)) = (snap, trace.last()) {
+                let focus = crate::cause::focus(op, &last.actual);
                 found = compare_snapshots(i, Some(&focus), model.snapshot(), snap, opts);
             }
         }
