@@ -9,8 +9,9 @@ use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
 use std::path::Path;
 
+/// The simulator with both its bugs: two causes, so two fingerprints to merge.
 fn pysim_buggy() -> String {
-    pysim(" --buggy")
+    pysim(" --buggy --buggy-cloexec")
 }
 
 fn tmp() -> tempfile::TempDir {

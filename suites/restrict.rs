@@ -1,8 +1,9 @@
 //! The restricting runner (`forkspec restrict --deny LIST -- CMD`): the seccomp filter refuses
 //! exactly the listed calls, and the lab run under it with each facility it relies on denied
 //! (one at a time and all together) completes with no false divergence and says what it did
-//! not compare; with clone3 (a call under test) denied, the only divergences are clone3 ops
-//! failing with ENOSYS, the real deviation such a kernel has.
+//! not compare; with clone3 or kill (calls under test) denied, the only divergences are those
+//! ops failing with ENOSYS, the real deviation such a kernel has, each one cause with one
+//! fingerprint.
 
 use serde_json::Value;
 use std::process::Command;
@@ -169,22 +170,74 @@ fn every_facility_denied_at_once() {
     );
 }
 
-#[test]
-fn clone3_denied_is_the_only_deviation() {
-    // clone ops only, so every case can reach clone3.
-    let (code, r, text) = check_under("clone3", &["--suite", "clone"]);
-    assert_eq!(code, 1, "clone3 denied must diverge: {text}");
+/// The divergences of a run under `--deny deny` (with `extra` options): every one is an
+/// op answering ENOSYS, and there is exactly one per denied call under test, whatever op
+/// arguments, model answers and cases it showed in (one cause, one fingerprint). Returns
+/// (fingerprint, cause) by cause.
+fn one_fingerprint_per_denied_call(
+    deny: &str,
+    extra: &[&str],
+    calls: &[&str],
+) -> Vec<(String, String)> {
+    let (code, r, text) = check_under(deny, extra);
+    assert_eq!(code, 1, "--deny {deny} must diverge: {text}");
     let divs = r["divergences"].as_array().expect("divergences");
-    assert!(!divs.is_empty(), "{text}");
-    for d in divs {
-        let s = d.to_string();
-        assert!(
-            d["actual"].to_string().contains("ENOSYS") && s.contains("clone3"),
-            "a divergence that is not clone3's ENOSYS: {s}"
-        );
-    }
-    eprintln!(
-        "clone3 denied: {} fingerprint(s) in {CASES} cases",
-        divs.len()
+    let mut found: Vec<(String, String)> = divs
+        .iter()
+        .map(|d| {
+            assert!(
+                d["actual"].to_string().contains("ENOSYS"),
+                "a divergence that is not a denied call's ENOSYS: {d}"
+            );
+            let s = |k: &str| d[k].as_str().expect(k).to_string();
+            (s("cause"), s("fingerprint"))
+        })
+        .collect();
+    found.sort();
+    let mut wanted: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{c} → ENOSYS (not implemented)"))
+        .collect();
+    wanted.sort();
+    let causes: Vec<&String> = found.iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        causes,
+        wanted.iter().collect::<Vec<_>>(),
+        "--deny {deny}: {text}"
+    );
+    let counts: Vec<u64> = divs.iter().map(|d| d["count"].as_u64().unwrap()).collect();
+    assert!(
+        counts.iter().all(|&n| n > 1),
+        "each cause is met in several cases (so they could have fanned out): {counts:?}"
+    );
+    found.into_iter().map(|(c, f)| (f, c)).collect()
+}
+
+#[test]
+fn clone3_denied_is_the_only_deviation_with_one_fingerprint() {
+    // clone ops only, so every case can reach clone3 (with flags for which the model expects
+    // a child, EINVAL, EBADF or E2BIG: one cause all the same).
+    one_fingerprint_per_denied_call("clone3", &["--suite", "clone"], &["clone3"]);
+}
+
+#[test]
+fn kill_denied_is_one_deviation_whatever_the_signal() {
+    // kill is met with a dozen signals, for which the model expects a death or success.
+    one_fingerprint_per_denied_call("kill", &[], &["kill"]);
+}
+
+#[test]
+fn calls_under_test_and_facilities_denied_together_keep_one_fingerprint_each() {
+    // (Not kill with pidfds: the lab then has no way left to end a case's tasks.)
+    let alone = one_fingerprint_per_denied_call("madvise", &[], &["madvise"]);
+    let together = one_fingerprint_per_denied_call(
+        "clone3,madvise,vfork,pidfds,kcmp,process_vm_readv,ioctl:PROCMAP_QUERY,\
+         ioctl:PIDFD_GET_INFO,prctl:PR_SET_CHILD_SUBREAPER",
+        &[],
+        &["clone3", "madvise", "vfork"],
+    );
+    assert!(
+        together.contains(&alone[0]),
+        "madvise's fingerprint does not depend on what else is denied: {together:?} {alone:?}"
     );
 }

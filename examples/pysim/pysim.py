@@ -12,6 +12,9 @@ never woken up (forkspec does not generate ops the model predicts to block).
 `--buggy` (or PYSIM_BUGGY=1) switches on a deliberate bug: fork gives the child *copies* of
 the parent's open file descriptions instead of sharing them, so a child's read no longer
 moves the parent's offset. forkspec catches it with a three-op case.
+
+`--buggy-cloexec` (or PYSIM_BUGGY_CLOEXEC=1) switches on another, independent one: dup3
+ignores O_CLOEXEC. With both, forkspec reports two causes, each with its own fingerprint.
 """
 
 import json
@@ -28,6 +31,9 @@ OPS = [
     "open", "close", "dup", "dup2", "dup3", "read", "write", "lseek", "pipe2",
 ]
 BUGGY = "--buggy" in sys.argv[1:] or os.environ.get("PYSIM_BUGGY") == "1"
+BUGGY_CLOEXEC = (
+    "--buggy-cloexec" in sys.argv[1:] or os.environ.get("PYSIM_BUGGY_CLOEXEC") == "1"
+)
 
 
 class OpError(Exception):
@@ -255,7 +261,7 @@ class Case:
         slot = self.tasks[t].fds.get(old)
         if slot is None:
             return err("EBADF")
-        self.tasks[t].fds[new] = [slot[0], bool(op.get("cloexec"))]
+        self.tasks[t].fds[new] = [slot[0], bool(op.get("cloexec")) and not BUGGY_CLOEXEC]
         return {"ret": new}
 
     def op_read(self, t, op):
@@ -373,7 +379,7 @@ def hello(req):
         raise OpError("unsupported protocol %r; pysim speaks %d" % (req.get("protocol"), PROTOCOL))
     return {"hello": {
         "protocol": PROTOCOL,
-        "implementation": "pysim 0.1" + (" (buggy)" if BUGGY else ""),
+        "implementation": "pysim 0.1" + (" (buggy)" if BUGGY else "") + (" (buggy dup3)" if BUGGY_CLOEXEC else ""),
         "profile": {"uid": 1000, "cap_sys_admin": False, "userns": False, "kernel": [6, 18],
                     "page_size": PAGE, "case_fs": "tmpfs"},
         "capabilities": {"pagemap": False, "pfn": False, "kcmp": False,

@@ -8,7 +8,8 @@
 //!   "forkspec_baseline": 1,
 //!   "implementation": "pysim 0.1",
 //!   "divergences": [
-//!     { "fingerprint": "a18a57c765391efa", "level": "semantic",
+//!     { "fingerprint": "006b2e59bb52f730", "level": "semantic",
+//!       "cause": "t*.fd[*].offset differs (an fd of the op)",
 //!       "summary": "t0.fd[0].offset = 24 / 0", "sequence": ["t0: open(...)", "t0: pread(0, 5, @19)"] }
 //!   ]
 //! }
@@ -44,6 +45,9 @@ pub struct BaselineEntry {
     /// Semantic or internal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    /// Its cause in words, as the report gives it (for humans: only `fingerprint` is matched).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cause: String,
     /// Expected vs actual, one line.
     #[serde(default)]
     pub summary: String,
@@ -91,6 +95,7 @@ impl Baseline {
                 .map(|d| BaselineEntry {
                     fingerprint: d.fingerprint.clone(),
                     level: Some(d.level),
+                    cause: d.cause.clone(),
                     summary: format!("expected {} / actual {}", d.expected, d.actual),
                     sequence: d.sequence.clone(),
                     note: None,

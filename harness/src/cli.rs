@@ -329,10 +329,11 @@ fn run_check(
             for d in &r.divergences[seen..] {
                 if known(&d.fingerprint) {
                     outln!(
-                        "KNOWN {} ({} level, {} ops): in the baseline",
+                        "KNOWN {} ({} level, {} ops): in the baseline: {}",
                         d.fingerprint,
                         d.level,
-                        d.sequence.len()
+                        d.sequence.len(),
+                        d.cause
                     );
                 } else {
                     outln!("{}", with_target(d.clone(), &a.target).render());

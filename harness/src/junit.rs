@@ -27,16 +27,11 @@ pub fn escape(s: &str) -> String {
 }
 
 fn divergence_case(out: &mut String, d: &Divergence, flaky_fails: bool) {
-    // Only what the fingerprint is made of (op kind, level): CI tools follow a test case
+    // Only what the fingerprint is made of (level, cause): CI tools follow a test case
     // across runs by its name, and op values or counts differ from seed to seed.
     let name = format!(
         "divergence {} ({} level): {}",
-        d.fingerprint,
-        d.level,
-        d.ops
-            .get(d.step)
-            .map(crate::run::op_kind_name)
-            .unwrap_or("end of case")
+        d.fingerprint, d.level, d.cause
     );
     let _ = writeln!(
         out,

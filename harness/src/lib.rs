@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod baseline;
 pub mod bench;
+pub mod cause;
 pub mod check;
 pub mod cli;
 pub mod corpus;

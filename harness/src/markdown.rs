@@ -67,12 +67,12 @@ pub fn render(r: &Report) -> String {
     if !r.divergences.is_empty() {
         let _ = writeln!(
             out,
-            "\n### Divergences\n\n| status | fingerprint | level | step | model | real |\n|---|---|---|---|---|---|"
+            "\n### Divergences\n\n| status | fingerprint | cause | level | step | model | real |\n|---|---|---|---|---|---|---|"
         );
         for d in &r.divergences {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {} |",
+                "| {} | `{}` | {} | {} | {} | {} | {} |",
                 match (d.known, d.flaky) {
                     (true, _) => "known".to_string(),
                     (false, true) => format!(
@@ -82,6 +82,8 @@ pub fn render(r: &Report) -> String {
                     (false, false) => "**new**".to_string(),
                 },
                 d.fingerprint,
+                // `t*.fd[*]` would open an emphasis in a table cell.
+                cell(&clip(&d.cause, 100)).replace('*', "\\*"),
                 d.level,
                 cell(&clip(
                     d.sequence.get(d.step).map(String::as_str).unwrap_or("end"),
@@ -94,8 +96,9 @@ pub fn render(r: &Report) -> String {
         for d in r.divergences.iter().take(20) {
             let _ = writeln!(
                 out,
-                "\n<details><summary><code>{}</code>: {} ({} ops)</summary>\n\n```text\n{}```\n</details>",
+                "\n<details><summary><code>{}</code> {}: {} ({} ops)</summary>\n\n```text\n{}```\n</details>",
                 d.fingerprint,
+                cell(&d.cause),
                 if d.minimal {
                     "minimal sequence"
                 } else {

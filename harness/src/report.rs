@@ -18,8 +18,12 @@ pub struct NotCompared {
 /// One kind of divergence (all cases with the same fingerprint), with its minimal case.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Divergence {
-    /// Stable identity of this kind of divergence.
+    /// Stable identity of its cause: a hash of `level` and `cause`.
     pub fingerprint: String,
+    /// The cause in words, the same in every run that finds it (see [`crate::cause`]), e.g.
+    /// `clone3 → ENOSYS (not implemented)`. Empty in reports written before it existed.
+    #[serde(default)]
+    pub cause: String,
     /// Semantic or internal.
     pub level: Level,
     /// How many generated cases showed it.
@@ -80,6 +84,7 @@ impl Divergence {
     pub fn new(case: &Case, m: &Mismatch, seed: Option<u64>, case_file: Option<String>) -> Self {
         Divergence {
             fingerprint: m.fingerprint.clone(),
+            cause: m.cause.clone(),
             level: m.level,
             count: 1,
             seed,
@@ -135,6 +140,9 @@ impl Divergence {
             self.count,
             if self.count == 1 { "" } else { "s" }
         );
+        if !self.cause.is_empty() {
+            let _ = writeln!(s, "  cause: {}", self.cause);
+        }
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "  seed: {seed}");
         }

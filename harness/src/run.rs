@@ -63,8 +63,10 @@ pub struct Mismatch {
     pub actual: String,
     /// Field differences (snapshot mismatches).
     pub diffs: Vec<FieldDiff>,
-    /// Stable identity of this kind of divergence.
+    /// Stable identity of its cause: a hash of `level` and `cause`.
     pub fingerprint: String,
+    /// The cause in words (see [`crate::cause`]), e.g. `clone3 → ENOSYS (not implemented)`.
+    pub cause: String,
 }
 
 /// A finished case.
@@ -117,8 +119,9 @@ fn run_steps(
             actual,
         });
         if allowed {
-            if let Some(snap) = snap {
-                found = compare_snapshots(i, Some(op), model.snapshot(), snap, opts);
+            if let (Some(snap), Some(last)) = (snap, trace.last()) {
+                let focus = crate::cause::focus(op, &last.actual);
+                found = compare_snapshots(i, Some(&focus), model.snapshot(), snap, opts);
             }
         }
         found.is_none()
@@ -158,12 +161,7 @@ fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome)
         .map(|o| o.to_string())
         .collect::<Vec<_>>()
         .join(" or ");
-    let shape = format!(
-        "outcome:{}:{}->{}",
-        op_kind_name(op),
-        allowed.first().map(outcome_shape).unwrap_or_default(),
-        outcome_shape(actual)
-    );
+    let cause = crate::cause::of_outcome(op, allowed, actual);
     Mismatch {
         step,
         kind: MismatchKind::Outcome,
@@ -171,13 +169,14 @@ fn outcome_mismatch(step: usize, op: &Op, allowed: &[Outcome], actual: &Outcome)
         expected,
         actual: actual.to_string(),
         diffs: vec![],
-        fingerprint: fingerprint(Level::Semantic, &[shape]),
+        fingerprint: fingerprint(Level::Semantic, std::slice::from_ref(&cause)),
+        cause,
     }
 }
 
 fn compare_snapshots(
     step: usize,
-    op: Option<&Op>,
+    focus: Option<&crate::cause::Focus>,
     mut expected: Snapshot,
     mut actual: Snapshot,
     opts: &RunOptions,
@@ -194,17 +193,7 @@ fn compare_snapshots(
     } else {
         Level::Internal
     };
-    let mut shapes: Vec<String> = diffs
-        .iter()
-        .filter(|d| d.level == level)
-        .map(|d| d.shape.clone())
-        .collect();
-    shapes.sort();
-    shapes.dedup();
-    shapes.insert(
-        0,
-        format!("snapshot:{}", op.map(op_kind_name).unwrap_or("end")),
-    );
+    let cause = crate::cause::of_snapshot(&diffs, level, focus);
     let summary = |side: fn(&FieldDiff) -> &str| {
         diffs
             .iter()
@@ -219,7 +208,8 @@ fn compare_snapshots(
         level,
         expected: summary(|d| &d.expected),
         actual: summary(|d| &d.actual),
-        fingerprint: fingerprint(level, &shapes),
+        fingerprint: fingerprint(level, std::slice::from_ref(&cause)),
+        cause,
         diffs,
     })
 }
@@ -261,26 +251,9 @@ pub fn op_kind_name(op: &Op) -> &'static str {
     }
 }
 
-fn outcome_shape(o: &Outcome) -> String {
-    match o {
-        Outcome::Ret(_) => "ret".into(),
-        Outcome::Err(e) => format!("err {e}"),
-        Outcome::Child(_) => "child".into(),
-        Outcome::Data(_) => "data".into(),
-        Outcome::Pipe(_) => "pipe".into(),
-        Outcome::Reaped { .. } => "reaped".into(),
-        Outcome::Exited => "exited".into(),
-        Outcome::Killed(s) => format!("killed {s}"),
-        Outcome::Blocked => "blocked".into(),
-        Outcome::Died => "died".into(),
-        Outcome::Lock(forkspec_model::LockReport::Unlocked) => "lock unlocked".into(),
-        Outcome::Lock(forkspec_model::LockReport::Held { .. }) => "lock held".into(),
-    }
-}
-
-/// A short stable hash of a divergence's kind: its level and the shapes of what differed
-/// (no task labels, fds, page numbers, values or seeds), so the same bug found by different
-/// seeds or runs has the same fingerprint.
+/// A short stable hash (FNV-1a, 64 bits) of a divergence's level and the words of its cause
+/// ([`crate::cause`]: no task labels, fds, page numbers, values or seeds), so the same
+/// deviation found by different seeds or runs has the same fingerprint.
 pub fn fingerprint(level: Level, shapes: &[String]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in level

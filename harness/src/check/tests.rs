@@ -357,6 +357,7 @@ fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
         actual: "x".into(),
         diffs: vec![],
         fingerprint: "fp".into(),
+        cause: "a cause".into(),
     };
     let case = case_for_seed(1, &cfg.gen, &Profile::default());
     let result = |index: u64, expected: &str| CaseResult {
