@@ -92,6 +92,17 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_reports() {
 
 #[test]
 fn sigterm_ends_the_run_with_the_summary_and_every_report() {
+    stopped_by(rustix::process::Signal::TERM, "SIGTERM");
+}
+
+#[test]
+fn sigint_ends_the_run_with_the_summary_and_every_report() {
+    stopped_by(rustix::process::Signal::INT, "SIGINT");
+}
+
+/// Starts a long run, sends `sig` once the run has started and checks that the run ends
+/// with 128 + the signal, its summary naming the signal, and every report written.
+fn stopped_by(sig: rustix::process::Signal, name: &str) {
     let d = tmp();
     let json_path = d.path().join("r.json");
     let xml = d.path().join("r.xml");
@@ -113,12 +124,12 @@ fn sigterm_ends_the_run_with_the_summary_and_every_report() {
     let header = lines.next().unwrap().unwrap();
     assert!(header.starts_with("forkspec check:"), "{header}");
     let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    rustix::process::kill_process(pid, sig).unwrap();
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "{rest:?}");
+    assert_eq!(status.code(), Some(128 + sig.as_raw()), "{rest:?}");
     let rest = rest.join("\n");
-    assert!(rest.contains("stopped early (SIGTERM)"), "{rest}");
+    assert!(rest.contains(&format!("stopped early ({name})")), "{rest}");
     assert!(rest.contains("cases run:"), "{rest}");
     let r = json(&json_path);
     assert!(r["cases"].as_u64().unwrap() < 1_000_000);
@@ -175,6 +186,8 @@ fn json_dash_writes_the_report_to_stdout() {
     assert_eq!(r["cases"], 5);
     assert!(err.contains("cases run: 5"), "{err}");
     assert!(!d.path().join("-").exists());
+    // stderr is a pipe here, as in a CI log: no progress bar, no escape codes.
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
 }
 
 #[test]
@@ -400,10 +413,10 @@ fn junit_fits_the_schema_and_names_follow_the_fingerprint_across_seeds() {
 fn out_of_range_options_are_refused_while_parsing() {
     let d = tmp();
     for (args, needle) in [
-        (&["check", "--cases", "0"][..], "at least 1"),
-        (&["check", "--cases", "-1"][..], "got -1"),
+        (&["check", "--cases", "0"][..], "0 is not in 1.."),
+        (&["check", "--cases", "-1"][..], "-1 is not in 1.."),
         (&["check", "--pages", "257"][..], "1..=256"),
-        (&["check", "--max-len", "0"][..], "at least 1"),
+        (&["check", "--max-len", "0"][..], "0 is not in 1.."),
         (&["check", "-j", "0"][..], "1..=4096"),
         (&["bench", "--workers", "0"][..], "1..=4096"),
         (&["bench", "--jobs", "0"][..], "1..=4096"),
@@ -416,4 +429,149 @@ fn out_of_range_options_are_refused_while_parsing() {
     let (code, out, err) = forkspec(d.path(), &["check", "-j", "1", "--cases", "2"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("jobs: 1"), "{out}");
+}
+
+/// Validates `xml` against suites/schemas/junit.xsd (the JUnit format as Jenkins' xunit
+/// plugin's junit-10.xsd has it) with xmllint; `Err` carries xmllint's complaint. `None`
+/// when xmllint is missing outside CI (the caller skips); under `CI=true` a missing
+/// xmllint fails the test (.ci/run installs it).
+fn xmllint(dir: &Path, xml: &str) -> Option<Result<(), String>> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/schemas/junit.xsd");
+    let file = dir.join("validate.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = match Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "xmllint is missing (apt-get install libxml2-utils): CI must validate JUnit"
+            );
+            eprintln!("skipped: xmllint is missing (apt-get install libxml2-utils)");
+            return None;
+        }
+        Err(e) => panic!("xmllint: {e}"),
+    };
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    Some(if out.status.success() && said.contains("validates") {
+        Ok(())
+    } else {
+        Err(said)
+    })
+}
+
+#[test]
+fn junit_validates_against_the_junit_schema() {
+    let d = tmp();
+    let sim = pysim(" --buggy");
+    let base = d.path().join("base.json");
+    let b = base.display().to_string();
+    let common = ["--cases", "60", "--suite", "fd", "--backend", &sim];
+    let mut args = vec!["baseline", "write", &b];
+    args.extend_from_slice(&common);
+    assert_eq!(forkspec(d.path(), &args).0, 0);
+    // One fingerprint the run will not see: it is reported fixed.
+    let mut baseline = json(&base);
+    let mut gone = baseline["divergences"][0].clone();
+    gone["fingerprint"] = "0123456789abcdef".into();
+    baseline["divergences"].as_array_mut().unwrap().push(gone);
+    std::fs::write(&base, baseline.to_string()).unwrap();
+    let (xml, report) = (d.path().join("r.xml"), d.path().join("r.json"));
+    let (x, r) = (xml.display().to_string(), report.display().to_string());
+    let mut args = vec!["check", "--baseline", &b, "--junit", &x, "--json", &r];
+    args.extend_from_slice(&common);
+    let (code, out, err) = forkspec(d.path(), &args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let Some(verdict) = xmllint(d.path(), &std::fs::read_to_string(&xml).unwrap()) else {
+        return;
+    };
+    verdict.expect("the CLI's JUnit report");
+
+    // Every kind of entry at once, from the run's own JSON report: known (baseline), new,
+    // flaky (skipped under --flaky warn, failed under fail), fixed, not compared, errors.
+    let mut rep: forkspec::report::Report =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let first = rep.divergences[0].clone();
+    assert!(first.known && !rep.not_compared.is_empty(), "{rep:?}");
+    assert!(!rep.baseline.as_ref().unwrap().fixed.is_empty());
+    let mut new = first.clone();
+    new.known = false;
+    new.fingerprint = "fedcba9876543210".into();
+    let mut flaky = new.clone();
+    flaky.fingerprint = "00000000ffffffff".into();
+    (flaky.flaky, flaky.reproduced, flaky.replays) = (true, Some(1), Some(3));
+    rep.divergences.extend([new, flaky]);
+    rep.errors
+        .push("case 7: backend died: <exit status: 3> & \u{1}".into());
+    for policy in [
+        forkspec::report::FlakyPolicy::Warn,
+        forkspec::report::FlakyPolicy::Fail,
+    ] {
+        rep.flaky_policy = policy;
+        let xml = forkspec::junit::render(&rep);
+        for part in [
+            "known divergence",
+            "flaky",
+            "<failure",
+            "forkspec.fixed",
+            "not_compared.",
+            "<error",
+        ] {
+            assert!(xml.contains(part), "{part} missing in {xml}");
+        }
+        if let Err(e) = xmllint(d.path(), &xml).unwrap() {
+            panic!("{policy:?}: {e}\n{xml}");
+        }
+        // The schema is no formality: what junit-10.xsd refuses, it refuses.
+        let bad = xml.replacen("<testsuites ", "<testsuites skipped=\"1\" ", 1);
+        assert!(xmllint(d.path(), &bad).unwrap().is_err(), "{bad}");
+        let bad = xml.replacen("<testcase ", "<testcase kind=\"x\" ", 1);
+        assert!(xmllint(d.path(), &bad).unwrap().is_err(), "{bad}");
+    }
+}
+
+/// What the manifests promise a new user: release binaries without debug info (the static
+/// one is copied into target systems), one minimum Rust version that both crates inherit,
+/// and an example that does not rewrite a tracked file unless asked to.
+#[test]
+fn manifests_and_examples_keep_their_promises() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let workspace = read("Cargo.toml");
+    let release = workspace
+        .split("[profile.release]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .expect("a [profile.release] section");
+    assert!(release.contains("debug = false"), "{release}");
+    assert!(release.contains("strip = \"debuginfo\""), "{release}");
+    assert!(
+        workspace.contains("\nrust-version = \""),
+        "no workspace rust-version"
+    );
+    for krate in ["model/Cargo.toml", "harness/Cargo.toml"] {
+        assert!(
+            read(krate).contains("\nrust-version.workspace = true"),
+            "{krate} does not inherit rust-version"
+        );
+    }
+    let example = read("examples/background_save.rs");
+    assert!(
+        example.contains("default_value = \"background_save.svg\""),
+        "background_save's default output must not be the tracked docs/background_save.svg"
+    );
+    let readme = read("README.md");
+    assert!(
+        readme.contains("cargo install --locked --path harness"),
+        "README: how to get `forkspec`"
+    );
+    assert!(
+        readme.contains("`python3`"),
+        "README: `cargo test` needs python3"
+    );
 }

@@ -13,11 +13,13 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Why a backend could not answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The backend process could not be started.
+    #[error("cannot start backend: {0}")]
     Spawn(String),
     /// It did not answer in time.
+    #[error("backend gave no answer to {request} within {waited:?}")]
     Timeout {
         /// What was asked.
         request: String,
@@ -25,8 +27,10 @@ pub enum BackendError {
         waited: Duration,
     },
     /// It exited or closed its output.
+    #[error("backend died: {0}")]
     Died(String),
     /// It answered something that is not a valid response.
+    #[error("backend answered {request} with garbage ({error}): {line}")]
     Garbage {
         /// What was asked.
         request: String,
@@ -36,37 +40,12 @@ pub enum BackendError {
         error: String,
     },
     /// It answered with an error message.
+    #[error("backend reported an error: {0}")]
     Refused(String),
     /// It speaks another protocol version.
+    #[error("backend speaks protocol version {0}, this harness speaks {PROTOCOL_VERSION}")]
     Version(u32),
 }
-
-impl std::fmt::Display for BackendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BackendError::Spawn(e) => write!(f, "cannot start backend: {e}"),
-            BackendError::Timeout { request, waited } => {
-                write!(f, "backend gave no answer to {request} within {waited:?}")
-            }
-            BackendError::Died(e) => write!(f, "backend died: {e}"),
-            BackendError::Garbage {
-                request,
-                line,
-                error,
-            } => write!(
-                f,
-                "backend answered {request} with garbage ({error}): {line}"
-            ),
-            BackendError::Refused(e) => write!(f, "backend reported an error: {e}"),
-            BackendError::Version(v) => write!(
-                f,
-                "backend speaks protocol version {v}, this harness speaks {PROTOCOL_VERSION}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for BackendError {}
 
 /// Result of a backend call.
 pub type BResult<T> = Result<T, BackendError>;
@@ -524,8 +503,7 @@ pub fn case_dir_base() -> std::path::PathBuf {
         return d.into();
     }
     let shm = std::path::Path::new("/dev/shm");
-    // SAFETY: access(2) on a NUL-terminated constant path.
-    if shm.is_dir() && unsafe { libc::access(c"/dev/shm".as_ptr(), libc::W_OK) } == 0 {
+    if shm.is_dir() && rustix::fs::access(shm, rustix::fs::Access::WRITE_OK).is_ok() {
         return shm.to_path_buf();
     }
     std::env::temp_dir()

@@ -92,7 +92,7 @@ enum CorpusCmd {
 #[derive(Args, Debug)]
 struct GenArgs {
     /// Number of generated cases (at least 1).
-    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases(), allow_negative_numbers = true)]
     cases: u64,
     /// Run seed (printed; the same seed generates the same cases).
     #[arg(long, default_value_t = 1)]
@@ -101,10 +101,10 @@ struct GenArgs {
     #[arg(long, value_enum, default_value = "all")]
     suite: Mix,
     /// Longest generated sequence (at least 1 op).
-    #[arg(long, default_value_t = 24, value_parser = crate::ranges::max_len, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 24, value_parser = crate::ranges::max_len(), allow_negative_numbers = true)]
     max_len: u32,
     /// Pages per region (1 to 256).
-    #[arg(long, default_value_t = 8, value_parser = crate::ranges::pages, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 8, value_parser = crate::ranges::pages(), allow_negative_numbers = true)]
     pages: u32,
 }
 
@@ -175,7 +175,7 @@ struct CheckArgs {
     /// Workers, each with its own backend (its own lab process, pinned to its own CPU):
     /// default one per CPU this process may run on, never more than the cases. The report is
     /// the same for any number (apart from the timing fields).
-    #[arg(short = 'j', long, value_name = "N", value_parser = crate::ranges::workers, allow_negative_numbers = true)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = crate::ranges::workers(), allow_negative_numbers = true)]
     jobs: Option<u32>,
     #[command(flatten)]
     target: TargetArgs,
@@ -196,10 +196,10 @@ impl CheckArgs {
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Generated cases per throughput figure.
-    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::ranges::cases(), allow_negative_numbers = true)]
     cases: u64,
     /// Workers for the parallel figures (default: one per CPU); `--jobs`/`-j` as for check.
-    #[arg(long, short = 'j', visible_alias = "jobs", value_name = "N", value_parser = crate::ranges::workers, allow_negative_numbers = true)]
+    #[arg(long, short = 'j', visible_alias = "jobs", value_name = "N", value_parser = crate::ranges::workers(), allow_negative_numbers = true)]
     workers: Option<u32>,
     /// Write the figures as JSON here.
     #[arg(long, value_name = "FILE")]
@@ -323,21 +323,24 @@ fn run_check(
     let mut seen = 0;
     let mut progress = |done: u64, r: &Report| {
         if r.divergences.len() > seen {
-            if let Some(b) = &mut bar {
-                b.clear();
-            }
-            for d in &r.divergences[seen..] {
-                if known(&d.fingerprint) {
-                    outln!(
-                        "KNOWN {} ({} level, {} ops): in the baseline: {}",
-                        d.fingerprint,
-                        d.level,
-                        d.sequence.len(),
-                        d.cause
-                    );
-                } else {
-                    outln!("{}", with_target(d.clone(), &a.target).render());
+            let print_new = || {
+                for d in &r.divergences[seen..] {
+                    if known(&d.fingerprint) {
+                        outln!(
+                            "KNOWN {} ({} level, {} ops): in the baseline: {}",
+                            d.fingerprint,
+                            d.level,
+                            d.sequence.len(),
+                            d.cause
+                        );
+                    } else {
+                        outln!("{}", with_target(d.clone(), &a.target).render());
+                    }
                 }
+            };
+            match &bar {
+                Some(b) => b.suspend(print_new),
+                None => print_new(),
             }
             seen = r.divergences.len();
         }

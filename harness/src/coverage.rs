@@ -372,30 +372,20 @@ pub const CATALOGUE: &[Behaviour] = &[
 ];
 
 /// Why the matrix cannot be made.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CoverageError {
     /// The source tree is not at the given root.
+    #[error(
+        "{} is not a forkspec source tree (no suites/ and model/src/ there): \
+         `forkspec coverage` reads the annotations in the sources, so run it from \
+         the repository root or pass --root DIR",
+        .0.display()
+    )]
     NoSources(PathBuf),
     /// A source file could not be read.
+    #[error("cannot read {path}: {1}", path = .0.display())]
     Io(PathBuf, std::io::Error),
 }
-
-impl std::fmt::Display for CoverageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CoverageError::NoSources(root) => write!(
-                f,
-                "{} is not a forkspec source tree (no suites/ and model/src/ there): \
-                 `forkspec coverage` reads the annotations in the sources, so run it from \
-                 the repository root or pass --root DIR",
-                root.display()
-            ),
-            CoverageError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
-        }
-    }
-}
-
-impl std::error::Error for CoverageError {}
 
 /// The source files the matrix is made from: every `.rs` under `suites/` and `model/src/`,
 /// as (path relative to the root with `/` separators, text), sorted by path.

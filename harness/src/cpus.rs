@@ -5,7 +5,9 @@
 //! machine-wide by binding an abstract Unix socket named after it, which the kernel releases
 //! when the claim is dropped or the process dies, so nothing is left behind.
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use rustix::net::{bind, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+use std::os::fd::OwnedFd;
 use std::sync::OnceLock;
 
 /// A CPU a lab is pinned to, held for as long as the lab runs.
@@ -22,49 +24,26 @@ pub struct CpuClaim {
 /// thread pinned itself to a lab's CPU).
 fn allowed() -> &'static [usize] {
     static CPUS: OnceLock<Vec<usize>> = OnceLock::new();
-    CPUS.get_or_init(|| {
-        // SAFETY: sched_getaffinity writes into a zeroed local cpu_set_t of the size we pass.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-                return Vec::new();
-            }
-            (0..libc::CPU_SETSIZE as usize)
-                .filter(|&c| libc::CPU_ISSET(c, &set))
-                .collect()
-        }
+    CPUS.get_or_init(|| match sched_getaffinity(None) {
+        Ok(set) => (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect(),
+        Err(_) => Vec::new(),
     })
 }
 
 /// Binds the abstract socket that claims `cpu`; `None` if another lab holds it.
 fn bind_claim(cpu: usize) -> Option<OwnedFd> {
-    // SAFETY: socket(2) with constant arguments; a non-negative result is a new fd we own.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: see above.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: a zeroed sockaddr_un is valid; the name (leading NUL: abstract) fits sun_path.
-    let (addr, len) = unsafe {
-        let mut a: libc::sockaddr_un = std::mem::zeroed();
-        a.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let name = format!("forkspec-lab-cpu-{cpu}");
-        for (i, b) in name.bytes().enumerate() {
-            a.sun_path[i + 1] = b as libc::c_char;
-        }
-        let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
-        (a, len as libc::socklen_t)
-    };
-    // SAFETY: bind with a local address of the given length.
-    let r = unsafe {
-        libc::bind(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            (&addr as *const libc::sockaddr_un).cast(),
-            len,
-        )
-    };
-    (r == 0).then_some(fd)
+    let fd = socket_with(
+        AddressFamily::UNIX,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .ok()?;
+    // Abstract (no file): the kernel drops the name with the last fd.
+    let addr =
+        SocketAddrUnix::new_abstract_name(format!("forkspec-lab-cpu-{cpu}").as_bytes()).ok()?;
+    bind(&fd, &addr).ok()?;
+    Some(fd)
 }
 
 /// The CPU the next lab is asked to pin itself (and its cases) to: the first one no other
@@ -107,12 +86,12 @@ pub fn pin_thread(cpu: usize) {
     if PINNED.get() == Some(cpu) {
         return;
     }
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it. A refused
-    // affinity leaves the thread unpinned, which is only slower.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    // A refused affinity (or a CPU beyond the set's size) leaves the thread unpinned,
+    // which is only slower.
+    if cpu < CpuSet::MAX_CPU {
+        let mut set = CpuSet::new();
+        set.set(cpu);
+        let _ = sched_setaffinity(None, &set);
     }
     PINNED.set(Some(cpu));
 }

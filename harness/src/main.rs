@@ -13,7 +13,9 @@ use std::ffi::{c_char, c_int, CStr};
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let arg = |i: usize| -> Option<&CStr> {
-        // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+        // SAFETY: no safe wrapper serves: this is the C entry point, so the arguments are
+        // the raw `argv` (std::env::args is not used: the agent path must not depend on
+        // Rust's start-up). The C runtime passes `argc` valid NUL-terminated strings.
         (i < argc as usize).then(|| unsafe { CStr::from_ptr(*argv.add(i)) })
     };
     let s = |i| arg(i).and_then(|a| a.to_str().ok()).unwrap_or("");
@@ -23,7 +25,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if arg(1) == Some(c"lab-zygote") {
         return forkspec::lab::zygote_after_exec(s(2));
     }
-    // SAFETY: setting a disposition before any other thread exists.
+    // SAFETY: no safe wrapper serves: nix leaves changing a disposition to the caller too (a
+    // handler could break another's assumptions) and rustix and std have none; ignoring is
+    // what Rust's own start-up does here. No other thread exists yet.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }

@@ -278,27 +278,30 @@ struct Fprog {
 
 /// Installs the filter for `rules` on the calling thread (and everything it starts or execs).
 pub fn install(rules: &[Rule]) -> std::io::Result<()> {
-    let prog = program(rules);
+    load(&program(rules))
+}
+
+/// Loads a filter program made by [`program`]; allocates nothing (a forked child may call it).
+fn load(prog: &[Insn]) -> std::io::Result<()> {
+    rustix::thread::set_no_new_privs(true)?;
     let fprog = Fprog {
         len: prog.len() as u16,
         filter: prog.as_ptr(),
     };
-    // SAFETY: prctl takes integers; seccomp reads `fprog` and the program it points to, both
-    // alive for the call (the kernel copies the program).
-    unsafe {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
-        if libc::syscall(
+    const SECCOMP_SET_MODE_FILTER: libc::c_long = 1;
+    // SAFETY: no safe wrapper serves: neither libc, nix nor rustix has seccomp(2), so it is
+    // the raw system call. seccomp reads `fprog` and the program it points to, both alive
+    // for the call (the kernel copies the program).
+    let r = unsafe {
+        libc::syscall(
             libc::SYS_seccomp,
             SECCOMP_SET_MODE_FILTER,
             0,
             &fprog as *const Fprog,
-        ) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
@@ -363,35 +366,39 @@ mod tests {
     fn under(deny: &str, f: fn() -> bool) -> bool {
         let rules = parse(deny).unwrap();
         let prog = program(&rules);
-        // SAFETY: the child of this (multi-threaded) test process only makes system calls
-        // with local data (the program was built before the fork; `f` allocates nothing) and
-        // leaves with _exit.
-        unsafe {
+        // SAFETY: no safe wrapper serves: libc, nix and rustix all leave fork to the caller (the
+        // child of this multi-threaded test process may only make async-signal-safe calls).
+        // The child only makes system calls with local data (the program was built before
+        // the fork; `load` and `f` allocate nothing) and leaves with _exit.
+        let pid = unsafe {
             let pid = libc::fork();
-            assert!(pid >= 0);
             if pid == 0 {
-                let fp = Fprog {
-                    len: prog.len() as u16,
-                    filter: prog.as_ptr(),
-                };
-                let ok = libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
-                    && libc::syscall(libc::SYS_seccomp, 1, 0, &fp as *const Fprog) == 0;
-                libc::_exit(if ok && f() { 0 } else { 1 });
+                libc::_exit(if load(&prog).is_ok() && f() { 0 } else { 1 });
             }
-            let mut status = 0;
-            libc::waitpid(pid, &mut status, 0);
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
-        }
+            pid
+        };
+        let pid = rustix::process::Pid::from_raw(pid).expect("fork");
+        let status = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+            .unwrap()
+            .unwrap()
+            .1;
+        status.exit_status() == Some(0)
     }
 
     fn raw(nr: i64, a: [i64; 4]) -> i64 {
-        // SAFETY: the calls below pass integers or NULL only; errors are the point.
+        // SAFETY: no safe wrapper serves: these tests make the very system calls the filter
+        // refuses, with arguments no wrapper would pass (NULL, bad fds); the calls below
+        // pass integers, NULL or pointers to live locals only, and errors are the point.
         let r = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3]) };
         if r < 0 {
             -(std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as i64)
         } else {
             r
         }
+    }
+
+    fn me() -> i64 {
+        rustix::process::getpid().as_raw_nonzero().get().into()
     }
 
     const ENOSYS: i64 = -(libc::ENOSYS as i64);
@@ -402,16 +409,14 @@ mod tests {
         // pidfd_open of ourselves works unrestricted; denied it is ENOSYS, and kcmp (not
         // denied) still answers.
         assert!(under("pidfds", || {
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() } as i64;
+            let me = me();
             raw(libc::SYS_pidfd_open, [me, 0, 0, 0]) == ENOSYS
                 && raw(libc::SYS_pidfd_getfd, [-1, 0, 0, 0]) == ENOSYS
                 && raw(libc::SYS_pidfd_send_signal, [-1, 0, 0, 0]) == ENOSYS
                 && raw(libc::SYS_kcmp, [me, me, 0, 0]) != ENOSYS
         }));
         assert!(under("kcmp", || {
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() } as i64;
+            let me = me();
             raw(libc::SYS_kcmp, [me, me, 1, 0]) == ENOSYS
                 && raw(libc::SYS_pidfd_open, [me, 0, 0, 0]) >= 0
         }));
@@ -436,8 +441,7 @@ mod tests {
                 && raw(libc::SYS_prctl, [libc::PR_GET_DUMPABLE as i64, 0, 0, 0]) >= 0
         }));
         assert!(under("ioctl:PIDFD_GET_INFO", || {
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() } as i64;
+            let me = me();
             let fd = raw(libc::SYS_pidfd_open, [me, 0, 0, 0]);
             // _IOWR(0xFF, 11, 64 bytes) and a larger size: both refused.
             let req = |size: i64| (3 << 30) | (size << 16) | (0xFF << 8) | 11;
@@ -449,14 +453,12 @@ mod tests {
                 // FIONREAD on the pidfd is not refused by the filter (the kernel answers
                 // whatever it answers, but not through our rule's EINVAL on a pipe).
                 && {
-                    let mut pipe = [0i32; 2];
-                    // SAFETY: pipe writes two ints.
-                    unsafe { libc::pipe(pipe.as_mut_ptr()) };
-                    let mut n = 0i32;
-                    raw(
-                        libc::SYS_ioctl,
-                        [pipe[0] as i64, libc::FIONREAD as i64, &mut n as *mut i32 as i64, 0],
-                    ) == 0
+                    use std::os::fd::AsRawFd;
+                    rustix::pipe::pipe().is_ok_and(|(r, _w)| {
+                        let mut n = 0i32;
+                        let n = &mut n as *mut i32 as i64;
+                        raw(libc::SYS_ioctl, [r.as_raw_fd().into(), libc::FIONREAD as i64, n, 0]) == 0
+                    })
                 }
         }));
     }

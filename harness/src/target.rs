@@ -65,17 +65,12 @@ pub fn resolve_user(spec: &str) -> anyhow::Result<(u32, u32)> {
     if let Ok(uid) = spec.parse::<u32>() {
         return Ok((uid, uid));
     }
-    let name = std::ffi::CString::new(spec)
-        .map_err(|_| anyhow::anyhow!("--as-user {spec:?}: not a user name"))?;
-    // SAFETY: getpwnam reads a NUL-terminated name; the result (static storage) is read at
-    // once, before any other passwd call.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        anyhow::bail!("--as-user {spec:?}: no such user");
+    // getpwnam_r (through nix): thread-safe, unlike getpwnam's static result.
+    match nix::unistd::User::from_name(spec) {
+        Ok(Some(u)) => Ok((u.uid.as_raw(), u.gid.as_raw())),
+        Ok(None) => anyhow::bail!("--as-user {spec:?}: no such user"),
+        Err(e) => anyhow::bail!("--as-user {spec:?}: cannot look the user up: {e}"),
     }
-    // SAFETY: non-null result of getpwnam.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    Ok((uid, gid))
 }
 
 /// `--level`.

@@ -1,88 +1,87 @@
 //! The physical limits, measured by the bench's own code (not the lab's): a same-CPU pipe
 //! round trip between two processes, and fork + exit + wait of a tiny process.
 
+use rustix::io::{read, write};
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{waitpid, Pid, WaitOptions};
+use rustix::thread::{sched_setaffinity, CpuSet};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Instant;
 
 /// Pins the calling thread (and what it forks) to `cpu`; returns false if not permitted.
 pub fn pin_to(cpu: usize) -> bool {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    if cpu >= CpuSet::MAX_CPU {
+        return false;
     }
+    let mut set = CpuSet::new();
+    set.set(cpu);
+    sched_setaffinity(None, &set).is_ok()
 }
 
 /// Restores the calling thread's affinity to every CPU of `cpus`.
 pub fn unpin(cpus: usize) {
-    // SAFETY: as in pin_to.
+    let mut set = CpuSet::new();
+    for c in 0..cpus.min(CpuSet::MAX_CPU) {
+        set.set(c);
+    }
+    let _ = sched_setaffinity(None, &set);
+}
+
+/// Forks a child that closes its copies of `parent_only` (the ends the parent keeps: a
+/// child holding the write end of its own input pipe would never see it end), runs `child`
+/// and leaves with its result as exit status; `None` when fork fails.
+fn fork_child(parent_only: &[BorrowedFd], child: impl FnOnce() -> i32) -> Option<Pid> {
+    // SAFETY: no safe wrapper serves: libc, nix and rustix all leave fork to the caller because
+    // the child of a multi-threaded process may only make async-signal-safe calls, which no
+    // type can check. The child only closes fds, runs `child` (which reads and writes pipe
+    // fds it holds: plain system calls, no allocation, no lock) and leaves with _exit, never
+    // returning into Rust code that would drop the parent's owned fds a second time.
     unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for c in 0..cpus {
-            libc::CPU_SET(c, &mut set);
+        let pid = libc::fork();
+        if pid == 0 {
+            for fd in parent_only {
+                libc::close(fd.as_raw_fd());
+            }
+            libc::_exit(child());
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        Pid::from_raw(pid)
     }
 }
 
 /// Median microseconds of one pipe round trip between this process and a forked echo child,
 /// both on the calling thread's CPU: `batches` batches of `per_batch` round trips.
 pub fn pipe_rtt_us(batches: usize, per_batch: usize) -> Vec<f64> {
-    let mut ab = [0i32; 2];
-    let mut ba = [0i32; 2];
-    // SAFETY: pipe2 writes two fds into each array.
-    unsafe {
-        if libc::pipe2(ab.as_mut_ptr(), libc::O_CLOEXEC) != 0
-            || libc::pipe2(ba.as_mut_ptr(), libc::O_CLOEXEC) != 0
-        {
-            return vec![];
+    let (Ok((ab_r, ab_w)), Ok((ba_r, ba_w))) =
+        (pipe_with(PipeFlags::CLOEXEC), pipe_with(PipeFlags::CLOEXEC))
+    else {
+        return vec![];
+    };
+    // The echo child: answers each byte until the other end closes.
+    let echo = || {
+        let mut b = [0u8];
+        while read(&ab_r, &mut b) == Ok(1) {
+            let _ = write(&ba_w, &b);
         }
-    }
-    // SAFETY: the child only makes async-signal-safe calls (read, write, _exit).
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // SAFETY: closing the ends the echo child does not use, so that our close ends it.
-        unsafe {
-            libc::close(ab[1]);
-            libc::close(ba[0]);
-        }
-        let mut b = 0u8;
-        loop {
-            // SAFETY: one-byte reads and writes on pipe fds the child holds.
-            unsafe {
-                if libc::read(ab[0], (&mut b as *mut u8).cast(), 1) != 1 {
-                    libc::_exit(0);
-                }
-                libc::write(ba[1], (&b as *const u8).cast(), 1);
-            }
-        }
-    }
-    // SAFETY: closing the ends only the child uses.
-    unsafe {
-        libc::close(ab[0]);
-        libc::close(ba[1]);
-    }
+        0
+    };
+    let Some(pid) = fork_child(&[ab_w.as_fd(), ba_r.as_fd()], echo) else {
+        return vec![];
+    };
+    // The ends only the child uses: closing them here lets our close of the others end it.
+    drop((ab_r, ba_w));
     let mut out = Vec::with_capacity(batches);
-    let mut b = 1u8;
+    let mut b = [1u8];
     for _ in 0..batches {
         let t = Instant::now();
         for _ in 0..per_batch {
-            // SAFETY: one-byte writes and reads on our pipe fds.
-            unsafe {
-                libc::write(ab[1], (&b as *const u8).cast(), 1);
-                libc::read(ba[0], (&mut b as *mut u8).cast(), 1);
-            }
+            let _ = write(&ab_w, &b);
+            let _ = read(&ba_r, &mut b);
         }
         out.push(t.elapsed().as_secs_f64() * 1e6 / per_batch as f64);
     }
-    // SAFETY: closing our fds makes the child's read return 0 and exit; then reap it.
-    unsafe {
-        for fd in [ab[1], ba[0]] {
-            libc::close(fd);
-        }
-        let mut st = 0;
-        libc::waitpid(pid, &mut st, 0);
-    }
+    // Closing our ends makes the child's read return 0 and exit; then reap it.
+    drop((ab_w, ba_r));
+    let _ = waitpid(Some(pid), WaitOptions::empty());
     out
 }
 
@@ -91,18 +90,10 @@ pub fn fork_exit_wait_us(n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        // SAFETY: the child calls only _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: _exit is async-signal-safe.
-            unsafe { libc::_exit(0) };
-        }
-        if pid < 0 {
+        let Some(pid) = fork_child(&[], || 0) else {
             break;
-        }
-        let mut st = 0;
-        // SAFETY: reaping the child we just forked.
-        unsafe { libc::waitpid(pid, &mut st, 0) };
+        };
+        let _ = waitpid(Some(pid), WaitOptions::empty());
         out.push(t.elapsed().as_secs_f64() * 1e6);
     }
     out

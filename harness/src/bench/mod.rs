@@ -282,15 +282,14 @@ fn throughput(
 /// case tasks and their live children (/proc/PID/stat utime, stime, cutime, cstime). A case
 /// task alive at the moment of reading is counted once reaped, in a later sample.
 fn cpu_s(labs: &[ProcessBackend]) -> f64 {
-    // SAFETY: getrusage fills a zeroed local struct.
-    let me = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-        tv(ru.ru_utime) + tv(ru.ru_stime)
-    };
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let me = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).map_or(
+        0.0,
+        |ru| {
+            let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 * 1e-6;
+            tv(ru.user_time()) + tv(ru.system_time())
+        },
+    );
+    let hz = rustix::param::clock_ticks_per_second().max(1) as f64;
     // A lab's live children count too: its zygote does the work of starting every `t0`
     // and is reaped only when the lab exits.
     let pids = labs.iter().flat_map(|l| {
@@ -353,12 +352,7 @@ fn model_ops_per_s(cases: &[Case], profile: &Profile) -> (f64, f64) {
 
 /// CPU time of the calling thread, in seconds.
 fn thread_cpu_s() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into our local.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 

@@ -240,27 +240,19 @@ fn make_dir() -> Result<PathBuf, String> {
     let tmp = std::env::var_os("TMPDIR")
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/tmp".into());
-    let mut tmpl = PathBuf::from(tmp)
-        .join("forkspec-XXXXXX")
-        .as_os_str()
-        .as_bytes()
-        .to_vec();
-    tmpl.push(0);
-    // SAFETY: mkdtemp rewrites the NUL-terminated template in place.
-    let r = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
-    if r.is_null() {
-        let e = std::io::Error::last_os_error();
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc::geteuid() };
-        return Err(format!(
-            "creating a case directory in {} as uid {uid}: {e}",
-            PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl[..tmpl.len() - 1]))
-                .parent()
-                .map_or_else(String::new, |p| p.display().to_string())
-        ));
-    }
-    tmpl.pop();
-    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(&tmpl)))
+    // forkspec-XXXXXX, mode 0700, as mkdtemp(3) makes it; the lab removes it itself.
+    tempfile::Builder::new()
+        .prefix("forkspec-")
+        .rand_bytes(6)
+        .tempdir_in(&tmp)
+        .map(tempfile::TempDir::keep)
+        .map_err(|e| {
+            let uid = rustix::process::geteuid().as_raw();
+            format!(
+                "creating a case directory in {} as uid {uid}: {e}",
+                PathBuf::from(&tmp).display()
+            )
+        })
 }
 
 /// Forks `t0` from the lab itself (when there is no zygote); returns its pid.

@@ -6,7 +6,7 @@
 //! ends it reboots, which with qemu's `-no-reboot` ends the VM.
 
 use std::ffi::CStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// The serial port the protocol runs over.
 pub const PROTOCOL_TTY: &CStr = c"/dev/ttyS1";
@@ -16,8 +16,7 @@ pub const READY: &str = "forkspec-vm ready";
 
 /// Runs as the guest's init; returns only when not started as PID 1.
 pub fn init_main(as_user: Option<&str>) -> i32 {
-    // SAFETY: getpid has no preconditions.
-    if unsafe { libc::getpid() } != 1 {
+    if !rustix::process::getpid().is_init() {
         eprintln!("forkspec vm-init: only a forkspec VM's kernel starts this, as its /init");
         return 2;
     }
@@ -29,15 +28,12 @@ pub fn init_main(as_user: Option<&str>) -> i32 {
         }
     };
     eprintln!("forkspec vm-init: the lab exited ({code}); rebooting to end the VM");
-    // SAFETY: sync and reboot with plain values; PID 1 must not return (the kernel would
-    // panic), and qemu's -no-reboot turns the reboot into its exit.
-    unsafe {
-        libc::sync();
-        libc::reboot(libc::RB_AUTOBOOT);
-    }
+    // PID 1 must not return (the kernel would panic); qemu's -no-reboot turns the reboot
+    // into its exit.
+    rustix::fs::sync();
+    let _ = rustix::system::reboot(rustix::system::RebootCommand::Restart);
     loop {
-        // SAFETY: pause has no preconditions.
-        unsafe { libc::pause() };
+        rustix::event::pause();
     }
 }
 
@@ -46,63 +42,49 @@ fn os(what: &str) -> String {
 }
 
 fn mount(fstype: &CStr, target: &CStr, data: Option<&CStr>) -> Result<(), String> {
-    // SAFETY: NUL-terminated strings for source, target, type and data.
-    let r = unsafe {
-        libc::mkdir(target.as_ptr(), 0o755);
-        libc::mount(
-            fstype.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            libc::MS_NOSUID,
-            data.map_or(std::ptr::null(), |d| d.as_ptr().cast()),
-        )
-    };
-    if r != 0 {
-        return Err(os(&format!("mount {fstype:?} on {target:?}")));
-    }
-    Ok(())
+    // A directory that is there already is fine (mount says what is wrong otherwise).
+    let _ = rustix::fs::mkdir(target, rustix::fs::Mode::from_raw_mode(0o755));
+    rustix::mount::mount(
+        fstype,
+        target,
+        fstype,
+        rustix::mount::MountFlags::NOSUID,
+        data,
+    )
+    .map_err(|e| format!("mount {fstype:?} on {target:?}: {e}"))
 }
 
 /// Opens the protocol's serial port in raw mode: no echo, no line editing, no CR/LF
 /// translation, no flow control, no signals from bytes.
 fn raw_tty(path: &CStr) -> Result<OwnedFd, String> {
-    // SAFETY: open of a NUL-terminated path; the fd is owned at once.
-    let fd = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
+    use rustix::fs::{Mode, OFlags};
+    use rustix::termios::{
+        tcflush, tcgetattr, tcsetattr, ControlModes, InputModes, OptionalActions, QueueSelector,
+        SpecialCodeIndex,
     };
-    if fd < 0 {
-        return Err(os(&format!("open {path:?}")));
-    }
-    // SAFETY: a fresh fd we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: termios calls on our fd with a zeroed, then filled, local struct.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd.as_raw_fd(), &mut t) != 0 {
-            return Err(os("tcgetattr"));
-        }
-        libc::cfmakeraw(&mut t);
-        t.c_iflag &= !(libc::IXON | libc::IXOFF | libc::IXANY);
-        t.c_cflag &= !libc::CRTSCTS;
-        t.c_cflag |= libc::CLOCAL | libc::CREAD;
-        t.c_cc[libc::VMIN] = 1;
-        t.c_cc[libc::VTIME] = 0;
-        libc::cfsetspeed(&mut t, libc::B115200);
-        if libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &t) != 0 {
-            return Err(os("tcsetattr"));
-        }
-        libc::tcflush(fd.as_raw_fd(), libc::TCIOFLUSH);
-    }
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("open {path:?}: {e}"))?;
+    let mut t = tcgetattr(&fd).map_err(|e| format!("tcgetattr: {e}"))?;
+    t.make_raw();
+    t.input_modes &= !(InputModes::IXON | InputModes::IXOFF | InputModes::IXANY);
+    t.control_modes &= !ControlModes::CRTSCTS;
+    t.control_modes |= ControlModes::CLOCAL | ControlModes::CREAD;
+    t.special_codes[SpecialCodeIndex::VMIN] = 1;
+    t.special_codes[SpecialCodeIndex::VTIME] = 0;
+    t.set_speed(115_200)
+        .map_err(|e| format!("cfsetspeed: {e}"))?;
+    tcsetattr(&fd, OptionalActions::Now, &t).map_err(|e| format!("tcsetattr: {e}"))?;
+    let _ = tcflush(&fd, QueueSelector::IOFlush);
     let line = format!("{READY}\n");
-    // SAFETY: writes a local buffer to our fd.
-    let n = unsafe { libc::write(fd.as_raw_fd(), line.as_ptr().cast(), line.len()) };
-    if n != line.len() as isize {
-        return Err(os("writing the ready line"));
+    match rustix::io::write(&fd, line.as_bytes()) {
+        Ok(n) if n == line.len() => Ok(fd),
+        Ok(_) => Err("writing the ready line: short write".into()),
+        Err(e) => Err(format!("writing the ready line: {e}")),
     }
-    Ok(fd)
 }
 
 /// Mounts, opens the port, runs the lab two levels below PID 1 (the lab takes a parent of
@@ -114,30 +96,28 @@ fn serve(as_user: Option<&str>) -> Result<i32, String> {
     mount(c"tmpfs", c"/dev/shm", Some(c"mode=1777"))?;
     mount(c"tmpfs", c"/tmp", Some(c"mode=1777"))?;
     let tty = raw_tty(PROTOCOL_TTY)?;
-    // SAFETY: PID 1 is single-threaded here; the child only runs the keeper and exits.
+    // SAFETY: no safe wrapper serves: libc, nix and rustix all leave fork to the caller (a
+    // child of a multi-threaded process may only make async-signal-safe calls). PID 1 has
+    // one thread here (vm-init starts none), so the child may run ordinary Rust code.
     let keeper = unsafe { libc::fork() };
     if keeper < 0 {
         return Err(os("fork"));
     }
     if keeper == 0 {
-        let code = run_lab(&tty, as_user);
-        // SAFETY: leaving the keeper with the lab's exit code.
-        unsafe { libc::_exit(code) };
+        std::process::exit(run_lab(&tty, as_user));
     }
     drop(tty);
+    let keeper = rustix::process::Pid::from_raw(keeper);
     loop {
-        let mut status = 0;
-        // SAFETY: waits for any child with a local status word.
-        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if pid == keeper {
-            return Ok(if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            });
-        }
-        if pid < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(os("waitpid"));
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(Some((pid, status))) if Some(pid) == keeper => {
+                return Ok(status
+                    .exit_status()
+                    .or(status.terminating_signal().map(|s| 128 + s))
+                    .unwrap_or(3));
+            }
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(format!("waitpid: {e}")),
         }
     }
 }

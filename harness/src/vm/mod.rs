@@ -262,8 +262,11 @@ impl Shared {
         let mut cmd = std::process::Command::new(&argv[0]);
         cmd.args(&argv[1..]).stderr(std::process::Stdio::piped());
         let initrd = self.initramfs.file.as_raw_fd();
-        // SAFETY: the closure runs in the child between fork and exec and makes only
-        // async-signal-safe calls (prctl, getppid, dup2, fcntl) on plain values.
+        // SAFETY: no safe wrapper serves: `CommandExt::pre_exec` itself is an unchecked call (its
+        // closure runs in the child between fork and exec, where only async-signal-safe
+        // calls may be made), and std offers no other way to put the initramfs on fd 3 of
+        // qemu. The closure makes only such calls (prctl, getppid, dup2, fcntl) on plain
+        // values and allocates nothing.
         unsafe {
             cmd.pre_exec(move || {
                 // qemu dies with the harness, however the harness ends.
