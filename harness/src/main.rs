@@ -20,6 +20,9 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if arg(1) == Some(c"lab-agent") {
         return forkspec::lab::agent_after_exec(s(2), s(3));
     }
+    if arg(1) == Some(c"lab-exec-probe") {
+        return forkspec::lab::exec_probe();
+    }
     if arg(1) == Some(c"lab-zygote") {
         return forkspec::lab::zygote_after_exec(s(2));
     }
