@@ -26,9 +26,14 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if arg(1) == Some(c"lab-zygote") {
         return forkspec::lab::zygote_after_exec(s(2));
     }
-    // SAFETY: setting a disposition before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    // `restrict` only execs its command, which must inherit the dispositions forkspec was
+    // started with (as a runner it starts the lab's re-executed agents, whose exec op is
+    // checked for which signals stay ignored).
+    if arg(1) != Some(c"restrict") {
+        // SAFETY: setting a disposition before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
     }
     std::process::exit(forkspec::cli::main())
 }

@@ -329,7 +329,10 @@ fn read_until_eof(fd: &OwnedFd, end: Instant) -> Result<String, String> {
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("no answer within {} s", (end - Instant::now()).as_secs()));
+            return Err(format!(
+                "no answer within {} s",
+                (end - Instant::now()).as_secs()
+            ));
         }
         let mut p = libc::pollfd {
             fd: fd.as_raw_fd(),
@@ -421,7 +424,8 @@ fn decide() -> forkspec_model::protocol::ExecRoute {
     };
     let fits = |w: &[String]| {
         w.len() < MAX_WORDS
-            && w.iter().all(|s| !s.is_empty() && !s.as_bytes().contains(&SEP))
+            && w.iter()
+                .all(|s| !s.is_empty() && !s.as_bytes().contains(&SEP))
             && w.iter().map(|s| s.len() + 1).sum::<usize>() < BUF_LEN
     };
     let lab = Signature::own();
