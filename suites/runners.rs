@@ -169,3 +169,33 @@ fn exec_ops_work_under_valgrind_following_exec_and_not() {
         lab.end().expect("end");
     }
 }
+
+#[test]
+fn an_exec_through_the_restricting_runner_keeps_the_mask_and_ignored_signals() {
+    // `forkspec restrict` (native: every exec goes through it) must start the agent with
+    // the state the exec op hands over: the blocked mask and the ignored SIGPIPE stay, the
+    // caught SIGUSR1 resets. std's Command::exec would reset the mask and SIGPIPE.
+    let d = tmp();
+    let case = d.path().join("case.json");
+    std::fs::write(
+        &case,
+        r#"{"config":{"pages":8},"ops":[
+          {"task":0,"kind":"sigprocmask","how":"set_mask","set":["SIGHUP"]},
+          {"task":0,"kind":"sigaction","sig":"SIGPIPE","action":"ignore"},
+          {"task":0,"kind":"sigaction","sig":"SIGUSR1","action":"handler"},
+          {"task":0,"kind":"exec"}]}"#,
+    )
+    .expect("write the case");
+    let runner = format!("{} restrict --deny kcmp --", cli::FORKSPEC);
+    let (code, out, err) = forkspec(
+        d.path(),
+        &[
+            "replay",
+            case.to_str().expect("utf-8 path"),
+            "--runner",
+            &runner,
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("model and implementation agree"), "{out}");
+}
