@@ -85,6 +85,7 @@ pub type BResult<T> = Result<T, BackendError>;
 ///             capabilities: Default::default(),
 ///             ops: Some(vec!["fork".into(), "mem_write".into(), "mem_read".into()]),
 ///             speed: None,
+///             exec_route: None,
 ///         })
 ///     }
 ///     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
@@ -173,7 +174,16 @@ pub struct ProcessBackend {
     pub op_deadline: Duration,
     /// Extra time granted on top of the backend's own deadline before we call it hung.
     pub slack: Duration,
+    /// How long hello may take, when not the usual patience: a lab under a runner gets
+    /// [`RUNNER_HELLO_WAIT`].
+    hello_wait: Option<Duration>,
 }
+
+/// How long a lab started under a runner may take to answer hello: an emulator starts a
+/// program in seconds on a loaded machine (valgrind), and before answering, the lab starts
+/// probes of itself through the runner and measures its speed there. Only a lab that never
+/// answers waits this long.
+pub const RUNNER_HELLO_WAIT: Duration = Duration::from_secs(120);
 
 impl ProcessBackend {
     /// Starts `argv` (program and arguments) with piped stdin/stdout; stderr is inherited.
@@ -181,14 +191,23 @@ impl ProcessBackend {
         Self::spawn_in(argv, None)
     }
 
-    fn spawn_in(argv: &[String], tmp: Option<std::path::PathBuf>) -> BResult<ProcessBackend> {
+    fn spawn_in(
+        argv: &[String],
+        lab: Option<(std::path::PathBuf, &[String])>,
+    ) -> BResult<ProcessBackend> {
         let (prog, args) = argv
             .split_first()
             .ok_or_else(|| BackendError::Spawn("empty command".into()))?;
         let mut cmd = Command::new(prog);
         let mut cpu = None;
-        if let Some(t) = &tmp {
+        if let Some((t, runner)) = &lab {
             cmd.env("TMPDIR", t);
+            if runner.is_empty() {
+                cmd.env_remove(crate::lab::RUNNER_ENV);
+            } else {
+                let words = serde_json::to_string(runner).expect("strings serialize");
+                cmd.env(crate::lab::RUNNER_ENV, words);
+            }
             cpu = claim_lab_cpu();
             if let Some(c) = &cpu {
                 cmd.env("FORKSPEC_LAB_CPU", c.cpu.to_string());
@@ -228,6 +247,7 @@ impl ProcessBackend {
             cpu: None,
             op_deadline: Duration::from_millis(forkspec_model::protocol::default_deadline_ms()),
             slack: Duration::from_secs(10),
+            hello_wait: None,
         };
         Ok((b, stderr))
     }
@@ -279,19 +299,37 @@ impl ProcessBackend {
         let mut argv: Vec<String> = runner.to_vec();
         argv.push(exe.display().to_string());
         argv.push("lab".into());
-        ProcessBackend::spawn_lab_in(&argv, tmp)
+        ProcessBackend::spawn_lab_in(&argv, runner, tmp)
     }
 
     /// Starts a lab command line (runner prefix included) with the case-directory base in
-    /// `TMPDIR`.
+    /// `TMPDIR`; a lab under a runner should be started with [`ProcessBackend::lab`] or
+    /// [`ProcessBackend::spawn_lab_under`], which tell it the runner.
     pub fn spawn_lab(argv: &[String]) -> BResult<ProcessBackend> {
-        ProcessBackend::spawn_lab_in(argv, &case_dir_base())
+        ProcessBackend::spawn_lab_in(argv, &[], &case_dir_base())
     }
 
-    fn spawn_lab_in(argv: &[String], tmp: &std::path::Path) -> BResult<ProcessBackend> {
+    /// Starts a lab command line whose first words are `runner`, and tells the lab its
+    /// runner ([`crate::lab::RUNNER_ENV`]): every exec of the lab re-enters the runner
+    /// unless the lab proves that a direct exec stays inside it.
+    pub fn spawn_lab_under(argv: &[String], runner: &[String]) -> BResult<ProcessBackend> {
+        ProcessBackend::spawn_lab_in(argv, runner, &case_dir_base())
+    }
+
+    fn spawn_lab_in(
+        argv: &[String],
+        runner: &[String],
+        tmp: &std::path::Path,
+    ) -> BResult<ProcessBackend> {
         // The lab makes its case directories under TMPDIR and removes them itself (its
         // guardian process does so even when the lab is killed).
-        ProcessBackend::spawn_in(argv, Some(tmp.to_path_buf()))
+        let mut b = ProcessBackend::spawn_in(argv, Some((tmp.to_path_buf(), runner)))?;
+        if !runner.is_empty() {
+            // A runner may take long to start the lab, and the lab proves its exec route
+            // at start-up by starting probes through the runner (valgrind: seconds each).
+            b.hello_wait = Some(RUNNER_HELLO_WAIT);
+        }
+        Ok(b)
     }
 
     /// Sends `hello` again, uncached, and checks the answer: one round trip the backend
@@ -511,7 +549,7 @@ pub fn case_dir_base() -> std::path::PathBuf {
 
 impl Backend for ProcessBackend {
     fn hello(&mut self) -> BResult<Hello> {
-        let wait = self.patient();
+        let wait = self.hello_wait.unwrap_or_else(|| self.patient());
         self.hello_within(wait)
     }
 

@@ -541,6 +541,11 @@ fn print_summary(r: &Report, jobs: usize, planned: u64) {
         let mut ops = vec![];
         for n in &r.not_compared {
             match n.what.strip_prefix("op:") {
+                // An op left out for a reason of its own (exec without a route that stays
+                // inside the runner) gets its own line.
+                Some(_) if !n.why.starts_with("the backend does not implement it") => {
+                    let _ = writeln!(out, "  {}: {}", n.what, n.why);
+                }
                 Some(op) => ops.push(op),
                 None => {
                     let _ = writeln!(out, "  {}: {}", n.what, n.why);

@@ -22,14 +22,22 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if arg(1) == Some(c"lab-agent") {
         return forkspec::lab::agent_after_exec(s(2), s(3));
     }
+    if arg(1) == Some(c"lab-exec-probe") {
+        return forkspec::lab::exec_probe();
+    }
     if arg(1) == Some(c"lab-zygote") {
         return forkspec::lab::zygote_after_exec(s(2));
     }
-    // SAFETY: no safe wrapper serves: nix leaves changing a disposition to the caller too (a
-    // handler could break another's assumptions) and rustix and std have none; ignoring is
-    // what Rust's own start-up does here. No other thread exists yet.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    // `restrict` only execs its command, which must inherit the dispositions forkspec was
+    // started with (as a runner it starts the lab's re-executed agents, whose exec op is
+    // checked for which signals stay ignored).
+    if arg(1) != Some(c"restrict") {
+        // SAFETY: no safe wrapper serves: nix leaves changing a disposition to the caller too
+        // (a handler could break another's assumptions) and rustix and std have none;
+        // ignoring is what Rust's own start-up does here. No other thread exists yet.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
     }
     std::process::exit(forkspec::cli::main())
 }

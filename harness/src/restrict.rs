@@ -326,8 +326,23 @@ pub fn run(deny: &str, cmd: &[String]) -> i32 {
         eprintln!("forkspec restrict: installing the seccomp filter: {e}");
         return 2;
     }
-    use std::os::unix::process::CommandExt;
-    let e = std::process::Command::new(prog).args(&cmd[1..]).exec();
+    // A plain execvp, not std's Command: that resets the signal mask and SIGPIPE's
+    // disposition in the new program, and as a runner this starts the lab's re-executed
+    // agents, whose exec op is checked for keeping both.
+    let args: Result<Vec<std::ffi::CString>, _> = cmd
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_str()))
+        .collect();
+    let Ok(args) = args else {
+        eprintln!("forkspec restrict: a NUL byte in the command");
+        return 2;
+    };
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: argv is a NULL-terminated array of NUL-terminated strings that outlive the
+    // call; execvp returns only on failure.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    let e = std::io::Error::last_os_error();
     eprintln!("forkspec restrict: cannot run {prog}: {e}");
     127
 }

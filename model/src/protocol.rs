@@ -80,6 +80,28 @@ pub struct Hello {
     /// backend does not measure it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<Speed>,
+    /// How an exec of the Linux lab re-enters the implementation under test, and what the
+    /// lab's probe at start-up showed. `None` from backends that run no programs of their
+    /// own (simulators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_route: Option<ExecRoute>,
+}
+
+/// How the lab's execs (the `exec` op, the zygote, every re-executed agent) stay inside the
+/// implementation under test (a runner: an emulator, a sandbox, a tracer), as the lab proved
+/// it at start-up by executing a probe of itself both ways.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ExecRoute {
+    /// `direct`: an execve of the lab's own binary stays inside (the runner follows exec,
+    /// or there is no runner); `runner`: every exec goes through the runner's command
+    /// line; `none`: neither could be confirmed, so the `exec` op is not generated (never
+    /// run on the host kernel instead).
+    pub via: String,
+    /// The program and leading arguments every exec starts (the agent's own arguments
+    /// follow); empty with `via: none`.
+    pub argv: Vec<String>,
+    /// What the probe showed: the signatures compared, or why no route was confirmed.
+    pub proof: String,
 }
 
 /// Costs measured by a backend inside the implementation under test (medians, in

@@ -54,6 +54,7 @@ impl Backend for Sim {
             capabilities: Capabilities::ALL,
             ops: None,
             speed: None,
+            exec_route: None,
         })
     }
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {

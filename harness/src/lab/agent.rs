@@ -327,22 +327,27 @@ pub(super) fn decimal(buf: &mut [u8; 12], mut v: u32) -> u64 {
     buf.as_ptr() as u64
 }
 
-/// Runs a K_EXEC command: execve of the binary this task runs, as a re-executed agent of
-/// `slot` that answers `seq`. Returns only on failure, with `-errno`.
+/// Runs a K_EXEC command: execve of the lab's binary, as a re-executed agent of `slot` that
+/// answers `seq`, by the route the lab confirmed at start-up ([`super::reentry`]): the
+/// binary's real path, or the runner's command line with it, so the new program runs in
+/// the implementation under test. Returns only on failure, with `-errno` (`-ENOEXEC`
+/// when no route was confirmed; the lab then refuses exec ops before they get here).
 ///
-/// The path is the task's own /proc/self/exe, so the new program depends on nothing but the
-/// kernel's exec; the environment is the lab's, so whatever marks the lab's processes (CI
-/// finds leftovers by a TMPDIR in their environment) marks re-executed agents too.
+/// The environment is the lab's, so whatever marks the lab's processes (CI finds leftovers
+/// by a TMPDIR in their environment) marks re-executed agents too, and the route reaches
+/// them.
 fn run_exec(slot: u32, seq: u32) -> i64 {
     let mut slot_buf = [0u8; 12];
     let mut seq_buf = [0u8; 12];
-    let argv: [u64; 5] = [
-        c"forkspec".as_ptr() as u64,
+    let args = [
         REEXEC_ARG.as_ptr() as u64,
         decimal(&mut slot_buf, slot),
         decimal(&mut seq_buf, seq),
-        0,
     ];
+    let mut argv = [0u64; super::reentry::MAX_WORDS + 4];
+    let Some(path) = super::reentry::argv(&args, &mut argv) else {
+        return -(libc::ENOEXEC as i64);
+    };
     // SAFETY: reads the C library's `environ` pointer (a plain global, set before main; no
     // TLS, no lock): the lab's environment as this task's copy of memory holds it, or what
     // a re-executed agent was given.
@@ -354,16 +359,9 @@ fn run_exec(slot: u32, seq: u32) -> i64 {
         envp
     };
     // SAFETY: every pointer refers to a NUL-terminated string or a NULL-terminated array on
-    // this stack, in the binary's read-only data or in the environment block; on success
-    // nothing of this program remains to be invalidated.
-    unsafe {
-        sc(
-            libc::SYS_execve,
-            c"/proc/self/exe".as_ptr() as u64,
-            argv.as_ptr() as u64,
-            envp,
-        )
-    }
+    // this stack, in the binary's read-only data, in the route's static buffer or in the
+    // environment block; on success nothing of this program remains to be invalidated.
+    unsafe { sc(libc::SYS_execve, path, argv.as_ptr() as u64, envp) }
 }
 
 /// The start of an agent re-executed by an `exec` op: it inherited the agent channel (the
@@ -377,6 +375,7 @@ pub fn reexec_main(slot: u32, seq: u32) -> Result<std::convert::Infallible, Stri
         return Err(format!("slot {slot} out of range"));
     }
     super::layout::adopt_from_env();
+    super::reentry::adopt_from_env();
     for fd in [AGENT_FD_BASE + slot as i32, REPLY_WRITE_FD] {
         // SAFETY: F_GETFD takes no pointer.
         if unsafe { sc(libc::SYS_fcntl, fd as u64, libc::F_GETFD as u64, 0) } < 0 {

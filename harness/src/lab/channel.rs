@@ -53,7 +53,7 @@ pub const K_STORE: u32 = 3;
 /// call, `args[1]` the child's slot, `args[2]` the legacy flags word or the clone3 size;
 /// `args[3]` holds the `CF_*` fix-up bits. clone3's `clone_args` is in `data`.
 pub const K_CLONE: u32 = 4;
-/// execve(2) of the agent binary (`/proc/self/exe lab-agent SLOT SEQ`): the new program
+/// execve(2) of the agent binary (`[RUNNER...] forkspec lab-agent SLOT SEQ`, see `reentry.rs`): the new program
 /// reattaches to the slot's channel and replies to `SEQ` itself. Only a failure returns to
 /// the old program.
 pub const K_EXEC: u32 = 5;

@@ -27,6 +27,8 @@ mod ops;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod reentry;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod selfobs;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod serve;
@@ -114,3 +116,21 @@ pub fn zygote_after_exec(lab: &str) -> i32 {
         2
     }
 }
+
+/// The lab's exec probe (`forkspec lab-exec-probe`): reports the process's pid and runner
+/// signature to the lab that started it (see `reentry.rs`); returns an exit code.
+pub fn exec_probe() -> i32 {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        reentry::probe_main()
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        eprintln!("forkspec lab-exec-probe: only Linux on x86_64 is supported");
+        2
+    }
+}
+
+/// The environment variable in which the harness names the runner a lab runs under (a
+/// JSON array of its words), so that the lab's execs can re-enter it.
+pub const RUNNER_ENV: &str = "FORKSPEC_LAB_RUNNER";

@@ -20,6 +20,8 @@ struct Lab {
     zygote: Option<Zygote>,
     /// What this implementation's speed was measured to be at start-up.
     speed: Option<forkspec_model::protocol::Speed>,
+    /// How execs stay inside the implementation under test, as probed at start-up.
+    exec_route: forkspec_model::protocol::ExecRoute,
 }
 
 /// Pins the lab (and so every task it forks) to the CPU in `FORKSPEC_LAB_CPU`, if set and
@@ -92,8 +94,17 @@ impl Lab {
             implementation: format!("linux-lab {}", self.probe.release),
             profile: self.probe.profile.clone(),
             capabilities: self.probe.caps,
-            ops: None,
+            // Without a confirmed exec route, exec ops would run outside the implementation
+            // under test: they are not offered.
+            ops: (self.exec_route.via == "none").then(|| {
+                crate::gen::GEN_OP_KINDS
+                    .iter()
+                    .filter(|k| **k != "exec")
+                    .map(|k| k.to_string())
+                    .collect()
+            }),
             speed: self.speed,
+            exec_route: Some(self.exec_route.clone()),
         })
     }
 
@@ -267,6 +278,8 @@ pub fn run(as_user: Option<&str>) -> i32 {
     // which uses what was found.
     let probe = probe(subreaper, fixed);
     super::layout::publish(super::facility::get().close_range);
+    // Before the zygote, which is started by the route chosen here.
+    let exec_route = super::reentry::choose();
     // Forked while the lab is still single-threaded, like the guardian.
     // `FORKSPEC_LAB_ZYGOTE=0` does without it (how the suites check that path), and so does
     // a lab denied CLONE_PARENT, which the zygote needs.
@@ -302,6 +315,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         // Measured before the first hello (and once): the harness needs it to set its
         // deadlines, and a case's tasks are not yet running to disturb it.
         speed: super::speed::measure(),
+        exec_route,
     };
     // A harness may pipeline requests (docs/protocol.md): a buffer that holds a whole window
     // of them lets the lab see which are already waiting.

@@ -11,7 +11,8 @@
 //! `t0` is cloned with `CLONE_PARENT`, so it is the lab's child exactly as if the lab had
 //! forked it: the lab reaps it, adopts its orphans (it is the subreaper) and gets its
 //! `SIGCHLD`. When the zygote cannot be started (a runner whose exec does not work, say), the
-//! lab forks `t0` itself as before.
+//! lab forks `t0` itself as before. It is started by the exec route of `reentry.rs`, so
+//! under a runner it runs inside the runner like every other program of the lab.
 
 use super::agent::{close_range, decimal, default_state, t0_main, T0Plan};
 use super::channel::{AGENT_FD_BASE, AGENT_FD_LAST};
@@ -113,13 +114,12 @@ impl Zygote {
         // SAFETY: getpid has no preconditions.
         let lab = unsafe { libc::getpid() };
         let mut lab_buf = [0u8; 12];
-        let lab_arg = decimal(&mut lab_buf, lab as u32) as *const u8;
-        let argv: [*const libc::c_char; 4] = [
-            c"forkspec".as_ptr(),
-            ZYGOTE_ARG.as_ptr(),
-            lab_arg.cast(),
-            std::ptr::null(),
-        ];
+        let lab_arg = decimal(&mut lab_buf, lab as u32);
+        // The zygote and the t0s it clones must run in the implementation under test: the
+        // same route as every exec.
+        let mut argv = [0u64; super::reentry::MAX_WORDS + 4];
+        let path = super::reentry::argv(&[ZYGOTE_ARG.as_ptr() as u64, lab_arg as u64], &mut argv)
+            .ok_or("no exec route stays inside the implementation under test")?;
         // SAFETY: the lab is single-threaded, so the child may run anything until execve;
         // it only moves fds and execs. Everything it uses was prepared before the fork.
         let pid = unsafe { libc::fork() };
@@ -136,8 +136,8 @@ impl Zygote {
                     libc::_exit(127);
                 }
                 libc::execve(
-                    c"/proc/self/exe".as_ptr(),
-                    argv.as_ptr(),
+                    path as *const libc::c_char,
+                    argv.as_ptr() as *const *const libc::c_char,
                     libc::environ as *const *const libc::c_char,
                 );
                 libc::_exit(127);
@@ -156,8 +156,8 @@ impl Zygote {
             req: Some(req_w),
             ans: ans_r,
         };
-        // An emulator may take its time to start a program.
-        match read_answer(z.ans.as_raw_fd(), Instant::now() + Duration::from_secs(10)) {
+        // An emulator may take its time to start a program, on a loaded machine seconds.
+        match read_answer(z.ans.as_raw_fd(), Instant::now() + Duration::from_secs(60)) {
             Ok(0) => Ok(z),
             Ok(v) => Err(format!("zygote set-up failed: {v}")),
             Err(e) => Err(format!("zygote did not start: {e}")),
@@ -235,6 +235,7 @@ fn answer(v: i64) {
 pub fn zygote_main(lab: &str) -> Result<std::convert::Infallible, String> {
     let lab: i64 = lab.parse().map_err(|_| format!("bad lab pid {lab:?}"))?;
     super::layout::adopt_from_env();
+    super::reentry::adopt_from_env();
     for fd in [REQ_FD, ANS_FD, AGENT_FD_BASE] {
         // SAFETY: F_GETFD takes no pointer.
         if unsafe { sc(libc::SYS_fcntl, fd as u64, libc::F_GETFD as u64, 0) } < 0 {
