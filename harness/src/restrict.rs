@@ -337,12 +337,9 @@ pub fn run(deny: &str, cmd: &[String]) -> i32 {
         eprintln!("forkspec restrict: a NUL byte in the command");
         return 2;
     };
-    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    // SAFETY: argv is a NULL-terminated array of NUL-terminated strings that outlive the
-    // call; execvp returns only on failure.
-    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
-    let e = std::io::Error::last_os_error();
+    // execvp returns only on failure.
+    let Err(errno) = nix::unistd::execvp(&args[0], &args);
+    let e = std::io::Error::from_raw_os_error(errno as i32);
     eprintln!("forkspec restrict: cannot run {prog}: {e}");
     127
 }
