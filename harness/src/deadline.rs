@@ -21,6 +21,13 @@ pub const FORKS_PER_OP: u64 = 1000;
 /// lab and its agent, and the answer of an op in a new task waits for that task to run).
 pub const ROUND_TRIPS_PER_OP: u64 = 2000;
 
+/// How many op deadlines a backend may take to answer one request before it is hung.
+/// Where the lab can see a task asleep in its op (/proc/PID/syscall), the deadline no
+/// longer decides "blocked": it only scales this hang guard, far above anything an op
+/// legitimately needs; the lab reports a hang as an error naming the task and what it was
+/// doing, and the harness waits a little longer still before it calls the backend hung.
+pub const HANG_FACTOR: u32 = 5;
+
 /// The least deadline `speed` allows.
 pub fn needed(speed: Option<Speed>) -> Duration {
     let Some(s) = speed else {
