@@ -545,7 +545,7 @@ impl Case {
     /// asleep in it (far above anything legitimate; the harness waits longer still,
     /// [`crate::deadline::HANG_FACTOR`]).
     fn hang_guard(&self) -> Duration {
-        self.deadline * crate::deadline::HANG_FACTOR
+        crate::deadline::hang_guard(self.deadline)
     }
 
     /// Records that task `i` did not `what` within the hang guard (the first such record
@@ -556,10 +556,11 @@ impl Case {
         }
         let pid = self.tasks[i].pid;
         self.hang = Some(format!(
-            "t{i} (pid {pid}) did not {what} within {} ms ({} op deadlines), and was not \
-             asleep in its op: {}",
+            "t{i} (pid {pid}) did not {what} within {} ms (the hang guard: {} op deadlines, \
+             at least {} s), and was not asleep in its op: {}",
             self.hang_guard().as_millis(),
             crate::deadline::HANG_FACTOR,
+            crate::deadline::HANG_MIN.as_secs(),
             settle::describe(pid)
         ));
     }
@@ -571,16 +572,14 @@ impl Case {
     /// either answers (its outcome is recorded now, at the step that woke it) or is seen
     /// asleep in its op again; one that runs is waited for, never observed mid-flight. A
     /// completion can wake another task (a read makes room for a blocked write), so this
-    /// repeats until nothing answers. Without /proc/PID/syscall only the answers already
-    /// there are taken (the fallback: settled by time, as the op's deadline decided).
+    /// repeats until nothing answers. Without /proc/PID/syscall (the fallback) a task in
+    /// state `S` with no answer sent is taken as asleep in its op, and the op deadline bounds
+    /// the wait ([`settle::sleeping`]).
     fn settle_blocked(&mut self) {
         if !self.tasks.iter().any(|t| t.life == Blocked) {
             return;
         }
         self.pump();
-        if !facility::get().proc_syscall {
-            return;
-        }
         exits_notified();
         loop {
             let mut answered = false;
@@ -606,7 +605,13 @@ impl Case {
     /// Waits until blocked task `i` answers (true), is seen asleep in `sleep`, or dies (its
     /// death is settle_signals' to handle).
     fn settle_one(&mut self, i: usize, sleep: Sleep) -> bool {
-        let end = Instant::now() + self.hang_guard();
+        let look = facility::get().proc_syscall;
+        let end = Instant::now()
+            + if look {
+                self.hang_guard()
+            } else {
+                self.deadline
+            };
         let mut tick = FIRST_LOOK;
         loop {
             self.pump();
@@ -616,13 +621,28 @@ impl Case {
             if self.gone(i) {
                 return false;
             }
-            if settle::asleep_in(self.tasks[i].pid, &sleep) {
+            let pid = self.tasks[i].pid;
+            if look && settle::asleep_in(pid, &sleep) {
                 // Asleep in its op: no answer can have been sent since the look began.
                 return false;
             }
+            if !look {
+                match settle::sleeping(pid, sleep.state) {
+                    // Asleep: in its op, unless it answered just before.
+                    Some(true) => {
+                        self.pump();
+                        return self.tasks[i].pending.is_none();
+                    }
+                    Some(false) => {}
+                    // No state to read: what has arrived is all there is.
+                    None => return false,
+                }
+            }
             let now = Instant::now();
             if now >= end {
-                self.hung(i, "answer or sleep again after an op woke it");
+                if look {
+                    self.hung(i, "answer or sleep again after an op woke it");
+                }
                 return false;
             }
             let fd = self.tasks[i].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());

@@ -119,6 +119,16 @@ pub fn asleep_in(tid: i32, sleep: &Sleep) -> bool {
     decide(sleep, &before, &stat, &after)
 }
 
+/// Whether task `tid` is in state `state` (/proc/PID/task/TID/stat), `None` when that
+/// cannot be read: the fallback without /proc/PID/syscall, for a task that has not
+/// answered. A woken task shows `R` until it has answered (the write of its answer sleeps,
+/// if at all, on the pipe's mutex, in `D`), so `S` with no answer read afterwards is a task
+/// asleep again in its op, or in a passing `S` sleep inside it, which this cannot tell.
+pub fn sleeping(tid: i32, state: u8) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/stat")).ok()?;
+    Some(parse_state(&stat)? == state)
+}
+
 /// What task `tid` is doing, for a message: its state letter and syscall line.
 pub fn describe(tid: i32) -> String {
     let dir = format!("/proc/{tid}/task/{tid}");
