@@ -34,7 +34,11 @@ fn same_verdict_every_time(name: &str, ops: Vec<Op>, sleeper: TaskId, blocks: us
         states.push(m.snapshot());
     }
     let state = |step: usize| states[step].task(sleeper).map(|t| t.state);
-    assert_eq!(state(blocks), Some(TaskState::Blocked), "{name}: not a block");
+    assert_eq!(
+        state(blocks),
+        Some(TaskState::Blocked),
+        "{name}: not a block"
+    );
     for (step, s) in states.iter().enumerate().take(wakes).skip(blocks) {
         assert_eq!(
             s.task(sleeper).map(|t| t.state),
@@ -108,16 +112,22 @@ fn pipe() -> OpKind {
 fn a_wait_woken_by_its_childs_exit() {
     let ops = vec![
         op(0, OpKind::Fork),
-        op(1, OpKind::MemWrite {
-            region: Region::AnonPrivate,
-            page: 0,
-            byte: 7,
-        }),
+        op(
+            1,
+            OpKind::MemWrite {
+                region: Region::AnonPrivate,
+                page: 0,
+                byte: 7,
+            },
+        ),
         op(0, wait_for(1)),
-        op(1, OpKind::Exit {
-            code: 3,
-            thread: false,
-        }),
+        op(
+            1,
+            OpKind::Exit {
+                code: 3,
+                thread: false,
+            },
+        ),
         op(0, OpKind::Fork),
     ];
     same_verdict_every_time("wait/exit", ops, 0, 2, 3);
@@ -130,14 +140,20 @@ fn a_wait_woken_by_a_kill_of_its_child() {
         op(0, OpKind::Fork),
         op(0, OpKind::Fork),
         op(0, wait_for(1)),
-        op(2, OpKind::Kill {
-            target: 1,
-            sig: Signal::SIGTERM,
-        }),
-        op(2, OpKind::Exit {
-            code: 0,
-            thread: false,
-        }),
+        op(
+            2,
+            OpKind::Kill {
+                target: 1,
+                sig: Signal::SIGTERM,
+            },
+        ),
+        op(
+            2,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
     ];
     same_verdict_every_time("wait/kill", ops, 0, 2, 3);
 }
@@ -150,10 +166,13 @@ fn a_pipe_read_woken_by_a_write_then_by_the_last_writers_close() {
         op(0, OpKind::Fork),
         op(0, OpKind::Close { fd: 1 }),
         op(0, OpKind::Read { fd: 0, len: 8 }),
-        op(1, OpKind::Write {
-            fd: 1,
-            data: b"abc".to_vec(),
-        }),
+        op(
+            1,
+            OpKind::Write {
+                fd: 1,
+                data: b"abc".to_vec(),
+            },
+        ),
         op(0, OpKind::Read { fd: 0, len: 8 }),
         op(1, OpKind::Close { fd: 1 }),
         op(0, OpKind::Read { fd: 0, len: 8 }),
@@ -189,10 +208,13 @@ fn a_vfork_parent_resumed_by_its_childs_exec_and_exit() {
         op(0, OpKind::Vfork),
         op(1, OpKind::Exec),
         op(1, OpKind::Vfork),
-        op(2, OpKind::Exit {
-            code: 1,
-            thread: false,
-        }),
+        op(
+            2,
+            OpKind::Exit {
+                code: 1,
+                thread: false,
+            },
+        ),
     ];
     same_verdict_every_time("vfork/exec", ops.clone(), 0, 0, 1);
     same_verdict_every_time("vfork/exit", ops, 1, 2, 3);
@@ -222,7 +244,18 @@ fn a_tiny_deadline_never_makes_a_slow_op_blocked() {
         }
         let (out, _) = b.op(&op(0, wait_for(1)), false).unwrap();
         assert_eq!(out, Outcome::Blocked);
-        let (out, snap) = b.op(&op(1, OpKind::Exit { code: 2, thread: false }), true).unwrap();
+        let (out, snap) = b
+            .op(
+                &op(
+                    1,
+                    OpKind::Exit {
+                        code: 2,
+                        thread: false,
+                    },
+                ),
+                true,
+            )
+            .unwrap();
         assert_eq!(out, Outcome::Exited);
         let snap = snap.unwrap();
         assert_eq!(snap.task(0).map(|t| t.state), Some(TaskState::Live));

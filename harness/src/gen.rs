@@ -392,7 +392,10 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                     continue;
                 }
             }
-        } else if snap.locks.iter().any(|l| l.kind == forkspec_model::LockKind::Flock)
+        } else if snap
+            .locks
+            .iter()
+            .any(|l| l.kind == forkspec_model::LockKind::Flock)
             && cfg.ops.contains("flock")
             && src.chance(FLOCK_WAIT_PCT)
         {
@@ -588,7 +591,9 @@ fn waker(
                         task,
                         kind: OpKind::Write {
                             fd: f.fd,
-                            data: (0..1 + src.below(6)).map(|_| b'a' + src.below(26) as u8).collect(),
+                            data: (0..1 + src.below(6))
+                                .map(|_| b'a' + src.below(26) as u8)
+                                .collect(),
                         },
                     });
                 }

@@ -202,8 +202,7 @@ mod tests {
         arg0: 3,
         state: b'S',
     };
-    const IN_READ3: &str =
-        "0 0x3 0x7ffd1000 0x1 0x0 0x0 0x0 0x7ffd0ff8 0x7f00000012ad\n";
+    const IN_READ3: &str = "0 0x3 0x7ffd1000 0x1 0x0 0x0 0x0 0x7ffd0ff8 0x7f00000012ad\n";
     const STAT_S: &str = "4242 (forkspec (x) S) S 1 4242 4242 0 -1 4194560 98 0 0 0";
     const STAT_R: &str = "4242 (forkspec) R 1 4242 4242 0 -1 4194560 98 0 0 0";
     const STAT_D: &str = "4242 (forkspec) D 1 4242 4242 0 -1 4194560 98 0 0 0";
