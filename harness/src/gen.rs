@@ -523,8 +523,24 @@ fn queue_flock(src: &mut dyn Choices, snap: &Snapshot) -> Option<Op> {
 ///   unlock or the close of its last fd. With one waiter the waiter gets the lock; with
 ///   several waiters on one lock Linux wakes them all and the scheduler picks the winner
 ///   (fs/locks.c: locks_wake_up_blocks), so a second waiter is never generated.
+///
+/// A read or flock is kept only in a task whose fd table no other live task shares: a
+/// blocked call holds its file (fdget), so a close of the fd by a task sharing the table
+/// (CLONE_FILES) does not end the wait (close(2), "Multithreaded processes and close()"),
+/// while the model drops the description at that close and wakes the caller (a known gap
+/// of the model, left out of the mix).
 fn may_block(snap: &Snapshot, op: &Op) -> bool {
     let nobody_asleep = snap.tasks.iter().all(|t| t.state != TaskState::Blocked);
+    let files = |t: &forkspec_model::TaskView| t.sharing.and_then(|s| s.files);
+    let own_table = snap.task(op.task).is_some_and(|me| {
+        files(me).is_some()
+            && snap.tasks.iter().all(|t| {
+                t.task == op.task
+                    || matches!(t.state, TaskState::Zombie(_))
+                    || files(t) != files(me)
+            })
+    });
+    let own_table = matches!(op.kind, OpKind::Wait { .. }) || own_table;
     let kind_ok = match &op.kind {
         OpKind::Wait { target, options } => {
             matches!(target, WaitTarget::Task(_)) && !options.nohang
@@ -540,7 +556,7 @@ fn may_block(snap: &Snapshot, op: &Op) -> bool {
         OpKind::Flock { nonblock, .. } => !nonblock,
         _ => false,
     };
-    nobody_asleep && kind_ok
+    nobody_asleep && kind_ok && own_table
 }
 
 /// An op that wakes the sleeping task `b`, as the model says (`b` is live after it and the
