@@ -41,8 +41,15 @@ impl Drop for Tmp {
 fn check_denied(deny: &str, cases: u32, seed: u32) -> BTreeSet<String> {
     let tmp = Tmp::new(&deny.replace(',', "+"));
     let json = tmp.0.join("report.json");
-    let out = Command::new(exe())
-        .args(["check", "--no-shrink", "--cases"])
+    let mut cmd = Command::new(exe());
+    cmd.args(["check", "--no-shrink"]);
+    if deny == "all" || deny.split(',').any(|d| d == "proc_syscall") {
+        // Without /proc/PID/syscall every op the model predicts to block costs the op
+        // deadline (the fallback): the least one keeps the run short.
+        cmd.args(["--deadline-ms", "250"]);
+    }
+    let out = cmd
+        .arg("--cases")
         .arg(cases.to_string())
         .arg("--seed")
         .arg(seed.to_string())
@@ -99,6 +106,7 @@ const COSTS: &[(&str, &[&str])] = &[
     ("clone_parent", &[]),
     ("fixed_addresses", &[]),
     ("proc_locks", &["locks"]),
+    ("proc_syscall", &[]),
 ];
 
 fn expected(base: &BTreeSet<String>, denied: &[&str]) -> BTreeSet<String> {
@@ -143,4 +151,46 @@ fn an_unknown_facility_name_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("pidfd_thraed"), "{err}");
+}
+
+/// Without /proc/PID/syscall the op deadline decides "blocked" (the fallback): a wait for a
+/// live child is answered `blocked` only once the deadline has passed (never before: the
+/// lab cannot see it asleep), and the child's exit still wakes it at that step.
+#[test]
+fn without_proc_syscall_the_deadline_decides_blocked() {
+    use forkspec::backend::{Backend, ProcessBackend};
+    use forkspec_model::*;
+    let tmp = Tmp::new("proc_syscall");
+    let mut cmd = Command::new(exe());
+    cmd.arg("lab")
+        .env("FORKSPEC_LAB_DENY", "proc_syscall")
+        .env("TMPDIR", &tmp.0)
+        .stderr(std::process::Stdio::inherit());
+    let argv = [exe().to_string(), "lab".to_string()];
+    let (mut b, _) = ProcessBackend::spawn_command(cmd, &argv).unwrap();
+    let deadline = std::time::Duration::from_millis(300);
+    b.op_deadline = deadline;
+    b.hello().unwrap();
+    b.setup(&CaseConfig::default()).unwrap();
+    let op = |task, kind| Op { task, kind };
+    b.op(&op(0, OpKind::Fork), false).unwrap();
+    let wait = OpKind::Wait {
+        target: WaitTarget::Task(1),
+        options: WaitOptions::default(),
+    };
+    let start = std::time::Instant::now();
+    let (out, _) = b.op(&op(0, wait), false).unwrap();
+    assert_eq!(out, Outcome::Blocked);
+    // A lower bound only: the fallback cannot answer before its deadline.
+    assert!(start.elapsed() >= deadline, "{:?}", start.elapsed());
+    let exit = OpKind::Exit {
+        code: 2,
+        thread: false,
+    };
+    let (out, snap) = b.op(&op(1, exit), true).unwrap();
+    assert_eq!(out, Outcome::Exited);
+    let snap = snap.unwrap();
+    assert_eq!(snap.task(0).map(|t| t.state), Some(TaskState::Live));
+    assert!(snap.task(1).is_none(), "t1 reaped by the woken wait");
+    b.end().unwrap();
 }

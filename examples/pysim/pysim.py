@@ -6,8 +6,9 @@ protocol (docs/protocol.md) on stdin/stdout. Python 3, standard library only.
 
 It implements the op kinds listed in OPS (announced in its hello; forkspec generates no
 others and reports the rest under "not compared") and observes no page tables, frames or
-kcmp classes (capabilities pagemap/pfn/kcmp false). Blocking ops are answered "blocked" and
-never woken up (forkspec does not generate ops the model predicts to block).
+kcmp classes (capabilities pagemap/pfn/kcmp false). Blocking ops (a wait for a live child, a
+read of an empty pipe with writers) are answered "blocked"; after every op each blocked task
+retries its op, and one that completes is live again (its result is no outcome of any step).
 
 `--buggy` (or PYSIM_BUGGY=1) switches on a deliberate bug: fork gives the child *copies* of
 the parent's open file descriptions instead of sharing them, so a child's read no longer
@@ -53,6 +54,7 @@ class Task:
     def __init__(self, parent):
         self.parent = parent          # label or None (the reaper)
         self.state = "live"           # "live", "blocked" or ("zombie", status)
+        self.blocked_op = None        # the op a blocked task waits in
         self.reaped = False
         self.children = []
         self.fds = {}                 # fd -> [ofd id, cloexec]
@@ -125,9 +127,25 @@ class Case:
         out = getattr(self, "op_" + kind)(t, op)
         if out == "blocked":
             task.state = "blocked"
+            task.blocked_op = op
         elif isinstance(out, dict) and "killed" in out:
             self.terminate(t, {"signaled": out["killed"]})
+        self.wake()
         return out
+
+    def wake(self):
+        """Retries the op of every blocked task until none completes: a child's exit wakes a
+        wait, a write or the last writer's close wakes a pipe read."""
+        progress = True
+        while progress:
+            progress = False
+            for t, task in enumerate(self.tasks):
+                if task.reaped or task.state != "blocked":
+                    continue
+                op = task.blocked_op
+                if getattr(self, "op_" + op["kind"])(t, op) != "blocked":
+                    task.state = "live"
+                    progress = True
 
     def op_fork(self, t, _op):
         if len(self.tasks) >= MAX_TASKS:

@@ -21,6 +21,22 @@ pub const FORKS_PER_OP: u64 = 1000;
 /// lab and its agent, and the answer of an op in a new task waits for that task to run).
 pub const ROUND_TRIPS_PER_OP: u64 = 2000;
 
+/// How many op deadlines a backend may take to answer one request before it is hung.
+/// Where the lab can see a task asleep in its op (/proc/PID/syscall), the deadline no
+/// longer decides "blocked": it only scales this hang guard, far above anything an op
+/// legitimately needs; the lab reports a hang as an error naming the task and what it was
+/// doing, and the harness waits a little longer still before it calls the backend hung.
+pub const HANG_FACTOR: u32 = 5;
+/// The least hang guard, whatever the deadline: a deadline below the [`FLOOR`] (a test, or
+/// a harness of its own) must not turn a slow exec into a hang.
+pub const HANG_MIN: Duration = Duration::from_secs(5);
+
+/// How long a backend may go without answering an op that is not blocked:
+/// [`HANG_FACTOR`] deadlines, at least [`HANG_MIN`].
+pub fn hang_guard(deadline: Duration) -> Duration {
+    (deadline * HANG_FACTOR).max(HANG_MIN)
+}
+
 /// The least deadline `speed` allows.
 pub fn needed(speed: Option<Speed>) -> Duration {
     let Some(s) = speed else {
@@ -88,6 +104,12 @@ mod tests {
         assert!(why.unwrap().contains("--deadline-ms 1 "));
         // No speed reported: the floor still holds.
         assert_eq!(effective(Duration::from_millis(1), None).0, FLOOR);
+    }
+
+    #[test]
+    fn the_hang_guard_is_far_above_the_deadline() {
+        assert_eq!(hang_guard(Duration::from_secs(2)), Duration::from_secs(10));
+        assert_eq!(hang_guard(Duration::from_millis(1)), HANG_MIN);
     }
 
     #[test]

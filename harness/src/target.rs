@@ -26,7 +26,10 @@ pub struct TargetArgs {
     /// Which observations count.
     #[arg(long, value_enum, default_value = "all")]
     pub level: LevelArg,
-    /// Per-op deadline in milliseconds: an op not done by then is reported as blocked.
+    /// Per-op deadline in milliseconds: an op not done by then is reported as blocked. The
+    /// Linux lab calls an op blocked only once it sees the task asleep in it, and uses 5
+    /// deadlines (at least 5 s) as a hang guard; without /proc/PID/syscall the deadline
+    /// decides.
     #[arg(long, default_value_t = 2000)]
     pub deadline_ms: u64,
     /// Time granted on top of the deadline before a silent backend is declared hung.

@@ -6,6 +6,7 @@ use super::facility;
 use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
+use super::settle::{self, Sleep};
 use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
     CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
@@ -17,8 +18,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How long t0 may take to get ready (see `Case::start`).
+/// The least hang guard for `t0`'s setup (see `Case::start`): setting up never blocks, so
+/// it waits for `t0`'s answer (or death) this long before the lab reports a hang.
 const SETUP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// First look at /proc after a command that may block ([`settle`]): most ops answer sooner,
+/// and one that blocks is found asleep this soon after.
+const FIRST_LOOK: Duration = Duration::from_micros(200);
+/// Longest time between two looks at /proc while a task neither answers nor sleeps in its
+/// op (it runs, or waits for a CPU).
+const LOOK_MAX: Duration = Duration::from_millis(10);
 
 /// A pid no task can have (above the largest `pid_max`): waiting for it gives ECHILD.
 const NO_PID: i64 = 0x7fff_fffe;
@@ -28,7 +37,8 @@ const NO_PID: i64 = 0x7fff_fffe;
 enum Life {
     /// In its agent loop, ready for a command.
     Live,
-    /// Running a command that missed its deadline.
+    /// Running a command it was seen asleep in ([`settle`]), or, without
+    /// /proc/PID/syscall, that missed its deadline.
     Blocked,
     /// Exited or killed, not reaped.
     Dead,
@@ -67,6 +77,9 @@ struct Task {
     life: Life,
     /// The command in flight: sequence number and how to read its reply.
     pending: Option<(u32, Expect)>,
+    /// Where the command in flight sleeps if it blocks; `None` for a command that never
+    /// blocks (its answer is awaited up to the hang guard).
+    sleep: Option<Sleep>,
     /// Wait status, when a task's wait reaped this one.
     reaped_status: Option<i32>,
 }
@@ -97,6 +110,9 @@ pub struct Case {
     tid_pointers: [bool; SLOTS],
     /// The set-up step `t0` reported failing ([`super::agent::step`]).
     setup_step: u8,
+    /// Why the hang guard fired (a task neither answered nor slept in its op for
+    /// [`crate::deadline::HANG_FACTOR`] deadlines): the request fails with it.
+    hang: Option<String>,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -329,6 +345,7 @@ impl Case {
             real_dir: None,
             tid_pointers: [false; SLOTS],
             setup_step: 0,
+            hang: None,
         };
         match case.start(config.pages, zygote) {
             Ok(()) => Ok(case),
@@ -392,16 +409,20 @@ impl Case {
             slot: 0,
             life: Live,
             pending: Some((0, Expect::Ready)),
+            sleep: None,
             reaped_status: None,
             ns_seen: None,
         });
-        // Setting t0 up never blocks legitimately, so it gets a generous deadline of its own:
-        // under heavy load (one soak run of 100000 cases hit this once) the op deadline is
-        // too short for it.
+        // Setting t0 up never blocks: its answer is awaited (it is never "blocked"), up to a
+        // hang guard of at least SETUP_DEADLINE: under heavy load (one soak run of 100000
+        // cases hit this once) it can take longer than an op.
         let op_deadline = self.deadline;
-        self.deadline = op_deadline.max(SETUP_DEADLINE);
+        self.deadline = op_deadline.max(SETUP_DEADLINE / crate::deadline::HANG_FACTOR);
         let ready = self.await_reply(0, 0, Expect::Ready);
         self.deadline = op_deadline;
+        if let Some(h) = self.hang.take() {
+            return Err(format!("t0 setup: {h}"));
+        }
         match ready {
             Outcome::Ret(_) => Ok(()),
             Outcome::Err(e) => Err(format!(
@@ -487,6 +508,7 @@ impl Case {
         }
         cmd.seq = self.seq;
         self.send(op.task, slot, &cmd, expect)?;
+        self.tasks[op.task as usize].sleep = op_sleep(&cmd, expect);
         let out = self.await_reply(op.task, self.seq, expect);
         if let (Expect::Child { .. } | Expect::Clone { .. }, Outcome::Err(_)) = (expect, &out) {
             // No task was born: the slot (whose pipe nobody reads) serves the next one.
@@ -498,13 +520,127 @@ impl Case {
             self.await_birth(*child as usize);
         }
         self.settle_vfork();
+        self.settle_blocked();
         if matches!(op.kind, OpKind::Kill { .. })
             || self.dead_count() != dead_before
             || self.deaths_pending()
         {
             self.settle_signals()?;
         }
-        Ok(out)
+        match self.hang.take() {
+            Some(h) => Err(h),
+            None => Ok(out),
+        }
+    }
+
+    /// The hang guard: how long a task may go without answering a command while it is not
+    /// asleep in it (far above anything legitimate; the harness waits longer still,
+    /// [`crate::deadline::HANG_FACTOR`]).
+    fn hang_guard(&self) -> Duration {
+        crate::deadline::hang_guard(self.deadline)
+    }
+
+    /// Records that task `i` did not `what` within the hang guard (the first such record
+    /// wins; the request then fails with it).
+    fn hung(&mut self, i: usize, what: &str) {
+        if self.hang.is_some() {
+            return;
+        }
+        let pid = self.tasks[i].pid;
+        self.hang = Some(format!(
+            "t{i} (pid {pid}) did not {what} within {} ms (the hang guard: {} op deadlines, \
+             at least {} s), and was not asleep in its op: {}",
+            self.hang_guard().as_millis(),
+            crate::deadline::HANG_FACTOR,
+            crate::deadline::HANG_MIN.as_secs(),
+            settle::describe(pid)
+        ));
+    }
+
+    /// Settles every task the bookkeeping calls blocked, so that the next snapshot sees what
+    /// the last op did to it: an op may have woken it (a child's exit its wait, a write its
+    /// pipe read, an unlock its flock), and Linux wakes a sleeper before the waking call
+    /// returns (or, for an exit, before the exit is notified: [`exits_notified`]). Each one
+    /// either answers (its outcome is recorded now, at the step that woke it) or is seen
+    /// asleep in its op again; one that runs is waited for, never observed mid-flight. A
+    /// completion can wake another task (a read makes room for a blocked write), so this
+    /// repeats until nothing answers. Without /proc/PID/syscall (the fallback) a task in
+    /// state `S` with no answer sent is taken as asleep in its op, and the op deadline bounds
+    /// the wait ([`settle::sleeping`]).
+    fn settle_blocked(&mut self) {
+        if !self.tasks.iter().any(|t| t.life == Blocked) {
+            return;
+        }
+        self.pump();
+        exits_notified();
+        loop {
+            let mut answered = false;
+            for i in 0..self.tasks.len() {
+                let t = &self.tasks[i];
+                if t.life != Blocked || t.pending.is_none() || self.hang.is_some() {
+                    continue;
+                }
+                // A vfork parent is asleep by construction while its child holds the mm; once
+                // the child is gone, settle_vfork awaits its answer.
+                if t.vfork_child.is_some() {
+                    continue;
+                }
+                let Some(sleep) = t.sleep else { continue };
+                answered |= self.settle_one(i, sleep);
+            }
+            if !answered {
+                return;
+            }
+        }
+    }
+
+    /// Waits until blocked task `i` answers (true), is seen asleep in `sleep`, or dies (its
+    /// death is settle_signals' to handle).
+    fn settle_one(&mut self, i: usize, sleep: Sleep) -> bool {
+        let look = facility::get().proc_syscall;
+        let end = Instant::now()
+            + if look {
+                self.hang_guard()
+            } else {
+                self.deadline
+            };
+        let mut tick = FIRST_LOOK;
+        loop {
+            self.pump();
+            if self.tasks[i].pending.is_none() || self.tasks[i].life != Blocked {
+                return true;
+            }
+            if self.gone(i) {
+                return false;
+            }
+            let pid = self.tasks[i].pid;
+            if look && settle::asleep_in(pid, &sleep) {
+                // Asleep in its op: no answer can have been sent since the look began.
+                return false;
+            }
+            if !look {
+                match settle::sleeping(pid, sleep.state) {
+                    // Asleep: in its op, unless it answered just before.
+                    Some(true) => {
+                        self.pump();
+                        return self.tasks[i].pending.is_none();
+                    }
+                    Some(false) => {}
+                    // No state to read: what has arrived is all there is.
+                    None => return false,
+                }
+            }
+            let now = Instant::now();
+            if now >= end {
+                if look {
+                    self.hung(i, "answer or sleep again after an op woke it");
+                }
+                return false;
+            }
+            let fd = self.tasks[i].pidfd.as_ref().map_or(-1, |f| f.as_raw_fd());
+            wait_reply_or_exit(fd, (now + tick).min(end));
+            tick = (tick * 2).min(LOOK_MAX);
+        }
     }
 
     /// Tasks the bookkeeping knows to be dead or reaped.
@@ -561,6 +697,9 @@ impl Case {
                     self.died(i as TaskId, expect);
                 }
             }
+            // A signal (or a death) may have woken a blocked task: it answers (EINTR, or the
+            // wait reaps) or sleeps again before it is counted as blocked.
+            self.settle_blocked();
             for i in 0..self.tasks.len() {
                 if self.tasks[i].life != Live {
                     continue;
@@ -593,13 +732,19 @@ impl Case {
         }
     }
 
-    /// Sleeps until task `i` has exited (its pidfd turns readable) or the deadline passes.
-    fn await_exit(&self, i: usize) {
+    /// Sleeps until task `i` has exited (its pidfd turns readable): it is dying (killed, or
+    /// its group or pid namespace ends), which takes no deadline; the hang guard records a
+    /// hang.
+    fn await_exit(&mut self, i: usize) {
         let start = Instant::now();
-        let end = start + self.deadline;
+        let end = start + self.hang_guard();
         let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
             let t = &self.tasks[i];
-            while !proc_exited(t.pid, t.thread) && Instant::now() < end {
+            while !proc_exited(t.pid, t.thread) {
+                if Instant::now() >= end {
+                    self.hung(i, "exit");
+                    return;
+                }
                 std::thread::sleep(proc_tick(start, end));
             }
             return;
@@ -607,6 +752,7 @@ impl Case {
         loop {
             let now = Instant::now();
             if now >= end {
+                self.hung(i, "exit");
                 return;
             }
             let mut p = libc::pollfd {
@@ -774,6 +920,7 @@ impl Case {
             slot,
             life: Live,
             pending: None,
+            sleep: None,
             reaped_status: None,
             ns_seen: None,
         });
@@ -788,6 +935,7 @@ impl Case {
         expect: Expect,
     ) -> Result<(), String> {
         self.tasks[label as usize].pending = Some((cmd.seq, expect));
+        self.tasks[label as usize].sleep = None;
         self.chan
             .send(slot, cmd)
             .map_err(|e| format!("sending a command: {e}"))
@@ -978,10 +1126,23 @@ impl Case {
         Some((creator as TaskId, seq, Outcome::Child(c)))
     }
 
-    /// Waits for the reply to `seq` from `label`, its death, or the deadline.
+    /// Waits for the reply to `seq` from `label` or its death. A command that may block
+    /// (its task's `sleep`) is blocked once the task is seen asleep in it ([`settle`]);
+    /// without /proc/PID/syscall, once the op deadline passes (the fallback). Any other
+    /// command is awaited up to the hang guard, which records a hang ([`Case::hung`]).
     fn await_reply(&mut self, label: TaskId, seq: u32, expect: Expect) -> Outcome {
         let start = Instant::now();
-        let end = start + self.deadline;
+        let sleep = self.tasks[label as usize].sleep;
+        let look = facility::get().proc_syscall;
+        let by_deadline = sleep.is_some() && !look;
+        let end = start
+            + if by_deadline {
+                self.deadline
+            } else {
+                self.hang_guard()
+            };
+        let mut tick = FIRST_LOOK;
+        let mut next_look = start + tick;
         // The first read waits for the poll below: right after a command is sent the reply
         // is hardly ever there yet, and the poll returns at once if it is.
         let mut first = true;
@@ -997,15 +1158,33 @@ impl Case {
                 return self.died(label, expect);
             }
             let now = Instant::now();
-            if now >= end {
-                // A reply that came in with the deadline still counts.
+            let asleep = || match sleep {
+                Some(s) if look && now >= next_look => {
+                    settle::asleep_in(self.tasks[label as usize].pid, &s)
+                }
+                _ => false,
+            };
+            if now >= end || self.hang.is_some() || asleep() {
+                // A reply that came in meanwhile still counts.
                 self.pump();
                 if let Some(o) = self.take_completed(label, seq) {
                     return o;
                 }
+                if now >= end && !by_deadline {
+                    self.hung(label as usize, "answer its command");
+                }
                 self.tasks[label as usize].life = Blocked;
                 return Outcome::Blocked;
             }
+            if now >= next_look {
+                tick = (tick * 2).min(LOOK_MAX);
+                next_look = now + tick;
+            }
+            let end = if look && sleep.is_some() {
+                end.min(next_look)
+            } else {
+                end
+            };
             // A thread that execs takes over its leader's pid (de_thread): its own thread
             // pidfd turns readable as if it had died, so the process's pidfd watches it.
             let watched = match (expect, &self.tasks[label as usize]) {
@@ -1059,8 +1238,17 @@ impl Case {
             // A thread is released at exit: no zombie, no status for a waiter.
             self.tasks[label as usize].life = Reaped;
         }
-        if status.is_none() && !thread && !matches!(expect, Expect::Exit { .. }) {
-            // A blocked wait elsewhere may have reaped it already: its reply has the status.
+        if status.is_none()
+            && !thread
+            && !matches!(expect, Expect::Exit { .. })
+            && facility::get().proc_syscall
+        {
+            // A blocked wait elsewhere may have reaped it already: that wait is settled (it
+            // answers, with the status) before the status is looked for.
+            self.settle_blocked();
+            status = self.tasks[label as usize].reaped_status;
+        } else if status.is_none() && !thread && !matches!(expect, Expect::Exit { .. }) {
+            // The same without /proc/PID/syscall: the reply is given a moment to arrive.
             let end = Instant::now() + Duration::from_millis(100);
             loop {
                 self.pump();
@@ -1090,19 +1278,21 @@ impl Case {
         }
     }
 
-    /// Waits (up to the op deadline) until clone child `c` has sent its birth message or
-    /// died: clone returns in the parent before the child first ran, and only then does
-    /// the kernel write its CLONE_CHILD_SETTID word (kernel/sched/core.c: schedule_tail).
+    /// Waits until clone child `c` has sent its birth message or died: clone returns in the
+    /// parent before the child first ran, and only then does the kernel write its
+    /// CLONE_CHILD_SETTID word (kernel/sched/core.c: schedule_tail). A new task runs at once
+    /// (never blocks first): the hang guard records a hang.
     fn await_birth(&mut self, c: usize) {
         let start = Instant::now();
-        let end = start + self.deadline;
+        let end = start + self.hang_guard();
         loop {
             let slot = self.tasks[c].slot;
-            if self.born[slot] || self.gone(c) {
+            if self.born[slot] || self.gone(c) || self.hang.is_some() {
                 return;
             }
             let now = Instant::now();
             if now >= end {
+                self.hung(c, "send its birth message");
                 return;
             }
             self.wait_reply_or_exit(c, start, end);
@@ -1131,6 +1321,9 @@ impl Case {
                 Err(e) => return Err(e),
             }
         };
+        if let Some(h) = self.hang.take() {
+            return Err(h);
+        }
         if o.caps.pagemap {
             self.add_tid_words(&mut snapshot);
         }
@@ -1297,7 +1490,12 @@ impl Case {
 /// exited) or `end` passes; returns whether `pidfd` turned readable.
 fn wait_reply_or_exit(pidfd: i32, end: Instant) -> bool {
     let left = end.saturating_duration_since(Instant::now());
-    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+    // ppoll, not poll: the first look for a blocked task comes a fraction of a millisecond
+    // after its command.
+    let ts = libc::timespec {
+        tv_sec: left.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_nsec: left.subsec_nanos() as libc::c_long,
+    };
     let mut fds = [
         libc::pollfd {
             fd: REPLY_READ_FD,
@@ -1310,11 +1508,29 @@ fn wait_reply_or_exit(pidfd: i32, end: Instant) -> bool {
             revents: 0,
         },
     ];
-    // SAFETY: poll on a local array; a negative fd is ignored by poll.
+    // SAFETY: ppoll on a local array and a local timespec, no signal mask; a negative fd is
+    // ignored.
     unsafe {
-        libc::poll(fds.as_mut_ptr(), 2, ms);
+        libc::ppoll(fds.as_mut_ptr(), 2, &ts, std::ptr::null());
     }
     fds[1].revents != 0
+}
+
+/// Where an op's command sleeps if it blocks: a system call the agent issues itself, in
+/// `TASK_INTERRUPTIBLE` ([`settle`]). Exits (a pid namespace's init waits for its children
+/// in `zap_pid_ns_processes`, which is no block of the op), forks, clones, execs and memory
+/// ops never block; neither do calls whose first argument the agent fills in itself (a
+/// pointer: pipe2, sethostname), which could not be told from the agent's own calls.
+fn op_sleep(cmd: &Cmd, expect: Expect) -> Option<Sleep> {
+    use super::channel::{FIX_CMD_DATA, FIX_REPLY_DATA, K_SYSCALL};
+    let arg0_fixed = cmd.fix & (FIX_CMD_DATA | FIX_REPLY_DATA) != 0;
+    (cmd.kind == K_SYSCALL && !arg0_fixed && !matches!(expect, Expect::Exit { .. })).then_some(
+        Sleep {
+            nr: cmd.nr as i64,
+            arg0: cmd.args[0],
+            state: b'S',
+        },
+    )
 }
 
 /// What the lab knows about a new task when it registers it.

@@ -45,6 +45,10 @@ pub struct Facilities {
     pub fixed_addresses: bool,
     /// /proc/locks.
     pub proc_locks: bool,
+    /// /proc/PID/task/TID/syscall, readable by the lab and naming the call a task sleeps
+    /// in: a task is called blocked once it is seen asleep in its op's own call
+    /// ([`super::settle`]). Without it, the per-op deadline decides.
+    pub proc_syscall: bool,
 }
 
 /// Every facility name `FORKSPEC_LAB_DENY` accepts, in documentation order.
@@ -65,6 +69,7 @@ pub const NAMES: &[&str] = &[
     "clone_parent",
     "fixed_addresses",
     "proc_locks",
+    "proc_syscall",
 ];
 
 /// The environment variable that denies facilities (a test aid).
@@ -141,6 +146,7 @@ impl Facilities {
         clone_parent: false,
         fixed_addresses: false,
         proc_locks: false,
+        proc_syscall: false,
     };
 }
 
@@ -345,6 +351,7 @@ pub fn probe_all(g: Given) -> Facilities {
         clone_parent: !denied("clone_parent"),
         fixed_addresses: g.fixed_addresses,
         proc_locks: !denied("proc_locks") && std::fs::File::open("/proc/locks").is_ok(),
+        proc_syscall: !denied("proc_syscall") && super::settle::probe(),
     };
     set(f);
     f

@@ -33,6 +33,8 @@ mod selfobs;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod serve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod settle;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod speed;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;

@@ -448,6 +448,12 @@ impl Model {
                 tasks, fdts, files, ..
             } = self;
             files.collect_garbage(&tasks::live_fd_tables(tasks, fdts));
+            // The last reference to a description going releases its flock and OFD locks
+            // (fs/locks.c: locks_remove_file from __fput), which wakes their waiters
+            // (locks_wake_up_blocks): a flock behind a lock whose fd was closed gets it now.
+            if self.tasks.iter().any(|t| t.state == TaskState::Blocked) {
+                self.settle();
+            }
         } else {
             // Debug builds (every suite run) check that skipping dropped nothing.
             debug_assert!(

@@ -1608,6 +1608,28 @@ fn a_blocked_flock_takes_the_lock_when_the_holder_unlocks() {
     );
 }
 
+#[test]
+fn a_blocked_flock_takes_the_lock_when_the_holders_last_fd_closes() {
+    use crate::op::FlockOp;
+    let flock = |fd, op, nonblock| OpKind::Flock { fd, op, nonblock };
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    open(&mut m, 0, FileName::A, rw(true));
+    open(&mut m, c, FileName::A, rw(false));
+    assert_eq!(run(&mut m, c, flock(0, FlockOp::Sh, true)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, flock(0, FlockOp::Ex, false)),
+        Outcome::Blocked
+    );
+    // The close drops the child's description, and with it its lock (fs/locks.c:
+    // locks_remove_file): the parent's exclusive lock goes in at that step.
+    assert_eq!(run(&mut m, c, OpKind::Close { fd: 0 }), Outcome::Ret(0));
+    let s = m.snapshot();
+    assert_eq!(s.task(0).unwrap().state, TaskState::Live);
+    assert_eq!(s.locks.len(), 1);
+    assert_eq!(s.locks[0].pid, Some(0));
+}
+
 fn sig_state(m: &Model, t: TaskId) -> crate::obs::SignalView {
     m.snapshot()
         .task(t)

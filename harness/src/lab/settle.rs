@@ -1,0 +1,307 @@
+//! Settlement by observation: whether a task that has not answered its command is asleep in
+//! that command's own system call (then it is blocked), or still on its way (then the lab
+//! waits for it). No deadline decides "blocked" where /proc/PID/syscall is there
+//! ([`super::facility::Facilities::proc_syscall`]).
+//!
+//! /proc/PID/task/TID/syscall (CONFIG_HAVE_ARCH_TRACEHOOK; reading it needs
+//! `PTRACE_MODE_ATTACH` access, which the lab has over its own descendants) shows
+//! `running` while the task runs or is runnable, `-1 SP PC` outside a system call, and
+//! `NR ARG0 .. ARG5 SP PC` (hexadecimal arguments) for a task asleep in system call `NR`:
+//! fs/proc/base.c proc_pid_syscall and lib/syscall.c task_current_syscall, which reads the
+//! registers only while the task stays off the CPU in one sleep (wait_task_inactive before
+//! and after). Between two commands an agent sleeps in `read` of its own command pipe
+//! (fd 1024 and above, [`super::channel`]), which no op's `read` names, so the number and
+//! the first argument tell "asleep in the op" from "done with it".
+//!
+//! The sleep state tells a wait from a passing sleep on a lock or on I/O, which is
+//! `TASK_UNINTERRUPTIBLE` (`D`): every wait an op can block in is `TASK_INTERRUPTIBLE`
+//! (`S`): fs/pipe.c pipe_read and pipe_write (`wait_event_interruptible_exclusive`),
+//! kernel/exit.c do_wait (`set_current_state(TASK_INTERRUPTIBLE)`), fs/locks.c
+//! locks_lock_inode_wait via flock_lock_inode_wait and fcntl_setlk
+//! (`wait_event_interruptible`). The one wait in `D` is a vfork parent's
+//! (kernel/fork.c wait_for_vfork_done, `TASK_KILLABLE`), which the lab knows without
+//! looking: the child's birth message arrived and its exit or exec did not.
+
+/// Where an op's task sleeps when it blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sleep {
+    /// The system call number.
+    pub nr: i64,
+    /// Its first argument (the fd of a read, write or flock; the pid of a wait4).
+    pub arg0: u64,
+    /// The state letter of /proc/PID/stat the wait shows (`S`).
+    pub state: u8,
+}
+
+/// One line of /proc/PID/task/TID/syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallLine {
+    /// The task runs or is runnable: `running`.
+    Running,
+    /// Asleep outside a system call (`-1 SP PC`: a page fault, a stop).
+    NoSyscall,
+    /// Asleep in system call `nr` with these arguments, at this user stack pointer and
+    /// program counter.
+    In {
+        /// The system call number.
+        nr: i64,
+        /// Its six arguments.
+        args: [u64; 6],
+        /// User stack pointer and program counter.
+        sp_pc: [u64; 2],
+    },
+}
+
+fn hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+}
+
+/// Parses the text of /proc/PID/task/TID/syscall; `None` for anything else.
+pub fn parse_syscall(text: &str) -> Option<SyscallLine> {
+    let text = text.trim();
+    if text == "running" {
+        return Some(SyscallLine::Running);
+    }
+    let mut f = text.split_ascii_whitespace();
+    let nr: i64 = f.next()?.parse().ok()?;
+    let rest: Vec<u64> = f.map(hex).collect::<Option<_>>()?;
+    match (nr, rest.len()) {
+        (n, 2) if n < 0 => Some(SyscallLine::NoSyscall),
+        (n, 8) if n >= 0 => Some(SyscallLine::In {
+            nr,
+            args: rest[..6].try_into().ok()?,
+            sp_pc: [rest[6], rest[7]],
+        }),
+        _ => None,
+    }
+}
+
+/// The state letter of the text of /proc/PID/task/TID/stat (after the last `)`, as comm
+/// may hold any byte).
+pub fn parse_state(stat: &str) -> Option<u8> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_ascii_whitespace()
+        .next()
+        .and_then(|s| s.bytes().next())
+}
+
+/// The settle decision over three reads of a task's /proc files, in this order: its
+/// syscall line, its stat, its syscall line again. Blocked only when both syscall lines
+/// show it asleep in `sleep`'s call, with the same registers (the same sleep, or a sleep
+/// again in the same call after a restart: never a new command), and the stat read between
+/// them shows `sleep.state`. A task running, runnable, asleep in another call (its agent's
+/// read of the next command, a write of its reply), or in a passing `D` sleep in the op's
+/// call, is not blocked: the lab waits on.
+pub fn decide(sleep: &Sleep, before: &str, stat: &str, after: &str) -> bool {
+    let Some(line @ SyscallLine::In { nr, args, .. }) = parse_syscall(before) else {
+        return false;
+    };
+    nr == sleep.nr
+        && args[0] == sleep.arg0
+        && parse_state(stat) == Some(sleep.state)
+        && parse_syscall(after) == Some(line)
+}
+
+/// Whether task `tid` (a thread id in the lab's pid namespace) is asleep in `sleep` now.
+pub fn asleep_in(tid: i32, sleep: &Sleep) -> bool {
+    let dir = format!("/proc/{tid}/task/{tid}");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).ok();
+    let Some(before) = read("syscall") else {
+        return false;
+    };
+    // Most looks find the task running or in another call: one read decides those.
+    if !matches!(parse_syscall(&before), Some(SyscallLine::In { nr, .. }) if nr == sleep.nr) {
+        return false;
+    }
+    let (Some(stat), Some(after)) = (read("stat"), read("syscall")) else {
+        return false;
+    };
+    decide(sleep, &before, &stat, &after)
+}
+
+/// Whether task `tid` is in state `state` (/proc/PID/task/TID/stat), `None` when that
+/// cannot be read: the fallback without /proc/PID/syscall, for a task that has not
+/// answered. A woken task shows `R` until it has answered (the write of its answer sleeps,
+/// if at all, on the pipe's mutex, in `D`), so `S` with no answer read afterwards is a task
+/// asleep again in its op, or in a passing `S` sleep inside it, which this cannot tell.
+pub fn sleeping(tid: i32, state: u8) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/stat")).ok()?;
+    Some(parse_state(&stat)? == state)
+}
+
+/// What task `tid` is doing, for a message: its state letter and syscall line.
+pub fn describe(tid: i32) -> String {
+    let dir = format!("/proc/{tid}/task/{tid}");
+    let state = std::fs::read_to_string(format!("{dir}/stat"))
+        .ok()
+        .and_then(|s| parse_state(&s))
+        .map_or("gone".to_string(), |c| (c as char).to_string());
+    let line = std::fs::read_to_string(format!("{dir}/syscall"))
+        .map_or_else(|e| format!("unreadable ({e})"), |s| s.trim().to_string());
+    format!("state {state}, /proc syscall line `{line}`")
+}
+
+/// Whether /proc/PID/task/TID/syscall shows a child of the lab asleep in `read(2)` of an
+/// empty pipe the way [`asleep_in`] needs it: the file exists, the lab may read it (ptrace
+/// access: Yama's scope 2 or 3 refuses even descendants), and it holds the call and its
+/// arguments (an emulator or gVisor lacks the file or fakes it). Call while the lab is
+/// single-threaded (it forks).
+pub fn probe() -> bool {
+    let mut p = [0i32; 2];
+    // SAFETY: pipe2 fills a local array.
+    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return false;
+    }
+    // SAFETY: the lab is single-threaded here; the child only reads and exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let mut b = 0u8;
+        // SAFETY: reads one byte into a local, then leaves without running lab code.
+        unsafe {
+            libc::read(p[0], (&mut b as *mut u8).cast(), 1);
+            libc::_exit(0);
+        }
+    }
+    let sleep = Sleep {
+        nr: libc::SYS_read,
+        arg0: p[0] as u64,
+        state: b'S',
+    };
+    let mut ok = false;
+    if pid > 0 {
+        // The child needs a moment to get to its read; a second is far more than that
+        // (bounded: the probe must never hang a lab start).
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while std::time::Instant::now() < end {
+            if asleep_in(pid, &sleep) {
+                ok = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+    // SAFETY: wakes the child (its read gets the byte), reaps it, closes our pipe.
+    unsafe {
+        libc::write(p[1], b"x".as_ptr().cast(), 1);
+        if pid > 0 {
+            let mut st = 0;
+            libc::waitpid(pid, &mut st, 0);
+        }
+        libc::close(p[0]);
+        libc::close(p[1]);
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIPE_READ: Sleep = Sleep {
+        nr: 0,
+        arg0: 3,
+        state: b'S',
+    };
+    const IN_READ3: &str = "0 0x3 0x7ffd1000 0x1 0x0 0x0 0x0 0x7ffd0ff8 0x7f00000012ad\n";
+    const STAT_S: &str = "4242 (forkspec (x) S) S 1 4242 4242 0 -1 4194560 98 0 0 0";
+    const STAT_R: &str = "4242 (forkspec) R 1 4242 4242 0 -1 4194560 98 0 0 0";
+    const STAT_D: &str = "4242 (forkspec) D 1 4242 4242 0 -1 4194560 98 0 0 0";
+
+    #[test]
+    fn parses_the_three_forms_and_rejects_others() {
+        assert_eq!(parse_syscall("running\n"), Some(SyscallLine::Running));
+        assert_eq!(
+            parse_syscall("-1 0x7ffd0ff8 0x401000\n"),
+            Some(SyscallLine::NoSyscall)
+        );
+        assert_eq!(
+            parse_syscall(IN_READ3),
+            Some(SyscallLine::In {
+                nr: 0,
+                args: [3, 0x7ffd1000, 1, 0, 0, 0],
+                sp_pc: [0x7ffd0ff8, 0x7f00000012ad],
+            })
+        );
+        assert_eq!(parse_syscall(""), None);
+        assert_eq!(parse_syscall("0 0x3 0x4"), None);
+        assert_eq!(parse_state(STAT_S), Some(b'S'));
+        assert_eq!(parse_state("garbage"), None);
+    }
+
+    #[test]
+    fn blocked_only_asleep_in_the_ops_own_call_in_its_state() {
+        assert!(decide(&PIPE_READ, IN_READ3, STAT_S, IN_READ3));
+        // Running or runnable: wait on.
+        assert!(!decide(&PIPE_READ, "running", STAT_R, "running"));
+        assert!(!decide(&PIPE_READ, IN_READ3, STAT_R, IN_READ3));
+        // A passing uninterruptible sleep in the same call (the pipe's mutex).
+        assert!(!decide(&PIPE_READ, IN_READ3, STAT_D, IN_READ3));
+        // The agent back in read(2) of its command pipe: done with the op.
+        let agent = "0 0x401 0x7ffd2000 0x100 0x0 0x0 0x0 0x7ffd1ff8 0x7f0000001000";
+        assert!(!decide(&PIPE_READ, agent, STAT_S, agent));
+        // Another call (wait4 = 61), or none.
+        let wait = "61 0x3 0x0 0x0 0x0 0x0 0x0 0x7ffd0ff8 0x7f00000012ad";
+        assert!(!decide(&PIPE_READ, wait, STAT_S, wait));
+        assert!(!decide(&PIPE_READ, "-1 0x1 0x2", STAT_S, "-1 0x1 0x2"));
+        // It moved between the two looks: not one sleep.
+        assert!(!decide(&PIPE_READ, IN_READ3, STAT_S, agent));
+        assert!(!decide(&PIPE_READ, IN_READ3, STAT_S, "running"));
+    }
+
+    /// The parser and the decision against the real /proc text of a task put to sleep in
+    /// read(2) of an empty pipe (a thread of this test process).
+    #[test]
+    fn a_thread_asleep_in_read_of_an_empty_pipe_is_blocked_and_wakes() {
+        let mut p = [0i32; 2];
+        // SAFETY: pipe2 fills a local array.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let rd = p[0];
+        let reader = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            let mut b = 0u8;
+            // SAFETY: reads one byte into a local.
+            unsafe { libc::read(rd, (&mut b as *mut u8).cast(), 1) }
+        });
+        let tid = rx.recv().unwrap();
+        let sleep = Sleep {
+            nr: libc::SYS_read,
+            arg0: rd as u64,
+            state: b'S',
+        };
+        // Wait (by observation, no clock) until the thread is asleep in its read; the
+        // decision and the raw texts agree.
+        while !asleep_in(tid, &sleep) {
+            std::thread::yield_now();
+        }
+        let dir = format!("/proc/{tid}/task/{tid}");
+        let line = std::fs::read_to_string(format!("{dir}/syscall")).unwrap();
+        match parse_syscall(&line) {
+            Some(SyscallLine::In { nr, args, .. }) => {
+                assert_eq!((nr, args[0], args[2]), (libc::SYS_read, rd as u64, 1));
+            }
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
+        let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap();
+        assert_eq!(parse_state(&stat), Some(b'S'));
+        // The same task is not asleep in a read of another fd, nor in another call.
+        assert!(!asleep_in(tid, &Sleep { arg0: 999, ..sleep }));
+        assert!(!asleep_in(tid, &Sleep { nr: 61, ..sleep }));
+        // SAFETY: writes one byte into our pipe, which wakes the reader.
+        unsafe { libc::write(p[1], b"x".as_ptr().cast(), 1) };
+        assert_eq!(reader.join().unwrap(), 1);
+        // SAFETY: our own fds.
+        unsafe {
+            libc::close(p[0]);
+            libc::close(p[1]);
+        }
+    }
+
+    #[test]
+    fn the_probe_finds_the_facility_here() {
+        // This kernel has /proc/PID/syscall (every x86_64 config has the tracehook).
+        assert!(std::path::Path::new("/proc/self/syscall").exists());
+        assert!(probe());
+    }
+}

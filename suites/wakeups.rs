@@ -1,0 +1,266 @@
+//! Wake-ups give one verdict: known cases in which an op wakes a blocked task (a child's
+//! exit or death wakes its parent's wait, a write or the last writer's close wakes a pipe
+//! read, an unlock or a close wakes a flock waiter, a vfork child's exit or exec resumes its
+//! parent), each run on the kernel 100 times with a snapshot after every step, and compared
+//! with the model at every step: the same verdict (agreement) every time. The lab settles
+//! every blocked task after every op by observation (harness/src/lab/settle.rs), so the
+//! woken task's outcome is recorded at the step that woke it, however the scheduler runs.
+
+mod common;
+
+use common::{count_cases, lab, op};
+use forkspec::run::{run_case, RunOptions, SnapshotMode};
+use forkspec_model::diff::LevelFilter;
+use forkspec_model::*;
+
+/// Runs per case.
+const RUNS: u32 = 100;
+
+/// Runs `ops` [`RUNS`] times on the kernel with per-step snapshots, checking each step
+/// against the model, and asserts that every run agrees. First asserts that the case is a
+/// wake-up: per the model, task `sleeper` is blocked after step `blocks` and live (woken,
+/// not killed) after step `wakes`.
+fn same_verdict_every_time(name: &str, ops: Vec<Op>, sleeper: TaskId, blocks: usize, wakes: usize) {
+    let case = Case {
+        config: CaseConfig::default(),
+        ops,
+    };
+    let mut lab = lab();
+    let profile = lab.hello.profile.clone();
+    let mut m = Model::new(case.config, &profile);
+    let mut states = vec![];
+    for op in &case.ops {
+        m.step(op, None);
+        states.push(m.snapshot());
+    }
+    let state = |step: usize| states[step].task(sleeper).map(|t| t.state);
+    assert_eq!(
+        state(blocks),
+        Some(TaskState::Blocked),
+        "{name}: not a block"
+    );
+    for (step, s) in states.iter().enumerate().take(wakes).skip(blocks) {
+        assert_eq!(
+            s.task(sleeper).map(|t| t.state),
+            Some(TaskState::Blocked),
+            "{name}: woken before step {wakes} (at {step})"
+        );
+    }
+    assert_eq!(state(wakes), Some(TaskState::Live), "{name}: not woken");
+    let opts = RunOptions {
+        snapshots: SnapshotMode::Step,
+        levels: LevelFilter::All,
+        caps: lab.hello.capabilities,
+    };
+    let mut verdicts = std::collections::BTreeMap::<String, u32>::new();
+    for _ in 0..RUNS {
+        let run = run_case(&mut lab.backend, &case, &profile, &opts)
+            .unwrap_or_else(|e| panic!("{name}: lab failed: {e}"));
+        let v = run.mismatch.map_or_else(
+            || "agree".to_string(),
+            |mm| format!("step {}: {}", mm.step, mm.fingerprint),
+        );
+        *verdicts.entry(v).or_default() += 1;
+    }
+    count_cases(u64::from(RUNS));
+    assert_eq!(
+        verdicts,
+        [("agree".to_string(), RUNS)].into_iter().collect(),
+        "{name}: verdicts over {RUNS} runs"
+    );
+}
+
+fn wait_for(t: TaskId) -> OpKind {
+    OpKind::Wait {
+        target: WaitTarget::Task(t),
+        options: WaitOptions::default(),
+    }
+}
+
+fn open(file: FileName) -> OpKind {
+    OpKind::Open {
+        file,
+        flags: OpenFlags {
+            access: Access::RdWr,
+            creat: true,
+            excl: false,
+            trunc: false,
+            append: false,
+            cloexec: false,
+            nonblock: false,
+        },
+    }
+}
+
+fn flock(fd: Fd, op: FlockOp) -> OpKind {
+    OpKind::Flock {
+        fd,
+        op,
+        nonblock: false,
+    }
+}
+
+fn pipe() -> OpKind {
+    OpKind::Pipe2 {
+        cloexec: false,
+        nonblock: false,
+    }
+}
+
+// covers: fork.wait
+#[test]
+fn a_wait_woken_by_its_childs_exit() {
+    let ops = vec![
+        op(0, OpKind::Fork),
+        op(
+            1,
+            OpKind::MemWrite {
+                region: Region::AnonPrivate,
+                page: 0,
+                byte: 7,
+            },
+        ),
+        op(0, wait_for(1)),
+        op(
+            1,
+            OpKind::Exit {
+                code: 3,
+                thread: false,
+            },
+        ),
+        op(0, OpKind::Fork),
+    ];
+    same_verdict_every_time("wait/exit", ops, 0, 2, 3);
+}
+
+// covers: fork.wait
+#[test]
+fn a_wait_woken_by_a_kill_of_its_child() {
+    let ops = vec![
+        op(0, OpKind::Fork),
+        op(0, OpKind::Fork),
+        op(0, wait_for(1)),
+        op(
+            2,
+            OpKind::Kill {
+                target: 1,
+                sig: Signal::SIGTERM,
+            },
+        ),
+        op(
+            2,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
+    ];
+    same_verdict_every_time("wait/kill", ops, 0, 2, 3);
+}
+
+// covers: fd.pipe-eof
+#[test]
+fn a_pipe_read_woken_by_a_write_then_by_the_last_writers_close() {
+    let ops = vec![
+        op(0, pipe()),
+        op(0, OpKind::Fork),
+        op(0, OpKind::Close { fd: 1 }),
+        op(0, OpKind::Read { fd: 0, len: 8 }),
+        op(
+            1,
+            OpKind::Write {
+                fd: 1,
+                data: b"abc".to_vec(),
+            },
+        ),
+        op(0, OpKind::Read { fd: 0, len: 8 }),
+        op(1, OpKind::Close { fd: 1 }),
+        op(0, OpKind::Read { fd: 0, len: 8 }),
+    ];
+    same_verdict_every_time("pipe/write", ops.clone(), 0, 3, 4);
+    same_verdict_every_time("pipe/close", ops, 0, 5, 6);
+}
+
+// covers: locks.follow-description
+#[test]
+fn a_flock_waiter_woken_by_the_unlock_and_by_the_close() {
+    let ops = vec![
+        op(0, OpKind::Fork),
+        op(0, open(FileName::A)),
+        op(1, open(FileName::A)),
+        op(0, flock(0, FlockOp::Ex)),
+        op(1, flock(0, FlockOp::Sh)),
+        op(0, flock(0, FlockOp::Un)),
+        op(0, flock(0, FlockOp::Sh)),
+        op(0, flock(0, FlockOp::Ex)),
+        op(1, OpKind::Close { fd: 0 }),
+    ];
+    // t1's shared lock waits for t0's exclusive one, and gets it at the unlock; t0's
+    // conversion to exclusive then waits for t1's shared lock, and gets it at t1's close.
+    same_verdict_every_time("flock/unlock", ops.clone(), 1, 4, 5);
+    same_verdict_every_time("flock/close", ops, 0, 7, 8);
+}
+
+// covers: clone.vfork
+#[test]
+fn a_vfork_parent_resumed_by_its_childs_exec_and_exit() {
+    let ops = vec![
+        op(0, OpKind::Vfork),
+        op(1, OpKind::Exec),
+        op(1, OpKind::Vfork),
+        op(
+            2,
+            OpKind::Exit {
+                code: 1,
+                thread: false,
+            },
+        ),
+    ];
+    same_verdict_every_time("vfork/exec", ops.clone(), 0, 0, 1);
+    same_verdict_every_time("vfork/exit", ops, 1, 2, 3);
+}
+
+/// With /proc/PID/syscall a slow op is never "blocked", whatever the deadline: with a 1 ms
+/// deadline (below the floor the harness would raise it to) a chain of execs (each takes
+/// milliseconds) still answers, and a wait for a live child is still found blocked. The
+/// deadline only scales the hang guard here.
+#[test]
+fn a_tiny_deadline_never_makes_a_slow_op_blocked() {
+    let dir = std::env::temp_dir().join(format!("forkspec-wakeups-tiny-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    {
+        let exe = std::path::Path::new(env!("CARGO_BIN_EXE_forkspec"));
+        let mut b = forkspec::backend::ProcessBackend::lab_in(exe, &[], &dir).unwrap();
+        b.op_deadline = std::time::Duration::from_millis(1);
+        use forkspec::backend::Backend;
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        b.op(&op(0, OpKind::Fork), false).unwrap();
+        for i in 0..5 {
+            let (out, _) = b.op(&op(1, OpKind::Exec), false).unwrap();
+            assert_eq!(out, Outcome::Ret(0), "exec {i}");
+            let (out, _) = b.op(&op(0, OpKind::Fork), false).unwrap();
+            assert!(matches!(out, Outcome::Child(_)), "fork {i}: {out:?}");
+        }
+        let (out, _) = b.op(&op(0, wait_for(1)), false).unwrap();
+        assert_eq!(out, Outcome::Blocked);
+        let (out, snap) = b
+            .op(
+                &op(
+                    1,
+                    OpKind::Exit {
+                        code: 2,
+                        thread: false,
+                    },
+                ),
+                true,
+            )
+            .unwrap();
+        assert_eq!(out, Outcome::Exited);
+        let snap = snap.unwrap();
+        assert_eq!(snap.task(0).map(|t| t.state), Some(TaskState::Live));
+        assert!(snap.task(1).is_none(), "t1 reaped by the woken wait");
+        b.end().unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
