@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 struct Task {
     parent: Parent,
     state: TaskState,
+    /// The op a blocked task waits in (a wait for a live child).
+    blocked_on: Option<Op>,
     reaped: bool,
     children: Vec<TaskId>,
     /// anon_private and file_private pages this task wrote (region index 0 or 2, page).
@@ -52,6 +54,7 @@ impl Sim {
             tasks: vec![Task {
                 parent: Parent::Reaper,
                 state: TaskState::Live,
+                blocked_on: None,
                 reaped: false,
                 children: vec![],
                 private: BTreeMap::new(),
@@ -68,12 +71,50 @@ impl Sim {
         }
     }
 
+    /// Runs `op`; a task it blocks waits in it, and after every op each blocked task retries
+    /// its op: a child's exit wakes a wait, which then completes (its result is the outcome
+    /// of no step) and leaves the task live again.
     fn step(&mut self, op: &Op, buggy: bool) -> Result<Outcome, String> {
         let t = op.task as usize;
         match self.tasks.get(t) {
             Some(task) if !task.reaped && task.state == TaskState::Live => {}
             _ => return Ok(Outcome::Err(Errno::ESRCH)),
         }
+        let outcome = self.apply(op, buggy)?;
+        if outcome == Outcome::Blocked {
+            self.tasks[t].state = TaskState::Blocked;
+            self.tasks[t].blocked_on = Some(op.clone());
+        }
+        self.wake(buggy)?;
+        Ok(outcome)
+    }
+
+    /// Retries the op of every blocked task until none completes.
+    fn wake(&mut self, buggy: bool) -> Result<(), String> {
+        loop {
+            let mut progress = false;
+            for t in 0..self.tasks.len() {
+                if self.tasks[t].reaped || self.tasks[t].state != TaskState::Blocked {
+                    continue;
+                }
+                let Some(op) = self.tasks[t].blocked_on.clone() else {
+                    continue;
+                };
+                if self.apply(&op, buggy)? != Outcome::Blocked {
+                    self.tasks[t].state = TaskState::Live;
+                    self.tasks[t].blocked_on = None;
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Ok(());
+            }
+        }
+    }
+
+    /// What `op` does in its (live or blocked) task.
+    fn apply(&mut self, op: &Op, buggy: bool) -> Result<Outcome, String> {
+        let t = op.task as usize;
         Ok(match &op.kind {
             OpKind::Fork => {
                 if self.tasks.len() >= 64 {
