@@ -5,6 +5,11 @@
 //! ops failing with ENOSYS, the real deviation such a kernel has, each one cause with one
 //! fingerprint.
 
+mod leftovers;
+
+use forkspec::backend::{Backend, ProcessBackend};
+use forkspec_model::{CaseConfig, Op, OpKind};
+use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
 use std::process::Command;
 
@@ -240,4 +245,72 @@ fn calls_under_test_and_facilities_denied_together_keep_one_fingerprint_each() {
         together.contains(&alone[0]),
         "madvise's fingerprint does not depend on what else is denied: {together:?} {alone:?}"
     );
+}
+
+/// Zombie children of `parent`: a lab's unreaped tasks, which outlive it (as orphans of an
+/// init that may never reap them) once it exits.
+fn zombie_children(parent: u32) -> Vec<u32> {
+    let mut pids = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
+        if state == Some("Z") && ppid == Some(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Runs a few cases (forks, threads' worth of tasks and a pipe) in a lab under `restrict
+/// --deny deny`: each ends without error, the lab holds no unreaped task between cases, and
+/// once the backend is dropped no process of the lab and no case directory is left.
+fn lab_under_cleans_up(deny: &str) {
+    let dir = private_tmp(&format!("restrict-{}", deny.replace(',', "-")));
+    {
+        let runner: Vec<String> = [FORKSPEC, "restrict", "--deny", deny, "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut b = ProcessBackend::lab_in(std::path::Path::new(FORKSPEC), &runner, &dir)
+            .unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+        b.hello().unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+        for _ in 0..3 {
+            b.setup(&CaseConfig::default()).unwrap();
+            for task in 0..4 {
+                b.op(
+                    &Op {
+                        task,
+                        kind: OpKind::Fork,
+                    },
+                    false,
+                )
+                .unwrap();
+            }
+            b.end().unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+            let zombies = zombie_children(b.pid());
+            assert!(zombies.is_empty(), "--deny {deny}: unreaped: {zombies:?}");
+        }
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn wait4_denied_the_lab_still_reaps_everything() {
+    lab_under_cleans_up("wait4");
+}
+
+#[test]
+fn teardown_ends_every_task_whichever_signalling_call_is_denied() {
+    for deny in ["kill,pidfds", "kill", "tkill,pidfds", "tgkill", "pidfds"] {
+        lab_under_cleans_up(deny);
+    }
+}
+
+#[test]
+fn clone_denied_the_lab_still_starts_and_cleans_up() {
+    lab_under_cleans_up("clone");
 }

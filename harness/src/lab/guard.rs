@@ -60,7 +60,7 @@ impl Guard {
         }
         // SAFETY: the lab is single-threaded here; the child only runs `watch`, which never
         // returns.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::reap::fork() };
         if pid < 0 {
             return Err(format!("fork: {}", std::io::Error::last_os_error()));
         }
@@ -85,11 +85,7 @@ impl Guard {
     pub fn stop(&mut self) {
         self.board.clear();
         if self.alive.take().is_some() {
-            let mut st = 0;
-            // SAFETY: waits for our own child, writing its status into a local.
-            unsafe {
-                libc::waitpid(self.pid, &mut st, 0);
-            }
+            super::reap::reap_pid(self.pid);
         }
     }
 

@@ -1,0 +1,105 @@
+//! The lab's own process housekeeping through calls it does not test and that each have a
+//! fallback, so a kernel (or a `forkspec restrict` filter) refusing one of them does not
+//! leave the lab unable to start, reap or end its processes:
+//! - reaping goes through waitid(2) only (glibc's waitpid is wait4(2), an op under test that
+//!   `--deny wait4` refuses: a lab reaping with it would leave zombies behind);
+//! - signalling falls back from kill(2) to pidfd_send_signal(2), tkill(2) and tgkill(2);
+//! - forking falls back from glibc's fork (clone(2)) to the fork(2) system call.
+
+/// Which children a reap waits for.
+#[derive(Clone, Copy, Debug)]
+pub enum Who {
+    /// The child with this pid.
+    Pid(i32),
+    /// Any child in this process group.
+    Group(i32),
+}
+
+/// Reaps one child of `who` (any state change a `__WALL` exit wait sees), sleeping until
+/// there is one unless `nohang`. Returns `Ok(Some(pid))` for a reaped child, `Ok(None)` when
+/// `nohang` and none has exited yet, `Err(errno)` on failure (ECHILD: no such child left).
+/// Retries on EINTR.
+pub fn reap(who: Who, nohang: bool) -> Result<Option<i32>, i32> {
+    let (idtype, id) = match who {
+        Who::Pid(p) => (libc::P_PID, p as libc::id_t),
+        Who::Group(g) => (libc::P_PGID, g as libc::id_t),
+    };
+    let mut options = libc::WEXITED | libc::__WALL;
+    if nohang {
+        options |= libc::WNOHANG;
+    }
+    loop {
+        // SAFETY: siginfo_t is plain data (all zeroes is valid, and WNOHANG with nothing to
+        // reap leaves si_pid zero); waitid writes one into a local.
+        let (r, pid) = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(idtype, id, &mut info, options);
+            (r, info.si_pid())
+        };
+        if r == 0 {
+            return Ok((pid != 0).then_some(pid));
+        }
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// Reaps child `pid`, sleeping until it exits; errors (it was reaped already) are ignored.
+pub fn reap_pid(pid: i32) {
+    let _ = reap(Who::Pid(pid), false);
+}
+
+/// Sends SIGKILL to process group `pgid` (none if 0) and to every task of `tasks` (each a
+/// thread id and, if the lab holds one, its pidfd): kill(2) of the group reaches every
+/// member, orphans the lab lost track of included; when it is refused, each known task is
+/// signalled through its pidfd, tkill(2) or tgkill(2), whichever answers (SIGKILL to one
+/// thread kills its whole thread group). Every pid given must be unreaped, so it cannot
+/// name another process.
+pub fn kill_all(pgid: i32, tasks: &[(i32, Option<i32>)]) {
+    // SAFETY: signals only; the targets are the caller's unreaped tasks.
+    unsafe {
+        if pgid > 0 && libc::kill(-pgid, libc::SIGKILL) == 0 {
+            return;
+        }
+        for &(tid, pidfd) in tasks {
+            if let Some(fd) = pidfd {
+                if libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd,
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                ) == 0
+                {
+                    continue;
+                }
+            }
+            if tid <= 0 || libc::syscall(libc::SYS_tkill, tid, libc::SIGKILL) == 0 {
+                continue;
+            }
+            // A refused tkill: tgkill needs the thread group, which for a group leader (every
+            // task that is not a thread) is its own id; a thread's group is then reached
+            // through its leader, which is in `tasks` too.
+            libc::syscall(libc::SYS_tgkill, tid, tid, libc::SIGKILL);
+        }
+    }
+}
+
+/// fork(): glibc's (a clone(2) system call) or, if that is refused with ENOSYS, the fork(2)
+/// system call itself. Returns the child's pid, 0 in the child, or -1 with errno set.
+///
+/// # Safety
+/// As fork(2) in a multi-threaded program: the caller must be single-threaded, or the child
+/// must only run async-signal-safe code. After the raw fallback glibc's cached thread id in
+/// the child is its parent's, so the child must not rely on it (no pthread calls).
+pub unsafe fn fork() -> libc::pid_t {
+    // SAFETY: the caller's contract.
+    let pid = unsafe { libc::fork() };
+    if pid >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+        return pid;
+    }
+    // SAFETY: the caller's contract; the raw call duplicates the process as glibc's would.
+    unsafe { libc::syscall(libc::SYS_fork) as libc::pid_t }
+}
