@@ -8,7 +8,7 @@
 mod leftovers;
 
 use forkspec::backend::{Backend, ProcessBackend};
-use forkspec_model::{CaseConfig, Op, OpKind};
+use forkspec_model::{CaseConfig, Op, OpKind, Outcome};
 use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
 use std::process::Command;
@@ -313,4 +313,50 @@ fn teardown_ends_every_task_whichever_signalling_call_is_denied() {
 #[test]
 fn clone_denied_the_lab_still_starts_and_cleans_up() {
     lab_under_cleans_up("clone");
+}
+
+#[test]
+fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
+    // A task blocked reading a pipe it holds both ends of never sees the lab's end: only
+    // the guardian's kill ends it, here with kill(2) and pidfds refused.
+    let dir = private_tmp("restrict-guardian");
+    {
+        let runner: Vec<String> = [FORKSPEC, "restrict", "--deny", "kill,pidfds", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut b = ProcessBackend::lab_in(std::path::Path::new(FORKSPEC), &runner, &dir).unwrap();
+        b.op_deadline = std::time::Duration::from_millis(200);
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        let pipe = OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        };
+        let (out, _) = b
+            .op(
+                &Op {
+                    task: 0,
+                    kind: pipe,
+                },
+                false,
+            )
+            .unwrap();
+        let Outcome::Pipe([rd, _]) = out else {
+            panic!("pipe2: {out:?}")
+        };
+        let read = OpKind::Read { fd: rd, len: 1 };
+        let (out, _) = b
+            .op(
+                &Op {
+                    task: 0,
+                    kind: read,
+                },
+                false,
+            )
+            .unwrap();
+        assert_eq!(out, Outcome::Blocked);
+        b.kill();
+    }
+    assert_gone_within_a_second(&dir);
 }
