@@ -329,6 +329,12 @@ fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
         b.op_deadline = std::time::Duration::from_millis(200);
         b.hello().unwrap();
         b.setup(&CaseConfig::default()).unwrap();
+        // Not t0, which dies with the lab (PR_SET_PDEATHSIG): its child.
+        let fork = Op {
+            task: 0,
+            kind: OpKind::Fork,
+        };
+        b.op(&fork, false).unwrap();
         let pipe = OpKind::Pipe2 {
             cloexec: false,
             nonblock: false,
@@ -336,7 +342,7 @@ fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
         let (out, _) = b
             .op(
                 &Op {
-                    task: 0,
+                    task: 1,
                     kind: pipe,
                 },
                 false,
@@ -349,7 +355,7 @@ fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
         let (out, _) = b
             .op(
                 &Op {
-                    task: 0,
+                    task: 1,
                     kind: read,
                 },
                 false,
