@@ -232,8 +232,18 @@ fn kill_denied_is_one_deviation_whatever_the_signal() {
 }
 
 #[test]
+fn kill_and_pidfds_denied_the_lab_ends_tasks_with_tkill_and_kill_stays_one_deviation() {
+    one_fingerprint_per_denied_call("kill,pidfds", &[], &["kill"]);
+}
+
+#[test]
+fn wait4_denied_is_one_deviation_the_wait_ops() {
+    // The lab reaps with waitid: only the wait ops (wait4) answer ENOSYS.
+    one_fingerprint_per_denied_call("wait4", &[], &["wait"]);
+}
+
+#[test]
 fn calls_under_test_and_facilities_denied_together_keep_one_fingerprint_each() {
-    // (Not kill with pidfds: the lab then has no way left to end a case's tasks.)
     let alone = one_fingerprint_per_denied_call("madvise", &[], &["madvise"]);
     let together = one_fingerprint_per_denied_call(
         "clone3,madvise,vfork,pidfds,kcmp,process_vm_readv,ioctl:PROCMAP_QUERY,\
