@@ -309,8 +309,9 @@ fn lab_under_cleans_up(deny: &str) {
 }
 
 #[test]
-fn wait4_denied_the_lab_still_reaps_everything() {
+fn wait4_or_waitid_denied_the_lab_still_reaps_everything() {
     lab_under_cleans_up("wait4");
+    lab_under_cleans_up("waitid");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The lab's own process housekeeping through calls it does not test and that each have a
 //! fallback, so a kernel (or a `forkspec restrict` filter) refusing one of them does not
 //! leave the lab unable to start, reap or end its processes:
-//! - reaping goes through waitid(2) only (glibc's waitpid is wait4(2), an op under test that
-//!   `--deny wait4` refuses: a lab reaping with it would leave zombies behind);
+//! - reaping goes through waitid(2) (glibc's waitpid is wait4(2), an op under test that
+//!   `--deny wait4` refuses: a lab reaping with it would leave zombies behind), and through
+//!   wait4(2) only when waitid(2) is refused;
 //! - signalling falls back from kill(2) to pidfd_send_signal(2), tkill(2) and tgkill(2);
 //! - forking falls back from glibc's fork (clone(2)) to the fork(2) system call.
 
@@ -38,6 +39,30 @@ pub fn reap(who: Who, nohang: bool) -> Result<Option<i32>, i32> {
         };
         if r == 0 {
             return Ok((pid != 0).then_some(pid));
+        }
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if e == libc::ENOSYS {
+            return reap_wait4(who, nohang);
+        }
+        if e != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// [`reap`] through wait4(2), for a kernel (or filter) without waitid(2).
+fn reap_wait4(who: Who, nohang: bool) -> Result<Option<i32>, i32> {
+    let target = match who {
+        Who::Pid(p) => p,
+        Who::Group(g) => -g,
+    };
+    let options = libc::__WALL | if nohang { libc::WNOHANG } else { 0 };
+    loop {
+        let mut st = 0;
+        // SAFETY: wait4 writes the status into a local; no rusage is asked for.
+        let r = unsafe { libc::wait4(target, &mut st, options, std::ptr::null_mut()) };
+        if r >= 0 {
+            return Ok((r > 0).then_some(r));
         }
         let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
         if e != libc::EINTR {
