@@ -377,3 +377,15 @@ fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
     }
     assert_gone_within_a_second(&dir);
 }
+
+#[test]
+fn a_lab_that_could_not_remove_its_case_directories_refuses_to_start() {
+    let out = Command::new(FORKSPEC)
+        .args(["restrict", "--deny", "getdents64", "--", FORKSPEC, "lab"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("getdents64"), "{err}");
+}

@@ -128,3 +128,29 @@ pub unsafe fn fork() -> libc::pid_t {
     // SAFETY: the caller's contract; the raw call duplicates the process as glibc's would.
     unsafe { libc::syscall(libc::SYS_fork) as libc::pid_t }
 }
+
+/// Checks that directories can be listed (getdents64(2)), without which the lab could not
+/// remove a case directory, whose entries the ops choose: a lab that cannot clean up must
+/// not start. The error names the refused call.
+pub fn can_list_directories() -> Result<(), String> {
+    let dir = std::fs::File::open("/proc/self/fd")
+        .map_err(|e| format!("opening /proc/self/fd to check getdents64: {e}"))?;
+    let mut buf = [0u8; 1024];
+    // SAFETY: getdents64 writes at most `buf.len()` bytes into the local buffer.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            std::os::fd::AsRawFd::as_raw_fd(&dir),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(format!(
+            "getdents64 is refused ({e}): the lab could not remove its case directories, so it \
+             cannot run under this denial"
+        ));
+    }
+    Ok(())
+}
