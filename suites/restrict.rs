@@ -315,6 +315,11 @@ fn wait4_or_waitid_denied_the_lab_still_reaps_everything() {
 }
 
 #[test]
+fn close_range_denied_the_guardian_still_exits_with_the_lab() {
+    lab_under_cleans_up("close_range");
+}
+
+#[test]
 fn teardown_ends_every_task_whichever_signalling_call_is_denied() {
     for deny in ["kill,pidfds", "kill", "tkill,pidfds", "tgkill", "pidfds"] {
         lab_under_cleans_up(deny);

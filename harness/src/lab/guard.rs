@@ -145,8 +145,13 @@ unsafe fn watch(fd: i32, page: &Page) -> ! {
         if fd != 3 {
             libc::dup3(fd, 3, libc::O_CLOEXEC);
         }
-        libc::syscall(libc::SYS_close_range, 0, 2, 0);
-        libc::syscall(libc::SYS_close_range, 4, u32::MAX, 0);
+        if libc::syscall(libc::SYS_close_range, 0, 2, 0) != 0
+            || libc::syscall(libc::SYS_close_range, 4, u32::MAX, 0) != 0
+        {
+            // Without close_range (refused by a filter) one by one: kept, the write end of
+            // our own pipe would keep the guardian waiting forever.
+            close_all_but_3();
+        }
         let mut b = [0u8; 1];
         while libc::read(3, b.as_mut_ptr().cast(), 1) < 0 {}
         let pgid = page.pgid.load(Ordering::SeqCst);
@@ -204,5 +209,23 @@ fn kill_group_members(pgid: i32) {
             return;
         }
         std::thread::yield_now();
+    }
+}
+
+/// Closes every fd but 3, as listed in /proc/self/fd (listed first, closed after, so the
+/// listing's own fd goes too).
+fn close_all_but_3() {
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|&fd| fd != 3) {
+        // SAFETY: the guardian uses no fd but 3; closing a stale number fails harmlessly.
+        unsafe {
+            libc::close(fd);
+        }
     }
 }
