@@ -5,6 +5,11 @@
 //! ops failing with ENOSYS, the real deviation such a kernel has, each one cause with one
 //! fingerprint.
 
+mod leftovers;
+
+use forkspec::backend::{Backend, ProcessBackend};
+use forkspec_model::{CaseConfig, Op, OpKind, Outcome};
+use leftovers::{assert_gone_within_a_second, private_tmp};
 use serde_json::Value;
 use std::process::Command;
 
@@ -227,8 +232,18 @@ fn kill_denied_is_one_deviation_whatever_the_signal() {
 }
 
 #[test]
+fn kill_and_pidfds_denied_the_lab_ends_tasks_with_tkill_and_kill_stays_one_deviation() {
+    one_fingerprint_per_denied_call("kill,pidfds", &[], &["kill"]);
+}
+
+#[test]
+fn wait4_denied_is_one_deviation_the_wait_ops() {
+    // The lab reaps with waitid: only the wait ops (wait4) answer ENOSYS.
+    one_fingerprint_per_denied_call("wait4", &[], &["wait"]);
+}
+
+#[test]
 fn calls_under_test_and_facilities_denied_together_keep_one_fingerprint_each() {
-    // (Not kill with pidfds: the lab then has no way left to end a case's tasks.)
     let alone = one_fingerprint_per_denied_call("madvise", &[], &["madvise"]);
     let together = one_fingerprint_per_denied_call(
         "clone3,madvise,vfork,pidfds,kcmp,process_vm_readv,ioctl:PROCMAP_QUERY,\
@@ -240,4 +255,142 @@ fn calls_under_test_and_facilities_denied_together_keep_one_fingerprint_each() {
         together.contains(&alone[0]),
         "madvise's fingerprint does not depend on what else is denied: {together:?} {alone:?}"
     );
+}
+
+/// Zombie children of `parent`: a lab's unreaped tasks, which outlive it (as orphans of an
+/// init that may never reap them) once it exits.
+fn zombie_children(parent: u32) -> Vec<u32> {
+    let mut pids = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+        let (state, ppid) = (f.next(), f.next().and_then(|p| p.parse::<u32>().ok()));
+        if state == Some("Z") && ppid == Some(parent) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Runs a few cases (forks, threads' worth of tasks and a pipe) in a lab under `restrict
+/// --deny deny`: each ends without error, the lab holds no unreaped task between cases, and
+/// once the backend is dropped no process of the lab and no case directory is left.
+fn lab_under_cleans_up(deny: &str) {
+    let dir = private_tmp(&format!("restrict-{}", deny.replace(',', "-")));
+    {
+        let runner: Vec<String> = [FORKSPEC, "restrict", "--deny", deny, "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut b = ProcessBackend::lab_in(std::path::Path::new(FORKSPEC), &runner, &dir)
+            .unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+        b.hello().unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+        for _ in 0..3 {
+            b.setup(&CaseConfig::default()).unwrap();
+            for task in 0..4 {
+                b.op(
+                    &Op {
+                        task,
+                        kind: OpKind::Fork,
+                    },
+                    false,
+                )
+                .unwrap();
+            }
+            b.end().unwrap_or_else(|e| panic!("--deny {deny}: {e}"));
+            let zombies = zombie_children(b.pid());
+            assert!(zombies.is_empty(), "--deny {deny}: unreaped: {zombies:?}");
+        }
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn wait4_or_waitid_denied_the_lab_still_reaps_everything() {
+    lab_under_cleans_up("wait4");
+    lab_under_cleans_up("waitid");
+}
+
+#[test]
+fn close_range_denied_the_guardian_still_exits_with_the_lab() {
+    lab_under_cleans_up("close_range");
+}
+
+#[test]
+fn teardown_ends_every_task_whichever_signalling_call_is_denied() {
+    for deny in ["kill,pidfds", "kill", "tkill,pidfds", "tgkill", "pidfds"] {
+        lab_under_cleans_up(deny);
+    }
+}
+
+#[test]
+fn clone_denied_the_lab_still_starts_and_cleans_up() {
+    lab_under_cleans_up("clone");
+}
+
+#[test]
+fn without_kill_the_guardian_still_ends_a_blocked_task_when_the_lab_dies() {
+    // A task blocked reading a pipe it holds both ends of never sees the lab's end: only
+    // the guardian's kill ends it, here with kill(2) and pidfds refused.
+    let dir = private_tmp("restrict-guardian");
+    {
+        let runner: Vec<String> = [FORKSPEC, "restrict", "--deny", "kill,pidfds", "--"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut b = ProcessBackend::lab_in(std::path::Path::new(FORKSPEC), &runner, &dir).unwrap();
+        b.op_deadline = std::time::Duration::from_millis(200);
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        // Not t0, which dies with the lab (PR_SET_PDEATHSIG): its child.
+        let fork = Op {
+            task: 0,
+            kind: OpKind::Fork,
+        };
+        b.op(&fork, false).unwrap();
+        let pipe = OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        };
+        let (out, _) = b
+            .op(
+                &Op {
+                    task: 1,
+                    kind: pipe,
+                },
+                false,
+            )
+            .unwrap();
+        let Outcome::Pipe([rd, _]) = out else {
+            panic!("pipe2: {out:?}")
+        };
+        let read = OpKind::Read { fd: rd, len: 1 };
+        let (out, _) = b
+            .op(
+                &Op {
+                    task: 1,
+                    kind: read,
+                },
+                false,
+            )
+            .unwrap();
+        assert_eq!(out, Outcome::Blocked);
+        b.kill();
+    }
+    assert_gone_within_a_second(&dir);
+}
+
+#[test]
+fn a_lab_that_could_not_remove_its_case_directories_refuses_to_start() {
+    let out = Command::new(FORKSPEC)
+        .args(["restrict", "--deny", "getdents64", "--", FORKSPEC, "lab"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("getdents64"), "{err}");
 }

@@ -73,6 +73,7 @@ const SYSCALLS: &[(&str, i64)] = &[
     ("ioctl", libc::SYS_ioctl),
     ("kill", libc::SYS_kill),
     ("tgkill", libc::SYS_tgkill),
+    ("tkill", libc::SYS_tkill),
     ("process_madvise", libc::SYS_process_madvise),
     ("getdents64", libc::SYS_getdents64),
 ];

@@ -282,7 +282,7 @@ fn fork_t0(dir: &[u8], pages: u32) -> Result<i32, String> {
     };
     // SAFETY: the lab is single-threaded, so the child may run anything; t0_main uses raw
     // syscalls only and never returns. `cdir` lives in the child's copy of our memory.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { super::reap::fork() };
     if pid < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));
     }
@@ -1409,6 +1409,16 @@ impl Case {
         }
     }
 
+    /// The tasks a kill may still name, as [`super::reap::kill_all`] takes them: every task
+    /// not reaped (its pid cannot have been reused) with its pidfd.
+    fn kill_targets(&self) -> Vec<(i32, Option<i32>)> {
+        self.tasks
+            .iter()
+            .filter(|t| t.life != Reaped)
+            .map(|t| (t.pid, t.pidfd.as_ref().map(|f| f.as_raw_fd())))
+            .collect()
+    }
+
     /// Kills and reaps every task, empties the channels and removes the case directory.
     pub fn teardown(&mut self) -> Result<(), String> {
         if self.done {
@@ -1416,24 +1426,10 @@ impl Case {
         }
         self.done = true;
         let mut err = None;
-        // SAFETY: signals go to our own process group (t0's pid is not reaped before this,
-        // so the group id cannot be reused) and to tasks through their pidfds (race-free).
-        unsafe {
-            if self.pgid > 0 {
-                libc::kill(-self.pgid, libc::SIGKILL);
-            }
-            for t in &self.tasks {
-                if let Some(fd) = &t.pidfd {
-                    libc::syscall(
-                        libc::SYS_pidfd_send_signal,
-                        fd.as_raw_fd(),
-                        libc::SIGKILL,
-                        std::ptr::null::<libc::siginfo_t>(),
-                        0,
-                    );
-                }
-            }
-        }
+        // Signals go to our own process group (t0's pid is not reaped before this, so the
+        // group id cannot be reused) or, without kill(2), to the tasks not yet reaped.
+        let targets = self.kill_targets();
+        super::reap::kill_all(self.pgid, &targets);
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
         let end = Instant::now() + Duration::from_secs(5);
@@ -1466,7 +1462,7 @@ impl Case {
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid, end) {
+        if let Err(e) = reap_group(self.pgid, &targets, end) {
             err = Some(e);
         }
         for t in &mut self.tasks {
@@ -1549,37 +1545,31 @@ fn t_thread(t: &Task) -> bool {
     t.thread
 }
 
-/// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group in
-/// case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
+/// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
+/// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
 /// hangs.
-fn reap_group(pgid: i32, end: Instant) -> Result<(), String> {
+fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
     }
+    let mut targets = targets.to_vec();
     loop {
-        let mut st = 0;
-        // SAFETY: wait4 writes the status into a local.
-        let r = unsafe {
-            libc::wait4(
-                -pgid,
-                &mut st,
-                libc::WNOHANG | libc::__WALL,
-                std::ptr::null_mut(),
-            )
-        };
-        if r > 0 {
-            continue;
-        }
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) {
-            return Ok(());
+        match super::reap::reap(super::reap::Who::Group(pgid), true) {
+            Ok(Some(pid)) => {
+                // Its pid is free now: only its pidfd may still name it.
+                for t in targets.iter_mut().filter(|t| t.0 == pid) {
+                    t.0 = 0;
+                }
+                continue;
+            }
+            Err(libc::ECHILD) => return Ok(()),
+            _ => {}
         }
         if Instant::now() >= end {
             return Err("teardown: tasks still alive after 5 s".to_string());
         }
-        // SAFETY: the group is ours (its leader t0 is not reaped yet, or it is empty).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        // The group is ours (its leader t0 is not reaped yet, or it is empty).
+        super::reap::kill_all(pgid, &targets);
         std::thread::sleep(Duration::from_micros(100));
     }
 }

@@ -183,7 +183,7 @@ pub fn probe_pidfd_info_exit(pidfd: bool) -> bool {
         return false;
     }
     // SAFETY: the lab is single-threaded here; the child only calls _exit.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { super::reap::fork() };
     if pid < 0 {
         return false;
     }
@@ -192,11 +192,7 @@ pub fn probe_pidfd_info_exit(pidfd: bool) -> bool {
         unsafe { libc::_exit(7) }
     }
     let fd = pidfd_open(pid, 0);
-    // SAFETY: reaps our own child (and nothing else: the pid is given).
-    unsafe {
-        let mut st = 0;
-        libc::waitpid(pid, &mut st, 0);
-    }
+    super::reap::reap_pid(pid);
     let Some(fd) = fd else { return false };
     raw_exit_status(fd.as_raw_fd()) == Some(7 << 8)
 }

@@ -27,6 +27,8 @@ mod ops;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod reap;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod reentry;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod selfobs;

@@ -291,7 +291,7 @@ fn run_probe(words: &[String], wait: Duration) -> Result<(i32, i32, Signature), 
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
     // SAFETY: the lab is single-threaded here; the child only moves one fd and execs, with
     // everything prepared before the fork.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { super::reap::fork() };
     if pid < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));
     }
@@ -306,14 +306,10 @@ fn run_probe(words: &[String], wait: Duration) -> Result<(i32, i32, Signature), 
     }
     drop(w);
     let text = read_until_eof(&r, Instant::now() + wait);
-    // SAFETY: signals and waits target our own unreaped child.
-    unsafe {
-        if text.is_err() {
-            libc::kill(pid, libc::SIGKILL);
-        }
-        let mut st = 0;
-        libc::waitpid(pid, &mut st, libc::__WALL);
+    if text.is_err() {
+        super::reap::kill_all(0, &[(pid, None)]);
     }
+    super::reap::reap_pid(pid);
     let text = text?;
     let (said, sig) = text
         .trim()

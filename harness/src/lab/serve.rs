@@ -245,6 +245,10 @@ pub fn run(as_user: Option<&str>) -> i32 {
         eprintln!("forkspec lab: {e}");
         return 2;
     }
+    if let Err(e) = super::reap::can_list_directories() {
+        eprintln!("forkspec lab: {e}");
+        return 2;
+    }
     let subreaper = match init_process() {
         Ok(s) => s,
         Err(e) => {

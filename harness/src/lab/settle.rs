@@ -153,7 +153,7 @@ pub fn probe() -> bool {
         return false;
     }
     // SAFETY: the lab is single-threaded here; the child only reads and exits.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { super::reap::fork() };
     if pid == 0 {
         let mut b = 0u8;
         // SAFETY: reads one byte into a local, then leaves without running lab code.
@@ -180,15 +180,14 @@ pub fn probe() -> bool {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     }
-    // SAFETY: wakes the child (its read gets the byte), reaps it, closes our pipe.
+    // SAFETY: wakes the child (its read gets the byte) and closes our pipe.
     unsafe {
         libc::write(p[1], b"x".as_ptr().cast(), 1);
-        if pid > 0 {
-            let mut st = 0;
-            libc::waitpid(pid, &mut st, 0);
-        }
         libc::close(p[0]);
         libc::close(p[1]);
+    }
+    if pid > 0 {
+        super::reap::reap_pid(pid);
     }
     ok
 }

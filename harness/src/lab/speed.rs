@@ -32,7 +32,7 @@ fn micros(since: Instant) -> u64 {
     since.elapsed().as_micros().min(u64::MAX as u128) as u64
 }
 
-/// fork, `_exit(0)` in the child, `waitpid` in the parent.
+/// fork, `_exit(0)` in the child, a reap (waitid) in the parent.
 fn fork_wait() -> Option<Vec<u64>> {
     fork_wait_n(FORKS)
 }
@@ -43,7 +43,7 @@ fn fork_wait_n(n: usize) -> Option<Vec<u64>> {
         let t = Instant::now();
         // SAFETY: the child only calls _exit, which is async-signal-safe; the parent reaps
         // it at once.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::reap::fork() };
         if pid < 0 {
             return None;
         }
@@ -58,17 +58,9 @@ fn fork_wait_n(n: usize) -> Option<Vec<u64>> {
 }
 
 fn reap(pid: libc::pid_t) -> Option<()> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for our own child with a local status word.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Some(());
-        }
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return None;
-        }
-    }
+    super::reap::reap(super::reap::Who::Pid(pid), false)
+        .ok()
+        .map(|_| ())
 }
 
 /// One byte to a child through a pipe, echoed back through another.
@@ -86,7 +78,7 @@ fn round_trips() -> Option<Vec<u64>> {
     }
     // SAFETY: the child only reads, writes and exits (async-signal-safe calls on fds it
     // owns); it exits at EOF of `there`.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe { super::reap::fork() };
     if pid == 0 {
         // SAFETY: raw reads and writes on the inherited pipe ends, then _exit.
         unsafe {

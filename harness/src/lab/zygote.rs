@@ -122,7 +122,7 @@ impl Zygote {
             .ok_or("no exec route stays inside the implementation under test")?;
         // SAFETY: the lab is single-threaded, so the child may run anything until execve;
         // it only moves fds and execs. Everything it uses was prepared before the fork.
-        let pid = unsafe { libc::fork() };
+        let pid = unsafe { super::reap::fork() };
         if pid < 0 {
             return Err(format!("fork: {}", std::io::Error::last_os_error()));
         }
@@ -208,14 +208,11 @@ impl Drop for Zygote {
             .pidfd
             .as_ref()
             .map_or(self.ans.as_raw_fd(), |f| f.as_raw_fd());
-        // SAFETY: signals and waits target our own unreaped child.
-        unsafe {
-            if !readable(watched, end) {
-                libc::kill(self.pid, libc::SIGKILL);
-            }
-            let mut st = 0;
-            libc::waitpid(self.pid, &mut st, libc::__WALL);
+        if !readable(watched, end) {
+            let pidfd = self.pidfd.as_ref().map(|f| f.as_raw_fd());
+            super::reap::kill_all(0, &[(self.pid, pidfd)]);
         }
+        super::reap::reap_pid(self.pid);
     }
 }
 
