@@ -72,18 +72,8 @@ pub fn focus(op: &Op, actual: &Outcome) -> Focus {
     let t = op.task;
     let mut fds = Vec::new();
     let mut pages = Vec::new();
+    fds.extend(op.kind.fd_args());
     match &op.kind {
-        OpKind::Close { fd }
-        | OpKind::Dup { fd }
-        | OpKind::Read { fd, .. }
-        | OpKind::Write { fd, .. }
-        | OpKind::Pread { fd, .. }
-        | OpKind::Pwrite { fd, .. }
-        | OpKind::Lseek { fd, .. }
-        | OpKind::Fcntl { fd, .. }
-        | OpKind::Ftruncate { fd, .. }
-        | OpKind::Flock { fd, .. } => fds.push(*fd),
-        OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => fds.extend([*old, *new]),
         OpKind::MemRead { region, page } | OpKind::MemWrite { region, page, .. } => {
             pages.push((*region, *page))
         }
