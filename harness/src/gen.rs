@@ -1243,6 +1243,15 @@ pub fn fork_depth(case: &Case, profile: &Profile) -> u32 {
 mod tests {
     use super::*;
 
+    /// The case the default configuration generates from `seed`.
+    fn default_case(seed: u64, profile: &Profile) -> Case {
+        generate(
+            &mut SeededChoices::new(seed),
+            &GenConfig::default(),
+            profile,
+        )
+    }
+
     #[test]
     fn only_supported_kinds_are_generated() {
         let (ops, unknown) = OpSet::from_names(&["fork", "mem_write", "open", "dup3", "teleport"]);
@@ -1270,11 +1279,7 @@ mod tests {
     fn every_generated_kind_is_listed() {
         let profile = Profile::default();
         for seed in 0..300 {
-            let case = generate(
-                &mut SeededChoices::new(seed),
-                &GenConfig::default(),
-                &profile,
-            );
+            let case = default_case(seed, &profile);
             for op in &case.ops {
                 assert!(GEN_OP_KINDS.contains(&crate::run::op_kind_name(op)));
             }
@@ -1289,11 +1294,7 @@ mod tests {
         let profile = Profile::default();
         let mut seen: [std::collections::BTreeSet<String>; 5] = Default::default();
         for seed in 0..cases {
-            let case = generate(
-                &mut SeededChoices::new(seed),
-                &GenConfig::default(),
-                &profile,
-            );
+            let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             let mut asleep: Vec<(u32, &'static str)> = Vec::new();
             for op in &case.ops {
@@ -1380,11 +1381,7 @@ mod tests {
         let profile = Profile::default();
         let (mut with_sleeper, cases) = (0u64, 2000u64);
         for seed in 0..cases {
-            let case = generate(
-                &mut SeededChoices::new(seed),
-                &GenConfig::default(),
-                &profile,
-            );
+            let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             let mut any = false;
             for op in &case.ops {
