@@ -149,8 +149,10 @@ impl Sim {
                 let matches = |c: &TaskId| {
                     eligible
                         && match target {
-                            WaitTarget::Any => true,
+                            // Every task here stays in t0's process group.
+                            WaitTarget::Any | WaitTarget::OwnGroup => true,
                             WaitTarget::Task(x) => x == c,
+                            WaitTarget::Group(g) => *g == 0,
                         }
                 };
                 if !self.tasks[t].children.iter().any(matches) {

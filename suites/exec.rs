@@ -299,7 +299,16 @@ fn exec_gives_a_private_copy_of_shared_handlers() {
 // covers: exec.signals-reset
 #[test]
 fn exec_resets_handlers_keeps_ignored_mask_and_pending() {
-    let sigaction = |sig, action| op(0, OpKind::Sigaction { sig, action });
+    let sigaction = |sig, action| {
+        op(
+            0,
+            OpKind::Sigaction {
+                sig,
+                action,
+                flags: Default::default(),
+            },
+        )
+    };
     let c = case(vec![
         sigaction(Signal::SIGUSR1, SigAction::Handler),
         sigaction(Signal::SIGUSR2, SigAction::Ignore),

@@ -745,6 +745,7 @@ fn a_lock_outlives_a_setter_released_at_exit() {
             Sigaction {
                 sig: Signal::SIGCHLD,
                 action: SigAction::Ignore,
+                flags: Default::default(),
             },
         ),
         open(0, FileName::A, Access::RdWr),

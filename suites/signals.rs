@@ -20,7 +20,14 @@ proptest! {
 }
 
 fn sigaction(t: TaskId, sig: Signal, action: SigAction) -> Op {
-    op(t, OpKind::Sigaction { sig, action })
+    op(
+        t,
+        OpKind::Sigaction {
+            sig,
+            action,
+            flags: Default::default(),
+        },
+    )
 }
 
 fn mask(t: TaskId, how: MaskHow, set: &[Signal]) -> Op {

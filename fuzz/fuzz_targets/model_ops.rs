@@ -79,6 +79,7 @@ fn op(b: &mut Bytes) -> Op {
                 nohang: bits & 2 != 0,
                 clone: bits & 4 != 0,
                 all: bits & 8 != 0,
+                ..Default::default()
             },
         },
         20 => OpKind::Vfork,
@@ -112,6 +113,7 @@ fn op(b: &mut Bytes) -> Op {
             sig,
             action: [SigAction::Default, SigAction::Ignore, SigAction::Handler]
                 [usize::from(bits % 3)],
+            flags: Default::default(),
         },
         26 => OpKind::Sigprocmask {
             how: [MaskHow::Block, MaskHow::Unblock, MaskHow::SetMask][usize::from(bits % 3)],

@@ -227,6 +227,7 @@ fn shape(op: &Op, o: &Outcome) -> String {
         Outcome::Died => "died".into(),
         Outcome::Lock(LockReport::Unlocked) => "no conflicting lock".into(),
         Outcome::Lock(LockReport::Held { .. }) => "a conflicting lock".into(),
+        Outcome::Waited(i) => format!("a child with {}", i.code.name()),
     }
 }
 

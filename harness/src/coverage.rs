@@ -369,6 +369,42 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &[],
     ),
+    // Waiting.
+    b(
+        "wait.waitid",
+        "waitid reports si_pid, si_code and si_status; WNOWAIT leaves the child waitable, WNOHANG gives 0 with si_pid 0, EINVAL without WEXITED/WSTOPPED/WCONTINUED, a zombie needs WEXITED",
+        &["waitid01", "waitid02", "waitid03", "waitid04", "waitid05", "waitid10"],
+        &[],
+        &["wait.waitid-arguments", "wait.waitid-siginfo", "wait.echild-and-eligibility"],
+    ),
+    b(
+        "wait.waitid-pidfd",
+        "waitid(P_PIDFD) waits for the pidfd's child; an O_NONBLOCK pidfd gives EAGAIN (5.10+); EBADF for an fd that is no pidfd; ECHILD once reaped",
+        &[],
+        &["pidfd/pidfd_wait.c"],
+        &["wait.waitid-arguments", "wait.waitid-pidfd-nonblock-since-5.10"],
+    ),
+    b(
+        "wait.process-group",
+        "wait4(0) and wait4(-pgid), waitid(P_PGID) select the children of one process group",
+        &[],
+        &[],
+        &["wait.wait4-targets", "wait.waitid-arguments"],
+    ),
+    b(
+        "wait.ignored-sigchld",
+        "with SIGCHLD ignored a child is released at exit (no zombie) and a wait blocked for it ends with ECHILD",
+        &[],
+        &[],
+        &["task.exit-zombie-and-reparent", "wait.echild-and-eligibility"],
+    ),
+    b(
+        "wait.nocldwait",
+        "SA_NOCLDWAIT releases children at exit (no zombie, waits find ECHILD) and still sends SIGCHLD; exec resets it",
+        &[],
+        &[],
+        &["sig.sigchld-released-at-exit"],
+    ),
 ];
 
 /// Why the matrix cannot be made.

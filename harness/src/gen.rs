@@ -8,8 +8,8 @@
 use forkspec_model::{
     Access, Advice, Case, CaseConfig, CaseDir, Clone3Args, CloneEntry, CloneFlags, CloneOp,
     FcntlCmd, FileName, FlockArg, FlockOp, HostName, InodeKind, LockType, MaskHow, Model, Op,
-    OpKind, OpenFlags, Outcome, Profile, Region, SetTid, SigAction, Signal, Snapshot, TaskState,
-    WaitOptions, WaitTarget, Whence,
+    OpKind, OpenFlags, Outcome, Profile, Region, SaFlags, SetTid, SigAction, Signal, Snapshot,
+    TaskState, WaitOptions, WaitTarget, WaitidOptions, WaitidTarget, Whence,
 };
 
 /// A source of decisions.
@@ -104,6 +104,7 @@ impl Mix {
                 (Open, 2),
                 (Write, 1),
                 (Pipe, 1),
+                (Waitid, 3),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -125,6 +126,7 @@ impl Mix {
                 (Ftruncate, 2),
                 (RecordLock, 14),
                 (Flock, 6),
+                (Waitid, 1),
             ],
             Mix::Clone => &[
                 (Fork, 4),
@@ -151,6 +153,7 @@ impl Mix {
                 (Umask, 2),
                 (Sethostname, 2),
                 (Uname, 2),
+                (Waitid, 4),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -183,6 +186,7 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
+                (Waitid, 3),
             ],
         }
     }
@@ -220,6 +224,7 @@ enum Kind {
     Umask,
     Sethostname,
     Uname,
+    Waitid,
 }
 
 impl Kind {
@@ -256,12 +261,13 @@ impl Kind {
             Kind::Umask => &["umask"],
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
+            Kind::Waitid => &["waitid"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 30] = [
+pub const GEN_OP_KINDS: [&str; 31] = [
     "fork",
     "exit",
     "wait",
@@ -292,6 +298,7 @@ pub const GEN_OP_KINDS: [&str; 30] = [
     "umask",
     "sethostname",
     "uname",
+    "waitid",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -540,10 +547,15 @@ fn may_block(snap: &Snapshot, op: &Op) -> bool {
                     || files(t) != files(me)
             })
     });
-    let own_table = matches!(op.kind, OpKind::Wait { .. }) || own_table;
+    let own_table = matches!(op.kind, OpKind::Wait { .. } | OpKind::Waitid { .. }) || own_table;
     let kind_ok = match &op.kind {
         OpKind::Wait { target, options } => {
             matches!(target, WaitTarget::Task(_)) && !options.nohang
+        }
+        // One child named by pid or pidfd, as for wait4 (a pidfd opened O_NONBLOCK never
+        // blocks).
+        OpKind::Waitid { target, options } => {
+            matches!(target, WaitidTarget::Pid(_) | WaitidTarget::Pidfd(_)) && !options.nohang
         }
         OpKind::Read { fd, .. } => snap.task(op.task).is_some_and(|v| {
             v.fds
@@ -801,12 +813,56 @@ fn propose(
             } else {
                 WaitTarget::Task(*src.pick(&children))
             };
+            // Process-group targets and the stop/continue options came with waitid: a
+            // backend that does not implement waitid gets the wait4 of before.
+            let extended = cfg.ops.contains("waitid");
+            let target = match target {
+                WaitTarget::Any if extended && src.chance(30) => {
+                    if src.chance(70) {
+                        WaitTarget::OwnGroup
+                    } else {
+                        WaitTarget::Group(src.below(created))
+                    }
+                }
+                t => t,
+            };
             let options = WaitOptions {
                 nohang: src.chance(10),
                 clone: src.chance(10),
                 all: src.chance(30),
+                untraced: extended && src.chance(10),
+                continued: extended && src.chance(10),
             };
             OpKind::Wait { target, options }
+        }
+        Kind::Waitid => {
+            let children: Vec<u32> = snap
+                .tasks
+                .iter()
+                .filter(|t| t.parent == forkspec_model::Parent::Task(task))
+                .map(|t| t.task)
+                .collect();
+            let target = match src.below(20) {
+                0..=5 => WaitidTarget::All,
+                6..=12 => WaitidTarget::Pid(if children.is_empty() || src.chance(15) {
+                    src.below(created)
+                } else {
+                    *src.pick(&children)
+                }),
+                13..=15 => WaitidTarget::OwnPgid,
+                16 => WaitidTarget::Pgid(src.below(created)),
+                _ => WaitidTarget::Pidfd(fd_of_kind(src, &|k, _| *k == InodeKind::Pidfd)),
+            };
+            let options = WaitidOptions {
+                exited: src.chance(90),
+                stopped: src.chance(20),
+                continued: src.chance(10),
+                nowait: src.chance(25),
+                nohang: src.chance(35),
+                clone: src.chance(10),
+                all: src.chance(30),
+            };
+            OpKind::Waitid { target, options }
         }
         Kind::MemWrite => OpKind::MemWrite {
             region: region(src),
@@ -1073,7 +1129,16 @@ fn propose(
                 0..=6 => SigAction::Ignore,
                 _ => SigAction::Default,
             };
-            OpKind::Sigaction { sig, action }
+            // SIGCHLD's SA_NOCLDWAIT / SA_NOCLDSTOP came with waitid (see Kind::Wait).
+            let flags = if sig == Signal::SIGCHLD && cfg.ops.contains("waitid") && src.chance(50) {
+                SaFlags {
+                    nocldwait: src.chance(70),
+                    nocldstop: src.chance(40),
+                }
+            } else {
+                SaFlags::default()
+            };
+            OpKind::Sigaction { sig, action, flags }
         }
         Kind::Sigprocmask => {
             let how = *src.pick(&[

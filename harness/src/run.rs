@@ -248,6 +248,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Umask { .. } => "umask",
         Sethostname { .. } => "sethostname",
         Uname => "uname",
+        Waitid { .. } => "waitid",
     }
 }
 

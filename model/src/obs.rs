@@ -122,6 +122,64 @@ pub enum Outcome {
     Died,
     /// `F_GETLK` / `F_OFD_GETLK`: the `struct flock` the kernel wrote back.
     Lock(LockReport),
+    /// waitid: the child it reported (`si_pid`), `si_code` and `si_status`.
+    Waited(ChildInfo),
+}
+
+/// What `waitid` wrote into its `siginfo_t` for a child (`si_signo` is SIGCHLD).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildInfo {
+    /// `si_pid`, as a label.
+    pub task: TaskId,
+    /// `si_code`.
+    pub code: ChildCode,
+    /// `si_status`: the exit code for [`ChildCode::Exited`], else a signal number.
+    pub status: i32,
+}
+
+/// The `si_code` of a SIGCHLD `siginfo_t` (sigaction(2), "SIGCHLD fills in").
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildCode {
+    /// `CLD_EXITED`
+    Exited,
+    /// `CLD_KILLED`
+    Killed,
+    /// `CLD_DUMPED`
+    Dumped,
+    /// `CLD_TRAPPED`
+    Trapped,
+    /// `CLD_STOPPED`
+    Stopped,
+    /// `CLD_CONTINUED`
+    Continued,
+}
+
+impl ChildCode {
+    /// From the kernel's number (`CLD_EXITED` = 1 .. `CLD_CONTINUED` = 6).
+    pub fn from_raw(code: i32) -> Option<ChildCode> {
+        Some(match code {
+            1 => ChildCode::Exited,
+            2 => ChildCode::Killed,
+            3 => ChildCode::Dumped,
+            4 => ChildCode::Trapped,
+            5 => ChildCode::Stopped,
+            6 => ChildCode::Continued,
+            _ => return None,
+        })
+    }
+
+    /// The `CLD_*` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChildCode::Exited => "CLD_EXITED",
+            ChildCode::Killed => "CLD_KILLED",
+            ChildCode::Dumped => "CLD_DUMPED",
+            ChildCode::Trapped => "CLD_TRAPPED",
+            ChildCode::Stopped => "CLD_STOPPED",
+            ChildCode::Continued => "CLD_CONTINUED",
+        }
+    }
 }
 
 /// What `F_GETLK` / `F_OFD_GETLK` reports.
@@ -172,6 +230,9 @@ impl fmt::Display for Outcome {
             Outcome::Killed(s) => write!(f, "killed by {s}"),
             Outcome::Blocked => write!(f, "blocked"),
             Outcome::Died => write!(f, "died (exit status not observed)"),
+            Outcome::Waited(i) => {
+                write!(f, "= 0 t{} {} status {}", i.task, i.code.name(), i.status)
+            }
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,

@@ -290,6 +290,11 @@ pub enum WaitTarget {
     Any,
     /// `wait4(pid of this label, ...)`
     Task(TaskId),
+    /// `wait4(0, ...)`: any child in the caller's process group.
+    OwnGroup,
+    /// `wait4(-pgid, ...)` with the pid of this label as the process group id: any child in
+    /// that process group.
+    Group(TaskId),
 }
 
 /// The disposition a `sigaction` op installs (sigaction(2)).
@@ -302,6 +307,27 @@ pub enum SigAction {
     Ignore,
     /// A handler that does nothing (`SA_RESTART`, empty `sa_mask`): the signal is caught.
     Handler,
+}
+
+/// The `sa_flags` bits of a `sigaction` op that change how a parent hears of its children
+/// (sigaction(2)); both default to false in JSON.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(default)]
+pub struct SaFlags {
+    /// `SA_NOCLDSTOP`: no SIGCHLD when a child stops or continues (SIGCHLD only).
+    #[serde(skip_serializing_if = "is_false")]
+    pub nocldstop: bool,
+    /// `SA_NOCLDWAIT`: children are released at exit instead of becoming zombies
+    /// (SIGCHLD only).
+    #[serde(skip_serializing_if = "is_false")]
+    pub nocldwait: bool,
+}
+
+impl SaFlags {
+    /// Neither flag.
+    pub fn is_empty(&self) -> bool {
+        *self == SaFlags::default()
+    }
 }
 
 /// How `sigprocmask` combines its set with the blocked mask (sigprocmask(2)).
@@ -579,6 +605,9 @@ pub enum OpKind {
         sig: Signal,
         /// Disposition.
         action: SigAction,
+        /// `SA_NOCLDSTOP` / `SA_NOCLDWAIT` in `sa_flags`.
+        #[serde(default, skip_serializing_if = "SaFlags::is_empty")]
+        flags: SaFlags,
     },
     /// `rt_sigprocmask(how, &set, NULL, 8)`.
     Sigprocmask {
@@ -604,6 +633,65 @@ pub enum OpKind {
     },
     /// `uname(&buf)`: the outcome is the node name (`Outcome::Data`).
     Uname,
+    /// `waitid(idtype, id, &info, options, NULL)`: the outcome is what the kernel wrote into
+    /// the `siginfo_t` ([`crate::Outcome::Waited`]), or 0 with `si_pid` 0 under `WNOHANG`.
+    Waitid {
+        /// `idtype` and `id`.
+        target: WaitidTarget,
+        /// Options.
+        #[serde(default, skip_serializing_if = "WaitidOptions::is_empty")]
+        options: WaitidOptions,
+    },
+}
+
+/// The `idtype` and `id` of a `waitid` op (waitid(2)).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitidTarget {
+    /// `P_ALL`: any child.
+    All,
+    /// `P_PID` with the pid of this label (as the caller's pid namespace numbers it).
+    Pid(TaskId),
+    /// `P_PGID` with id 0: any child in the caller's process group (Linux 5.4+).
+    OwnPgid,
+    /// `P_PGID` with the pid of this label as the process group id.
+    Pgid(TaskId),
+    /// `P_PIDFD` with this fd.
+    Pidfd(Fd),
+}
+
+/// `waitid(2)` options; every flag defaults to false in JSON.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(default)]
+pub struct WaitidOptions {
+    /// `WEXITED`: report children that exited.
+    #[serde(skip_serializing_if = "is_false")]
+    pub exited: bool,
+    /// `WSTOPPED`: report children stopped by a signal.
+    #[serde(skip_serializing_if = "is_false")]
+    pub stopped: bool,
+    /// `WCONTINUED`: report stopped children resumed by SIGCONT.
+    #[serde(skip_serializing_if = "is_false")]
+    pub continued: bool,
+    /// `WNOWAIT`: leave the child in a waitable state.
+    #[serde(skip_serializing_if = "is_false")]
+    pub nowait: bool,
+    /// `WNOHANG`: return 0 (with `si_pid` 0) instead of blocking.
+    #[serde(skip_serializing_if = "is_false")]
+    pub nohang: bool,
+    /// `__WCLONE`: only "clone" children (exit signal other than SIGCHLD).
+    #[serde(skip_serializing_if = "is_false")]
+    pub clone: bool,
+    /// `__WALL`: every child whatever its exit signal.
+    #[serde(skip_serializing_if = "is_false")]
+    pub all: bool,
+}
+
+impl WaitidOptions {
+    /// No option set (waitid then fails with EINVAL).
+    pub fn is_empty(&self) -> bool {
+        *self == WaitidOptions::default()
+    }
 }
 
 fn yes() -> bool {
@@ -620,6 +708,12 @@ pub struct WaitOptions {
     pub clone: bool,
     /// `__WALL`: wait for every child whatever its exit signal.
     pub all: bool,
+    /// `WUNTRACED`: also report children stopped by a signal.
+    #[serde(skip_serializing_if = "is_false")]
+    pub untraced: bool,
+    /// `WCONTINUED`: also report stopped children resumed by SIGCONT.
+    #[serde(skip_serializing_if = "is_false")]
+    pub continued: bool,
 }
 
 impl WaitOptions {
@@ -849,6 +943,10 @@ impl OpKind {
             | OpKind::Ftruncate { fd, .. }
             | OpKind::Flock { fd, .. } => vec![fd],
             OpKind::Dup2 { old, new } | OpKind::Dup3 { old, new, .. } => vec![old, new],
+            OpKind::Waitid {
+                target: WaitidTarget::Pidfd(fd),
+                ..
+            } => vec![fd],
             _ => vec![],
         }
     }
@@ -943,11 +1041,15 @@ impl fmt::Display for Op {
                 match target {
                     WaitTarget::Any => write!(f, "wait(any")?,
                     WaitTarget::Task(t) => write!(f, "wait(t{t}")?,
+                    WaitTarget::OwnGroup => write!(f, "wait(0")?,
+                    WaitTarget::Group(t) => write!(f, "wait(-pgid(t{t})")?,
                 }
                 for (on, n) in [
                     (options.nohang, "WNOHANG"),
                     (options.clone, "__WCLONE"),
                     (options.all, "__WALL"),
+                    (options.untraced, "WUNTRACED"),
+                    (options.continued, "WCONTINUED"),
                 ] {
                     if on {
                         write!(f, ", {n}")?;
@@ -1047,8 +1149,17 @@ impl fmt::Display for Op {
                 write!(f, "flock({fd}, {op}{nb})")
             }
             OpKind::Kill { target, sig } => write!(f, "kill(t{target}, {sig})"),
-            OpKind::Sigaction { sig, action } => {
-                write!(f, "sigaction({sig}, {})", action_name(*action))
+            OpKind::Sigaction { sig, action, flags } => {
+                write!(f, "sigaction({sig}, {}", action_name(*action))?;
+                for (on, n) in [
+                    (flags.nocldstop, "SA_NOCLDSTOP"),
+                    (flags.nocldwait, "SA_NOCLDWAIT"),
+                ] {
+                    if on {
+                        write!(f, ", {n}")?;
+                    }
+                }
+                write!(f, ")")
             }
             OpKind::Sigprocmask { how, set } => {
                 let how = match how {
@@ -1063,6 +1174,33 @@ impl fmt::Display for Op {
             OpKind::Umask { mask } => write!(f, "umask({mask:#05o})"),
             OpKind::Sethostname { name } => write!(f, "sethostname({:?})", name.as_str()),
             OpKind::Uname => write!(f, "uname()"),
+            OpKind::Waitid { target, options } => {
+                match target {
+                    WaitidTarget::All => write!(f, "waitid(P_ALL")?,
+                    WaitidTarget::Pid(t) => write!(f, "waitid(P_PID, t{t}")?,
+                    WaitidTarget::OwnPgid => write!(f, "waitid(P_PGID, 0")?,
+                    WaitidTarget::Pgid(t) => write!(f, "waitid(P_PGID, pgid(t{t})")?,
+                    WaitidTarget::Pidfd(fd) => write!(f, "waitid(P_PIDFD, {fd}")?,
+                }
+                let names: Vec<&str> = [
+                    (options.exited, "WEXITED"),
+                    (options.stopped, "WSTOPPED"),
+                    (options.continued, "WCONTINUED"),
+                    (options.nowait, "WNOWAIT"),
+                    (options.nohang, "WNOHANG"),
+                    (options.clone, "__WCLONE"),
+                    (options.all, "__WALL"),
+                ]
+                .into_iter()
+                .filter_map(|(on, n)| on.then_some(n))
+                .collect();
+                let names = if names.is_empty() {
+                    "0".to_string()
+                } else {
+                    names.join("|")
+                };
+                write!(f, ", {names})")
+            }
         }
     }
 }

@@ -9,8 +9,8 @@ use super::ops::{self, Expect};
 use super::settle::{self, Sleep};
 use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
-    CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
-    MAX_PAGES,
+    CaseConfig, CaseDir, ChildCode, ChildInfo, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome,
+    TaskId, WaitTarget, WaitidTarget, MAX_PAGES,
 };
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -472,6 +472,20 @@ impl Case {
                 .filter(|t| t.life != Reaped)
                 .and_then(|t| t.nspid.get(depth))
                 .map_or(NO_PID, |&p| p as i64),
+            OpKind::Wait {
+                target: WaitTarget::OwnGroup,
+                ..
+            } => 0,
+            OpKind::Wait {
+                target: WaitTarget::Group(g),
+                ..
+            } => -self.visible_pid(op.task, g),
+            OpKind::Waitid { target, .. } => match target {
+                WaitidTarget::All | WaitidTarget::OwnPgid => 0,
+                WaitidTarget::Pid(c) => self.visible_pid(op.task, c),
+                WaitidTarget::Pgid(g) => self.visible_pid(op.task, g),
+                WaitidTarget::Pidfd(fd) => i64::from(fd),
+            },
             // kill(2) takes the target's pid in the caller's pid namespace; a task there or
             // in a namespace nested in it is visible, anyone else is not (ESRCH).
             OpKind::Kill { target, .. } => {
@@ -531,6 +545,19 @@ impl Case {
             Some(h) => Err(h),
             None => Ok(out),
         }
+    }
+
+    /// The pid of label `target` as task `me` numbers it (find_get_pid in `me`'s pid
+    /// namespace), or [`NO_PID`] when `me` cannot see it or it was reaped.
+    fn visible_pid(&self, me: TaskId, target: TaskId) -> i64 {
+        let me = &self.tasks[me as usize];
+        let depth = me.nspid.len() - 1;
+        self.tasks
+            .get(target as usize)
+            .filter(|t| t.life != Reaped)
+            .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
+            .and_then(|t| t.nspid.get(depth))
+            .map_or(NO_PID, |&p| p as i64)
     }
 
     /// The hang guard: how long a task may go without answering a command while it is not
@@ -1047,6 +1074,33 @@ impl Case {
                     }
                     // Not a task of ours: cannot happen, every descendant is a task.
                     None => Outcome::Ret(r.ret),
+                }
+            }
+            Expect::Waited { nowait } if r.ret == 0 => {
+                let (pid, raw_code, status) = ops::siginfo_child(&r.data);
+                let depth = self.tasks[label].nspid.len() - 1;
+                let found = self.tasks.iter().position(|t| {
+                    t.nspid.get(depth).is_some_and(|&p| p == pid) && t.life != Reaped
+                });
+                match (pid, found, ChildCode::from_raw(raw_code)) {
+                    (0, _, _) => Outcome::Ret(0),
+                    (_, Some(i), Some(code)) => {
+                        if let (false, Some(word)) = (nowait, ops::status_word(raw_code, status)) {
+                            let t = &mut self.tasks[i];
+                            t.life = Reaped;
+                            t.pidfd = None;
+                            t.pending = None;
+                            t.reaped_status = Some(word);
+                        }
+                        Outcome::Waited(ChildInfo {
+                            task: i as TaskId,
+                            code,
+                            status,
+                        })
+                    }
+                    // Not a task of ours, or a code Linux never reports for a child: shown
+                    // as the raw return, which no model predicts.
+                    _ => Outcome::Ret(i64::from(pid)),
                 }
             }
             Expect::Ready if r.ret < 0 => {

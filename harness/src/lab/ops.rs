@@ -8,8 +8,8 @@ use super::channel::{
 };
 use forkspec_model::{
     Advice, CloneEntry, CloneFlags, CloneOp, Errno, FcntlCmd, FlockArg, FlockOp, LockOwner,
-    LockReport, LockType, MaskHow, OpKind, OpenFlags, Outcome, SetTid, SigAction, SigSet, Whence,
-    MAX_IO,
+    LockReport, LockType, MaskHow, OpKind, OpenFlags, Outcome, SetTid, SigAction, SigSet,
+    WaitidTarget, Whence, MAX_IO,
 };
 
 /// How to turn the reply of a command into an outcome.
@@ -47,6 +47,11 @@ pub enum Expect {
     },
     /// wait4: `ret` is the reaped pid, `data[..4]` the status.
     Reaped,
+    /// waitid: `data` holds the `siginfo_t`; `nowait`: `WNOWAIT` leaves a zombie unreaped.
+    Waited {
+        /// `WNOWAIT`.
+        nowait: bool,
+    },
     /// F_GETLK / F_OFD_GETLK: `data` holds the `struct flock` written back; its `l_pid` is
     /// a pid in the caller's pid namespace.
     Lock,
@@ -205,6 +210,8 @@ pub fn encode(
                 (options.nohang, libc::WNOHANG),
                 (options.clone, libc::__WCLONE),
                 (options.all, libc::__WALL),
+                (options.untraced, libc::WUNTRACED),
+                (options.continued, libc::WCONTINUED),
             ] {
                 if on {
                     o |= bit;
@@ -216,6 +223,40 @@ pub fn encode(
             );
             c.fix = FIX_REPLY_DATA << 1;
             (c, Expect::Reaped)
+        }
+        OpKind::Waitid { target, options } => {
+            let mut o = 0;
+            for (on, bit) in [
+                (options.exited, libc::WEXITED),
+                (options.stopped, libc::WSTOPPED),
+                (options.continued, libc::WCONTINUED),
+                (options.nowait, libc::WNOWAIT),
+                (options.nohang, libc::WNOHANG),
+                (options.clone, libc::__WCLONE),
+                (options.all, libc::__WALL),
+            ] {
+                if on {
+                    o |= bit;
+                }
+            }
+            let idtype = match target {
+                WaitidTarget::All => libc::P_ALL,
+                WaitidTarget::Pid(_) => libc::P_PID,
+                WaitidTarget::OwnPgid | WaitidTarget::Pgid(_) => libc::P_PGID,
+                WaitidTarget::Pidfd(_) => P_PIDFD,
+            };
+            // The id (a pid, a pgid or a pidfd) is resolved by the caller, as for wait4.
+            let mut c = syscall(
+                libc::SYS_waitid,
+                [idtype as u64, wait_pid as u64, z, o as u32 as u64, z, z],
+            );
+            c.fix = FIX_REPLY_DATA << 2;
+            (
+                c,
+                Expect::Waited {
+                    nowait: options.nowait,
+                },
+            )
         }
         OpKind::MemRead { region, page } => (
             Cmd {
@@ -418,13 +459,23 @@ pub fn encode(
             ),
             Expect::Ret,
         ),
-        OpKind::Sigaction { sig, action } => {
+        OpKind::Sigaction {
+            sig,
+            action,
+            flags: sa,
+        } => {
             use super::handler::{SA_RESTART, SA_RESTORER};
-            let (handler, flags, fix) = match action {
+            let (handler, mut flags, fix) = match action {
                 SigAction::Default => (0u64, 0u64, 0),
                 SigAction::Ignore => (1, 0, 0),
                 SigAction::Handler => (0, SA_RESTORER | SA_RESTART, FIX_SIGACTION),
             };
+            if sa.nocldstop {
+                flags |= libc::SA_NOCLDSTOP as u64;
+            }
+            if sa.nocldwait {
+                flags |= libc::SA_NOCLDWAIT as u64;
+            }
             // struct sigaction as rt_sigaction takes it: handler, flags, restorer, mask.
             let mut act = [0u8; 32];
             act[0..8].copy_from_slice(&handler.to_ne_bytes());
@@ -621,6 +672,29 @@ pub fn touches_agent_fd(op: &OpKind) -> bool {
         .any(|fd| fd >= super::channel::AGENT_FD_BASE)
 }
 
+/// `P_PIDFD` (linux/wait.h), which the libc crate does not name on every target.
+const P_PIDFD: libc::idtype_t = 3;
+
+/// The `_sigchld` fields of a `siginfo_t` a waitid filled: `si_pid`, `si_code`, `si_status`
+/// (x86_64 layout: `si_signo`, `si_errno`, `si_code` at 0, 4, 8; `si_pid` at 16, `si_uid` at
+/// 20, `si_status` at 24).
+pub fn siginfo_child(data: &[u8]) -> (i32, i32, i32) {
+    let at = |o: usize| i32::from_ne_bytes([data[o], data[o + 1], data[o + 2], data[o + 3]]);
+    (at(16), at(8), at(24))
+}
+
+/// The wait4 status word a waitid report stands for (for the lab's bookkeeping of a reaped
+/// task): `CLD_EXITED` code `c` is `c << 8`, `CLD_KILLED` signal `s` is `s`, `CLD_DUMPED`
+/// `s | 0x80`.
+pub fn status_word(code: i32, status: i32) -> Option<i32> {
+    match code {
+        1 => Some((status & 0xff) << 8),
+        2 => Some(status & 0x7f),
+        3 => Some((status & 0x7f) | 0x80),
+        _ => None,
+    }
+}
+
 /// Decodes a `wait4` status word.
 pub fn exit_status(status: i32) -> forkspec_model::ExitStatus {
     use forkspec_model::{ExitStatus, Signal};
@@ -659,6 +733,21 @@ mod tests {
         assert_eq!(exit_status(3 << 8), ExitStatus::Exited(3));
         assert_eq!(exit_status(11), ExitStatus::Signaled(Signal::SIGSEGV));
         assert_eq!(exit_status(9 | 0x80), ExitStatus::Signaled(Signal::SIGKILL));
+    }
+
+    #[test]
+    fn siginfo_of_a_child_decodes() {
+        let mut d = [0u8; 128];
+        d[0..4].copy_from_slice(&17i32.to_ne_bytes());
+        d[8..12].copy_from_slice(&2i32.to_ne_bytes());
+        d[16..20].copy_from_slice(&4321i32.to_ne_bytes());
+        d[20..24].copy_from_slice(&7i32.to_ne_bytes());
+        d[24..28].copy_from_slice(&9i32.to_ne_bytes());
+        assert_eq!(siginfo_child(&d), (4321, 2, 9));
+        assert_eq!(status_word(1, 3), Some(3 << 8));
+        assert_eq!(status_word(2, 9), Some(9));
+        assert_eq!(status_word(3, 11), Some(11 | 0x80));
+        assert_eq!(status_word(5, 19), None);
     }
 
     #[test]

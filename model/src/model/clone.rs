@@ -308,6 +308,7 @@ impl Model {
                 Some(fd) => {
                     let pidfs = super::files::pidfs(&self.profile);
                     let ofd = self.files.new_pidfd(d.flags.has(F::THREAD), pidfs);
+                    self.files.set_pidfd_task(ofd, c);
                     self.install(t, fd, ofd, true);
                     pidfd = Some(fd);
                 }

@@ -222,6 +222,8 @@ pub(super) struct Files {
     next_ofd: u64,
     /// Record locks and flock locks, per inode.
     pub(super) locks: super::locks::Locks,
+    /// The task each pidfd description refers to (its `struct pid`), by description.
+    pidfd_tasks: BTreeMap<u64, TaskId>,
 }
 
 impl Files {
@@ -247,6 +249,7 @@ impl Files {
             next_inode: DATA_INODE + 1,
             next_ofd: 0,
             locks: Default::default(),
+            pidfd_tasks: BTreeMap::new(),
         }
     }
 
@@ -306,6 +309,11 @@ impl Files {
             }
         };
         self.new_ofd(ino, Access::RdWr, false, false)
+    }
+
+    /// Records that pidfd description `ofd` refers to task `task`.
+    pub(super) fn set_pidfd_task(&mut self, ofd: u64, task: TaskId) {
+        self.pidfd_tasks.insert(ofd, task);
     }
 
     /// Size of `data`.
@@ -833,6 +841,15 @@ impl Model {
     /// is never in `f_flags`: fs/open.c build_open_flags strips it). F_SETFL changes O_APPEND
     /// and O_NONBLOCK of the OFD, for every fd and task sharing it. F_DUPFD[_CLOEXEC]: `min`
     /// outside `[0, RLIMIT_NOFILE)` EINVAL (taken unsigned), else the lowest free fd ≥ `min`.
+    /// The task pidfd `fd` of `t` refers to, and whether its description is `O_NONBLOCK`
+    /// (kernel/pid.c: pidfd_get_pid): EBADF for an fd that is not open or not a pidfd.
+    pub(super) fn pidfd_target(&self, t: TaskId, fd: Fd) -> Result<(TaskId, bool), Errno> {
+        let s = self.slot(t, fd).ok_or(Errno::EBADF)?;
+        let o = self.files.ofds.get(&s.ofd).ok_or(Errno::EBADF)?;
+        let task = self.files.pidfd_tasks.get(&s.ofd).ok_or(Errno::EBADF)?;
+        Ok((*task, o.nonblock))
+    }
+
     pub(super) fn op_fcntl(&mut self, t: TaskId, fd: Fd, cmd: FcntlCmd) -> Outcome {
         let Some(s) = self.slot(t, fd) else {
             return Outcome::Err(Errno::EBADF);

@@ -23,6 +23,9 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod version_tests;
+mod wait;
+#[cfg(test)]
+mod wait_tests;
 
 use crate::obs::{
     Errno, ExitStatus, Frame, FsView, NsClasses, Outcome, Page, Parent, RegionView, Sharing,
@@ -402,12 +405,13 @@ impl Model {
             OpKind::Ftruncate { fd, len } => self.op_ftruncate(t, *fd, *len),
             OpKind::Flock { fd, op, nonblock } => self.op_flock_fd(t, *fd, *op, *nonblock),
             OpKind::Kill { target, sig } => self.op_kill(t, *target, *sig),
-            OpKind::Sigaction { sig, action } => self.op_sigaction(t, *sig, *action),
+            OpKind::Sigaction { sig, action, flags } => self.op_sigaction(t, *sig, *action, *flags),
             OpKind::Sigprocmask { how, set } => self.op_sigprocmask(t, *how, set),
             OpKind::Chdir { dir } => self.op_chdir(t, *dir),
             OpKind::Umask { mask } => self.op_umask(t, *mask),
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
+            OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {

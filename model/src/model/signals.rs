@@ -23,6 +23,10 @@ pub(super) struct Dispositions {
     pub(super) ignored: u64,
     /// Signals with a handler.
     pub(super) caught: u64,
+    /// `SA_NOCLDWAIT` in SIGCHLD's `sa_flags`.
+    pub(super) nocldwait: bool,
+    /// `SA_NOCLDSTOP` in SIGCHLD's `sa_flags`.
+    pub(super) nocldstop: bool,
 }
 
 impl Dispositions {
@@ -50,12 +54,22 @@ impl Dispositions {
 
     // rule: sig.clear-sighand-keeps-ignored
     /// `CLONE_CLEAR_SIGHAND`: kernel/signal.c `flush_signal_handlers(p, 0)` resets every
-    /// handler to `SIG_DFL` but leaves `SIG_IGN` alone.
+    /// handler to `SIG_DFL` but leaves `SIG_IGN` alone; every `sa_flags` becomes 0.
     pub(super) fn cleared(self) -> Dispositions {
         Dispositions {
             ignored: self.ignored,
             caught: 0,
+            nocldwait: false,
+            nocldstop: false,
         }
+    }
+
+    // rule: sig.sigchld-released-at-exit
+    /// Whether a child whose exit signal is SIGCHLD is released at exit instead of becoming a
+    /// zombie (kernel/exit.c `do_notify_parent`: SIGCHLD at `SIG_IGN`, or `SA_NOCLDWAIT` in
+    /// its `sa_flags`, whatever the handler; only `SIG_IGN` also drops the SIGCHLD itself).
+    pub(super) fn autoreap(&self) -> bool {
+        self.action(Signal::SIGCHLD.0) == SigAction::Ignore || self.nocldwait
     }
 }
 
@@ -337,11 +351,22 @@ impl Model {
     /// action that ignores the signal (`SIG_IGN`, or `SIG_DFL` of an ignore-by-default
     /// signal) discards it from the pending sets of the caller's thread group, blocked or
     /// not (POSIX 3.3.1.3) — not from other processes sharing the table.
-    pub(super) fn op_sigaction(&mut self, t: TaskId, sig: Signal, action: SigAction) -> Outcome {
+    pub(super) fn op_sigaction(
+        &mut self,
+        t: TaskId,
+        sig: Signal,
+        action: SigAction,
+        flags: crate::op::SaFlags,
+    ) -> Outcome {
         if !(1..=64).contains(&sig.0) || kernel_only(sig.0) {
             return Outcome::Err(Errno::EINVAL);
         }
-        self.dispositions_mut(t).set(sig.0, action);
+        let d = self.dispositions_mut(t);
+        d.set(sig.0, action);
+        if sig == Signal::SIGCHLD {
+            d.nocldwait = flags.nocldwait;
+            d.nocldstop = flags.nocldstop;
+        }
         let ignored =
             action == SigAction::Ignore || (action == SigAction::Default && kernel_ignore(sig.0));
         if ignored {

@@ -17,8 +17,8 @@ pub const MAX_TASKS: usize = 64;
 /// when Linux would wake the task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum BlockedOp {
-    /// `wait4` on a child that has not exited yet.
-    Wait(WaitTarget, WaitOptions),
+    /// `wait4` or `waitid` on children none of which has anything to report yet.
+    Wait(super::wait::WaitSpec),
     /// The parent of a `CLONE_VFORK` child, until the child exits (kernel/fork.c:
     /// wait_for_vfork_done; the child's mm_release completes `vfork_done`).
     Vfork(TaskId),
@@ -423,7 +423,7 @@ impl Model {
             self.notify_parent(tgid);
         }
         if let Some((p, SIGCHLD)) = self.parent_signal(t) {
-            if self.dispositions(p).action(SIGCHLD) == crate::op::SigAction::Ignore {
+            if self.dispositions(p).autoreap() {
                 self.tasks[t as usize].reaped = true;
                 self.tasks[p as usize].children.retain(|&c| c != t);
             }
@@ -455,18 +455,15 @@ impl Model {
     /// `Any`); otherwise the call blocks until a matching child exits
     /// ([`Model::wake_blocked`]).
     pub(super) fn op_wait(&mut self, t: TaskId, target: WaitTarget, opts: WaitOptions) -> Outcome {
-        let has_match = self
-            .group_children(t)
-            .into_iter()
-            .any(|(_, c)| self.eligible(c, target, opts));
-        if !has_match {
-            return Outcome::Err(Errno::ECHILD);
-        }
-        match self.reap_matching(t, target, opts) {
-            Some((c, status)) => Outcome::Reaped { task: c, status },
-            None if opts.nohang => Outcome::Ret(0),
-            None => {
-                self.pending_block = Some(BlockedOp::Wait(target, opts));
+        let spec = self.wait4_spec(t, target, opts);
+        match self.do_wait(t, spec) {
+            Err(e) => Outcome::Err(e),
+            Ok(Some((c, super::wait::Event::Exited(status)))) => {
+                Outcome::Reaped { task: c, status }
+            }
+            Ok(None) if opts.nohang => Outcome::Ret(0),
+            Ok(None) => {
+                self.pending_block = Some(BlockedOp::Wait(spec));
                 Outcome::Blocked
             }
         }
@@ -498,7 +495,7 @@ impl Model {
     /// walks `t`'s own children, then those of the other threads of its group from `t` on
     /// in thread-list order (kernel/exit.c: do_wait → `while_each_thread`; the list is the
     /// leader, then the threads in creation order).
-    fn group_children(&self, t: TaskId) -> Vec<(TaskId, TaskId)> {
+    pub(super) fn group_children(&self, t: TaskId) -> Vec<(TaskId, TaskId)> {
         let tgid = self.tasks[t as usize].tgid;
         let mut threads: Vec<TaskId> = (0..self.tasks.len() as TaskId)
             .filter(|&i| self.tasks[i as usize].tgid == tgid && !self.tasks[i as usize].reaped)
@@ -515,35 +512,6 @@ impl Model {
                     .map(move |&c| (th, c))
             })
             .collect()
-    }
-
-    /// kernel/exit.c: eligible_pid and eligible_child: a child whose exit signal is not
-    /// SIGCHLD is a "clone" child, seen only with `__WCLONE`; `__WALL` sees every child.
-    fn eligible(&self, c: TaskId, target: WaitTarget, opts: WaitOptions) -> bool {
-        let pid_ok = target == WaitTarget::Any || target == WaitTarget::Task(c);
-        let clone_child = self.tasks[c as usize].exit_signal != SIGCHLD;
-        pid_ok && (opts.all || clone_child == opts.clone)
-    }
-
-    /// Reaps the first zombie child of `t` matching `target` (kernel/exit.c: do_wait scans
-    /// `children` in order).
-    fn reap_matching(
-        &mut self,
-        t: TaskId,
-        target: WaitTarget,
-        opts: WaitOptions,
-    ) -> Option<(TaskId, ExitStatus)> {
-        let found = self.group_children(t).into_iter().find_map(|(th, c)| {
-            let matches = self.eligible(c, target, opts);
-            match self.tasks.get(c as usize).map(|x| x.state) {
-                Some(TaskState::Zombie(status)) if matches => Some((th, c, status)),
-                _ => None,
-            }
-        });
-        let (th, c, status) = found?;
-        self.tasks[c as usize].reaped = true;
-        self.tasks[th as usize].children.retain(|&x| x != c);
-        Some((c, status))
     }
 
     // rule: task.blocked-ops-wake
@@ -566,9 +534,10 @@ impl Model {
                 };
                 let label = t as TaskId;
                 let done = match op {
-                    BlockedOp::Wait(target, opts) => {
-                        self.reap_matching(label, target, opts).is_some()
-                    }
+                    // A wait ends when it finds a child to report, or with ECHILD when no
+                    // child it could wait for is left (one its parent's SIGCHLD disposition
+                    // released at exit: do_notify_parent wakes the waiter either way).
+                    BlockedOp::Wait(spec) => !matches!(self.do_wait(label, spec), Ok(None)),
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
                     BlockedOp::Flock {

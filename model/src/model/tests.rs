@@ -1643,7 +1643,15 @@ fn sigset(sigs: &[Signal]) -> crate::obs::SigSet {
 }
 
 fn sigaction(m: &mut Model, t: TaskId, sig: Signal, action: crate::op::SigAction) -> Outcome {
-    run(m, t, OpKind::Sigaction { sig, action })
+    run(
+        m,
+        t,
+        OpKind::Sigaction {
+            sig,
+            action,
+            flags: Default::default(),
+        },
+    )
 }
 
 fn block(m: &mut Model, t: TaskId, sigs: &[Signal]) -> Outcome {

@@ -1,0 +1,429 @@
+//! Unit tests of waiting: waitid, wait4 on process groups, waits that end with ECHILD.
+
+use super::*;
+use crate::obs::{ChildCode, ChildInfo, Errno, Outcome, Signal, TaskState};
+use crate::op::{
+    CloneEntry, CloneFlags, CloneOp, FcntlCmd, OpKind, SigAction, WaitOptions, WaitTarget,
+    WaitidOptions, WaitidTarget,
+};
+
+fn model_on(kernel: (u32, u32)) -> Model {
+    let profile = Profile {
+        kernel,
+        ..Profile::default()
+    };
+    Model::new(CaseConfig { pages: 1 }, &profile)
+}
+
+fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
+    m.step(&Op { task, kind }, None).taken
+}
+
+fn fork(m: &mut Model, t: TaskId) -> TaskId {
+    match run(m, t, OpKind::Fork) {
+        Outcome::Child(c) => c,
+        o => panic!("fork failed: {o:?}"),
+    }
+}
+
+fn exit(m: &mut Model, t: TaskId, code: i32) {
+    run(
+        m,
+        t,
+        OpKind::Exit {
+            code,
+            thread: false,
+        },
+    );
+}
+
+fn waitid(m: &mut Model, t: TaskId, target: WaitidTarget, options: WaitidOptions) -> Outcome {
+    run(m, t, OpKind::Waitid { target, options })
+}
+
+const EXITED: WaitidOptions = WaitidOptions {
+    exited: true,
+    stopped: false,
+    continued: false,
+    nowait: false,
+    nohang: false,
+    clone: false,
+    all: false,
+};
+
+fn exited(task: TaskId, code: i32) -> Outcome {
+    Outcome::Waited(ChildInfo {
+        task,
+        code: ChildCode::Exited,
+        status: code,
+    })
+}
+
+// covers: wait.waitid
+#[test]
+fn waitid_reports_the_child_and_wnowait_leaves_it_waitable() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    exit(&mut m, c, 3);
+    let nowait = WaitidOptions {
+        nowait: true,
+        ..EXITED
+    };
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pid(c), nowait),
+        exited(c, 3)
+    );
+    assert!(matches!(
+        m.snapshot().task(c).map(|v| v.state),
+        Some(TaskState::Zombie(_))
+    ));
+    assert_eq!(waitid(&mut m, 0, WaitidTarget::All, EXITED), exited(c, 3));
+    assert!(m.snapshot().task(c).is_none());
+    let nohang = WaitidOptions {
+        nohang: true,
+        ..EXITED
+    };
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, nohang),
+        Outcome::Err(Errno::ECHILD)
+    );
+}
+
+// covers: wait.waitid
+#[test]
+fn waitid_nohang_with_a_live_child_is_zero_and_a_zombie_needs_wexited() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let stopped_nohang = WaitidOptions {
+        stopped: true,
+        nohang: true,
+        ..Default::default()
+    };
+    // A live child can still stop: nothing to report yet.
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, stopped_nohang),
+        Outcome::Ret(0)
+    );
+    exit(&mut m, c, 0);
+    // A zombie without WEXITED is no child to wait for (wait_task_zombie returns before
+    // notask_error is cleared).
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pid(c), stopped_nohang),
+        Outcome::Err(Errno::ECHILD)
+    );
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::OwnPgid, EXITED),
+        exited(c, 0)
+    );
+}
+
+// covers: wait.waitid
+#[test]
+fn waitid_argument_errors() {
+    let mut m = model_on((6, 18));
+    fork(&mut m, 0);
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, WaitidOptions::default()),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        waitid(
+            &mut m,
+            0,
+            WaitidTarget::All,
+            WaitidOptions {
+                nohang: true,
+                nowait: true,
+                ..Default::default()
+            }
+        ),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pidfd(-1), EXITED),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pidfd(0), EXITED),
+        Outcome::Err(Errno::EBADF)
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pidfd(0), EXITED),
+        Outcome::Err(Errno::EBADF)
+    );
+}
+
+// covers: wait.waitid
+#[test]
+fn waitid_reports_a_death_by_signal_as_killed_or_dumped() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    run(
+        &mut m,
+        0,
+        OpKind::Kill {
+            target: c,
+            sig: Signal::SIGTERM,
+        },
+    );
+    let step = m.step(
+        &Op {
+            task: 0,
+            kind: OpKind::Waitid {
+                target: WaitidTarget::Pid(c),
+                options: WaitidOptions {
+                    nowait: true,
+                    ..EXITED
+                },
+            },
+        },
+        None,
+    );
+    let killed = |code, sig: Signal| {
+        Outcome::Waited(ChildInfo {
+            task: c,
+            code,
+            status: sig.0,
+        })
+    };
+    assert_eq!(
+        step.allowed,
+        vec![killed(ChildCode::Killed, Signal::SIGTERM)]
+    );
+    let c2 = fork(&mut m, 0);
+    run(
+        &mut m,
+        0,
+        OpKind::Kill {
+            target: c2,
+            sig: Signal::SIGQUIT,
+        },
+    );
+    let step = m.step(
+        &Op {
+            task: 0,
+            kind: OpKind::Waitid {
+                target: WaitidTarget::Pid(c2),
+                options: EXITED,
+            },
+        },
+        None,
+    );
+    let want = |code| {
+        Outcome::Waited(ChildInfo {
+            task: c2,
+            code,
+            status: Signal::SIGQUIT.0,
+        })
+    };
+    assert_eq!(
+        step.allowed,
+        vec![want(ChildCode::Killed), want(ChildCode::Dumped)]
+    );
+}
+
+fn clone_pidfd(m: &mut Model) -> TaskId {
+    match run(
+        m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags: CloneFlags::PIDFD,
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    ) {
+        Outcome::Child(c) => c,
+        o => panic!("clone3 failed: {o:?}"),
+    }
+}
+
+// covers: wait.waitid-pidfd
+#[test]
+fn waitid_on_a_pidfd_waits_for_its_child_and_nonblock_gives_eagain_since_5_10() {
+    for (kernel, nonblock_outcome) in [
+        ((6, 18), Outcome::Err(Errno::EAGAIN)),
+        ((5, 10), Outcome::Err(Errno::EAGAIN)),
+        ((5, 9), Outcome::Blocked),
+    ] {
+        let mut m = model_on(kernel);
+        let c = clone_pidfd(&mut m);
+        let other = fork(&mut m, 0);
+        let nohang = WaitidOptions {
+            nohang: true,
+            ..EXITED
+        };
+        exit(&mut m, other, 0);
+        // The pidfd names its own child, not the zombie beside it.
+        assert_eq!(
+            waitid(&mut m, 0, WaitidTarget::Pidfd(0), nohang),
+            Outcome::Ret(0)
+        );
+        run(
+            &mut m,
+            0,
+            OpKind::Fcntl {
+                fd: 0,
+                cmd: FcntlCmd::SetFl {
+                    append: false,
+                    nonblock: true,
+                },
+            },
+        );
+        assert_eq!(
+            waitid(&mut m, 0, WaitidTarget::Pidfd(0), nohang),
+            Outcome::Ret(0)
+        );
+        assert_eq!(
+            waitid(&mut m, 0, WaitidTarget::Pidfd(0), EXITED),
+            nonblock_outcome,
+            "{kernel:?}"
+        );
+        if nonblock_outcome == Outcome::Blocked {
+            exit(&mut m, c, 4);
+            assert_eq!(m.snapshot().task(0).unwrap().state, TaskState::Live);
+            continue;
+        }
+        exit(&mut m, c, 4);
+        assert_eq!(
+            waitid(&mut m, 0, WaitidTarget::Pidfd(0), EXITED),
+            exited(c, 4)
+        );
+        // Reaped: the pid has no task any more.
+        assert_eq!(
+            waitid(&mut m, 0, WaitidTarget::Pidfd(0), EXITED),
+            Outcome::Err(Errno::ECHILD)
+        );
+    }
+}
+
+// covers: wait.process-group
+#[test]
+fn wait4_on_the_own_group_and_on_a_pgid() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let g = fork(&mut m, c);
+    exit(&mut m, g, 5);
+    let wait = |target| OpKind::Wait {
+        target,
+        options: WaitOptions {
+            nohang: true,
+            ..Default::default()
+        },
+    };
+    // g is no group leader: -pid(g) names no process group.
+    assert_eq!(
+        run(&mut m, c, wait(WaitTarget::Group(g))),
+        Outcome::Err(Errno::ECHILD)
+    );
+    // Every task is in t0's group.
+    assert_eq!(
+        run(&mut m, c, wait(WaitTarget::Group(0))),
+        Outcome::Reaped {
+            task: g,
+            status: crate::obs::ExitStatus::Exited(5)
+        }
+    );
+    assert_eq!(run(&mut m, 0, wait(WaitTarget::OwnGroup)), Outcome::Ret(0));
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pgid(c), EXITED),
+        Outcome::Err(Errno::ECHILD)
+    );
+}
+
+// covers: wait.ignored-sigchld
+#[test]
+fn a_blocked_wait_ends_with_echild_when_its_child_is_released_at_exit() {
+    let mut m = model_on((6, 18));
+    run(
+        &mut m,
+        0,
+        OpKind::Sigaction {
+            sig: Signal::SIGCHLD,
+            action: SigAction::Ignore,
+            flags: Default::default(),
+        },
+    );
+    let c = fork(&mut m, 0);
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::Pid(c), EXITED),
+        Outcome::Blocked
+    );
+    exit(&mut m, c, 0);
+    let snap = m.snapshot();
+    assert!(snap.task(c).is_none(), "no zombie");
+    assert_eq!(snap.task(0).unwrap().state, TaskState::Live);
+}
+
+fn sigchld(m: &mut Model, action: SigAction, nocldwait: bool) {
+    run(
+        m,
+        0,
+        OpKind::Sigaction {
+            sig: Signal::SIGCHLD,
+            action,
+            flags: crate::op::SaFlags {
+                nocldwait,
+                nocldstop: false,
+            },
+        },
+    );
+}
+
+// covers: wait.nocldwait
+#[test]
+fn sa_nocldwait_releases_children_at_exit_and_still_sends_sigchld() {
+    for (action, nocldwait, zombie, pending) in [
+        (SigAction::Handler, true, false, true),
+        (SigAction::Default, true, false, true),
+        (SigAction::Handler, false, true, true),
+        (SigAction::Ignore, false, false, false),
+    ] {
+        let mut m = model_on((6, 18));
+        sigchld(&mut m, action, nocldwait);
+        run(
+            &mut m,
+            0,
+            OpKind::Sigprocmask {
+                how: crate::op::MaskHow::Block,
+                set: vec![Signal::SIGCHLD],
+            },
+        );
+        let c = fork(&mut m, 0);
+        exit(&mut m, c, 0);
+        let snap = m.snapshot();
+        let what = format!("{action:?} nocldwait={nocldwait}");
+        assert_eq!(snap.task(c).is_some(), zombie, "{what}");
+        let sigs = snap.task(0).unwrap().signals.unwrap();
+        assert_eq!(
+            sigs.shared_pending.0 & crate::obs::SigSet::bit(Signal::SIGCHLD.0) != 0,
+            pending,
+            "{what}"
+        );
+        let want = if zombie {
+            exited(c, 0)
+        } else {
+            Outcome::Err(Errno::ECHILD)
+        };
+        assert_eq!(waitid(&mut m, 0, WaitidTarget::All, EXITED), want, "{what}");
+    }
+}
+
+// covers: wait.nocldwait
+#[test]
+fn exec_and_clear_sighand_drop_sa_nocldwait() {
+    let mut m = model_on((6, 18));
+    sigchld(&mut m, SigAction::Handler, true);
+    run(&mut m, 0, OpKind::Exec);
+    let c = fork(&mut m, 0);
+    exit(&mut m, c, 0);
+    assert!(m.snapshot().task(c).is_some(), "a zombie again after exec");
+}
