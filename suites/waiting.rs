@@ -271,3 +271,198 @@ fn sa_nocldwait_releases_children_and_still_sends_sigchld() {
     assert!(m.states[7].task(2).is_none());
     assert_eq!(m.outcomes[8], Outcome::Err(Errno::ECHILD));
 }
+
+fn kill(t: TaskId, target: TaskId, sig: Signal) -> Op {
+    op(t, OpKind::Kill { target, sig })
+}
+
+fn wait_opts(t: TaskId, target: WaitTarget, options: WaitOptions) -> Op {
+    op(t, OpKind::Wait { target, options })
+}
+
+fn info(task: TaskId, code: ChildCode, status: i32) -> Outcome {
+    Outcome::Waited(ChildInfo { task, code, status })
+}
+
+fn block_sigchld(t: TaskId) -> Op {
+    op(
+        t,
+        OpKind::Sigprocmask {
+            how: MaskHow::Block,
+            set: vec![Signal::SIGCHLD],
+        },
+    )
+}
+
+fn sigchld_pending(m: &ModelRun, step: usize) -> bool {
+    let s = m.states[step].task(0).unwrap().signals.unwrap();
+    s.shared_pending.0 & SigSet::bit(Signal::SIGCHLD.0) != 0
+}
+
+/// SIGSTOP stops the child and its parent gets SIGCHLD; wait4(WUNTRACED) reports the stop
+/// once; SIGCONT resumes it, and WCONTINUED reports that once (WNOWAIT leaves it for the
+/// next wait).
+// covers: stop.stop-and-continue
+#[test]
+fn sigstop_and_sigcont_are_reported_once_each() {
+    let untraced = WaitOptions {
+        untraced: true,
+        ..Default::default()
+    };
+    let c = case(vec![
+        block_sigchld(0),
+        op(0, OpKind::Fork),
+        kill(0, 1, Signal::SIGSTOP),
+        wait_opts(0, WaitTarget::Task(1), untraced),
+        wait_opts(
+            0,
+            WaitTarget::Task(1),
+            WaitOptions {
+                nohang: true,
+                ..untraced
+            },
+        ),
+        waitid(
+            0,
+            WaitidTarget::Pid(1),
+            WaitidOptions {
+                stopped: true,
+                nohang: true,
+                ..Default::default()
+            },
+        ),
+        kill(0, 1, Signal::SIGCONT),
+        waitid(
+            0,
+            WaitidTarget::Pid(1),
+            WaitidOptions {
+                continued: true,
+                nowait: true,
+                ..Default::default()
+            },
+        ),
+        wait_opts(
+            0,
+            WaitTarget::Any,
+            WaitOptions {
+                continued: true,
+                ..Default::default()
+            },
+        ),
+        waitid(
+            0,
+            WaitidTarget::All,
+            WaitidOptions {
+                continued: true,
+                nohang: true,
+                ..Default::default()
+            },
+        ),
+        exit(1, 0),
+        wait(0, WaitTarget::Any, false),
+    ]);
+    let m = known("stop_sigstop_sigcont", &c);
+    assert_eq!(m.states[2].task(1).unwrap().state, TaskState::Stopped);
+    assert!(sigchld_pending(&m, 2));
+    assert_eq!(m.outcomes[3], info(1, ChildCode::Stopped, 19));
+    assert_eq!(m.outcomes[4], Outcome::Ret(0));
+    assert_eq!(m.outcomes[5], Outcome::Ret(0));
+    assert_eq!(m.states[6].task(1).unwrap().state, TaskState::Live);
+    assert_eq!(m.outcomes[7], info(1, ChildCode::Continued, 18));
+    assert_eq!(m.outcomes[8], info(1, ChildCode::Continued, 18));
+    assert_eq!(m.outcomes[9], Outcome::Ret(0));
+}
+
+/// SA_NOCLDSTOP: no SIGCHLD for a stop (the stop is still waitable), but one for the exit; a
+/// signal sent to a stopped task waits; a stopped task runs no op; SIGKILL ends it.
+// covers: stop.nocldstop
+#[test]
+fn sa_nocldstop_and_sigkill_of_a_stopped_child() {
+    let c = case(vec![
+        op(
+            0,
+            OpKind::Sigaction {
+                sig: Signal::SIGCHLD,
+                action: SigAction::Handler,
+                flags: SaFlags {
+                    nocldstop: true,
+                    nocldwait: false,
+                },
+            },
+        ),
+        block_sigchld(0),
+        op(0, OpKind::Fork),
+        kill(0, 1, Signal::SIGTSTP),
+        kill(0, 1, Signal::SIGUSR1),
+        op(1, OpKind::Uname),
+        waitid(
+            0,
+            WaitidTarget::Pid(1),
+            WaitidOptions {
+                stopped: true,
+                ..Default::default()
+            },
+        ),
+        kill(0, 1, Signal::SIGKILL),
+        wait(0, WaitTarget::Any, false),
+    ]);
+    let m = known("stop_nocldstop_sigkill", &c);
+    assert_eq!(m.states[3].task(1).unwrap().state, TaskState::Stopped);
+    assert!(!sigchld_pending(&m, 3));
+    assert_eq!(m.states[4].task(1).unwrap().state, TaskState::Stopped);
+    assert_eq!(m.outcomes[5], Outcome::Err(Errno::ESRCH));
+    assert_eq!(m.outcomes[6], info(1, ChildCode::Stopped, 20));
+    assert!(sigchld_pending(&m, 7));
+    assert_eq!(
+        m.outcomes[8],
+        Outcome::Reaped {
+            task: 1,
+            status: ExitStatus::Signaled(Signal::SIGKILL)
+        }
+    );
+}
+
+/// A stop signal stops every thread of the group; a wait blocked for the stop wakes; a
+/// fatal signal sent while stopped kills the group once SIGCONT resumes it.
+// covers: stop.stop-and-continue
+#[test]
+fn a_group_stop_wakes_a_waiter_and_a_pending_sigterm_kills_after_sigcont() {
+    let c = case(vec![
+        op(0, OpKind::Fork),
+        op(
+            1,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone,
+                flags: CloneFlags::THREAD | CloneFlags::SIGHAND | CloneFlags::VM,
+                exit_signal: 0,
+                args: Clone3Args::default(),
+            }),
+        ),
+        op(0, OpKind::Fork),
+        waitid(
+            0,
+            WaitidTarget::Pid(1),
+            WaitidOptions {
+                stopped: true,
+                ..Default::default()
+            },
+        ),
+        kill(3, 1, Signal::SIGSTOP),
+        kill(3, 1, Signal::SIGTERM),
+        kill(3, 1, Signal::SIGCONT),
+        wait(0, WaitTarget::Task(1), false),
+    ]);
+    let m = known("stop_group_waiter_sigterm", &c);
+    assert_eq!(m.outcomes[3], Outcome::Blocked);
+    assert_eq!(m.states[4].task(1).unwrap().state, TaskState::Stopped);
+    assert_eq!(m.states[4].task(2).unwrap().state, TaskState::Stopped);
+    assert_eq!(m.states[4].task(0).unwrap().state, TaskState::Live);
+    assert_eq!(m.states[5].task(1).unwrap().state, TaskState::Stopped);
+    assert_eq!(
+        m.outcomes[7],
+        Outcome::Reaped {
+            task: 1,
+            status: ExitStatus::Signaled(Signal::SIGTERM)
+        }
+    );
+}

@@ -8,8 +8,8 @@
 use forkspec_model::{
     Access, Advice, Case, CaseConfig, CaseDir, Clone3Args, CloneEntry, CloneFlags, CloneOp,
     FcntlCmd, FileName, FlockArg, FlockOp, HostName, InodeKind, LockType, MaskHow, Model, Op,
-    OpKind, OpenFlags, Outcome, Profile, Region, SaFlags, SetTid, SigAction, Signal, Snapshot,
-    TaskState, WaitOptions, WaitTarget, WaitidOptions, WaitidTarget, Whence,
+    OpKind, OpenFlags, Outcome, Profile, Region, SaFlags, SetTid, SigAction, SigSet, Signal,
+    Snapshot, TaskState, WaitOptions, WaitTarget, WaitidOptions, WaitidTarget, Whence,
 };
 
 /// A source of decisions.
@@ -683,6 +683,28 @@ const GEN_SIGNALS: [Signal; 14] = [
     Signal(64),
 ];
 
+/// Whether a stop signal from `caller` to `target` stops a group the lab can settle: every
+/// task of the target's thread group is Live (not blocked in an op, which a stop would
+/// interrupt and restart, nor exited) and none blocks a stop signal, and the caller is
+/// outside that group (a task that stops itself never answers its kill).
+fn stoppable(snap: &Snapshot, caller: u32, target: u32) -> bool {
+    let group_of = |t: u32| snap.task(t).map(|v| v.thread_of.unwrap_or(t));
+    let Some(g) = group_of(target) else {
+        return false;
+    };
+    let stop_bits = [19, 20, 21, 22]
+        .iter()
+        .fold(0u64, |m, &s| m | SigSet::bit(s));
+    group_of(caller) != Some(g)
+        && snap
+            .tasks
+            .iter()
+            .filter(|v| v.thread_of.unwrap_or(v.task) == g)
+            .all(|v| {
+                v.state == TaskState::Live && v.signals.is_none_or(|s| s.blocked.0 & stop_bits == 0)
+            })
+}
+
 fn propose(
     src: &mut dyn Choices,
     cfg: &GenConfig,
@@ -1103,10 +1125,24 @@ fn propose(
                         .collect()
                 })
                 .unwrap_or_default();
+            let stopped = snap
+                .task(target)
+                .is_some_and(|t| t.state == TaskState::Stopped);
             let sig = match src.below(40) {
                 0 => Signal(0),
                 1 => Signal::SIGKILL,
                 2 => *src.pick(&[Signal(65), Signal(-1)]),
+                3 | 4 if cfg.ops.contains("waitid") && stoppable(snap, task, target) => {
+                    // SIGTSTP/TTIN/TTOU stop only outside an orphaned process group: while
+                    // t0 lives, its parent (the lab) keeps the case's group from being one.
+                    let t0_live = snap.task(0).is_some_and(|t| t.state == TaskState::Live);
+                    if t0_live && src.chance(40) {
+                        *src.pick(&[Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU])
+                    } else {
+                        Signal::SIGSTOP
+                    }
+                }
+                _ if stopped && src.chance(50) => Signal::SIGCONT,
                 _ if !blocked.is_empty() && src.chance(40) => *src.pick(&blocked),
                 _ => *src.pick(&GEN_SIGNALS),
             };

@@ -41,6 +41,7 @@ pub fn render_snapshot(s: &Snapshot) -> String {
         let state = match t.state {
             TaskState::Live => "live".to_string(),
             TaskState::Blocked => "blocked".to_string(),
+            TaskState::Stopped => "stopped".to_string(),
             TaskState::Zombie(st) => format!("zombie {st:?}"),
         };
         let _ = write!(out, "t{} {state} parent={parent}", t.task);

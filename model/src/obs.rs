@@ -273,6 +273,8 @@ pub enum TaskState {
     Blocked,
     /// Exited, not yet reaped.
     Zombie(ExitStatus),
+    /// Its thread group is stopped by a stop signal (group stop) until SIGCONT or SIGKILL.
+    Stopped,
 }
 
 /// Kernel-object sharing classes of a live task (kcmp): equal ids mean the object is shared.

@@ -40,6 +40,9 @@ enum Life {
     /// Running a command it was seen asleep in ([`settle`]), or, without
     /// /proc/PID/syscall, that missed its deadline.
     Blocked,
+    /// Stopped by a stop signal (its thread group's group stop) while it held the no-op
+    /// command of [`Case::settle_signals`], which it answers once continued.
+    Stopped,
     /// Exited or killed, not reaped.
     Dead,
     /// Reaped (by a task's wait, or gone from /proc).
@@ -86,6 +89,8 @@ struct Task {
 
 /// A running case.
 pub struct Case {
+    /// Stops and continues seen so far (each makes [`Case::settle_signals`] go round again).
+    job_changes: u32,
     chan: Channel,
     board: Board,
     dir: PathBuf,
@@ -339,6 +344,7 @@ impl Case {
             seq: 0,
             replies: Vec::new(),
             completed: Vec::new(),
+            job_changes: 0,
             born: [false; SLOTS],
             done: false,
             next_pidns: 0,
@@ -684,7 +690,7 @@ impl Case {
         let mut fds: Vec<libc::pollfd> = self
             .tasks
             .iter()
-            .filter(|t| matches!(t.life, Live | Blocked))
+            .filter(|t| matches!(t.life, Live | Blocked | Stopped))
             .filter_map(|t| t.pidfd.as_ref())
             .map(|fd| libc::pollfd {
                 fd: fd.as_raw_fd(),
@@ -698,7 +704,7 @@ impl Case {
         }
         self.tasks
             .iter()
-            .filter(|t| matches!(t.life, Live | Blocked) && t.pidfd.is_none())
+            .filter(|t| matches!(t.life, Live | Blocked | Stopped) && t.pidfd.is_none())
             .any(|t| proc_exited(t.pid, t.thread))
     }
 
@@ -710,7 +716,7 @@ impl Case {
     /// cannot answer; a vfork parent whose child died is awaited (settle_vfork).
     fn settle_signals(&mut self) -> Result<(), String> {
         loop {
-            let before = self.dead_count();
+            let before = (self.dead_count(), self.job_changes);
             // The exit signals of the deaths seen so far are queued before any task is asked.
             exits_notified();
             // A blocked task cannot answer; one that died (killed, or taken down with its pid
@@ -728,6 +734,10 @@ impl Case {
             // wait reaps) or sleeps again before it is counted as blocked.
             self.settle_blocked();
             for i in 0..self.tasks.len() {
+                if self.tasks[i].life == Stopped {
+                    self.settle_stopped(i);
+                    continue;
+                }
                 if self.tasks[i].life != Live {
                     continue;
                 }
@@ -748,14 +758,62 @@ impl Case {
                 };
                 let slot = self.tasks[i].slot;
                 self.send(i as TaskId, slot, &cmd, expect)?;
-                self.await_reply(i as TaskId, self.seq, expect);
+                self.await_noop(i, self.seq);
             }
             self.settle_vfork();
-            // Every further round follows a new death, so this ends after at most one round
-            // per task.
-            if self.dead_count() == before {
+            // Every further round follows a new death, stop or continue (whose SIGCHLD the
+            // tasks asked earlier in the round may not have taken yet), so this ends.
+            if (self.dead_count(), self.job_changes) == before {
                 return Ok(());
             }
+        }
+    }
+
+    /// Waits for the answer to the no-op command `seq` of task `i`, its death, or its stop:
+    /// a stop signal stops it before it reads the command (or on its way out of that read),
+    /// and it answers only once continued ([`settle::stopped`]).
+    fn await_noop(&mut self, i: usize, seq: u32) {
+        let start = Instant::now();
+        let end = start + self.hang_guard();
+        let mut tick = FIRST_LOOK;
+        loop {
+            let now = Instant::now();
+            // The first look waits for the reply: it is there at once unless the task stops.
+            let died = self.wait_reply_or_exit(i, start, (now + tick).min(end));
+            self.pump();
+            if self.take_completed(i as TaskId, seq).is_some() {
+                return;
+            }
+            if died || self.tasks[i].life == Reaped {
+                self.died(i as TaskId, Expect::Ret);
+                return;
+            }
+            if settle::stopped(self.tasks[i].pid) {
+                self.tasks[i].life = Stopped;
+                self.job_changes += 1;
+                return;
+            }
+            if Instant::now() >= end {
+                self.hung(i, "answer a no-op command or stop");
+                return;
+            }
+            tick = (tick * 2).min(LOOK_MAX);
+        }
+    }
+
+    /// A stopped task after a signal: still stopped, or continued (SIGCONT, or SIGKILL), when
+    /// it answers the no-op command it holds or dies.
+    fn settle_stopped(&mut self, i: usize) {
+        if settle::stopped(self.tasks[i].pid) {
+            return;
+        }
+        self.job_changes += 1;
+        match self.tasks[i].pending {
+            Some((seq, _)) => {
+                self.tasks[i].life = Live;
+                self.await_noop(i, seq);
+            }
+            None => self.tasks[i].life = Live,
         }
     }
 
@@ -1003,7 +1061,10 @@ impl Case {
             return None;
         }
         self.tasks[label].pending = None;
-        if self.tasks[label].life == Blocked {
+        if self.tasks[label].life == Stopped {
+            self.job_changes += 1;
+        }
+        if matches!(self.tasks[label].life, Blocked | Stopped) {
             self.tasks[label].life = Live;
         }
         let outcome = match expect {
@@ -1061,6 +1122,19 @@ impl Case {
                 match self.tasks.iter().position(|t| {
                     t.nspid.get(depth).is_some_and(|&p| p as i64 == r.ret) && t.life != Reaped
                 }) {
+                    // A stop (`sig << 8 | 0x7f`) or continue (`0xffff`) report reaps nothing.
+                    Some(i) if status & 0xff == 0x7f || status == 0xffff => {
+                        let (code, sig) = if status == 0xffff {
+                            (ChildCode::Continued, 18)
+                        } else {
+                            (ChildCode::Stopped, (status >> 8) & 0xff)
+                        };
+                        Outcome::Waited(ChildInfo {
+                            task: i as TaskId,
+                            code,
+                            status: sig,
+                        })
+                    }
                     Some(i) => {
                         let t = &mut self.tasks[i];
                         t.life = Reaped;
@@ -1404,7 +1478,8 @@ impl Case {
                 label: i as TaskId,
                 pid: t.pid,
                 pidfd: t.pidfd.as_ref().map(|f| f.as_raw_fd()),
-                blocked: t.life == Blocked,
+                blocked: matches!(t.life, Blocked | Stopped),
+                stopped: t.life == Stopped,
                 thread_of: t.thread.then_some(t.leader as TaskId),
                 namespaces: t.ns_seen,
             })
@@ -1628,7 +1703,7 @@ fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result
     }
 }
 
-use Life::{Blocked, Dead, Live, Reaped};
+use Life::{Blocked, Dead, Live, Reaped, Stopped};
 
 impl Drop for Case {
     fn drop(&mut self) {

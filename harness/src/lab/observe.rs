@@ -180,8 +180,10 @@ pub struct TaskRef {
     pub pid: i32,
     /// Its pidfd, if one could be opened.
     pub pidfd: Option<i32>,
-    /// Blocked in an op, per the lab's bookkeeping.
+    /// Blocked in an op or stopped, per the lab's bookkeeping: it cannot answer.
     pub blocked: bool,
+    /// Stopped (its thread group's group stop), per the lab's bookkeeping.
+    pub stopped: bool,
     /// Its thread group leader, for a CLONE_THREAD child.
     pub thread_of: Option<TaskId>,
     /// Its namespaces as last observed, if it ran no op since: only the task itself changes
@@ -987,6 +989,8 @@ pub fn snapshot(
         };
         let state = if s.state == b'Z' {
             TaskState::Zombie(status_of(s.exit_code))
+        } else if t.stopped {
+            TaskState::Stopped
         } else if t.blocked {
             TaskState::Blocked
         } else {

@@ -129,6 +129,28 @@ pub fn sleeping(tid: i32, state: u8) -> Option<bool> {
     Some(parse_state(&stat)? == state)
 }
 
+/// Whether task `tid` is stopped (a group stop, state `T`) and, where
+/// /proc/PID/task/TID/syscall is there, off the CPU in that stop: the syscall file is read
+/// only while the task stays inactive (task_current_syscall → wait_task_inactive), and
+/// kernel/signal.c do_signal_stop notifies the parent (do_notify_parent_cldstop) before it
+/// sleeps, so the parent's SIGCHLD is queued by then.
+pub fn stopped(tid: i32) -> bool {
+    let dir = format!("/proc/{tid}/task/{tid}");
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok();
+    if stat.as_deref().and_then(parse_state) != Some(b'T') {
+        return false;
+    }
+    if !super::facility::get().proc_syscall {
+        return true;
+    }
+    let line = std::fs::read_to_string(format!("{dir}/syscall")).ok();
+    let again = std::fs::read_to_string(format!("{dir}/stat")).ok();
+    !matches!(
+        line.as_deref().and_then(parse_syscall),
+        None | Some(SyscallLine::Running)
+    ) && again.as_deref().and_then(parse_state) == Some(b'T')
+}
+
 /// What task `tid` is doing, for a message: its state letter and syscall line.
 pub fn describe(tid: i32) -> String {
     let dir = format!("/proc/{tid}/task/{tid}");

@@ -18,6 +18,7 @@ mod files;
 mod locks;
 mod memory;
 mod signals;
+mod stop;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -288,7 +289,11 @@ impl Model {
                 Parent::Task(p) => Parent::Task(self.tasks[p as usize].tgid),
                 Parent::Reaper => Parent::Reaper,
             },
-            state: task.state,
+            state: if task.alive() && self.group_stopped(label) {
+                TaskState::Stopped
+            } else {
+                task.state
+            },
             exit_signal: Some(Signal(task.exit_signal)),
             sharing,
             thread_of: (task.tgid != label).then_some(task.tgid),
@@ -357,6 +362,7 @@ impl Model {
         self.tasks
             .get(t as usize)
             .is_some_and(|task| !task.reaped && task.state == TaskState::Live)
+            && !self.group_stopped(t)
     }
 
     fn apply(&mut self, op: &Op) -> Outcome {

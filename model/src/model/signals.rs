@@ -178,6 +178,7 @@ impl Model {
             flush(self, SigSet::bit(Signal::SIGCONT.0));
         } else if sig == Signal::SIGCONT.0 {
             flush(self, mask(&[19, 20, 21, 22]));
+            self.signal_continue(p);
         }
         let blocked = self.tasks[p as usize].blocked & SigSet::bit(sig) != 0;
         if !blocked && self.sig_task_ignored(p, sig, force) {
@@ -185,9 +186,10 @@ impl Model {
         }
         let wants = |m: &Model, x: TaskId| {
             let task = &m.tasks[x as usize];
+            // wants_signal: a stopped task takes nothing but SIGKILL.
             task.alive()
                 && task.blocked & SigSet::bit(sig) == 0
-                && (sig == Signal::SIGKILL.0 || !m.has_deliverable(x))
+                && (sig == Signal::SIGKILL.0 || (!m.has_deliverable(x) && !m.group_stopped(x)))
         };
         let target = if wants(self, p) {
             Some(p)
@@ -226,9 +228,9 @@ impl Model {
                 let runs = match task.state {
                     TaskState::Live => true,
                     TaskState::Blocked => !matches!(task.blocked_on, Some(BlockedOp::Vfork(_))),
-                    TaskState::Zombie(_) => false,
+                    TaskState::Zombie(_) | TaskState::Stopped => false,
                 };
-                if task.reaped || !runs {
+                if task.reaped || !runs || self.group_stopped(t) {
                     break;
                 }
                 let tgid = task.tgid as usize;
@@ -249,11 +251,15 @@ impl Model {
                 let discard = match self.dispositions(t).action(sig) {
                     SigAction::Handler | SigAction::Ignore => true,
                     SigAction::Default => {
-                        kernel_ignore(sig)
-                            || kernel_stop(sig)
-                            || (self.unkillable(t) && !kernel_only(sig))
+                        kernel_ignore(sig) || (self.unkillable(t) && !kernel_only(sig))
                     }
                 };
+                if !discard && kernel_stop(sig) {
+                    if self.signal_stop(t, sig) {
+                        break;
+                    }
+                    continue;
+                }
                 if !discard {
                     self.exit_group(t, ExitStatus::Signaled(Signal(sig)));
                     break;

@@ -104,6 +104,8 @@ pub(super) struct Task {
     pub(super) shared_pending: u64,
     /// Namespaces other than the pid namespace.
     pub(super) ns: super::context::Namespaces,
+    /// Job control state of the thread group (used on the group leader).
+    pub(super) job: super::stop::JobState,
 }
 
 impl Task {
@@ -133,6 +135,7 @@ impl Task {
             pending: 0,
             shared_pending: 0,
             ns: Default::default(),
+            job: Default::default(),
         }
     }
 
@@ -304,6 +307,8 @@ impl Model {
             pending: 0,
             shared_pending: 0,
             ns,
+            // copy_signal: a new thread group starts with no job control state.
+            job: Default::default(),
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -461,6 +466,9 @@ impl Model {
             Ok(Some((c, super::wait::Event::Exited(status)))) => {
                 Outcome::Reaped { task: c, status }
             }
+            // A stop or continue report: wait4's status word `sig << 8 | 0x7f` or `0xffff`,
+            // shown as the siginfo waitid would give.
+            Ok(Some((c, ev))) => self.waitid_report(c, ev),
             Ok(None) if opts.nohang => Outcome::Ret(0),
             Ok(None) => {
                 self.pending_block = Some(BlockedOp::Wait(spec));
@@ -526,7 +534,11 @@ impl Model {
         loop {
             let mut changed = false;
             for t in 0..self.tasks.len() {
-                if self.tasks[t].reaped || self.tasks[t].state != TaskState::Blocked {
+                // A stopped task is not in its system call: it restarts it once continued.
+                if self.tasks[t].reaped
+                    || self.tasks[t].state != TaskState::Blocked
+                    || self.group_stopped(t as TaskId)
+                {
                     continue;
                 }
                 let Some(op) = self.tasks[t].blocked_on.clone() else {

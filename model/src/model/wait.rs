@@ -44,6 +44,10 @@ pub(super) struct WaitSpec {
 pub(super) enum Event {
     /// The child is a zombie with this status (reaped unless `WNOWAIT`).
     Exited(ExitStatus),
+    /// The child's group stopped with this signal (`CLD_STOPPED`).
+    Stopped(i32),
+    /// The child's group was resumed by SIGCONT (`CLD_CONTINUED`).
+    Continued,
 }
 
 /// Signals whose default action dumps core (`SIG_KERNEL_COREDUMP_MASK`, signal(7) "Core").
@@ -158,7 +162,7 @@ impl Model {
     /// signal, or `CLD_DUMPED` when a core was written (`0x80` of the status). Whether a
     /// core-dumping signal writes a core depends on RLIMIT_CORE and `core_pattern`, which
     /// the model does not know: it allows both.
-    fn waitid_report(&mut self, c: TaskId, ev: Event) -> Outcome {
+    pub(super) fn waitid_report(&mut self, c: TaskId, ev: Event) -> Outcome {
         let info = |code, status| {
             Outcome::Waited(ChildInfo {
                 task: c,
@@ -174,6 +178,8 @@ impl Model {
                 }
                 info(ChildCode::Killed, sig.0)
             }
+            Event::Stopped(sig) => info(ChildCode::Stopped, sig),
+            Event::Continued => info(ChildCode::Continued, 18),
         }
     }
 
@@ -206,7 +212,12 @@ impl Model {
                     }
                     return Ok(Some((c, Event::Exited(status))));
                 }
-                TaskState::Live | TaskState::Blocked => notask = false,
+                TaskState::Live | TaskState::Blocked | TaskState::Stopped => {
+                    notask = false;
+                    if let Some(ev) = self.job_report(c, spec) {
+                        return Ok(Some((c, ev)));
+                    }
+                }
             }
         }
         if notask {
@@ -214,6 +225,30 @@ impl Model {
         } else {
             Ok(None)
         }
+    }
+
+    // rule: wait.stopped-and-continued-reported-once
+    /// kernel/exit.c `wait_task_stopped` and `wait_task_continued` for a live child `c`:
+    /// with `WSTOPPED` (`WUNTRACED`) a stopped group whose `group_exit_code` is set reports
+    /// `CLD_STOPPED` with that signal and clears it; with `WCONTINUED` a group resumed since
+    /// its stop reports `CLD_CONTINUED` (status SIGCONT) and clears `SIGNAL_STOP_CONTINUED`.
+    /// `WNOWAIT` clears nothing. Each is so reported once.
+    fn job_report(&mut self, c: TaskId, spec: WaitSpec) -> Option<Event> {
+        let tgid = self.tasks[c as usize].tgid as usize;
+        let job = self.tasks[tgid].job;
+        if spec.stopped && job.stopped && job.code != 0 {
+            if !spec.nowait {
+                self.tasks[tgid].job.code = 0;
+            }
+            return Some(Event::Stopped(job.code));
+        }
+        if spec.continued && job.continued {
+            if !spec.nowait {
+                self.tasks[tgid].job.continued = false;
+            }
+            return Some(Event::Continued);
+        }
+        None
     }
 
     /// kernel/exit.c `eligible_pid` and `eligible_child`: the selection by pid or process
