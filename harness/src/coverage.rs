@@ -405,6 +405,26 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &["sig.sigchld-released-at-exit"],
     ),
+    // Stop and continue.
+    b(
+        "stop.stop-and-continue",
+        "stop signals stop every thread of the group, SIGCONT resumes it; WUNTRACED/WSTOPPED and WCONTINUED report each once (WNOWAIT keeps it), the parent gets SIGCHLD for both; a signal sent while stopped waits for SIGCONT, SIGKILL ends a stopped task",
+        &["waitid03", "waitid04", "wait401", "kill04"],
+        &[],
+        &[
+            "stop.group-stop",
+            "stop.sigcont-resumes",
+            "wait.stopped-and-continued-reported-once",
+            "stop.orphaned-pgrp-ignores-tty-stops",
+        ],
+    ),
+    b(
+        "stop.nocldstop",
+        "SA_NOCLDSTOP (and SIGCHLD ignored) suppress the SIGCHLD of a stop or continue, not of an exit; the stop stays waitable",
+        &[],
+        &[],
+        &["stop.sigchld-unless-nocldstop"],
+    ),
 ];
 
 /// Why the matrix cannot be made.

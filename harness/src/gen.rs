@@ -1128,11 +1128,22 @@ fn propose(
             let stopped = snap
                 .task(target)
                 .is_some_and(|t| t.state == TaskState::Stopped);
+            let stop_targets: Vec<u32> = if cfg.ops.contains("waitid") {
+                targets
+                    .iter()
+                    .copied()
+                    .filter(|&x| stoppable(snap, task, x))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mut target = target;
             let sig = match src.below(40) {
                 0 => Signal(0),
                 1 => Signal::SIGKILL,
                 2 => *src.pick(&[Signal(65), Signal(-1)]),
-                3 | 4 if cfg.ops.contains("waitid") && stoppable(snap, task, target) => {
+                3..=5 if !stop_targets.is_empty() => {
+                    target = *src.pick(&stop_targets);
                     // SIGTSTP/TTIN/TTOU stop only outside an orphaned process group: while
                     // t0 lives, its parent (the lab) keeps the case's group from being one.
                     let t0_live = snap.task(0).is_some_and(|t| t.state == TaskState::Live);

@@ -427,3 +427,128 @@ fn exec_and_clear_sighand_drop_sa_nocldwait() {
     exit(&mut m, c, 0);
     assert!(m.snapshot().task(c).is_some(), "a zombie again after exec");
 }
+
+fn kill(m: &mut Model, t: TaskId, target: TaskId, sig: Signal) -> Outcome {
+    run(m, t, OpKind::Kill { target, sig })
+}
+
+fn stopped_or_continued(task: TaskId, code: ChildCode, status: i32) -> Outcome {
+    Outcome::Waited(ChildInfo { task, code, status })
+}
+
+// covers: stop.stop-and-continue
+#[test]
+fn stop_signals_stop_the_group_and_sigcont_resumes_it() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    // A thread of c: the whole group stops.
+    let th = match run(
+        &mut m,
+        c,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: CloneFlags::THREAD | CloneFlags::SIGHAND | CloneFlags::VM,
+            exit_signal: 0,
+            args: Default::default(),
+        }),
+    ) {
+        Outcome::Child(x) => x,
+        o => panic!("{o:?}"),
+    };
+    run(
+        &mut m,
+        0,
+        OpKind::Sigprocmask {
+            how: crate::op::MaskHow::Block,
+            set: vec![Signal::SIGCHLD],
+        },
+    );
+    assert_eq!(kill(&mut m, 0, th, Signal::SIGSTOP), Outcome::Ret(0));
+    let snap = m.snapshot();
+    assert_eq!(snap.task(c).unwrap().state, TaskState::Stopped);
+    assert_eq!(snap.task(th).unwrap().state, TaskState::Stopped);
+    let pending = |m: &Model| {
+        m.snapshot().task(0).unwrap().signals.unwrap().shared_pending.0
+            & crate::obs::SigSet::bit(Signal::SIGCHLD.0)
+            != 0
+    };
+    assert!(pending(&m), "SIGCHLD for the stop");
+    // A stopped task runs nothing; a signal waits; the stop is reported once.
+    assert_eq!(run(&mut m, c, OpKind::Uname), Outcome::Err(Errno::ESRCH));
+    kill(&mut m, 0, c, Signal::SIGUSR1);
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Stopped);
+    let wstopped = WaitidOptions {
+        stopped: true,
+        nohang: true,
+        ..Default::default()
+    };
+    let nowait = WaitidOptions {
+        nowait: true,
+        ..wstopped
+    };
+    let report = stopped_or_continued(c, ChildCode::Stopped, Signal::SIGSTOP.0);
+    assert_eq!(waitid(&mut m, 0, WaitidTarget::All, nowait), report);
+    let wait4 = |untraced, continued| OpKind::Wait {
+        target: WaitTarget::Task(c),
+        options: WaitOptions {
+            nohang: true,
+            untraced,
+            continued,
+            ..Default::default()
+        },
+    };
+    assert_eq!(run(&mut m, 0, wait4(false, true)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, wait4(true, false)), report);
+    assert_eq!(waitid(&mut m, 0, WaitidTarget::All, wstopped), Outcome::Ret(0));
+    // SIGCONT resumes the group, which then dies of the SIGUSR1 it kept.
+    kill(&mut m, 0, c, Signal::SIGCONT);
+    assert!(matches!(
+        m.snapshot().task(c).unwrap().state,
+        TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGUSR1))
+    ));
+}
+
+// covers: stop.stop-and-continue
+#[test]
+fn a_continue_is_reported_once_and_a_new_stop_forgets_it() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    kill(&mut m, 0, c, Signal::SIGTSTP);
+    kill(&mut m, 0, c, Signal::SIGCONT);
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
+    let wcont = WaitidOptions {
+        continued: true,
+        stopped: true,
+        nohang: true,
+        ..Default::default()
+    };
+    // The unreported stop was dropped by SIGCONT.
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, wcont),
+        stopped_or_continued(c, ChildCode::Continued, 18)
+    );
+    assert_eq!(waitid(&mut m, 0, WaitidTarget::All, wcont), Outcome::Ret(0));
+    kill(&mut m, 0, c, Signal::SIGCONT);
+    kill(&mut m, 0, c, Signal::SIGSTOP);
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, wcont),
+        stopped_or_continued(c, ChildCode::Stopped, 19)
+    );
+}
+
+// covers: stop.stop-and-continue
+#[test]
+fn tty_stop_signals_stop_while_the_lab_keeps_the_group_from_being_orphaned() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let g = fork(&mut m, c);
+    // t0's parent (the lab) is outside the group: not orphaned while t0 lives.
+    kill(&mut m, c, g, Signal::SIGTTIN);
+    assert_eq!(m.snapshot().task(g).unwrap().state, TaskState::Stopped);
+    kill(&mut m, c, g, Signal::SIGKILL);
+    let g2 = fork(&mut m, c);
+    exit(&mut m, 0, 0);
+    // c was reparented to the lab (a subreaper outside the group): still not orphaned.
+    kill(&mut m, c, g2, Signal::SIGTTOU);
+    assert_eq!(m.snapshot().task(g2).unwrap().state, TaskState::Stopped);
+}
