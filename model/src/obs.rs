@@ -805,7 +805,8 @@ mod tests {
         same.mask(Capabilities::ALL);
         assert_eq!(same, full);
         type Pick = fn(&TaskView) -> bool;
-        let fields: [(&str, fn(&mut Capabilities), Pick); 4] = [
+        type Deny = fn(&mut Capabilities);
+        let fields: [(&str, Deny, Pick); 4] = [
             (
                 "exit_signal",
                 |c| c.exit_signal = false,
