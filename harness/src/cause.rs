@@ -220,13 +220,16 @@ fn shape(op: &Op, o: &Outcome) -> String {
         } => "a reaped child killed by a signal".into(),
         Outcome::Exited => "exited".into(),
         Outcome::Killed(s) => match op.kind {
-            OpKind::Kill { sig, .. } if sig == *s => "killed by the signal sent".into(),
+            OpKind::Kill { sig, .. } | OpKind::KillPgrp { sig, .. } if sig == *s => {
+                "killed by the signal sent".into()
+            }
             _ => format!("killed by {s}"),
         },
         Outcome::Blocked => "blocked".into(),
         Outcome::Died => "died".into(),
         Outcome::Lock(LockReport::Unlocked) => "no conflicting lock".into(),
         Outcome::Lock(LockReport::Held { .. }) => "a conflicting lock".into(),
+        Outcome::Pid(_) => "a process group or session id".into(),
     }
 }
 
@@ -489,6 +492,7 @@ mod tests {
             signals: Some(signals),
             fs_context: None,
             namespaces: None,
+            group: None,
         }
     }
 

@@ -183,6 +183,11 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
+                (Setpgid, 3),
+                (Getpgid, 1),
+                (Setsid, 1),
+                (Getsid, 1),
+                (KillPgrp, 1),
             ],
         }
     }
@@ -220,6 +225,11 @@ enum Kind {
     Umask,
     Sethostname,
     Uname,
+    Setpgid,
+    Getpgid,
+    Setsid,
+    Getsid,
+    KillPgrp,
 }
 
 impl Kind {
@@ -256,12 +266,17 @@ impl Kind {
             Kind::Umask => &["umask"],
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
+            Kind::Setpgid => &["setpgid"],
+            Kind::Getpgid => &["getpgid"],
+            Kind::Setsid => &["setsid"],
+            Kind::Getsid => &["getsid"],
+            Kind::KillPgrp => &["kill_pgrp"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 30] = [
+pub const GEN_OP_KINDS: [&str; 35] = [
     "fork",
     "exit",
     "wait",
@@ -292,6 +307,11 @@ pub const GEN_OP_KINDS: [&str; 30] = [
     "umask",
     "sethostname",
     "uname",
+    "setpgid",
+    "getpgid",
+    "setsid",
+    "getsid",
+    "kill_pgrp",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1119,8 +1139,22 @@ fn propose(
             }
         }
         Kind::Uname => OpKind::Uname,
+        Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
+            crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
+        }
     };
     Some(Op { task, kind })
+}
+
+fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
+    use crate::gen_groups::GroupKind as G;
+    match k {
+        Kind::Setpgid => G::Setpgid,
+        Kind::Getpgid => G::Getpgid,
+        Kind::Setsid => G::Setsid,
+        Kind::Getsid => G::Getsid,
+        _ => G::KillPgrp,
+    }
 }
 
 /// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a

@@ -113,6 +113,9 @@ pub struct Case {
     /// Why the hang guard fired (a task neither answered nor slept in its op for
     /// [`crate::deadline::HANG_FACTOR`] deadlines): the request fails with it.
     hang: Option<String>,
+    /// Process groups (lab-namespace ids) that tasks made with setpgid or setsid, besides
+    /// `t0`'s: teardown reaps them too.
+    groups: Vec<i32>,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -334,6 +337,7 @@ impl Case {
             pages: config.pages,
             deadline: Duration::from_millis(deadline_ms.max(1)),
             pgid: 0,
+            groups: Vec::new(),
             tasks: Vec::new(),
             next_slot: 1,
             seq: 0,
@@ -495,7 +499,12 @@ impl Case {
             ));
         }
         let dir = self.dir.as_os_str().as_bytes().to_vec();
-        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?;
+        let group_pids = super::ops_groups::label_args(&op.kind)
+            .map(|l| l.map_or(0, |l| self.vpid(op.task as usize, l as usize)));
+        let (mut cmd, expect) = match super::ops_groups::encode(&op.kind, group_pids) {
+            Some(c) => c,
+            None => ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?,
+        };
         let dead_before = self.dead_count();
         if let Expect::Child { .. } | Expect::Clone { .. } = expect {
             // fork and vfork give the kernel no thread-id pointers; clone and clone3 may.
@@ -521,7 +530,12 @@ impl Case {
         }
         self.settle_vfork();
         self.settle_blocked();
-        if matches!(op.kind, OpKind::Kill { .. })
+        if let (OpKind::Setpgid { .. } | OpKind::Setsid, Outcome::Ret(_) | Outcome::Pid(_)) =
+            (&op.kind, &out)
+        {
+            self.note_group(op.task as usize, &op.kind);
+        }
+        if matches!(op.kind, OpKind::Kill { .. } | OpKind::KillPgrp { .. })
             || self.dead_count() != dead_before
             || self.deaths_pending()
         {
@@ -1028,6 +1042,7 @@ impl Case {
                         .map_or(LockOwner::Foreign, |&i| LockOwner::Task(i as TaskId))
                 })
             }
+            Expect::Pid if r.ret >= 0 => Outcome::Pid(self.pid_ref(label, r.ret)),
             Expect::Reaped if r.ret > 0 => {
                 let status = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
                 let depth = self.tasks[label].nspid.len() - 1;
@@ -1311,6 +1326,7 @@ impl Case {
             mut snapshot,
             gone,
             namespaces,
+            groups,
         } = loop {
             match self.observe_once(o) {
                 Ok(obs) => break obs,
@@ -1334,6 +1350,15 @@ impl Case {
             let t = &mut self.tasks[l as usize];
             t.life = Reaped;
             t.pidfd = None;
+        }
+        for (l, pgrp, sid) in groups {
+            let group = forkspec_model::GroupView {
+                pgrp: self.pid_ref(l as usize, pgrp),
+                session: self.pid_ref(l as usize, sid),
+            };
+            if let Some(v) = snapshot.tasks.iter_mut().find(|v| v.task == l) {
+                v.group = Some(group);
+            }
         }
         Ok(snapshot)
     }
@@ -1409,6 +1434,66 @@ impl Case {
         }
     }
 
+    /// The pid of task `label` in the pid namespace of task `caller` (what kill(2) and the
+    /// group ops take): a task there or in a namespace nested in it is visible; a reaped or
+    /// invisible one gets a pid no task has.
+    fn vpid(&self, caller: usize, label: usize) -> i64 {
+        let me = &self.tasks[caller];
+        let depth = me.nspid.len() - 1;
+        self.tasks
+            .get(label)
+            .filter(|t| t.life != Reaped)
+            .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
+            .and_then(|t| t.nspid.get(depth))
+            .map_or(NO_PID, |&p| p as i64)
+    }
+
+    /// A process group or session id `id` as task `label`'s pid namespace numbers it, as a
+    /// label: the thread group leader with that pid (a live one before a reaped one, then the
+    /// newest: a group keeps its reaped leader's pid while it has members, and a pid freed
+    /// and reused names the newer task), 0 as [`PidRef::Invisible`], any other id (the lab's
+    /// group and session) as [`PidRef::Outside`].
+    fn pid_ref(&self, label: usize, id: i64) -> forkspec_model::PidRef {
+        use forkspec_model::PidRef;
+        if id == 0 {
+            return PidRef::Invisible;
+        }
+        let me = &self.tasks[label];
+        let depth = me.nspid.len() - 1;
+        let mut found: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| {
+                let t = &self.tasks[i];
+                t.leader == i
+                    && t.nspid.get(depth).is_some_and(|&p| p as i64 == id)
+                    && t.pidns_chain.get(depth) == me.pidns_chain.get(depth)
+            })
+            .collect();
+        found.sort_by_key(|&i| (self.tasks[i].life == Reaped, std::cmp::Reverse(i)));
+        found
+            .first()
+            .map_or(PidRef::Outside, |&i| PidRef::Task(i as TaskId))
+    }
+
+    /// Records the process group a successful setpgid or setsid (`op`) by `caller` made or
+    /// joined, for teardown and the guardian.
+    fn note_group(&mut self, caller: usize, op: &OpKind) {
+        let leader = self.tasks[caller].leader;
+        // The group's id is the pid of a task of the case: setsid's caller, setpgid's pgid
+        // argument, else its target, else the caller.
+        let label = match *op {
+            OpKind::Setpgid { target, pgid } => pgid.or(target).map_or(leader, |l| l as usize),
+            _ => leader,
+        };
+        let Some(t) = self.tasks.get(label) else {
+            return;
+        };
+        let pid = t.pid;
+        if pid != self.pgid && !self.groups.contains(&pid) {
+            self.groups.push(pid);
+            self.board.add_group(pid);
+        }
+    }
+
     /// The tasks a kill may still name, as [`super::reap::kill_all`] takes them: every task
     /// not reaped (its pid cannot have been reused) with its pidfd.
     fn kill_targets(&self) -> Vec<(i32, Option<i32>)> {
@@ -1430,6 +1515,11 @@ impl Case {
         // group id cannot be reused) or, without kill(2), to the tasks not yet reaped.
         let targets = self.kill_targets();
         super::reap::kill_all(self.pgid, &targets);
+        if !self.groups.is_empty() {
+            // Tasks moved to groups of their own (setpgid, setsid) are not in t0's group:
+            // each is signalled itself (its group's id may name a stranger's group by now).
+            super::reap::kill_all(0, &targets);
+        }
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
         let end = Instant::now() + Duration::from_secs(5);
@@ -1462,8 +1552,15 @@ impl Case {
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid, &targets, end) {
+        if let Err(e) = reap_group(self.pgid, self.pgid, &targets, end) {
             err = Some(e);
+        }
+        // Then the groups tasks made; they are re-killed task by task, never as groups.
+        self.board.clear_groups();
+        for g in std::mem::take(&mut self.groups) {
+            if let Err(e) = reap_group(g, 0, &targets, end) {
+                err.get_or_insert(e);
+            }
         }
         for t in &mut self.tasks {
             t.pidfd = None;
@@ -1548,7 +1645,13 @@ fn t_thread(t: &Task) -> bool {
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
 /// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
 /// hangs.
-fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result<(), String> {
+/// `kill_pgid` is the group to signal as a whole (0: none, only `targets`).
+fn reap_group(
+    pgid: i32,
+    kill_pgid: i32,
+    targets: &[(i32, Option<i32>)],
+    end: Instant,
+) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
     }
@@ -1569,7 +1672,7 @@ fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result
             return Err("teardown: tasks still alive after 5 s".to_string());
         }
         // The group is ours (its leader t0 is not reaped yet, or it is empty).
-        super::reap::kill_all(pgid, &targets);
+        super::reap::kill_all(kill_pgid, &targets);
         std::thread::sleep(Duration::from_micros(100));
     }
 }
