@@ -485,14 +485,14 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
 /// Percent of the ops the model predicts to block (of the kinds [`may_block`] allows) that
 /// are kept: enough for every wake-up kind to come up in a few thousand cases, few enough
 /// that cases with a sleeper stay a small part of the mix.
-const BLOCK_PCT: u32 = 35;
+const BLOCK_PCT: u32 = 50;
 /// Percent of the steps after a blocking op that try to wake its task ([`waker`]), so the
 /// wake-up usually comes a few ops later, after other ops ran around the sleeper.
 const WAKE_PCT: u32 = 30;
 
 /// Percent of the steps with a flock lock held (and nobody asleep) that try to queue a
 /// blocking flock behind it ([`queue_flock`]).
-const FLOCK_WAIT_PCT: u32 = 15;
+const FLOCK_WAIT_PCT: u32 = 20;
 
 /// A blocking `flock` on a file some flock lock is held on, by a live task through one of
 /// its fds of that file (the model then says whether another description holds the lock).
