@@ -159,11 +159,11 @@ fn setsid_makes_a_new_session_and_group() {
 #[test]
 fn kill_to_a_group_reaches_each_member() {
     let c = case(vec![
-        op(0, OpKind::Fork),                           // 0: t1
-        op(0, OpKind::Fork),                           // 1: t2
-        op(0, OpKind::Fork),                           // 2: t3
-        setpgid(0, Some(1), None),                     // 3
-        setpgid(0, Some(2), Some(1)),                  // 4
+        op(0, OpKind::Fork),          // 0: t1
+        op(0, OpKind::Fork),          // 1: t2
+        op(0, OpKind::Fork),          // 2: t3
+        setpgid(0, Some(1), None),    // 3
+        setpgid(0, Some(2), Some(1)), // 4
         op(
             2,
             OpKind::Sigaction {
@@ -171,11 +171,11 @@ fn kill_to_a_group_reaches_each_member() {
                 action: SigAction::Handler,
             },
         ), // 5
-        kill_pgrp(0, Some(1), Signal(65)),             // 6
-        kill_pgrp(0, Some(1), Signal::SIGUSR1),        // 7: t1 dies, t2 catches it
-        kill_pgrp(0, Some(3), Signal(0)),              // 8: t3 leads no group
-        kill_pgrp(2, None, Signal::SIGTERM),           // 9: t2 kills its own group
-        kill_pgrp(0, Some(1), Signal(0)),              // 10: zombies only
+        kill_pgrp(0, Some(1), Signal(65)), // 6
+        kill_pgrp(0, Some(1), Signal::SIGUSR1), // 7: t1 dies, t2 catches it
+        kill_pgrp(0, Some(3), Signal(0)), // 8: t3 leads no group
+        kill_pgrp(2, None, Signal::SIGTERM), // 9: t2 kills its own group
+        kill_pgrp(0, Some(1), Signal(0)), // 10: zombies only
         op(
             0,
             OpKind::Wait {
@@ -190,8 +190,8 @@ fn kill_to_a_group_reaches_each_member() {
                 options: WaitOptions::default(),
             },
         ), // 12
-        kill_pgrp(0, Some(1), Signal(0)),              // 13: the group is gone
-        kill_pgrp(3, None, Signal(0)),                 // 14: t0's group
+        kill_pgrp(0, Some(1), Signal(0)), // 13: the group is gone
+        kill_pgrp(3, None, Signal(0)), // 14: t0's group
     ]);
     let m = known("groups_kill_reaches_each_member", &c);
     assert_eq!(m.outcomes[6], Outcome::Err(Errno::EINVAL));

@@ -90,7 +90,9 @@ pub fn propose(
             };
             let pgid = match src.below(10) {
                 0..=3 => None,
-                4..=7 if !groups.is_empty() => Some(groups[src.below(groups.len() as u32) as usize]),
+                4..=7 if !groups.is_empty() => {
+                    Some(groups[src.below(groups.len() as u32) as usize])
+                }
                 _ => Some(any_label(src)),
             };
             OpKind::Setpgid { target, pgid }
@@ -110,11 +112,9 @@ pub fn propose(
                 _ => GROUP_SIGNALS[src.below(GROUP_SIGNALS.len() as u32) as usize],
             };
             // A fatal signal to t0's group ends most of a case; keep it rare.
-            let group = pgid.map(PidRef::Task).or_else(|| {
-                snap.task(task)
-                    .and_then(|t| t.group)
-                    .map(|g| g.pgrp)
-            });
+            let group = pgid
+                .map(PidRef::Task)
+                .or_else(|| snap.task(task).and_then(|t| t.group).map(|g| g.pgrp));
             if group == Some(PidRef::Task(0)) && sig != Signal(0) && !src.chance(20) {
                 return None;
             }

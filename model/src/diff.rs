@@ -306,7 +306,13 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
         );
     }
     if let (Some(x), Some(y)) = (&e.group, &a.group) {
-        d.field(format!("{t}.pgrp"), "t.pgrp", Level::Semantic, &x.pgrp, &y.pgrp);
+        d.field(
+            format!("{t}.pgrp"),
+            "t.pgrp",
+            Level::Semantic,
+            &x.pgrp,
+            &y.pgrp,
+        );
         d.field(
             format!("{t}.session"),
             "t.session",

@@ -7,6 +7,7 @@ use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
 use super::settle::{self, Sleep};
+use super::starve;
 use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
     CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
@@ -554,6 +555,17 @@ impl Case {
         crate::deadline::hang_guard(self.deadline)
     }
 
+    /// Task `i`'s hang guard (or its last extension) ran out at `now`: the end of a further
+    /// window while it is starved of a CPU rather than hung ([`starve`]).
+    fn starved_until(
+        &self,
+        i: usize,
+        ext: &mut starve::Extension,
+        now: Instant,
+    ) -> Option<Instant> {
+        ext.extend(self.tasks[i].pid, now, self.hang_guard())
+    }
+
     /// Records that task `i` did not `what` within the hang guard (the first such record
     /// wins; the request then fails with it).
     fn hung(&mut self, i: usize, what: &str) {
@@ -612,12 +624,13 @@ impl Case {
     /// death is settle_signals' to handle).
     fn settle_one(&mut self, i: usize, sleep: Sleep) -> bool {
         let look = facility::get().proc_syscall;
-        let end = Instant::now()
+        let mut end = Instant::now()
             + if look {
                 self.hang_guard()
             } else {
                 self.deadline
             };
+        let mut starve = starve::Extension::default();
         let mut tick = FIRST_LOOK;
         loop {
             self.pump();
@@ -645,6 +658,12 @@ impl Case {
                 }
             }
             let now = Instant::now();
+            if now >= end && look {
+                if let Some(later) = self.starved_until(i, &mut starve, now) {
+                    end = later;
+                    continue;
+                }
+            }
             if now >= end {
                 if look {
                     self.hung(i, "answer or sleep again after an op woke it");
@@ -751,13 +770,20 @@ impl Case {
     /// hang.
     fn await_exit(&mut self, i: usize) {
         let start = Instant::now();
-        let end = start + self.hang_guard();
+        let mut end = start + self.hang_guard();
+        let mut starve = starve::Extension::default();
         let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
-            let t = &self.tasks[i];
-            while !proc_exited(t.pid, t.thread) {
-                if Instant::now() >= end {
-                    self.hung(i, "exit");
-                    return;
+            let (pid, thread) = (self.tasks[i].pid, self.tasks[i].thread);
+            while !proc_exited(pid, thread) {
+                let now = Instant::now();
+                if now >= end {
+                    match self.starved_until(i, &mut starve, now) {
+                        Some(later) => end = later,
+                        None => {
+                            self.hung(i, "exit");
+                            return;
+                        }
+                    }
                 }
                 std::thread::sleep(proc_tick(start, end));
             }
@@ -766,8 +792,13 @@ impl Case {
         loop {
             let now = Instant::now();
             if now >= end {
-                self.hung(i, "exit");
-                return;
+                match self.starved_until(i, &mut starve, now) {
+                    Some(later) => end = later,
+                    None => {
+                        self.hung(i, "exit");
+                        return;
+                    }
+                }
             }
             let mut p = libc::pollfd {
                 fd,
@@ -1150,12 +1181,13 @@ impl Case {
         let sleep = self.tasks[label as usize].sleep;
         let look = facility::get().proc_syscall;
         let by_deadline = sleep.is_some() && !look;
-        let end = start
+        let mut end = start
             + if by_deadline {
                 self.deadline
             } else {
                 self.hang_guard()
             };
+        let mut starve = starve::Extension::default();
         let mut tick = FIRST_LOOK;
         let mut next_look = start + tick;
         // The first read waits for the poll below: right after a command is sent the reply
@@ -1179,6 +1211,12 @@ impl Case {
                 }
                 _ => false,
             };
+            if now >= end && !by_deadline && self.hang.is_none() {
+                if let Some(later) = self.starved_until(label as usize, &mut starve, now) {
+                    end = later;
+                    continue;
+                }
+            }
             if now >= end || self.hang.is_some() || asleep() {
                 // A reply that came in meanwhile still counts.
                 self.pump();
@@ -1299,7 +1337,8 @@ impl Case {
     /// (never blocks first): the hang guard records a hang.
     fn await_birth(&mut self, c: usize) {
         let start = Instant::now();
-        let end = start + self.hang_guard();
+        let mut end = start + self.hang_guard();
+        let mut starve = starve::Extension::default();
         loop {
             let slot = self.tasks[c].slot;
             if self.born[slot] || self.gone(c) || self.hang.is_some() {
@@ -1307,8 +1346,13 @@ impl Case {
             }
             let now = Instant::now();
             if now >= end {
-                self.hung(c, "send its birth message");
-                return;
+                match self.starved_until(c, &mut starve, now) {
+                    Some(later) => end = later,
+                    None => {
+                        self.hung(c, "send its birth message");
+                        return;
+                    }
+                }
             }
             self.wait_reply_or_exit(c, start, end);
             self.pump();

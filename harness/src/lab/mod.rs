@@ -41,6 +41,8 @@ mod settle;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod speed;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod starve;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod tids;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::obs::{Errno, ExitStatus, GroupView, Outcome, PidRef, Signal, TaskState};
-use crate::op::{CloneEntry, CloneFlags, CloneOp, Clone3Args, OpKind};
+use crate::op::{Clone3Args, CloneEntry, CloneFlags, CloneOp, OpKind};
 
 fn model() -> Model {
     Model::new(CaseConfig { pages: 1 }, &Profile::default())
@@ -88,7 +88,10 @@ fn setpgid_moves_a_child_and_the_child_inherits_the_new_group() {
         run(&mut m, 0, OpKind::Getpgid { target: Some(th) }),
         Outcome::Pid(PidRef::Task(c))
     );
-    assert_eq!(setpgid(&mut m, g, Some(th), None), Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        setpgid(&mut m, g, Some(th), None),
+        Outcome::Err(Errno::EINVAL)
+    );
 }
 
 #[test]
@@ -96,7 +99,10 @@ fn setpgid_after_the_child_execs_is_eacces() {
     let mut m = model();
     let c = fork(&mut m, 0);
     assert_eq!(run(&mut m, c, OpKind::Exec), OK);
-    assert_eq!(setpgid(&mut m, 0, Some(c), None), Outcome::Err(Errno::EACCES));
+    assert_eq!(
+        setpgid(&mut m, 0, Some(c), None),
+        Outcome::Err(Errno::EACCES)
+    );
     // The child itself still may.
     assert_eq!(setpgid(&mut m, c, None, None), OK);
 }
@@ -108,20 +114,45 @@ fn setpgid_errors() {
     let b = fork(&mut m, 0);
     let gc = fork(&mut m, a);
     // Not a child of the caller: ESRCH (a grandchild, a sibling).
-    assert_eq!(setpgid(&mut m, 0, Some(gc), None), Outcome::Err(Errno::ESRCH));
-    assert_eq!(setpgid(&mut m, a, Some(b), None), Outcome::Err(Errno::ESRCH));
+    assert_eq!(
+        setpgid(&mut m, 0, Some(gc), None),
+        Outcome::Err(Errno::ESRCH)
+    );
+    assert_eq!(
+        setpgid(&mut m, a, Some(b), None),
+        Outcome::Err(Errno::ESRCH)
+    );
     // No group with that id: EPERM.
-    assert_eq!(setpgid(&mut m, 0, Some(a), Some(b)), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setpgid(&mut m, 0, Some(a), Some(b)),
+        Outcome::Err(Errno::EPERM)
+    );
     // A child in another session: EPERM.
-    assert_eq!(run(&mut m, b, OpKind::Setsid), Outcome::Pid(PidRef::Task(b)));
-    assert_eq!(setpgid(&mut m, 0, Some(b), None), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        run(&mut m, b, OpKind::Setsid),
+        Outcome::Pid(PidRef::Task(b))
+    );
+    assert_eq!(
+        setpgid(&mut m, 0, Some(b), None),
+        Outcome::Err(Errno::EPERM)
+    );
     // A session leader cannot move, not even into its own group.
     assert_eq!(setpgid(&mut m, b, None, None), Outcome::Err(Errno::EPERM));
     // A group of another session: EPERM.
-    assert_eq!(setpgid(&mut m, a, None, Some(b)), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setpgid(&mut m, a, None, Some(b)),
+        Outcome::Err(Errno::EPERM)
+    );
     // A reaped label names no pid.
     assert_eq!(
-        run(&mut m, gc, OpKind::Exit { code: 0, thread: false }),
+        run(
+            &mut m,
+            gc,
+            OpKind::Exit {
+                code: 0,
+                thread: false
+            }
+        ),
         Outcome::Exited
     );
     assert!(matches!(
@@ -135,7 +166,10 @@ fn setpgid_errors() {
         ),
         Outcome::Reaped { .. }
     ));
-    assert_eq!(setpgid(&mut m, a, Some(gc), None), Outcome::Err(Errno::ESRCH));
+    assert_eq!(
+        setpgid(&mut m, a, Some(gc), None),
+        Outcome::Err(Errno::ESRCH)
+    );
     assert_eq!(
         run(&mut m, 0, OpKind::Getsid { target: Some(gc) }),
         Outcome::Err(Errno::ESRCH)
@@ -148,7 +182,10 @@ fn setsid_makes_a_session_and_group_and_is_eperm_for_a_group_leader() {
     // t0 leads its group.
     assert_eq!(run(&mut m, 0, OpKind::Setsid), Outcome::Err(Errno::EPERM));
     let c = fork(&mut m, 0);
-    assert_eq!(run(&mut m, c, OpKind::Setsid), Outcome::Pid(PidRef::Task(c)));
+    assert_eq!(
+        run(&mut m, c, OpKind::Setsid),
+        Outcome::Pid(PidRef::Task(c))
+    );
     assert_eq!(group(&m, c), (PidRef::Task(c), PidRef::Task(c)));
     assert_eq!(
         run(&mut m, 0, OpKind::Getsid { target: Some(c) }),
@@ -157,7 +194,10 @@ fn setsid_makes_a_session_and_group_and_is_eperm_for_a_group_leader() {
     // Leadership is not inherited; the session and group are.
     let g = fork(&mut m, c);
     assert_eq!(group(&m, g), (PidRef::Task(c), PidRef::Task(c)));
-    assert_eq!(run(&mut m, g, OpKind::Setsid), Outcome::Pid(PidRef::Task(g)));
+    assert_eq!(
+        run(&mut m, g, OpKind::Setsid),
+        Outcome::Pid(PidRef::Task(g))
+    );
     // A process whose pid still names a group (it left it, a member stayed) cannot.
     let d = fork(&mut m, 0);
     assert_eq!(setpgid(&mut m, d, None, None), OK);
@@ -175,7 +215,10 @@ fn kill_to_a_group_reaches_every_member_and_only_them() {
     assert_eq!(setpgid(&mut m, 0, Some(a), None), OK);
     assert_eq!(setpgid(&mut m, 0, Some(b), Some(a)), OK);
     let kill = |m: &mut Model, t, pgid, sig| run(m, t, OpKind::KillPgrp { pgid, sig });
-    assert_eq!(kill(&mut m, 0, Some(a), Signal(65)), Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        kill(&mut m, 0, Some(a), Signal(65)),
+        Outcome::Err(Errno::EINVAL)
+    );
     assert_eq!(kill(&mut m, 0, Some(a), Signal::SIGTERM), OK);
     for t in [a, b] {
         assert_eq!(
@@ -189,9 +232,15 @@ fn kill_to_a_group_reaches_every_member_and_only_them() {
     // No group with that id: ESRCH.
     assert_eq!(kill(&mut m, 0, Some(0), Signal(0)), OK);
     let c = fork(&mut m, 0);
-    assert_eq!(kill(&mut m, 0, Some(c), Signal(0)), Outcome::Err(Errno::ESRCH));
+    assert_eq!(
+        kill(&mut m, 0, Some(c), Signal(0)),
+        Outcome::Err(Errno::ESRCH)
+    );
     // kill(0) reaches the caller's own group, the caller included.
-    assert_eq!(kill(&mut m, c, None, Signal::SIGUSR1), Outcome::Killed(Signal::SIGUSR1));
+    assert_eq!(
+        kill(&mut m, c, None, Signal::SIGUSR1),
+        Outcome::Killed(Signal::SIGUSR1)
+    );
     assert_eq!(
         m.snapshot().task(0).unwrap().state,
         TaskState::Zombie(ExitStatus::Signaled(Signal::SIGUSR1))
