@@ -6,14 +6,13 @@
 //! time the task spent runnable on a run queue (`sched_info.run_delay`, CONFIG_SCHED_INFO,
 //! present in every distribution kernel). When the guard runs out, the task gets a further
 //! window; a task that spent most of that window waiting for a CPU is starved, not hung, and
-//! gets another, up to [`MAX_WINDOWS`]. Where the file is missing (an emulator, a kernel
+//! gets another, up to [`MAX_WINDOWS`] (two more guards in all). Where the file is missing (an emulator, a kernel
 //! without schedstats) the guard stays as it was.
 
 use std::time::{Duration, Instant};
 
-/// Extra windows a starved task gets beyond the hang guard: with the default guard (10 s)
-/// and windows of a quarter of it, about two minutes more at most.
-pub const MAX_WINDOWS: u32 = 48;
+/// Extra windows a starved task gets beyond the hang guard (the harness waits for them).
+pub const MAX_WINDOWS: u32 = crate::deadline::STARVED_WINDOWS;
 
 /// The share of a window (in percent) a task must have spent waiting for a CPU to count as
 /// starved in it.
@@ -61,7 +60,7 @@ impl Extension {
         }
         self.windows += 1;
         self.window = Some((now, delay));
-        Some(now + (guard / 4).max(Duration::from_millis(500)))
+        Some(now + crate::deadline::starved_window(guard))
     }
 }
 
