@@ -176,6 +176,8 @@ fn system_call(op: &Op) -> &'static str {
             CloneEntry::Clone => "clone",
             CloneEntry::Clone3 => "clone3",
         },
+        // kill(-pgid, sig) and kill(0, sig) enter by kill(2) as a kill of one task does.
+        OpKind::KillPgrp { .. } => "kill",
         _ => crate::run::op_kind_name(op),
     }
 }
@@ -390,6 +392,23 @@ mod tests {
             &err(Errno::ENOSYS),
         );
         assert_ne!(a, f);
+        // A kill to a group enters by kill(2) as a kill of one task does.
+        let op = |kind| Op { task: 0, kind };
+        let sig = forkspec_model::Signal::SIGTERM;
+        let one = of_outcome(
+            &op(OpKind::Kill { target: 1, sig }),
+            &[Outcome::Ret(0)],
+            &err(Errno::ENOSYS),
+        );
+        let group = of_outcome(
+            &op(OpKind::KillPgrp { pgid: None, sig }),
+            &[Outcome::Ret(0)],
+            &err(Errno::ENOSYS),
+        );
+        assert_eq!(
+            (one.as_str(), group.as_str()),
+            ("kill → ENOSYS (not implemented)", one.as_str())
+        );
     }
 
     /// Another errno keeps the model's answer and the facet of the arguments apart.

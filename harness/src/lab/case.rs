@@ -1566,7 +1566,7 @@ impl Case {
         }
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + TEARDOWN_GUARD;
         for t in &self.tasks {
             let Some(fd) = &t.pidfd else { continue };
             loop {
@@ -1686,6 +1686,10 @@ fn t_thread(t: &Task) -> bool {
     t.thread
 }
 
+/// How long killed tasks may take to die at teardown before the case fails (longer while
+/// they are starved of a CPU: [`starve`]).
+const TEARDOWN_GUARD: Duration = Duration::from_secs(5);
+
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
 /// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
 /// hangs.
@@ -1700,6 +1704,7 @@ fn reap_group(
         return Ok(());
     }
     let mut targets = targets.to_vec();
+    let (mut end, mut starve) = (end, starve::Extension::default());
     loop {
         match super::reap::reap(super::reap::Who::Group(pgid), true) {
             Ok(Some(pid)) => {
@@ -1712,8 +1717,18 @@ fn reap_group(
             Err(libc::ECHILD) => return Ok(()),
             _ => {}
         }
-        if Instant::now() >= end {
-            return Err("teardown: tasks still alive after 5 s".to_string());
+        let now = Instant::now();
+        if now >= end {
+            // Dying tasks kept waiting for a CPU are starved, not stuck.
+            let delay = targets
+                .iter()
+                .filter(|t| t.0 > 0)
+                .filter_map(|t| starve::run_delay(t.0))
+                .max();
+            match starve.extend_by(delay, now, TEARDOWN_GUARD) {
+                Some(later) => end = later,
+                None => return Err("teardown: tasks still alive after 5 s".to_string()),
+            }
         }
         // The group is ours (its leader t0 is not reaped yet, or it is empty).
         super::reap::kill_all(kill_pgid, &targets);

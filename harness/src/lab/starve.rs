@@ -49,7 +49,18 @@ impl Extension {
     /// still be starved (the first window measures; later ones follow a starved window), or
     /// `None` when it is hung.
     pub fn extend(&mut self, tid: i32, now: Instant, guard: Duration) -> Option<Instant> {
-        let delay = run_delay(tid)?;
+        self.extend_by(run_delay(tid), now, guard)
+    }
+
+    /// As [`Extension::extend`], for a run-queue delay measured by the caller (of several
+    /// tasks: the largest), `None` when it could not be read.
+    pub fn extend_by(
+        &mut self,
+        delay: Option<Duration>,
+        now: Instant,
+        guard: Duration,
+    ) -> Option<Instant> {
+        let delay = delay?;
         if let Some((began, before)) = self.window {
             if !starved(now - began, delay.saturating_sub(before)) {
                 return None;
