@@ -1961,3 +1961,26 @@ fn an_ignored_sigbus_is_reset_and_kills() {
     // Within EOF the file pages still load.
     assert_eq!(load(&mut m, 0, Region::FileShared, 0), data(&[0x80]));
 }
+
+/// A thread's view names its thread group's leader; the leader and a process name none.
+#[test]
+fn a_thread_names_its_leader_and_a_process_names_none() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    let thread = F(F::THREAD.0 | F::VM.0 | F::SIGHAND.0);
+    let c = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: thread,
+            exit_signal: 0,
+            args: Default::default(),
+        }),
+    );
+    assert_eq!(c, Outcome::Child(1));
+    assert_eq!(fork(&mut m, 0), 2);
+    let s = m.snapshot();
+    let of = |t| s.task(t).unwrap().thread_of;
+    assert_eq!((of(0), of(1), of(2)), (None, Some(0), None));
+}
