@@ -804,12 +804,7 @@ fn propose(
             }
         }
         Kind::Wait => {
-            let children: Vec<u32> = snap
-                .tasks
-                .iter()
-                .filter(|t| t.parent == forkspec_model::Parent::Task(task))
-                .map(|t| t.task)
-                .collect();
+            let children = children_of(snap, task);
             let target = if children.is_empty() || src.chance(15) {
                 if src.chance(50) {
                     WaitTarget::Any
@@ -1155,6 +1150,15 @@ fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
         Kind::Getsid => G::Getsid,
         _ => G::KillPgrp,
     }
+}
+
+/// The labels of `task`'s children in `snap`.
+pub(crate) fn children_of(snap: &Snapshot, task: u32) -> Vec<u32> {
+    snap.tasks
+        .iter()
+        .filter(|t| t.parent == forkspec_model::Parent::Task(task))
+        .map(|t| t.task)
+        .collect()
 }
 
 /// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a
