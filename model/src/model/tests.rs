@@ -1984,3 +1984,51 @@ fn a_thread_names_its_leader_and_a_process_names_none() {
     let of = |t| s.task(t).unwrap().thread_of;
     assert_eq!((of(0), of(1), of(2)), (None, Some(0), None));
 }
+
+/// Found by 100k generated cases (seed 1405 of the acceptance run): a task asleep in
+/// `flock(A, LOCK_EX)` behind the lock of description B is not woken when another task
+/// takes a shared lock through A (the same description): that lock stays until the sleeper
+/// is woken by B's unlock, and its retry then converts A's lock first (dropping it) before it
+/// meets B's conflict again.
+#[test]
+fn a_flock_waiter_sleeps_until_the_lock_it_is_blocked_on_goes() {
+    use crate::op::{FlockOp, LockType};
+    let flock = |fd, op, nonblock| OpKind::Flock { fd, op, nonblock };
+    let mut m = model();
+    open(&mut m, 0, FileName::A, rw(true));
+    open(&mut m, 0, FileName::A, rw(false));
+    let c = fork(&mut m, 0);
+    assert_eq!(run(&mut m, 0, flock(1, FlockOp::Sh, true)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, c, flock(0, FlockOp::Ex, false)),
+        Outcome::Blocked
+    );
+    assert_eq!(run(&mut m, 0, flock(0, FlockOp::Sh, true)), Outcome::Ret(0));
+    let types = |m: &Model| {
+        m.snapshot()
+            .locks
+            .iter()
+            .map(|l| (l.ty, l.pid))
+            .collect::<Vec<_>>()
+    };
+    // Both descriptions hold a shared lock; the child still sleeps.
+    assert_eq!(
+        types(&m),
+        vec![(LockType::Rd, Some(0)), (LockType::Rd, Some(0))]
+    );
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Blocked);
+    // Another description's lock coming and going does not wake it either.
+    open(&mut m, 0, FileName::A, rw(false));
+    assert_eq!(run(&mut m, 0, flock(2, FlockOp::Sh, true)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, flock(2, FlockOp::Un, true)), Outcome::Ret(0));
+    assert_eq!(types(&m).len(), 2);
+    // Converting B's lock to exclusive fails (A's shared lock conflicts), but the
+    // conversion drops B's lock first, which wakes the sleeper: its retry converts A's
+    // lock (its own description's) and, with B's gone, gets it.
+    assert_eq!(
+        run(&mut m, 0, flock(1, FlockOp::Ex, true)),
+        Outcome::Err(Errno::EAGAIN)
+    );
+    assert_eq!(types(&m), vec![(LockType::Wr, Some(c))]);
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
+}
