@@ -158,6 +158,62 @@ fn a_wait_woken_by_a_kill_of_its_child() {
     same_verdict_every_time("wait/kill", ops, 0, 2, 3);
 }
 
+/// The init of a new pid namespace that shares its sighand_struct with its parent sets
+/// SIGCHLD to SIG_IGN in it when it exits (zap_pid_ns_processes), so its own exit releases
+/// it at once: the parent's wait wakes and finds no child (ECHILD), as it does when the
+/// parent ignores SIGCHLD itself. Found by 100,000 generated cases (seeds 1401 and 1405).
+// covers: fork.wait
+#[test]
+fn a_wait_ends_with_echild_when_a_namespace_init_child_reaps_itself() {
+    let clone: OpKind = serde_json::from_value(serde_json::json!({
+        "kind": "clone", "entry": "clone", "flags": ["vm", "sighand", "newpid"],
+        "exit_signal": 17,
+        "args": {"size": 88, "tail_nonzero": false, "stack": true, "stack_size": true,
+                 "set_tid": "none", "cgroup_big": false}
+    }))
+    .expect("clone op");
+    let ignored = vec![
+        op(
+            0,
+            OpKind::Sigaction {
+                sig: Signal::SIGCHLD,
+                action: SigAction::Ignore,
+                flags: Default::default(),
+            },
+        ),
+        op(0, OpKind::Fork),
+        op(0, wait_for(1)),
+        op(
+            1,
+            OpKind::Exit {
+                code: 3,
+                thread: false,
+            },
+        ),
+    ];
+    same_verdict_every_time("wait/sigchld-ignored-exit", ignored, 0, 2, 3);
+    let profile = lab().hello.profile.clone();
+    if !profile.cap_sys_admin {
+        eprintln!(
+            "skipped the pid namespace form: CLONE_NEWPID needs CAP_SYS_ADMIN ({})",
+            profile.describe()
+        );
+        return;
+    }
+    let ops = vec![
+        op(0, clone),
+        op(0, wait_for(1)),
+        op(
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
+    ];
+    same_verdict_every_time("wait/newpid-init-exit", ops, 0, 1, 2);
+}
+
 // covers: fd.pipe-eof
 #[test]
 fn a_pipe_read_woken_by_a_write_then_by_the_last_writers_close() {
@@ -199,6 +255,30 @@ fn a_flock_waiter_woken_by_the_unlock_and_by_the_close() {
     // conversion to exclusive then waits for t1's shared lock, and gets it at t1's close.
     same_verdict_every_time("flock/unlock", ops.clone(), 1, 4, 5);
     same_verdict_every_time("flock/close", ops, 0, 7, 8);
+}
+
+/// A flock waiter sleeps until the lock it is blocked on goes: a shared lock taken through
+/// its own description meanwhile stays (found by 100,000 generated cases, seed 1405), and a
+/// failed conversion of the blocking lock, which drops it first, wakes the waiter, whose
+/// retry converts its description's lock and gets it.
+// covers: locks.follow-description
+#[test]
+fn a_flock_waiter_sleeps_until_the_lock_it_is_blocked_on_goes() {
+    let nb = |fd, op| OpKind::Flock {
+        fd,
+        op,
+        nonblock: true,
+    };
+    let ops = vec![
+        op(0, open(FileName::A)),
+        op(0, open(FileName::A)),
+        op(0, OpKind::Fork),
+        op(0, nb(1, FlockOp::Sh)),
+        op(1, flock(0, FlockOp::Ex)),
+        op(0, nb(0, FlockOp::Sh)),
+        op(0, nb(1, FlockOp::Ex)),
+    ];
+    same_verdict_every_time("flock/blocker", ops, 1, 4, 6);
 }
 
 // covers: clone.vfork

@@ -249,6 +249,11 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Sethostname { .. } => "sethostname",
         Uname => "uname",
         Waitid { .. } => "waitid",
+        Setpgid { .. } => "setpgid",
+        Getpgid { .. } => "getpgid",
+        Setsid => "setsid",
+        Getsid { .. } => "getsid",
+        KillPgrp { .. } => "kill_pgrp",
     }
 }
 

@@ -52,6 +52,9 @@ pub enum Expect {
         /// `WNOWAIT`.
         nowait: bool,
     },
+    /// getpgid, getsid, setsid: `ret` is a group or session id in the caller's pid
+    /// namespace.
+    Pid,
     /// F_GETLK / F_OFD_GETLK: `data` holds the `struct flock` written back; its `l_pid` is
     /// a pid in the caller's pid namespace.
     Lock,
@@ -518,6 +521,13 @@ pub fn encode(
             },
             Expect::Data,
         ),
+        OpKind::Setpgid { .. }
+        | OpKind::Getpgid { .. }
+        | OpKind::Setsid
+        | OpKind::Getsid { .. }
+        | OpKind::KillPgrp { .. } => {
+            return Err(format!("{op:?} is encoded by lab::ops_groups"));
+        }
     })
 }
 

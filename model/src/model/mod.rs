@@ -15,6 +15,7 @@ mod clone;
 mod context;
 mod exec;
 mod files;
+mod groups;
 mod locks;
 mod memory;
 mod signals;
@@ -22,6 +23,8 @@ mod stop;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod version_tests;
 mod wait;
@@ -279,6 +282,10 @@ impl Model {
             cgroup: u64::from(task.ns.cgroup),
             time: u64::from(task.ns.time),
         });
+        let group = (!zombie).then(|| crate::obs::GroupView {
+            pgrp: self.pid_ref(label, self.pgrp_of(label)),
+            session: self.pid_ref(label, self.session_of(label)),
+        });
         TaskView {
             task: label,
             // /proc/PID/status PPid is the thread group of the parent thread
@@ -311,6 +318,7 @@ impl Model {
             signals,
             fs_context,
             namespaces,
+            group,
         }
     }
 
@@ -418,6 +426,11 @@ impl Model {
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
             OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
+            OpKind::Setpgid { target, pgid } => self.op_setpgid(t, *target, *pgid),
+            OpKind::Getpgid { target } => self.op_getpgid(t, *target, false),
+            OpKind::Setsid => self.op_setsid(t),
+            OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
+            OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -545,5 +558,9 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Fcntl { .. }
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
+            | OpKind::Setpgid { .. }
+            | OpKind::Getpgid { .. }
+            | OpKind::Setsid
+            | OpKind::Getsid { .. }
     )
 }

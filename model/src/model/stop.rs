@@ -40,21 +40,21 @@ impl Model {
     /// asked by `get_signal` before a SIGTSTP, SIGTTIN or SIGTTOU stops a group: an orphaned
     /// group discards them; SIGSTOP always stops): no member — a thread group leader that is
     /// not a zombie with an empty group — has a parent in another process group of the same
-    /// session. Every task of a case is in `t0`'s group and session; the lab (the parent of
-    /// `t0` and, as a subreaper, of the orphans) is in another group of that session.
+    /// session. The lab (the parent of `t0` and, as a subreaper, of the orphans) is in a
+    /// group of its own in the session `t0` starts in.
     fn pgrp_orphaned(&self, t: TaskId) -> bool {
-        let g = self.pgrp(t);
+        let g = self.pgrp_of(t);
         !(0..self.tasks.len() as TaskId).any(|x| {
             let task = &self.tasks[x as usize];
             let counts = !task.reaped
                 && task.tgid == x
-                && self.pgrp(x) == g
+                && self.pgrp_of(x) == g
                 && (task.alive() || self.group_has_live_thread(x));
-            let outside = match task.parent {
-                Parent::Reaper => true,
-                Parent::Task(p) => self.pgrp(p) != g,
+            let (ppgrp, psid) = match task.parent {
+                Parent::Reaper => (None, None),
+                Parent::Task(p) => (self.pgrp_of(p), self.session_of(p)),
             };
-            counts && outside
+            counts && ppgrp != g && psid == self.session_of(x)
         })
     }
 

@@ -46,6 +46,8 @@ pub(super) enum BlockedOp {
         exclusive: bool,
         /// The caller's thread group.
         pid: TaskId,
+        /// The lock it is blocked on (its serial): it sleeps until that one goes.
+        blocker: u64,
     },
 }
 
@@ -106,6 +108,14 @@ pub(super) struct Task {
     pub(super) ns: super::context::Namespaces,
     /// Job control state of the thread group (used on the group leader).
     pub(super) job: super::stop::JobState,
+    /// Process group (read on the thread group leader).
+    pub(super) pgrp: super::groups::GroupId,
+    /// Session (read on the thread group leader).
+    pub(super) sid: super::groups::GroupId,
+    /// Leads its session (`signal->leader`, set by setsid, not inherited).
+    pub(super) session_leader: bool,
+    /// `PF_FORKNOEXEC`: set by fork, cleared by exec.
+    pub(super) forknoexec: bool,
 }
 
 impl Task {
@@ -136,6 +146,11 @@ impl Task {
             shared_pending: 0,
             ns: Default::default(),
             job: Default::default(),
+            // The lab makes t0 a group leader (setpgid(0, 0)) in the lab's session.
+            pgrp: Some(0),
+            sid: None,
+            session_leader: false,
+            forknoexec: true,
         }
     }
 
@@ -193,6 +208,7 @@ impl Model {
     }
 
     // rule: fs.clone-fs-shares-else-copies
+    // rule: pgrp.inherited
     // rule: sig.fork-copies-dispositions
     // rule: sig.fork-keeps-mask-clears-pending
     /// Creates the child of a successful fork/vfork/clone by `t` (kernel/fork.c:
@@ -309,6 +325,14 @@ impl Model {
             ns,
             // copy_signal: a new thread group starts with no job control state.
             job: Default::default(),
+            // copy_process: a new process joins the caller's process group and session
+            // (init_task_pid of PIDTYPE_PGID and PIDTYPE_SID from task_pgrp(current) and
+            // task_session(current)), whatever the flags; copy_signal does not inherit
+            // session leadership; PF_FORKNOEXEC is set until the child execs.
+            pgrp: self.pgrp_of(t),
+            sid: self.session_of(t),
+            session_leader: false,
+            forknoexec: true,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -523,6 +547,7 @@ impl Model {
     }
 
     // rule: task.blocked-ops-wake
+    // rule: task.blocked-wait-echild-when-no-child-left
     /// Completes the ops of blocked tasks that Linux would wake now, until nothing changes:
     /// a `wait` whose child exited reaps it (kernel/exit.c: do_notify_parent wakes the
     /// parent's wait queue); a pipe read gets data or EOF; a pipe write gets room (and goes
@@ -556,8 +581,9 @@ impl Model {
                         ofd,
                         inode,
                         exclusive,
-                        pid,
-                    } => self.flock_wakes(ofd, inode, exclusive, pid),
+                        blocker,
+                        ..
+                    } => self.flock_wakes(label, ofd, inode, exclusive, blocker),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
                         // The write ends with EPIPE and SIGPIPE goes to the writer, which
                         // the delivery step may kill (see op_write).

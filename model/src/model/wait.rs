@@ -14,8 +14,8 @@ pub(super) enum Select {
     Any,
     /// `PIDTYPE_PID`: the child with this pid (a label that is no child matches nothing).
     Task(TaskId),
-    /// `PIDTYPE_PGID`: the children in the process group led by this label; `None` when the
-    /// id names no process group the caller can see (nothing matches).
+    /// `PIDTYPE_PGID`: the children in the process group named by this label's pid; `None`
+    /// when the id names no process group the caller can see (nothing matches).
     Pgrp(Option<TaskId>),
 }
 
@@ -56,21 +56,14 @@ fn dumps_core(sig: Signal) -> bool {
 }
 
 impl Model {
-    /// The process group of `t`, as the label of its leader. No op of the case moves a task
-    /// to another group, so every task is in `t0`'s: the lab makes `t0` a group leader, and
-    /// fork and clone children inherit the group (kernel/fork.c: copy_process attaches
-    /// `PIDTYPE_PGID` of the caller's group leader).
-    pub(super) fn pgrp(&self, _t: TaskId) -> TaskId {
-        0
-    }
-
-    /// The process group that the pid of label `g` names for a caller in pid namespace `ns`
-    /// (find_get_pid): `g` must be visible there, not reaped, and lead a group.
+    /// The process group that the pid of label `g` names for caller `caller`
+    /// (find_get_pid in its pid namespace): `g` must be visible there, not reaped (the lab
+    /// passes a released task's label as a pid nobody has), and some task's group.
     fn pgrp_named(&self, caller: TaskId, g: TaskId) -> Option<TaskId> {
         let ns = self.tasks[caller as usize].pidns;
         let task = self.tasks.get(g as usize)?;
         let leads = (0..self.tasks.len() as TaskId)
-            .any(|i| !self.tasks[i as usize].reaped && self.pgrp(i) == g);
+            .any(|i| !self.tasks[i as usize].reaped && self.pgrp_of(i) == Some(g));
         (!task.reaped && self.in_pidns(g as usize, ns) && leads).then_some(g)
     }
 
@@ -83,7 +76,7 @@ impl Model {
         let select = match target {
             WaitTarget::Any => Select::Any,
             WaitTarget::Task(c) => Select::Task(c),
-            WaitTarget::OwnGroup => Select::Pgrp(Some(self.pgrp(t))),
+            WaitTarget::OwnGroup => Select::Pgrp(self.pgrp_of(t)),
             WaitTarget::Group(g) => Select::Pgrp(self.pgrp_named(t, g)),
         };
         WaitSpec {
@@ -123,7 +116,7 @@ impl Model {
         let select = match target {
             WaitidTarget::All => Select::Any,
             WaitidTarget::Pid(c) => Select::Task(c),
-            WaitidTarget::OwnPgid => Select::Pgrp(Some(self.pgrp(t))),
+            WaitidTarget::OwnPgid => Select::Pgrp(self.pgrp_of(t)),
             WaitidTarget::Pgid(g) => Select::Pgrp(self.pgrp_named(t, g)),
             WaitidTarget::Pidfd(fd) if fd < 0 => return Outcome::Err(Errno::EINVAL),
             WaitidTarget::Pidfd(fd) => match self.pidfd_target(t, fd) {
@@ -258,7 +251,7 @@ impl Model {
         let pid_ok = match spec.select {
             Select::Any => true,
             Select::Task(x) => x == c,
-            Select::Pgrp(g) => g == Some(self.pgrp(c)),
+            Select::Pgrp(g) => g.is_some() && g == self.pgrp_of(c),
         };
         let clone_child = self.tasks[c as usize].exit_signal != SIGCHLD;
         pid_ok && (spec.all || clone_child == spec.clone)

@@ -468,7 +468,13 @@ fn stop_signals_stop_the_group_and_sigcont_resumes_it() {
     assert_eq!(snap.task(c).unwrap().state, TaskState::Stopped);
     assert_eq!(snap.task(th).unwrap().state, TaskState::Stopped);
     let pending = |m: &Model| {
-        m.snapshot().task(0).unwrap().signals.unwrap().shared_pending.0
+        m.snapshot()
+            .task(0)
+            .unwrap()
+            .signals
+            .unwrap()
+            .shared_pending
+            .0
             & crate::obs::SigSet::bit(Signal::SIGCHLD.0)
             != 0
     };
@@ -499,7 +505,10 @@ fn stop_signals_stop_the_group_and_sigcont_resumes_it() {
     };
     assert_eq!(run(&mut m, 0, wait4(false, true)), Outcome::Ret(0));
     assert_eq!(run(&mut m, 0, wait4(true, false)), report);
-    assert_eq!(waitid(&mut m, 0, WaitidTarget::All, wstopped), Outcome::Ret(0));
+    assert_eq!(
+        waitid(&mut m, 0, WaitidTarget::All, wstopped),
+        Outcome::Ret(0)
+    );
     // SIGCONT resumes the group, which then dies of the SIGUSR1 it kept.
     kill(&mut m, 0, c, Signal::SIGCONT);
     assert!(matches!(
