@@ -129,7 +129,7 @@ pub fn propose(
                 |t: &forkspec_model::TaskView| group.is_some() && t.group.map(|g| g.pgrp) == group;
             let pair = snap.tasks.iter().filter(|t| in_group(t)).any(|t| {
                 matches!(t.parent, forkspec_model::Parent::Task(p)
-                    if snap.task(p).is_some_and(|pt| in_group(pt)))
+                    if snap.task(p).is_some_and(&in_group))
             });
             if fatal && pair {
                 return None;
