@@ -1485,7 +1485,7 @@ mod tests {
     #[test]
     fn the_standard_mix_draws_every_kind_flag_region_and_advice() {
         use forkspec_model::{Advice, CloneEntry, CloneFlags, Region};
-        let [kinds, flags, regions, advice, woken] = drawn(3000);
+        let [kinds, flags, regions, advice, woken] = drawn(5000);
         let all: std::collections::BTreeSet<String> =
             GEN_OP_KINDS.iter().map(|k| k.to_string()).collect();
         assert_eq!(

@@ -136,7 +136,7 @@ fn connector(
 fn config(cases: u64, out_dir: &Path) -> CheckConfig {
     CheckConfig {
         cases,
-        seed: 11,
+        seed: 12,
         gen: GenConfig::default(),
         opts: RunOptions {
             snapshots: SnapshotMode::End,
