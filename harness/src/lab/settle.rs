@@ -136,8 +136,10 @@ pub fn sleeping(tid: i32, state: u8) -> Option<bool> {
 /// sleeps, so the parent's SIGCHLD is queued by then.
 pub fn stopped(tid: i32) -> bool {
     let dir = format!("/proc/{tid}/task/{tid}");
-    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok();
-    if stat.as_deref().and_then(parse_state) != Some(b'T') {
+    // `t`: the same stop under a tracer (a runner such as strace keeps a tracee's group
+    // stop as a ptrace stop).
+    let stop = |s: Option<String>| matches!(s.as_deref().and_then(parse_state), Some(b'T' | b't'));
+    if !stop(std::fs::read_to_string(format!("{dir}/stat")).ok()) {
         return false;
     }
     if !super::facility::get().proc_syscall {
@@ -148,7 +150,7 @@ pub fn stopped(tid: i32) -> bool {
     !matches!(
         line.as_deref().and_then(parse_syscall),
         None | Some(SyscallLine::Running)
-    ) && again.as_deref().and_then(parse_state) == Some(b'T')
+    ) && stop(again)
 }
 
 /// What task `tid` is doing, for a message: its state letter and syscall line.
