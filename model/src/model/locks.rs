@@ -682,5 +682,7 @@ mod tests {
         assert_eq!(range(&a(1, -2)), Err(Errno::EINVAL));
         assert_eq!(range(&a(-1, 1)), Err(Errno::EINVAL));
         assert_eq!(range(&a(2, i64::MAX)), Err(Errno::EOVERFLOW));
+        // The last byte may be OFFSET_MAX itself: start + len - 1, not start + len.
+        assert_eq!(range(&a(1, i64::MAX)), Ok((1, OFFSET_MAX)));
     }
 }
