@@ -20,7 +20,7 @@ pub struct TargetArgs {
     /// `strace -f -o /dev/null`). The lab's execs (the exec op, its zygote) re-enter it:
     /// directly when the lab proves at start-up that the runner follows exec, else through
     /// this command; the lab's hello reports the route (`exec_route`). A lab under a runner
-    /// gets 120 s to answer hello (the runner's start-up and the lab's probes through it).
+    /// gets 600 s to answer hello (the runner's start-up and the lab's probes through it).
     #[arg(long, value_name = "CMD")]
     pub runner: Option<String>,
     /// Which observations count.

@@ -197,17 +197,26 @@ fn doomed(pid: i32) -> bool {
 /// waitid(2) of every child takes `read_lock(&tasklist_lock)` (kernel/exit.c `__do_wait`
 /// for `P_ALL`), so it cannot pass an exit whose `exit_state` the lab has already seen until
 /// that exit's signal is queued. `WNOHANG | WNOWAIT` make it neither sleep nor reap.
+///
+/// Where waitid(2) is refused (ENOSYS: `forkspec restrict --deny waitid`), kill(2) of the
+/// lab's own process group with signal 0 (a permission check: nothing is sent) is the same
+/// barrier: kernel/signal.c `kill_something_info` takes `read_lock(&tasklist_lock)` for
+/// every pid but a positive one. Without either the barrier is gone (nothing waits on it:
+/// no deadline is spent), and an exit signal may be seen a moment late.
 fn exits_notified() {
     // SAFETY: siginfo_t is plain data (all zeroes is valid); waitid writes one into `info`
-    // and, with WNOWAIT, changes no task.
+    // and, with WNOWAIT, changes no task. kill with signal 0 sends nothing.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
+        let r = libc::waitid(
             libc::P_ALL,
             0,
             &mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
         );
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            libc::kill(0, 0);
+        }
     }
 }
 
