@@ -68,7 +68,11 @@ pub const CATALOGUE: &[Behaviour] = &[
         "wait reaps a zombie child (oldest first for any child), ECHILD without one; a blocked wait wakes at the child's exit",
         &["fork_procs", "clone01"],
         &["pidfd/pidfd_wait.c"],
-        &["task.wait-reaps-in-children-order", "task.blocked-ops-wake"],
+        &[
+            "task.wait-reaps-in-children-order",
+            "task.blocked-ops-wake",
+            "task.blocked-wait-echild-when-no-child-left",
+        ],
     ),
     b(
         "fork.new-objects",

@@ -784,6 +784,61 @@ mod tests {
         }
     }
 
+    /// Each capability a backend lacks removes exactly its own observations; with all of
+    /// them a snapshot is unchanged.
+    #[test]
+    fn mask_drops_exactly_what_each_missing_capability_observes() {
+        use crate::profile::Capabilities;
+        let mut t = task(0, Parent::Reaper);
+        t.exit_signal = Some(Signal::SIGCHLD);
+        t.signals = Some(SignalView::default());
+        t.fs_context = Some(FsView {
+            cwd: crate::op::CaseDir::Case,
+            umask: 0o22,
+        });
+        t.namespaces = Some(NsClasses::default());
+        let full = Snapshot {
+            tasks: vec![t],
+            ..Snapshot::default()
+        };
+        let mut same = full.clone();
+        same.mask(Capabilities::ALL);
+        assert_eq!(same, full);
+        type Pick = fn(&TaskView) -> bool;
+        type Deny = fn(&mut Capabilities);
+        let fields: [(&str, Deny, Pick); 4] = [
+            (
+                "exit_signal",
+                |c| c.exit_signal = false,
+                |t| t.exit_signal.is_some(),
+            ),
+            ("signals", |c| c.signals = false, |t| t.signals.is_some()),
+            (
+                "fs_context",
+                |c| c.fs_context = false,
+                |t| t.fs_context.is_some(),
+            ),
+            (
+                "namespaces",
+                |c| c.namespaces = false,
+                |t| t.namespaces.is_some(),
+            ),
+        ];
+        for (name, deny, _) in fields {
+            let mut caps = Capabilities::ALL;
+            deny(&mut caps);
+            let mut s = full.clone();
+            s.mask(caps);
+            for (other, _, present) in fields {
+                assert_eq!(
+                    present(&s.tasks[0]),
+                    other != name,
+                    "without {name}: {other}"
+                );
+            }
+        }
+    }
+
     /// Without a subreaper, the tasks the reaper outside adopted are left out (t0, the
     /// lab's own child, and children of tasks stay).
     #[test]

@@ -1097,6 +1097,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wait_options_survive_a_round_trip_and_are_left_out_only_when_empty() {
+        for options in [
+            WaitOptions::default(),
+            WaitOptions {
+                nohang: true,
+                ..WaitOptions::default()
+            },
+            WaitOptions {
+                clone: true,
+                all: true,
+                ..WaitOptions::default()
+            },
+        ] {
+            let op = OpKind::Wait {
+                target: WaitTarget::Any,
+                options,
+            };
+            let json = serde_json::to_string(&op).unwrap();
+            assert_eq!(json.contains("options"), !options.is_empty(), "{json}");
+            assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        }
+    }
+
+    #[test]
+    fn clone_flags_combine_with_or() {
+        let both = CloneFlags::VM | CloneFlags::FILES;
+        assert_eq!(both.0, CloneFlags::VM.0 | CloneFlags::FILES.0);
+        assert_ne!(both, CloneFlags::VM);
+    }
+
+    #[test]
     fn op_json_round_trip() {
         let ops = vec![
             Op {

@@ -547,6 +547,7 @@ impl Model {
     }
 
     // rule: task.blocked-ops-wake
+    // rule: task.blocked-wait-echild-when-no-child-left
     /// Completes the ops of blocked tasks that Linux would wake now, until nothing changes:
     /// a `wait` whose child exited reaps it (kernel/exit.c: do_notify_parent wakes the
     /// parent's wait queue); a pipe read gets data or EOF; a pipe write gets room (and goes
@@ -566,8 +567,17 @@ impl Model {
                 };
                 let label = t as TaskId;
                 let done = match op {
+                    // do_notify_parent wakes the parent's wait queue even when the child is
+                    // released at once (a parent that ignores SIGCHLD, which the init of a
+                    // pid namespace sets in a sighand_struct it may share); do_wait then
+                    // finds no eligible child (wait_consider_task skips EXIT_DEAD) and
+                    // returns ECHILD (kernel/exit.c, kernel/signal.c).
                     BlockedOp::Wait(target, opts) => {
                         self.reap_matching(label, target, opts).is_some()
+                            || !self
+                                .group_children(label)
+                                .into_iter()
+                                .any(|(_, c)| self.eligible(c, target, opts))
                     }
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
