@@ -86,6 +86,7 @@ pub type BResult<T> = Result<T, BackendError>;
 ///             ops: Some(vec!["fork".into(), "mem_write".into(), "mem_read".into()]),
 ///             speed: None,
 ///             exec_route: None,
+///             blocked_by_deadline: None,
 ///         })
 ///     }
 ///     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {

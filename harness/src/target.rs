@@ -279,6 +279,16 @@ impl Connected {
                 why: "--level internal: values, fds, offsets and task states".into(),
             });
         }
+        if let Some(why) = &self.hello.blocked_by_deadline {
+            v.push(NotCompared {
+                what: "blocking".into(),
+                why: format!(
+                    "the backend tells a blocked op only by its deadline: {why}; ops the model \
+                     predicts to block (a wait for a live child, a read of an empty pipe, a \
+                     flock of a locked file) are not generated"
+                ),
+            });
+        }
         for k in self.ops.missing() {
             let why = match &self.hello.exec_route {
                 // The lab leaves exec out when no exec route stays inside the runner.
