@@ -1441,7 +1441,10 @@ impl Case {
         super::reap::kill_all(self.pgid, &targets);
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
-        let end = Instant::now() + Duration::from_secs(5);
+        // Dying takes long where everything does (under valgrind an exit unmaps the tool's
+        // own memory): the bound is an op deadline, which scales with the measured speed.
+        let bound = TEARDOWN_MIN.max(self.deadline);
+        let end = Instant::now() + bound;
         for t in &self.tasks {
             let Some(fd) = &t.pidfd else { continue };
             loop {
@@ -1471,7 +1474,7 @@ impl Case {
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid, &targets, end) {
+        if let Err(e) = reap_group(self.pgid, &targets, end, bound) {
             err = Some(e);
         }
         for t in &mut self.tasks {
@@ -1554,10 +1557,18 @@ fn t_thread(t: &Task) -> bool {
     t.thread
 }
 
+/// The least time a teardown waits for the killed tasks to die.
+const TEARDOWN_MIN: Duration = Duration::from_secs(5);
+
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
-/// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
-/// hangs.
-fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result<(), String> {
+/// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end`
+/// (`bound` after the kill) so the lab never hangs.
+fn reap_group(
+    pgid: i32,
+    targets: &[(i32, Option<i32>)],
+    end: Instant,
+    bound: Duration,
+) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
     }
@@ -1575,7 +1586,10 @@ fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result
             _ => {}
         }
         if Instant::now() >= end {
-            return Err("teardown: tasks still alive after 5 s".to_string());
+            return Err(format!(
+                "teardown: tasks still alive {} ms after the kill",
+                bound.as_millis()
+            ));
         }
         // The group is ours (its leader t0 is not reaped yet, or it is empty).
         super::reap::kill_all(pgid, &targets);
