@@ -183,6 +183,11 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
+                (Setpgid, 3),
+                (Getpgid, 1),
+                (Setsid, 1),
+                (Getsid, 1),
+                (KillPgrp, 1),
             ],
         }
     }
@@ -220,6 +225,11 @@ enum Kind {
     Umask,
     Sethostname,
     Uname,
+    Setpgid,
+    Getpgid,
+    Setsid,
+    Getsid,
+    KillPgrp,
 }
 
 impl Kind {
@@ -256,12 +266,17 @@ impl Kind {
             Kind::Umask => &["umask"],
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
+            Kind::Setpgid => &["setpgid"],
+            Kind::Getpgid => &["getpgid"],
+            Kind::Setsid => &["setsid"],
+            Kind::Getsid => &["getsid"],
+            Kind::KillPgrp => &["kill_pgrp"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 30] = [
+pub const GEN_OP_KINDS: [&str; 35] = [
     "fork",
     "exit",
     "wait",
@@ -292,6 +307,11 @@ pub const GEN_OP_KINDS: [&str; 30] = [
     "umask",
     "sethostname",
     "uname",
+    "setpgid",
+    "getpgid",
+    "setsid",
+    "getsid",
+    "kill_pgrp",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -402,6 +422,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             .iter()
             .any(|l| l.kind == forkspec_model::LockKind::Flock)
             && cfg.ops.contains("flock")
+            && cfg.blocking
             && src.chance(FLOCK_WAIT_PCT)
         {
             // The random mix seldom lines up a flock behind another description's lock.
@@ -470,14 +491,14 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
 /// Percent of the ops the model predicts to block (of the kinds [`may_block`] allows) that
 /// are kept: enough for every wake-up kind to come up in a few thousand cases, few enough
 /// that cases with a sleeper stay a small part of the mix.
-const BLOCK_PCT: u32 = 35;
+const BLOCK_PCT: u32 = 50;
 /// Percent of the steps after a blocking op that try to wake its task ([`waker`]), so the
 /// wake-up usually comes a few ops later, after other ops ran around the sleeper.
 const WAKE_PCT: u32 = 30;
 
 /// Percent of the steps with a flock lock held (and nobody asleep) that try to queue a
 /// blocking flock behind it ([`queue_flock`]).
-const FLOCK_WAIT_PCT: u32 = 15;
+const FLOCK_WAIT_PCT: u32 = 20;
 
 /// A blocking `flock` on a file some flock lock is held on, by a live task through one of
 /// its fds of that file (the model then says whether another description holds the lock).
@@ -1124,8 +1145,22 @@ fn propose(
             }
         }
         Kind::Uname => OpKind::Uname,
+        Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
+            crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
+        }
     };
     Some(Op { task, kind })
+}
+
+fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
+    use crate::gen_groups::GroupKind as G;
+    match k {
+        Kind::Setpgid => G::Setpgid,
+        Kind::Getpgid => G::Getpgid,
+        Kind::Setsid => G::Setsid,
+        Kind::Getsid => G::Getsid,
+        _ => G::KillPgrp,
+    }
 }
 
 /// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a

@@ -248,6 +248,11 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Umask { .. } => "umask",
         Sethostname { .. } => "sethostname",
         Uname => "uname",
+        Setpgid { .. } => "setpgid",
+        Getpgid { .. } => "getpgid",
+        Setsid => "setsid",
+        Getsid { .. } => "getsid",
+        KillPgrp { .. } => "kill_pgrp",
     }
 }
 

@@ -305,6 +305,22 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
             &format!("{:#05o}", y.umask),
         );
     }
+    if let (Some(x), Some(y)) = (&e.group, &a.group) {
+        d.field(
+            format!("{t}.pgrp"),
+            "t.pgrp",
+            Level::Semantic,
+            &x.pgrp,
+            &y.pgrp,
+        );
+        d.field(
+            format!("{t}.session"),
+            "t.session",
+            Level::Semantic,
+            &x.session,
+            &y.session,
+        );
+    }
     if let (Some(x), Some(y)) = (&e.namespaces, &a.namespaces) {
         for ((name, p), (_, q)) in x.named().into_iter().zip(y.named()) {
             d.field(
@@ -476,6 +492,7 @@ mod tests {
                 signals: None,
                 fs_context: None,
                 namespaces: None,
+                group: None,
             }],
             ofds: vec![],
             inodes: vec![],

@@ -122,6 +122,56 @@ pub enum Outcome {
     Died,
     /// `F_GETLK` / `F_OFD_GETLK`: the `struct flock` the kernel wrote back.
     Lock(LockReport),
+    /// `getpgid`, `getsid`, `setsid`: a process group or session id as the caller's pid
+    /// namespace numbers it.
+    Pid(PidRef),
+}
+
+/// A pid a system call returned (a process group or session id), as a label: the task whose
+/// pid it is, a pid outside the case (the lab's own group and session), or 0 because the
+/// caller's pid namespace has no number for it (`pid_vnr`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PidRef {
+    /// The pid of this task (a group or session keeps its leader's pid after the leader is
+    /// reaped, while it has members).
+    Task(TaskId),
+    /// A pid of no task of the case: the lab's process group or session.
+    Outside,
+    /// `0`: not visible in the caller's pid namespace.
+    Invisible,
+}
+
+impl fmt::Display for PidRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PidRef::Task(t) => write!(f, "t{t}"),
+            PidRef::Outside => write!(f, "outside"),
+            PidRef::Invisible => write!(f, "0"),
+        }
+    }
+}
+
+/// A task's process group and session as the task itself sees them (`getpgid(0)`,
+/// `getsid(0)`). Semantic.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GroupView {
+    /// The process group id.
+    pub pgrp: PidRef,
+    /// The session id.
+    pub session: PidRef,
+}
+
+impl GroupView {
+    /// What every task has in a case that never changes groups: `t0`'s group (the lab makes
+    /// `t0` a group leader) in the lab's session, or, seen from a pid namespace the case
+    /// created, neither visible.
+    pub fn is_inherited_from_t0(&self) -> bool {
+        matches!(
+            (self.pgrp, self.session),
+            (PidRef::Task(0), PidRef::Outside) | (PidRef::Invisible, PidRef::Invisible)
+        )
+    }
 }
 
 /// What `F_GETLK` / `F_OFD_GETLK` reports.
@@ -172,6 +222,7 @@ impl fmt::Display for Outcome {
             Outcome::Killed(s) => write!(f, "killed by {s}"),
             Outcome::Blocked => write!(f, "blocked"),
             Outcome::Died => write!(f, "died (exit status not observed)"),
+            Outcome::Pid(p) => write!(f, "= {p}"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,
@@ -356,6 +407,9 @@ pub struct TaskView {
     /// Namespace classes; `None` for zombies and when not observed. Internal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NsClasses>,
+    /// Process group and session; `None` for zombies and when not observed. Semantic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupView>,
 }
 
 /// Which of a clone child's two words: the backend passes one `parent_tid` and one
@@ -781,6 +835,7 @@ mod tests {
             signals: None,
             fs_context: None,
             namespaces: None,
+            group: None,
         }
     }
 
@@ -897,6 +952,7 @@ mod tests {
                     signals: None,
                     fs_context: None,
                     namespaces: None,
+                    group: None,
                 }],
                 ofds: vec![Ofd {
                     id: ofd,

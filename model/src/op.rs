@@ -604,6 +604,42 @@ pub enum OpKind {
     },
     /// `uname(&buf)`: the outcome is the node name (`Outcome::Data`).
     Uname,
+    /// `setpgid(pid, pgid)` (setpgid(2)). Each argument is a task label, passed as that
+    /// task's pid in the caller's pid namespace, or absent for 0 (the caller; the target's
+    /// own pid). A label of a reaped task, or of one the caller's namespace does not see,
+    /// is passed as a pid no task has.
+    Setpgid {
+        /// The process moved; absent: the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+        /// The group joined, named by its id (a task's pid); absent: the target's own pid.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<TaskId>,
+    },
+    /// `getpgid(pid)`: the outcome is the group id ([`crate::Outcome::Pid`]).
+    Getpgid {
+        /// The task asked about; absent: 0, the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+    },
+    /// `setsid()`: the outcome is the new session id ([`crate::Outcome::Pid`]).
+    Setsid,
+    /// `getsid(pid)`: the outcome is the session id ([`crate::Outcome::Pid`]).
+    Getsid {
+        /// The task asked about; absent: 0, the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+    },
+    /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
+    /// the group gets the signal.
+    KillPgrp {
+        /// The group, named by its id (a task's pid, passed as the caller's pid namespace
+        /// numbers it); absent: 0, the caller's group.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<TaskId>,
+        /// Signal number (any number: out of range is EINVAL).
+        sig: Signal,
+    },
 }
 
 fn yes() -> bool {
@@ -853,6 +889,17 @@ impl OpKind {
         }
     }
 
+    /// The task labels the group ops pass as pids (setpgid's target and group, getpgid's and
+    /// getsid's target, the group of a kill to a group): what the shrinker renumbers.
+    pub fn task_args_mut(&mut self) -> Vec<&mut TaskId> {
+        match self {
+            OpKind::Setpgid { target, pgid } => target.iter_mut().chain(pgid.iter_mut()).collect(),
+            OpKind::Getpgid { target } | OpKind::Getsid { target } => target.iter_mut().collect(),
+            OpKind::KillPgrp { pgid, .. } => pgid.iter_mut().collect(),
+            _ => vec![],
+        }
+    }
+
     /// The values of [`OpKind::fd_args_mut`].
     pub fn fd_args(&self) -> Vec<Fd> {
         self.clone().fd_args_mut().into_iter().map(|f| *f).collect()
@@ -1063,6 +1110,26 @@ impl fmt::Display for Op {
             OpKind::Umask { mask } => write!(f, "umask({mask:#05o})"),
             OpKind::Sethostname { name } => write!(f, "sethostname({:?})", name.as_str()),
             OpKind::Uname => write!(f, "uname()"),
+            OpKind::Setpgid { target, pgid } => {
+                write!(f, "setpgid({}, {})", PidArg(*target), PidArg(*pgid))
+            }
+            OpKind::Getpgid { target } => write!(f, "getpgid({})", PidArg(*target)),
+            OpKind::Setsid => write!(f, "setsid()"),
+            OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
+            OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),
+            OpKind::KillPgrp { pgid: Some(g), sig } => write!(f, "kill(-t{g}, {sig})"),
+        }
+    }
+}
+
+/// A pid argument of a group op: a label, or 0.
+struct PidArg(Option<TaskId>);
+
+impl fmt::Display for PidArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(t) => write!(f, "t{t}"),
+            None => write!(f, "0"),
         }
     }
 }

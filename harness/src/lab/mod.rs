@@ -25,6 +25,8 @@ mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod ops_groups;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod reap;
@@ -38,6 +40,8 @@ mod serve;
 mod settle;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod speed;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod starve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -40,6 +40,8 @@ impl Model {
         // signal (rule sig.exit-signal-after-parent-exec).
         self.tasks[me].self_exec_id += 1;
         self.tasks[me].userns_caps = false;
+        // begin_new_exec clears PF_FORKNOEXEC: a parent's setpgid on it is EACCES from now.
+        self.tasks[me].forknoexec = false;
         let sighand = self.tasks[me].sighand;
         let shared_sighand = self
             .tasks
@@ -113,6 +115,7 @@ impl Model {
             }
         }
         if t != tgid {
+            self.groups_take_over(t, tgid);
             let leader = tgid as usize;
             // The group's shared pending set lives on the leader in this model.
             let shared = std::mem::take(&mut self.tasks[leader].shared_pending);

@@ -15,12 +15,15 @@ mod clone;
 mod context;
 mod exec;
 mod files;
+mod groups;
 mod locks;
 mod memory;
 mod signals;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_groups;
 #[cfg(test)]
 mod version_tests;
 
@@ -275,6 +278,10 @@ impl Model {
             cgroup: u64::from(task.ns.cgroup),
             time: u64::from(task.ns.time),
         });
+        let group = (!zombie).then(|| crate::obs::GroupView {
+            pgrp: self.pid_ref(label, self.pgrp_of(label)),
+            session: self.pid_ref(label, self.session_of(label)),
+        });
         TaskView {
             task: label,
             // /proc/PID/status PPid is the thread group of the parent thread
@@ -303,6 +310,7 @@ impl Model {
             signals,
             fs_context,
             namespaces,
+            group,
         }
     }
 
@@ -408,6 +416,11 @@ impl Model {
             OpKind::Umask { mask } => self.op_umask(t, *mask),
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
+            OpKind::Setpgid { target, pgid } => self.op_setpgid(t, *target, *pgid),
+            OpKind::Getpgid { target } => self.op_getpgid(t, *target, false),
+            OpKind::Setsid => self.op_setsid(t),
+            OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
+            OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -535,5 +548,9 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Fcntl { .. }
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
+            | OpKind::Setpgid { .. }
+            | OpKind::Getpgid { .. }
+            | OpKind::Setsid
+            | OpKind::Getsid { .. }
     )
 }

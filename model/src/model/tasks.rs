@@ -104,6 +104,14 @@ pub(super) struct Task {
     pub(super) shared_pending: u64,
     /// Namespaces other than the pid namespace.
     pub(super) ns: super::context::Namespaces,
+    /// Process group (read on the thread group leader).
+    pub(super) pgrp: super::groups::GroupId,
+    /// Session (read on the thread group leader).
+    pub(super) sid: super::groups::GroupId,
+    /// Leads its session (`signal->leader`, set by setsid, not inherited).
+    pub(super) session_leader: bool,
+    /// `PF_FORKNOEXEC`: set by fork, cleared by exec.
+    pub(super) forknoexec: bool,
 }
 
 impl Task {
@@ -133,6 +141,11 @@ impl Task {
             pending: 0,
             shared_pending: 0,
             ns: Default::default(),
+            // The lab makes t0 a group leader (setpgid(0, 0)) in the lab's session.
+            pgrp: Some(0),
+            sid: None,
+            session_leader: false,
+            forknoexec: true,
         }
     }
 
@@ -190,6 +203,7 @@ impl Model {
     }
 
     // rule: fs.clone-fs-shares-else-copies
+    // rule: pgrp.inherited
     // rule: sig.fork-copies-dispositions
     // rule: sig.fork-keeps-mask-clears-pending
     /// Creates the child of a successful fork/vfork/clone by `t` (kernel/fork.c:
@@ -304,6 +318,14 @@ impl Model {
             pending: 0,
             shared_pending: 0,
             ns,
+            // copy_process: a new process joins the caller's process group and session
+            // (init_task_pid of PIDTYPE_PGID and PIDTYPE_SID from task_pgrp(current) and
+            // task_session(current)), whatever the flags; copy_signal does not inherit
+            // session leadership; PF_FORKNOEXEC is set until the child execs.
+            pgrp: self.pgrp_of(t),
+            sid: self.session_of(t),
+            session_leader: false,
+            forknoexec: true,
         });
         if !thread {
             if let Parent::Task(p) = parent {
