@@ -465,6 +465,11 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             // model (a step is deterministic): no second step.
             let mut probe = model.clone();
             let taken = probe.step(&op, None).taken;
+            if matches!(op.kind, OpKind::KillPgrp { .. })
+                && kills_parent_and_child(&snap, &probe.snapshot())
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;
@@ -810,12 +815,7 @@ fn propose(
             }
         }
         Kind::Wait => {
-            let children: Vec<u32> = snap
-                .tasks
-                .iter()
-                .filter(|t| t.parent == forkspec_model::Parent::Task(task))
-                .map(|t| t.task)
-                .collect();
+            let children = children_of(snap, task);
             let target = if children.is_empty() || src.chance(15) {
                 if src.chance(50) {
                     WaitTarget::Any
@@ -1163,6 +1163,35 @@ fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
     }
 }
 
+/// Whether a process and one of its children, both alive in `before`, are dead in `after`.
+/// A kill to a group that ends both leaves their order to the scheduler: a child that dies
+/// first is a zombie of a parent that may reap it at once (one that ignores SIGCHLD), one
+/// that dies last goes to the reaper, which keeps it. The model cannot tell which, so such
+/// kills are left out of the mix (seed 1405 of the acceptance run showed both).
+fn kills_parent_and_child(before: &Snapshot, after: &Snapshot) -> bool {
+    let dead = |t: u32| {
+        after
+            .task(t)
+            .is_none_or(|v| matches!(v.state, TaskState::Zombie(_)))
+    };
+    let alive = |v: &forkspec_model::TaskView| !matches!(v.state, TaskState::Zombie(_));
+    before.tasks.iter().filter(|c| alive(c)).any(|c| {
+        let forkspec_model::Parent::Task(p) = c.parent else {
+            return false;
+        };
+        dead(c.task) && before.task(p).is_some_and(alive) && dead(p)
+    })
+}
+
+/// The labels of `task`'s children in `snap`.
+pub(crate) fn children_of(snap: &Snapshot, task: u32) -> Vec<u32> {
+    snap.tasks
+        .iter()
+        .filter(|t| t.parent == forkspec_model::Parent::Task(task))
+        .map(|t| t.task)
+        .collect()
+}
+
 /// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a
 /// network namespace costs milliseconds and is torn down asynchronously); CLONE_THREAD
 /// appears, but the generator keeps only its invalid uses.
@@ -1437,6 +1466,36 @@ mod tests {
             .map(|k| k.to_string())
             .collect();
         assert!(woken.is_superset(&all), "woken: {woken:?}");
+    }
+
+    /// No generated kill to a group ends a process and its child together (their order is
+    /// the scheduler's), while kills to a group that end one of them still come up.
+    #[test]
+    fn no_group_kill_ends_a_parent_and_its_child_together() {
+        let profile = Profile::default();
+        let mut fatal = 0;
+        for seed in 0..3000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            for op in &case.ops {
+                let before = model.snapshot();
+                model.step(op, None);
+                if let OpKind::KillPgrp { .. } = op.kind {
+                    let after = model.snapshot();
+                    assert!(
+                        !kills_parent_and_child(&before, &after),
+                        "seed {seed}: {op}"
+                    );
+                    fatal += usize::from(before.tasks.iter().any(|t| {
+                        t.state == TaskState::Live
+                            && after
+                                .task(t.task)
+                                .is_none_or(|v| v.state != TaskState::Live)
+                    }));
+                }
+            }
+        }
+        assert!(fatal > 10, "{fatal} group kills ended a task");
     }
 
     /// Ops the model predicts to block come up, always with one sleeper at a time and only

@@ -56,12 +56,7 @@ pub fn propose(
         .collect();
     groups.sort_unstable();
     groups.dedup();
-    let children: Vec<u32> = snap
-        .tasks
-        .iter()
-        .filter(|t| t.parent == forkspec_model::Parent::Task(task))
-        .map(|t| t.task)
-        .collect();
+    let children = crate::gen::children_of(snap, task);
     let any_label = |src: &mut dyn Choices| {
         if src.chance(5) {
             src.below(created.max(1))

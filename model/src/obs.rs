@@ -894,6 +894,49 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_signal_set_is_empty_only_without_signals() {
+        assert!(SigSet::default().is_empty());
+        assert!(!SigSet(1 << 9).is_empty());
+    }
+
+    /// Without kcmp two fds of one description cannot be told to share it: each fd gets a
+    /// description of its own, with the same offset, flags and inode.
+    #[test]
+    fn mask_without_kcmp_gives_each_fd_its_own_description() {
+        use crate::profile::Capabilities;
+        let mut t = task(0, Parent::Reaper);
+        let fd = |fd| FdEntry {
+            fd,
+            cloexec: false,
+            ofd: 0,
+            unobserved: false,
+        };
+        t.fds = vec![fd(3), fd(4)];
+        let ofd = Ofd {
+            id: 0,
+            inode: 0,
+            offset: 5,
+            access: crate::op::Access::RdWr,
+            append: false,
+            nonblock: false,
+        };
+        let mut s = Snapshot {
+            tasks: vec![t],
+            ofds: vec![ofd],
+            ..Snapshot::default()
+        };
+        let mut caps = Capabilities::ALL;
+        caps.kcmp = false;
+        s.mask(caps);
+        let ids: Vec<u64> = s.tasks[0].fds.iter().map(|e| e.ofd).collect();
+        assert_ne!(ids[0], ids[1]);
+        for id in ids {
+            let o = s.ofds.iter().find(|o| o.id == id).expect("its description");
+            assert_eq!(Ofd { id: 0, ..*o }, ofd);
+        }
+    }
+
     /// Without a subreaper, the tasks the reaper outside adopted are left out (t0, the
     /// lab's own child, and children of tasks stay).
     #[test]

@@ -1182,9 +1182,44 @@ mod tests {
                 options,
             };
             let json = serde_json::to_string(&op).unwrap();
-            assert_eq!(json.contains("options"), !options.is_empty(), "{json}");
+            let set = options != WaitOptions::default();
+            assert_eq!(options.is_empty(), !set);
+            assert_eq!(json.contains("options"), set, "{json}");
             assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
         }
+    }
+
+    #[test]
+    fn clone_flags_are_named_in_order_and_unknown_bits_in_hex() {
+        let names = (CloneFlags::VM | CloneFlags::FILES | CloneFlags(1 << 40)).names();
+        let name = |f: CloneFlags| {
+            CloneFlags::NAMED
+                .iter()
+                .find(|n| n.0 == f)
+                .map(|n| n.1.to_string())
+                .unwrap()
+        };
+        let mut want = vec![name(CloneFlags::VM), name(CloneFlags::FILES)];
+        // NAMED's order decides the order of the names.
+        let pos = |f: CloneFlags| CloneFlags::NAMED.iter().position(|n| n.0 == f);
+        if pos(CloneFlags::FILES) < pos(CloneFlags::VM) {
+            want.reverse();
+        }
+        want.push("0x10000000000".into());
+        assert_eq!(names, want);
+        assert!(CloneFlags::EMPTY.names().is_empty());
+    }
+
+    #[test]
+    fn the_fd_arguments_of_an_op_are_its_descriptors_in_order() {
+        assert_eq!(OpKind::Dup2 { old: 4, new: 9 }.fd_args(), vec![4, 9]);
+        assert_eq!(OpKind::Close { fd: 7 }.fd_args(), vec![7]);
+        assert!(OpKind::Fork.fd_args().is_empty());
+        let mut op = OpKind::Dup2 { old: 4, new: 9 };
+        for f in op.fd_args_mut() {
+            *f += 1;
+        }
+        assert_eq!(op, OpKind::Dup2 { old: 5, new: 10 });
     }
 
     #[test]

@@ -575,6 +575,31 @@ impl Case {
         ext.extend(self.tasks[i].pid, now, self.hang_guard())
     }
 
+    /// Whether task `i`'s hang guard ran out at `now` (then the hang is recorded: it did not
+    /// `what`); while it is starved of a CPU `end` moves on instead.
+    fn guard_ran_out(
+        &mut self,
+        i: usize,
+        what: &str,
+        starve: &mut starve::Extension,
+        now: Instant,
+        end: &mut Instant,
+    ) -> bool {
+        if now < *end {
+            return false;
+        }
+        match self.starved_until(i, starve, now) {
+            Some(later) => {
+                *end = later;
+                false
+            }
+            None => {
+                self.hung(i, what);
+                true
+            }
+        }
+    }
+
     /// Records that task `i` did not `what` within the hang guard (the first such record
     /// wins; the request then fails with it).
     fn hung(&mut self, i: usize, what: &str) {
@@ -785,14 +810,8 @@ impl Case {
             let (pid, thread) = (self.tasks[i].pid, self.tasks[i].thread);
             while !proc_exited(pid, thread) {
                 let now = Instant::now();
-                if now >= end {
-                    match self.starved_until(i, &mut starve, now) {
-                        Some(later) => end = later,
-                        None => {
-                            self.hung(i, "exit");
-                            return;
-                        }
-                    }
+                if self.guard_ran_out(i, "exit", &mut starve, now, &mut end) {
+                    return;
                 }
                 std::thread::sleep(proc_tick(start, end));
             }
@@ -800,14 +819,8 @@ impl Case {
         };
         loop {
             let now = Instant::now();
-            if now >= end {
-                match self.starved_until(i, &mut starve, now) {
-                    Some(later) => end = later,
-                    None => {
-                        self.hung(i, "exit");
-                        return;
-                    }
-                }
+            if self.guard_ran_out(i, "exit", &mut starve, now, &mut end) {
+                return;
             }
             let mut p = libc::pollfd {
                 fd,
@@ -1354,14 +1367,8 @@ impl Case {
                 return;
             }
             let now = Instant::now();
-            if now >= end {
-                match self.starved_until(c, &mut starve, now) {
-                    Some(later) => end = later,
-                    None => {
-                        self.hung(c, "send its birth message");
-                        return;
-                    }
-                }
+            if self.guard_ran_out(c, "send its birth message", &mut starve, now, &mut end) {
+                return;
             }
             self.wait_reply_or_exit(c, start, end);
             self.pump();
