@@ -106,7 +106,8 @@ const COSTS: &[(&str, &[&str])] = &[
     ("clone_parent", &[]),
     ("fixed_addresses", &[]),
     ("proc_locks", &["locks"]),
-    ("proc_syscall", &[]),
+    // Only the deadline tells a blocked op: the blocking forms are not generated.
+    ("proc_syscall", &["blocking"]),
 ];
 
 fn expected(base: &BTreeSet<String>, denied: &[&str]) -> BTreeSet<String> {
@@ -170,7 +171,13 @@ fn without_proc_syscall_the_deadline_decides_blocked() {
     let (mut b, _) = ProcessBackend::spawn_command(cmd, &argv).unwrap();
     let deadline = std::time::Duration::from_millis(300);
     b.op_deadline = deadline;
-    b.hello().unwrap();
+    let hello = b.hello().unwrap();
+    assert!(
+        hello
+            .blocked_by_deadline
+            .is_some_and(|why| why.contains("proc")),
+        "the hello says that only the deadline tells a blocked op"
+    );
     b.setup(&CaseConfig::default()).unwrap();
     let op = |task, kind| Op { task, kind };
     b.op(&op(0, OpKind::Fork), false).unwrap();

@@ -377,6 +377,10 @@ pub struct GenConfig {
     pub max_tasks: u32,
     /// The op kinds that may be generated (a backend's supported ops).
     pub ops: OpSet,
+    /// Whether ops the model predicts to block may be generated ([`may_block`]): not for a
+    /// backend that tells a blocked op only by its deadline (its hello's
+    /// `blocked_by_deadline`), where each would cost a whole deadline.
+    pub blocking: bool,
 }
 
 impl Default for GenConfig {
@@ -387,6 +391,7 @@ impl Default for GenConfig {
             pages: 8,
             max_tasks: 24,
             ops: OpSet::ALL,
+            blocking: true,
         }
     }
 }
@@ -417,6 +422,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             .iter()
             .any(|l| l.kind == forkspec_model::LockKind::Flock)
             && cfg.ops.contains("flock")
+            && cfg.blocking
             && src.chance(FLOCK_WAIT_PCT)
         {
             // The random mix seldom lines up a flock behind another description's lock.
@@ -468,7 +474,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 accepted = Some((op, taken, probe));
                 break;
             }
-            if may_block(&snap, &op) && src.chance(BLOCK_PCT) {
+            if cfg.blocking && may_block(&snap, &op) && src.chance(BLOCK_PCT) {
                 sleeper = Some(op.task);
                 accepted = Some((op, taken, probe));
                 break;
@@ -1336,6 +1342,31 @@ mod tests {
         assert_eq!(seen, expected);
         assert!(OpSet::ALL.missing().is_empty());
         assert!(ops.missing().contains(&"wait"));
+    }
+
+    /// How many ops of `cases` generated cases the model says block.
+    fn blocked_ops(cfg: &GenConfig, cases: u64) -> usize {
+        let profile = Profile::default();
+        (0..cases)
+            .map(|seed| {
+                let case = generate(&mut SeededChoices::new(seed), cfg, &profile);
+                let mut m = Model::new(case.config, &profile);
+                case.ops
+                    .iter()
+                    .filter(|op| m.step(op, None).taken == Outcome::Blocked)
+                    .count()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn without_blocking_no_op_blocks() {
+        let off = GenConfig {
+            blocking: false,
+            ..GenConfig::default()
+        };
+        assert_eq!(blocked_ops(&off, 400), 0);
+        assert!(blocked_ops(&GenConfig::default(), 400) > 0);
     }
 
     #[test]
