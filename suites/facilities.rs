@@ -55,6 +55,9 @@ fn check_denied(deny: &str, cases: u32, seed: u32) -> BTreeSet<String> {
         .arg(seed.to_string())
         .arg("--json")
         .arg(&json)
+        // A divergence's case file goes to the test's own directory, never the source tree.
+        .arg("--out")
+        .arg(tmp.0.join("divergences"))
         .env("FORKSPEC_LAB_DENY", deny)
         .env("FORKSPEC_TMPDIR", &tmp.0)
         .output()
@@ -145,6 +148,7 @@ fn an_unknown_facility_name_is_an_error() {
     let tmp = Tmp::new("typo");
     let out = Command::new(exe())
         .args(["check", "--cases", "1"])
+        .current_dir(&tmp.0)
         .env("FORKSPEC_LAB_DENY", "pidfd_thraed")
         .env("FORKSPEC_TMPDIR", &tmp.0)
         .output()
