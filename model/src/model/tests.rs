@@ -2101,3 +2101,30 @@ fn the_snapshot_shows_the_umask_and_cwd_a_task_set() {
     assert_eq!((fs(0).umask, fs(c).umask), (0o22, 0o77));
     assert_eq!(fs(c).cwd, CaseDir::Case);
 }
+
+/// A write puts the pages it wrote (and only those) in the page cache: after a truncation
+/// empties the cache, a pwrite into the middle of page 3 caches page 3, which the read
+/// fault on page 0 then maps by fault-around, while the holes before it stay unmapped.
+#[test]
+fn a_write_caches_the_pages_it_wrote_for_fault_around() {
+    let mut m = model();
+    let Outcome::Ret(fd) = open(&mut m, 0, FileName::Data, rw(false)) else {
+        panic!("open data")
+    };
+    let fd = fd as crate::op::Fd;
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd, len: 0 }),
+        Outcome::Ret(0)
+    );
+    let w = OpKind::Pwrite {
+        fd,
+        data: vec![7],
+        offset: 3 * 4096 + 10,
+    };
+    assert_eq!(run(&mut m, 0, w), Outcome::Ret(1));
+    load(&mut m, 0, Region::FilePrivate, 0);
+    let present: Vec<bool> = (0..4)
+        .map(|p| page(&m, 0, Region::FilePrivate, p).present)
+        .collect();
+    assert_eq!(present, [true, false, false, true]);
+}
