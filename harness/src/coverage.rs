@@ -369,6 +369,28 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &[],
     ),
+    // Inherited state.
+    b(
+        "task.subreaper",
+        "PR_SET_CHILD_SUBREAPER: orphans go to the nearest live subreaper ancestor; the flag is per process, not inherited by fork, kept by exec",
+        &["prctl03"],
+        &[],
+        &[
+            "task.prctl-subreaper-pdeathsig",
+            "task.orphans-go-to-nearest-subreaper",
+            "task.adopted-zombie-notifies",
+        ],
+    ),
+    b(
+        "task.pdeathsig",
+        "PR_SET_PDEATHSIG: per thread, cleared in fork and clone children, kept by exec; sent to the process when the creating thread exits",
+        &["prctl01"],
+        &[],
+        &[
+            "task.prctl-subreaper-pdeathsig",
+            "task.pdeathsig-fires-when-parent-thread-exits",
+        ],
+    ),
 ];
 
 /// Why the matrix cannot be made.

@@ -151,6 +151,9 @@ impl Mix {
                 (Umask, 2),
                 (Sethostname, 2),
                 (Uname, 2),
+                (Prctl, 3),
+                (CloseRange, 2),
+                (Unshare, 3),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -183,6 +186,9 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
+                (Prctl, 2),
+                (CloseRange, 2),
+                (Unshare, 2),
             ],
         }
     }
@@ -220,6 +226,9 @@ enum Kind {
     Umask,
     Sethostname,
     Uname,
+    Prctl,
+    CloseRange,
+    Unshare,
 }
 
 impl Kind {
@@ -256,12 +265,15 @@ impl Kind {
             Kind::Umask => &["umask"],
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
+            Kind::Prctl => &["prctl"],
+            Kind::CloseRange => &["close_range"],
+            Kind::Unshare => &["unshare"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 30] = [
+pub const GEN_OP_KINDS: [&str; 33] = [
     "fork",
     "exit",
     "wait",
@@ -292,6 +304,9 @@ pub const GEN_OP_KINDS: [&str; 30] = [
     "umask",
     "sethostname",
     "uname",
+    "prctl",
+    "close_range",
+    "unshare",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -654,7 +669,7 @@ fn waker(
 
 /// Signals the random mix uses: no stop signals (the model does not stop tasks), no
 /// core-dumping ones (a core file per kill), a few real-time ones (which queue).
-const GEN_SIGNALS: [Signal; 14] = [
+pub(crate) const GEN_SIGNALS: [Signal; 14] = [
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGUSR1,
@@ -1119,6 +1134,9 @@ fn propose(
             }
         }
         Kind::Uname => OpKind::Uname,
+        Kind::Prctl => crate::gen_inherit::prctl(src),
+        Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
+        Kind::Unshare => crate::gen_inherit::unshare(src),
     };
     Some(Op { task, kind })
 }

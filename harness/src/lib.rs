@@ -16,6 +16,7 @@ pub mod coverage;
 pub mod cpus;
 pub mod deadline;
 pub mod gen;
+mod gen_inherit;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;

@@ -248,6 +248,9 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Umask { .. } => "umask",
         Sethostname { .. } => "sethostname",
         Uname => "uname",
+        Prctl { .. } => "prctl",
+        CloseRange { .. } => "close_range",
+        Unshare { .. } => "unshare",
     }
 }
 

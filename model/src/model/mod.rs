@@ -15,12 +15,16 @@ mod clone;
 mod context;
 mod exec;
 mod files;
+mod inherit;
+#[cfg(test)]
+mod inherit_tests;
 mod locks;
 mod memory;
 mod signals;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod unshare;
 #[cfg(test)]
 mod version_tests;
 
@@ -408,6 +412,14 @@ impl Model {
             OpKind::Umask { mask } => self.op_umask(t, *mask),
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
+            OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
+            OpKind::CloseRange {
+                first,
+                last,
+                cloexec,
+                unshare,
+            } => self.op_close_range(t, *first, *last, *cloexec, *unshare),
+            OpKind::Unshare { flags } => self.op_unshare(t, *flags),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -535,5 +547,6 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Fcntl { .. }
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
+            | OpKind::Prctl { .. }
     )
 }

@@ -104,6 +104,11 @@ pub(super) struct Task {
     pub(super) shared_pending: u64,
     /// Namespaces other than the pid namespace.
     pub(super) ns: super::context::Namespaces,
+    /// `pdeath_signal`: sent to this thread's process when its parent thread exits; 0 for
+    /// none (per thread).
+    pub(super) pdeath_signal: i32,
+    /// `signal->is_child_subreaper`: kept on the thread group leader (per process).
+    pub(super) child_subreaper: bool,
 }
 
 impl Task {
@@ -133,6 +138,10 @@ impl Task {
             pending: 0,
             shared_pending: 0,
             ns: Default::default(),
+            // The lab's t0 arms PR_SET_PDEATHSIG(SIGKILL) so that it never outlives the lab
+            // (harness/src/lab/agent.rs: t0_main).
+            pdeath_signal: Signal::SIGKILL.0,
+            child_subreaper: false,
         }
     }
 
@@ -304,6 +313,10 @@ impl Model {
             pending: 0,
             shared_pending: 0,
             ns,
+            // copy_process: `p->pdeath_signal = 0`, for threads too; copy_signal starts a new
+            // process with `is_child_subreaper` clear (a thread's is its group's).
+            pdeath_signal: 0,
+            child_subreaper: false,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -367,13 +380,15 @@ impl Model {
                 self.tasks[t as usize].ns_init = false;
                 self.tasks[heir].ns_init = true;
             }
-            for c in children {
+            for &c in &children {
                 if let Some(child) = self.tasks.get_mut(c as usize) {
                     child.parent = Parent::Task(heir as TaskId);
                 }
                 self.tasks[heir].children.push(c);
             }
+            self.send_pdeath_signals(t, &children);
         } else {
+            let zapped = me.ns_init;
             let ns_reaper = if me.pidns != 0 && !me.ns_init {
                 self.tasks
                     .iter()
@@ -381,16 +396,29 @@ impl Model {
             } else {
                 None
             };
-            for c in children {
+            let reaper = if zapped {
+                None
+            } else {
+                self.subreaper_ancestor(t).map(|r| r as usize).or(ns_reaper)
+            };
+            for &c in &children {
                 if let Some(child) = self.tasks.get_mut(c as usize) {
-                    child.parent = match ns_reaper {
+                    child.parent = match reaper {
                         Some(r) => Parent::Task(r as TaskId),
                         None => Parent::Reaper,
                     };
                     child.exit_signal = SIGCHLD;
                 }
-                if let Some(r) = ns_reaper {
+                if let Some(r) = reaper {
                     self.tasks[r].children.push(c);
+                }
+            }
+            if !zapped {
+                self.send_pdeath_signals(t, &children);
+                if reaper.is_some() {
+                    for &c in &children {
+                        self.notify_adopted_zombie(c);
+                    }
                 }
             }
         }
