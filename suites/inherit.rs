@@ -173,3 +173,137 @@ fn pdeathsig_caught_or_fatal_and_adopted_zombies() {
     );
     assert_eq!(state(&m, 13, 5), None, "adopted zombie released");
 }
+
+fn clone_with(t: TaskId, flags: CloneFlags) -> Op {
+    op(
+        t,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: Signal::SIGCHLD.0,
+            args: Clone3Args::default(),
+        }),
+    )
+}
+
+fn close_range(t: TaskId, first: u32, last: u32, cloexec: bool, unshare: bool) -> Op {
+    op(
+        t,
+        OpKind::CloseRange {
+            first,
+            last,
+            cloexec,
+            unshare,
+        },
+    )
+}
+
+/// close_range on a table shared by CLONE_FILES acts for every sharer, unless
+/// `CLOSE_RANGE_UNSHARE` gives the caller its own copy first; `unshare(CLONE_FILES)` does the
+/// same alone; `CLOSE_RANGE_CLOEXEC` marks instead of closing; an empty range is EINVAL
+/// (close_range(2), fs/file.c `__close_range`). `unshare(CLONE_THREAD)` is EINVAL in a
+/// group with another thread, a no-op alone (unshare(2), kernel/fork.c
+/// `check_unshare_flags`).
+// covers: fd.close-range, task.unshare
+#[test]
+fn close_range_and_unshare_take_a_shared_table_back() {
+    let pipe = op(
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    let files = |t| {
+        op(
+            t,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    files: true,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let unshare_thread = |t| {
+        op(
+            t,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    thread: true,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let c = case(vec![
+        pipe,                                     // 0: fds 0, 1
+        clone_with(0, CloneFlags::FILES),         // 1: t1 shares the table
+        close_range(1, 0, u32::MAX, false, true), // 2: t1's copy emptied
+        op(0, OpKind::Dup { fd: 0 }),             // 3: 2, t0 kept 0 and 1
+        clone_with(0, CloneFlags::FILES),         // 4: t2 shares the table
+        close_range(2, 1, 1, true, false),        // 5: fd 1 FD_CLOEXEC for t0 too
+        close_range(2, 2, 1, false, false),       // 6: EINVAL
+        close_range(2, 2, 2, false, false),       // 7: fd 2 closed for t0 too
+        files(2),                                 // 8
+        close_range(2, 0, 1023, false, false),    // 9: t0 keeps 0 and 1
+        op(
+            0,
+            OpKind::Fcntl {
+                fd: 1,
+                cmd: FcntlCmd::GetFd,
+            },
+        ), // 10: FD_CLOEXEC
+        unshare_thread(0),                        // 11: alone: 0
+        thread(0),                                // 12: t3
+        unshare_thread(3),                        // 13: EINVAL
+    ]);
+    let m = known("inherit_close_range_unshare", &c);
+    assert_eq!(m.outcomes[3], Outcome::Ret(2));
+    assert_eq!(m.outcomes[6], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[10], Outcome::Ret(1));
+    assert_eq!(m.outcomes[11], Outcome::Ret(0));
+    assert_eq!(m.outcomes[13], Outcome::Err(Errno::EINVAL));
+}
+
+/// `no_new_privs` and seccomp filters are per thread and kept by fork, clone (threads too)
+/// and exec; a filter needs `no_new_privs` or CAP_SYS_ADMIN (EACCES, seccomp(2)), and of
+/// two filters answering with an errno the newest wins (kernel/seccomp.c
+/// `seccomp_run_filters`). A thread made before the filter is not under it.
+// covers: sec.inherited
+#[test]
+fn no_new_privs_and_seccomp_filters_are_kept_by_fork_clone_and_exec() {
+    let umask = |t| op(t, OpKind::Umask { mask: 0o027 });
+    let filter = |t, errno| op(t, OpKind::Seccomp { errno });
+    let c = case(vec![
+        prctl(0, PrctlOption::GetNoNewPrivs, 0), // 0: 0
+        thread(0),                               // 1: t1, made before the filter
+        prctl(0, PrctlOption::SetNoNewPrivs, 2), // 2: EINVAL
+        prctl(0, PrctlOption::SetNoNewPrivs, 1), // 3
+        filter(0, Errno::EPERM),                 // 4
+        prctl(0, PrctlOption::GetSeccomp, 0),    // 5: 2
+        umask(0),                                // 6: EPERM
+        umask(1),                                // 7: 0o022, t1 is not filtered
+        prctl(1, PrctlOption::GetNoNewPrivs, 0), // 8: 0
+        op(0, OpKind::Fork),                     // 9: t2
+        filter(2, Errno::EIO),                   // 10
+        umask(2),                                // 11: EIO, newest first
+        op(2, OpKind::Exec),                     // 12
+        prctl(2, PrctlOption::GetNoNewPrivs, 0), // 13: 1
+        prctl(2, PrctlOption::GetSeccomp, 0),    // 14: 2
+        umask(2),                                // 15: EIO
+        thread(2),                               // 16: t3
+        umask(3),                                // 17: EIO
+        umask(0),                                // 18: EPERM, t0 only has its own
+    ]);
+    let m = known("inherit_no_new_privs_seccomp", &c);
+    assert_eq!(m.outcomes[2], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[5], Outcome::Ret(2));
+    assert_eq!(m.outcomes[6], Outcome::Err(Errno::EPERM));
+    assert_eq!(m.outcomes[7], Outcome::Ret(0o022));
+    assert_eq!(m.outcomes[8], Outcome::Ret(0));
+    assert_eq!(m.outcomes[13], Outcome::Ret(1));
+    assert_eq!(m.outcomes[15], Outcome::Err(Errno::EIO));
+    assert_eq!(m.outcomes[17], Outcome::Err(Errno::EIO));
+    assert_eq!(m.outcomes[18], Outcome::Err(Errno::EPERM));
+}

@@ -391,6 +391,27 @@ pub const CATALOGUE: &[Behaviour] = &[
             "task.pdeathsig-fires-when-parent-thread-exits",
         ],
     ),
+    b(
+        "fd.close-range",
+        "close_range closes a range of fds, or marks them FD_CLOEXEC; CLOSE_RANGE_UNSHARE first copies a CLONE_FILES table, whose other users keep their fds",
+        &["close_range01", "close_range02"],
+        &["core/close_range_test.c"],
+        &["fd.close-range"],
+    ),
+    b(
+        "task.unshare",
+        "unshare takes back a shared fd table or fs context (CLONE_FILES, CLONE_FS; CLONE_NEWNS implies CLONE_FS), enters new namespaces (CAP_SYS_ADMIN), refuses CLONE_THREAD/SIGHAND/VM while they are shared",
+        &["unshare01", "unshare02"],
+        &[],
+        &["task.unshare"],
+    ),
+    b(
+        "sec.inherited",
+        "no_new_privs and seccomp filters are per thread and kept by fork, clone and exec; a filter needs no_new_privs or CAP_SYS_ADMIN",
+        &["prctl06", "prctl10"],
+        &["seccomp/seccomp_bpf.c"],
+        &["sec.no-new-privs", "sec.seccomp-filter"],
+    ),
 ];
 
 /// Why the matrix cannot be made.

@@ -154,6 +154,7 @@ impl Mix {
                 (Prctl, 3),
                 (CloseRange, 2),
                 (Unshare, 3),
+                (Seccomp, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -189,6 +190,7 @@ impl Mix {
                 (Prctl, 2),
                 (CloseRange, 2),
                 (Unshare, 2),
+                (Seccomp, 1),
             ],
         }
     }
@@ -229,6 +231,7 @@ enum Kind {
     Prctl,
     CloseRange,
     Unshare,
+    Seccomp,
 }
 
 impl Kind {
@@ -268,12 +271,13 @@ impl Kind {
             Kind::Prctl => &["prctl"],
             Kind::CloseRange => &["close_range"],
             Kind::Unshare => &["unshare"],
+            Kind::Seccomp => &["seccomp"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 33] = [
+pub const GEN_OP_KINDS: [&str; 34] = [
     "fork",
     "exit",
     "wait",
@@ -307,6 +311,7 @@ pub const GEN_OP_KINDS: [&str; 33] = [
     "prctl",
     "close_range",
     "unshare",
+    "seccomp",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1137,6 +1142,7 @@ fn propose(
         Kind::Prctl => crate::gen_inherit::prctl(src),
         Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
         Kind::Unshare => crate::gen_inherit::unshare(src),
+        Kind::Seccomp => crate::gen_inherit::seccomp(src),
     };
     Some(Op { task, kind })
 }

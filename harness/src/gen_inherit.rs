@@ -1,7 +1,8 @@
-//! Generation of the ops for the state a new task inherits or not (`prctl` options).
+//! Generation of the ops for the state a new task inherits or not (`prctl` options,
+//! `close_range`, `unshare`, seccomp filters).
 
 use crate::gen::{Choices, GEN_SIGNALS};
-use forkspec_model::{OpKind, PrctlOption, Signal, UnshareFlags};
+use forkspec_model::{Errno, OpKind, PrctlOption, Signal, UnshareFlags};
 
 /// A `prctl` op: mostly sets of the subreaper flag and the parent-death signal (SIGKILL
 /// often, so an orphan's death is part of the mix; any signal of the generated set, caught
@@ -16,7 +17,11 @@ pub(crate) fn prctl(src: &mut dyn Choices) -> OpKind {
             2..=5 => i64::from(Signal::SIGKILL.0),
             _ => i64::from(src.pick(&GEN_SIGNALS).0),
         },
-        PrctlOption::GetChildSubreaper | PrctlOption::GetPdeathsig => 0,
+        PrctlOption::SetNoNewPrivs => *src.pick(&[1, 1, 1, 1, 0, 2]),
+        PrctlOption::GetChildSubreaper
+        | PrctlOption::GetPdeathsig
+        | PrctlOption::GetNoNewPrivs
+        | PrctlOption::GetSeccomp => 0,
     };
     OpKind::Prctl { option, arg }
 }
@@ -65,4 +70,12 @@ pub(crate) fn unshare(src: &mut dyn Choices) -> OpKind {
         flags.files = true;
     }
     OpKind::Unshare { flags }
+}
+
+/// A `seccomp` op: a filter that makes `umask` fail with one of a few errnos (the mix's
+/// `umask` ops then show which filter a task runs under, newest first).
+pub(crate) fn seccomp(src: &mut dyn Choices) -> OpKind {
+    OpKind::Seccomp {
+        errno: *src.pick(&[Errno::EPERM, Errno::EACCES, Errno::EIO, Errno::EBUSY]),
+    }
 }

@@ -249,6 +249,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Sethostname { .. } => "sethostname",
         Uname => "uname",
         Prctl { .. } => "prctl",
+        Seccomp { .. } => "seccomp",
         CloseRange { .. } => "close_range",
         Unshare { .. } => "unshare",
     }

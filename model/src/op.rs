@@ -5,7 +5,7 @@
 //! of the semantics under test. Everything here is plain data with a stable JSON form: it is the
 //! wire format of case files, traces and the backend protocol.
 
-use crate::obs::Signal;
+use crate::obs::{Errno, Signal};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -411,15 +411,26 @@ pub enum PrctlOption {
     SetPdeathsig,
     /// `PR_GET_PDEATHSIG, &int`: the calling thread's parent-death signal.
     GetPdeathsig,
+    /// `PR_SET_NO_NEW_PRIVS, arg`: sets the calling thread's `no_new_privs` (only `arg` 1
+    /// is valid; it is never cleared).
+    SetNoNewPrivs,
+    /// `PR_GET_NO_NEW_PRIVS`: 1 when the calling thread has `no_new_privs` (the return value).
+    GetNoNewPrivs,
+    /// `PR_GET_SECCOMP`: the calling thread's seccomp mode (the return value): 0, or 2 under
+    /// a filter.
+    GetSeccomp,
 }
 
 impl PrctlOption {
     /// Every option, in a fixed order.
-    pub const ALL: [PrctlOption; 4] = [
+    pub const ALL: [PrctlOption; 7] = [
         PrctlOption::SetChildSubreaper,
         PrctlOption::GetChildSubreaper,
         PrctlOption::SetPdeathsig,
         PrctlOption::GetPdeathsig,
+        PrctlOption::SetNoNewPrivs,
+        PrctlOption::GetNoNewPrivs,
+        PrctlOption::GetSeccomp,
     ];
 
     /// The `PR_*` name.
@@ -429,6 +440,9 @@ impl PrctlOption {
             PrctlOption::GetChildSubreaper => "PR_GET_CHILD_SUBREAPER",
             PrctlOption::SetPdeathsig => "PR_SET_PDEATHSIG",
             PrctlOption::GetPdeathsig => "PR_GET_PDEATHSIG",
+            PrctlOption::SetNoNewPrivs => "PR_SET_NO_NEW_PRIVS",
+            PrctlOption::GetNoNewPrivs => "PR_GET_NO_NEW_PRIVS",
+            PrctlOption::GetSeccomp => "PR_GET_SECCOMP",
         }
     }
 
@@ -436,7 +450,10 @@ impl PrctlOption {
     pub fn is_get(self) -> bool {
         matches!(
             self,
-            PrctlOption::GetChildSubreaper | PrctlOption::GetPdeathsig
+            PrctlOption::GetChildSubreaper
+                | PrctlOption::GetPdeathsig
+                | PrctlOption::GetNoNewPrivs
+                | PrctlOption::GetSeccomp
         )
     }
 }
@@ -727,6 +744,13 @@ pub enum OpKind {
     Unshare {
         /// The flags.
         flags: UnshareFlags,
+    },
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` with a filter that makes `umask(2)` fail
+    /// with `errno` and allows every other call (the agents never call umask themselves, so
+    /// a filtered task keeps working; its `umask` ops show the filter).
+    Seccomp {
+        /// The error the filtered `umask` returns.
+        errno: Errno,
     },
     /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
     Prctl {
@@ -1222,6 +1246,9 @@ impl fmt::Display for Op {
             OpKind::Unshare { flags } => {
                 let names = flags.clone_flags().names().join("|").to_uppercase();
                 write!(f, "unshare({names})")
+            }
+            OpKind::Seccomp { errno } => {
+                write!(f, "seccomp(SET_MODE_FILTER, umask -> {errno})")
             }
             OpKind::Prctl { option, arg } => {
                 if option.is_get() {

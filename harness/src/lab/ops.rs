@@ -478,6 +478,7 @@ pub fn encode(
             unshare,
         } => super::ops_inherit::encode_close_range(*first, *last, *cloexec, *unshare)?,
         OpKind::Unshare { flags } => super::ops_inherit::encode_unshare(*flags),
+        OpKind::Seccomp { errno } => super::ops_inherit::encode_seccomp(*errno),
     })
 }
 

@@ -1,8 +1,9 @@
-//! Op → agent command for the state a new task inherits or not: `prctl` options.
+//! Op → agent command for the state a new task inherits or not: `prctl` options,
+//! `close_range`, `unshare` and a seccomp filter.
 
-use super::channel::{Cmd, FIX_REPLY_DATA};
+use super::channel::{Cmd, FIX_CMD_DATA, FIX_FPROG, FIX_REPLY_DATA};
 use super::ops::Expect;
-use forkspec_model::{PrctlOption, UnshareFlags};
+use forkspec_model::{Errno, PrctlOption, UnshareFlags};
 
 /// The command of `prctl(option, arg, 0, 0, 0)`. A `get_*` option that writes its answer
 /// through `arg2` gets a pointer to the reply's data and answers with the int found there.
@@ -12,6 +13,9 @@ pub fn encode_prctl(option: PrctlOption, arg: i64) -> (Cmd, Expect) {
         PrctlOption::GetChildSubreaper => (libc::PR_GET_CHILD_SUBREAPER, true),
         PrctlOption::SetPdeathsig => (libc::PR_SET_PDEATHSIG, false),
         PrctlOption::GetPdeathsig => (libc::PR_GET_PDEATHSIG, true),
+        PrctlOption::SetNoNewPrivs => (libc::PR_SET_NO_NEW_PRIVS, false),
+        PrctlOption::GetNoNewPrivs => (libc::PR_GET_NO_NEW_PRIVS, false),
+        PrctlOption::GetSeccomp => (libc::PR_GET_SECCOMP, false),
     };
     let mut c = Cmd {
         nr: libc::SYS_prctl as u64,
@@ -22,9 +26,55 @@ pub fn encode_prctl(option: PrctlOption, arg: i64) -> (Cmd, Expect) {
         c.fix = FIX_REPLY_DATA << 1;
         (c, Expect::IntOut)
     } else {
-        c.args[1] = arg as u64;
+        // The get options that return their answer take no argument (EINVAL otherwise).
+        if !option.is_get() {
+            c.args[1] = arg as u64;
+        }
         (c, Expect::Ret)
     }
+}
+
+/// `SECCOMP_SET_MODE_FILTER`.
+const SECCOMP_SET_MODE_FILTER: u64 = 1;
+/// `AUDIT_ARCH_X86_64`.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// `SECCOMP_RET_ERRNO`.
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+/// `SECCOMP_RET_ALLOW`.
+const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+
+/// The command of the `seccomp` op: `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` with
+/// `struct sock_fprog` and the filter in the command's data (the agent points the one at
+/// the other, [`super::channel::FIX_FPROG`]). The filter: another architecture is allowed,
+/// `umask` fails with `errno`, everything else is allowed.
+pub fn encode_seccomp(errno: Errno) -> (Cmd, Expect) {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    let prog: [(u16, u8, u8, u32); 6] = [
+        (LD_W_ABS, 0, 0, 4), // seccomp_data.arch
+        (JEQ_K, 0, 3, AUDIT_ARCH_X86_64),
+        (LD_W_ABS, 0, 0, 0), // seccomp_data.nr
+        (JEQ_K, 0, 1, libc::SYS_umask as u32),
+        (RET_K, 0, 0, SECCOMP_RET_ERRNO | (errno.0 as u32 & 0xffff)),
+        (RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ];
+    let mut c = Cmd {
+        nr: libc::SYS_seccomp as u64,
+        args: [SECCOMP_SET_MODE_FILTER, 0, 0, 0, 0, 0],
+        fix: (FIX_CMD_DATA << 2) | FIX_FPROG,
+        ..Cmd::ZERO
+    };
+    c.data[0..2].copy_from_slice(&(prog.len() as u16).to_ne_bytes());
+    for (i, (code, jt, jf, k)) in prog.iter().enumerate() {
+        let at = 16 + 8 * i;
+        c.data[at..at + 2].copy_from_slice(&code.to_ne_bytes());
+        c.data[at + 2] = *jt;
+        c.data[at + 3] = *jf;
+        c.data[at + 4..at + 8].copy_from_slice(&k.to_ne_bytes());
+    }
+    c.len = (16 + 8 * prog.len()) as u32;
+    (c, Expect::Ret)
 }
 
 /// `CLOSE_RANGE_UNSHARE` (include/uapi/linux/close_range.h).

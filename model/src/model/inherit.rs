@@ -41,6 +41,9 @@ impl Model {
             PrctlOption::GetPdeathsig => {
                 Outcome::Ret(i64::from(self.tasks[t as usize].pdeath_signal))
             }
+            PrctlOption::SetNoNewPrivs | PrctlOption::GetNoNewPrivs | PrctlOption::GetSeccomp => {
+                self.prctl_security(t, option, arg)
+            }
         }
     }
 

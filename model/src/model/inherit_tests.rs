@@ -371,9 +371,70 @@ fn unshare_of_a_namespace_needs_cap_sys_admin() {
     };
     assert_eq!(unshare(&mut m, 0, uts), Outcome::Err(Errno::EPERM));
     let mut m = model();
-    let before = m.snapshot().task(0).unwrap().namespaces.unwrap();
+    // Snapshots number namespaces by first appearance: compare with a task left behind.
+    let other = fork(&mut m, 0);
     assert_eq!(unshare(&mut m, 0, uts), Outcome::Ret(0));
-    let after = m.snapshot().task(0).unwrap().namespaces.unwrap();
-    assert_ne!(before.uts, after.uts);
-    assert_eq!(before.mnt, after.mnt);
+    let ns = |t| m.snapshot().task(t).unwrap().namespaces.unwrap();
+    assert_ne!(ns(0).uts, ns(other).uts);
+    assert_eq!(ns(0).mnt, ns(other).mnt);
+}
+
+// covers: sec.inherited
+#[test]
+fn no_new_privs_is_per_thread_and_inherited() {
+    let mut m = model();
+    let th = thread(&mut m, 0);
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 0),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 1),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        prctl(&mut m, th, PrctlOption::GetNoNewPrivs, 0),
+        Outcome::Ret(0)
+    );
+    let c = fork(&mut m, 0);
+    assert_eq!(run(&mut m, c, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(
+        prctl(&mut m, c, PrctlOption::GetNoNewPrivs, 0),
+        Outcome::Ret(1)
+    );
+    assert_eq!(
+        prctl(&mut m, c, PrctlOption::GetSeccomp, 0),
+        Outcome::Ret(0)
+    );
+}
+
+// covers: sec.inherited
+#[test]
+fn a_seccomp_filter_needs_no_new_privs_or_cap_sys_admin() {
+    let p = Profile {
+        uid: 65534,
+        cap_sys_admin: false,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    let filter = OpKind::Seccomp {
+        errno: Errno::EPERM,
+    };
+    assert_eq!(run(&mut m, 0, filter.clone()), Outcome::Err(Errno::EACCES));
+    prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 1);
+    assert_eq!(run(&mut m, 0, filter), Outcome::Ret(0));
+    let umask = OpKind::Umask { mask: 0 };
+    assert_eq!(run(&mut m, 0, umask.clone()), Outcome::Err(Errno::EPERM));
+    // A runner's filter (forkspec restrict) is there from the start, with no_new_privs.
+    let p = Profile {
+        no_new_privs: true,
+        seccomp_filter: true,
+        ..p
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::GetSeccomp, 0),
+        Outcome::Ret(2)
+    );
+    assert_eq!(run(&mut m, 0, umask), Outcome::Ret(0o022));
 }

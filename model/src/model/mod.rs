@@ -20,6 +20,7 @@ mod inherit;
 mod inherit_tests;
 mod locks;
 mod memory;
+mod security;
 mod signals;
 mod tasks;
 #[cfg(test)]
@@ -136,7 +137,12 @@ impl Model {
         // each, as tmpfs does (its fault rules stay the ext4 ones: i_size limits fault-around).
         let large_folios = case_fs == CaseFs::Ext4 && profile.kernel_at_least(6, 16);
         mem.cache_written_file(pages, large_folios);
-        let t0 = Task::root();
+        let mut t0 = Task::root();
+        // What the lab's runner set before the case: t0 inherits it from the lab.
+        t0.no_new_privs = profile.no_new_privs;
+        if profile.seccomp_filter {
+            t0.seccomp.push(None);
+        }
         Model {
             config,
             tasks: vec![t0],
@@ -413,6 +419,7 @@ impl Model {
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
             OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
+            OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
             OpKind::CloseRange {
                 first,
                 last,
@@ -548,5 +555,6 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
             | OpKind::Prctl { .. }
+            | OpKind::Seccomp { .. }
     )
 }

@@ -109,6 +109,12 @@ pub(super) struct Task {
     pub(super) pdeath_signal: i32,
     /// `signal->is_child_subreaper`: kept on the thread group leader (per process).
     pub(super) child_subreaper: bool,
+    /// `no_new_privs` (per thread, `PFA_NO_NEW_PRIVS`).
+    pub(super) no_new_privs: bool,
+    /// The seccomp filters this thread runs under (`task->seccomp`), oldest first: `None`
+    /// for one the environment installed before the case (it filters nothing an op does),
+    /// `Some(errno)` for a case's filter that fails `umask` with `errno`.
+    pub(super) seccomp: Vec<Option<crate::obs::Errno>>,
 }
 
 impl Task {
@@ -142,6 +148,8 @@ impl Task {
             // (harness/src/lab/agent.rs: t0_main).
             pdeath_signal: Signal::SIGKILL.0,
             child_subreaper: false,
+            no_new_privs: false,
+            seccomp: Vec::new(),
         }
     }
 
@@ -317,6 +325,9 @@ impl Model {
             // process with `is_child_subreaper` clear (a thread's is its group's).
             pdeath_signal: 0,
             child_subreaper: false,
+            // copy_seccomp: the caller's filters and no_new_privs, for threads too.
+            no_new_privs: caller.no_new_privs,
+            seccomp: caller.seccomp.clone(),
         });
         if !thread {
             if let Parent::Task(p) = parent {
