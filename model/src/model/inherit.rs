@@ -100,7 +100,9 @@ impl Model {
     /// (`group_send_sig_info(..., PIDTYPE_TGID)`) — whether or not other threads of the
     /// father's process live on, and whoever adopts the child. `SEND_SIG_NOINFO` counts as
     /// forced (SIGKILL reaches a pid namespace init) when the father has no pid in the
-    /// child's namespace (kernel/signal.c `send_signal_locked`).
+    /// child's namespace (kernel/signal.c `send_signal_locked`). The father's death runs in
+    /// the father: when the op's caller gets such a signal, its call may return first
+    /// ([`Model::step`] allows both).
     pub(super) fn send_pdeath_signals(&mut self, father: TaskId, children: &[TaskId]) {
         let father_ns = self.tasks[father as usize].pidns;
         for &c in children {
@@ -122,6 +124,7 @@ impl Model {
                 }
                 let force = task.pidns != father_ns;
                 self.send_signal(x, sig, true, force);
+                self.pdeath_sent.push(leader);
             }
         }
     }

@@ -438,3 +438,31 @@ fn a_seccomp_filter_needs_no_new_privs_or_cap_sys_admin() {
     );
     assert_eq!(run(&mut m, 0, umask), Outcome::Ret(0o022));
 }
+
+// covers: task.pdeathsig
+#[test]
+fn a_pdeathsig_the_callers_kill_causes_may_come_after_the_call_returns() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    let t2 = fork(&mut m, t1);
+    prctl(&mut m, t2, PDEATHSIG, Signal::SIGUSR1.0.into());
+    let kill = OpKind::Kill {
+        target: t1,
+        sig: Signal::SIGTERM,
+    };
+    let step = m.step(
+        &Op {
+            task: t2,
+            kind: kill,
+        },
+        None,
+    );
+    assert_eq!(
+        step.allowed,
+        vec![Outcome::Ret(0), Outcome::Killed(Signal::SIGUSR1)]
+    );
+    assert_eq!(
+        state(&m, t2),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGUSR1)))
+    );
+}

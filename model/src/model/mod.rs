@@ -108,6 +108,8 @@ pub struct Model {
     /// whose allowed outcomes change the state differently reads it, to follow the one the
     /// implementation took among those the model allows (never to decide what is allowed).
     observed: Option<Outcome>,
+    /// The processes (thread group ids) sent a parent-death signal while the op was applied.
+    pdeath_sent: Vec<TaskId>,
 }
 
 impl Model {
@@ -167,6 +169,7 @@ impl Model {
             pending_block: None,
             also_allowed: Vec::new(),
             observed: None,
+            pdeath_sent: Vec::new(),
         }
     }
 
@@ -368,6 +371,7 @@ impl Model {
 
     fn apply(&mut self, op: &Op) -> Outcome {
         let t = op.task;
+        self.pdeath_sent.clear();
         if !self.runnable(t) {
             // Harness convention (shared with the lab): an op by a task that does not exist,
             // is a zombie, was reaped or is blocked in an earlier op answers ESRCH.
@@ -450,7 +454,18 @@ impl Model {
         self.settle();
         // A signal the op raised for its own task (kill of its own group, SIGPIPE, an
         // unblocked pending signal) is delivered before the call returns to the program.
+        //
+        // A parent-death signal is another matter: the parent's death that sends it runs in
+        // the parent, after the op woke or signalled it, while the caller returns (kill(2)
+        // returns once the signal is queued). The call's own answer is expected; a death
+        // before it returns is allowed.
         let outcome = match (&outcome, self.tasks[t as usize].state) {
+            (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig)))
+                if self.pdeath_sent.contains(&self.tasks[t as usize].tgid) =>
+            {
+                self.also_allowed.push(Outcome::Killed(sig));
+                outcome
+            }
             (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig))) => {
                 Outcome::Killed(sig)
             }
