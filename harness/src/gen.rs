@@ -187,9 +187,9 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
-                (Prctl, 2),
-                (CloseRange, 2),
-                (Unshare, 2),
+                (Prctl, 1),
+                (CloseRange, 1),
+                (Unshare, 1),
                 (Seccomp, 1),
             ],
         }

@@ -14,7 +14,7 @@ pub(crate) fn prctl(src: &mut dyn Choices) -> OpKind {
         PrctlOption::SetPdeathsig => match src.below(12) {
             0 => *src.pick(&[65, -1]),
             1 => 0,
-            2..=5 => i64::from(Signal::SIGKILL.0),
+            2..=3 => i64::from(Signal::SIGKILL.0),
             _ => i64::from(src.pick(&GEN_SIGNALS).0),
         },
         PrctlOption::SetNoNewPrivs => *src.pick(&[1, 1, 1, 1, 0, 2]),
@@ -38,9 +38,9 @@ pub(crate) fn close_range(src: &mut dyn Choices, fds: &[i32]) -> OpKind {
     };
     let last = match src.below(10) {
         0 => first.saturating_sub(1),
-        1..=3 => first,
-        4..=5 => first + src.below(4),
-        6..=7 => 1023,
+        1..=4 => first,
+        5..=7 => first + src.below(4),
+        8 => 1023,
         _ => u32::MAX,
     };
     OpKind::CloseRange {
