@@ -242,6 +242,7 @@ impl Sim {
                     signals: None,
                     fs_context: None,
                     namespaces: None,
+                    group: None,
                 }
             })
             .collect();

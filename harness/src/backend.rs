@@ -474,8 +474,9 @@ impl ProcessBackend {
 
     fn quick(&self) -> Duration {
         // The lab waits up to HANG_FACTOR deadlines for a task that is neither done nor
-        // asleep in its op before it reports a hang itself (with what the task was doing).
-        self.slack + crate::deadline::hang_guard(self.op_deadline)
+        // asleep in its op before it reports a hang itself (with what the task was doing),
+        // and longer for one starved of a CPU.
+        self.slack + crate::deadline::hang_guard_starved(self.op_deadline)
     }
 
     /// The wait for requests that run no op (hello, setup, end): at least 10 s, since an

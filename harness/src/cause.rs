@@ -177,6 +177,8 @@ fn system_call(op: &Op) -> &'static str {
             CloneEntry::Clone => "clone",
             CloneEntry::Clone3 => "clone3",
         },
+        // kill(-pgid, sig) and kill(0, sig) enter by kill(2) as a kill of one task does.
+        OpKind::KillPgrp { .. } => "kill",
         _ => crate::run::op_kind_name(op),
     }
 }
@@ -222,13 +224,16 @@ fn shape(op: &Op, o: &Outcome) -> String {
         } => "a reaped child killed by a signal".into(),
         Outcome::Exited => "exited".into(),
         Outcome::Killed(s) => match op.kind {
-            OpKind::Kill { sig, .. } if sig == *s => "killed by the signal sent".into(),
+            OpKind::Kill { sig, .. } | OpKind::KillPgrp { sig, .. } if sig == *s => {
+                "killed by the signal sent".into()
+            }
             _ => format!("killed by {s}"),
         },
         Outcome::Blocked => "blocked".into(),
         Outcome::Died => "died".into(),
         Outcome::Lock(LockReport::Unlocked) => "no conflicting lock".into(),
         Outcome::Lock(LockReport::Held { .. }) => "a conflicting lock".into(),
+        Outcome::Pid(_) => "a process group or session id".into(),
     }
 }
 
@@ -389,6 +394,23 @@ mod tests {
             &err(Errno::ENOSYS),
         );
         assert_ne!(a, f);
+        // A kill to a group enters by kill(2) as a kill of one task does.
+        let op = |kind| Op { task: 0, kind };
+        let sig = forkspec_model::Signal::SIGTERM;
+        let one = of_outcome(
+            &op(OpKind::Kill { target: 1, sig }),
+            &[Outcome::Ret(0)],
+            &err(Errno::ENOSYS),
+        );
+        let group = of_outcome(
+            &op(OpKind::KillPgrp { pgid: None, sig }),
+            &[Outcome::Ret(0)],
+            &err(Errno::ENOSYS),
+        );
+        assert_eq!(
+            (one.as_str(), group.as_str()),
+            ("kill → ENOSYS (not implemented)", one.as_str())
+        );
     }
 
     /// Another errno keeps the model's answer and the facet of the arguments apart.
@@ -491,6 +513,7 @@ mod tests {
             signals: Some(signals),
             fs_context: None,
             namespaces: None,
+            group: None,
         }
     }
 

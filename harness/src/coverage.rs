@@ -68,7 +68,11 @@ pub const CATALOGUE: &[Behaviour] = &[
         "wait reaps a zombie child (oldest first for any child), ECHILD without one; a blocked wait wakes at the child's exit",
         &["fork_procs", "clone01"],
         &["pidfd/pidfd_wait.c"],
-        &["task.wait-reaps-in-children-order", "task.blocked-ops-wake"],
+        &[
+            "task.wait-reaps-in-children-order",
+            "task.blocked-ops-wake",
+            "task.blocked-wait-echild-when-no-child-left",
+        ],
     ),
     b(
         "fork.new-objects",
@@ -411,6 +415,35 @@ pub const CATALOGUE: &[Behaviour] = &[
         &["prctl06", "prctl10"],
         &["seccomp/seccomp_bpf.c"],
         &["sec.no-new-privs", "sec.seccomp-filter"],
+    ),
+    // Process groups and sessions.
+    b(
+        "groups.inherited",
+        "a fork or clone child is in its creator's process group and session (a thread answers for its process); getpgid and getsid name any visible task, ids numbered in the caller's pid namespace",
+        &["getpgid01", "getpgid02", "getsid01", "getsid02"],
+        &[],
+        &["pgrp.inherited", "pgrp.getpgid-getsid"],
+    ),
+    b(
+        "groups.setpgid",
+        "setpgid moves the caller or a child within its session: EINVAL for a thread, ESRCH for a non-child, EACCES after the child's exec, EPERM for another session, a session leader or a group that does not exist",
+        &["setpgid01", "setpgid02", "setpgid03"],
+        &[],
+        &["pgrp.setpgid"],
+    ),
+    b(
+        "groups.setsid",
+        "setsid makes the caller lead a new session and group, EPERM when a group with its pid exists or it leads a session; leadership is not inherited",
+        &["setsid01"],
+        &[],
+        &["pgrp.setsid"],
+    ),
+    b(
+        "groups.kill",
+        "kill(0, sig) and kill(-pgid, sig) signal every process of the group; ESRCH for an empty or invisible group",
+        &["kill02"],
+        &[],
+        &["pgrp.kill-group"],
     ),
 ];
 

@@ -37,6 +37,22 @@ pub fn hang_guard(deadline: Duration) -> Duration {
     (deadline * HANG_FACTOR).max(HANG_MIN)
 }
 
+/// How many windows of a quarter hang guard a task that is starved of a CPU (waiting on a
+/// run queue, not hung) gets beyond the guard: two more guards in all (lab/starve.rs).
+pub const STARVED_WINDOWS: u32 = 8;
+
+/// The longest a backend may wait for a task before it reports a hang: the hang guard and
+/// the windows a starved task may get beyond it. The harness waits this plus its slack.
+pub fn hang_guard_starved(deadline: Duration) -> Duration {
+    let guard = hang_guard(deadline);
+    guard + starved_window(guard) * STARVED_WINDOWS
+}
+
+/// One window beyond the hang guard `guard` (at least half a second).
+pub fn starved_window(guard: Duration) -> Duration {
+    (guard / 4).max(Duration::from_millis(500))
+}
+
 /// The least deadline `speed` allows.
 pub fn needed(speed: Option<Speed>) -> Duration {
     let Some(s) = speed else {

@@ -191,6 +191,11 @@ impl Mix {
                 (CloseRange, 1),
                 (Unshare, 1),
                 (Seccomp, 1),
+                (Setpgid, 3),
+                (Getpgid, 1),
+                (Setsid, 1),
+                (Getsid, 1),
+                (KillPgrp, 1),
             ],
         }
     }
@@ -232,6 +237,11 @@ enum Kind {
     CloseRange,
     Unshare,
     Seccomp,
+    Setpgid,
+    Getpgid,
+    Setsid,
+    Getsid,
+    KillPgrp,
 }
 
 impl Kind {
@@ -272,12 +282,17 @@ impl Kind {
             Kind::CloseRange => &["close_range"],
             Kind::Unshare => &["unshare"],
             Kind::Seccomp => &["seccomp"],
+            Kind::Setpgid => &["setpgid"],
+            Kind::Getpgid => &["getpgid"],
+            Kind::Setsid => &["setsid"],
+            Kind::Getsid => &["getsid"],
+            Kind::KillPgrp => &["kill_pgrp"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 34] = [
+pub const GEN_OP_KINDS: [&str; 39] = [
     "fork",
     "exit",
     "wait",
@@ -312,6 +327,11 @@ pub const GEN_OP_KINDS: [&str; 34] = [
     "close_range",
     "unshare",
     "seccomp",
+    "setpgid",
+    "getpgid",
+    "setsid",
+    "getsid",
+    "kill_pgrp",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -485,14 +505,14 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
 /// Percent of the ops the model predicts to block (of the kinds [`may_block`] allows) that
 /// are kept: enough for every wake-up kind to come up in a few thousand cases, few enough
 /// that cases with a sleeper stay a small part of the mix.
-const BLOCK_PCT: u32 = 35;
+const BLOCK_PCT: u32 = 50;
 /// Percent of the steps after a blocking op that try to wake its task ([`waker`]), so the
 /// wake-up usually comes a few ops later, after other ops ran around the sleeper.
 const WAKE_PCT: u32 = 30;
 
 /// Percent of the steps with a flock lock held (and nobody asleep) that try to queue a
 /// blocking flock behind it ([`queue_flock`]).
-const FLOCK_WAIT_PCT: u32 = 15;
+const FLOCK_WAIT_PCT: u32 = 20;
 
 /// A blocking `flock` on a file some flock lock is held on, by a live task through one of
 /// its fds of that file (the model then says whether another description holds the lock).
@@ -804,12 +824,7 @@ fn propose(
             }
         }
         Kind::Wait => {
-            let children: Vec<u32> = snap
-                .tasks
-                .iter()
-                .filter(|t| t.parent == forkspec_model::Parent::Task(task))
-                .map(|t| t.task)
-                .collect();
+            let children = children_of(snap, task);
             let target = if children.is_empty() || src.chance(15) {
                 if src.chance(50) {
                     WaitTarget::Any
@@ -1143,8 +1158,31 @@ fn propose(
         Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
         Kind::Unshare => crate::gen_inherit::unshare(src),
         Kind::Seccomp => crate::gen_inherit::seccomp(src),
+        Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
+            crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
+        }
     };
     Some(Op { task, kind })
+}
+
+fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
+    use crate::gen_groups::GroupKind as G;
+    match k {
+        Kind::Setpgid => G::Setpgid,
+        Kind::Getpgid => G::Getpgid,
+        Kind::Setsid => G::Setsid,
+        Kind::Getsid => G::Getsid,
+        _ => G::KillPgrp,
+    }
+}
+
+/// The labels of `task`'s children in `snap`.
+pub(crate) fn children_of(snap: &Snapshot, task: u32) -> Vec<u32> {
+    snap.tasks
+        .iter()
+        .filter(|t| t.parent == forkspec_model::Parent::Task(task))
+        .map(|t| t.task)
+        .collect()
 }
 
 /// Flags the random mix draws from, with weights in percent. CLONE_NEWNET is left out (a

@@ -16,6 +16,7 @@ pub mod coverage;
 pub mod cpus;
 pub mod deadline;
 pub mod gen;
+pub mod gen_groups;
 mod gen_inherit;
 pub mod interrupt;
 pub mod junit;

@@ -122,9 +122,10 @@ pub fn render_snapshot(s: &Snapshot) -> String {
     out
 }
 
-/// Signal state, fs context and namespaces of a task, each line only when it differs from a
-/// fresh `t0` (nothing blocked, ignored, caught or pending; cwd the case directory, umask 022;
-/// the lab's namespaces), so traces of cases that never touch them stay as they were.
+/// Signal state, fs context, process group and namespaces of a task, each line only when it
+/// differs from a fresh `t0` (nothing blocked, ignored, caught or pending; cwd the case
+/// directory, umask 022; `t0`'s group in the lab's session; the lab's namespaces), so traces
+/// of cases that never touch them stay as they were.
 fn render_context(out: &mut String, t: &forkspec_model::TaskView) {
     if let Some(s) = &t.signals {
         let sets = [
@@ -151,6 +152,11 @@ fn render_context(out: &mut String, t: &forkspec_model::TaskView) {
                 c.cwd.rel_path_or_dot(),
                 c.umask
             );
+        }
+    }
+    if let Some(g) = &t.group {
+        if !g.is_inherited_from_t0() {
+            let _ = writeln!(out, "  pgrp={} session={}", g.pgrp, g.session);
         }
     }
     if let Some(ns) = &t.namespaces {

@@ -252,6 +252,11 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Seccomp { .. } => "seccomp",
         CloseRange { .. } => "close_range",
         Unshare { .. } => "unshare",
+        Setpgid { .. } => "setpgid",
+        Getpgid { .. } => "getpgid",
+        Setsid => "setsid",
+        Getsid { .. } => "getsid",
+        KillPgrp { .. } => "kill_pgrp",
     }
 }
 

@@ -109,6 +109,13 @@ pub fn rebuild(case: &Case, keep: &[usize], profile: &Profile) -> Case {
                 None => continue,
             }
         }
+        if kind
+            .task_args_mut()
+            .into_iter()
+            .any(|t| map.get(t).map(|&n| *t = n).is_none())
+        {
+            continue;
+        }
         for (fd, origin) in kind.fd_args_mut().into_iter().zip(&arg_origin[i]) {
             if let Some(now) = origin.and_then(|p| origins.fd_of(task, p)) {
                 *fd = now;

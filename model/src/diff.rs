@@ -305,6 +305,22 @@ fn diff_context(d: &mut Differ, t: &str, e: &TaskView, a: &TaskView) {
             &format!("{:#05o}", y.umask),
         );
     }
+    if let (Some(x), Some(y)) = (&e.group, &a.group) {
+        d.field(
+            format!("{t}.pgrp"),
+            "t.pgrp",
+            Level::Semantic,
+            &x.pgrp,
+            &y.pgrp,
+        );
+        d.field(
+            format!("{t}.session"),
+            "t.session",
+            Level::Semantic,
+            &x.session,
+            &y.session,
+        );
+    }
     if let (Some(x), Some(y)) = (&e.namespaces, &a.namespaces) {
         for ((name, p), (_, q)) in x.named().into_iter().zip(y.named()) {
             d.field(
@@ -476,6 +492,7 @@ mod tests {
                 signals: None,
                 fs_context: None,
                 namespaces: None,
+                group: None,
             }],
             ofds: vec![],
             inodes: vec![],
@@ -697,6 +714,106 @@ mod tests {
         assert_eq!(d[0].path, "t1");
         assert_eq!(d[0].expected, "None");
         assert_eq!(d[0].level, Level::Semantic);
+    }
+
+    #[test]
+    fn each_filter_includes_exactly_its_levels() {
+        use Level::{Internal, Semantic};
+        let table = [
+            (LevelFilter::All, Semantic, true),
+            (LevelFilter::All, Internal, true),
+            (LevelFilter::Semantic, Semantic, true),
+            (LevelFilter::Semantic, Internal, false),
+            (LevelFilter::Internal, Semantic, false),
+            (LevelFilter::Internal, Internal, true),
+        ];
+        for (filter, level, want) in table {
+            assert_eq!(
+                filter.includes(level),
+                want,
+                "{filter:?} includes {level:?}"
+            );
+        }
+    }
+
+    /// A snapshot whose task 0 has fd 0 on the second of two descriptions, each on its own
+    /// inode: the second description's offset and the second inode's size are `offset` and
+    /// `size`.
+    fn fd_on_second(offset: u64, size: u64) -> Snapshot {
+        let mut s = snap(true, Some(1));
+        s.tasks[0].fds = vec![FdEntry {
+            fd: 0,
+            cloexec: false,
+            ofd: 1,
+            unobserved: false,
+        }];
+        let ofd = |id, offset| Ofd {
+            id,
+            inode: id,
+            offset,
+            access: crate::op::Access::RdWr,
+            append: false,
+            nonblock: false,
+        };
+        let inode = |id, size| Inode {
+            id,
+            kind: InodeKind::File(crate::op::FileName::Data),
+            size: Some(size),
+        };
+        s.ofds = vec![ofd(0, 0), ofd(1, offset)];
+        s.inodes = vec![inode(0, 0), inode(1, size)];
+        s
+    }
+
+    #[test]
+    fn an_fd_is_compared_through_its_own_description_and_inode() {
+        let d = diff_snapshots(&fd_on_second(5, 9), &fd_on_second(6, 9), LevelFilter::All);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].path.starts_with("t0.fd[0]"), "{d:?}");
+        assert_eq!((d[0].expected.as_str(), d[0].actual.as_str()), ("5", "6"));
+        let d = diff_snapshots(&fd_on_second(5, 9), &fd_on_second(5, 8), LevelFilter::All);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].path.starts_with("t0.fd[0]"), "{d:?}");
+        assert!(
+            diff_snapshots(&fd_on_second(5, 9), &fd_on_second(5, 9), LevelFilter::All).is_empty()
+        );
+    }
+
+    #[test]
+    fn exit_signal_and_sharing_are_compared_only_when_both_sides_saw_them() {
+        let mut e = snap(true, Some(1));
+        let mut a = snap(true, Some(1));
+        a.tasks[0].exit_signal = None;
+        assert!(diff_snapshots(&e, &a, LevelFilter::All).is_empty());
+        a.tasks[0].exit_signal = Some(Signal::SIGUSR1);
+        let d = diff_snapshots(&e, &a, LevelFilter::All);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "t0.exit_signal");
+        a.tasks[0].exit_signal = e.tasks[0].exit_signal;
+        let sharing = |vm| Sharing {
+            vm,
+            ..Sharing::default()
+        };
+        e.tasks[0].sharing = Some(sharing(Some(0)));
+        assert!(diff_snapshots(&e, &a, LevelFilter::All).is_empty());
+        a.tasks[0].sharing = Some(sharing(None));
+        assert!(diff_snapshots(&e, &a, LevelFilter::All).is_empty());
+        a.tasks[0].sharing = Some(sharing(Some(1)));
+        let d = diff_snapshots(&e, &a, LevelFilter::All);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "t0.sharing.vm");
+        assert_eq!(d[0].level, Level::Internal);
+    }
+
+    #[test]
+    fn a_missing_region_is_a_difference() {
+        let e = snap(true, Some(1));
+        let mut a = snap(true, Some(1));
+        a.tasks[0].memory.clear();
+        let d = diff_snapshots(&e, &a, LevelFilter::All);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "t0.mem");
+        assert_eq!((d[0].expected.as_str(), d[0].actual.as_str()), ("1", "0"));
     }
 
     #[test]

@@ -122,6 +122,56 @@ pub enum Outcome {
     Died,
     /// `F_GETLK` / `F_OFD_GETLK`: the `struct flock` the kernel wrote back.
     Lock(LockReport),
+    /// `getpgid`, `getsid`, `setsid`: a process group or session id as the caller's pid
+    /// namespace numbers it.
+    Pid(PidRef),
+}
+
+/// A pid a system call returned (a process group or session id), as a label: the task whose
+/// pid it is, a pid outside the case (the lab's own group and session), or 0 because the
+/// caller's pid namespace has no number for it (`pid_vnr`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PidRef {
+    /// The pid of this task (a group or session keeps its leader's pid after the leader is
+    /// reaped, while it has members).
+    Task(TaskId),
+    /// A pid of no task of the case: the lab's process group or session.
+    Outside,
+    /// `0`: not visible in the caller's pid namespace.
+    Invisible,
+}
+
+impl fmt::Display for PidRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PidRef::Task(t) => write!(f, "t{t}"),
+            PidRef::Outside => write!(f, "outside"),
+            PidRef::Invisible => write!(f, "0"),
+        }
+    }
+}
+
+/// A task's process group and session as the task itself sees them (`getpgid(0)`,
+/// `getsid(0)`). Semantic.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GroupView {
+    /// The process group id.
+    pub pgrp: PidRef,
+    /// The session id.
+    pub session: PidRef,
+}
+
+impl GroupView {
+    /// What every task has in a case that never changes groups: `t0`'s group (the lab makes
+    /// `t0` a group leader) in the lab's session, or, seen from a pid namespace the case
+    /// created, neither visible.
+    pub fn is_inherited_from_t0(&self) -> bool {
+        matches!(
+            (self.pgrp, self.session),
+            (PidRef::Task(0), PidRef::Outside) | (PidRef::Invisible, PidRef::Invisible)
+        )
+    }
 }
 
 /// What `F_GETLK` / `F_OFD_GETLK` reports.
@@ -172,6 +222,7 @@ impl fmt::Display for Outcome {
             Outcome::Killed(s) => write!(f, "killed by {s}"),
             Outcome::Blocked => write!(f, "blocked"),
             Outcome::Died => write!(f, "died (exit status not observed)"),
+            Outcome::Pid(p) => write!(f, "= {p}"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,
@@ -356,6 +407,9 @@ pub struct TaskView {
     /// Namespace classes; `None` for zombies and when not observed. Internal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<NsClasses>,
+    /// Process group and session; `None` for zombies and when not observed. Semantic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupView>,
 }
 
 /// Which of a clone child's two words: the backend passes one `parent_tid` and one
@@ -781,6 +835,105 @@ mod tests {
             signals: None,
             fs_context: None,
             namespaces: None,
+            group: None,
+        }
+    }
+
+    /// Each capability a backend lacks removes exactly its own observations; with all of
+    /// them a snapshot is unchanged.
+    #[test]
+    fn mask_drops_exactly_what_each_missing_capability_observes() {
+        use crate::profile::Capabilities;
+        let mut t = task(0, Parent::Reaper);
+        t.exit_signal = Some(Signal::SIGCHLD);
+        t.signals = Some(SignalView::default());
+        t.fs_context = Some(FsView {
+            cwd: crate::op::CaseDir::Case,
+            umask: 0o22,
+        });
+        t.namespaces = Some(NsClasses::default());
+        let full = Snapshot {
+            tasks: vec![t],
+            ..Snapshot::default()
+        };
+        let mut same = full.clone();
+        same.mask(Capabilities::ALL);
+        assert_eq!(same, full);
+        type Pick = fn(&TaskView) -> bool;
+        type Deny = fn(&mut Capabilities);
+        let fields: [(&str, Deny, Pick); 4] = [
+            (
+                "exit_signal",
+                |c| c.exit_signal = false,
+                |t| t.exit_signal.is_some(),
+            ),
+            ("signals", |c| c.signals = false, |t| t.signals.is_some()),
+            (
+                "fs_context",
+                |c| c.fs_context = false,
+                |t| t.fs_context.is_some(),
+            ),
+            (
+                "namespaces",
+                |c| c.namespaces = false,
+                |t| t.namespaces.is_some(),
+            ),
+        ];
+        for (name, deny, _) in fields {
+            let mut caps = Capabilities::ALL;
+            deny(&mut caps);
+            let mut s = full.clone();
+            s.mask(caps);
+            for (other, _, present) in fields {
+                assert_eq!(
+                    present(&s.tasks[0]),
+                    other != name,
+                    "without {name}: {other}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_signal_set_is_empty_only_without_signals() {
+        assert!(SigSet::default().is_empty());
+        assert!(!SigSet(1 << 9).is_empty());
+    }
+
+    /// Without kcmp two fds of one description cannot be told to share it: each fd gets a
+    /// description of its own, with the same offset, flags and inode.
+    #[test]
+    fn mask_without_kcmp_gives_each_fd_its_own_description() {
+        use crate::profile::Capabilities;
+        let mut t = task(0, Parent::Reaper);
+        let fd = |fd| FdEntry {
+            fd,
+            cloexec: false,
+            ofd: 0,
+            unobserved: false,
+        };
+        t.fds = vec![fd(3), fd(4)];
+        let ofd = Ofd {
+            id: 0,
+            inode: 0,
+            offset: 5,
+            access: crate::op::Access::RdWr,
+            append: false,
+            nonblock: false,
+        };
+        let mut s = Snapshot {
+            tasks: vec![t],
+            ofds: vec![ofd],
+            ..Snapshot::default()
+        };
+        let mut caps = Capabilities::ALL;
+        caps.kcmp = false;
+        s.mask(caps);
+        let ids: Vec<u64> = s.tasks[0].fds.iter().map(|e| e.ofd).collect();
+        assert_ne!(ids[0], ids[1]);
+        for id in ids {
+            let o = s.ofds.iter().find(|o| o.id == id).expect("its description");
+            assert_eq!(Ofd { id: 0, ..*o }, ofd);
         }
     }
 
@@ -842,6 +995,7 @@ mod tests {
                     signals: None,
                     fs_context: None,
                     namespaces: None,
+                    group: None,
                 }],
                 ofds: vec![Ofd {
                     id: ofd,

@@ -760,6 +760,42 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "is_zero_i64")]
         arg: i64,
     },
+    /// `setpgid(pid, pgid)` (setpgid(2)). Each argument is a task label, passed as that
+    /// task's pid in the caller's pid namespace, or absent for 0 (the caller; the target's
+    /// own pid). A label of a reaped task, or of one the caller's namespace does not see,
+    /// is passed as a pid no task has.
+    Setpgid {
+        /// The process moved; absent: the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+        /// The group joined, named by its id (a task's pid); absent: the target's own pid.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<TaskId>,
+    },
+    /// `getpgid(pid)`: the outcome is the group id ([`crate::Outcome::Pid`]).
+    Getpgid {
+        /// The task asked about; absent: 0, the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+    },
+    /// `setsid()`: the outcome is the new session id ([`crate::Outcome::Pid`]).
+    Setsid,
+    /// `getsid(pid)`: the outcome is the session id ([`crate::Outcome::Pid`]).
+    Getsid {
+        /// The task asked about; absent: 0, the caller.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<TaskId>,
+    },
+    /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
+    /// the group gets the signal.
+    KillPgrp {
+        /// The group, named by its id (a task's pid, passed as the caller's pid namespace
+        /// numbers it); absent: 0, the caller's group.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pgid: Option<TaskId>,
+        /// Signal number (any number: out of range is EINVAL).
+        sig: Signal,
+    },
 }
 
 fn yes() -> bool {
@@ -1013,6 +1049,17 @@ impl OpKind {
         }
     }
 
+    /// The task labels the group ops pass as pids (setpgid's target and group, getpgid's and
+    /// getsid's target, the group of a kill to a group): what the shrinker renumbers.
+    pub fn task_args_mut(&mut self) -> Vec<&mut TaskId> {
+        match self {
+            OpKind::Setpgid { target, pgid } => target.iter_mut().chain(pgid.iter_mut()).collect(),
+            OpKind::Getpgid { target } | OpKind::Getsid { target } => target.iter_mut().collect(),
+            OpKind::KillPgrp { pgid, .. } => pgid.iter_mut().collect(),
+            _ => vec![],
+        }
+    }
+
     /// The values of [`OpKind::fd_args_mut`].
     pub fn fd_args(&self) -> Vec<Fd> {
         self.clone().fd_args_mut().into_iter().map(|f| *f).collect()
@@ -1257,6 +1304,26 @@ impl fmt::Display for Op {
                     write!(f, "prctl({}, {arg})", option.name())
                 }
             }
+            OpKind::Setpgid { target, pgid } => {
+                write!(f, "setpgid({}, {})", PidArg(*target), PidArg(*pgid))
+            }
+            OpKind::Getpgid { target } => write!(f, "getpgid({})", PidArg(*target)),
+            OpKind::Setsid => write!(f, "setsid()"),
+            OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
+            OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),
+            OpKind::KillPgrp { pgid: Some(g), sig } => write!(f, "kill(-t{g}, {sig})"),
+        }
+    }
+}
+
+/// A pid argument of a group op: a label, or 0.
+struct PidArg(Option<TaskId>);
+
+impl fmt::Display for PidArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(t) => write!(f, "t{t}"),
+            None => write!(f, "0"),
         }
     }
 }
@@ -1289,6 +1356,72 @@ impl fmt::Display for ByteStr<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_options_survive_a_round_trip_and_are_left_out_only_when_empty() {
+        for options in [
+            WaitOptions::default(),
+            WaitOptions {
+                nohang: true,
+                ..WaitOptions::default()
+            },
+            WaitOptions {
+                clone: true,
+                all: true,
+                ..WaitOptions::default()
+            },
+        ] {
+            let op = OpKind::Wait {
+                target: WaitTarget::Any,
+                options,
+            };
+            let json = serde_json::to_string(&op).unwrap();
+            let set = options != WaitOptions::default();
+            assert_eq!(options.is_empty(), !set);
+            assert_eq!(json.contains("options"), set, "{json}");
+            assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        }
+    }
+
+    #[test]
+    fn clone_flags_are_named_in_order_and_unknown_bits_in_hex() {
+        let names = (CloneFlags::VM | CloneFlags::FILES | CloneFlags(1 << 40)).names();
+        let name = |f: CloneFlags| {
+            CloneFlags::NAMED
+                .iter()
+                .find(|n| n.0 == f)
+                .map(|n| n.1.to_string())
+                .unwrap()
+        };
+        let mut want = vec![name(CloneFlags::VM), name(CloneFlags::FILES)];
+        // NAMED's order decides the order of the names.
+        let pos = |f: CloneFlags| CloneFlags::NAMED.iter().position(|n| n.0 == f);
+        if pos(CloneFlags::FILES) < pos(CloneFlags::VM) {
+            want.reverse();
+        }
+        want.push("0x10000000000".into());
+        assert_eq!(names, want);
+        assert!(CloneFlags::EMPTY.names().is_empty());
+    }
+
+    #[test]
+    fn the_fd_arguments_of_an_op_are_its_descriptors_in_order() {
+        assert_eq!(OpKind::Dup2 { old: 4, new: 9 }.fd_args(), vec![4, 9]);
+        assert_eq!(OpKind::Close { fd: 7 }.fd_args(), vec![7]);
+        assert!(OpKind::Fork.fd_args().is_empty());
+        let mut op = OpKind::Dup2 { old: 4, new: 9 };
+        for f in op.fd_args_mut() {
+            *f += 1;
+        }
+        assert_eq!(op, OpKind::Dup2 { old: 5, new: 10 });
+    }
+
+    #[test]
+    fn clone_flags_combine_with_or() {
+        let both = CloneFlags::VM | CloneFlags::FILES;
+        assert_eq!(both.0, CloneFlags::VM.0 | CloneFlags::FILES.0);
+        assert_ne!(both, CloneFlags::VM);
+    }
 
     #[test]
     fn op_json_round_trip() {

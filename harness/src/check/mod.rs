@@ -393,11 +393,23 @@ pub(crate) fn finish(report: &mut Report, start: Instant) {
 
 /// Saves a diverging case; returns its path, or `None` (with a warning) if it cannot be written.
 pub fn save_case(dir: &Path, case: &Case, seed: u64, fingerprint: &str) -> Option<String> {
-    let path = dir.join(format!("{fingerprint}.json"));
+    save_case_as(dir, fingerprint, case, seed, Some(fingerprint))
+}
+
+/// Saves `case` as `DIR/NAME.json` (a case file, with its fingerprint when it shows a
+/// divergence); returns the path, or `None` (with a warning) when it cannot be written.
+pub fn save_case_as(
+    dir: &Path,
+    name: &str,
+    case: &Case,
+    seed: u64,
+    fingerprint: Option<&str>,
+) -> Option<String> {
+    let path = dir.join(format!("{name}.json"));
     let cf = CaseFile {
         case: case.clone(),
         seed: Some(seed),
-        fingerprint: Some(fingerprint.to_string()),
+        fingerprint: fingerprint.map(str::to_string),
     };
     let text = serde_json::to_string_pretty(&cf).expect("case files serialize");
     match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, text + "\n")) {

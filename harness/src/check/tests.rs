@@ -178,6 +178,18 @@ fn run(
         d.case_file = Some(name.to_string_lossy().into_owned());
         d.replay = None;
     }
+    // A failed case is saved for replay; its path names this run's directory.
+    for e in &mut report.errors {
+        if let Some((head, file)) = e.split_once(" (case file: ") {
+            let file = file.trim_end_matches(')');
+            assert!(Path::new(file).is_file(), "{e}");
+            let name = Path::new(file).file_name().unwrap().to_string_lossy();
+            assert!(name.starts_with("error-case-"), "{e}");
+            *e = format!("{head} (case file: {name})");
+        } else {
+            panic!("a failed case is saved: {e}");
+        }
+    }
     let mut v = serde_json::to_value(&report).unwrap();
     v["seconds"] = 0.into();
     v["cases_per_s"] = 0.into();
@@ -374,6 +386,7 @@ fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
                 minimal: false,
             },
         })),
+        failed_case: None,
     };
     let mut report = Report::default();
     let mut calls = Vec::new();
@@ -386,6 +399,7 @@ fn the_lowest_case_of_a_fingerprint_is_shrunk_and_kept_whatever_the_order() {
         seed: 0,
         ops: 5,
         found: Ok(None),
+        failed_case: None,
     });
     merge.accept(result(1, "from case 1"));
     merge.finish();

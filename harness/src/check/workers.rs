@@ -1,9 +1,11 @@
 //! The workers of a check run and the merge of their results in case order.
 
+use super::save_case_as;
 use super::{case_for_seed, case_seed, examine_once_per_fingerprint, finish, save_case};
 use super::{CheckConfig, Found, MAX_ERRORS_IN_A_ROW};
 use crate::backend::{BResult, Backend, BackendError};
 use crate::report::{Divergence, Report};
+use forkspec_model::Case;
 use forkspec_model::Profile;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -87,6 +89,8 @@ pub(super) struct CaseResult {
     pub(super) ops: u64,
     /// The divergence (the minimal case when it was shrunk), or the backend's error.
     pub(super) found: BResult<Option<Found>>,
+    /// The case, kept when the backend failed on it (saved for `forkspec replay`).
+    pub(super) failed_case: Option<Case>,
 }
 
 /// Why a worker stopped the run: the case index it stopped at and the error.
@@ -135,6 +139,7 @@ pub(super) fn work(
             seed,
             ops: case.ops.len() as u64,
             found,
+            failed_case: failed.then_some(case),
         });
         if !failed {
             failed_in_a_row = 0;
@@ -223,9 +228,16 @@ impl<'a> Merge<'a> {
                 found
             }
             Err(e) => {
+                // The case is saved so the error can be replayed; a backend failing every case
+                // saves only the first few (the run stops after MAX_ERRORS_IN_A_ROW).
+                let file = r.failed_case.as_ref().and_then(|c| {
+                    let name = format!("error-case-{}", r.index);
+                    save_case_as(&self.cfg.out_dir, &name, c, r.seed, None)
+                });
+                let saved = file.map_or(String::new(), |f| format!(" (case file: {f})"));
                 report
                     .errors
-                    .push(format!("case {} (seed {}): {e}", r.index, r.seed));
+                    .push(format!("case {} (seed {}): {e}{saved}", r.index, r.seed));
                 self.failed_in_a_row += 1;
                 if self.failed_in_a_row >= MAX_ERRORS_IN_A_ROW {
                     self.failed = Some(e);

@@ -7,6 +7,7 @@ use super::guard::Board;
 use super::observe::{self, Observed, Observer, TaskRef};
 use super::ops::{self, Expect};
 use super::settle::{self, Sleep};
+use super::starve;
 use super::zygote::{SpawnError, Zygote};
 use forkspec_model::{
     CaseConfig, CaseDir, Errno, ExitStatus, LockOwner, Op, OpKind, Outcome, TaskId, WaitTarget,
@@ -113,6 +114,9 @@ pub struct Case {
     /// Why the hang guard fired (a task neither answered nor slept in its op for
     /// [`crate::deadline::HANG_FACTOR`] deadlines): the request fails with it.
     hang: Option<String>,
+    /// Process groups (lab-namespace ids) that tasks made with setpgid or setsid, besides
+    /// `t0`'s: teardown reaps them too.
+    groups: Vec<i32>,
 }
 
 fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -334,6 +338,7 @@ impl Case {
             pages: config.pages,
             deadline: Duration::from_millis(deadline_ms.max(1)),
             pgid: 0,
+            groups: Vec::new(),
             tasks: Vec::new(),
             next_slot: 1,
             seq: 0,
@@ -495,7 +500,12 @@ impl Case {
             ));
         }
         let dir = self.dir.as_os_str().as_bytes().to_vec();
-        let (mut cmd, expect) = ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?;
+        let group_pids = super::ops_groups::label_args(&op.kind)
+            .map(|l| l.map_or(0, |l| self.vpid(op.task as usize, l as usize)));
+        let (mut cmd, expect) = match super::ops_groups::encode(&op.kind, group_pids) {
+            Some(c) => c,
+            None => ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?,
+        };
         let dead_before = self.dead_count();
         if let Expect::Child { .. } | Expect::Clone { .. } = expect {
             // fork and vfork give the kernel no thread-id pointers; clone and clone3 may.
@@ -521,7 +531,12 @@ impl Case {
         }
         self.settle_vfork();
         self.settle_blocked();
-        if matches!(op.kind, OpKind::Kill { .. })
+        if let (OpKind::Setpgid { .. } | OpKind::Setsid, Outcome::Ret(_) | Outcome::Pid(_)) =
+            (&op.kind, &out)
+        {
+            self.note_group(op.task as usize, &op.kind);
+        }
+        if matches!(op.kind, OpKind::Kill { .. } | OpKind::KillPgrp { .. })
             || self.dead_count() != dead_before
             || self.deaths_pending()
         {
@@ -538,6 +553,42 @@ impl Case {
     /// [`crate::deadline::HANG_FACTOR`]).
     fn hang_guard(&self) -> Duration {
         crate::deadline::hang_guard(self.deadline)
+    }
+
+    /// Task `i`'s hang guard (or its last extension) ran out at `now`: the end of a further
+    /// window while it is starved of a CPU rather than hung ([`starve`]).
+    fn starved_until(
+        &self,
+        i: usize,
+        ext: &mut starve::Extension,
+        now: Instant,
+    ) -> Option<Instant> {
+        ext.extend(self.tasks[i].pid, now, self.hang_guard())
+    }
+
+    /// Whether task `i`'s hang guard ran out at `now` (then the hang is recorded: it did not
+    /// `what`); while it is starved of a CPU `end` moves on instead.
+    fn guard_ran_out(
+        &mut self,
+        i: usize,
+        what: &str,
+        starve: &mut starve::Extension,
+        now: Instant,
+        end: &mut Instant,
+    ) -> bool {
+        if now < *end {
+            return false;
+        }
+        match self.starved_until(i, starve, now) {
+            Some(later) => {
+                *end = later;
+                false
+            }
+            None => {
+                self.hung(i, what);
+                true
+            }
+        }
     }
 
     /// Records that task `i` did not `what` within the hang guard (the first such record
@@ -598,12 +649,13 @@ impl Case {
     /// death is settle_signals' to handle).
     fn settle_one(&mut self, i: usize, sleep: Sleep) -> bool {
         let look = facility::get().proc_syscall;
-        let end = Instant::now()
+        let mut end = Instant::now()
             + if look {
                 self.hang_guard()
             } else {
                 self.deadline
             };
+        let mut starve = starve::Extension::default();
         let mut tick = FIRST_LOOK;
         loop {
             self.pump();
@@ -631,6 +683,12 @@ impl Case {
                 }
             }
             let now = Instant::now();
+            if now >= end && look {
+                if let Some(later) = self.starved_until(i, &mut starve, now) {
+                    end = later;
+                    continue;
+                }
+            }
             if now >= end {
                 if look {
                     self.hung(i, "answer or sleep again after an op woke it");
@@ -737,12 +795,13 @@ impl Case {
     /// hang.
     fn await_exit(&mut self, i: usize) {
         let start = Instant::now();
-        let end = start + self.hang_guard();
+        let mut end = start + self.hang_guard();
+        let mut starve = starve::Extension::default();
         let Some(fd) = self.tasks[i].pidfd.as_ref().map(|f| f.as_raw_fd()) else {
-            let t = &self.tasks[i];
-            while !proc_exited(t.pid, t.thread) {
-                if Instant::now() >= end {
-                    self.hung(i, "exit");
+            let (pid, thread) = (self.tasks[i].pid, self.tasks[i].thread);
+            while !proc_exited(pid, thread) {
+                let now = Instant::now();
+                if self.guard_ran_out(i, "exit", &mut starve, now, &mut end) {
                     return;
                 }
                 std::thread::sleep(proc_tick(start, end));
@@ -751,8 +810,7 @@ impl Case {
         };
         loop {
             let now = Instant::now();
-            if now >= end {
-                self.hung(i, "exit");
+            if self.guard_ran_out(i, "exit", &mut starve, now, &mut end) {
                 return;
             }
             let mut p = libc::pollfd {
@@ -1028,6 +1086,7 @@ impl Case {
                         .map_or(LockOwner::Foreign, |&i| LockOwner::Task(i as TaskId))
                 })
             }
+            Expect::Pid if r.ret >= 0 => Outcome::Pid(self.pid_ref(label, r.ret)),
             Expect::Reaped if r.ret > 0 => {
                 let status = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
                 let depth = self.tasks[label].nspid.len() - 1;
@@ -1135,12 +1194,13 @@ impl Case {
         let sleep = self.tasks[label as usize].sleep;
         let look = facility::get().proc_syscall;
         let by_deadline = sleep.is_some() && !look;
-        let end = start
+        let mut end = start
             + if by_deadline {
                 self.deadline
             } else {
                 self.hang_guard()
             };
+        let mut starve = starve::Extension::default();
         let mut tick = FIRST_LOOK;
         let mut next_look = start + tick;
         // The first read waits for the poll below: right after a command is sent the reply
@@ -1164,6 +1224,12 @@ impl Case {
                 }
                 _ => false,
             };
+            if now >= end && !by_deadline && self.hang.is_none() {
+                if let Some(later) = self.starved_until(label as usize, &mut starve, now) {
+                    end = later;
+                    continue;
+                }
+            }
             if now >= end || self.hang.is_some() || asleep() {
                 // A reply that came in meanwhile still counts.
                 self.pump();
@@ -1284,15 +1350,15 @@ impl Case {
     /// (never blocks first): the hang guard records a hang.
     fn await_birth(&mut self, c: usize) {
         let start = Instant::now();
-        let end = start + self.hang_guard();
+        let mut end = start + self.hang_guard();
+        let mut starve = starve::Extension::default();
         loop {
             let slot = self.tasks[c].slot;
             if self.born[slot] || self.gone(c) || self.hang.is_some() {
                 return;
             }
             let now = Instant::now();
-            if now >= end {
-                self.hung(c, "send its birth message");
+            if self.guard_ran_out(c, "send its birth message", &mut starve, now, &mut end) {
                 return;
             }
             self.wait_reply_or_exit(c, start, end);
@@ -1311,6 +1377,7 @@ impl Case {
             mut snapshot,
             gone,
             namespaces,
+            groups,
         } = loop {
             match self.observe_once(o) {
                 Ok(obs) => break obs,
@@ -1334,6 +1401,15 @@ impl Case {
             let t = &mut self.tasks[l as usize];
             t.life = Reaped;
             t.pidfd = None;
+        }
+        for (l, pgrp, sid) in groups {
+            let group = forkspec_model::GroupView {
+                pgrp: self.pid_ref(l as usize, pgrp),
+                session: self.pid_ref(l as usize, sid),
+            };
+            if let Some(v) = snapshot.tasks.iter_mut().find(|v| v.task == l) {
+                v.group = Some(group);
+            }
         }
         Ok(snapshot)
     }
@@ -1409,6 +1485,66 @@ impl Case {
         }
     }
 
+    /// The pid of task `label` in the pid namespace of task `caller` (what kill(2) and the
+    /// group ops take): a task there or in a namespace nested in it is visible; a reaped or
+    /// invisible one gets a pid no task has.
+    fn vpid(&self, caller: usize, label: usize) -> i64 {
+        let me = &self.tasks[caller];
+        let depth = me.nspid.len() - 1;
+        self.tasks
+            .get(label)
+            .filter(|t| t.life != Reaped)
+            .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
+            .and_then(|t| t.nspid.get(depth))
+            .map_or(NO_PID, |&p| p as i64)
+    }
+
+    /// A process group or session id `id` as task `label`'s pid namespace numbers it, as a
+    /// label: the thread group leader with that pid (a live one before a reaped one, then the
+    /// newest: a group keeps its reaped leader's pid while it has members, and a pid freed
+    /// and reused names the newer task), 0 as [`PidRef::Invisible`], any other id (the lab's
+    /// group and session) as [`PidRef::Outside`].
+    fn pid_ref(&self, label: usize, id: i64) -> forkspec_model::PidRef {
+        use forkspec_model::PidRef;
+        if id == 0 {
+            return PidRef::Invisible;
+        }
+        let me = &self.tasks[label];
+        let depth = me.nspid.len() - 1;
+        let mut found: Vec<usize> = (0..self.tasks.len())
+            .filter(|&i| {
+                let t = &self.tasks[i];
+                t.leader == i
+                    && t.nspid.get(depth).is_some_and(|&p| p as i64 == id)
+                    && t.pidns_chain.get(depth) == me.pidns_chain.get(depth)
+            })
+            .collect();
+        found.sort_by_key(|&i| (self.tasks[i].life == Reaped, std::cmp::Reverse(i)));
+        found
+            .first()
+            .map_or(PidRef::Outside, |&i| PidRef::Task(i as TaskId))
+    }
+
+    /// Records the process group a successful setpgid or setsid (`op`) by `caller` made or
+    /// joined, for teardown and the guardian.
+    fn note_group(&mut self, caller: usize, op: &OpKind) {
+        let leader = self.tasks[caller].leader;
+        // The group's id is the pid of a task of the case: setsid's caller, setpgid's pgid
+        // argument, else its target, else the caller.
+        let label = match *op {
+            OpKind::Setpgid { target, pgid } => pgid.or(target).map_or(leader, |l| l as usize),
+            _ => leader,
+        };
+        let Some(t) = self.tasks.get(label) else {
+            return;
+        };
+        let pid = t.pid;
+        if pid != self.pgid && !self.groups.contains(&pid) {
+            self.groups.push(pid);
+            self.board.add_group(pid);
+        }
+    }
+
     /// The tasks a kill may still name, as [`super::reap::kill_all`] takes them: every task
     /// not reaped (its pid cannot have been reused) with its pidfd.
     fn kill_targets(&self) -> Vec<(i32, Option<i32>)> {
@@ -1430,9 +1566,14 @@ impl Case {
         // group id cannot be reused) or, without kill(2), to the tasks not yet reaped.
         let targets = self.kill_targets();
         super::reap::kill_all(self.pgid, &targets);
+        if !self.groups.is_empty() {
+            // Tasks moved to groups of their own (setpgid, setsid) are not in t0's group:
+            // each is signalled itself (its group's id may name a stranger's group by now).
+            super::reap::kill_all(0, &targets);
+        }
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + TEARDOWN_GUARD;
         for t in &self.tasks {
             let Some(fd) = &t.pidfd else { continue };
             loop {
@@ -1462,8 +1603,15 @@ impl Case {
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid, &targets, end) {
+        if let Err(e) = reap_group(self.pgid, self.pgid, &targets, end) {
             err = Some(e);
+        }
+        // Then the groups tasks made; they are re-killed task by task, never as groups.
+        self.board.clear_groups();
+        for g in std::mem::take(&mut self.groups) {
+            if let Err(e) = reap_group(g, 0, &targets, end) {
+                err.get_or_insert(e);
+            }
         }
         for t in &mut self.tasks {
             t.pidfd = None;
@@ -1545,14 +1693,25 @@ fn t_thread(t: &Task) -> bool {
     t.thread
 }
 
+/// How long killed tasks may take to die at teardown before the case fails (longer while
+/// they are starved of a CPU: [`starve`]).
+const TEARDOWN_GUARD: Duration = Duration::from_secs(5);
+
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
 /// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
 /// hangs.
-fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result<(), String> {
+/// `kill_pgid` is the group to signal as a whole (0: none, only `targets`).
+fn reap_group(
+    pgid: i32,
+    kill_pgid: i32,
+    targets: &[(i32, Option<i32>)],
+    end: Instant,
+) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
     }
     let mut targets = targets.to_vec();
+    let (mut end, mut starve) = (end, starve::Extension::default());
     loop {
         match super::reap::reap(super::reap::Who::Group(pgid), true) {
             Ok(Some(pid)) => {
@@ -1565,11 +1724,21 @@ fn reap_group(pgid: i32, targets: &[(i32, Option<i32>)], end: Instant) -> Result
             Err(libc::ECHILD) => return Ok(()),
             _ => {}
         }
-        if Instant::now() >= end {
-            return Err("teardown: tasks still alive after 5 s".to_string());
+        let now = Instant::now();
+        if now >= end {
+            // Dying tasks kept waiting for a CPU are starved, not stuck.
+            let delay = targets
+                .iter()
+                .filter(|t| t.0 > 0)
+                .filter_map(|t| starve::run_delay(t.0))
+                .max();
+            match starve.extend_by(delay, now, TEARDOWN_GUARD) {
+                Some(later) => end = later,
+                None => return Err("teardown: tasks still alive after 5 s".to_string()),
+            }
         }
         // The group is ours (its leader t0 is not reaped yet, or it is empty).
-        super::reap::kill_all(pgid, &targets);
+        super::reap::kill_all(kill_pgid, &targets);
         std::thread::sleep(Duration::from_micros(100));
     }
 }

@@ -12,11 +12,16 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 const DIR_MAX: usize = 4000;
 
+/// Most process groups other than `t0`'s a case can make: one per task.
+const GROUPS_MAX: usize = 64;
+
 #[repr(C)]
 struct Page {
     pgid: AtomicI32,
     len: AtomicU32,
     dir: [u8; DIR_MAX],
+    /// Process groups case tasks made with setpgid or setsid (0: free slot).
+    groups: [AtomicI32; GROUPS_MAX],
 }
 
 /// The lab's handle on its guardian; dropping it (or the lab dying) wakes the guardian.
@@ -118,9 +123,28 @@ impl Board {
         self.page().pgid.store(pgid, Ordering::SeqCst);
     }
 
+    /// Publishes another process group of the case (made by a task's setpgid or setsid).
+    pub fn add_group(&self, pgid: i32) {
+        let groups = &self.page().groups;
+        if groups.iter().any(|g| g.load(Ordering::SeqCst) == pgid) {
+            return;
+        }
+        if let Some(free) = groups.iter().find(|g| g.load(Ordering::SeqCst) == 0) {
+            free.store(pgid, Ordering::SeqCst);
+        }
+    }
+
+    /// Forgets the groups of [`Board::add_group`].
+    pub fn clear_groups(&self) {
+        for g in &self.page().groups {
+            g.store(0, Ordering::SeqCst);
+        }
+    }
+
     /// The case is gone: nothing to clean up.
     pub fn clear(&self) {
         self.set_pgid(0);
+        self.clear_groups();
         self.page().len.store(0, Ordering::SeqCst);
     }
 }
@@ -156,7 +180,23 @@ unsafe fn watch(fd: i32, page: &Page) -> ! {
         while libc::read(3, b.as_mut_ptr().cast(), 1) < 0 {}
         let pgid = page.pgid.load(Ordering::SeqCst);
         if pgid > 0 && libc::kill(-pgid, libc::SIGKILL) != 0 {
-            kill_group_members(pgid);
+            kill_group_members(pgid, None);
+        }
+        // Groups the case's tasks made: their ids are pids of case tasks, but a group whose
+        // last member was reaped frees its id for reuse, so they are not signalled as
+        // groups; only their members in the lab's session or in one of the case's own are.
+        let groups: Vec<i32> = page
+            .groups
+            .iter()
+            .map(|g| g.load(Ordering::SeqCst))
+            .filter(|&g| g > 0)
+            .collect();
+        if !groups.is_empty() {
+            let mut sessions = groups.clone();
+            sessions.push(libc::getsid(0));
+            for &g in &groups {
+                kill_group_members(g, Some(&sessions));
+            }
         }
         let n = (page.len.load(Ordering::SeqCst) as usize).min(DIR_MAX);
         if n > 0 {
@@ -170,9 +210,9 @@ unsafe fn watch(fd: i32, page: &Page) -> ! {
 
 /// Without kill(2) (refused by a filter): SIGKILL through tkill(2) to every process whose
 /// process group is `pgid`, read from /proc/PID/stat (a zombie leader's threads are its
-/// other tasks, listed there too). Repeated until a pass finds none alive, bounded so the
-/// guardian always exits.
-fn kill_group_members(pgid: i32) {
+/// other tasks, listed there too), and, when `sessions` is given, whose session is one of
+/// them. Repeated until a pass finds none alive, bounded so the guardian always exits.
+fn kill_group_members(pgid: i32, sessions: Option<&[i32]>) {
     for _ in 0..100 {
         let mut found = false;
         let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -191,11 +231,14 @@ fn kill_group_members(pgid: i32) {
                 };
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
                     .unwrap_or_default();
-                // Fields after the command's closing parenthesis: state, ppid, pgrp.
+                // Fields after the command's closing parenthesis: state, ppid, pgrp,
+                // session.
                 let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
                 let state = f.next();
                 let pgrp = f.nth(1).and_then(|g| g.parse::<i32>().ok());
-                if pgrp == Some(pgid) && state != Some("Z") {
+                let sid = f.next().and_then(|g| g.parse::<i32>().ok());
+                let in_session = sessions.is_none_or(|s| sid.is_some_and(|x| s.contains(&x)));
+                if pgrp == Some(pgid) && state != Some("Z") && in_session {
                     found = true;
                     // SAFETY: a signal to a live member of the case's group, which the lab
                     // (now dead) made; the guardian owns nothing else there.

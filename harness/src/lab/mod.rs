@@ -24,6 +24,7 @@ mod layout;
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
+mod ops_groups;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -40,6 +41,8 @@ mod serve;
 mod settle;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod speed;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod starve;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod sys;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -213,6 +213,9 @@ pub struct Observed {
     pub gone: Vec<TaskId>,
     /// The raw namespace identities read (or reused) for each live task.
     pub namespaces: Vec<(TaskId, NsClasses)>,
+    /// What each task that answered said of its process group and session (`getpgid(0)`,
+    /// `getsid(0)`: ids in its own pid namespace); the case turns them into labels.
+    pub groups: Vec<(TaskId, i64, i64)>,
 }
 
 fn status_of(code: i32) -> ExitStatus {
@@ -1005,6 +1008,7 @@ pub fn snapshot(
             signals: None,
             fs_context: None,
             namespaces: None,
+            group: None,
         });
     }
     let live: Vec<(usize, TaskRef)> = views
@@ -1117,8 +1121,14 @@ pub fn snapshot(
         }
     }
     let mut namespaces_seen = Vec::new();
+    let mut groups = Vec::new();
     for ((i, t), (_, regions, answers)) in live.iter().zip(prepared) {
         views[*i].memory = regions;
+        if let Some((pgrp, sid)) = answers.as_ref().and_then(|a| a.group) {
+            if pgrp >= 0 && sid >= 0 {
+                groups.push((t.label, pgrp, sid));
+            }
+        }
         if let Some(d) = dir_of(t.label) {
             if o.caps.signals || o.caps.fs_context {
                 let (mut sig, umask) = status_context(d, &mut buf)
@@ -1166,6 +1176,7 @@ pub fn snapshot(
         snapshot: snap,
         gone,
         namespaces: namespaces_seen,
+        groups,
     })
 }
 

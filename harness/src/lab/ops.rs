@@ -47,6 +47,9 @@ pub enum Expect {
     },
     /// wait4: `ret` is the reaped pid, `data[..4]` the status.
     Reaped,
+    /// getpgid, getsid, setsid: `ret` is a group or session id in the caller's pid
+    /// namespace.
+    Pid,
     /// F_GETLK / F_OFD_GETLK: `data` holds the `struct flock` written back; its `l_pid` is
     /// a pid in the caller's pid namespace.
     Lock,
@@ -479,6 +482,13 @@ pub fn encode(
         } => super::ops_inherit::encode_close_range(*first, *last, *cloexec, *unshare)?,
         OpKind::Unshare { flags } => super::ops_inherit::encode_unshare(*flags),
         OpKind::Seccomp { errno } => super::ops_inherit::encode_seccomp(*errno),
+        OpKind::Setpgid { .. }
+        | OpKind::Getpgid { .. }
+        | OpKind::Setsid
+        | OpKind::Getsid { .. }
+        | OpKind::KillPgrp { .. } => {
+            return Err(format!("{op:?} is encoded by lab::ops_groups"));
+        }
     })
 }
 

@@ -20,9 +20,11 @@
 //!
 //! Layouts. Command `data`: `[0]` number of page spans, `[1]` number of fds, spans from byte 8
 //! (`addr: u64`, `bitmap: u64`: bit `i` asks for the page at `addr + i * 4096`), then the fds
-//! (`u16` each). `args[0]` bit 0 ([`ASK_SIGNALS`]) asks for the signal part. Reply `data`: the
+//! (`u16` each). `args[0]` bit 0 ([`ASK_SIGNALS`]) asks for the signal part, bit 1
+//! ([`ASK_GROUP`]) for the group part. Reply `data`: the
 //! signal part if asked ([`SIG_PART`] bytes: blocked, rt_sigpending, ignored, caught, and the
-//! signals whose rt_sigaction query failed, `u64` each), then per fd [`FD_PART`] bytes (`lseek`
+//! signals whose rt_sigaction query failed, `u64` each), then the group part if asked
+//! ([`GROUP_PART`] bytes: `getpgid(0)`, `getsid(0)`, `i64` each), then per fd [`FD_PART`] bytes (`lseek`
 //! result `i64`, `F_GETFD` result `i32`, `F_GETFL` result `i32`, raw `-errno` on failure), then
 //! one byte per asked page in span order. `ret` is the number of bytes used, or `-errno` when
 //! the observation itself failed (the mask or pending query, a malformed command).
@@ -32,6 +34,11 @@ use super::sys::raw;
 
 /// `args[0]` bit: answer the signal part.
 pub const ASK_SIGNALS: u64 = 1;
+/// `args[0]` bit: answer the group part (`getpgid(0)`, `getsid(0)`: raw results, `i64`
+/// each), after the signal part.
+pub const ASK_GROUP: u64 = 2;
+/// Bytes of the group part of a reply.
+pub const GROUP_PART: usize = 16;
 /// Bytes of the signal part of a reply.
 pub const SIG_PART: usize = 40;
 /// Bytes of one fd's answer.
@@ -71,7 +78,8 @@ pub fn observe_self(cmd: &Cmd, out: &mut [u8; REPLY_DATA]) -> i64 {
         s += 1;
     }
     let signals = cmd.args[0] & ASK_SIGNALS != 0;
-    let sig_bytes = if signals { SIG_PART } else { 0 };
+    let group = cmd.args[0] & ASK_GROUP != 0;
+    let sig_bytes = if signals { SIG_PART } else { 0 } + if group { GROUP_PART } else { 0 };
     if sig_bytes + nfds * FD_PART + npages > REPLY_DATA {
         return -(libc::E2BIG as i64);
     }
@@ -82,6 +90,18 @@ pub fn observe_self(cmd: &Cmd, out: &mut [u8; REPLY_DATA]) -> i64 {
             return r;
         }
         at = SIG_PART;
+    }
+    if group {
+        // SAFETY: getpgid(0) and getsid(0) take no pointers and change nothing.
+        let (pgrp, sid) = unsafe {
+            (
+                raw(libc::SYS_getpgid, [0; 6]),
+                raw(libc::SYS_getsid, [0; 6]),
+            )
+        };
+        put(out, at, &pgrp.to_ne_bytes());
+        put(out, at + 8, &sid.to_ne_bytes());
+        at += GROUP_PART;
     }
     let mut i = 0;
     while i < nfds {
@@ -234,6 +254,8 @@ pub struct FdAnswer {
 pub struct SelfView {
     /// The signal part.
     pub signals: Option<SelfSignals>,
+    /// The group part: `getpgid(0)` and `getsid(0)` (raw results, `-errno` on failure).
+    pub group: Option<(i64, i64)>,
     /// The fds asked about, in the order asked.
     pub fds: Vec<(i32, FdAnswer)>,
     /// The pages asked about: address and first byte.
@@ -272,8 +294,8 @@ pub fn commands(fds: &[i32], pages: &[u64]) -> Vec<Cmd> {
         };
         let mut reply = 0;
         if out.is_empty() {
-            c.args[0] = ASK_SIGNALS;
-            reply = SIG_PART;
+            c.args[0] = ASK_SIGNALS | ASK_GROUP;
+            reply = SIG_PART + GROUP_PART;
         }
         let mut these_spans: Vec<(u64, u64)> = Vec::new();
         let mut these_fds: Vec<u16> = Vec::new();
@@ -334,6 +356,10 @@ pub fn decode(cmds: &[Cmd], answers: &[Vec<u8>]) -> Result<SelfView, String> {
                 unknown: u64_at(d, 32)?,
             });
             at = SIG_PART;
+        }
+        if c.args[0] & ASK_GROUP != 0 {
+            v.group = Some((u64_at(d, at)? as i64, u64_at(d, at + 8)? as i64));
+            at += GROUP_PART;
         }
         let (nspans, nfds) = (c.data[0] as usize, c.data[1] as usize);
         let fds_at = SPANS_AT + nspans * SPAN;
@@ -540,7 +566,7 @@ mod tests {
         let pages: Vec<u64> = (0..100).map(|p| 0x1000_0000_0000 + p * 4096).collect();
         let cmds = commands(&fds, &pages);
         assert!(cmds.len() > 1);
-        assert_eq!(cmds[0].args[0], ASK_SIGNALS);
+        assert_eq!(cmds[0].args[0], ASK_SIGNALS | ASK_GROUP);
         assert!(cmds[1..].iter().all(|c| c.args[0] == 0));
         // Answer them as an agent would, from a made-up state.
         let answers: Vec<Vec<u8>> = cmds
@@ -549,6 +575,11 @@ mod tests {
                 let mut d = Vec::new();
                 if c.args[0] & ASK_SIGNALS != 0 {
                     for v in [1u64, 2, 3, 4, 5] {
+                        d.extend_from_slice(&v.to_ne_bytes());
+                    }
+                }
+                if c.args[0] & ASK_GROUP != 0 {
+                    for v in [6i64, -3] {
                         d.extend_from_slice(&v.to_ne_bytes());
                     }
                 }
@@ -574,6 +605,7 @@ mod tests {
             .collect();
         let v = decode(&cmds, &answers).unwrap();
         assert_eq!(v.signals.map(|s| s.unknown), Some(5));
+        assert_eq!(v.group, Some((6, -3)));
         assert_eq!(v.fds.len(), 40);
         assert!(v
             .fds
@@ -599,13 +631,16 @@ mod tests {
         assert_eq!(cmds.len(), 1);
         let mut out = [0u8; REPLY_DATA];
         let n = observe_self(&cmds[0], &mut out);
-        assert_eq!(n as usize, SIG_PART + FD_PART + 1);
+        assert_eq!(n as usize, SIG_PART + GROUP_PART + FD_PART + 1);
         let v = decode(&cmds, &[out[..n as usize].to_vec()]).unwrap();
         assert_eq!(v.fds[0].1.offset, 4);
         assert_eq!(v.fds[0].1.fd_flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
         assert_eq!(v.fds[0].1.status_flags & libc::O_ACCMODE, libc::O_RDWR);
         assert_eq!(v.pages, vec![(addr, 0x5a)]);
         assert_eq!(v.signals.unwrap().unknown, 0);
+        // SAFETY: getpgid and getsid change nothing.
+        let own = unsafe { (libc::getpgid(0) as i64, libc::getsid(0) as i64) };
+        assert_eq!(v.group, Some(own));
     }
 
     fn tempfile_in_shm() -> std::fs::File {

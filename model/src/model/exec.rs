@@ -40,6 +40,8 @@ impl Model {
         // signal (rule sig.exit-signal-after-parent-exec).
         self.tasks[me].self_exec_id += 1;
         self.tasks[me].userns_caps = false;
+        // begin_new_exec clears PF_FORKNOEXEC: a parent's setpgid on it is EACCES from now.
+        self.tasks[me].forknoexec = false;
         let sighand = self.tasks[me].sighand;
         let shared_sighand = self
             .tasks
@@ -115,6 +117,7 @@ impl Model {
             orphans.push((o, kids));
         }
         if t != tgid {
+            self.groups_take_over(t, tgid);
             let leader = tgid as usize;
             // The subreaper flag belongs to the signal_struct, which the caller keeps.
             self.tasks[t as usize].child_subreaper = self.tasks[leader].child_subreaper;

@@ -15,6 +15,7 @@ mod clone;
 mod context;
 mod exec;
 mod files;
+mod groups;
 mod inherit;
 #[cfg(test)]
 mod inherit_tests;
@@ -25,6 +26,8 @@ mod signals;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_groups;
 mod unshare;
 #[cfg(test)]
 mod version_tests;
@@ -288,6 +291,10 @@ impl Model {
             cgroup: u64::from(task.ns.cgroup),
             time: u64::from(task.ns.time),
         });
+        let group = (!zombie).then(|| crate::obs::GroupView {
+            pgrp: self.pid_ref(label, self.pgrp_of(label)),
+            session: self.pid_ref(label, self.session_of(label)),
+        });
         TaskView {
             task: label,
             // /proc/PID/status PPid is the thread group of the parent thread
@@ -316,6 +323,7 @@ impl Model {
             signals,
             fs_context,
             namespaces,
+            group,
         }
     }
 
@@ -431,6 +439,11 @@ impl Model {
                 unshare,
             } => self.op_close_range(t, *first, *last, *cloexec, *unshare),
             OpKind::Unshare { flags } => self.op_unshare(t, *flags),
+            OpKind::Setpgid { target, pgid } => self.op_setpgid(t, *target, *pgid),
+            OpKind::Getpgid { target } => self.op_getpgid(t, *target, false),
+            OpKind::Setsid => self.op_setsid(t),
+            OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
+            OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -571,5 +584,9 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Ftruncate { .. }
             | OpKind::Prctl { .. }
             | OpKind::Seccomp { .. }
+            | OpKind::Setpgid { .. }
+            | OpKind::Getpgid { .. }
+            | OpKind::Setsid
+            | OpKind::Getsid { .. }
     )
 }

@@ -115,6 +115,14 @@ pub(super) struct Task {
     /// for one the environment installed before the case (it filters nothing an op does),
     /// `Some(errno)` for a case's filter that fails `umask` with `errno`.
     pub(super) seccomp: Vec<Option<crate::obs::Errno>>,
+    /// Process group (read on the thread group leader).
+    pub(super) pgrp: super::groups::GroupId,
+    /// Session (read on the thread group leader).
+    pub(super) sid: super::groups::GroupId,
+    /// Leads its session (`signal->leader`, set by setsid, not inherited).
+    pub(super) session_leader: bool,
+    /// `PF_FORKNOEXEC`: set by fork, cleared by exec.
+    pub(super) forknoexec: bool,
 }
 
 impl Task {
@@ -150,6 +158,11 @@ impl Task {
             child_subreaper: false,
             no_new_privs: false,
             seccomp: Vec::new(),
+            // The lab makes t0 a group leader (setpgid(0, 0)) in the lab's session.
+            pgrp: Some(0),
+            sid: None,
+            session_leader: false,
+            forknoexec: true,
         }
     }
 
@@ -207,6 +220,7 @@ impl Model {
     }
 
     // rule: fs.clone-fs-shares-else-copies
+    // rule: pgrp.inherited
     // rule: sig.fork-copies-dispositions
     // rule: sig.fork-keeps-mask-clears-pending
     /// Creates the child of a successful fork/vfork/clone by `t` (kernel/fork.c:
@@ -328,6 +342,14 @@ impl Model {
             // copy_seccomp: the caller's filters and no_new_privs, for threads too.
             no_new_privs: caller.no_new_privs,
             seccomp: caller.seccomp.clone(),
+            // copy_process: a new process joins the caller's process group and session
+            // (init_task_pid of PIDTYPE_PGID and PIDTYPE_SID from task_pgrp(current) and
+            // task_session(current)), whatever the flags; copy_signal does not inherit
+            // session leadership; PF_FORKNOEXEC is set until the child execs.
+            pgrp: self.pgrp_of(t),
+            sid: self.session_of(t),
+            session_leader: false,
+            forknoexec: true,
         });
         if !thread {
             if let Parent::Task(p) = parent {
@@ -586,6 +608,7 @@ impl Model {
     }
 
     // rule: task.blocked-ops-wake
+    // rule: task.blocked-wait-echild-when-no-child-left
     /// Completes the ops of blocked tasks that Linux would wake now, until nothing changes:
     /// a `wait` whose child exited reaps it (kernel/exit.c: do_notify_parent wakes the
     /// parent's wait queue); a pipe read gets data or EOF; a pipe write gets room (and goes
@@ -605,8 +628,17 @@ impl Model {
                 };
                 let label = t as TaskId;
                 let done = match op {
+                    // do_notify_parent wakes the parent's wait queue even when the child is
+                    // released at once (a parent that ignores SIGCHLD, which the init of a
+                    // pid namespace sets in a sighand_struct it may share); do_wait then
+                    // finds no eligible child (wait_consider_task skips EXIT_DEAD) and
+                    // returns ECHILD (kernel/exit.c, kernel/signal.c).
                     BlockedOp::Wait(target, opts) => {
                         self.reap_matching(label, target, opts).is_some()
+                            || !self
+                                .group_children(label)
+                                .into_iter()
+                                .any(|(_, c)| self.eligible(c, target, opts))
                     }
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),

@@ -758,6 +758,32 @@ fn pipe_eof_only_after_every_write_end_closes() {
 
 // covers: fork.wait
 #[test]
+fn blocked_wait_ends_with_echild_when_its_child_is_released_at_once() {
+    let mut m = model();
+    let clone: OpKind = serde_json::from_value(serde_json::json!({
+        "kind": "clone", "flags": ["vm", "sighand", "newpid"], "exit_signal": 17
+    }))
+    .expect("clone op");
+    assert_eq!(run(&mut m, 0, clone), Outcome::Child(1));
+    let wait = OpKind::Wait {
+        target: WaitTarget::Task(1),
+        options: Default::default(),
+    };
+    assert_eq!(run(&mut m, 0, wait.clone()), Outcome::Blocked);
+    let exit = OpKind::Exit {
+        code: 0,
+        thread: false,
+    };
+    assert_eq!(run(&mut m, 1, exit), Outcome::Exited);
+    // The namespace init set SIGCHLD to SIG_IGN in the shared sighand_struct: no zombie, and
+    // the woken wait found no child.
+    let s = m.snapshot();
+    assert_eq!(s.task(0).unwrap().state, TaskState::Live);
+    assert!(s.task(1).is_none());
+    assert_eq!(run(&mut m, 0, wait), Outcome::Err(Errno::ECHILD));
+}
+
+#[test]
 fn blocked_wait_completes_when_the_child_exits() {
     let mut m = model();
     let c = fork(&mut m, 0);
@@ -1934,4 +1960,27 @@ fn an_ignored_sigbus_is_reset_and_kills() {
     assert_eq!(sig_state(&m, 0).ignored, sigset(&[]));
     // Within EOF the file pages still load.
     assert_eq!(load(&mut m, 0, Region::FileShared, 0), data(&[0x80]));
+}
+
+/// A thread's view names its thread group's leader; the leader and a process name none.
+#[test]
+fn a_thread_names_its_leader_and_a_process_names_none() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    let thread = F(F::THREAD.0 | F::VM.0 | F::SIGHAND.0);
+    let c = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: thread,
+            exit_signal: 0,
+            args: Default::default(),
+        }),
+    );
+    assert_eq!(c, Outcome::Child(1));
+    assert_eq!(fork(&mut m, 0), 2);
+    let s = m.snapshot();
+    let of = |t| s.task(t).unwrap().thread_of;
+    assert_eq!((of(0), of(1), of(2)), (None, Some(0), None));
 }
