@@ -103,6 +103,12 @@ impl Model {
     /// child's namespace (kernel/signal.c `send_signal_locked`). The father's death runs in
     /// the father: when the op's caller gets such a signal, its call may return first
     /// ([`Model::step`] allows both).
+    ///
+    /// The signals are queued and sent by [`Model::flush_pdeath_signals`] once the signals
+    /// of the op itself are sent: the father dies only when it runs again, after
+    /// `complete_signal` fixed the fate of every process a group kill reached (a child
+    /// killed by the same `kill(0, SIGTERM)` dies of SIGTERM, and its parent-death signal
+    /// is dropped by `prepare_signal`).
     pub(super) fn send_pdeath_signals(&mut self, father: TaskId, children: &[TaskId]) {
         let father_ns = self.tasks[father as usize].pidns;
         for &c in children {
@@ -116,6 +122,7 @@ impl Model {
                         .filter(|&i| i != leader && self.tasks[i as usize].tgid == leader),
                 )
                 .collect();
+
             for x in threads {
                 let task = &self.tasks[x as usize];
                 let sig = task.pdeath_signal;
@@ -123,10 +130,24 @@ impl Model {
                     continue;
                 }
                 let force = task.pidns != father_ns;
-                self.send_signal(x, sig, true, force);
-                self.pdeath_sent.push(leader);
+                self.pdeath_queue.push((x, sig, force));
             }
         }
+    }
+
+    /// Sends the parent-death signals [`Model::send_pdeath_signals`] queued; whether there
+    /// were any.
+    pub(super) fn flush_pdeath_signals(&mut self) -> bool {
+        let queued = std::mem::take(&mut self.pdeath_queue);
+        let any = !queued.is_empty();
+        for (x, sig, force) in queued {
+            let leader = self.tasks[x as usize].tgid;
+            if self.tasks.iter().any(|m| m.tgid == leader && m.alive()) {
+                self.pdeath_sent.push((leader, sig));
+            }
+            self.send_signal(x, sig, true, force);
+        }
+        any
     }
 
     // rule: task.adopted-zombie-notifies

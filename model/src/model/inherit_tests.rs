@@ -466,3 +466,22 @@ fn a_pdeathsig_the_callers_kill_causes_may_come_after_the_call_returns() {
         Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGUSR1)))
     );
 }
+
+// covers: task.pdeathsig
+#[test]
+fn a_process_dying_of_a_signal_drops_its_parent_death_signal() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    prctl(&mut m, t1, PDEATHSIG, Signal::SIGALRM.0.into());
+    // kill(0, SIGTERM) queues SIGTERM for both before either dies: t1's exit code is fixed
+    // then, and the SIGALRM its parent's death sends is dropped.
+    let kill = OpKind::KillPgrp {
+        pgid: None,
+        sig: Signal::SIGTERM,
+    };
+    assert_eq!(run(&mut m, 0, kill), Outcome::Killed(Signal::SIGTERM));
+    assert_eq!(
+        state(&m, t1),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
+    );
+}

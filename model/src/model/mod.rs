@@ -111,8 +111,11 @@ pub struct Model {
     /// whose allowed outcomes change the state differently reads it, to follow the one the
     /// implementation took among those the model allows (never to decide what is allowed).
     observed: Option<Outcome>,
-    /// The processes (thread group ids) sent a parent-death signal while the op was applied.
-    pdeath_sent: Vec<TaskId>,
+    /// The live processes (thread group ids) sent a parent-death signal (and which) while
+    /// the op was applied.
+    pdeath_sent: Vec<(TaskId, i32)>,
+    /// Parent-death signals to send (thread, signal, forced) once the op's own are sent.
+    pdeath_queue: Vec<(TaskId, i32, bool)>,
 }
 
 impl Model {
@@ -173,6 +176,7 @@ impl Model {
             also_allowed: Vec::new(),
             observed: None,
             pdeath_sent: Vec::new(),
+            pdeath_queue: Vec::new(),
         }
     }
 
@@ -474,7 +478,9 @@ impl Model {
         // before it returns is allowed.
         let outcome = match (&outcome, self.tasks[t as usize].state) {
             (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig)))
-                if self.pdeath_sent.contains(&self.tasks[t as usize].tgid) =>
+                if self
+                    .pdeath_sent
+                    .contains(&(self.tasks[t as usize].tgid, sig.0)) =>
             {
                 self.also_allowed.push(Outcome::Killed(sig));
                 outcome
@@ -516,8 +522,9 @@ impl Model {
     /// waiter or a pipe reader and send an exit signal; a woken writer can get SIGPIPE.
     fn settle(&mut self) {
         loop {
+            let sent = self.flush_pdeath_signals();
             self.wake_blocked();
-            if !self.deliver_signals() {
+            if !self.deliver_signals() && !sent && self.pdeath_queue.is_empty() {
                 break;
             }
         }
