@@ -614,12 +614,15 @@ fn is_test(lines: &[&str], at: usize) -> bool {
     false
 }
 
-/// The place of a file in docs/coverage.md: the suite's stem, `model` for the model's tests.
+/// The place of a file in docs/coverage.md: the suite's stem, `model` for the model's tests
+/// (`model::FILE` for another test file of the model).
 fn place(path: &str) -> String {
     if let Some(rest) = path.strip_prefix("suites/") {
         rest.trim_end_matches(".rs").replace('/', "::")
     } else if path == "model/src/model/tests.rs" {
         "model".into()
+    } else if let Some(rest) = path.strip_prefix("model/src/model/") {
+        format!("model::{}", rest.trim_end_matches(".rs").replace('/', "::"))
     } else {
         path.trim_end_matches(".rs").replace('/', "::")
     }
