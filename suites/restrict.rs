@@ -223,16 +223,23 @@ fn one_fingerprint_per_denied_call(
     let mut wanted: Vec<String> = calls
         .iter()
         .map(|c| format!("{c} → ENOSYS (not implemented)"))
-        .chain(op_deviations(deny).into_iter().map(str::to_string))
         .collect();
     wanted.sort();
+    // A denied facility's own op (the subreaper's prctl) may show too, when a case reaches
+    // it before a denied call.
+    let optional = op_deviations(deny);
+    found.retain(|(c, _)| !optional.contains(&c.as_str()));
     let causes: Vec<&String> = found.iter().map(|(c, _)| c).collect();
     assert_eq!(
         causes,
         wanted.iter().collect::<Vec<_>>(),
         "--deny {deny}: {text}"
     );
-    let counts: Vec<u64> = divs.iter().map(|d| d["count"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = divs
+        .iter()
+        .filter(|d| !optional.contains(&d["cause"].as_str().unwrap_or_default()))
+        .map(|d| d["count"].as_u64().unwrap())
+        .collect();
     assert!(
         counts.iter().all(|&n| n > 1),
         "each cause is met in several cases (so they could have fanned out): {counts:?}"
