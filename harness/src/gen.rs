@@ -397,6 +397,10 @@ pub struct GenConfig {
     pub max_tasks: u32,
     /// The op kinds that may be generated (a backend's supported ops).
     pub ops: OpSet,
+    /// Whether ops the model predicts to block may be generated ([`may_block`]): not for a
+    /// backend that tells a blocked op only by its deadline (its hello's
+    /// `blocked_by_deadline`), where each would cost a whole deadline.
+    pub blocking: bool,
 }
 
 impl Default for GenConfig {
@@ -407,6 +411,7 @@ impl Default for GenConfig {
             pages: 8,
             max_tasks: 24,
             ops: OpSet::ALL,
+            blocking: true,
         }
     }
 }
@@ -437,6 +442,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             .iter()
             .any(|l| l.kind == forkspec_model::LockKind::Flock)
             && cfg.ops.contains("flock")
+            && cfg.blocking
             && src.chance(FLOCK_WAIT_PCT)
         {
             // The random mix seldom lines up a flock behind another description's lock.
@@ -479,11 +485,16 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             // model (a step is deterministic): no second step.
             let mut probe = model.clone();
             let taken = probe.step(&op, None).taken;
+            if matches!(op.kind, OpKind::KillPgrp { .. })
+                && kills_parent_and_child(&snap, &probe.snapshot())
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;
             }
-            if may_block(&snap, &op) && src.chance(BLOCK_PCT) {
+            if cfg.blocking && may_block(&snap, &op) && src.chance(BLOCK_PCT) {
                 sleeper = Some(op.task);
                 accepted = Some((op, taken, probe));
                 break;
@@ -1176,6 +1187,26 @@ fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
     }
 }
 
+/// Whether a process and one of its children, both alive in `before`, are dead in `after`.
+/// A kill to a group that ends both leaves their order to the scheduler: a child that dies
+/// first is a zombie of a parent that may reap it at once (one that ignores SIGCHLD), one
+/// that dies last goes to the reaper, which keeps it. The model cannot tell which, so such
+/// kills are left out of the mix (seed 1405 of the acceptance run showed both).
+fn kills_parent_and_child(before: &Snapshot, after: &Snapshot) -> bool {
+    let dead = |t: u32| {
+        after
+            .task(t)
+            .is_none_or(|v| matches!(v.state, TaskState::Zombie(_)))
+    };
+    let alive = |v: &forkspec_model::TaskView| !matches!(v.state, TaskState::Zombie(_));
+    before.tasks.iter().filter(|c| alive(c)).any(|c| {
+        let forkspec_model::Parent::Task(p) = c.parent else {
+            return false;
+        };
+        dead(c.task) && before.task(p).is_some_and(alive) && dead(p)
+    })
+}
+
 /// The labels of `task`'s children in `snap`.
 pub(crate) fn children_of(snap: &Snapshot, task: u32) -> Vec<u32> {
     snap.tasks
@@ -1337,6 +1368,31 @@ mod tests {
         assert!(ops.missing().contains(&"wait"));
     }
 
+    /// How many ops of `cases` generated cases the model says block.
+    fn blocked_ops(cfg: &GenConfig, cases: u64) -> usize {
+        let profile = Profile::default();
+        (0..cases)
+            .map(|seed| {
+                let case = generate(&mut SeededChoices::new(seed), cfg, &profile);
+                let mut m = Model::new(case.config, &profile);
+                case.ops
+                    .iter()
+                    .filter(|op| m.step(op, None).taken == Outcome::Blocked)
+                    .count()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn without_blocking_no_op_blocks() {
+        let off = GenConfig {
+            blocking: false,
+            ..GenConfig::default()
+        };
+        assert_eq!(blocked_ops(&off, 400), 0);
+        assert!(blocked_ops(&GenConfig::default(), 400) > 0);
+    }
+
     #[test]
     fn every_generated_kind_is_listed() {
         let profile = Profile::default();
@@ -1434,6 +1490,36 @@ mod tests {
             .map(|k| k.to_string())
             .collect();
         assert!(woken.is_superset(&all), "woken: {woken:?}");
+    }
+
+    /// No generated kill to a group ends a process and its child together (their order is
+    /// the scheduler's), while kills to a group that end one of them still come up.
+    #[test]
+    fn no_group_kill_ends_a_parent_and_its_child_together() {
+        let profile = Profile::default();
+        let mut fatal = 0;
+        for seed in 0..3000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            for op in &case.ops {
+                let before = model.snapshot();
+                model.step(op, None);
+                if let OpKind::KillPgrp { .. } = op.kind {
+                    let after = model.snapshot();
+                    assert!(
+                        !kills_parent_and_child(&before, &after),
+                        "seed {seed}: {op}"
+                    );
+                    fatal += usize::from(before.tasks.iter().any(|t| {
+                        t.state == TaskState::Live
+                            && after
+                                .task(t.task)
+                                .is_none_or(|v| v.state != TaskState::Live)
+                    }));
+                }
+            }
+        }
+        assert!(fatal > 10, "{fatal} group kills ended a task");
     }
 
     /// Ops the model predicts to block come up, always with one sleeper at a time and only

@@ -9,10 +9,11 @@
 //!   locks.
 //!
 //! Only the non-blocking commands exist for record locks; `flock` without `LOCK_NB` blocks
-//! while a conflicting lock is held ([`super::tasks::BlockedOp::Flock`]). A waiter takes the
-//! lock as soon as the model sees the conflict gone, in label order when several wait;
-//! Linux wakes them all and each retries when it next runs, so cases that depend on that
-//! are not deterministic (the generator never produces an op the model predicts to block).
+//! while a conflicting lock is held ([`super::tasks::BlockedOp::Flock`]). A waiter sleeps on
+//! the first conflicting lock and retries when that lock goes (unlocked, converted or
+//! dropped), in label order when several wait; Linux wakes them all and each retries when it
+//! next runs, so cases with several waiters are not deterministic (the generator keeps one
+//! sleeper at a time).
 
 use super::Model;
 use crate::obs::{Errno, LockOwner, LockReport, Outcome};
@@ -74,6 +75,8 @@ struct FlockLock {
     exclusive: bool,
     /// `fl_pid`: the thread group of the task that took it.
     pid: TaskId,
+    /// Which lock this is (a conversion makes a new one): what a waiter is blocked on.
+    serial: u64,
 }
 
 /// Every inode's record locks and flock locks.
@@ -81,6 +84,8 @@ struct FlockLock {
 pub(super) struct Locks {
     records: BTreeMap<u64, Vec<Record>>,
     flocks: BTreeMap<u64, Vec<FlockLock>>,
+    /// The serial of the next flock lock.
+    next_serial: u64,
 }
 
 impl Locks {
@@ -155,8 +160,9 @@ impl Locks {
 
     /// flock_lock_inode: the description's old lock goes first (so a conversion that then
     /// meets a conflict leaves the description without any lock), then the conflict check.
-    /// `Err(())` on a conflict.
-    fn flock(&mut self, inode: u64, ofd: u64, op: FlockOp, pid: TaskId) -> Result<(), ()> {
+    /// On a conflict, `Err` with the first conflicting lock in list order: the one a
+    /// sleeping request is blocked on (`locks_insert_block`).
+    fn flock(&mut self, inode: u64, ofd: u64, op: FlockOp, pid: TaskId) -> Result<(), u64> {
         let list = self.flocks.entry(inode).or_default();
         let exclusive = op == FlockOp::Ex;
         if let Some(i) = list.iter().position(|l| l.ofd == ofd) {
@@ -168,18 +174,27 @@ impl Locks {
         if op == FlockOp::Un {
             return Ok(());
         }
-        if list
+        if let Some(l) = list
             .iter()
-            .any(|l| l.ofd != ofd && (l.exclusive || exclusive))
+            .find(|l| l.ofd != ofd && (l.exclusive || exclusive))
         {
-            return Err(());
+            return Err(l.serial);
         }
+        self.next_serial += 1;
         list.push(FlockLock {
             ofd,
             exclusive,
             pid,
+            serial: self.next_serial,
         });
         Ok(())
+    }
+
+    /// Whether flock lock `serial` of `inode` is still held (unchanged).
+    fn flock_held(&self, inode: u64, serial: u64) -> bool {
+        self.flocks
+            .get(&inode)
+            .is_some_and(|l| l.iter().any(|l| l.serial == serial))
     }
 }
 
@@ -463,35 +478,56 @@ impl Model {
         let pid = self.tasks[t as usize].tgid;
         match self.files.locks.flock(inode, ofd, op, pid) {
             Ok(()) => Outcome::Ret(0),
-            Err(()) if nonblock => Outcome::Err(Errno::EAGAIN),
-            Err(()) => {
+            Err(_) if nonblock => Outcome::Err(Errno::EAGAIN),
+            Err(blocker) => {
                 self.pending_block = Some(super::tasks::BlockedOp::Flock {
                     ofd,
                     inode,
                     exclusive: op == FlockOp::Ex,
                     pid,
+                    blocker,
                 });
                 Outcome::Blocked
             }
         }
     }
 
-    /// A task blocked in `flock` retries when a lock goes away (fs/locks.c
-    /// `locks_wake_up_blocks`); true when it got the lock. A description closed meanwhile
-    /// (by another task sharing the fd) completes the call and its lock goes with the last
-    /// reference.
+    // rule: lock.flock-waiter-retries-when-its-blocker-goes
+    /// A task blocked in `flock` sleeps until the lock it is blocked on goes away (unlocked,
+    /// converted, or dropped with its description's last reference: fs/locks.c
+    /// `locks_delete_lock_ctx` → `locks_wake_up_blocks`); other locks coming and going do
+    /// not wake it. Woken, it retries the whole call, which converts its description's own
+    /// lock first (so a lock another task took meanwhile through the same description is
+    /// dropped even when the retry meets a conflict and sleeps again, on that new
+    /// conflict). True when it got the lock. A description closed meanwhile (by another task
+    /// sharing the fd) completes the call and its lock goes with the last reference.
     pub(super) fn flock_wakes(
         &mut self,
+        label: TaskId,
         ofd: u64,
         inode: u64,
         exclusive: bool,
-        pid: TaskId,
+        blocker: u64,
     ) -> bool {
         if !self.files.has_ofd(ofd) {
             return true;
         }
+        if self.files.locks.flock_held(inode, blocker) {
+            return false;
+        }
         let op = if exclusive { FlockOp::Ex } else { FlockOp::Sh };
-        self.files.locks.flock(inode, ofd, op, pid).is_ok()
+        let pid = self.tasks[label as usize].tgid;
+        match self.files.locks.flock(inode, ofd, op, pid) {
+            Ok(()) => true,
+            Err(next) => {
+                if let Some(super::tasks::BlockedOp::Flock { blocker, .. }) =
+                    &mut self.tasks[label as usize].blocked_on
+                {
+                    *blocker = next;
+                }
+                false
+            }
+        }
     }
 
     // rule: lock.proc-locks-view
@@ -560,6 +596,36 @@ mod tests {
             .collect()
     }
 
+    /// A lock request meets other owners' conflicting locks (EAGAIN); an unlock never does.
+    #[test]
+    fn a_set_conflicts_with_another_owner_and_an_unlock_never() {
+        let mut l = Locks::default();
+        assert_eq!(l.set(0, rec(1, LockType::Wr, 0, 9)), Ok(()));
+        assert_eq!(l.set(0, rec(2, LockType::Wr, 5, 6)), Err(Errno::EAGAIN));
+        assert_eq!(l.set(0, rec(2, LockType::Un, 0, 9)), Ok(()));
+        assert_eq!(l.set(0, rec(1, LockType::Wr, 5, 6)), Ok(()));
+        assert_eq!(ranges(&l.records[&0]), vec![(1, LockType::Wr, 0, 9)]);
+    }
+
+    /// An owner's lock that neither overlaps nor touches the request stays as it is; the
+    /// request fills the gap between two and merges with neither when it touches neither.
+    #[test]
+    fn locks_apart_from_the_request_are_left_alone() {
+        let mut list = vec![rec(1, LockType::Rd, 0, 4), rec(1, LockType::Rd, 20, 24)];
+        apply_record(&mut list, rec(1, LockType::Rd, 10, 14));
+        assert_eq!(
+            ranges(&list),
+            vec![
+                (1, LockType::Rd, 0, 4),
+                (1, LockType::Rd, 10, 14),
+                (1, LockType::Rd, 20, 24)
+            ]
+        );
+        // Touching both (5..=19): one lock.
+        apply_record(&mut list, rec(1, LockType::Rd, 5, 19));
+        assert_eq!(ranges(&list), vec![(1, LockType::Rd, 0, 24)]);
+    }
+
     #[test]
     fn same_type_locks_merge_and_other_types_split() {
         use LockType::*;
@@ -616,5 +682,7 @@ mod tests {
         assert_eq!(range(&a(1, -2)), Err(Errno::EINVAL));
         assert_eq!(range(&a(-1, 1)), Err(Errno::EINVAL));
         assert_eq!(range(&a(2, i64::MAX)), Err(Errno::EOVERFLOW));
+        // The last byte may be OFFSET_MAX itself: start + len - 1, not start + len.
+        assert_eq!(range(&a(1, i64::MAX)), Ok((1, OFFSET_MAX)));
     }
 }

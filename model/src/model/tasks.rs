@@ -46,6 +46,8 @@ pub(super) enum BlockedOp {
         exclusive: bool,
         /// The caller's thread group.
         pid: TaskId,
+        /// The lock it is blocked on (its serial): it sleeps until that one goes.
+        blocker: u64,
     },
 }
 
@@ -646,8 +648,9 @@ impl Model {
                         ofd,
                         inode,
                         exclusive,
-                        pid,
-                    } => self.flock_wakes(ofd, inode, exclusive, pid),
+                        blocker,
+                        ..
+                    } => self.flock_wakes(label, ofd, inode, exclusive, blocker),
                     BlockedOp::PipeWrite { ofd, rest } => match self.pipe_write_wakes(ofd, &rest) {
                         // The write ends with EPIPE and SIGPIPE goes to the writer, which
                         // the delivery step may kill (see op_write).
