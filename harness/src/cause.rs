@@ -10,7 +10,8 @@
 //!   to its shape: an errno by name, "a child", "a value", "data", "killed by SIGSEGV"; never
 //!   a label, fd, count or byte, and no signal a `kill` op chose. The entry point is the op
 //!   kind plus the facet of its arguments that selects another code path: `clone` or
-//!   `clone3`, `exit` of a thread, the `fcntl` command, the `madvise` advice, and for a load
+//!   `clone3`, `exit` of a thread, the `fcntl` command, the `madvise` advice, the `prctl`
+//!   option, and for a load
 //!   or store whose value differs the mapping's sharing (private or shared). Clone flags are
 //!   not part of it: an implementation that refuses some flags answers "clone → EINVAL
 //!   (model: a child)" for all of them and the minimal case names the flags, while refusing
@@ -196,6 +197,7 @@ fn entry_point(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
         OpKind::Exit { thread: true, .. } => "exit (thread)".into(),
         OpKind::Fcntl { cmd, .. } => format!("fcntl({})", fcntl_name(cmd)),
         OpKind::Madvise { advice, .. } => format!("madvise({})", advice_name(*advice)),
+        OpKind::Prctl { option, .. } => format!("prctl({})", option.name()),
         OpKind::MemRead { region, .. } | OpKind::MemWrite { region, .. } => {
             // Whether a load or store dies depends on the mapping, not on its sharing.
             let death = |o: &Outcome| matches!(o, Outcome::Killed(_) | Outcome::Died);

@@ -151,6 +151,10 @@ impl Mix {
                 (Umask, 2),
                 (Sethostname, 2),
                 (Uname, 2),
+                (Prctl, 3),
+                (CloseRange, 2),
+                (Unshare, 3),
+                (Seccomp, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -183,6 +187,10 @@ impl Mix {
                 (Umask, 1),
                 (Sethostname, 1),
                 (Uname, 1),
+                (Prctl, 1),
+                (CloseRange, 1),
+                (Unshare, 1),
+                (Seccomp, 1),
                 (Setpgid, 3),
                 (Getpgid, 1),
                 (Setsid, 1),
@@ -225,6 +233,10 @@ enum Kind {
     Umask,
     Sethostname,
     Uname,
+    Prctl,
+    CloseRange,
+    Unshare,
+    Seccomp,
     Setpgid,
     Getpgid,
     Setsid,
@@ -266,6 +278,10 @@ impl Kind {
             Kind::Umask => &["umask"],
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
+            Kind::Prctl => &["prctl"],
+            Kind::CloseRange => &["close_range"],
+            Kind::Unshare => &["unshare"],
+            Kind::Seccomp => &["seccomp"],
             Kind::Setpgid => &["setpgid"],
             Kind::Getpgid => &["getpgid"],
             Kind::Setsid => &["setsid"],
@@ -276,7 +292,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 35] = [
+pub const GEN_OP_KINDS: [&str; 39] = [
     "fork",
     "exit",
     "wait",
@@ -307,6 +323,10 @@ pub const GEN_OP_KINDS: [&str; 35] = [
     "umask",
     "sethostname",
     "uname",
+    "prctl",
+    "close_range",
+    "unshare",
+    "seccomp",
     "setpgid",
     "getpgid",
     "setsid",
@@ -685,7 +705,7 @@ fn waker(
 
 /// Signals the random mix uses: no stop signals (the model does not stop tasks), no
 /// core-dumping ones (a core file per kill), a few real-time ones (which queue).
-const GEN_SIGNALS: [Signal; 14] = [
+pub(crate) const GEN_SIGNALS: [Signal; 14] = [
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGUSR1,
@@ -1145,6 +1165,10 @@ fn propose(
             }
         }
         Kind::Uname => OpKind::Uname,
+        Kind::Prctl => crate::gen_inherit::prctl(src),
+        Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
+        Kind::Unshare => crate::gen_inherit::unshare(src),
+        Kind::Seccomp => crate::gen_inherit::seccomp(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }
