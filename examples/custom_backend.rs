@@ -288,6 +288,7 @@ impl Backend for MiniSim {
             ops: Some(OPS.iter().map(|s| s.to_string()).collect()),
             speed: None,
             exec_route: None,
+            blocked_by_deadline: None,
         })
     }
 

@@ -232,6 +232,12 @@ fn the_coverage_check_catches_a_removed_test_or_entry_and_unknown_ids() {
     let mut fewer = sources.clone();
     let file = match victim.place.as_str() {
         "model" => "model/src/model/tests.rs".to_string(),
+        p if p.starts_with("model::") => {
+            format!(
+                "model/src/model/{}.rs",
+                &p["model::".len()..].replace("::", "/")
+            )
+        }
         suite => format!("suites/{suite}.rs"),
     };
     for (path, text) in &mut fewer.files {

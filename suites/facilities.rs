@@ -55,6 +55,9 @@ fn check_denied(deny: &str, cases: u32, seed: u32) -> BTreeSet<String> {
         .arg(seed.to_string())
         .arg("--json")
         .arg(&json)
+        // A divergence's case file goes to the test's own directory, never the source tree.
+        .arg("--out")
+        .arg(tmp.0.join("divergences"))
         .env("FORKSPEC_LAB_DENY", deny)
         .env("FORKSPEC_TMPDIR", &tmp.0)
         .output()
@@ -106,7 +109,8 @@ const COSTS: &[(&str, &[&str])] = &[
     ("clone_parent", &[]),
     ("fixed_addresses", &[]),
     ("proc_locks", &["locks"]),
-    ("proc_syscall", &[]),
+    // Only the deadline tells a blocked op: the blocking forms are not generated.
+    ("proc_syscall", &["blocking"]),
 ];
 
 fn expected(base: &BTreeSet<String>, denied: &[&str]) -> BTreeSet<String> {
@@ -144,6 +148,7 @@ fn an_unknown_facility_name_is_an_error() {
     let tmp = Tmp::new("typo");
     let out = Command::new(exe())
         .args(["check", "--cases", "1"])
+        .current_dir(&tmp.0)
         .env("FORKSPEC_LAB_DENY", "pidfd_thraed")
         .env("FORKSPEC_TMPDIR", &tmp.0)
         .output()
@@ -170,7 +175,13 @@ fn without_proc_syscall_the_deadline_decides_blocked() {
     let (mut b, _) = ProcessBackend::spawn_command(cmd, &argv).unwrap();
     let deadline = std::time::Duration::from_millis(300);
     b.op_deadline = deadline;
-    b.hello().unwrap();
+    let hello = b.hello().unwrap();
+    assert!(
+        hello
+            .blocked_by_deadline
+            .is_some_and(|why| why.contains("proc")),
+        "the hello says that only the deadline tells a blocked op"
+    );
     b.setup(&CaseConfig::default()).unwrap();
     let op = |task, kind| Op { task, kind };
     b.op(&op(0, OpKind::Fork), false).unwrap();

@@ -243,3 +243,36 @@ fn group_ids_are_numbered_in_the_callers_pid_namespace() {
     assert_eq!(m.outcomes[5], pid(1));
     assert_eq!(m.outcomes[7], Outcome::Pid(PidRef::Invisible));
 }
+
+/// A group led by a pid namespace's init has id 1 there, so a kill to it from inside is
+/// `kill(-1, sig)`: ESRCH while the init is alone, then every other process of the
+/// namespace (here a child in a group of its own) gets the signal and the init does not.
+/// Found by 100,000 generated cases (seed 1405).
+// covers: groups.kill
+#[test]
+fn a_kill_to_the_group_numbered_1_signals_the_whole_namespace() {
+    let c = case(vec![
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone3,
+                flags: CloneFlags::NEWPID | CloneFlags::NEWUSER,
+                exit_signal: 17,
+                args: Clone3Args::default(),
+            }),
+        ), // 0: t1, pid 1 in its namespace
+        setpgid(1, None, None),                 // 1
+        kill_pgrp(1, Some(1), Signal::SIGCONT), // 2: kill(-1): nobody else
+        op(1, OpKind::Fork),                    // 3: t2
+        setpgid(2, None, None),                 // 4
+        kill_pgrp(1, Some(1), Signal::SIGTERM), // 5: kill(-1): t2
+    ]);
+    let m = known("groups_kill_minus_one", &c);
+    assert_eq!(m.outcomes[2], Outcome::Err(Errno::ESRCH));
+    assert_eq!(m.outcomes[5], OK);
+    assert_eq!(
+        m.states[5].task(2).map(|t| t.state),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
+    );
+    assert_eq!(m.states[5].task(1).map(|t| t.state), Some(TaskState::Live));
+}

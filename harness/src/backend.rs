@@ -86,6 +86,7 @@ pub type BResult<T> = Result<T, BackendError>;
 ///             ops: Some(vec!["fork".into(), "mem_write".into(), "mem_read".into()]),
 ///             speed: None,
 ///             exec_route: None,
+///             blocked_by_deadline: None,
 ///         })
 ///     }
 ///     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {
@@ -182,8 +183,9 @@ pub struct ProcessBackend {
 /// How long a lab started under a runner may take to answer hello: an emulator starts a
 /// program in seconds on a loaded machine (valgrind), and before answering, the lab starts
 /// probes of itself through the runner and measures its speed there. Only a lab that never
-/// answers waits this long.
-pub const RUNNER_HELLO_WAIT: Duration = Duration::from_secs(120);
+/// answers waits this long. Measured: a lab under valgrind answered hello after 130 s with
+/// the machine's load average at 17 (2 CPUs), so 120 s stopped a run that would have worked.
+pub const RUNNER_HELLO_WAIT: Duration = Duration::from_secs(600);
 
 impl ProcessBackend {
     /// Starts `argv` (program and arguments) with piped stdin/stdout; stderr is inherited.

@@ -10,7 +10,8 @@
 //!   to its shape: an errno by name, "a child", "a value", "data", "killed by SIGSEGV"; never
 //!   a label, fd, count or byte, and no signal a `kill` op chose. The entry point is the op
 //!   kind plus the facet of its arguments that selects another code path: `clone` or
-//!   `clone3`, `exit` of a thread, the `fcntl` command, the `madvise` advice, and for a load
+//!   `clone3`, `exit` of a thread, the `fcntl` command, the `madvise` advice, the `prctl`
+//!   option, and for a load
 //!   or store whose value differs the mapping's sharing (private or shared). Clone flags are
 //!   not part of it: an implementation that refuses some flags answers "clone → EINVAL
 //!   (model: a child)" for all of them and the minimal case names the flags, while refusing
@@ -26,8 +27,9 @@
 //!   presence, `mapped`, names none), and values are reduced to what says how they differ:
 //!   booleans and enum variants as they are; a signal set "has signals extra", "misses
 //!   signals" or "has other signals" (which signals is often the case's choice); a byte zero
-//!   or nonzero; numbers, labels and kernel object classes "differ" (an offset can be ahead
-//!   or behind for one cause: a read moves it on, an lseek back). For an fd or a page,
+//!   or nonzero; numbers, labels, kernel object classes and a cwd's directory "differ" (an
+//!   offset can be ahead or behind for one cause: a read moves it on, an lseek back; which
+//!   directory a cwd names is the case's choice). For an fd or a page,
 //!   whether it is one the op used is part of the cause: a pread that moved its own offset
 //!   is not a fork that copied the descriptions instead of sharing them, whose symptom is an
 //!   offset that did not follow, elsewhere. Signal sets are not split so: signals arrive from
@@ -157,6 +159,11 @@ fn field_cause(d: &FieldDiff, field: &str) -> String {
             _ => format!("{field} differs"),
         };
     }
+    // Which directory a cwd names is the case's choice, like a number: a cwd that did not
+    // follow a chdir (CLONE_FS not honoured) is one cause whichever directories it involved.
+    if d.shape.ends_with(".cwd") {
+        return format!("{field} differs");
+    }
     let bool_like = |v: &str| v == "true" || v == "false";
     if bool_like(model) && bool_like(real) {
         return format!("{field}: {real} (model: {model})");
@@ -190,6 +197,7 @@ fn entry_point(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
         OpKind::Exit { thread: true, .. } => "exit (thread)".into(),
         OpKind::Fcntl { cmd, .. } => format!("fcntl({})", fcntl_name(cmd)),
         OpKind::Madvise { advice, .. } => format!("madvise({})", advice_name(*advice)),
+        OpKind::Prctl { option, .. } => format!("prctl({})", option.name()),
         OpKind::MemRead { region, .. } | OpKind::MemWrite { region, .. } => {
             // Whether a load or store dies depends on the mapping, not on its sharing.
             let death = |o: &Outcome| matches!(o, Outcome::Killed(_) | Outcome::Died);
@@ -634,6 +642,9 @@ mod tests {
             "t*.state: Blocked (model: Zombie(Signaled))"
         );
         assert_eq!(one("t.parent", "Task(1)", "Task(2)"), "t*.parent differs");
+        // Which directories: the case's choice.
+        assert_eq!(one("t.cwd", "DE", "Case"), one("t.cwd", "D", "Case"));
+        assert_eq!(one("t.cwd", "DE", "D"), "t*.cwd differs");
         // Signals: whose set it is says nothing (they arrive from elsewhere).
         assert_eq!(
             one("t.signals.blocked", "{}", "{SIGUSR1}"),

@@ -152,7 +152,8 @@ struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
     /// Known divergences (from `forkspec baseline write`): they do not fail the run; new
-    /// ones do; the ones not seen any more are announced as fixed.
+    /// ones do; the ones not seen any more are announced as fixed. With `baseline write`:
+    /// its entries the run does not reach are kept in the baseline written.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// When states are compared.
@@ -289,7 +290,10 @@ fn run_check(
     let cfg = CheckConfig {
         cases: a.gen.cases,
         seed: a.gen.seed,
-        gen: a.gen.config(c.ops)?,
+        gen: GenConfig {
+            blocking: c.hello.blocked_by_deadline.is_none(),
+            ..a.gen.config(c.ops)?
+        },
         opts: RunOptions {
             snapshots: a.snapshots,
             levels: c.levels,
@@ -463,6 +467,8 @@ fn cmd_check(a: CheckArgs) -> anyhow::Result<i32> {
 fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
     check_file("baseline write", file)?;
     a.check_outputs()?;
+    // Read before the run, so that a bad one fails at once.
+    let old = a.baseline.as_deref().map(Baseline::load).transpose()?;
     crate::interrupt::install()?;
     let (report, jobs, result) = run_check(&a, &|_| false)?;
     print_summary(&report, jobs, a.gen.cases);
@@ -481,11 +487,31 @@ fn cmd_baseline_write(file: &Path, a: CheckArgs) -> anyhow::Result<i32> {
             file.display()
         );
     }
-    Baseline::from_report(&report).save(file)?;
+    let mut written = Baseline::from_report(&report);
+    // `--baseline OLD` accumulates: OLD's entries this run did not reach are kept (after
+    // this run's), so a baseline can gather what several runs found.
+    let mut kept = 0;
+    if let Some(old) = old {
+        for e in old.divergences {
+            if !written
+                .divergences
+                .iter()
+                .any(|d| d.fingerprint == e.fingerprint)
+            {
+                written.divergences.push(e);
+                kept += 1;
+            }
+        }
+    }
+    written.save(file)?;
     outln!(
-        "baseline: {} ({} known divergence(s))",
+        "baseline: {} ({} known divergence(s){})",
         file.display(),
-        report.divergences.len()
+        written.divergences.len(),
+        match (&a.baseline, kept) {
+            (Some(old), k) => format!(", {k} of them kept from {}", old.display()),
+            (None, _) => String::new(),
+        }
     );
     Ok(0)
 }

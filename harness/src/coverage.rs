@@ -429,6 +429,49 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &["stop.sigchld-unless-nocldstop"],
     ),
+    // Inherited state.
+    b(
+        "task.subreaper",
+        "PR_SET_CHILD_SUBREAPER: orphans go to the nearest live subreaper ancestor; the flag is per process, not inherited by fork, kept by exec",
+        &["prctl03"],
+        &[],
+        &[
+            "task.prctl-subreaper-pdeathsig",
+            "task.orphans-go-to-nearest-subreaper",
+            "task.adopted-zombie-notifies",
+        ],
+    ),
+    b(
+        "task.pdeathsig",
+        "PR_SET_PDEATHSIG: per thread, cleared in fork and clone children, kept by exec; sent to the process when the creating thread exits",
+        &["prctl01"],
+        &[],
+        &[
+            "task.prctl-subreaper-pdeathsig",
+            "task.pdeathsig-fires-when-parent-thread-exits",
+        ],
+    ),
+    b(
+        "fd.close-range",
+        "close_range closes a range of fds, or marks them FD_CLOEXEC; CLOSE_RANGE_UNSHARE first copies a CLONE_FILES table, whose other users keep their fds",
+        &["close_range01", "close_range02"],
+        &["core/close_range_test.c"],
+        &["fd.close-range"],
+    ),
+    b(
+        "task.unshare",
+        "unshare takes back a shared fd table or fs context (CLONE_FILES, CLONE_FS; CLONE_NEWNS implies CLONE_FS), enters new namespaces (CAP_SYS_ADMIN), refuses CLONE_THREAD/SIGHAND/VM while they are shared",
+        &["unshare01", "unshare02"],
+        &[],
+        &["task.unshare"],
+    ),
+    b(
+        "sec.inherited",
+        "no_new_privs and seccomp filters are per thread and kept by fork, clone and exec; a filter needs no_new_privs or CAP_SYS_ADMIN",
+        &["prctl06", "prctl10"],
+        &["seccomp/seccomp_bpf.c"],
+        &["sec.no-new-privs", "sec.seccomp-filter"],
+    ),
     // Process groups and sessions.
     b(
         "groups.inherited",
@@ -627,12 +670,15 @@ fn is_test(lines: &[&str], at: usize) -> bool {
     false
 }
 
-/// The place of a file in docs/coverage.md: the suite's stem, `model` for the model's tests.
+/// The place of a file in docs/coverage.md: the suite's stem, `model` for the model's tests
+/// (`model::FILE` for another test file of the model).
 fn place(path: &str) -> String {
     if let Some(rest) = path.strip_prefix("suites/") {
         rest.trim_end_matches(".rs").replace('/', "::")
     } else if path == "model/src/model/tests.rs" {
         "model".into()
+    } else if let Some(rest) = path.strip_prefix("model/src/model/") {
+        format!("model::{}", rest.trim_end_matches(".rs").replace('/', "::"))
     } else {
         path.trim_end_matches(".rs").replace('/', "::")
     }

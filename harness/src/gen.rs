@@ -154,6 +154,10 @@ impl Mix {
                 (Sethostname, 2),
                 (Uname, 2),
                 (Waitid, 4),
+                (Prctl, 3),
+                (CloseRange, 2),
+                (Unshare, 3),
+                (Seccomp, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -187,6 +191,10 @@ impl Mix {
                 (Sethostname, 1),
                 (Uname, 1),
                 (Waitid, 3),
+                (Prctl, 1),
+                (CloseRange, 1),
+                (Unshare, 1),
+                (Seccomp, 1),
                 (Setpgid, 3),
                 (Getpgid, 1),
                 (Setsid, 1),
@@ -230,6 +238,10 @@ enum Kind {
     Sethostname,
     Uname,
     Waitid,
+    Prctl,
+    CloseRange,
+    Unshare,
+    Seccomp,
     Setpgid,
     Getpgid,
     Setsid,
@@ -272,6 +284,10 @@ impl Kind {
             Kind::Sethostname => &["sethostname"],
             Kind::Uname => &["uname"],
             Kind::Waitid => &["waitid"],
+            Kind::Prctl => &["prctl"],
+            Kind::CloseRange => &["close_range"],
+            Kind::Unshare => &["unshare"],
+            Kind::Seccomp => &["seccomp"],
             Kind::Setpgid => &["setpgid"],
             Kind::Getpgid => &["getpgid"],
             Kind::Setsid => &["setsid"],
@@ -282,7 +298,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 36] = [
+pub const GEN_OP_KINDS: [&str; 40] = [
     "fork",
     "exit",
     "wait",
@@ -314,6 +330,10 @@ pub const GEN_OP_KINDS: [&str; 36] = [
     "sethostname",
     "uname",
     "waitid",
+    "prctl",
+    "close_range",
+    "unshare",
+    "seccomp",
     "setpgid",
     "getpgid",
     "setsid",
@@ -384,6 +404,10 @@ pub struct GenConfig {
     pub max_tasks: u32,
     /// The op kinds that may be generated (a backend's supported ops).
     pub ops: OpSet,
+    /// Whether ops the model predicts to block may be generated ([`may_block`]): not for a
+    /// backend that tells a blocked op only by its deadline (its hello's
+    /// `blocked_by_deadline`), where each would cost a whole deadline.
+    pub blocking: bool,
 }
 
 impl Default for GenConfig {
@@ -394,6 +418,7 @@ impl Default for GenConfig {
             pages: 8,
             max_tasks: 24,
             ops: OpSet::ALL,
+            blocking: true,
         }
     }
 }
@@ -424,6 +449,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             .iter()
             .any(|l| l.kind == forkspec_model::LockKind::Flock)
             && cfg.ops.contains("flock")
+            && cfg.blocking
             && src.chance(FLOCK_WAIT_PCT)
         {
             // The random mix seldom lines up a flock behind another description's lock.
@@ -466,11 +492,16 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             // model (a step is deterministic): no second step.
             let mut probe = model.clone();
             let taken = probe.step(&op, None).taken;
+            if matches!(op.kind, OpKind::KillPgrp { .. })
+                && kills_parent_and_child(&snap, &probe.snapshot())
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;
             }
-            if may_block(&snap, &op) && src.chance(BLOCK_PCT) {
+            if cfg.blocking && may_block(&snap, &op) && src.chance(BLOCK_PCT) {
                 sleeper = Some(op.task);
                 accepted = Some((op, taken, probe));
                 break;
@@ -686,7 +717,7 @@ fn waker(
 
 /// Signals the random mix uses: no stop signals (the model does not stop tasks), no
 /// core-dumping ones (a core file per kill), a few real-time ones (which queue).
-const GEN_SIGNALS: [Signal; 14] = [
+pub(crate) const GEN_SIGNALS: [Signal; 14] = [
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGUSR1,
@@ -1246,6 +1277,10 @@ fn propose(
             }
         }
         Kind::Uname => OpKind::Uname,
+        Kind::Prctl => crate::gen_inherit::prctl(src),
+        Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
+        Kind::Unshare => crate::gen_inherit::unshare(src),
+        Kind::Seccomp => crate::gen_inherit::seccomp(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }
@@ -1262,6 +1297,26 @@ fn kind_group(k: Kind) -> crate::gen_groups::GroupKind {
         Kind::Getsid => G::Getsid,
         _ => G::KillPgrp,
     }
+}
+
+/// Whether a process and one of its children, both alive in `before`, are dead in `after`.
+/// A kill to a group that ends both leaves their order to the scheduler: a child that dies
+/// first is a zombie of a parent that may reap it at once (one that ignores SIGCHLD), one
+/// that dies last goes to the reaper, which keeps it. The model cannot tell which, so such
+/// kills are left out of the mix (seed 1405 of the acceptance run showed both).
+fn kills_parent_and_child(before: &Snapshot, after: &Snapshot) -> bool {
+    let dead = |t: u32| {
+        after
+            .task(t)
+            .is_none_or(|v| matches!(v.state, TaskState::Zombie(_)))
+    };
+    let alive = |v: &forkspec_model::TaskView| !matches!(v.state, TaskState::Zombie(_));
+    before.tasks.iter().filter(|c| alive(c)).any(|c| {
+        let forkspec_model::Parent::Task(p) = c.parent else {
+            return false;
+        };
+        dead(c.task) && before.task(p).is_some_and(alive) && dead(p)
+    })
 }
 
 /// The labels of `task`'s children in `snap`.
@@ -1425,6 +1480,31 @@ mod tests {
         assert!(ops.missing().contains(&"wait"));
     }
 
+    /// How many ops of `cases` generated cases the model says block.
+    fn blocked_ops(cfg: &GenConfig, cases: u64) -> usize {
+        let profile = Profile::default();
+        (0..cases)
+            .map(|seed| {
+                let case = generate(&mut SeededChoices::new(seed), cfg, &profile);
+                let mut m = Model::new(case.config, &profile);
+                case.ops
+                    .iter()
+                    .filter(|op| m.step(op, None).taken == Outcome::Blocked)
+                    .count()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn without_blocking_no_op_blocks() {
+        let off = GenConfig {
+            blocking: false,
+            ..GenConfig::default()
+        };
+        assert_eq!(blocked_ops(&off, 400), 0);
+        assert!(blocked_ops(&GenConfig::default(), 400) > 0);
+    }
+
     #[test]
     fn every_generated_kind_is_listed() {
         let profile = Profile::default();
@@ -1522,6 +1602,36 @@ mod tests {
             .map(|k| k.to_string())
             .collect();
         assert!(woken.is_superset(&all), "woken: {woken:?}");
+    }
+
+    /// No generated kill to a group ends a process and its child together (their order is
+    /// the scheduler's), while kills to a group that end one of them still come up.
+    #[test]
+    fn no_group_kill_ends_a_parent_and_its_child_together() {
+        let profile = Profile::default();
+        let mut fatal = 0;
+        for seed in 0..3000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            for op in &case.ops {
+                let before = model.snapshot();
+                model.step(op, None);
+                if let OpKind::KillPgrp { .. } = op.kind {
+                    let after = model.snapshot();
+                    assert!(
+                        !kills_parent_and_child(&before, &after),
+                        "seed {seed}: {op}"
+                    );
+                    fatal += usize::from(before.tasks.iter().any(|t| {
+                        t.state == TaskState::Live
+                            && after
+                                .task(t.task)
+                                .is_none_or(|v| v.state != TaskState::Live)
+                    }));
+                }
+            }
+        }
+        assert!(fatal > 10, "{fatal} group kills ended a task");
     }
 
     /// Ops the model predicts to block come up, always with one sleeper at a time and only

@@ -17,6 +17,7 @@ pub mod cpus;
 pub mod deadline;
 pub mod gen;
 pub mod gen_groups;
+mod gen_inherit;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;

@@ -20,7 +20,7 @@ pub struct TargetArgs {
     /// `strace -f -o /dev/null`). The lab's execs (the exec op, its zygote) re-enter it:
     /// directly when the lab proves at start-up that the runner follows exec, else through
     /// this command; the lab's hello reports the route (`exec_route`). A lab under a runner
-    /// gets 120 s to answer hello (the runner's start-up and the lab's probes through it).
+    /// gets 600 s to answer hello (the runner's start-up and the lab's probes through it).
     #[arg(long, value_name = "CMD")]
     pub runner: Option<String>,
     /// Which observations count.
@@ -277,6 +277,16 @@ impl Connected {
             v.push(NotCompared {
                 what: "semantic".into(),
                 why: "--level internal: values, fds, offsets and task states".into(),
+            });
+        }
+        if let Some(why) = &self.hello.blocked_by_deadline {
+            v.push(NotCompared {
+                what: "blocking".into(),
+                why: format!(
+                    "the backend tells a blocked op only by its deadline: {why}; ops the model \
+                     predicts to block (a wait for a live child, a read of an empty pipe, a \
+                     flock of a locked file) are not generated"
+                ),
             });
         }
         for k in self.ops.missing() {

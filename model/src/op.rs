@@ -5,7 +5,7 @@
 //! of the semantics under test. Everything here is plain data with a stable JSON form: it is the
 //! wire format of case files, traces and the backend protocol.
 
-use crate::obs::Signal;
+use crate::obs::{Errno, Signal};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -422,6 +422,127 @@ impl HostName {
     }
 }
 
+/// The `prctl(2)` options the op language covers. A `get_*` option's outcome is the value
+/// the task reads back (`Ret(value)`), whether the kernel returns it or writes it through
+/// `arg2`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PrctlOption {
+    /// `PR_SET_CHILD_SUBREAPER, arg`: non-zero makes the caller's process a subreaper.
+    SetChildSubreaper,
+    /// `PR_GET_CHILD_SUBREAPER, &int`: 1 when the caller's process is a subreaper.
+    GetChildSubreaper,
+    /// `PR_SET_PDEATHSIG, arg`: the signal the calling thread gets when its parent thread
+    /// exits (0 clears it).
+    SetPdeathsig,
+    /// `PR_GET_PDEATHSIG, &int`: the calling thread's parent-death signal.
+    GetPdeathsig,
+    /// `PR_SET_NO_NEW_PRIVS, arg`: sets the calling thread's `no_new_privs` (only `arg` 1
+    /// is valid; it is never cleared).
+    SetNoNewPrivs,
+    /// `PR_GET_NO_NEW_PRIVS`: 1 when the calling thread has `no_new_privs` (the return value).
+    GetNoNewPrivs,
+    /// `PR_GET_SECCOMP`: the calling thread's seccomp mode (the return value): 0, or 2 under
+    /// a filter.
+    GetSeccomp,
+}
+
+impl PrctlOption {
+    /// Every option, in a fixed order.
+    pub const ALL: [PrctlOption; 7] = [
+        PrctlOption::SetChildSubreaper,
+        PrctlOption::GetChildSubreaper,
+        PrctlOption::SetPdeathsig,
+        PrctlOption::GetPdeathsig,
+        PrctlOption::SetNoNewPrivs,
+        PrctlOption::GetNoNewPrivs,
+        PrctlOption::GetSeccomp,
+    ];
+
+    /// The `PR_*` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrctlOption::SetChildSubreaper => "PR_SET_CHILD_SUBREAPER",
+            PrctlOption::GetChildSubreaper => "PR_GET_CHILD_SUBREAPER",
+            PrctlOption::SetPdeathsig => "PR_SET_PDEATHSIG",
+            PrctlOption::GetPdeathsig => "PR_GET_PDEATHSIG",
+            PrctlOption::SetNoNewPrivs => "PR_SET_NO_NEW_PRIVS",
+            PrctlOption::GetNoNewPrivs => "PR_GET_NO_NEW_PRIVS",
+            PrctlOption::GetSeccomp => "PR_GET_SECCOMP",
+        }
+    }
+
+    /// Whether the option reads a value back (its `arg` is ignored).
+    pub fn is_get(self) -> bool {
+        matches!(
+            self,
+            PrctlOption::GetChildSubreaper
+                | PrctlOption::GetPdeathsig
+                | PrctlOption::GetNoNewPrivs
+                | PrctlOption::GetSeccomp
+        )
+    }
+}
+
+/// The flags of an `unshare` op (unshare(2)), one `CLONE_*` flag each. The op language leaves
+/// out the flags whose namespace the caller does not enter itself or that change its
+/// credentials (`CLONE_NEWPID`, `CLONE_NEWTIME`, `CLONE_NEWUSER`) and `CLONE_NEWNET`, whose
+/// teardown is asynchronous.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(default)]
+pub struct UnshareFlags {
+    /// `CLONE_FILES`: a private copy of a shared fd table.
+    #[serde(skip_serializing_if = "is_false")]
+    pub files: bool,
+    /// `CLONE_FS`: a private copy of a shared cwd/umask/root.
+    #[serde(skip_serializing_if = "is_false")]
+    pub fs: bool,
+    /// `CLONE_SYSVSEM`: leave the SysV semaphore undo list.
+    #[serde(skip_serializing_if = "is_false")]
+    pub sysvsem: bool,
+    /// `CLONE_NEWNS` (implies `CLONE_FS`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub newns: bool,
+    /// `CLONE_NEWUTS`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub newuts: bool,
+    /// `CLONE_NEWIPC`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub newipc: bool,
+    /// `CLONE_THREAD`: allowed only when the caller's thread group has one thread.
+    #[serde(skip_serializing_if = "is_false")]
+    pub thread: bool,
+    /// `CLONE_SIGHAND` (implies `CLONE_THREAD`): allowed only with an unshared table.
+    #[serde(skip_serializing_if = "is_false")]
+    pub sighand: bool,
+    /// `CLONE_VM` (implies `CLONE_SIGHAND`): allowed only with an unshared address space.
+    #[serde(skip_serializing_if = "is_false")]
+    pub vm: bool,
+}
+
+impl UnshareFlags {
+    /// The `CLONE_*` bits.
+    pub fn clone_flags(self) -> CloneFlags {
+        let mut f = CloneFlags::EMPTY;
+        for (on, bit) in [
+            (self.files, CloneFlags::FILES),
+            (self.fs, CloneFlags::FS),
+            (self.sysvsem, CloneFlags::SYSVSEM),
+            (self.newns, CloneFlags::NEWNS),
+            (self.newuts, CloneFlags::NEWUTS),
+            (self.newipc, CloneFlags::NEWIPC),
+            (self.thread, CloneFlags::THREAD),
+            (self.sighand, CloneFlags::SIGHAND),
+            (self.vm, CloneFlags::VM),
+        ] {
+            if on {
+                f = f.with(bit);
+            }
+        }
+        f
+    }
+}
+
 /// What one op does. `wait`, reads of an empty pipe and the like can block; a blocked task
 /// reports [`crate::Outcome::Blocked`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
@@ -633,6 +754,41 @@ pub enum OpKind {
     },
     /// `uname(&buf)`: the outcome is the node name (`Outcome::Data`).
     Uname,
+    /// `close_range(first, last, flags)`. `last` above 1023 stands for "every fd from
+    /// `first` on": a case's fds lie below its `RLIMIT_NOFILE` of 1024, and a backend's own
+    /// fds above it are not the case's.
+    CloseRange {
+        /// First fd.
+        first: u32,
+        /// Last fd (inclusive).
+        last: u32,
+        /// `CLOSE_RANGE_CLOEXEC`: set `FD_CLOEXEC` instead of closing.
+        #[serde(default, skip_serializing_if = "is_false")]
+        cloexec: bool,
+        /// `CLOSE_RANGE_UNSHARE`: first give the caller a private copy of a shared table.
+        #[serde(default, skip_serializing_if = "is_false")]
+        unshare: bool,
+    },
+    /// `unshare(flags)`.
+    Unshare {
+        /// The flags.
+        flags: UnshareFlags,
+    },
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` with a filter that makes `umask(2)` fail
+    /// with `errno` and allows every other call (the agents never call umask themselves, so
+    /// a filtered task keeps working; its `umask` ops show the filter).
+    Seccomp {
+        /// The error the filtered `umask` returns.
+        errno: Errno,
+    },
+    /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
+    Prctl {
+        /// The option.
+        option: PrctlOption,
+        /// `arg2` of a `set_*` option (ignored by the `get_*` ones).
+        #[serde(default, skip_serializing_if = "is_zero_i64")]
+        arg: i64,
+    },
     /// `setpgid(pid, pgid)` (setpgid(2)). Each argument is a task label, passed as that
     /// task's pid in the caller's pid namespace, or absent for 0 (the caller; the target's
     /// own pid). A label of a reaped task, or of one the caller's namespace does not see,
@@ -732,6 +888,10 @@ impl WaitidOptions {
 
 fn yes() -> bool {
     true
+}
+
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
 }
 
 /// `wait4(2)` options.
@@ -1247,6 +1407,40 @@ impl fmt::Display for Op {
                     names.join("|")
                 };
                 write!(f, ", {names})")
+            }
+            OpKind::CloseRange {
+                first,
+                last,
+                cloexec,
+                unshare,
+            } => {
+                write!(f, "close_range({first}, {last}")?;
+                let mut flags = Vec::new();
+                if *cloexec {
+                    flags.push("CLOEXEC");
+                }
+                if *unshare {
+                    flags.push("UNSHARE");
+                }
+                if flags.is_empty() {
+                    write!(f, ", 0)")
+                } else {
+                    write!(f, ", {})", flags.join("|"))
+                }
+            }
+            OpKind::Unshare { flags } => {
+                let names = flags.clone_flags().names().join("|").to_uppercase();
+                write!(f, "unshare({names})")
+            }
+            OpKind::Seccomp { errno } => {
+                write!(f, "seccomp(SET_MODE_FILTER, umask -> {errno})")
+            }
+            OpKind::Prctl { option, arg } => {
+                if option.is_get() {
+                    write!(f, "prctl({})", option.name())
+                } else {
+                    write!(f, "prctl({}, {arg})", option.name())
+                }
             }
             OpKind::Setpgid { target, pgid } => {
                 write!(f, "setpgid({}, {})", PidArg(*target), PidArg(*pgid))

@@ -28,6 +28,17 @@ pub struct Profile {
     /// The node name of the lab's own UTS namespace (what `uname` reports before any
     /// `sethostname` in a namespace of the case).
     pub hostname: String,
+    /// The lab's tasks start with `no_new_privs` set (the lab runs under a runner that set it,
+    /// such as `forkspec restrict`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_new_privs: bool,
+    /// The lab's tasks start under a seccomp filter of their runner (`PR_GET_SECCOMP` is 2).
+    #[serde(skip_serializing_if = "is_false")]
+    pub seccomp_filter: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The filesystem of the case directory, which decides how the page cache of `data` is
@@ -56,6 +67,8 @@ impl Default for Profile {
             page_size: crate::op::PAGE_SIZE,
             case_fs: CaseFs::Tmpfs,
             hostname: String::new(),
+            no_new_privs: false,
+            seccomp_filter: false,
         }
     }
 }

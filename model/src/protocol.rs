@@ -85,6 +85,13 @@ pub struct Hello {
     /// own (simulators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec_route: Option<ExecRoute>,
+    /// Why the backend can tell that an op blocks only once the op deadline has passed
+    /// (the Linux lab without a readable /proc/PID/syscall); `None` when it sees a blocked
+    /// task asleep in its op at once. With a reason, the harness generates no op that the
+    /// model predicts to block (each would cost a whole deadline) and reports those forms
+    /// as not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by_deadline: Option<String>,
 }
 
 /// How the lab's execs (the `exec` op, the zygote, every re-executed agent) stay inside the

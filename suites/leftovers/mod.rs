@@ -53,7 +53,9 @@ pub fn entries(dir: &Path) -> Vec<String> {
 }
 
 /// Waits (bounded) for the asynchronous cleanup after a death: nothing of ours may remain
-/// after one second.
+/// after one second. On failure the leftovers are killed first (one kept alive would hold
+/// the test's output pipes and hang whatever reads them), then the test fails naming each
+/// one with its command line.
 pub fn assert_gone_within_a_second(dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
@@ -61,11 +63,30 @@ pub fn assert_gone_within_a_second(dir: &Path) {
         if p.is_empty() && e.is_empty() {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "after 1 s still alive: {p:?}, still present: {e:?}"
-        );
+        if Instant::now() >= deadline {
+            let named: Vec<String> = p.iter().map(|&pid| describe(pid)).collect();
+            for &pid in &p {
+                // SAFETY: a signal to a process whose environment names this test's private
+                // directory (ours), alive a moment ago.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+            let _ = std::fs::remove_dir_all(dir);
+            panic!("after 1 s still alive (now killed): {named:?}, still present: {e:?}");
+        }
         std::thread::yield_now();
     }
     std::fs::remove_dir(dir).unwrap();
+}
+
+/// A process for a message: its pid and command line.
+fn describe(pid: u32) -> String {
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let words: Vec<String> = cmd
+        .split(|&b| b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    format!("{pid} ({})", words.join(" "))
 }

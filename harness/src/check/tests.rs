@@ -55,6 +55,7 @@ impl Backend for Sim {
             ops: None,
             speed: None,
             exec_route: None,
+            blocked_by_deadline: None,
         })
     }
     fn setup(&mut self, config: &CaseConfig) -> BResult<()> {

@@ -5,9 +5,9 @@
 //! that share the heap and TLS of their parent, where any of those would corrupt the parent.
 
 use super::channel::{
-    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, DATA, FIX_CMD_DATA, FIX_REPLY_DATA,
-    FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_OBSERVE, K_STORE,
-    K_SYSCALL, K_UNAME, REPLY_WRITE_FD, SLOTS,
+    Cmd, Reply, AGENT_FD_BASE, AGENT_FD_LAST, CASE_NOFILE, DATA, FIX_CMD_DATA, FIX_FPROG,
+    FIX_REPLY_DATA, FIX_REPLY_FROM_CMD, FIX_SIGACTION, K_CLONE, K_EXEC, K_FORK, K_LOAD, K_OBSERVE,
+    K_STORE, K_SYSCALL, K_UNAME, REPLY_WRITE_FD, SLOTS,
 };
 use super::sys::{exit_group, raw, sc};
 use super::trampoline::{clone_call, CloneCall};
@@ -548,6 +548,10 @@ pub unsafe fn agent_loop(slot: u32) -> ! {
         if cmd.fix & FIX_SIGACTION != 0 {
             cmd.data[0..8].copy_from_slice(&super::handler::handler_addr().to_ne_bytes());
             cmd.data[16..24].copy_from_slice(&super::handler::restorer_addr().to_ne_bytes());
+        }
+        if cmd.fix & FIX_FPROG != 0 {
+            let filter = cmd.data.as_ptr() as u64 + 16;
+            cmd.data[8..16].copy_from_slice(&filter.to_ne_bytes());
         }
         let mut a = cmd.args;
         let mut i = 0;

@@ -206,17 +206,26 @@ fn doomed(pid: i32) -> bool {
 /// waitid(2) of every child takes `read_lock(&tasklist_lock)` (kernel/exit.c `__do_wait`
 /// for `P_ALL`), so it cannot pass an exit whose `exit_state` the lab has already seen until
 /// that exit's signal is queued. `WNOHANG | WNOWAIT` make it neither sleep nor reap.
+///
+/// Where waitid(2) is refused (ENOSYS: `forkspec restrict --deny waitid`), kill(2) of the
+/// lab's own process group with signal 0 (a permission check: nothing is sent) is the same
+/// barrier: kernel/signal.c `kill_something_info` takes `read_lock(&tasklist_lock)` for
+/// every pid but a positive one. Without either the barrier is gone (nothing waits on it:
+/// no deadline is spent), and an exit signal may be seen a moment late.
 fn exits_notified() {
     // SAFETY: siginfo_t is plain data (all zeroes is valid); waitid writes one into `info`
-    // and, with WNOWAIT, changes no task.
+    // and, with WNOWAIT, changes no task. kill with signal 0 sends nothing.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
+        let r = libc::waitid(
             libc::P_ALL,
             0,
             &mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
         );
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            libc::kill(0, 0);
+        }
     }
 }
 
@@ -1702,7 +1711,11 @@ impl Case {
         }
         // Sleep until every task we know of has exited (its pidfd turns readable) rather than
         // polling wait4 on a clock; reap_group below then finds zombies at once.
-        let end = Instant::now() + TEARDOWN_GUARD;
+        // Dying takes long where everything does (under valgrind an exit unmaps the tool's
+        // own memory): the bound is an op deadline (at least TEARDOWN_GUARD), which scales
+        // with the measured speed.
+        let bound = TEARDOWN_GUARD.max(self.deadline);
+        let end = Instant::now() + bound;
         for t in &self.tasks {
             let Some(fd) = &t.pidfd else { continue };
             loop {
@@ -1732,13 +1745,13 @@ impl Case {
         // The lab is the subreaper: every task, orphans included, is our child by now or
         // will be once its parent dies, and all of them are in t0's group (the guardian, our
         // other child, is not). Reap until none is left.
-        if let Err(e) = reap_group(self.pgid, self.pgid, &targets, end) {
+        if let Err(e) = reap_group(self.pgid, self.pgid, &targets, end, bound) {
             err = Some(e);
         }
         // Then the groups tasks made; they are re-killed task by task, never as groups.
         self.board.clear_groups();
         for g in std::mem::take(&mut self.groups) {
-            if let Err(e) = reap_group(g, 0, &targets, end) {
+            if let Err(e) = reap_group(g, 0, &targets, end, bound) {
                 err.get_or_insert(e);
             }
         }
@@ -1822,19 +1835,21 @@ fn t_thread(t: &Task) -> bool {
     t.thread
 }
 
-/// How long killed tasks may take to die at teardown before the case fails (longer while
-/// they are starved of a CPU: [`starve`]).
+/// How long killed tasks may take to die at teardown before the case fails, at least (an
+/// op deadline when that is longer; longer still while they are starved of a CPU:
+/// [`starve`]).
 const TEARDOWN_GUARD: Duration = Duration::from_secs(5);
 
 /// Reaps every child in process group `pgid` (all SIGKILLed already), re-killing the group
-/// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end` (5 s after the kill) so the lab never
-/// hangs.
+/// (or, without kill(2), `targets`) in case a fork raced the first kill; gives up at `end`
+/// (`bound` after the kill, unless the tasks are starved) so the lab never hangs.
 /// `kill_pgid` is the group to signal as a whole (0: none, only `targets`).
 fn reap_group(
     pgid: i32,
     kill_pgid: i32,
     targets: &[(i32, Option<i32>)],
     end: Instant,
+    bound: Duration,
 ) -> Result<(), String> {
     if pgid <= 0 {
         return Ok(());
@@ -1861,9 +1876,14 @@ fn reap_group(
                 .filter(|t| t.0 > 0)
                 .filter_map(|t| starve::run_delay(t.0))
                 .max();
-            match starve.extend_by(delay, now, TEARDOWN_GUARD) {
+            match starve.extend_by(delay, now, bound) {
                 Some(later) => end = later,
-                None => return Err("teardown: tasks still alive after 5 s".to_string()),
+                None => {
+                    return Err(format!(
+                        "teardown: tasks still alive {} ms after the kill",
+                        bound.as_millis()
+                    ))
+                }
             }
         }
         // The group is ours (its leader t0 is not reaped yet, or it is empty).

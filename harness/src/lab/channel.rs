@@ -89,6 +89,10 @@ pub const FIX_REPLY_FROM_CMD: u32 = 1 << 16;
 /// restorer, mask); the agent writes its own handler and restorer addresses into it. Code
 /// addresses are the agent's: after an exec of the agent they differ from the lab's.
 pub const FIX_SIGACTION: u32 = 1 << 17;
+/// `fix` bit: the command's `data` starts with a `struct sock_fprog` (length, then the
+/// filter's address) followed by the filter at offset 16; the agent writes that address,
+/// its own, into the structure.
+pub const FIX_FPROG: u32 = 1 << 18;
 /// `uname` into a local buffer; the reply's `data[..ret]` is the node name.
 pub const K_UNAME: u32 = 6;
 /// The task observes itself with the system calls under test (signal mask, dispositions,

@@ -24,8 +24,9 @@ mod layout;
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_groups;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod ops_inherit;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -65,6 +65,9 @@ pub enum Expect {
     },
     /// execve: the reply comes from the new program (0), or from the old one on failure.
     Exec,
+    /// A call that writes an int through a pointer and returns 0 (`PR_GET_PDEATHSIG`): the
+    /// outcome is that int.
+    IntOut,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -521,6 +524,15 @@ pub fn encode(
             },
             Expect::Data,
         ),
+        OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
+        OpKind::CloseRange {
+            first,
+            last,
+            cloexec,
+            unshare,
+        } => super::ops_inherit::encode_close_range(*first, *last, *cloexec, *unshare)?,
+        OpKind::Unshare { flags } => super::ops_inherit::encode_unshare(*flags),
+        OpKind::Seccomp { errno } => super::ops_inherit::encode_seccomp(*errno),
         OpKind::Setpgid { .. }
         | OpKind::Getpgid { .. }
         | OpKind::Setsid
@@ -724,6 +736,9 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
     match expect {
         Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(REPLY_DATA)].to_vec()),
         Expect::Byte => Outcome::Data(vec![r.data[0]]),
+        Expect::IntOut => Outcome::Ret(i64::from(i32::from_ne_bytes([
+            r.data[0], r.data[1], r.data[2], r.data[3],
+        ]))),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
             let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);

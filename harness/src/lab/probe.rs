@@ -200,6 +200,10 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             page_size: page_size as u64,
             case_fs: case_fs(),
             hostname: hostname(),
+            // The state the lab's runner left every task in (forkspec restrict sets both).
+            // SAFETY: getters without pointer arguments.
+            no_new_privs: unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } == 1,
+            seccomp_filter: unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } == 2,
         },
         caps: Capabilities {
             pagemap: fac.pagemap,

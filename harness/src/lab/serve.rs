@@ -105,6 +105,17 @@ impl Lab {
             }),
             speed: self.speed,
             exec_route: Some(self.exec_route.clone()),
+            // Without /proc/PID/syscall only the op deadline tells that an op blocks
+            // (lab/settle.rs): the harness then leaves the blocking forms out.
+            blocked_by_deadline: (!super::facility::get().proc_syscall).then(|| {
+                if super::facility::denied("proc_syscall") {
+                    "/proc/PID/task/TID/syscall denied (FORKSPEC_LAB_DENY)".to_string()
+                } else {
+                    "/proc/PID/task/TID/syscall did not show the probe's child asleep in its \
+                     read (missing, unreadable or faked)"
+                        .to_string()
+                }
+            }),
         })
     }
 

@@ -170,50 +170,98 @@ pub fn describe(tid: i32) -> String {
 /// access: Yama's scope 2 or 3 refuses even descendants), and it holds the call and its
 /// arguments (an emulator or gVisor lacks the file or fakes it). Call while the lab is
 /// single-threaded (it forks).
+///
+/// No fixed clock decides: under valgrind on a loaded machine a fork takes a second or more,
+/// and a probe that gave up after one second turned settlement over to the op deadline
+/// (60–120 s there) for the rest of the lab's life. The child says when it is about to read
+/// (a byte on a second pipe, whose end of file also tells of its death), and is then given
+/// [`PROBE_FORKS`] times as long as its fork took to get there to be seen asleep.
 pub fn probe() -> bool {
     let mut p = [0i32; 2];
-    // SAFETY: pipe2 fills a local array.
-    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return false;
+    let mut ready = [0i32; 2];
+    // SAFETY: pipe2 fills local arrays.
+    unsafe {
+        if libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return false;
+        }
+        if libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            libc::close(p[0]);
+            libc::close(p[1]);
+            return false;
+        }
     }
-    // SAFETY: the lab is single-threaded here; the child only reads and exits.
+    let start = std::time::Instant::now();
+    // SAFETY: the lab is single-threaded here; the child only writes, reads and exits.
     let pid = unsafe { super::reap::fork() };
     if pid == 0 {
         let mut b = 0u8;
-        // SAFETY: reads one byte into a local, then leaves without running lab code.
+        // SAFETY: one byte from a local, one byte into a local, then leaves without running
+        // lab code.
         unsafe {
+            libc::write(ready[1], b"r".as_ptr().cast(), 1);
             libc::read(p[0], (&mut b as *mut u8).cast(), 1);
             libc::_exit(0);
         }
     }
-    let sleep = Sleep {
-        nr: libc::SYS_read,
-        arg0: p[0] as u64,
-        state: b'S',
-    };
+    // SAFETY: our copy of the write end goes, so the read below ends at the child's byte or
+    // at its death (end of file), whichever comes first.
+    unsafe { libc::close(ready[1]) };
     let mut ok = false;
-    if pid > 0 {
-        // The child needs a moment to get to its read; a second is far more than that
-        // (bounded: the probe must never hang a lab start).
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while std::time::Instant::now() < end {
+    if pid > 0 && await_ready(ready[0]) {
+        let sleep = Sleep {
+            nr: libc::SYS_read,
+            arg0: p[0] as u64,
+            state: b'S',
+        };
+        let bound = PROBE_MIN.max(start.elapsed() * PROBE_FORKS);
+        let end = std::time::Instant::now() + bound;
+        let mut tick = std::time::Duration::from_micros(200);
+        loop {
             if asleep_in(pid, &sleep) {
                 ok = true;
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_micros(200));
+            if std::time::Instant::now() >= end {
+                break;
+            }
+            std::thread::sleep(tick);
+            tick = (tick * 2).min(std::time::Duration::from_millis(20));
         }
     }
-    // SAFETY: wakes the child (its read gets the byte) and closes our pipe.
+    // SAFETY: wakes the child (its read gets the byte) and closes our pipes.
     unsafe {
         libc::write(p[1], b"x".as_ptr().cast(), 1);
         libc::close(p[0]);
         libc::close(p[1]);
+        libc::close(ready[0]);
     }
     if pid > 0 {
         super::reap::reap_pid(pid);
     }
     ok
+}
+
+/// The least time the probe's child gets to be seen asleep in its read after it said it was
+/// about to: far more than a native fork needs.
+const PROBE_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// How many times its own fork's duration the probe's child gets to be seen asleep: getting
+/// from its ready byte into read(2) costs far less than a fork under any implementation.
+const PROBE_FORKS: u32 = 20;
+
+/// Reads the probe child's ready byte (true) or the end of file of its death (false),
+/// retrying on EINTR.
+fn await_ready(fd: i32) -> bool {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: reads one byte into a local.
+        let r = unsafe { libc::read(fd, (&mut b as *mut u8).cast(), 1) };
+        if r >= 0 {
+            return r == 1;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return false;
+        }
+    }
 }
 
 #[cfg(test)]

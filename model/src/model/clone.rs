@@ -141,7 +141,7 @@ pub(super) enum Failure {
 impl Model {
     /// Whether `me` has CAP_SYS_ADMIN in its own user namespace: inside a namespace the
     /// case made, the set it got there (until an exec drops it); outside, the environment's.
-    fn ns_capable(&self, me: &super::tasks::Task, p: &Profile) -> bool {
+    pub(super) fn ns_capable(&self, me: &super::tasks::Task, p: &Profile) -> bool {
         if me.userns {
             me.userns_caps
         } else {

@@ -161,8 +161,11 @@ impl Model {
 
     // rule: fs.umask
     /// `umask(mask)`: keeps `mask & 0777` in the caller's `fs_struct` and returns the old
-    /// mask.
+    /// mask. A case's seccomp filter answers first ([`Model::seccomp_umask_errno`]).
     pub(super) fn op_umask(&mut self, t: TaskId, mask: u32) -> Outcome {
+        if let Some(e) = self.seccomp_umask_errno(t) {
+            return Outcome::Err(e);
+        }
         let fs = self.tasks[t as usize].fs;
         let ctx = self.fs_contexts.entry(fs).or_default();
         let old = ctx.umask;

@@ -105,18 +105,22 @@ impl Model {
         }
         // Children of the dying threads go to a live thread of the group first
         // (kernel/exit.c: find_alive_thread in find_new_reaper): the caller.
+        let mut orphans = Vec::new();
         for &o in &others {
             let kids = std::mem::take(&mut self.tasks[o as usize].children);
-            for c in kids {
+            for &c in &kids {
                 if let Some(child) = self.tasks.get_mut(c as usize) {
                     child.parent = Parent::Task(t);
                 }
                 self.tasks[t as usize].children.push(c);
             }
+            orphans.push((o, kids));
         }
         if t != tgid {
             self.groups_take_over(t, tgid);
             let leader = tgid as usize;
+            // The subreaper flag belongs to the signal_struct, which the caller keeps.
+            self.tasks[t as usize].child_subreaper = self.tasks[leader].child_subreaper;
             // The group's shared pending set lives on the leader in this model.
             let shared = std::mem::take(&mut self.tasks[leader].shared_pending);
             self.tasks[t as usize].shared_pending |= shared;
@@ -131,6 +135,11 @@ impl Model {
                     self.tasks[p as usize].children[pos] = t;
                 }
             }
+        }
+        // Each killed thread passes its children on in its own exit (forget_original_parent),
+        // which sends their parent-death signals.
+        for (o, kids) in orphans {
+            self.send_pdeath_signals(o, &kids);
         }
         for &o in &others {
             // zap_other_threads sends SIGKILL; none of them leaves a zombie.

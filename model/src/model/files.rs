@@ -573,6 +573,13 @@ impl Model {
         Outcome::Ret(0)
     }
 
+    /// Sets `FD_CLOEXEC` on every open fd of `t` in `first..=last`.
+    pub(super) fn cloexec_range(&mut self, t: TaskId, first: Fd, last: Fd) {
+        for (_, s) in self.fdt_mut(t).range_mut(first..=last) {
+            s.cloexec = true;
+        }
+    }
+
     /// Closes every `FD_CLOEXEC` fd of `t`'s table, lowest first, as close(2) would
     /// (fs/file.c: do_close_on_exec → filp_close).
     pub(super) fn close_on_exec(&mut self, t: TaskId) {

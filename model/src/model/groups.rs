@@ -162,6 +162,7 @@ impl Model {
     pub(super) fn op_kill_pgrp(&mut self, t: TaskId, pgid: Option<TaskId>, sig: Signal) -> Outcome {
         let group = match pgid {
             None => self.pgrp_of(t),
+            Some(l) if self.numbered_one(t, l) => return self.op_kill_all(t, sig),
             Some(l) => match self.find_by_vpid(t, l) {
                 Some(_) => Some(l),
                 None => return Outcome::Err(Errno::ESRCH),
@@ -188,6 +189,46 @@ impl Model {
                 continue;
             }
             self.send_signal(m, sig.0, true, force);
+        }
+        Outcome::Ret(0)
+    }
+
+    /// Whether `t`'s pid namespace numbers task `l` 1: `l` is that namespace's init.
+    fn numbered_one(&self, t: TaskId, l: TaskId) -> bool {
+        let x = &self.tasks[l as usize];
+        x.ns_init && x.tgid == l && x.pidns == self.tasks[t as usize].pidns
+    }
+
+    // rule: pgrp.kill-minus-one
+    /// `kill(-1, sig)`: a group led by the caller's pid namespace init has id 1 there, and
+    /// `kill(-1, sig)` is no kill to a group (kernel/signal.c `kill_something_info`): the
+    /// signal goes to every process the caller's namespace numbers above 1 (zombies
+    /// included, which take nothing), except the caller's own thread group; ESRCH when there
+    /// is none, else the last send's answer (EINVAL for a number outside 0..=64).
+    fn op_kill_all(&mut self, t: TaskId, sig: Signal) -> Outcome {
+        let ns = self.tasks[t as usize].pidns;
+        let me = self.tasks[t as usize].tgid;
+        let targets: Vec<TaskId> = (0..self.tasks.len() as TaskId)
+            .filter(|&i| {
+                let x = &self.tasks[i as usize];
+                !x.reaped
+                    && x.tgid == i
+                    && i != me
+                    && self.in_pidns(i as usize, ns)
+                    && !self.numbered_one(t, i)
+            })
+            .collect();
+        if targets.is_empty() {
+            return Outcome::Err(Errno::ESRCH);
+        }
+        if !(0..=64).contains(&sig.0) {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        for p in targets {
+            let force = !self.in_pidns(t as usize, self.tasks[p as usize].pidns);
+            if sig.0 != 0 && !matches!(self.tasks[p as usize].state, TaskState::Zombie(_)) {
+                self.send_signal(p, sig.0, true, force);
+            }
         }
         Outcome::Ret(0)
     }

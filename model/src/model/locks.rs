@@ -596,6 +596,36 @@ mod tests {
             .collect()
     }
 
+    /// A lock request meets other owners' conflicting locks (EAGAIN); an unlock never does.
+    #[test]
+    fn a_set_conflicts_with_another_owner_and_an_unlock_never() {
+        let mut l = Locks::default();
+        assert_eq!(l.set(0, rec(1, LockType::Wr, 0, 9)), Ok(()));
+        assert_eq!(l.set(0, rec(2, LockType::Wr, 5, 6)), Err(Errno::EAGAIN));
+        assert_eq!(l.set(0, rec(2, LockType::Un, 0, 9)), Ok(()));
+        assert_eq!(l.set(0, rec(1, LockType::Wr, 5, 6)), Ok(()));
+        assert_eq!(ranges(&l.records[&0]), vec![(1, LockType::Wr, 0, 9)]);
+    }
+
+    /// An owner's lock that neither overlaps nor touches the request stays as it is; the
+    /// request fills the gap between two and merges with neither when it touches neither.
+    #[test]
+    fn locks_apart_from_the_request_are_left_alone() {
+        let mut list = vec![rec(1, LockType::Rd, 0, 4), rec(1, LockType::Rd, 20, 24)];
+        apply_record(&mut list, rec(1, LockType::Rd, 10, 14));
+        assert_eq!(
+            ranges(&list),
+            vec![
+                (1, LockType::Rd, 0, 4),
+                (1, LockType::Rd, 10, 14),
+                (1, LockType::Rd, 20, 24)
+            ]
+        );
+        // Touching both (5..=19): one lock.
+        apply_record(&mut list, rec(1, LockType::Rd, 5, 19));
+        assert_eq!(ranges(&list), vec![(1, LockType::Rd, 0, 24)]);
+    }
+
     #[test]
     fn same_type_locks_merge_and_other_types_split() {
         use LockType::*;
@@ -652,5 +682,7 @@ mod tests {
         assert_eq!(range(&a(1, -2)), Err(Errno::EINVAL));
         assert_eq!(range(&a(-1, 1)), Err(Errno::EINVAL));
         assert_eq!(range(&a(2, i64::MAX)), Err(Errno::EOVERFLOW));
+        // The last byte may be OFFSET_MAX itself: start + len - 1, not start + len.
+        assert_eq!(range(&a(1, i64::MAX)), Ok((1, OFFSET_MAX)));
     }
 }

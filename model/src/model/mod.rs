@@ -16,8 +16,12 @@ mod context;
 mod exec;
 mod files;
 mod groups;
+mod inherit;
+#[cfg(test)]
+mod inherit_tests;
 mod locks;
 mod memory;
+mod security;
 mod signals;
 mod stop;
 mod tasks;
@@ -25,6 +29,7 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+mod unshare;
 #[cfg(test)]
 mod version_tests;
 mod wait;
@@ -110,6 +115,11 @@ pub struct Model {
     /// whose allowed outcomes change the state differently reads it, to follow the one the
     /// implementation took among those the model allows (never to decide what is allowed).
     observed: Option<Outcome>,
+    /// The live processes (thread group ids) sent a parent-death signal (and which) while
+    /// the op was applied.
+    pdeath_sent: Vec<(TaskId, i32)>,
+    /// Parent-death signals to send (thread, signal, forced) once the op's own are sent.
+    pdeath_queue: Vec<(TaskId, i32, bool)>,
 }
 
 impl Model {
@@ -139,7 +149,12 @@ impl Model {
         // each, as tmpfs does (its fault rules stay the ext4 ones: i_size limits fault-around).
         let large_folios = case_fs == CaseFs::Ext4 && profile.kernel_at_least(6, 16);
         mem.cache_written_file(pages, large_folios);
-        let t0 = Task::root();
+        let mut t0 = Task::root();
+        // What the lab's runner set before the case: t0 inherits it from the lab.
+        t0.no_new_privs = profile.no_new_privs;
+        if profile.seccomp_filter {
+            t0.seccomp.push(None);
+        }
         Model {
             config,
             tasks: vec![t0],
@@ -164,6 +179,8 @@ impl Model {
             pending_block: None,
             also_allowed: Vec::new(),
             observed: None,
+            pdeath_sent: Vec::new(),
+            pdeath_queue: Vec::new(),
         }
     }
 
@@ -375,6 +392,7 @@ impl Model {
 
     fn apply(&mut self, op: &Op) -> Outcome {
         let t = op.task;
+        self.pdeath_sent.clear();
         if !self.runnable(t) {
             // Harness convention (shared with the lab): an op by a task that does not exist,
             // is a zombie, was reaped or is blocked in an earlier op answers ESRCH.
@@ -426,6 +444,15 @@ impl Model {
             OpKind::Sethostname { name } => self.op_sethostname(t, *name),
             OpKind::Uname => self.op_uname(t),
             OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
+            OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
+            OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
+            OpKind::CloseRange {
+                first,
+                last,
+                cloexec,
+                unshare,
+            } => self.op_close_range(t, *first, *last, *cloexec, *unshare),
+            OpKind::Unshare { flags } => self.op_unshare(t, *flags),
             OpKind::Setpgid { target, pgid } => self.op_setpgid(t, *target, *pgid),
             OpKind::Getpgid { target } => self.op_getpgid(t, *target, false),
             OpKind::Setsid => self.op_setsid(t),
@@ -454,7 +481,20 @@ impl Model {
         self.settle();
         // A signal the op raised for its own task (kill of its own group, SIGPIPE, an
         // unblocked pending signal) is delivered before the call returns to the program.
+        //
+        // A parent-death signal is another matter: the parent's death that sends it runs in
+        // the parent, after the op woke or signalled it, while the caller returns (kill(2)
+        // returns once the signal is queued). The call's own answer is expected; a death
+        // before it returns is allowed.
         let outcome = match (&outcome, self.tasks[t as usize].state) {
+            (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig)))
+                if self
+                    .pdeath_sent
+                    .contains(&(self.tasks[t as usize].tgid, sig.0)) =>
+            {
+                self.also_allowed.push(Outcome::Killed(sig));
+                outcome
+            }
             (Outcome::Ret(_) | Outcome::Err(_), TaskState::Zombie(ExitStatus::Signaled(sig))) => {
                 Outcome::Killed(sig)
             }
@@ -492,8 +532,9 @@ impl Model {
     /// waiter or a pipe reader and send an exit signal; a woken writer can get SIGPIPE.
     fn settle(&mut self) {
         loop {
+            let sent = self.flush_pdeath_signals();
             self.wake_blocked();
-            if !self.deliver_signals() {
+            if !self.deliver_signals() && !sent && self.pdeath_queue.is_empty() {
                 break;
             }
         }
@@ -558,6 +599,8 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Fcntl { .. }
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
+            | OpKind::Prctl { .. }
+            | OpKind::Seccomp { .. }
             | OpKind::Setpgid { .. }
             | OpKind::Getpgid { .. }
             | OpKind::Setsid

@@ -119,7 +119,7 @@ impl Model {
     }
 
     /// Whether the thread group of `t` is a pid namespace init (`SIGNAL_UNKILLABLE`).
-    fn unkillable(&self, t: TaskId) -> bool {
+    pub(super) fn unkillable(&self, t: TaskId) -> bool {
         let tgid = self.tasks[t as usize].tgid;
         self.tasks[tgid as usize].ns_init
     }

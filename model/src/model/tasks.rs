@@ -108,6 +108,17 @@ pub(super) struct Task {
     pub(super) ns: super::context::Namespaces,
     /// Job control state of the thread group (used on the group leader).
     pub(super) job: super::stop::JobState,
+    /// `pdeath_signal`: sent to this thread's process when its parent thread exits; 0 for
+    /// none (per thread).
+    pub(super) pdeath_signal: i32,
+    /// `signal->is_child_subreaper`: kept on the thread group leader (per process).
+    pub(super) child_subreaper: bool,
+    /// `no_new_privs` (per thread, `PFA_NO_NEW_PRIVS`).
+    pub(super) no_new_privs: bool,
+    /// The seccomp filters this thread runs under (`task->seccomp`), oldest first: `None`
+    /// for one the environment installed before the case (it filters nothing an op does),
+    /// `Some(errno)` for a case's filter that fails `umask` with `errno`.
+    pub(super) seccomp: Vec<Option<crate::obs::Errno>>,
     /// Process group (read on the thread group leader).
     pub(super) pgrp: super::groups::GroupId,
     /// Session (read on the thread group leader).
@@ -146,6 +157,12 @@ impl Task {
             shared_pending: 0,
             ns: Default::default(),
             job: Default::default(),
+            // The lab's t0 arms PR_SET_PDEATHSIG(SIGKILL) so that it never outlives the lab
+            // (harness/src/lab/agent.rs: t0_main).
+            pdeath_signal: Signal::SIGKILL.0,
+            child_subreaper: false,
+            no_new_privs: false,
+            seccomp: Vec::new(),
             // The lab makes t0 a group leader (setpgid(0, 0)) in the lab's session.
             pgrp: Some(0),
             sid: None,
@@ -325,6 +342,13 @@ impl Model {
             ns,
             // copy_signal: a new thread group starts with no job control state.
             job: Default::default(),
+            // copy_process: `p->pdeath_signal = 0`, for threads too; copy_signal starts a new
+            // process with `is_child_subreaper` clear (a thread's is its group's).
+            pdeath_signal: 0,
+            child_subreaper: false,
+            // copy_seccomp: the caller's filters and no_new_privs, for threads too.
+            no_new_privs: caller.no_new_privs,
+            seccomp: caller.seccomp.clone(),
             // copy_process: a new process joins the caller's process group and session
             // (init_task_pid of PIDTYPE_PGID and PIDTYPE_SID from task_pgrp(current) and
             // task_session(current)), whatever the flags; copy_signal does not inherit
@@ -396,13 +420,15 @@ impl Model {
                 self.tasks[t as usize].ns_init = false;
                 self.tasks[heir].ns_init = true;
             }
-            for c in children {
+            for &c in &children {
                 if let Some(child) = self.tasks.get_mut(c as usize) {
                     child.parent = Parent::Task(heir as TaskId);
                 }
                 self.tasks[heir].children.push(c);
             }
+            self.send_pdeath_signals(t, &children);
         } else {
+            let zapped = me.ns_init;
             let ns_reaper = if me.pidns != 0 && !me.ns_init {
                 self.tasks
                     .iter()
@@ -410,16 +436,29 @@ impl Model {
             } else {
                 None
             };
-            for c in children {
+            let reaper = if zapped {
+                None
+            } else {
+                self.subreaper_ancestor(t).map(|r| r as usize).or(ns_reaper)
+            };
+            for &c in &children {
                 if let Some(child) = self.tasks.get_mut(c as usize) {
-                    child.parent = match ns_reaper {
+                    child.parent = match reaper {
                         Some(r) => Parent::Task(r as TaskId),
                         None => Parent::Reaper,
                     };
                     child.exit_signal = SIGCHLD;
                 }
-                if let Some(r) = ns_reaper {
+                if let Some(r) = reaper {
                     self.tasks[r].children.push(c);
+                }
+            }
+            if !zapped {
+                self.send_pdeath_signals(t, &children);
+                if reaper.is_some() {
+                    for &c in &children {
+                        self.notify_adopted_zombie(c);
+                    }
                 }
             }
         }

@@ -2040,3 +2040,99 @@ fn a_flock_waiter_sleeps_until_the_lock_it_is_blocked_on_goes() {
     assert_eq!(types(&m), vec![(LockType::Wr, Some(c))]);
     assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
 }
+
+/// CLONE_INTO_CGROUP needs the `cgroup` field, which only a VER2 (88-byte) `clone_args`
+/// has: a smaller size is EINVAL, the full size is not.
+#[test]
+fn clone_into_cgroup_needs_the_ver2_size() {
+    use crate::op::{Clone3Args, CloneEntry, CloneFlags as F, CloneOp};
+    let op = |size| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags: F::INTO_CGROUP,
+            exit_signal: 17,
+            args: Clone3Args {
+                size,
+                ..Clone3Args::default()
+            },
+        })
+    };
+    for size in [64, 80] {
+        assert_eq!(
+            run(&mut model(), 0, op(size)),
+            Outcome::Err(Errno::EINVAL),
+            "{size}"
+        );
+    }
+    assert_ne!(run(&mut model(), 0, op(88)), Outcome::Err(Errno::EINVAL));
+}
+
+/// A CLONE_SYSVSEM child shares its creator's undo list, which the clone allocates: the
+/// two compare equal and differ from a task that never had one (kcmp KCMP_SYSVSEM compares
+/// the list pointers, NULL for a task without one).
+#[test]
+fn clone_sysvsem_allocates_the_undo_list_it_shares() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    let plain = fork(&mut m, 0);
+    let c = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: F::SYSVSEM,
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    );
+    let Outcome::Child(c) = c else {
+        panic!("{c:?}")
+    };
+    let s = m.snapshot();
+    let sem = |t| s.task(t).unwrap().sharing.unwrap().sysvsem;
+    assert_eq!(sem(0), sem(c));
+    assert_ne!(sem(0), sem(plain));
+}
+
+/// The snapshot shows each task's own fs context: its umask and cwd.
+#[test]
+fn the_snapshot_shows_the_umask_and_cwd_a_task_set() {
+    use crate::op::CaseDir;
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    assert_eq!(
+        run(&mut m, c, OpKind::Umask { mask: 0o77 }),
+        Outcome::Ret(0o22)
+    );
+    let s = m.snapshot();
+    let fs = |t| s.task(t).unwrap().fs_context.unwrap();
+    assert_eq!((fs(0).umask, fs(c).umask), (0o22, 0o77));
+    assert_eq!(fs(c).cwd, CaseDir::Case);
+}
+
+/// A write puts the pages it wrote (and only those) in the page cache: after a truncation
+/// empties the cache, a pwrite into the middle of page 3 caches page 3, which the read
+/// fault on page 0 then maps by fault-around, while the holes before it stay unmapped.
+#[test]
+fn a_write_caches_the_pages_it_wrote_for_fault_around() {
+    let mut m = model();
+    let Outcome::Ret(fd) = open(&mut m, 0, FileName::Data, rw(false)) else {
+        panic!("open data")
+    };
+    let fd = fd as crate::op::Fd;
+    assert_eq!(
+        run(&mut m, 0, OpKind::Ftruncate { fd, len: 0 }),
+        Outcome::Ret(0)
+    );
+    let w = OpKind::Pwrite {
+        fd,
+        data: vec![7],
+        offset: 3 * 4096 + 10,
+    };
+    assert_eq!(run(&mut m, 0, w), Outcome::Ret(1));
+    load(&mut m, 0, Region::FilePrivate, 0);
+    let present: Vec<bool> = (0..4)
+        .map(|p| page(&m, 0, Region::FilePrivate, p).present)
+        .collect();
+    assert_eq!(present, [true, false, false, true]);
+}

@@ -263,3 +263,45 @@ fn exec_by_a_thread_takes_over_the_group_its_leader_named() {
     assert_eq!(group(&m, g).0, PidRef::Task(th));
     assert_eq!(group(&m, th).0, PidRef::Task(th));
 }
+
+/// A group led by a pid namespace's init has id 1 there, and `kill(-1, sig)` signals every
+/// other process of the namespace: ESRCH while the init is alone, then its child is hit and
+/// the init itself is not (found by 100k generated cases, seed 1405).
+#[test]
+fn a_kill_to_the_group_numbered_1_is_a_kill_of_every_process_of_the_namespace() {
+    let mut m = model();
+    let init = clone(&mut m, 0, CloneFlags::NEWPID | CloneFlags::NEWUSER);
+    assert_eq!(setpgid(&mut m, init, None, None), OK);
+    let kill = |pgid| OpKind::KillPgrp {
+        pgid: Some(pgid),
+        sig: Signal::SIGTERM,
+    };
+    assert_eq!(run(&mut m, init, kill(init)), Outcome::Err(Errno::ESRCH));
+    let child = fork(&mut m, init);
+    // The child leaves the init's group: kill(-1) reaches it all the same.
+    assert_eq!(setpgid(&mut m, child, None, None), OK);
+    let bad = OpKind::KillPgrp {
+        pgid: Some(init),
+        sig: Signal(65),
+    };
+    assert_eq!(run(&mut m, init, bad), Outcome::Err(Errno::EINVAL));
+    assert_eq!(run(&mut m, init, kill(init)), OK);
+    let s = m.snapshot();
+    assert_eq!(
+        s.task(child).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
+    );
+    assert_eq!(s.task(init).unwrap().state, TaskState::Live);
+    // From outside the namespace the same label is an ordinary group id (t0's namespace
+    // numbers the init otherwise): the init's group, where only the init is left (SIGKILL
+    // from an ancestor namespace is forced on it).
+    let sigkill = OpKind::KillPgrp {
+        pgid: Some(init),
+        sig: Signal::SIGKILL,
+    };
+    assert_eq!(run(&mut m, 0, sigkill), OK);
+    assert_eq!(
+        m.snapshot().task(init).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+}

@@ -1,0 +1,489 @@
+//! Unit tests of the inherited state: child subreaper and parent-death signal.
+
+use super::*;
+use crate::obs::{Errno, ExitStatus, Outcome, Parent, Signal, TaskState};
+use crate::op::{CloneEntry, CloneFlags, CloneOp, OpKind, PrctlOption, SigAction, UnshareFlags};
+
+fn model() -> Model {
+    Model::new(CaseConfig { pages: 8 }, &Profile::default())
+}
+
+fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
+    let step = m.step(&Op { task, kind }, None);
+    assert_eq!(step.allowed.first(), Some(&step.taken));
+    step.taken
+}
+
+fn child(m: &mut Model, t: TaskId, kind: OpKind) -> TaskId {
+    match run(m, t, kind) {
+        Outcome::Child(c) => c,
+        o => panic!("no child: {o:?}"),
+    }
+}
+
+fn fork(m: &mut Model, t: TaskId) -> TaskId {
+    child(m, t, OpKind::Fork)
+}
+
+fn thread(m: &mut Model, t: TaskId) -> TaskId {
+    let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES;
+    let flags = flags | CloneFlags::SIGHAND | CloneFlags::THREAD;
+    child(
+        m,
+        t,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: 0,
+            args: Default::default(),
+        }),
+    )
+}
+
+fn prctl(m: &mut Model, t: TaskId, option: PrctlOption, arg: i64) -> Outcome {
+    run(m, t, OpKind::Prctl { option, arg })
+}
+
+fn exit(m: &mut Model, t: TaskId, thread: bool) {
+    assert_eq!(run(m, t, OpKind::Exit { code: 0, thread }), Outcome::Exited);
+}
+
+fn parent(m: &Model, t: TaskId) -> Parent {
+    m.snapshot().task(t).expect("task in snapshot").parent
+}
+
+fn state(m: &Model, t: TaskId) -> Option<TaskState> {
+    m.snapshot().task(t).map(|v| v.state)
+}
+
+const SUBREAPER: PrctlOption = PrctlOption::SetChildSubreaper;
+const IS_SUBREAPER: PrctlOption = PrctlOption::GetChildSubreaper;
+const PDEATHSIG: PrctlOption = PrctlOption::SetPdeathsig;
+const GET_PDEATHSIG: PrctlOption = PrctlOption::GetPdeathsig;
+
+// covers: task.subreaper
+#[test]
+fn orphans_go_to_the_nearest_live_subreaper() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    assert_eq!(prctl(&mut m, t1, SUBREAPER, 1), Outcome::Ret(0));
+    let t2 = fork(&mut m, t1);
+    assert_eq!(prctl(&mut m, t2, SUBREAPER, 1), Outcome::Ret(0));
+    let t3 = fork(&mut m, t2);
+    let t4 = fork(&mut m, t3);
+    exit(&mut m, t3, false);
+    assert_eq!(parent(&m, t4), Parent::Task(t2), "nearest subreaper");
+    // A subreaper that exits passes its orphans up to the next one; past the last one they
+    // go to the lab's.
+    exit(&mut m, t2, false);
+    assert_eq!(parent(&m, t4), Parent::Task(t1));
+    assert_eq!(prctl(&mut m, t1, SUBREAPER, 0), Outcome::Ret(0));
+    exit(&mut m, t1, false);
+    assert_eq!(parent(&m, t4), Parent::Reaper);
+}
+
+// covers: task.subreaper
+#[test]
+fn the_subreaper_flag_is_per_process_not_inherited_and_kept_by_exec() {
+    let mut m = model();
+    assert_eq!(prctl(&mut m, 0, IS_SUBREAPER, 0), Outcome::Ret(0));
+    prctl(&mut m, 0, SUBREAPER, 7);
+    let th = thread(&mut m, 0);
+    assert_eq!(
+        prctl(&mut m, th, IS_SUBREAPER, 0),
+        Outcome::Ret(1),
+        "shared"
+    );
+    let c = fork(&mut m, th);
+    assert_eq!(prctl(&mut m, c, IS_SUBREAPER, 0), Outcome::Ret(0));
+    // A non-leader's exec keeps the process's signal_struct, flag included.
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(prctl(&mut m, th, IS_SUBREAPER, 0), Outcome::Ret(1));
+}
+
+// covers: task.pdeathsig
+#[test]
+fn pdeathsig_is_per_thread_cleared_in_children_and_kept_by_exec() {
+    let mut m = model();
+    assert_eq!(
+        prctl(&mut m, 0, GET_PDEATHSIG, 0),
+        Outcome::Ret(9),
+        "the lab's t0"
+    );
+    let t1 = fork(&mut m, 0);
+    assert_eq!(prctl(&mut m, t1, GET_PDEATHSIG, 0), Outcome::Ret(0));
+    assert_eq!(prctl(&mut m, t1, PDEATHSIG, 15), Outcome::Ret(0));
+    let th = thread(&mut m, t1);
+    assert_eq!(prctl(&mut m, th, GET_PDEATHSIG, 0), Outcome::Ret(0));
+    let t3 = fork(&mut m, t1);
+    assert_eq!(prctl(&mut m, t3, GET_PDEATHSIG, 0), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(prctl(&mut m, t1, GET_PDEATHSIG, 0), Outcome::Ret(15));
+    for bad in [65, -1, 1 << 40] {
+        assert_eq!(
+            prctl(&mut m, t1, PDEATHSIG, bad),
+            Outcome::Err(Errno::EINVAL)
+        );
+    }
+    assert_eq!(prctl(&mut m, t1, PDEATHSIG, 64), Outcome::Ret(0));
+}
+
+// covers: task.pdeathsig
+#[test]
+fn pdeathsig_fires_when_the_creating_thread_exits() {
+    let mut m = model();
+    let th = thread(&mut m, 0);
+    let c = fork(&mut m, th);
+    prctl(&mut m, c, PDEATHSIG, Signal::SIGTERM.0.into());
+    let quiet = fork(&mut m, 0);
+    prctl(&mut m, quiet, PDEATHSIG, Signal::SIGTERM.0.into());
+    exit(&mut m, th, true);
+    assert_eq!(
+        state(&m, c),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
+    );
+    assert_eq!(parent(&m, c), Parent::Task(0), "adopted by the live thread");
+    assert_eq!(state(&m, quiet), Some(TaskState::Live), "its parent lives");
+}
+
+// covers: task.pdeathsig
+#[test]
+fn a_caught_or_ignored_pdeathsig_leaves_the_orphan_alive() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    let t2 = fork(&mut m, t1);
+    let sig = Signal::SIGUSR1;
+    run(
+        &mut m,
+        t2,
+        OpKind::Sigaction {
+            sig,
+            action: SigAction::Handler,
+            flags: Default::default(),
+        },
+    );
+    prctl(&mut m, t2, PDEATHSIG, sig.0.into());
+    exit(&mut m, t1, false);
+    assert_eq!(state(&m, t2), Some(TaskState::Live));
+    assert_eq!(parent(&m, t2), Parent::Reaper);
+    assert_eq!(
+        prctl(&mut m, t2, GET_PDEATHSIG, 0),
+        Outcome::Ret(sig.0.into()),
+        "kept after firing"
+    );
+}
+
+// covers: task.subreaper
+#[test]
+fn an_adopted_zombie_is_released_by_a_subreaper_ignoring_sigchld() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    prctl(&mut m, t1, SUBREAPER, 1);
+    let t2 = fork(&mut m, t1);
+    // After the fork: t2 keeps the default disposition, so its own zombies stay.
+    run(
+        &mut m,
+        t1,
+        OpKind::Sigaction {
+            sig: Signal::SIGCHLD,
+            action: SigAction::Ignore,
+            flags: Default::default(),
+        },
+    );
+    let t3 = fork(&mut m, t2);
+    exit(&mut m, t3, false);
+    assert!(matches!(state(&m, t3), Some(TaskState::Zombie(_))));
+    exit(&mut m, t2, false);
+    assert_eq!(state(&m, t2), None, "t1 ignores SIGCHLD");
+    assert_eq!(state(&m, t3), None, "released when adopted");
+}
+
+fn pipe(m: &mut Model, t: TaskId) {
+    run(
+        m,
+        t,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+}
+
+fn close_range(m: &mut Model, t: TaskId, first: u32, last: u32, flags: (bool, bool)) -> Outcome {
+    run(
+        m,
+        t,
+        OpKind::CloseRange {
+            first,
+            last,
+            cloexec: flags.0,
+            unshare: flags.1,
+        },
+    )
+}
+
+fn fds(m: &Model, t: TaskId) -> Vec<(i32, bool)> {
+    m.snapshot()
+        .task(t)
+        .expect("task")
+        .fds
+        .iter()
+        .map(|f| (f.fd, f.cloexec))
+        .collect()
+}
+
+fn files_class(m: &Model, t: TaskId) -> Option<u64> {
+    m.snapshot().task(t)?.sharing?.files
+}
+
+fn clone_flags(m: &mut Model, t: TaskId, flags: CloneFlags) -> TaskId {
+    child(
+        m,
+        t,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    )
+}
+
+// covers: fd.close-range
+#[test]
+fn close_range_closes_or_marks_and_unshare_keeps_the_sharers_fds() {
+    let mut m = model();
+    pipe(&mut m, 0);
+    pipe(&mut m, 0);
+    assert_eq!(
+        close_range(&mut m, 0, 3, 2, (false, false)),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(close_range(&mut m, 0, 1, 2, (true, false)), Outcome::Ret(0));
+    assert_eq!(
+        fds(&m, 0),
+        vec![(0, false), (1, true), (2, true), (3, false)]
+    );
+    let sharer = clone_flags(&mut m, 0, CloneFlags::FILES);
+    assert_eq!(
+        close_range(&mut m, 0, 2, u32::MAX, (false, true)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(fds(&m, 0), vec![(0, false), (1, true)]);
+    assert_eq!(fds(&m, sharer).len(), 4, "the sharer keeps its table");
+    assert_ne!(files_class(&m, 0), files_class(&m, sharer));
+    // Without UNSHARE the shared table itself loses the fds.
+    assert_eq!(
+        close_range(&mut m, sharer, 0, 0, (false, false)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(fds(&m, sharer).len(), 3);
+    assert_eq!(fds(&m, 0).len(), 2);
+}
+
+#[test]
+fn close_range_cloexec_is_einval_before_5_11() {
+    let p = Profile {
+        kernel: (5, 10),
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    pipe(&mut m, 0);
+    assert_eq!(
+        close_range(&mut m, 0, 0, 5, (true, false)),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        close_range(&mut m, 0, 0, 5, (false, false)),
+        Outcome::Ret(0)
+    );
+}
+
+fn unshare(m: &mut Model, t: TaskId, flags: UnshareFlags) -> Outcome {
+    run(m, t, OpKind::Unshare { flags })
+}
+
+// covers: task.unshare
+#[test]
+fn unshare_copies_shared_tables_and_refuses_what_it_cannot_take_back() {
+    let mut m = model();
+    pipe(&mut m, 0);
+    let sharer = clone_flags(&mut m, 0, CloneFlags::FILES | CloneFlags::FS);
+    let files = UnshareFlags {
+        files: true,
+        ..Default::default()
+    };
+    assert_eq!(unshare(&mut m, sharer, files), Outcome::Ret(0));
+    assert_ne!(files_class(&m, 0), files_class(&m, sharer));
+    run(&mut m, sharer, OpKind::Close { fd: 0 });
+    assert_eq!(fds(&m, 0).len(), 2, "the other side keeps its fds");
+    let fs_of = |m: &Model, t| m.snapshot().task(t).unwrap().sharing.unwrap().fs;
+    assert_eq!(fs_of(&m, 0), fs_of(&m, sharer));
+    let newns = UnshareFlags {
+        newns: true,
+        ..Default::default()
+    };
+    assert_eq!(unshare(&mut m, 0, newns), Outcome::Ret(0));
+    assert_ne!(fs_of(&m, 0), fs_of(&m, sharer), "NEWNS implies FS");
+    // A thread in the group, a shared sighand or a shared mm make THREAD/SIGHAND/VM EINVAL.
+    let vm = UnshareFlags {
+        vm: true,
+        ..Default::default()
+    };
+    let thread = UnshareFlags {
+        thread: true,
+        ..Default::default()
+    };
+    let sighand = UnshareFlags {
+        sighand: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        unshare(&mut m, sharer, vm),
+        Outcome::Ret(0),
+        "alone: nothing to do"
+    );
+    let vm_child = clone_flags(&mut m, sharer, CloneFlags::VM);
+    assert_eq!(unshare(&mut m, sharer, vm), Outcome::Err(Errno::EINVAL));
+    assert_eq!(unshare(&mut m, sharer, sighand), Outcome::Ret(0));
+    assert_eq!(unshare(&mut m, vm_child, thread), Outcome::Ret(0));
+    let th = thread_of(&mut m, vm_child);
+    assert_eq!(unshare(&mut m, th, thread), Outcome::Err(Errno::EINVAL));
+    let sh = clone_flags(&mut m, 0, CloneFlags::VM | CloneFlags::SIGHAND);
+    assert_eq!(unshare(&mut m, sh, thread), Outcome::Ret(0));
+    assert_eq!(unshare(&mut m, sh, sighand), Outcome::Err(Errno::EINVAL));
+}
+
+fn thread_of(m: &mut Model, t: TaskId) -> TaskId {
+    thread(m, t)
+}
+
+// covers: task.unshare
+#[test]
+fn unshare_of_a_namespace_needs_cap_sys_admin() {
+    let p = Profile {
+        uid: 65534,
+        cap_sys_admin: false,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    let uts = UnshareFlags {
+        newuts: true,
+        ..Default::default()
+    };
+    assert_eq!(unshare(&mut m, 0, uts), Outcome::Err(Errno::EPERM));
+    let mut m = model();
+    // Snapshots number namespaces by first appearance: compare with a task left behind.
+    let other = fork(&mut m, 0);
+    assert_eq!(unshare(&mut m, 0, uts), Outcome::Ret(0));
+    let ns = |t| m.snapshot().task(t).unwrap().namespaces.unwrap();
+    assert_ne!(ns(0).uts, ns(other).uts);
+    assert_eq!(ns(0).mnt, ns(other).mnt);
+}
+
+// covers: sec.inherited
+#[test]
+fn no_new_privs_is_per_thread_and_inherited() {
+    let mut m = model();
+    let th = thread(&mut m, 0);
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 0),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 1),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        prctl(&mut m, th, PrctlOption::GetNoNewPrivs, 0),
+        Outcome::Ret(0)
+    );
+    let c = fork(&mut m, 0);
+    assert_eq!(run(&mut m, c, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(
+        prctl(&mut m, c, PrctlOption::GetNoNewPrivs, 0),
+        Outcome::Ret(1)
+    );
+    assert_eq!(
+        prctl(&mut m, c, PrctlOption::GetSeccomp, 0),
+        Outcome::Ret(0)
+    );
+}
+
+// covers: sec.inherited
+#[test]
+fn a_seccomp_filter_needs_no_new_privs_or_cap_sys_admin() {
+    let p = Profile {
+        uid: 65534,
+        cap_sys_admin: false,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    let filter = OpKind::Seccomp {
+        errno: Errno::EPERM,
+    };
+    assert_eq!(run(&mut m, 0, filter.clone()), Outcome::Err(Errno::EACCES));
+    prctl(&mut m, 0, PrctlOption::SetNoNewPrivs, 1);
+    assert_eq!(run(&mut m, 0, filter), Outcome::Ret(0));
+    let umask = OpKind::Umask { mask: 0 };
+    assert_eq!(run(&mut m, 0, umask.clone()), Outcome::Err(Errno::EPERM));
+    // A runner's filter (forkspec restrict) is there from the start, with no_new_privs.
+    let p = Profile {
+        no_new_privs: true,
+        seccomp_filter: true,
+        ..p
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    assert_eq!(
+        prctl(&mut m, 0, PrctlOption::GetSeccomp, 0),
+        Outcome::Ret(2)
+    );
+    assert_eq!(run(&mut m, 0, umask), Outcome::Ret(0o022));
+}
+
+// covers: task.pdeathsig
+#[test]
+fn a_pdeathsig_the_callers_kill_causes_may_come_after_the_call_returns() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    let t2 = fork(&mut m, t1);
+    prctl(&mut m, t2, PDEATHSIG, Signal::SIGUSR1.0.into());
+    let kill = OpKind::Kill {
+        target: t1,
+        sig: Signal::SIGTERM,
+    };
+    let step = m.step(
+        &Op {
+            task: t2,
+            kind: kill,
+        },
+        None,
+    );
+    assert_eq!(
+        step.allowed,
+        vec![Outcome::Ret(0), Outcome::Killed(Signal::SIGUSR1)]
+    );
+    assert_eq!(
+        state(&m, t2),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGUSR1)))
+    );
+}
+
+// covers: task.pdeathsig
+#[test]
+fn a_process_dying_of_a_signal_drops_its_parent_death_signal() {
+    let mut m = model();
+    let t1 = fork(&mut m, 0);
+    prctl(&mut m, t1, PDEATHSIG, Signal::SIGALRM.0.into());
+    // kill(0, SIGTERM) queues SIGTERM for both before either dies: t1's exit code is fixed
+    // then, and the SIGALRM its parent's death sends is dropped.
+    let kill = OpKind::KillPgrp {
+        pgid: None,
+        sig: Signal::SIGTERM,
+    };
+    assert_eq!(run(&mut m, 0, kill), Outcome::Killed(Signal::SIGTERM));
+    assert_eq!(
+        state(&m, t1),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
+    );
+}

@@ -1,0 +1,311 @@
+//! State a new task inherits or not (subreaper, parent-death signal): known cases, each
+//! checked on the model and the kernel (every step's outcome and snapshot), the model's trace
+//! pinned in snapshots/. The random mix draws the same ops (`prctl`), so the property suites
+//! (signals, clone_flags) check them further.
+
+mod common;
+
+use common::*;
+use forkspec_model::*;
+
+fn prctl(t: TaskId, option: PrctlOption, arg: i64) -> Op {
+    op(t, OpKind::Prctl { option, arg })
+}
+
+fn exit(t: TaskId) -> Op {
+    op(
+        t,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    )
+}
+
+fn thread(t: TaskId) -> Op {
+    let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES;
+    op(
+        t,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: flags | CloneFlags::SIGHAND | CloneFlags::THREAD,
+            exit_signal: 0,
+            args: Clone3Args::default(),
+        }),
+    )
+}
+
+fn parent(m: &ModelRun, step: usize, t: TaskId) -> Parent {
+    m.states[step]
+        .task(t)
+        .unwrap_or_else(|| panic!("t{t} is gone after step {step}"))
+        .parent
+}
+
+fn state(m: &ModelRun, step: usize, t: TaskId) -> Option<TaskState> {
+    m.states[step].task(t).map(|v| v.state)
+}
+
+const SET_SUBREAPER: PrctlOption = PrctlOption::SetChildSubreaper;
+const GET_SUBREAPER: PrctlOption = PrctlOption::GetChildSubreaper;
+const SET_PDEATHSIG: PrctlOption = PrctlOption::SetPdeathsig;
+const GET_PDEATHSIG: PrctlOption = PrctlOption::GetPdeathsig;
+
+/// An orphan goes to its nearest ancestor that is a child subreaper (kernel/exit.c
+/// find_new_reaper), then, when that one exits, to the next; the flag is the process's and
+/// a fork child does not inherit it, while exec keeps it (prctl(2) PR_SET_CHILD_SUBREAPER).
+// covers: task.subreaper, fork.ppid
+#[test]
+fn orphans_go_to_the_nearest_subreaper_which_fork_does_not_inherit() {
+    let c = case(vec![
+        op(0, OpKind::Fork),        // 0: t1
+        prctl(1, SET_SUBREAPER, 1), // 1
+        op(1, OpKind::Fork),        // 2: t2
+        prctl(2, GET_SUBREAPER, 0), // 3: 0
+        prctl(2, SET_SUBREAPER, 1), // 4
+        op(2, OpKind::Fork),        // 5: t3
+        op(3, OpKind::Fork),        // 6: t4
+        exit(3),                    // 7: t4 -> t2
+        exit(2),                    // 8: t4 -> t1
+        op(1, OpKind::Exec),        // 9
+        prctl(1, GET_SUBREAPER, 0), // 10: 1
+    ]);
+    let m = known("inherit_orphans_nearest_subreaper", &c);
+    assert_eq!(m.outcomes[3], Outcome::Ret(0), "not inherited by fork");
+    assert_eq!(parent(&m, 7, 4), Parent::Task(2));
+    assert_eq!(parent(&m, 8, 4), Parent::Task(1));
+    assert_eq!(m.outcomes[10], Outcome::Ret(1), "kept by exec");
+}
+
+/// The parent-death signal is the calling thread's; fork and clone children start without
+/// one and exec keeps it. It fires when the thread that created the child exits, even while
+/// other threads of that process live on (kernel/exit.c forget_original_parent); a task whose
+/// parent lives keeps running.
+// covers: task.pdeathsig
+#[test]
+fn pdeathsig_is_cleared_in_children_and_fires_when_the_creating_thread_exits() {
+    let c = case(vec![
+        prctl(0, GET_PDEATHSIG, 0),                        // 0: 9 (set by the lab)
+        thread(0),                                         // 1: t1
+        prctl(1, GET_PDEATHSIG, 0),                        // 2: 0
+        op(1, OpKind::Fork),                               // 3: t2, child of t1
+        op(0, OpKind::Fork),                               // 4: t3, child of t0
+        prctl(2, GET_PDEATHSIG, 0),                        // 5: 0
+        prctl(2, SET_PDEATHSIG, Signal::SIGTERM.0.into()), // 6
+        prctl(3, SET_PDEATHSIG, Signal::SIGTERM.0.into()), // 7
+        op(2, OpKind::Exec),                               // 8
+        prctl(2, GET_PDEATHSIG, 0),                        // 9: SIGTERM
+        prctl(3, SET_PDEATHSIG, 65),                       // 10: EINVAL
+        op(
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: true,
+            },
+        ), // 11
+    ]);
+    let m = known("inherit_pdeathsig_creating_thread", &c);
+    assert_eq!(m.outcomes[0], Outcome::Ret(9));
+    assert_eq!(m.outcomes[2], Outcome::Ret(0), "cleared for a thread");
+    assert_eq!(m.outcomes[5], Outcome::Ret(0), "cleared for a fork child");
+    assert_eq!(m.outcomes[9], Outcome::Ret(15), "kept by exec");
+    assert_eq!(m.outcomes[10], Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        state(&m, 11, 2),
+        Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
+    );
+    assert_eq!(parent(&m, 11, 2), Parent::Task(0));
+    assert_eq!(
+        state(&m, 11, 3),
+        Some(TaskState::Live),
+        "its parent thread lives"
+    );
+}
+
+/// A caught parent-death signal runs the orphan's handler and leaves it alive with its new
+/// parent; a SIGKILL one takes a blocked orphan down; a zombie adopted by a subreaper that
+/// ignores SIGCHLD is released at once (kernel/exit.c reparent_leader → do_notify_parent).
+// covers: task.pdeathsig, task.subreaper
+#[test]
+fn pdeathsig_caught_or_fatal_and_adopted_zombies() {
+    let c = case(vec![
+        op(0, OpKind::Fork), // 0: t1
+        prctl(1, SET_SUBREAPER, 1),
+        op(1, OpKind::Fork), // 2: t2, SIGCHLD at its default
+        op(
+            1,
+            OpKind::Sigaction {
+                sig: Signal::SIGCHLD,
+                action: SigAction::Ignore,
+                flags: Default::default(),
+            },
+        ),
+        op(2, OpKind::Fork), // 4: t3
+        op(2, OpKind::Fork), // 5: t4
+        op(2, OpKind::Fork), // 6: t5
+        op(
+            3,
+            OpKind::Sigaction {
+                sig: Signal::SIGUSR1,
+                action: SigAction::Handler,
+                flags: Default::default(),
+            },
+        ),
+        prctl(3, SET_PDEATHSIG, Signal::SIGUSR1.0.into()),
+        prctl(4, SET_PDEATHSIG, Signal::SIGKILL.0.into()),
+        op(
+            4,
+            OpKind::Pipe2 {
+                cloexec: false,
+                nonblock: false,
+            },
+        ),
+        op(4, OpKind::Read { fd: 0, len: 1 }), // 11: blocked on an empty pipe
+        exit(5),                               // 12: t5 a zombie child of t2
+        exit(2),                               // 13
+    ]);
+    let m = known("inherit_pdeathsig_caught_fatal_adopted_zombie", &c);
+    assert_eq!(m.outcomes[11], Outcome::Blocked);
+    assert_eq!(state(&m, 13, 3), Some(TaskState::Live), "caught");
+    assert_eq!(parent(&m, 13, 3), Parent::Task(1));
+    assert_eq!(
+        state(&m, 13, 4),
+        None,
+        "killed, then released by t1, which ignores SIGCHLD"
+    );
+    assert_eq!(state(&m, 13, 5), None, "adopted zombie released");
+}
+
+fn clone_with(t: TaskId, flags: CloneFlags) -> Op {
+    op(
+        t,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: Signal::SIGCHLD.0,
+            args: Clone3Args::default(),
+        }),
+    )
+}
+
+fn close_range(t: TaskId, first: u32, last: u32, cloexec: bool, unshare: bool) -> Op {
+    op(
+        t,
+        OpKind::CloseRange {
+            first,
+            last,
+            cloexec,
+            unshare,
+        },
+    )
+}
+
+/// close_range on a table shared by CLONE_FILES acts for every sharer, unless
+/// `CLOSE_RANGE_UNSHARE` gives the caller its own copy first; `unshare(CLONE_FILES)` does the
+/// same alone; `CLOSE_RANGE_CLOEXEC` marks instead of closing; an empty range is EINVAL
+/// (close_range(2), fs/file.c `__close_range`). `unshare(CLONE_THREAD)` is EINVAL in a
+/// group with another thread, a no-op alone (unshare(2), kernel/fork.c
+/// `check_unshare_flags`).
+// covers: fd.close-range, task.unshare
+#[test]
+fn close_range_and_unshare_take_a_shared_table_back() {
+    let pipe = op(
+        0,
+        OpKind::Pipe2 {
+            cloexec: false,
+            nonblock: false,
+        },
+    );
+    let files = |t| {
+        op(
+            t,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    files: true,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let unshare_thread = |t| {
+        op(
+            t,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    thread: true,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let c = case(vec![
+        pipe,                                     // 0: fds 0, 1
+        clone_with(0, CloneFlags::FILES),         // 1: t1 shares the table
+        close_range(1, 0, u32::MAX, false, true), // 2: t1's copy emptied
+        op(0, OpKind::Dup { fd: 0 }),             // 3: 2, t0 kept 0 and 1
+        clone_with(0, CloneFlags::FILES),         // 4: t2 shares the table
+        close_range(2, 1, 1, true, false),        // 5: fd 1 FD_CLOEXEC for t0 too
+        close_range(2, 2, 1, false, false),       // 6: EINVAL
+        close_range(2, 2, 2, false, false),       // 7: fd 2 closed for t0 too
+        files(2),                                 // 8
+        close_range(2, 0, 1023, false, false),    // 9: t0 keeps 0 and 1
+        op(
+            0,
+            OpKind::Fcntl {
+                fd: 1,
+                cmd: FcntlCmd::GetFd,
+            },
+        ), // 10: FD_CLOEXEC
+        unshare_thread(0),                        // 11: alone: 0
+        thread(0),                                // 12: t3
+        unshare_thread(3),                        // 13: EINVAL
+    ]);
+    let m = known("inherit_close_range_unshare", &c);
+    assert_eq!(m.outcomes[3], Outcome::Ret(2));
+    assert_eq!(m.outcomes[6], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[10], Outcome::Ret(1));
+    assert_eq!(m.outcomes[11], Outcome::Ret(0));
+    assert_eq!(m.outcomes[13], Outcome::Err(Errno::EINVAL));
+}
+
+/// `no_new_privs` and seccomp filters are per thread and kept by fork, clone (threads too)
+/// and exec; a filter needs `no_new_privs` or CAP_SYS_ADMIN (EACCES, seccomp(2)), and of
+/// two filters answering with an errno the newest wins (kernel/seccomp.c
+/// `seccomp_run_filters`). A thread made before the filter is not under it.
+// covers: sec.inherited
+#[test]
+fn no_new_privs_and_seccomp_filters_are_kept_by_fork_clone_and_exec() {
+    let umask = |t| op(t, OpKind::Umask { mask: 0o027 });
+    let filter = |t, errno| op(t, OpKind::Seccomp { errno });
+    let c = case(vec![
+        prctl(0, PrctlOption::GetNoNewPrivs, 0), // 0: 0
+        thread(0),                               // 1: t1, made before the filter
+        prctl(0, PrctlOption::SetNoNewPrivs, 2), // 2: EINVAL
+        prctl(0, PrctlOption::SetNoNewPrivs, 1), // 3
+        filter(0, Errno::EPERM),                 // 4
+        prctl(0, PrctlOption::GetSeccomp, 0),    // 5: 2
+        umask(0),                                // 6: EPERM
+        umask(1),                                // 7: 0o022, t1 is not filtered
+        prctl(1, PrctlOption::GetNoNewPrivs, 0), // 8: 0
+        op(0, OpKind::Fork),                     // 9: t2
+        filter(2, Errno::EIO),                   // 10
+        umask(2),                                // 11: EIO, newest first
+        op(2, OpKind::Exec),                     // 12
+        prctl(2, PrctlOption::GetNoNewPrivs, 0), // 13: 1
+        prctl(2, PrctlOption::GetSeccomp, 0),    // 14: 2
+        umask(2),                                // 15: EIO
+        thread(2),                               // 16: t3
+        umask(3),                                // 17: EIO
+        umask(0),                                // 18: EPERM, t0 only has its own
+    ]);
+    let m = known("inherit_no_new_privs_seccomp", &c);
+    assert_eq!(m.outcomes[2], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[5], Outcome::Ret(2));
+    assert_eq!(m.outcomes[6], Outcome::Err(Errno::EPERM));
+    assert_eq!(m.outcomes[7], Outcome::Ret(0o022));
+    assert_eq!(m.outcomes[8], Outcome::Ret(0));
+    assert_eq!(m.outcomes[13], Outcome::Ret(1));
+    assert_eq!(m.outcomes[15], Outcome::Err(Errno::EIO));
+    assert_eq!(m.outcomes[17], Outcome::Err(Errno::EIO));
+    assert_eq!(m.outcomes[18], Outcome::Err(Errno::EPERM));
+}
