@@ -113,27 +113,8 @@ pub fn propose(
             if group == Some(PidRef::Task(0)) && sig != Signal(0) && !src.chance(20) {
                 return None;
             }
-            // A fatal signal that kills a parent and its child at once: which exits first
-            // is the scheduler's choice, and with SIGCHLD ignored or SA_NOCLDWAIT (not in the
-            // snapshot) the child is released at exit only if its parent still lives then.
-            let fatal = !matches!(
-                sig,
-                Signal(0)
-                    | Signal(65)
-                    | Signal::SIGCHLD
-                    | Signal::SIGCONT
-                    | Signal::SIGURG
-                    | Signal::SIGWINCH
-            );
-            let in_group =
-                |t: &forkspec_model::TaskView| group.is_some() && t.group.map(|g| g.pgrp) == group;
-            let pair = snap.tasks.iter().filter(|t| in_group(t)).any(|t| {
-                matches!(t.parent, forkspec_model::Parent::Task(p)
-                    if snap.task(p).is_some_and(&in_group))
-            });
-            if fatal && pair {
-                return None;
-            }
+            // A kill that ends a parent and its child together is refused by the caller
+            // (gen.rs `kills_parent_and_child`), which sees the model's outcome.
             OpKind::KillPgrp { pgid, sig }
         }
     })
