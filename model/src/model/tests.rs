@@ -2136,3 +2136,46 @@ fn a_write_caches_the_pages_it_wrote_for_fault_around() {
         .collect();
     assert_eq!(present, [true, false, false, true]);
 }
+
+/// Ignoring a signal discards it from the caller's pending sets, blocked or not; a handler
+/// keeps it pending.
+#[test]
+fn sig_ign_discards_a_pending_signal_and_a_handler_keeps_it() {
+    use crate::op::SigAction;
+    let mut m = model();
+    block(&mut m, 0, &[Signal::SIGUSR1, Signal::SIGUSR2]);
+    kill(&mut m, 0, 0, Signal::SIGUSR1);
+    kill(&mut m, 0, 0, Signal::SIGUSR2);
+    let both = sigset(&[Signal::SIGUSR1, Signal::SIGUSR2]);
+    assert_eq!(sig_state(&m, 0).shared_pending, both);
+    sigaction(&mut m, 0, Signal::SIGUSR2, SigAction::Handler);
+    assert_eq!(sig_state(&m, 0).shared_pending, both);
+    sigaction(&mut m, 0, Signal::SIGUSR1, SigAction::Ignore);
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGUSR2]));
+}
+
+/// A pid namespace init takes no signal its default action would end it with from inside
+/// its namespace (SIGNAL_UNKILLABLE); its child is not protected.
+#[test]
+fn a_namespace_init_is_not_killed_by_a_default_action_from_inside() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    let init = run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: F(F::NEWPID.0 | F::NEWUSER.0),
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    );
+    let Outcome::Child(init) = init else {
+        panic!("{init:?}")
+    };
+    let child = fork(&mut m, init);
+    assert_eq!(kill(&mut m, child, init, Signal::SIGTERM), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(init).unwrap().state, TaskState::Live);
+    assert_eq!(kill(&mut m, init, child, Signal::SIGTERM), Outcome::Ret(0));
+    assert_ne!(m.snapshot().task(child).unwrap().state, TaskState::Live);
+}
