@@ -62,6 +62,12 @@ fn init_process() -> Result<bool, String> {
             // The harness died before PDEATHSIG was armed.
             return Err("parent already gone".into());
         }
+        // A lab started by a kernel's own init (the VM runs it from /init) is in session 0,
+        // which no task has: t0 would see its session as having no pid. As everywhere else,
+        // the case's session is then a process outside the case: the lab's own.
+        if libc::getsid(0) == 0 {
+            libc::setsid();
+        }
         let subreaper = !super::facility::denied("subreaper")
             && libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) == 0;
         let mut lim: libc::rlimit = std::mem::zeroed();
