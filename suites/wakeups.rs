@@ -261,6 +261,41 @@ fn a_flock_waiter_woken_by_the_unlock_and_by_the_close() {
 /// its own description meanwhile stays (found by 100,000 generated cases, seed 1405), and a
 /// failed conversion of the blocking lock, which drops it first, wakes the waiter, whose
 /// retry converts its description's lock and gets it.
+/// A __WCLONE wait for a child whose exec makes it a SIGCHLD child (de_thread resets the
+/// exit signal) is not woken by the exec, which notifies no parent: it sleeps on until the
+/// child's exit wakes it, and then finds no eligible child (ECHILD). Found by 100,000
+/// generated cases (seed 1603).
+// covers: fork.wait
+#[test]
+fn a_clone_wait_sleeps_through_the_childs_exec_and_ends_at_its_exit() {
+    let clone: OpKind = serde_json::from_value(serde_json::json!({
+        "kind": "clone", "entry": "clone", "flags": [], "exit_signal": 0,
+        "args": {"size": 88, "tail_nonzero": false, "stack": true, "stack_size": true,
+                 "set_tid": "none", "cgroup_big": false}
+    }))
+    .expect("clone op");
+    let wclone = OpKind::Wait {
+        target: WaitTarget::Task(1),
+        options: WaitOptions {
+            clone: true,
+            ..WaitOptions::default()
+        },
+    };
+    let ops = vec![
+        op(0, clone),
+        op(0, wclone),
+        op(1, OpKind::Exec),
+        op(
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
+    ];
+    same_verdict_every_time("wait/wclone-exec", ops, 0, 1, 3);
+}
+
 // covers: locks.follow-description
 #[test]
 fn a_flock_waiter_sleeps_until_the_lock_it_is_blocked_on_goes() {

@@ -109,6 +109,10 @@ pub struct Model {
     case_fs: CaseFs,
     /// What the op being applied blocks on, when it answers Blocked.
     pending_block: Option<tasks::BlockedOp>,
+    /// Thread groups whose child-wait queue was woken during the op being applied
+    /// (`__wake_up_parent` from `do_notify_parent` and `do_notify_parent_cldstop`): only
+    /// their blocked waits look again for an eligible child.
+    woken_parents: Vec<TaskId>,
     /// Outcomes the op being applied may also have, besides the one it returns.
     also_allowed: Vec<Outcome>,
     /// The outcome the implementation gave for the op being applied, when known. Only an op
@@ -177,6 +181,7 @@ impl Model {
             files,
             case_fs,
             pending_block: None,
+            woken_parents: Vec::new(),
             also_allowed: Vec::new(),
             observed: None,
             pdeath_sent: Vec::new(),
@@ -205,6 +210,7 @@ impl Model {
     /// follows `taken` too.
     pub fn step(&mut self, op: &Op, observed: Option<&Outcome>) -> Step {
         self.also_allowed.clear();
+        self.woken_parents.clear();
         self.observed = observed.cloned();
         let outcome = self.apply(op);
         self.observed = None;

@@ -297,6 +297,8 @@ impl Model {
         let Some((p, sig)) = self.parent_signal(t) else {
             return;
         };
+        // __wake_up_parent, whatever the signal (0 included) and whether it is sent.
+        self.woken_parents.push(self.tasks[p as usize].tgid);
         if !(1..=64).contains(&sig) {
             return;
         }

@@ -107,12 +107,12 @@ impl Model {
     // rule: stop.sigchld-unless-nocldstop
     /// `do_notify_parent_cldstop(tsk, false, why)`: the real parent of the group leader gets
     /// SIGCHLD (whatever the child's exit signal) unless its SIGCHLD is at `SIG_IGN` or has
-    /// `SA_NOCLDSTOP`; its waits are woken either way (the model re-checks blocked waits
-    /// after every op).
+    /// `SA_NOCLDSTOP`; its waits are woken either way.
     fn notify_cldstop(&mut self, leader: TaskId, _why: Why) {
         let Parent::Task(p) = self.tasks[leader as usize].parent else {
             return;
         };
+        self.woken_parents.push(self.tasks[p as usize].tgid);
         let d = self.dispositions(p);
         if d.action(super::tasks::SIGCHLD) == SigAction::Ignore || d.nocldstop {
             return;

@@ -613,7 +613,14 @@ impl Model {
                     // A wait ends when it finds a child to report, or with ECHILD when no
                     // child it could wait for is left (one its parent's SIGCHLD disposition
                     // released at exit: do_notify_parent wakes the waiter either way).
-                    BlockedOp::Wait(spec) => !matches!(self.do_wait(label, spec), Ok(None)),
+                    // A blocked wait looks again only when its thread group's queue was
+                    // woken (a child's exit or release, a stop or continue report); a
+                    // child that stops being eligible (an exec resets its exit signal to
+                    // SIGCHLD, so a __WCLONE wait no longer matches it) wakes nobody.
+                    BlockedOp::Wait(spec) => {
+                        self.woken_parents.contains(&self.tasks[t].tgid)
+                            && !matches!(self.do_wait(label, spec), Ok(None))
+                    }
                     BlockedOp::Vfork(child) => !self.tasks[child as usize].alive(),
                     BlockedOp::PipeRead { ofd, len } => self.pipe_read_wakes(ofd, len),
                     BlockedOp::Flock {
