@@ -508,15 +508,7 @@ impl Case {
             },
             // kill(2) takes the target's pid in the caller's pid namespace; a task there or
             // in a namespace nested in it is visible, anyone else is not (ESRCH).
-            OpKind::Kill { target, .. } => {
-                let me = &self.tasks[op.task as usize];
-                self.tasks
-                    .get(target as usize)
-                    .filter(|t| t.life != Reaped)
-                    .filter(|t| t.pidns_chain.get(depth) == me.pidns_chain.get(depth))
-                    .and_then(|t| t.nspid.get(depth))
-                    .map_or(NO_PID, |&p| p as i64)
-            }
+            OpKind::Kill { target, .. } => self.visible_pid(op.task, target),
             _ => 0,
         };
         if let OpKind::Sethostname { .. } = op.kind {
