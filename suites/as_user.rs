@@ -17,7 +17,13 @@ impl SharedDir {
         } else {
             PathBuf::from("/tmp")
         };
-        let d = base.join(format!("forkspec-as-user-{name}-{}", std::process::id()));
+        // Tests run in parallel in one process: each directory has a number of its own.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = base.join(format!(
+            "forkspec-as-user-{name}-{}-{n}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&d).expect("creating the shared case directory base");
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
         SharedDir(d)
@@ -31,6 +37,11 @@ impl Drop for SharedDir {
 }
 
 fn check_as_nobody(suite: &str, cases: u32, seed: u64) {
+    check_as_nobody_under(&[], suite, cases, seed)
+}
+
+/// [`check_as_nobody`] with the harness started by `wrapper` (a command prefix).
+fn check_as_nobody_under(wrapper: &[&str], suite: &str, cases: u32, seed: u64) {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("not root: --as-user needs root; this run is unprivileged already");
@@ -39,7 +50,16 @@ fn check_as_nobody(suite: &str, cases: u32, seed: u64) {
     let dir = SharedDir::new(suite);
     // Any divergence's case file goes to a scratch directory, never into the source tree.
     let scratch = tempfile::tempdir().expect("scratch directory");
-    let out = Command::new(env!("CARGO_BIN_EXE_forkspec"))
+    let forkspec = env!("CARGO_BIN_EXE_forkspec");
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(forkspec);
+            c
+        }
+        None => Command::new(forkspec),
+    };
+    let out = cmd
         .current_dir(scratch.path())
         .args(["check", "--suite", suite, "--as-user", "65534"])
         .args(["--cases", &cases.to_string(), "--seed", &seed.to_string()])
@@ -80,4 +100,24 @@ fn clone_suite_as_an_unprivileged_user() {
 #[test]
 fn all_suites_as_an_unprivileged_user() {
     check_as_nobody("all", 200, 12);
+}
+
+/// A harness outside any session (session 0, as a CI VM's init starts it; here the session
+/// leader is outside a new pid namespace): the case's session is still the lab's own, seen
+/// as outside the case, not as a session without a leader.
+#[test]
+fn all_suites_from_outside_any_session() {
+    let wrapper = ["unshare", "--pid", "--fork", "--mount-proc"];
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0
+        && Command::new(wrapper[0]).arg("--version").output().is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare (util-linux) is missing"
+        );
+        eprintln!("no unshare: skipped");
+        return;
+    }
+    check_as_nobody_under(&wrapper, "all", 200, 12);
 }

@@ -229,11 +229,22 @@ impl ProcessBackend {
         mut cmd: Command,
         argv: &[String],
     ) -> BResult<(ProcessBackend, Option<std::process::ChildStderr>)> {
-        // Its own process group: a Ctrl-C at the terminal goes to forkspec alone, which
-        // finishes the cases under way on its backends and writes its reports.
-        cmd.process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
+        // Its own session (and so its own process group): a Ctrl-C at the terminal goes to
+        // forkspec alone, which finishes the cases under way on its backends and writes its
+        // reports. A session rather than only a group because a harness started outside any
+        // session (session 0: a CI VM's init, a pid namespace whose session leader is
+        // outside) would leave the case's session without a visible leader, and a group
+        // leader can no longer call setsid itself.
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = spawn_from_keeper(cmd)
             .map_err(|e| BackendError::Spawn(format!("{}: {e}", argv.join(" "))))?;
         let stdin = child.stdin.take().expect("piped stdin");

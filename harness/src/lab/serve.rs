@@ -47,7 +47,10 @@ fn pin_from_env() {
 /// Process-wide set-up: die with the harness, adopt orphans, room for the channel fds.
 /// Returns whether the lab is a child subreaper: without it (an emulator that refuses the
 /// prctl, or `FORKSPEC_LAB_DENY=subreaper`) orphans are not compared.
-fn init_process() -> Result<bool, String> {
+/// `parent` is the lab's parent pid when it started: a different one once PDEATHSIG is
+/// armed means the parent died before (its orphans go to a reaper, whatever its pid; the
+/// parent may be pid 1 itself when forkspec is a pid namespace's init, as in a container).
+fn init_process(parent: libc::pid_t) -> Result<bool, String> {
     pin_from_env();
     // SAFETY: prctl/getrlimit/setrlimit with plain values and a local struct.
     unsafe {
@@ -58,7 +61,7 @@ fn init_process() -> Result<bool, String> {
             0,
             0,
         );
-        if libc::getppid() == 1 {
+        if libc::getppid() != parent {
             // The harness died before PDEATHSIG was armed.
             return Err("parent already gone".into());
         }
@@ -252,6 +255,8 @@ fn drop_privileges(spec: &str) -> Result<(), String> {
 /// Runs the lab until stdin closes, as `as_user` (`UID:GID`) when given; returns the exit
 /// code.
 pub fn run(as_user: Option<&str>) -> i32 {
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
     if let Some(spec) = as_user {
         if let Err(e) = drop_privileges(spec) {
             eprintln!("forkspec lab: {e}");
@@ -266,7 +271,7 @@ pub fn run(as_user: Option<&str>) -> i32 {
         eprintln!("forkspec lab: {e}");
         return 2;
     }
-    let subreaper = match init_process() {
+    let subreaper = match init_process(parent) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("forkspec lab: {e}");
