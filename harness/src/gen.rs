@@ -497,6 +497,11 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             {
                 continue;
             }
+            if matches!(op.kind, OpKind::Setpgid { .. })
+                && pins_a_pid_namespace(&probe, &probe.snapshot())
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;
@@ -1319,6 +1324,23 @@ fn kills_parent_and_child(before: &Snapshot, after: &Snapshot) -> bool {
     })
 }
 
+/// Whether a task is in a process group named by a task of a pid namespace it is not in
+/// below its own, or a namespace's init in a group named by another task of its namespace.
+/// Such a membership keeps a pid of that namespace in use, and a dying init waits in
+/// `zap_pid_ns_processes` until no pid but its own is (kernel/pid_namespace.c): it would
+/// never finish exiting, which the model does not follow (README, deliberate exceptions).
+fn pins_a_pid_namespace(model: &Model, snap: &Snapshot) -> bool {
+    let pidns = |t: u32| snap.task(t).and_then(|v| v.namespaces).map(|n| n.pid);
+    snap.tasks.iter().any(|v| {
+        let Some(forkspec_model::PidRef::Task(leader)) = v.group.map(|g| g.pgrp) else {
+            return false;
+        };
+        let group_of = v.thread_of.unwrap_or(v.task);
+        leader != group_of
+            && (pidns(leader) != pidns(v.task) || model.is_pid_namespace_init(v.task))
+    })
+}
+
 /// The labels of `task`'s children in `snap`.
 pub(crate) fn children_of(snap: &Snapshot, task: u32) -> Vec<u32> {
     snap.tasks
@@ -1632,6 +1654,40 @@ mod tests {
             }
         }
         assert!(fatal > 10, "{fatal} group kills ended a task");
+    }
+
+    /// No generated setpgid leaves a pid namespace pinned (an init that could never finish
+    /// exiting), while setpgid into a group named by another task still comes up, in cases
+    /// with pid namespaces too.
+    #[test]
+    fn no_setpgid_pins_a_pid_namespace() {
+        let profile = Profile::default();
+        let (mut joins, mut joins_with_pidns) = (0, 0);
+        for seed in 0..3000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            for op in &case.ops {
+                model.step(op, None);
+                if let OpKind::Setpgid { target, pgid } = op.kind {
+                    let snap = model.snapshot();
+                    assert!(!pins_a_pid_namespace(&model, &snap), "seed {seed}: {op}");
+                    let moved = target.unwrap_or(op.task);
+                    if pgid.is_some_and(|g| g != moved) {
+                        joins += 1;
+                        let classes: std::collections::BTreeSet<u64> = snap
+                            .tasks
+                            .iter()
+                            .filter_map(|t| t.namespaces.map(|n| n.pid))
+                            .collect();
+                        joins_with_pidns += usize::from(classes.len() > 1);
+                    }
+                }
+            }
+        }
+        assert!(
+            joins > 50 && joins_with_pidns > 5,
+            "{joins} joins, {joins_with_pidns} with pid namespaces"
+        );
     }
 
     /// Ops the model predicts to block come up, always with one sleeper at a time and only

@@ -195,6 +195,12 @@ impl Model {
         self.tasks.get(t as usize).is_none_or(|x| x.ns.uts == 0)
     }
 
+    /// Whether task `t` is the init of a pid namespace (the child of a `CLONE_NEWPID`
+    /// clone, or a thread its role passed to).
+    pub fn is_pid_namespace_init(&self, t: TaskId) -> bool {
+        self.tasks.get(t as usize).is_some_and(|x| x.ns_init)
+    }
+
     /// The configuration.
     pub fn config(&self) -> CaseConfig {
         self.config
