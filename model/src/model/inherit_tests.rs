@@ -542,7 +542,10 @@ fn itimers_and_alarm_are_per_process_none_after_fork_kept_by_exec() {
     for which in Itimer::ALL {
         assert_eq!(getitimer(&mut m, c, which), timer(false, 0), "{which:?}");
     }
-    assert_eq!(run(&mut m, c, OpKind::Alarm { seconds: 0 }), timer(false, 0));
+    assert_eq!(
+        run(&mut m, c, OpKind::Alarm { seconds: 0 }),
+        timer(false, 0)
+    );
     // Exec by a thread keeps the process's timers.
     assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
     assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(true, 5));
@@ -553,10 +556,19 @@ fn itimers_and_alarm_are_per_process_none_after_fork_kept_by_exec() {
     assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(false, 0));
     assert_eq!(getitimer(&mut m, th, Itimer::Virtual), timer(false, 9));
     // alarm sets ITIMER_REAL without an interval and reports whether one was pending.
-    assert_eq!(run(&mut m, th, OpKind::Alarm { seconds: 1000 }), timer(false, 0));
-    assert_eq!(run(&mut m, th, OpKind::Alarm { seconds: 1200 }), timer(true, 0));
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 1000 }),
+        timer(false, 0)
+    );
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 1200 }),
+        timer(true, 0)
+    );
     setitimer(&mut m, th, Itimer::Real, 1000, 4);
-    assert_eq!(run(&mut m, th, OpKind::Alarm { seconds: 0 }), timer(true, 0));
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 0 }),
+        timer(true, 0)
+    );
     assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(false, 0));
 }
 
@@ -564,7 +576,10 @@ fn itimers_and_alarm_are_per_process_none_after_fork_kept_by_exec() {
 #[test]
 fn posix_timers_are_per_process_not_inherited_and_deleted_by_exec() {
     let mut m = model();
-    assert_eq!(timer_create(&mut m, 0, TimerNotify::Signal), Outcome::Ret(0));
+    assert_eq!(
+        timer_create(&mut m, 0, TimerNotify::Signal),
+        Outcome::Ret(0)
+    );
     let th = thread(&mut m, 0);
     assert_eq!(timer_create(&mut m, th, TimerNotify::None), Outcome::Ret(1));
     // A bad signal is EINVAL after the id was taken.
@@ -578,7 +593,10 @@ fn posix_timers_are_per_process_not_inherited_and_deleted_by_exec() {
     let c = fork(&mut m, 0);
     assert_eq!(timer_gettime(&mut m, c, 0), einval);
     assert_eq!(run(&mut m, c, OpKind::TimerDelete { timer: 1 }), einval);
-    assert_eq!(timer_create(&mut m, c, TimerNotify::Signal), Outcome::Ret(0));
+    assert_eq!(
+        timer_create(&mut m, c, TimerNotify::Signal),
+        Outcome::Ret(0)
+    );
     assert_eq!(timer_gettime(&mut m, c, 0), timer(false, 0));
     assert_eq!(timer_gettime(&mut m, 0, 0), timer(true, 2));
     // A disarmed SIGEV_NONE timer still reads the expiry of its last arming.
@@ -587,7 +605,10 @@ fn posix_timers_are_per_process_not_inherited_and_deleted_by_exec() {
     assert_eq!(timer_gettime(&mut m, 0, 1), timer(true, 0));
     assert_eq!(timer_settime(&mut m, 0, 0, 0, 7), Outcome::Ret(0));
     assert_eq!(timer_gettime(&mut m, 0, 0), timer(false, 0));
-    assert_eq!(run(&mut m, th, OpKind::TimerDelete { timer: 0 }), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, th, OpKind::TimerDelete { timer: 0 }),
+        Outcome::Ret(0)
+    );
     assert_eq!(timer_gettime(&mut m, 0, 0), einval);
     // Exec deletes the rest; the numbering goes on.
     assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));

@@ -27,9 +27,9 @@ mod stop;
 mod tasks;
 #[cfg(test)]
 mod tests;
-mod timers;
 #[cfg(test)]
 mod tests_groups;
+mod timers;
 mod unshare;
 #[cfg(test)]
 mod version_tests;
