@@ -158,6 +158,8 @@ impl Mix {
                 (CloseRange, 2),
                 (Unshare, 3),
                 (Seccomp, 1),
+                (Itimer, 1),
+                (PosixTimer, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -200,6 +202,8 @@ impl Mix {
                 (Setsid, 1),
                 (Getsid, 1),
                 (KillPgrp, 1),
+                (Itimer, 2),
+                (PosixTimer, 2),
             ],
         }
     }
@@ -247,6 +251,8 @@ enum Kind {
     Setsid,
     Getsid,
     KillPgrp,
+    Itimer,
+    PosixTimer,
 }
 
 impl Kind {
@@ -293,12 +299,19 @@ impl Kind {
             Kind::Setsid => &["setsid"],
             Kind::Getsid => &["getsid"],
             Kind::KillPgrp => &["kill_pgrp"],
+            Kind::Itimer => &["setitimer", "getitimer", "alarm"],
+            Kind::PosixTimer => &[
+                "timer_create",
+                "timer_settime",
+                "timer_gettime",
+                "timer_delete",
+            ],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 40] = [
+pub const GEN_OP_KINDS: [&str; 47] = [
     "fork",
     "exit",
     "wait",
@@ -339,6 +352,13 @@ pub const GEN_OP_KINDS: [&str; 40] = [
     "setsid",
     "getsid",
     "kill_pgrp",
+    "setitimer",
+    "getitimer",
+    "alarm",
+    "timer_create",
+    "timer_settime",
+    "timer_gettime",
+    "timer_delete",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1286,6 +1306,8 @@ fn propose(
         Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
         Kind::Unshare => crate::gen_inherit::unshare(src),
         Kind::Seccomp => crate::gen_inherit::seccomp(src),
+        Kind::Itimer => crate::gen_timers::itimer(src),
+        Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }

@@ -258,6 +258,13 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Setsid => "setsid",
         Getsid { .. } => "getsid",
         KillPgrp { .. } => "kill_pgrp",
+        Setitimer { .. } => "setitimer",
+        Getitimer { .. } => "getitimer",
+        Alarm { .. } => "alarm",
+        TimerCreate { .. } => "timer_create",
+        TimerSettime { .. } => "timer_settime",
+        TimerGettime { .. } => "timer_gettime",
+        TimerDelete { .. } => "timer_delete",
     }
 }
 

@@ -29,6 +29,7 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+mod timers;
 mod unshare;
 #[cfg(test)]
 mod version_tests;
@@ -470,6 +471,21 @@ impl Model {
             OpKind::Setsid => self.op_setsid(t),
             OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
             OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
+            OpKind::Setitimer {
+                which,
+                value_s,
+                interval_s,
+            } => self.op_setitimer(t, *which, *value_s, *interval_s),
+            OpKind::Getitimer { which } => self.op_getitimer(t, *which),
+            OpKind::Alarm { seconds } => self.op_alarm(t, *seconds),
+            OpKind::TimerCreate { clock, notify } => self.op_timer_create(t, *clock, *notify),
+            OpKind::TimerSettime {
+                timer,
+                value_s,
+                interval_s,
+            } => self.op_timer_settime(t, *timer, *value_s, *interval_s),
+            OpKind::TimerGettime { timer } => self.op_timer_gettime(t, *timer),
+            OpKind::TimerDelete { timer } => self.op_timer_delete(t, *timer),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -617,5 +633,12 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Getpgid { .. }
             | OpKind::Setsid
             | OpKind::Getsid { .. }
+            | OpKind::Setitimer { .. }
+            | OpKind::Getitimer { .. }
+            | OpKind::Alarm { .. }
+            | OpKind::TimerCreate { .. }
+            | OpKind::TimerSettime { .. }
+            | OpKind::TimerGettime { .. }
+            | OpKind::TimerDelete { .. }
     )
 }
