@@ -1736,8 +1736,14 @@ impl Case {
         let bound = TEARDOWN_GUARD.max(self.deadline);
         let end = Instant::now() + bound;
         let start = Instant::now();
+        // Namespace inits moved to groups of their own ([`unpin_namespace_init`]): reaped
+        // with the groups the case made.
+        let mut unpinned: Vec<i32> = Vec::new();
         for t in &self.tasks {
-            let pinned = !self.groups.is_empty() && t.nspid.len() > 1 && t.nspid.last() == Some(&1);
+            let pinned = !self.groups.is_empty()
+                && t.life != Reaped
+                && t.nspid.len() > 1
+                && t.nspid.last() == Some(&1);
             let Some(fd) = &t.pidfd else {
                 // Without a pidfd /proc tells. An orphan adopted outside the lab (no
                 // subreaper) is no child to reap below, and until it is gone it can still
@@ -1745,8 +1751,9 @@ impl Case {
                 // at the pending SIGKILL), the next case's, and die without answering.
                 if t.life != Reaped {
                     while !proc_exited(t.pid, t.thread) && Instant::now() < end {
-                        if pinned {
-                            unpin_namespace_init(t.pid);
+                        if pinned && start.elapsed() >= PINNED_GRACE && unpin_namespace_init(t.pid)
+                        {
+                            unpinned.push(t.pid);
                         }
                         std::thread::sleep(proc_tick(start, end));
                     }
@@ -1758,8 +1765,8 @@ impl Case {
                 if now >= end {
                     break;
                 }
-                if pinned {
-                    unpin_namespace_init(t.pid);
+                if pinned && now - start >= PINNED_GRACE && unpin_namespace_init(t.pid) {
+                    unpinned.push(t.pid);
                 }
                 let mut p = libc::pollfd {
                     fd: fd.as_raw_fd(),
@@ -1780,6 +1787,8 @@ impl Case {
                 }
             }
         }
+        unpinned.dedup();
+        self.groups.extend(unpinned);
         // From here the group id may be freed by reaping: the guardian must not use it.
         self.board.set_pgid(0);
         // The lab is the subreaper: every task, orphans included, is our child by now or
@@ -1814,19 +1823,21 @@ impl Case {
 
 /// How often the teardown retries [`unpin_namespace_init`] while the init lives.
 const PINNED_LOOK_MS: i32 = 10;
+/// How long a killed namespace init may take to exit before the teardown takes it for
+/// pinned: only then is it moved ([`unpin_namespace_init`]), so an init that exits as usual
+/// stays in the group the teardown reaps.
+const PINNED_GRACE: Duration = Duration::from_millis(100);
 
 /// A dying pid namespace init waits in `zap_pid_ns_processes` until no pid of its namespace
 /// but its own is in use, and its own membership of a process group named by another task of
 /// the namespace (setpgid) keeps that pid in use: it would never finish exiting
 /// (kernel/pid_namespace.c; `free_pid` wakes it). Once the lab has adopted it (its parent
 /// died), the lab moves it to a group of its own, which lets it go (setpgid checks neither
-/// that the child is exiting nor its pid namespace). Harmless otherwise: ESRCH while it is not
-/// the lab's child, EPERM for a session leader.
-fn unpin_namespace_init(pid: i32) {
+/// that the child is exiting nor its pid namespace). ESRCH while it is not the lab's child,
+/// EPERM for a session leader. Returns whether it moved: its new group must be reaped.
+fn unpin_namespace_init(pid: i32) -> bool {
     // SAFETY: setpgid with plain values on a task of the case that is being killed.
-    unsafe {
-        libc::setpgid(pid, pid);
-    }
+    unsafe { libc::setpgid(pid, pid) == 0 }
 }
 
 /// Sleeps until a reply is readable, `pidfd` (-1 for none) turns readable (its task

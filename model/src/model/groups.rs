@@ -194,7 +194,7 @@ impl Model {
     }
 
     /// Whether `t`'s pid namespace numbers task `l` 1: `l` is that namespace's init.
-    fn numbered_one(&self, t: TaskId, l: TaskId) -> bool {
+    pub(super) fn numbered_one(&self, t: TaskId, l: TaskId) -> bool {
         let x = &self.tasks[l as usize];
         x.ns_init && x.tgid == l && x.pidns == self.tasks[t as usize].pidns
     }

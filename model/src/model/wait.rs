@@ -68,15 +68,19 @@ impl Model {
     }
 
     // rule: wait.wait4-targets
+    // rule: wait.wait4-minus-one
     /// The wait `wait4(target, &status, options, NULL)` by `t` does (kernel/exit.c:
     /// `sys_wait4` → `kernel_wait4`): -1 selects every child, a positive pid that child, 0
     /// the caller's process group (`get_task_pid(current, PIDTYPE_PGID)`), `-pgid` that
-    /// group; `WEXITED` is always added.
+    /// group; `WEXITED` is always added. A group led by the caller's pid namespace init has
+    /// id 1 there, and `-1` is "every child", not that group (the `upid == -1` test comes
+    /// first).
     pub(super) fn wait4_spec(&self, t: TaskId, target: WaitTarget, o: WaitOptions) -> WaitSpec {
         let select = match target {
             WaitTarget::Any => Select::Any,
             WaitTarget::Task(c) => Select::Task(c),
             WaitTarget::OwnGroup => Select::Pgrp(self.pgrp_of(t)),
+            WaitTarget::Group(g) if self.numbered_one(t, g) => Select::Any,
             WaitTarget::Group(g) => Select::Pgrp(self.pgrp_named(t, g)),
         };
         WaitSpec {

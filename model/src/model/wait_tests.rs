@@ -339,6 +339,41 @@ fn wait4_on_the_own_group_and_on_a_pgid() {
     );
 }
 
+// covers: wait.wait4-minus-one
+/// A pid namespace's init names itself 1, so `wait4(-pid(init))` is `wait4(-1)`: every
+/// child, not the (absent) group the init would lead (generated seed 16142620251251134713).
+#[test]
+fn wait4_on_the_group_of_a_namespace_init_is_every_child() {
+    let mut m = model_on((6, 18));
+    let newpid = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: CloneFlags(CloneFlags::VM.0 | CloneFlags::NEWPID.0),
+        exit_signal: 17,
+        args: Default::default(),
+    });
+    assert_eq!(run(&mut m, 0, newpid), Outcome::Child(1));
+    let c = fork(&mut m, 1);
+    let wait = OpKind::Wait {
+        target: WaitTarget::Group(1),
+        options: WaitOptions {
+            nohang: true,
+            ..Default::default()
+        },
+    };
+    // The init leads no group (it is in t0's), yet its child is waited for.
+    assert_eq!(run(&mut m, 1, wait.clone()), Outcome::Ret(0));
+    exit(&mut m, c, 4);
+    assert_eq!(
+        run(&mut m, 1, wait.clone()),
+        Outcome::Reaped {
+            task: c,
+            status: crate::obs::ExitStatus::Exited(4)
+        }
+    );
+    // From t0, outside that namespace, the init's pid is no group.
+    assert_eq!(run(&mut m, 0, wait), Outcome::Err(Errno::ECHILD));
+}
+
 // covers: wait.ignored-sigchld
 #[test]
 fn a_blocked_wait_ends_with_echild_when_its_child_is_released_at_exit() {
