@@ -292,6 +292,7 @@ fn run_check(
         seed: a.gen.seed,
         gen: GenConfig {
             blocking: c.hello.blocked_by_deadline.is_none(),
+            orphans: c.caps.orphans,
             ..a.gen.config(c.ops)?
         },
         opts: RunOptions {

@@ -428,6 +428,10 @@ pub struct GenConfig {
     /// backend that tells a blocked op only by its deadline (its hello's
     /// `blocked_by_deadline`), where each would cost a whole deadline.
     pub blocking: bool,
+    /// Whether orphans are observed (the backend's `orphans` capability). Without it a
+    /// reaper outside the backend adopts them and may reap them at any moment, so no op
+    /// names one (its outcome would depend on when that reaper runs).
+    pub orphans: bool,
 }
 
 impl Default for GenConfig {
@@ -439,6 +443,7 @@ impl Default for GenConfig {
             max_tasks: 24,
             ops: OpSet::ALL,
             blocking: true,
+            orphans: true,
         }
     }
 }
@@ -504,6 +509,9 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 continue;
             };
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
+                continue;
+            }
+            if !cfg.orphans && names_an_orphan(&snap, &op.kind) {
                 continue;
             }
             // An op the model predicts to block is kept only as one of the blocking kinds
@@ -1360,6 +1368,19 @@ fn pins_a_pid_namespace(model: &Model, snap: &Snapshot) -> bool {
         let group_of = v.thread_of.unwrap_or(v.task);
         leader != group_of
             && (pidns(leader) != pidns(v.task) || model.is_pid_namespace_init(v.task))
+    })
+}
+
+/// Whether `kind` names, as its target, a task adopted by the reaper outside the backend.
+fn names_an_orphan(snap: &Snapshot, kind: &OpKind) -> bool {
+    let mut k = kind.clone();
+    let mut named: Vec<u32> = k.task_args_mut().into_iter().map(|t| *t).collect();
+    if let OpKind::Kill { target, .. } = kind {
+        named.push(*target);
+    }
+    named.iter().any(|&t| {
+        snap.task(t)
+            .is_some_and(|v| v.parent == forkspec_model::Parent::Reaper && t != 0)
     })
 }
 
