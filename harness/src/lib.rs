@@ -17,6 +17,7 @@ pub mod cpus;
 pub mod deadline;
 pub mod gen;
 pub mod gen_groups;
+pub mod gen_pidfd;
 mod gen_inherit;
 pub mod interrupt;
 pub mod junit;

@@ -258,6 +258,10 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Setsid => "setsid",
         Getsid { .. } => "getsid",
         KillPgrp { .. } => "kill_pgrp",
+        PidfdOpen { .. } => "pidfd_open",
+        PidfdSendSignal { .. } => "pidfd_send_signal",
+        PidfdGetfd { .. } => "pidfd_getfd",
+        Poll { .. } => "poll",
     }
 }
 

@@ -25,6 +25,7 @@ mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
 mod ops_groups;
+mod ops_pidfd;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
