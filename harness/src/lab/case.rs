@@ -564,8 +564,7 @@ impl Case {
         if matches!(
             op.kind,
             OpKind::Kill { .. } | OpKind::KillPgrp { .. } | OpKind::PidfdSendSignal { .. }
-        )
-            || self.dead_count() != dead_before
+        ) || self.dead_count() != dead_before
             || self.deaths_pending()
         {
             self.settle_signals()?;

@@ -25,9 +25,9 @@ mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
 mod ops_groups;
-mod ops_pidfd;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
+mod ops_pidfd;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -34,7 +34,10 @@ pub fn encode(op: &OpKind, pid: i64) -> Option<(Cmd, Expect)> {
             if thread {
                 flags |= PIDFD_THREAD;
             }
-            (call(libc::SYS_pidfd_open, [pid as u64, flags, 0]), Expect::Ret)
+            (
+                call(libc::SYS_pidfd_open, [pid as u64, flags, 0]),
+                Expect::Ret,
+            )
         }
         OpKind::PidfdSendSignal { fd, sig } => (
             call(libc::SYS_pidfd_send_signal, [int(fd), int(sig.0), 0]),
@@ -55,7 +58,11 @@ pub fn encode(op: &OpKind, pid: i64) -> Option<(Cmd, Expect)> {
             // reply's copy.
             // The agent's own fds are not the case's: poll sees a number nobody has instead
             // (POLLNVAL, as for any fd not open).
-            let fd = if fd >= AGENT_FD_BASE { NO_FD as i32 } else { fd };
+            let fd = if fd >= AGENT_FD_BASE {
+                NO_FD as i32
+            } else {
+                fd
+            };
             let mut c = call(libc::SYS_poll, [0, 1, 0]);
             c.data[0..4].copy_from_slice(&fd.to_ne_bytes());
             c.data[4..6].copy_from_slice(&(libc::POLLIN as i16).to_ne_bytes());
