@@ -412,7 +412,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         "pidfd_getfd duplicates the target's fd on the same open file description with FD_CLOEXEC; EBADF for a bad fd or pidfd; ESRCH for a target that exited or was reaped",
         &["pidfd_getfd01", "pidfd_getfd02"],
         &["pidfd/pidfd_getfd_test.c"],
-        &["pidfd.getfd"],
+        &["pidfd.getfd", "pidfd.getfd-zombie-esrch-since-6.9"],
     ),
     b(
         "pidfd.poll",

@@ -115,10 +115,12 @@ impl Model {
     }
 
     // rule: pidfd.getfd
+    // rule: pidfd.getfd-zombie-esrch-since-6.9
     /// `pidfd_getfd(pidfd, fd, 0)` (kernel/pid.c `sys_pidfd_getfd`, `__pidfd_fget`): EBADF
     /// for a `pidfd` that is no pidfd; ESRCH once the task was reaped, and for a task that
     /// exited (a zombie has no files: `fget_task` finds none and `PF_EXITING` turns EBADF
-    /// into ESRCH); EBADF for an `fd` the task does not have; else the caller's lowest free
+    /// into ESRCH since Linux 6.9, commit 0c9bd6bc4bb2 "pidfd: getfd should always report
+    /// ESRCH if a task is exiting"; before, EBADF); EBADF for an `fd` the task does not have; else the caller's lowest free
     /// fd (EMFILE when none) with `FD_CLOEXEC`, on the same open file description
     /// (`receive_fd(file, NULL, O_CLOEXEC)`).
     ///
@@ -133,8 +135,17 @@ impl Model {
             Err(e) => return Outcome::Err(e),
         };
         let target = &self.tasks[r.task as usize];
-        if target.reaped || matches!(target.state, TaskState::Zombie(_)) {
+        if target.reaped {
             return Outcome::Err(Errno::ESRCH);
+        }
+        if matches!(target.state, TaskState::Zombie(_)) {
+            if self.profile.kernel_at_least(6, 9) {
+                return Outcome::Err(Errno::ESRCH);
+            }
+            // Before 6.9 the missing files were EBADF; whether a stable branch took the
+            // fix was not checked, so ESRCH is allowed there as well.
+            self.also_allowed.push(Outcome::Err(Errno::ESRCH));
+            return Outcome::Err(Errno::EBADF);
         }
         let Some(slot) = self.fdt(r.task).get(&fd).copied() else {
             return Outcome::Err(Errno::EBADF);

@@ -423,3 +423,33 @@ fn with_thread_of(m: &mut Model, t: TaskId) {
     );
     assert!(matches!(out, Outcome::Child(_)), "{out:?}");
 }
+
+#[test]
+fn pidfd_getfd_of_a_zombie_is_esrch_since_6_9() {
+    for (kernel, allowed) in [
+        (
+            (6, 8),
+            vec![Outcome::Err(Errno::EBADF), Outcome::Err(Errno::ESRCH)],
+        ),
+        ((6, 9), vec![Outcome::Err(Errno::ESRCH)]),
+    ] {
+        let mut m = on(kernel, 0);
+        two_pidfds(&mut m);
+        run(
+            &mut m,
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        );
+        let step = m.step(
+            &Op {
+                task: 0,
+                kind: OpKind::PidfdGetfd { pidfd: 0, fd: 0 },
+            },
+            None,
+        );
+        assert_eq!(step.allowed, allowed, "{kernel:?}");
+    }
+}
