@@ -65,7 +65,7 @@ pub fn encode(op: &OpKind, pid: i64) -> Option<(Cmd, Expect)> {
             };
             let mut c = call(libc::SYS_poll, [0, 1, 0]);
             c.data[0..4].copy_from_slice(&fd.to_ne_bytes());
-            c.data[4..6].copy_from_slice(&(libc::POLLIN as i16).to_ne_bytes());
+            c.data[4..6].copy_from_slice(&libc::POLLIN.to_ne_bytes());
             c.len = 8;
             c.fix = FIX_REPLY_FROM_CMD | FIX_REPLY_DATA;
             (c, Expect::Poll)
