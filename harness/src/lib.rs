@@ -19,6 +19,7 @@ pub mod gen;
 pub mod gen_groups;
 mod gen_inherit;
 pub mod gen_pidfd;
+mod gen_timers;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;

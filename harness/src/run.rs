@@ -262,6 +262,13 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         PidfdSendSignal { .. } => "pidfd_send_signal",
         PidfdGetfd { .. } => "pidfd_getfd",
         Poll { .. } => "poll",
+        Setitimer { .. } => "setitimer",
+        Getitimer { .. } => "getitimer",
+        Alarm { .. } => "alarm",
+        TimerCreate { .. } => "timer_create",
+        TimerSettime { .. } => "timer_settime",
+        TimerGettime { .. } => "timer_gettime",
+        TimerDelete { .. } => "timer_delete",
     }
 }
 

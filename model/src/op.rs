@@ -6,6 +6,7 @@
 //! wire format of case files, traces and the backend protocol.
 
 use crate::obs::{Errno, Signal};
+pub use crate::timer::{Itimer, TimerClock, TimerNotify, TimerReport};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -825,6 +826,64 @@ pub enum OpKind {
         /// Signal number (any number: out of range is EINVAL).
         sig: Signal,
     },
+    /// `setitimer(which, &{interval, value}, NULL)` with whole seconds.
+    Setitimer {
+        /// The timer.
+        #[serde(default, skip_serializing_if = "is_default")]
+        which: Itimer,
+        /// `it_value` in seconds; 0 disarms.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        value_s: u32,
+        /// `it_interval` in seconds.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        interval_s: u32,
+    },
+    /// `getitimer(which, &v)`: the outcome is [`crate::Outcome::Timer`].
+    Getitimer {
+        /// The timer.
+        #[serde(default, skip_serializing_if = "is_default")]
+        which: Itimer,
+    },
+    /// `alarm(seconds)`: the outcome is [`crate::Outcome::Timer`], armed when an alarm was
+    /// pending (alarm(2) returns its seconds left, which depend on when the call ran).
+    Alarm {
+        /// Seconds; 0 cancels.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        seconds: u32,
+    },
+    /// `timer_create(clock, &sigevent, &id)`: the outcome is the id written back (`Ret`).
+    TimerCreate {
+        /// The clock.
+        #[serde(default, skip_serializing_if = "is_default")]
+        clock: TimerClock,
+        /// The notification.
+        #[serde(default, skip_serializing_if = "is_default")]
+        notify: TimerNotify,
+    },
+    /// `timer_settime(timer, 0, &{interval, value}, NULL)` with whole seconds.
+    TimerSettime {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
+        /// `it_value` in seconds; 0 disarms.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        value_s: u32,
+        /// `it_interval` in seconds.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        interval_s: u32,
+    },
+    /// `timer_gettime(timer, &v)`: the outcome is [`crate::Outcome::Timer`].
+    TimerGettime {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
+    },
+    /// `timer_delete(timer)`.
+    TimerDelete {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
+    },
     /// `waitid(idtype, id, &info, options, NULL)`: the outcome is what the kernel wrote into
     /// the `siginfo_t` ([`crate::Outcome::Waited`]), or 0 with `si_pid` 0 under `WNOHANG`.
     Waitid {
@@ -922,6 +981,10 @@ impl WaitidOptions {
 
 fn yes() -> bool {
     true
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 fn is_zero_i64(v: &i64) -> bool {
@@ -1484,6 +1547,13 @@ impl fmt::Display for Op {
                 write!(f, "setpgid({}, {})", PidArg(*target), PidArg(*pgid))
             }
             OpKind::Getpgid { target } => write!(f, "getpgid({})", PidArg(*target)),
+            OpKind::Setitimer { .. }
+            | OpKind::Getitimer { .. }
+            | OpKind::Alarm { .. }
+            | OpKind::TimerCreate { .. }
+            | OpKind::TimerSettime { .. }
+            | OpKind::TimerGettime { .. }
+            | OpKind::TimerDelete { .. } => crate::timer::display_op(&self.kind, f),
             OpKind::Setsid => write!(f, "setsid()"),
             OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
             OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),

@@ -30,6 +30,7 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+mod timers;
 mod unshare;
 #[cfg(test)]
 mod version_tests;
@@ -201,6 +202,12 @@ impl Model {
     pub fn pidfd_task(&self, t: TaskId, fd: crate::op::Fd) -> Option<TaskId> {
         let slot = self.fdts.get(self.tasks.get(t as usize)?.files)?.get(&fd)?;
         self.files.pidfd_ref(slot.ofd).map(|r| r.task)
+    }
+
+    /// Whether task `t` is the init of a pid namespace (the child of a `CLONE_NEWPID`
+    /// clone, or a thread its role passed to).
+    pub fn is_pid_namespace_init(&self, t: TaskId) -> bool {
+        self.tasks.get(t as usize).is_some_and(|x| x.ns_init)
     }
 
     /// The configuration.
@@ -480,6 +487,21 @@ impl Model {
             OpKind::PidfdSendSignal { fd, sig } => self.op_pidfd_send_signal(t, *fd, *sig),
             OpKind::PidfdGetfd { pidfd, fd } => self.op_pidfd_getfd(t, *pidfd, *fd),
             OpKind::Poll { fd } => self.op_poll(t, *fd),
+            OpKind::Setitimer {
+                which,
+                value_s,
+                interval_s,
+            } => self.op_setitimer(t, *which, *value_s, *interval_s),
+            OpKind::Getitimer { which } => self.op_getitimer(t, *which),
+            OpKind::Alarm { seconds } => self.op_alarm(t, *seconds),
+            OpKind::TimerCreate { clock, notify } => self.op_timer_create(t, *clock, *notify),
+            OpKind::TimerSettime {
+                timer,
+                value_s,
+                interval_s,
+            } => self.op_timer_settime(t, *timer, *value_s, *interval_s),
+            OpKind::TimerGettime { timer } => self.op_timer_gettime(t, *timer),
+            OpKind::TimerDelete { timer } => self.op_timer_delete(t, *timer),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -630,5 +652,12 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::PidfdOpen { .. }
             | OpKind::PidfdGetfd { .. }
             | OpKind::Poll { .. }
+            | OpKind::Setitimer { .. }
+            | OpKind::Getitimer { .. }
+            | OpKind::Alarm { .. }
+            | OpKind::TimerCreate { .. }
+            | OpKind::TimerSettime { .. }
+            | OpKind::TimerGettime { .. }
+            | OpKind::TimerDelete { .. }
     )
 }
