@@ -230,7 +230,11 @@ fn shape(op: &Op, o: &Outcome) -> String {
         } => "a reaped child killed by a signal".into(),
         Outcome::Exited => "exited".into(),
         Outcome::Killed(s) => match op.kind {
-            OpKind::Kill { sig, .. } | OpKind::KillPgrp { sig, .. } if sig == *s => {
+            OpKind::Kill { sig, .. }
+            | OpKind::KillPgrp { sig, .. }
+            | OpKind::PidfdSendSignal { sig, .. }
+                if sig == *s =>
+            {
                 "killed by the signal sent".into()
             }
             _ => format!("killed by {s}"),

@@ -202,6 +202,10 @@ impl Mix {
                 (Setsid, 1),
                 (Getsid, 1),
                 (KillPgrp, 1),
+                (PidfdOpen, 2),
+                (PidfdSendSignal, 1),
+                (PidfdGetfd, 1),
+                (Poll, 1),
                 (Itimer, 2),
                 (PosixTimer, 2),
             ],
@@ -251,6 +255,10 @@ enum Kind {
     Setsid,
     Getsid,
     KillPgrp,
+    PidfdOpen,
+    PidfdSendSignal,
+    PidfdGetfd,
+    Poll,
     Itimer,
     PosixTimer,
 }
@@ -299,6 +307,10 @@ impl Kind {
             Kind::Setsid => &["setsid"],
             Kind::Getsid => &["getsid"],
             Kind::KillPgrp => &["kill_pgrp"],
+            Kind::PidfdOpen => &["pidfd_open"],
+            Kind::PidfdSendSignal => &["pidfd_send_signal"],
+            Kind::PidfdGetfd => &["pidfd_getfd"],
+            Kind::Poll => &["poll"],
             Kind::Itimer => &["setitimer", "getitimer", "alarm"],
             Kind::PosixTimer => &[
                 "timer_create",
@@ -311,7 +323,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 47] = [
+pub const GEN_OP_KINDS: [&str; 51] = [
     "fork",
     "exit",
     "wait",
@@ -352,6 +364,10 @@ pub const GEN_OP_KINDS: [&str; 47] = [
     "setsid",
     "getsid",
     "kill_pgrp",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "pidfd_getfd",
+    "poll",
     "setitimer",
     "getitimer",
     "alarm",
@@ -505,7 +521,7 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 *src.pick(&live)
             };
             let own_uts = !model.in_lab_uts(task);
-            let Some(op) = propose(src, cfg, &snap, task, created, own_uts) else {
+            let Some(op) = propose(src, cfg, &model, &snap, task, created, own_uts) else {
                 continue;
             };
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
@@ -792,6 +808,7 @@ fn stoppable(snap: &Snapshot, caller: u32, target: u32) -> bool {
 fn propose(
     src: &mut dyn Choices,
     cfg: &GenConfig,
+    model: &Model,
     snap: &Snapshot,
     task: u32,
     created: u32,
@@ -1318,6 +1335,16 @@ fn propose(
         Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
+        }
+        Kind::PidfdOpen | Kind::PidfdSendSignal | Kind::PidfdGetfd | Kind::Poll => {
+            use crate::gen_pidfd::PidfdKind as P;
+            let k = match kind {
+                Kind::PidfdOpen => P::Open,
+                Kind::PidfdSendSignal => P::SendSignal,
+                Kind::PidfdGetfd => P::Getfd,
+                _ => P::Poll,
+            };
+            crate::gen_pidfd::propose(src, model, snap, task, created, k)?
         }
     };
     Some(Op { task, kind })

@@ -893,6 +893,40 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "WaitidOptions::is_empty")]
         options: WaitidOptions,
     },
+    /// `pidfd_open(pid, flags)` (pidfd_open(2)): the outcome is the new fd, always
+    /// `O_CLOEXEC`.
+    PidfdOpen {
+        /// The task, passed as its pid in the caller's pid namespace (a reaped task's
+        /// label, or one the caller cannot see, as a pid no task has).
+        target: TaskId,
+        /// `PIDFD_NONBLOCK` (`O_NONBLOCK`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        nonblock: bool,
+        /// `PIDFD_THREAD` (`O_EXCL`, Linux 6.9+): a pidfd for the thread, not its group.
+        #[serde(default, skip_serializing_if = "is_false")]
+        thread: bool,
+    },
+    /// `pidfd_send_signal(fd, sig, NULL, 0)`.
+    PidfdSendSignal {
+        /// The pidfd.
+        fd: Fd,
+        /// Signal number (0 checks only; out of range is EINVAL).
+        sig: Signal,
+    },
+    /// `pidfd_getfd(pidfd, fd, 0)`: a duplicate of the target's `fd`, on the same open file
+    /// description, as the caller's lowest free fd with `FD_CLOEXEC`.
+    PidfdGetfd {
+        /// The caller's pidfd.
+        pidfd: Fd,
+        /// The fd number in the target's table (below the case's `RLIMIT_NOFILE`).
+        fd: Fd,
+    },
+    /// `poll([{fd, POLLIN}], 1, 0)`: never waits; the outcome is the `revents` the kernel
+    /// wrote (`POLLIN` 1, `POLLERR` 8, `POLLHUP` 16, `POLLNVAL` 32; 0 when nothing is ready).
+    Poll {
+        /// The fd.
+        fd: Fd,
+    },
 }
 
 /// The `idtype` and `id` of a `waitid` op (waitid(2)).
@@ -1206,6 +1240,9 @@ impl OpKind {
                 target: WaitidTarget::Pidfd(fd),
                 ..
             } => vec![fd],
+            OpKind::PidfdSendSignal { fd, .. }
+            | OpKind::PidfdGetfd { pidfd: fd, .. }
+            | OpKind::Poll { fd } => vec![fd],
             _ => vec![],
         }
     }
@@ -1217,6 +1254,7 @@ impl OpKind {
             OpKind::Setpgid { target, pgid } => target.iter_mut().chain(pgid.iter_mut()).collect(),
             OpKind::Getpgid { target } | OpKind::Getsid { target } => target.iter_mut().collect(),
             OpKind::KillPgrp { pgid, .. } => pgid.iter_mut().collect(),
+            OpKind::PidfdOpen { target, .. } => vec![target],
             _ => vec![],
         }
     }
@@ -1520,6 +1558,25 @@ impl fmt::Display for Op {
             OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
             OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),
             OpKind::KillPgrp { pgid: Some(g), sig } => write!(f, "kill(-t{g}, {sig})"),
+            OpKind::PidfdOpen {
+                target,
+                nonblock,
+                thread,
+            } => {
+                let flags: Vec<&str> = [(*nonblock, "PIDFD_NONBLOCK"), (*thread, "PIDFD_THREAD")]
+                    .into_iter()
+                    .filter_map(|(on, n)| on.then_some(n))
+                    .collect();
+                let flags = if flags.is_empty() {
+                    "0".to_string()
+                } else {
+                    flags.join("|")
+                };
+                write!(f, "pidfd_open(t{target}, {flags})")
+            }
+            OpKind::PidfdSendSignal { fd, sig } => write!(f, "pidfd_send_signal({fd}, {sig})"),
+            OpKind::PidfdGetfd { pidfd, fd } => write!(f, "pidfd_getfd({pidfd}, {fd})"),
+            OpKind::Poll { fd } => write!(f, "poll({fd}, POLLIN, 0)"),
         }
     }
 }

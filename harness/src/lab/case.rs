@@ -512,6 +512,8 @@ impl Case {
             // kill(2) takes the target's pid in the caller's pid namespace; a task there or
             // in a namespace nested in it is visible, anyone else is not (ESRCH).
             OpKind::Kill { target, .. } => self.visible_pid(op.task, target),
+            // pidfd_open(2) finds the pid in the caller's pid namespace, as kill(2) does.
+            OpKind::PidfdOpen { target, .. } => self.visible_pid(op.task, target),
             _ => 0,
         };
         if let OpKind::Sethostname { .. } = op.kind {
@@ -526,7 +528,9 @@ impl Case {
         let dir = self.dir.as_os_str().as_bytes().to_vec();
         let group_pids = super::ops_groups::label_args(&op.kind)
             .map(|l| l.map_or(0, |l| self.vpid(op.task as usize, l as usize)));
-        let (mut cmd, expect) = match super::ops_groups::encode(&op.kind, group_pids) {
+        let (mut cmd, expect) = match super::ops_groups::encode(&op.kind, group_pids)
+            .or_else(|| super::ops_pidfd::encode(&op.kind, wait_pid))
+        {
             Some(c) => c,
             None => ops::encode(&op.kind, self.next_slot, wait_pid, &dir)?,
         };
@@ -560,8 +564,10 @@ impl Case {
         {
             self.note_group(op.task as usize, &op.kind);
         }
-        if matches!(op.kind, OpKind::Kill { .. } | OpKind::KillPgrp { .. })
-            || self.dead_count() != dead_before
+        if matches!(
+            op.kind,
+            OpKind::Kill { .. } | OpKind::KillPgrp { .. } | OpKind::PidfdSendSignal { .. }
+        ) || self.dead_count() != dead_before
             || self.deaths_pending()
         {
             self.settle_signals()?;

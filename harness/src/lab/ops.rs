@@ -68,6 +68,8 @@ pub enum Expect {
     /// A call that writes an int through a pointer and returns 0 (`PR_GET_PDEATHSIG`): the
     /// outcome is that int.
     IntOut,
+    /// poll of one `struct pollfd` in `data`: the outcome is its `revents`.
+    Poll,
     /// getitimer, timer_gettime: `data` holds `{interval, value}`, each a count of seconds
     /// and one of `sub_unit` nanoseconds.
     Itimer {
@@ -559,6 +561,12 @@ pub fn encode(
         | OpKind::KillPgrp { .. } => {
             return Err(format!("{op:?} is encoded by lab::ops_groups"));
         }
+        OpKind::PidfdOpen { .. }
+        | OpKind::PidfdSendSignal { .. }
+        | OpKind::PidfdGetfd { .. }
+        | OpKind::Poll { .. } => {
+            return Err(format!("{op:?} is encoded by lab::ops_pidfd"));
+        }
     })
 }
 
@@ -708,6 +716,10 @@ pub fn lock_report(r: &Reply, owner: impl Fn(i32) -> LockOwner) -> Outcome {
 /// does for a descriptor that is not open (dup2/dup3 onto them fail the same way, since they
 /// lie above the case's RLIMIT_NOFILE).
 pub fn touches_agent_fd(op: &OpKind) -> bool {
+    // poll reports a descriptor that is not open in its answer (lab::ops_pidfd).
+    if let OpKind::Poll { .. } = op {
+        return false;
+    }
     op.fd_args()
         .into_iter()
         .any(|fd| fd >= super::channel::AGENT_FD_BASE)
@@ -755,6 +767,7 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
     match expect {
         Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(REPLY_DATA)].to_vec()),
         Expect::Byte => Outcome::Data(vec![r.data[0]]),
+        Expect::Poll => Outcome::Ret(super::ops_pidfd::revents(&r.data)),
         Expect::IntOut => Outcome::Ret(i64::from(i32::from_ne_bytes([
             r.data[0], r.data[1], r.data[2], r.data[3],
         ]))),

@@ -307,8 +307,11 @@ impl Model {
             match self.lowest_free(t, 0) {
                 Some(fd) => {
                     let pidfs = super::files::pidfs(&self.profile);
-                    let ofd = self.files.new_pidfd(d.flags.has(F::THREAD), pidfs);
-                    self.files.set_pidfd_task(ofd, c);
+                    let r = super::files::PidfdRef {
+                        task: c,
+                        thread: d.flags.has(F::THREAD),
+                    };
+                    let ofd = self.files.new_pidfd(r, false, pidfs);
                     self.install(t, fd, ofd, true);
                     pidfd = Some(fd);
                 }

@@ -160,7 +160,11 @@ impl Model {
                 x.tgid = t;
             }
         }
-        // The caller took over the leader's pid, which is the `fl_pid` of the group's locks.
+        // The caller took over the leader's pid, which is the `fl_pid` of the group's locks
+        // and what the group's pidfds refer to.
         self.files.locks.relabel_pid(tgid, t);
+        if t != tgid {
+            self.files.swap_pidfd_tasks(t, tgid);
+        }
     }
 }

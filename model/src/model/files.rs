@@ -49,7 +49,7 @@ const DATA_INODE: u64 = 0;
 /// One slot of an fd table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct FdSlot {
-    ofd: u64,
+    pub(super) ofd: u64,
     cloexec: bool,
 }
 
@@ -183,12 +183,20 @@ enum Inode {
         data: FileData,
     },
     Pipe(Pipe),
-    /// A pidfd from CLONE_PIDFD (fs/pidfs.c: one inode per pid; the file has no read,
-    /// write or llseek operations). `thread`: the pidfd of a CLONE_THREAD child, opened
-    /// with PIDFD_THREAD (= O_EXCL), which F_GETFL shows.
-    Pidfd {
-        thread: bool,
-    },
+    /// The inode of pidfds (fs/pidfs.c: one inode per pid since 6.9, before the one
+    /// anonymous inode; the file has no read, write or llseek operations).
+    Pidfd,
+}
+
+/// What a pidfd description refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PidfdRef {
+    /// The task whose `struct pid` the description holds (an exec by a non-leader thread
+    /// hands its group's pid to that thread: [`Files::swap_pidfd_tasks`]).
+    pub(super) task: TaskId,
+    /// Opened with `PIDFD_THREAD` (= `O_EXCL`, kept in `f_flags`, which F_GETFL shows): the
+    /// pidfd of a thread, not of its thread group.
+    pub(super) thread: bool,
 }
 
 /// Whether pidfds are pidfs files (Linux 6.9+, commit cb12fd8e0dab "pidfd: add pidfs"):
@@ -223,7 +231,7 @@ pub(super) struct Files {
     /// Record locks and flock locks, per inode.
     pub(super) locks: super::locks::Locks,
     /// The task each pidfd description refers to (its `struct pid`), by description.
-    pidfd_tasks: BTreeMap<u64, TaskId>,
+    pidfd_tasks: BTreeMap<u64, PidfdRef>,
 }
 
 impl Files {
@@ -284,7 +292,7 @@ impl Files {
     }
 
     fn is_pidfd(&self, ino: u64) -> bool {
-        matches!(self.inodes.get(&ino), Some(Inode::Pidfd { .. }))
+        matches!(self.inodes.get(&ino), Some(Inode::Pidfd))
     }
 
     // rule: pidfd.pidfs-inode
@@ -293,27 +301,51 @@ impl Files {
     /// of its own, and each pidfd of the model names a new child. Before, pidfds were
     /// anonymous-inode files (fs/anon_inodes.c: anon_inode_getfile("[pidfd]")), and every
     /// anonymous-inode file shares the one `anon_inode_inode`: all pidfds are one inode.
-    pub(super) fn new_pidfd(&mut self, thread: bool, pidfs: bool) -> u64 {
-        let shared = self
-            .inodes
-            .iter()
-            .find(|(_, i)| matches!(i, Inode::Pidfd { .. }))
-            .map(|(&ino, _)| ino);
+    /// The pidfs inode is the pid's, whichever call made the pidfd (fs/pidfs.c:
+    /// pidfs_alloc_file → path_from_stashed on `pid->stashed`): a second pidfd of the same
+    /// pid (pidfd_open, or pidfd_open of a CLONE_PIDFD child) shares it.
+    pub(super) fn new_pidfd(&mut self, r: PidfdRef, nonblock: bool, pidfs: bool) -> u64 {
+        let shared = if pidfs {
+            self.pidfd_tasks
+                .iter()
+                .filter(|(_, x)| x.task == r.task)
+                .find_map(|(ofd, _)| self.ofds.get(ofd).map(|o| o.inode))
+        } else {
+            self.inodes
+                .iter()
+                .find(|(_, i)| matches!(i, Inode::Pidfd))
+                .map(|(&ino, _)| ino)
+        };
         let ino = match shared {
-            Some(ino) if !pidfs => ino,
-            _ => {
+            Some(ino) => ino,
+            None => {
                 let ino = self.next_inode;
                 self.next_inode += 1;
-                self.inodes.insert(ino, Inode::Pidfd { thread });
+                self.inodes.insert(ino, Inode::Pidfd);
                 ino
             }
         };
-        self.new_ofd(ino, Access::RdWr, false, false)
+        let ofd = self.new_ofd(ino, Access::RdWr, false, nonblock);
+        self.pidfd_tasks.insert(ofd, r);
+        ofd
     }
 
-    /// Records that pidfd description `ofd` refers to task `task`.
-    pub(super) fn set_pidfd_task(&mut self, ofd: u64, task: TaskId) {
-        self.pidfd_tasks.insert(ofd, task);
+    /// What pidfd description `ofd` refers to, if it is one.
+    pub(super) fn pidfd_ref(&self, ofd: u64) -> Option<PidfdRef> {
+        self.pidfd_tasks.get(&ofd).copied()
+    }
+
+    /// de_thread's `exchange_tids`: a non-leader thread `t` that execs takes its group
+    /// leader `leader`'s `struct pid`, and the old leader (released) takes `t`'s, so the
+    /// pidfds of either now refer to the other task.
+    pub(super) fn swap_pidfd_tasks(&mut self, t: TaskId, leader: TaskId) {
+        for r in self.pidfd_tasks.values_mut() {
+            if r.task == t {
+                r.task = leader;
+            } else if r.task == leader {
+                r.task = t;
+            }
+        }
     }
 
     /// Size of `data`.
@@ -382,7 +414,7 @@ impl Files {
             let (kind, size) = match self.inodes.get(&ino) {
                 Some(Inode::File { name, data }) => (InodeKind::File(*name), data.size),
                 Some(Inode::Pipe(p)) => (InodeKind::Pipe, p.len()),
-                Some(Inode::Pidfd { .. }) => (InodeKind::Pidfd, 0),
+                Some(Inode::Pidfd) => (InodeKind::Pidfd, 0),
                 None => continue,
             };
             snap.inodes.push(obs::Inode {
@@ -853,8 +885,35 @@ impl Model {
     pub(super) fn pidfd_target(&self, t: TaskId, fd: Fd) -> Result<(TaskId, bool), Errno> {
         let s = self.slot(t, fd).ok_or(Errno::EBADF)?;
         let o = self.files.ofds.get(&s.ofd).ok_or(Errno::EBADF)?;
-        let task = self.files.pidfd_tasks.get(&s.ofd).ok_or(Errno::EBADF)?;
-        Ok((*task, o.nonblock))
+        let r = self.files.pidfd_tasks.get(&s.ofd).ok_or(Errno::EBADF)?;
+        Ok((r.task, o.nonblock))
+    }
+
+    /// The `revents` of `poll` with `POLLIN` on description `ofd` of a file or a pipe
+    /// (see [`Model::op_poll`]).
+    pub(super) fn file_poll(&self, ofd: u64) -> i64 {
+        use super::pidfd::{POLLERR, POLLHUP, POLLIN};
+        let Some(o) = self.files.ofds.get(&ofd).copied() else {
+            return 0;
+        };
+        match self.files.inodes.get(&o.inode) {
+            Some(Inode::Pipe(p)) => {
+                let mut v = 0;
+                if o.access.readable() {
+                    if !p.bufs.is_empty() {
+                        v |= POLLIN;
+                    }
+                    if !self.pipe_end_open(o.inode, true) {
+                        v |= POLLHUP;
+                    }
+                }
+                if o.access.writable() && !self.pipe_end_open(o.inode, false) {
+                    v |= POLLERR;
+                }
+                v
+            }
+            _ => POLLIN,
+        }
     }
 
     pub(super) fn op_fcntl(&mut self, t: TaskId, fd: Fd, cmd: FcntlCmd) -> Outcome {
@@ -888,10 +947,7 @@ impl Model {
                 }
                 // A CLONE_THREAD child's pidfd is a thread pidfd: kernel/fork.c copy_process
                 // passes PIDFD_THREAD (O_EXCL) to pidfd_prepare, and it stays in f_flags.
-                if matches!(
-                    self.files.inodes.get(&o.inode),
-                    Some(Inode::Pidfd { thread: true })
-                ) {
+                if self.files.pidfd_ref(s.ofd).is_some_and(|r| r.thread) {
                     v |= 0o200;
                 }
                 Outcome::Ret(v)

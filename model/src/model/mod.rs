@@ -21,6 +21,7 @@ mod inherit;
 mod inherit_tests;
 mod locks;
 mod memory;
+mod pidfd;
 mod security;
 mod signals;
 mod stop;
@@ -194,6 +195,13 @@ impl Model {
     /// the machine): true as well for a label that does not exist.
     pub fn in_lab_uts(&self, t: TaskId) -> bool {
         self.tasks.get(t as usize).is_none_or(|x| x.ns.uts == 0)
+    }
+
+    /// The task pidfd `fd` of task `t` refers to (its `struct pid`'s task, reaped or not),
+    /// or `None` when `fd` is no pidfd of `t`: for generators that pick ops by target.
+    pub fn pidfd_task(&self, t: TaskId, fd: crate::op::Fd) -> Option<TaskId> {
+        let slot = self.fdts.get(self.tasks.get(t as usize)?.files)?.get(&fd)?;
+        self.files.pidfd_ref(slot.ofd).map(|r| r.task)
     }
 
     /// Whether task `t` is the init of a pid namespace (the child of a `CLONE_NEWPID`
@@ -471,6 +479,14 @@ impl Model {
             OpKind::Setsid => self.op_setsid(t),
             OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
             OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
+            OpKind::PidfdOpen {
+                target,
+                nonblock,
+                thread,
+            } => self.op_pidfd_open(t, *target, *nonblock, *thread),
+            OpKind::PidfdSendSignal { fd, sig } => self.op_pidfd_send_signal(t, *fd, *sig),
+            OpKind::PidfdGetfd { pidfd, fd } => self.op_pidfd_getfd(t, *pidfd, *fd),
+            OpKind::Poll { fd } => self.op_poll(t, *fd),
             OpKind::Setitimer {
                 which,
                 value_s,
@@ -633,6 +649,9 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Getpgid { .. }
             | OpKind::Setsid
             | OpKind::Getsid { .. }
+            | OpKind::PidfdOpen { .. }
+            | OpKind::PidfdGetfd { .. }
+            | OpKind::Poll { .. }
             | OpKind::Setitimer { .. }
             | OpKind::Getitimer { .. }
             | OpKind::Alarm { .. }

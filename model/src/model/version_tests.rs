@@ -278,3 +278,178 @@ fn frame_classes_are_unpredictable_before_5_19() {
     assert_eq!(kinds((5, 18)), vec!["pfn"]);
     assert!(kinds((5, 19)).is_empty());
 }
+
+fn pidfd_open(target: TaskId, nonblock: bool, thread: bool) -> OpKind {
+    OpKind::PidfdOpen {
+        target,
+        nonblock,
+        thread,
+    }
+}
+
+/// t0 with a thread t1 (CLONE_VM | CLONE_SIGHAND | CLONE_THREAD).
+fn with_thread(m: &mut Model) {
+    let out = run(
+        m,
+        0,
+        clone(
+            CloneEntry::Clone,
+            F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0),
+            0,
+        ),
+    );
+    assert_eq!(out, Outcome::Child(1));
+}
+
+#[test]
+fn pidfd_open_thread_flag_since_6_9_and_enoent_for_a_non_leader_since_6_16() {
+    for (kernel, thread_ok, non_leader) in [
+        ((6, 1), false, Errno::EINVAL),
+        ((6, 12), true, Errno::EINVAL),
+        ((6, 15), true, Errno::EINVAL),
+        ((6, 16), true, Errno::ENOENT),
+    ] {
+        let mut m = on(kernel, 0);
+        with_thread(&mut m);
+        assert_eq!(
+            run(&mut m, 0, pidfd_open(1, false, false)),
+            Outcome::Err(non_leader),
+            "{kernel:?}"
+        );
+        let want = if thread_ok {
+            Outcome::Ret(0)
+        } else {
+            Outcome::Err(Errno::EINVAL)
+        };
+        assert_eq!(
+            run(&mut m, 0, pidfd_open(1, false, true)),
+            want,
+            "{kernel:?}"
+        );
+        let want = if thread_ok {
+            Outcome::Ret(1)
+        } else {
+            Outcome::Err(Errno::EINVAL)
+        };
+        assert_eq!(
+            run(&mut m, 0, pidfd_open(0, true, true)),
+            want,
+            "{kernel:?}"
+        );
+    }
+}
+
+#[test]
+fn two_pidfds_of_one_pid_share_its_inode_since_pidfs_and_every_pidfd_before() {
+    for (kernel, shared_with_other) in [((6, 8), true), ((6, 9), false)] {
+        let mut m = on(kernel, 0);
+        two_pidfds(&mut m);
+        assert_eq!(run(&mut m, 0, pidfd_open(1, false, false)), Outcome::Ret(2));
+        let i = inodes_of_fds(&m);
+        assert_eq!(i[0], i[2], "{kernel:?}: the pid's inode");
+        assert_eq!(i[1] == i[2], shared_with_other, "{kernel:?}");
+    }
+}
+
+#[test]
+fn a_reaped_pidfd_polls_pollhup_since_6_9_and_a_thread_pidfd_of_an_early_leader_since_6_15() {
+    use super::pidfd::{POLLHUP, POLLIN};
+    // A reaped child: POLLIN, and POLLHUP since 6.9.
+    for (kernel, want) in [((6, 8), POLLIN), ((6, 9), POLLIN | POLLHUP)] {
+        let mut m = on(kernel, 0);
+        two_pidfds(&mut m);
+        run(
+            &mut m,
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        );
+        assert_eq!(run(&mut m, 0, OpKind::Poll { fd: 0 }), Outcome::Ret(POLLIN));
+        let w = OpKind::Wait {
+            target: crate::op::WaitTarget::Task(1),
+            options: Default::default(),
+        };
+        assert!(matches!(run(&mut m, 0, w), Outcome::Reaped { .. }));
+        assert_eq!(
+            run(&mut m, 0, OpKind::Poll { fd: 0 }),
+            Outcome::Ret(want),
+            "{kernel:?}"
+        );
+    }
+    // A thread pidfd of a leader that exited before its thread: ready on 6.9 to 6.14 (or
+    // not, with the stable backport), never since 6.15; a plain pidfd never.
+    for (kernel, allowed) in [
+        ((6, 12), vec![Outcome::Ret(POLLIN), Outcome::Ret(0)]),
+        ((6, 15), vec![Outcome::Ret(0)]),
+    ] {
+        let mut m = on(kernel, 0);
+        with_thread(&mut m);
+        assert_eq!(run(&mut m, 0, OpKind::Fork), Outcome::Child(2));
+        with_thread_of(&mut m, 2);
+        run(&mut m, 0, pidfd_open(2, false, true));
+        run(&mut m, 0, pidfd_open(2, false, false));
+        run(
+            &mut m,
+            2,
+            OpKind::Exit {
+                code: 0,
+                thread: true,
+            },
+        );
+        let step = m.step(
+            &Op {
+                task: 0,
+                kind: OpKind::Poll { fd: 0 },
+            },
+            None,
+        );
+        assert_eq!(step.allowed, allowed, "{kernel:?}");
+        assert_eq!(run(&mut m, 0, OpKind::Poll { fd: 1 }), Outcome::Ret(0));
+    }
+}
+
+/// A thread of `t` (the next label).
+fn with_thread_of(m: &mut Model, t: TaskId) {
+    let out = run(
+        m,
+        t,
+        clone(
+            CloneEntry::Clone,
+            F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0),
+            0,
+        ),
+    );
+    assert!(matches!(out, Outcome::Child(_)), "{out:?}");
+}
+
+#[test]
+fn pidfd_getfd_of_a_zombie_is_esrch_since_6_9() {
+    for (kernel, allowed) in [
+        (
+            (6, 8),
+            vec![Outcome::Err(Errno::EBADF), Outcome::Err(Errno::ESRCH)],
+        ),
+        ((6, 9), vec![Outcome::Err(Errno::ESRCH)]),
+    ] {
+        let mut m = on(kernel, 0);
+        two_pidfds(&mut m);
+        run(
+            &mut m,
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        );
+        let step = m.step(
+            &Op {
+                task: 0,
+                kind: OpKind::PidfdGetfd { pidfd: 0, fd: 0 },
+            },
+            None,
+        );
+        assert_eq!(step.allowed, allowed, "{kernel:?}");
+    }
+}
