@@ -105,6 +105,9 @@ impl Mix {
                 (Write, 1),
                 (Pipe, 1),
                 (Waitid, 3),
+                (Mmap, 4),
+                (Munmap, 1),
+                (Mprotect, 2),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -158,6 +161,9 @@ impl Mix {
                 (CloseRange, 2),
                 (Unshare, 3),
                 (Seccomp, 1),
+                (Mmap, 2),
+                (Munmap, 1),
+                (Mprotect, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -200,6 +206,9 @@ impl Mix {
                 (Setsid, 1),
                 (Getsid, 1),
                 (KillPgrp, 1),
+                (Mmap, 3),
+                (Munmap, 1),
+                (Mprotect, 2),
             ],
         }
     }
@@ -247,6 +256,9 @@ enum Kind {
     Setsid,
     Getsid,
     KillPgrp,
+    Mmap,
+    Munmap,
+    Mprotect,
 }
 
 impl Kind {
@@ -293,12 +305,15 @@ impl Kind {
             Kind::Setsid => &["setsid"],
             Kind::Getsid => &["getsid"],
             Kind::KillPgrp => &["kill_pgrp"],
+            Kind::Mmap => &["mmap"],
+            Kind::Munmap => &["munmap"],
+            Kind::Mprotect => &["mprotect"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 40] = [
+pub const GEN_OP_KINDS: [&str; 43] = [
     "fork",
     "exit",
     "wait",
@@ -339,6 +354,9 @@ pub const GEN_OP_KINDS: [&str; 40] = [
     "setsid",
     "getsid",
     "kill_pgrp",
+    "mmap",
+    "munmap",
+    "mprotect",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -480,7 +498,8 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
                 *src.pick(&live)
             };
             let own_uts = !model.in_lab_uts(task);
-            let Some(op) = propose(src, cfg, &snap, task, created, own_uts) else {
+            let slot = model.slot_pages(task);
+            let Some(op) = propose(src, cfg, &snap, task, created, own_uts, &slot) else {
                 continue;
             };
             if !cfg.ops.contains(crate::run::op_kind_name(&op)) {
@@ -763,6 +782,7 @@ fn propose(
     task: u32,
     created: u32,
     own_uts: bool,
+    slot: &crate::gen_mm::Slot,
 ) -> Option<Op> {
     let weights: Vec<(Kind, u32)> = cfg
         .mix
@@ -932,15 +952,27 @@ fn propose(
             };
             OpKind::Waitid { target, options }
         }
-        Kind::MemWrite => OpKind::MemWrite {
-            region: region(src),
-            page: src.below(pages),
-            byte: 1 + src.below(255) as u8,
+        Kind::MemWrite => {
+            let byte = 1 + src.below(255) as u8;
+            match crate::gen_mm::access(src, slot, Some(byte)) {
+                Some(op) => op,
+                None => OpKind::MemWrite {
+                    region: region(src),
+                    page: src.below(pages),
+                    byte,
+                },
+            }
+        }
+        Kind::MemRead => match crate::gen_mm::access(src, slot, None) {
+            Some(op) => op,
+            None => OpKind::MemRead {
+                region: region(src),
+                page: src.below(pages),
+            },
         },
-        Kind::MemRead => OpKind::MemRead {
-            region: region(src),
-            page: src.below(pages),
-        },
+        Kind::Mmap => crate::gen_mm::mmap(src, slot),
+        Kind::Munmap => crate::gen_mm::munmap(src, slot),
+        Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);

@@ -258,6 +258,9 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Setsid => "setsid",
         Getsid { .. } => "getsid",
         KillPgrp { .. } => "kill_pgrp",
+        Mmap { .. } => "mmap",
+        Munmap { .. } => "munmap",
+        Mprotect { .. } => "mprotect",
     }
 }
 

@@ -27,6 +27,7 @@ mod ops;
 mod ops_groups;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
+mod ops_mm;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
