@@ -1613,8 +1613,12 @@ mod tests {
                 assert!(flags.contains(&pair), "never drawn: {pair}");
             }
         }
-        let all: std::collections::BTreeSet<String> =
-            Region::ALL.iter().map(|r| format!("{r:?}")).collect();
+        // The four regions and the mapping slot (loads and stores of mmap'ed pages).
+        let all: std::collections::BTreeSet<String> = Region::ALL
+            .iter()
+            .chain(&[Region::Mapped])
+            .map(|r| format!("{r:?}"))
+            .collect();
         assert_eq!(regions, all);
         let all: std::collections::BTreeSet<String> = [
             Advice::DontFork,
