@@ -423,3 +423,44 @@ fn a_lab_that_could_not_remove_its_case_directories_refuses_to_start() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("getdents64"), "{err}");
 }
+
+/// Without kcmp the locks come from /proc/locks, which outside the initial pid namespace
+/// hides a lock whose owner was reaped (fs/locks.c `locks_show`): inside one (a container;
+/// here `unshare --pid`) the lab finds that out at start-up and leaves locks uncompared
+/// instead of reporting such a lock as missing. Root only (a new pid namespace).
+#[test]
+fn kcmp_denied_in_a_pid_namespace_leaves_locks_uncompared() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: no new pid namespace; skipped");
+        return;
+    }
+    let d = tmp();
+    let report = d.path().join("r.json");
+    let runner = format!("'{FORKSPEC}' restrict --deny kcmp --");
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", FORKSPEC])
+        .args(["check", "--cases", CASES, "--seed", "5", "--no-shrink"])
+        .args(["--runner", &runner, "--json"])
+        .arg(&report)
+        .current_dir(d.path())
+        .env_remove("CI")
+        .output()
+        .expect("run unshare");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| panic!("no report: {text}"));
+    assert_eq!(r["cases"].as_u64(), Some(CASES.parse().unwrap()), "{text}");
+    assert_eq!(r["divergences"].as_array().map(Vec::len), Some(0), "{text}");
+    let nc = not_compared(&r).join(" ");
+    assert!(
+        nc.contains("locks"),
+        "locks must be reported as not compared: {nc}"
+    );
+}

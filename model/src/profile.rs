@@ -217,7 +217,11 @@ impl Capabilities {
             v.push(("exit_signal", "exit signals"));
         }
         if !self.locks {
-            v.push(("locks", "file locks held (/proc/locks unreadable)"));
+            v.push((
+                "locks",
+                "file locks held (/proc/locks unreadable, or without kcmp in a pid namespace \
+                 where /proc/locks hides a lock whose owner is gone)",
+            ));
         }
         if !self.signals {
             v.push(("signals", "signal masks, dispositions and pending sets"));

@@ -102,6 +102,8 @@ pub struct Case {
     next_slot: usize,
     seq: u32,
     replies: Vec<Reply>,
+    /// The last replies no pending command took (slot, seq, ret): named in a hang message.
+    unmatched: std::collections::VecDeque<(u32, u32, i64)>,
     /// Outcomes of replies handled but not yet asked for: (label, seq, outcome).
     completed: Vec<(TaskId, u32, Outcome)>,
     /// Slots whose clone child sent its birth message (it has run past schedule_tail).
@@ -357,6 +359,7 @@ impl Case {
             next_slot: 1,
             seq: 0,
             replies: Vec::new(),
+            unmatched: std::collections::VecDeque::new(),
             completed: Vec::new(),
             job_changes: 0,
             born: [false; SLOTS],
@@ -632,14 +635,25 @@ impl Case {
             return;
         }
         let pid = self.tasks[i].pid;
+        let mut known: Vec<i32> = self.tasks.iter().map(|t| t.pid).collect();
+        known.push(std::process::id() as i32);
         self.hang = Some(format!(
             "t{i} (pid {pid}) did not {what} within {} ms (the hang guard: {} op deadlines, \
-             at least {} s), and was not asleep in its op: {}",
+             at least {} s), and was not asleep in its op: {}; {}",
             self.hang_guard().as_millis(),
             crate::deadline::HANG_FACTOR,
             crate::deadline::HANG_MIN.as_secs(),
-            settle::describe(pid)
+            settle::describe(pid),
+            super::diagnose::command_pipe(self.tasks[i].slot, &known)
         ));
+        if let Some(h) = &mut self.hang {
+            let pending = self.tasks[i].pending.map(|p| p.0);
+            h.push_str(&format!(
+                "; {}; its command seq {pending:?}; replies no command took (slot, seq, ret): {:?}",
+                super::diagnose::reply_pipe(pid),
+                self.unmatched
+            ));
+        }
     }
 
     /// Settles every task the bookkeeping calls blocked, so that the next snapshot sees what
@@ -1111,9 +1125,22 @@ impl Case {
 
     /// Applies one reply to the bookkeeping (a late one included) and returns its outcome.
     fn dispatch(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
-        if r.seq == super::channel::BIRTH_SEQ {
-            return self.birth(r);
+        let taken = if r.seq == super::channel::BIRTH_SEQ {
+            self.birth(r)
+        } else {
+            self.reply_outcome(r)
+        };
+        if taken.is_none() {
+            if self.unmatched.len() == 4 {
+                self.unmatched.pop_front();
+            }
+            self.unmatched.push_back((r.slot, r.seq, r.ret));
         }
+        taken
+    }
+
+    /// The outcome a reply to a pending command completes.
+    fn reply_outcome(&mut self, r: &Reply) -> Option<(TaskId, u32, Outcome)> {
         let label = self.tasks.iter().position(|t| t.slot == r.slot as usize)?;
         let (seq, expect) = self.tasks[label].pending?;
         if seq != r.seq {
@@ -1708,8 +1735,20 @@ impl Case {
         // with the measured speed.
         let bound = TEARDOWN_GUARD.max(self.deadline);
         let end = Instant::now() + bound;
+        let start = Instant::now();
         for t in &self.tasks {
-            let Some(fd) = &t.pidfd else { continue };
+            let Some(fd) = &t.pidfd else {
+                // Without a pidfd /proc tells. An orphan adopted outside the lab (no
+                // subreaper) is no child to reap below, and until it is gone it can still
+                // take one command from its slot's pipe (a read finding data does not look
+                // at the pending SIGKILL), the next case's, and die without answering.
+                if t.life != Reaped {
+                    while !proc_exited(t.pid, t.thread) && Instant::now() < end {
+                        std::thread::sleep(proc_tick(start, end));
+                    }
+                }
+                continue;
+            };
             loop {
                 let now = Instant::now();
                 if now >= end {

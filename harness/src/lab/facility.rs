@@ -313,6 +313,56 @@ pub fn probe_thp() -> bool {
     }
 }
 
+/// Whether /proc/locks lists a lock whose owner has exited and been reaped. fs/locks.c
+/// `locks_show` skips a lock whose `fl_pid` no longer names a task in the pid namespace of
+/// the /proc mount (`locks_translate_pid` gives 0: the pid is freed, or invisible there), except
+/// in the initial pid namespace, where the saved pid is printed as it is. So in a container
+/// /proc/locks hides such a lock, which fdinfo `lock:` lines still show (with pid 0).
+/// Probed as it is used: a child takes a flock on a memfd it shares with the lab and exits,
+/// the lab reaps it, then looks for the lock. Forks: call while single-threaded.
+pub fn probe_proc_locks_lists_freed_owners() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: memfd_create returns a new fd we own (or fails).
+    let fd = unsafe { libc::memfd_create(c"forkspec-locks-probe".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: `fd` is ours, owned from here on.
+    let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    // SAFETY: the child only calls flock and _exit; the parent reaps it.
+    let taken = unsafe {
+        let pid = libc::fork();
+        if pid < 0 {
+            return false;
+        }
+        if pid == 0 {
+            let r = libc::syscall(libc::SYS_flock, fd, libc::LOCK_EX);
+            libc::_exit(i32::from(r != 0));
+        }
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, 0) < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    };
+    if !taken {
+        return false;
+    }
+    let dev_ino = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    std::fs::read_to_string("/proc/locks").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == dev_ino))
+    })
+}
+
 /// What [`probe_all`] is told by the steps of start-up that use a facility themselves.
 pub struct Given {
     /// `PR_SET_CHILD_SUBREAPER` succeeded.

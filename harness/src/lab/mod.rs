@@ -13,6 +13,8 @@ mod case;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod channel;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod diagnose;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod facility;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod guard;

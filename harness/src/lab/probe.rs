@@ -211,7 +211,10 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             kcmp: fac.kcmp,
             pipe_size: fac.pidfd_getfd,
             exit_signal: true,
-            locks: fac.proc_locks,
+            // Without kcmp the locks come from /proc/locks, which must then show a lock
+            // whose owner is gone (not so in a pid namespace other than the initial one).
+            locks: fac.proc_locks
+                && (fac.kcmp || super::facility::probe_proc_locks_lists_freed_owners()),
             signals: true,
             fs_context: true,
             namespaces: std::fs::read_link("/proc/self/ns/uts").is_ok(),
