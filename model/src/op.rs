@@ -1769,6 +1769,32 @@ mod tests {
     }
 
     #[test]
+    fn mapping_ops_leave_default_kind_and_protection_out_of_json() {
+        let op = OpKind::Mmap {
+            first: 1,
+            count: 2,
+            map: MapKind::AnonPrivate,
+            prot: Prot::ReadWrite,
+        };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"kind":"mmap","first":1,"count":2}"#);
+        assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        let op: Op = serde_json::from_str(
+            r#"{"task":1,"kind":"mprotect","first":0,"count":2,"prot":"none"}"#,
+        )
+        .unwrap();
+        assert_eq!(op.to_string(), "t1: mprotect(mapped[0..+2], PROT_NONE)");
+        let op: Op = serde_json::from_str(
+            r#"{"task":0,"kind":"mmap","first":3,"count":1,"map":"anon_shared","prot":"read"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            op.to_string(),
+            "t0: mmap(mapped[3..+1], PROT_READ, SHARED|ANONYMOUS|FIXED_NOREPLACE)"
+        );
+    }
+
+    #[test]
     fn data_file_pages_start_with_marked_byte() {
         assert_eq!(data_file_byte(0), 0x80);
         assert_eq!(data_file_byte(3 * PAGE_SIZE), 0x83);
