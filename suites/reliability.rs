@@ -389,3 +389,48 @@ fn the_lab_answers_before_it_waits_for_more_input() {
     child.wait().unwrap();
     assert_gone_within_a_second(&dir);
 }
+
+/// A pid namespace's init in a process group named by another task of its namespace would
+/// never finish exiting (`zap_pid_ns_processes` waits for that pid, which the group keeps in
+/// use): the teardown moves it to a group of its own once the lab has adopted it, and the case
+/// ends with nothing left (the acceptance run's seed 1804 found a case whose teardown failed).
+#[test]
+fn a_namespace_init_pinned_by_its_process_group_still_ends() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: CLONE_NEWPID needs CAP_SYS_ADMIN; skipped");
+        return;
+    }
+    let dir = private_tmp("pinned-init");
+    {
+        let mut b = ProcessBackend::lab_in(exe(), &[], &dir).unwrap();
+        b.hello().unwrap();
+        b.setup(&CaseConfig::default()).unwrap();
+        let newpid = OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: CloneFlags::NEWPID,
+            exit_signal: 17,
+            args: Default::default(),
+        });
+        assert_eq!(b.op(&op(0, newpid), false).unwrap().0, Outcome::Child(1));
+        assert_eq!(
+            b.op(&op(1, OpKind::Fork), false).unwrap().0,
+            Outcome::Child(2)
+        );
+        let own_group = OpKind::Setpgid {
+            target: None,
+            pgid: None,
+        };
+        assert_eq!(b.op(&op(2, own_group), false).unwrap().0, Outcome::Ret(0));
+        let join = OpKind::Setpgid {
+            target: None,
+            pgid: Some(2),
+        };
+        assert_eq!(b.op(&op(1, join), false).unwrap().0, Outcome::Ret(0));
+        b.end().expect("the teardown ends the pinned init");
+        // The lab serves the next case as usual.
+        busy_case(&mut b);
+        b.end().unwrap();
+    }
+    assert_gone_within_a_second(&dir);
+}

@@ -242,6 +242,8 @@ fn shape(op: &Op, o: &Outcome) -> String {
         Outcome::Lock(LockReport::Held { .. }) => "a conflicting lock".into(),
         Outcome::Waited(i) => format!("a child with {}", i.code.name()),
         Outcome::Pid(_) => "a process group or session id".into(),
+        Outcome::Timer(r) if r.armed => "an armed timer".into(),
+        Outcome::Timer(_) => "a disarmed timer".into(),
     }
 }
 

@@ -507,6 +507,31 @@ pub const CATALOGUE: &[Behaviour] = &[
         &["seccomp/seccomp_bpf.c"],
         &["sec.no-new-privs", "sec.seccomp-filter"],
     ),
+    b(
+        "timer.itimers",
+        "alarm and the interval timers (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF) are per process: shared by threads, none in a fork child, kept by exec",
+        &["alarm03", "alarm07", "getitimer01", "setitimer01"],
+        &["timers/posix_timers.c"],
+        &[
+            "timer.new-process-has-none",
+            "timer.itimers-per-process",
+            "timer.alarm-is-itimer-real",
+            "timer.exec-keeps-itimers",
+        ],
+    ),
+    b(
+        "timer.posix",
+        "POSIX timers are per process, numbered from 0: shared by threads, none in a fork child (EINVAL for the parent's ids), deleted by exec",
+        &["timer_create01", "timer_delete02", "timer_gettime01", "timer_settime01"],
+        &["timers/posix_timers.c"],
+        &[
+            "timer.new-process-has-none",
+            "timer.posix-ids-per-process",
+            "timer.posix-timers-per-process",
+            "timer.sigev-none-disarmed-reads-last-expiry",
+            "timer.exec-deletes-posix-timers",
+        ],
+    ),
     // Process groups and sessions.
     b(
         "groups.inherited",

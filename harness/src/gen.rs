@@ -164,6 +164,8 @@ impl Mix {
                 (Mmap, 2),
                 (Munmap, 1),
                 (Mprotect, 1),
+                (Itimer, 1),
+                (PosixTimer, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -209,6 +211,8 @@ impl Mix {
                 (Mmap, 3),
                 (Munmap, 1),
                 (Mprotect, 2),
+                (Itimer, 2),
+                (PosixTimer, 2),
             ],
         }
     }
@@ -259,6 +263,8 @@ enum Kind {
     Mmap,
     Munmap,
     Mprotect,
+    Itimer,
+    PosixTimer,
 }
 
 impl Kind {
@@ -308,12 +314,19 @@ impl Kind {
             Kind::Mmap => &["mmap"],
             Kind::Munmap => &["munmap"],
             Kind::Mprotect => &["mprotect"],
+            Kind::Itimer => &["setitimer", "getitimer", "alarm"],
+            Kind::PosixTimer => &[
+                "timer_create",
+                "timer_settime",
+                "timer_gettime",
+                "timer_delete",
+            ],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 43] = [
+pub const GEN_OP_KINDS: [&str; 50] = [
     "fork",
     "exit",
     "wait",
@@ -357,6 +370,13 @@ pub const GEN_OP_KINDS: [&str; 43] = [
     "mmap",
     "munmap",
     "mprotect",
+    "setitimer",
+    "getitimer",
+    "alarm",
+    "timer_create",
+    "timer_settime",
+    "timer_gettime",
+    "timer_delete",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -513,6 +533,11 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             let taken = probe.step(&op, None).taken;
             if matches!(op.kind, OpKind::KillPgrp { .. })
                 && kills_parent_and_child(&snap, &probe.snapshot())
+            {
+                continue;
+            }
+            if matches!(op.kind, OpKind::Setpgid { .. })
+                && pins_a_pid_namespace(&probe, &probe.snapshot())
             {
                 continue;
             }
@@ -1313,6 +1338,8 @@ fn propose(
         Kind::CloseRange => crate::gen_inherit::close_range(src, &fds),
         Kind::Unshare => crate::gen_inherit::unshare(src),
         Kind::Seccomp => crate::gen_inherit::seccomp(src),
+        Kind::Itimer => crate::gen_timers::itimer(src),
+        Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }
@@ -1348,6 +1375,23 @@ fn kills_parent_and_child(before: &Snapshot, after: &Snapshot) -> bool {
             return false;
         };
         dead(c.task) && before.task(p).is_some_and(alive) && dead(p)
+    })
+}
+
+/// Whether a task is in a process group named by a task of a pid namespace it is not in
+/// below its own, or a namespace's init in a group named by another task of its namespace.
+/// Such a membership keeps a pid of that namespace in use, and a dying init waits in
+/// `zap_pid_ns_processes` until no pid but its own is (kernel/pid_namespace.c): it would
+/// never finish exiting, which the model does not follow (README, deliberate exceptions).
+fn pins_a_pid_namespace(model: &Model, snap: &Snapshot) -> bool {
+    let pidns = |t: u32| snap.task(t).and_then(|v| v.namespaces).map(|n| n.pid);
+    snap.tasks.iter().any(|v| {
+        let Some(forkspec_model::PidRef::Task(leader)) = v.group.map(|g| g.pgrp) else {
+            return false;
+        };
+        let group_of = v.thread_of.unwrap_or(v.task);
+        leader != group_of
+            && (pidns(leader) != pidns(v.task) || model.is_pid_namespace_init(v.task))
     })
 }
 
@@ -1668,6 +1712,40 @@ mod tests {
             }
         }
         assert!(fatal > 10, "{fatal} group kills ended a task");
+    }
+
+    /// No generated setpgid leaves a pid namespace pinned (an init that could never finish
+    /// exiting), while setpgid into a group named by another task still comes up, in cases
+    /// with pid namespaces too.
+    #[test]
+    fn no_setpgid_pins_a_pid_namespace() {
+        let profile = Profile::default();
+        let (mut joins, mut joins_with_pidns) = (0, 0);
+        for seed in 0..3000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            for op in &case.ops {
+                model.step(op, None);
+                if let OpKind::Setpgid { target, pgid } = op.kind {
+                    let snap = model.snapshot();
+                    assert!(!pins_a_pid_namespace(&model, &snap), "seed {seed}: {op}");
+                    let moved = target.unwrap_or(op.task);
+                    if pgid.is_some_and(|g| g != moved) {
+                        joins += 1;
+                        let classes: std::collections::BTreeSet<u64> = snap
+                            .tasks
+                            .iter()
+                            .filter_map(|t| t.namespaces.map(|n| n.pid))
+                            .collect();
+                        joins_with_pidns += usize::from(classes.len() > 1);
+                    }
+                }
+            }
+        }
+        assert!(
+            joins > 50 && joins_with_pidns > 5,
+            "{joins} joins, {joins_with_pidns} with pid namespaces"
+        );
     }
 
     /// Ops the model predicts to block come up, always with one sleeper at a time and only

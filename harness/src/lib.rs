@@ -19,6 +19,7 @@ pub mod gen;
 pub mod gen_groups;
 mod gen_inherit;
 mod gen_mm;
+mod gen_timers;
 pub mod interrupt;
 pub mod junit;
 pub mod lab;

@@ -261,6 +261,13 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Mmap { .. } => "mmap",
         Munmap { .. } => "munmap",
         Mprotect { .. } => "mprotect",
+        Setitimer { .. } => "setitimer",
+        Getitimer { .. } => "getitimer",
+        Alarm { .. } => "alarm",
+        TimerCreate { .. } => "timer_create",
+        TimerSettime { .. } => "timer_settime",
+        TimerGettime { .. } => "timer_gettime",
+        TimerDelete { .. } => "timer_delete",
     }
 }
 

@@ -13,6 +13,7 @@ pub mod obs;
 pub mod op;
 pub mod profile;
 pub mod protocol;
+pub mod timer;
 
 pub use model::{Model, Step};
 pub use obs::*;

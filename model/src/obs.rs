@@ -127,6 +127,8 @@ pub enum Outcome {
     /// `getpgid`, `getsid`, `setsid`: a process group or session id as the caller's pid
     /// namespace numbers it.
     Pid(PidRef),
+    /// `getitimer`, `timer_gettime`, `alarm`: whether the timer was armed, and its interval.
+    Timer(crate::timer::TimerReport),
 }
 
 /// A pid a system call returned (a process group or session id), as a label: the task whose
@@ -284,6 +286,7 @@ impl fmt::Display for Outcome {
                 write!(f, "= 0 t{} {} status {}", i.task, i.code.name(), i.status)
             }
             Outcome::Pid(p) => write!(f, "= {p}"),
+            Outcome::Timer(r) => write!(f, "= {r}"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,

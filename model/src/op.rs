@@ -6,6 +6,7 @@
 //! wire format of case files, traces and the backend protocol.
 
 use crate::obs::{Errno, Signal};
+pub use crate::timer::{Itimer, TimerClock, TimerNotify, TimerReport};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -883,7 +884,7 @@ pub enum OpKind {
         /// Number of pages.
         count: u32,
         /// Anonymous private or shared.
-        #[serde(default, skip_serializing_if = "is_default_map")]
+        #[serde(default, skip_serializing_if = "is_default")]
         map: MapKind,
         /// Protection.
         #[serde(default, skip_serializing_if = "Prot::is_default")]
@@ -914,6 +915,64 @@ pub enum OpKind {
         pgid: Option<TaskId>,
         /// Signal number (any number: out of range is EINVAL).
         sig: Signal,
+    },
+    /// `setitimer(which, &{interval, value}, NULL)` with whole seconds.
+    Setitimer {
+        /// The timer.
+        #[serde(default, skip_serializing_if = "is_default")]
+        which: Itimer,
+        /// `it_value` in seconds; 0 disarms.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        value_s: u32,
+        /// `it_interval` in seconds.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        interval_s: u32,
+    },
+    /// `getitimer(which, &v)`: the outcome is [`crate::Outcome::Timer`].
+    Getitimer {
+        /// The timer.
+        #[serde(default, skip_serializing_if = "is_default")]
+        which: Itimer,
+    },
+    /// `alarm(seconds)`: the outcome is [`crate::Outcome::Timer`], armed when an alarm was
+    /// pending (alarm(2) returns its seconds left, which depend on when the call ran).
+    Alarm {
+        /// Seconds; 0 cancels.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        seconds: u32,
+    },
+    /// `timer_create(clock, &sigevent, &id)`: the outcome is the id written back (`Ret`).
+    TimerCreate {
+        /// The clock.
+        #[serde(default, skip_serializing_if = "is_default")]
+        clock: TimerClock,
+        /// The notification.
+        #[serde(default, skip_serializing_if = "is_default")]
+        notify: TimerNotify,
+    },
+    /// `timer_settime(timer, 0, &{interval, value}, NULL)` with whole seconds.
+    TimerSettime {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
+        /// `it_value` in seconds; 0 disarms.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        value_s: u32,
+        /// `it_interval` in seconds.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        interval_s: u32,
+    },
+    /// `timer_gettime(timer, &v)`: the outcome is [`crate::Outcome::Timer`].
+    TimerGettime {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
+    },
+    /// `timer_delete(timer)`.
+    TimerDelete {
+        /// The timer id.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        timer: i32,
     },
     /// `waitid(idtype, id, &info, options, NULL)`: the outcome is what the kernel wrote into
     /// the `siginfo_t` ([`crate::Outcome::Waited`]), or 0 with `si_pid` 0 under `WNOHANG`.
@@ -980,8 +1039,8 @@ fn yes() -> bool {
     true
 }
 
-fn is_default_map(m: &MapKind) -> bool {
-    *m == MapKind::default()
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 fn is_zero_i64(v: &i64) -> bool {
@@ -1541,6 +1600,13 @@ impl fmt::Display for Op {
                 write!(f, "setpgid({}, {})", PidArg(*target), PidArg(*pgid))
             }
             OpKind::Getpgid { target } => write!(f, "getpgid({})", PidArg(*target)),
+            OpKind::Setitimer { .. }
+            | OpKind::Getitimer { .. }
+            | OpKind::Alarm { .. }
+            | OpKind::TimerCreate { .. }
+            | OpKind::TimerSettime { .. }
+            | OpKind::TimerGettime { .. }
+            | OpKind::TimerDelete { .. } => crate::timer::display_op(&self.kind, f),
             OpKind::Setsid => write!(f, "setsid()"),
             OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
             OpKind::Mmap {

@@ -1737,6 +1737,7 @@ impl Case {
         let end = Instant::now() + bound;
         let start = Instant::now();
         for t in &self.tasks {
+            let pinned = !self.groups.is_empty() && t.nspid.len() > 1 && t.nspid.last() == Some(&1);
             let Some(fd) = &t.pidfd else {
                 // Without a pidfd /proc tells. An orphan adopted outside the lab (no
                 // subreaper) is no child to reap below, and until it is gone it can still
@@ -1744,6 +1745,9 @@ impl Case {
                 // at the pending SIGKILL), the next case's, and die without answering.
                 if t.life != Reaped {
                     while !proc_exited(t.pid, t.thread) && Instant::now() < end {
+                        if pinned {
+                            unpin_namespace_init(t.pid);
+                        }
                         std::thread::sleep(proc_tick(start, end));
                     }
                 }
@@ -1754,12 +1758,17 @@ impl Case {
                 if now >= end {
                     break;
                 }
+                if pinned {
+                    unpin_namespace_init(t.pid);
+                }
                 let mut p = libc::pollfd {
                     fd: fd.as_raw_fd(),
                     events: libc::POLLIN,
                     revents: 0,
                 };
                 let ms = (end - now).as_millis().max(1) as i32;
+                // A pinned init is looked at again once the lab may have adopted it.
+                let ms = if pinned { ms.min(PINNED_LOOK_MS) } else { ms };
                 // SAFETY: poll on one local pollfd.
                 let r = unsafe { libc::poll(&mut p, 1, ms) };
                 if r != 0
@@ -1800,6 +1809,23 @@ impl Case {
         }
         self.board.clear();
         err.map_or(Ok(()), Err)
+    }
+}
+
+/// How often the teardown retries [`unpin_namespace_init`] while the init lives.
+const PINNED_LOOK_MS: i32 = 10;
+
+/// A dying pid namespace init waits in `zap_pid_ns_processes` until no pid of its namespace
+/// but its own is in use, and its own membership of a process group named by another task of
+/// the namespace (setpgid) keeps that pid in use: it would never finish exiting
+/// (kernel/pid_namespace.c; `free_pid` wakes it). Once the lab has adopted it (its parent
+/// died), the lab moves it to a group of its own, which lets it go (setpgid checks neither
+/// that the child is exiting nor its pid namespace). Harmless otherwise: ESRCH while it is not
+/// the lab's child, EPERM for a session leader.
+fn unpin_namespace_init(pid: i32) {
+    // SAFETY: setpgid with plain values on a task of the case that is being killed.
+    unsafe {
+        libc::setpgid(pid, pid);
     }
 }
 

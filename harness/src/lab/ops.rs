@@ -71,6 +71,15 @@ pub enum Expect {
     /// mmap with `MAP_FIXED_NOREPLACE` at this address: 0 when the mapping landed there
     /// (the address itself is the lab's choice, not the op's outcome).
     MappedAt(u64),
+    /// getitimer, timer_gettime: `data` holds `{interval, value}`, each a count of seconds
+    /// and one of `sub_unit` nanoseconds.
+    Itimer {
+        /// Nanoseconds per unit of the second word (1000 for a `timeval`, 1 for a
+        /// `timespec`).
+        sub_unit: u64,
+    },
+    /// alarm: `ret` is the seconds left of the alarm it replaced.
+    Alarm,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -542,6 +551,16 @@ pub fn encode(
         } => super::ops_inherit::encode_close_range(*first, *last, *cloexec, *unshare)?,
         OpKind::Unshare { flags } => super::ops_inherit::encode_unshare(*flags),
         OpKind::Seccomp { errno } => super::ops_inherit::encode_seccomp(*errno),
+        OpKind::Setitimer { .. }
+        | OpKind::Getitimer { .. }
+        | OpKind::Alarm { .. }
+        | OpKind::TimerCreate { .. }
+        | OpKind::TimerSettime { .. }
+        | OpKind::TimerGettime { .. }
+        | OpKind::TimerDelete { .. } => match super::ops_timers::encode(op) {
+            Some(c) => c,
+            None => return Err(format!("{op:?}: no timer command")),
+        },
         OpKind::Setpgid { .. }
         | OpKind::Getpgid { .. }
         | OpKind::Setsid
@@ -749,6 +768,8 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         Expect::IntOut => Outcome::Ret(i64::from(i32::from_ne_bytes([
             r.data[0], r.data[1], r.data[2], r.data[3],
         ]))),
+        Expect::Itimer { sub_unit } => super::ops_timers::report(r, sub_unit),
+        Expect::Alarm => super::ops_timers::alarm_report(r),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
             let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);

@@ -19,6 +19,7 @@ impl Model {
     // rule: exec.unshares-and-closes-cloexec
     // rule: exec.releases-mm
     // rule: exec.unshares-sighand
+    // rule: timer.exec-keeps-itimers
     /// A successful `execve` by `t`, in the kernel's order:
     /// 1. `de_thread`: every other thread of the group dies without a zombie; a non-leader
     ///    caller takes the leader's place (its pid, its parent, its position in the parent's
@@ -32,9 +33,14 @@ impl Model {
     ///    so a copy-on-write partner becomes the sole owner of its frames.
     /// 4. `setup_new_exec` → `flush_signal_handlers(current, 0)`: caught signals return to
     ///    the default; ignored ones stay ignored; the mask and pending signals are kept.
+    ///
+    /// The process's alarm and interval timers are kept: they live in the `signal_struct`,
+    /// which exec keeps (alarm(2), getitimer(2)); its POSIX timers are deleted
+    /// (`exit_itimers`, [`super::timers::GroupTimers::exec`]).
     pub(super) fn op_exec(&mut self, t: TaskId) -> Outcome {
         self.exec_de_thread(t);
         let me = t as usize;
+        self.tasks[me].timers.exec();
         self.tasks[me].exit_signal = SIGCHLD;
         // begin_new_exec: children made before this exec send SIGCHLD whatever their exit
         // signal (rule sig.exit-signal-after-parent-exec).
@@ -121,6 +127,8 @@ impl Model {
             let leader = tgid as usize;
             // The subreaper flag belongs to the signal_struct, which the caller keeps.
             self.tasks[t as usize].child_subreaper = self.tasks[leader].child_subreaper;
+            // So do the timers (rule timer.exec-deletes-posix-timers).
+            self.tasks[t as usize].timers = std::mem::take(&mut self.tasks[leader].timers);
             // The group's shared pending set lives on the leader in this model.
             let shared = std::mem::take(&mut self.tasks[leader].shared_pending);
             self.tasks[t as usize].shared_pending |= shared;

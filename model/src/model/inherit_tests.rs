@@ -1,8 +1,12 @@
-//! Unit tests of the inherited state: child subreaper and parent-death signal.
+//! Unit tests of the inherited state: child subreaper, parent-death signal, close_range,
+//! unshare, seccomp, timers.
 
 use super::*;
 use crate::obs::{Errno, ExitStatus, Outcome, Parent, Signal, TaskState};
-use crate::op::{CloneEntry, CloneFlags, CloneOp, OpKind, PrctlOption, SigAction, UnshareFlags};
+use crate::op::{
+    CloneEntry, CloneFlags, CloneOp, Itimer, OpKind, PrctlOption, SigAction, TimerClock,
+    TimerNotify, TimerReport, UnshareFlags,
+};
 
 fn model() -> Model {
     Model::new(CaseConfig { pages: 8 }, &Profile::default())
@@ -486,4 +490,128 @@ fn a_process_dying_of_a_signal_drops_its_parent_death_signal() {
         state(&m, t1),
         Some(TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM)))
     );
+}
+
+fn getitimer(m: &mut Model, t: TaskId, which: Itimer) -> Outcome {
+    run(m, t, OpKind::Getitimer { which })
+}
+
+fn setitimer(m: &mut Model, t: TaskId, which: Itimer, value_s: u32, interval_s: u32) {
+    let op = OpKind::Setitimer {
+        which,
+        value_s,
+        interval_s,
+    };
+    assert_eq!(run(m, t, op), Outcome::Ret(0));
+}
+
+fn timer(armed: bool, interval_s: u32) -> Outcome {
+    Outcome::Timer(TimerReport::new(armed, interval_s))
+}
+
+fn timer_create(m: &mut Model, t: TaskId, notify: TimerNotify) -> Outcome {
+    let clock = TimerClock::Monotonic;
+    run(m, t, OpKind::TimerCreate { clock, notify })
+}
+
+fn timer_settime(m: &mut Model, t: TaskId, timer: i32, value_s: u32, interval_s: u32) -> Outcome {
+    let op = OpKind::TimerSettime {
+        timer,
+        value_s,
+        interval_s,
+    };
+    run(m, t, op)
+}
+
+fn timer_gettime(m: &mut Model, t: TaskId, timer: i32) -> Outcome {
+    run(m, t, OpKind::TimerGettime { timer })
+}
+
+// covers: timer.itimers
+#[test]
+fn itimers_and_alarm_are_per_process_none_after_fork_kept_by_exec() {
+    let mut m = model();
+    setitimer(&mut m, 0, Itimer::Real, 1000, 5);
+    setitimer(&mut m, 0, Itimer::Virtual, 2000, 3);
+    let th = thread(&mut m, 0);
+    // A thread reads and sets the process's timers.
+    assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(true, 5));
+    setitimer(&mut m, th, Itimer::Prof, 3000, 0);
+    assert_eq!(getitimer(&mut m, 0, Itimer::Prof), timer(true, 0));
+    let c = fork(&mut m, th);
+    for which in Itimer::ALL {
+        assert_eq!(getitimer(&mut m, c, which), timer(false, 0), "{which:?}");
+    }
+    assert_eq!(
+        run(&mut m, c, OpKind::Alarm { seconds: 0 }),
+        timer(false, 0)
+    );
+    // Exec by a thread keeps the process's timers.
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(true, 5));
+    assert_eq!(getitimer(&mut m, th, Itimer::Virtual), timer(true, 3));
+    // A zero value disarms: ITIMER_REAL drops its interval, the CPU-time timers keep it.
+    setitimer(&mut m, th, Itimer::Real, 0, 9);
+    setitimer(&mut m, th, Itimer::Virtual, 0, 9);
+    assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(false, 0));
+    assert_eq!(getitimer(&mut m, th, Itimer::Virtual), timer(false, 9));
+    // alarm sets ITIMER_REAL without an interval and reports whether one was pending.
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 1000 }),
+        timer(false, 0)
+    );
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 1200 }),
+        timer(true, 0)
+    );
+    setitimer(&mut m, th, Itimer::Real, 1000, 4);
+    assert_eq!(
+        run(&mut m, th, OpKind::Alarm { seconds: 0 }),
+        timer(true, 0)
+    );
+    assert_eq!(getitimer(&mut m, th, Itimer::Real), timer(false, 0));
+}
+
+// covers: timer.posix
+#[test]
+fn posix_timers_are_per_process_not_inherited_and_deleted_by_exec() {
+    let mut m = model();
+    assert_eq!(
+        timer_create(&mut m, 0, TimerNotify::Signal),
+        Outcome::Ret(0)
+    );
+    let th = thread(&mut m, 0);
+    assert_eq!(timer_create(&mut m, th, TimerNotify::None), Outcome::Ret(1));
+    // A bad signal is EINVAL after the id was taken.
+    let einval = Outcome::Err(Errno::EINVAL);
+    assert_eq!(timer_create(&mut m, 0, TimerNotify::BadSignal), einval);
+    assert_eq!(timer_settime(&mut m, th, 0, 1000, 2), Outcome::Ret(0));
+    assert_eq!(timer_gettime(&mut m, 0, 0), timer(true, 2));
+    assert_eq!(timer_gettime(&mut m, 0, 1), timer(false, 0));
+    assert_eq!(timer_gettime(&mut m, 0, 2), einval);
+    // The fork child has none; its own numbering starts at 0.
+    let c = fork(&mut m, 0);
+    assert_eq!(timer_gettime(&mut m, c, 0), einval);
+    assert_eq!(run(&mut m, c, OpKind::TimerDelete { timer: 1 }), einval);
+    assert_eq!(
+        timer_create(&mut m, c, TimerNotify::Signal),
+        Outcome::Ret(0)
+    );
+    assert_eq!(timer_gettime(&mut m, c, 0), timer(false, 0));
+    assert_eq!(timer_gettime(&mut m, 0, 0), timer(true, 2));
+    // A disarmed SIGEV_NONE timer still reads the expiry of its last arming.
+    assert_eq!(timer_settime(&mut m, 0, 1, 1000, 0), Outcome::Ret(0));
+    assert_eq!(timer_settime(&mut m, 0, 1, 0, 7), Outcome::Ret(0));
+    assert_eq!(timer_gettime(&mut m, 0, 1), timer(true, 0));
+    assert_eq!(timer_settime(&mut m, 0, 0, 0, 7), Outcome::Ret(0));
+    assert_eq!(timer_gettime(&mut m, 0, 0), timer(false, 0));
+    assert_eq!(
+        run(&mut m, th, OpKind::TimerDelete { timer: 0 }),
+        Outcome::Ret(0)
+    );
+    assert_eq!(timer_gettime(&mut m, 0, 0), einval);
+    // Exec deletes the rest; the numbering goes on.
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(timer_gettime(&mut m, th, 1), einval);
+    assert_eq!(timer_create(&mut m, th, TimerNotify::None), Outcome::Ret(3));
 }

@@ -32,6 +32,7 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_groups;
+mod timers;
 mod unshare;
 #[cfg(test)]
 mod version_tests;
@@ -196,6 +197,12 @@ impl Model {
     /// the machine): true as well for a label that does not exist.
     pub fn in_lab_uts(&self, t: TaskId) -> bool {
         self.tasks.get(t as usize).is_none_or(|x| x.ns.uts == 0)
+    }
+
+    /// Whether task `t` is the init of a pid namespace (the child of a `CLONE_NEWPID`
+    /// clone, or a thread its role passed to).
+    pub fn is_pid_namespace_init(&self, t: TaskId) -> bool {
+        self.tasks.get(t as usize).is_some_and(|x| x.ns_init)
     }
 
     /// The configuration.
@@ -475,6 +482,21 @@ impl Model {
             OpKind::Setsid => self.op_setsid(t),
             OpKind::Getsid { target } => self.op_getpgid(t, *target, true),
             OpKind::KillPgrp { pgid, sig } => self.op_kill_pgrp(t, *pgid, *sig),
+            OpKind::Setitimer {
+                which,
+                value_s,
+                interval_s,
+            } => self.op_setitimer(t, *which, *value_s, *interval_s),
+            OpKind::Getitimer { which } => self.op_getitimer(t, *which),
+            OpKind::Alarm { seconds } => self.op_alarm(t, *seconds),
+            OpKind::TimerCreate { clock, notify } => self.op_timer_create(t, *clock, *notify),
+            OpKind::TimerSettime {
+                timer,
+                value_s,
+                interval_s,
+            } => self.op_timer_settime(t, *timer, *value_s, *interval_s),
+            OpKind::TimerGettime { timer } => self.op_timer_gettime(t, *timer),
+            OpKind::TimerDelete { timer } => self.op_timer_delete(t, *timer),
         };
         let outcome = match outcome {
             Outcome::Killed(sig) if sig == Signal::SIGSEGV || sig == Signal::SIGBUS => {
@@ -622,5 +644,12 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Getpgid { .. }
             | OpKind::Setsid
             | OpKind::Getsid { .. }
+            | OpKind::Setitimer { .. }
+            | OpKind::Getitimer { .. }
+            | OpKind::Alarm { .. }
+            | OpKind::TimerCreate { .. }
+            | OpKind::TimerSettime { .. }
+            | OpKind::TimerGettime { .. }
+            | OpKind::TimerDelete { .. }
     )
 }

@@ -127,6 +127,8 @@ pub(super) struct Task {
     pub(super) session_leader: bool,
     /// `PF_FORKNOEXEC`: set by fork, cleared by exec.
     pub(super) forknoexec: bool,
+    /// Alarm, interval timers and POSIX timers of the process (used on the group leader).
+    pub(super) timers: super::timers::GroupTimers,
 }
 
 impl Task {
@@ -168,6 +170,7 @@ impl Task {
             sid: None,
             session_leader: false,
             forknoexec: true,
+            timers: Default::default(),
         }
     }
 
@@ -357,6 +360,9 @@ impl Model {
             sid: self.session_of(t),
             session_leader: false,
             forknoexec: true,
+            // copy_signal: a new process's signal_struct starts zeroed, without timers; a
+            // thread's are its group's (rule timer.new-process-has-none).
+            timers: Default::default(),
         });
         if !thread {
             if let Parent::Task(p) = parent {
