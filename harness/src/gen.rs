@@ -1641,7 +1641,8 @@ mod tests {
     #[test]
     fn the_standard_mix_draws_every_kind_flag_region_and_advice() {
         use forkspec_model::{Advice, CloneEntry, CloneFlags, Region};
-        let [kinds, flags, regions, advice, woken] = drawn(5000);
+        // 8000 cases since the mix grew (mappings, timers): the same requirements.
+        let [kinds, flags, regions, advice, woken] = drawn(8000);
         let all: std::collections::BTreeSet<String> =
             GEN_OP_KINDS.iter().map(|k| k.to_string()).collect();
         assert_eq!(
@@ -1721,7 +1722,8 @@ mod tests {
     fn no_setpgid_pins_a_pid_namespace() {
         let profile = Profile::default();
         let (mut joins, mut joins_with_pidns) = (0, 0);
-        for seed in 0..3000 {
+        // More seeds since the mix grew (mappings, timers): the same thresholds.
+        for seed in 0..5000 {
             let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             for op in &case.ops {
