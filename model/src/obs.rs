@@ -905,6 +905,61 @@ mod tests {
         }
     }
 
+    /// Frame classes need both pagemap and PFNs: without pagemap a frame is dropped even
+    /// where PFNs would be readable.
+    #[test]
+    fn mask_drops_frames_without_pagemap_even_with_pfns() {
+        use crate::profile::Capabilities;
+        let page = Page {
+            mapped: true,
+            present: true,
+            exclusive: true,
+            value: Some(7),
+            frame: Some(Frame::Class(3)),
+        };
+        let mut t = task(0, Parent::Reaper);
+        t.memory = vec![RegionView {
+            region: crate::op::Region::AnonPrivate,
+            pages: vec![page],
+        }];
+        let snap = Snapshot {
+            tasks: vec![t],
+            ..Snapshot::default()
+        };
+        let mut no_pagemap = snap.clone();
+        no_pagemap.mask(Capabilities {
+            pagemap: false,
+            ..Capabilities::ALL
+        });
+        let p = no_pagemap.tasks[0].memory[0].pages[0];
+        assert_eq!((p.present, p.value, p.frame), (false, None, None));
+        let mut no_pfn = snap.clone();
+        no_pfn.mask(Capabilities {
+            pfn: false,
+            ..Capabilities::ALL
+        });
+        let p = no_pfn.tasks[0].memory[0].pages[0];
+        assert_eq!((p.present, p.value, p.frame), (true, Some(7), None));
+    }
+
+    /// Every `CLD_*` code reads back as itself; anything else is no code.
+    #[test]
+    fn child_codes_come_from_their_kernel_numbers() {
+        let all = [
+            ChildCode::Exited,
+            ChildCode::Killed,
+            ChildCode::Dumped,
+            ChildCode::Trapped,
+            ChildCode::Stopped,
+            ChildCode::Continued,
+        ];
+        for (i, c) in all.iter().enumerate() {
+            assert_eq!(ChildCode::from_raw(i as i32 + 1), Some(*c));
+        }
+        assert_eq!(ChildCode::from_raw(0), None);
+        assert_eq!(ChildCode::from_raw(7), None);
+    }
+
     /// Each capability a backend lacks removes exactly its own observations; with all of
     /// them a snapshot is unchanged.
     #[test]

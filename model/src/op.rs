@@ -1688,6 +1688,71 @@ impl fmt::Display for ByteStr<'_> {
 mod tests {
     use super::*;
 
+    /// The shrinker renumbers a kill's group like setpgid's and getpgid's task arguments.
+    #[test]
+    fn task_args_of_the_group_ops_are_the_labels_they_name() {
+        let mut kill = OpKind::KillPgrp {
+            pgid: Some(3),
+            sig: crate::obs::Signal::SIGTERM,
+        };
+        for a in kill.task_args_mut() {
+            *a = 1;
+        }
+        assert_eq!(
+            kill,
+            OpKind::KillPgrp {
+                pgid: Some(1),
+                sig: crate::obs::Signal::SIGTERM
+            }
+        );
+        let mut own = OpKind::KillPgrp {
+            pgid: None,
+            sig: crate::obs::Signal::SIGTERM,
+        };
+        assert!(own.task_args_mut().is_empty());
+        let mut set = OpKind::Setpgid {
+            target: Some(2),
+            pgid: Some(4),
+        };
+        assert_eq!(set.task_args_mut().len(), 2);
+    }
+
+    /// Each prctl option prints as its `PR_*` constant, each a different one.
+    #[test]
+    fn prctl_options_are_named_by_their_constants() {
+        let names: std::collections::BTreeSet<&str> =
+            PrctlOption::ALL.iter().map(|o| o.name()).collect();
+        assert_eq!(names.len(), PrctlOption::ALL.len());
+        assert!(names.iter().all(|n| n.starts_with("PR_")), "{names:?}");
+        assert_eq!(
+            PrctlOption::SetChildSubreaper.name(),
+            "PR_SET_CHILD_SUBREAPER"
+        );
+        assert_eq!(PrctlOption::GetSeccomp.name(), "PR_GET_SECCOMP");
+    }
+
+    /// A clone3 op prints a stack or a stack size passed alone, and nothing when both are.
+    #[test]
+    fn clone3_display_names_a_stack_without_its_size() {
+        let op = |stack, stack_size| Op {
+            task: 0,
+            kind: OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone3,
+                flags: CloneFlags::VM,
+                exit_signal: 17,
+                args: Clone3Args {
+                    stack,
+                    stack_size,
+                    ..Clone3Args::default()
+                },
+            }),
+        };
+        assert!(!op(true, true).to_string().contains("stack="));
+        assert!(!op(false, false).to_string().contains("stack="));
+        let alone = op(true, false).to_string();
+        assert!(alone.contains("stack=true stack_size=false"), "{alone}");
+    }
+
     #[test]
     fn wait_options_survive_a_round_trip_and_are_left_out_only_when_empty() {
         for options in [

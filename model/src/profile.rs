@@ -254,6 +254,24 @@ impl Capabilities {
 mod tests {
     use super::*;
 
+    /// The profile line of every report names the user, the kernel and the case file system.
+    #[test]
+    fn describe_names_the_user_kernel_and_file_system() {
+        let root = Profile::default();
+        assert_eq!(
+            root.describe(),
+            "root (CAP_SYS_ADMIN), kernel 6.18, cases on tmpfs"
+        );
+        let user = Profile {
+            uid: 65534,
+            cap_sys_admin: false,
+            kernel: (6, 1),
+            kernel_sublevel: 57,
+            ..Profile::default()
+        };
+        assert_eq!(user.describe(), "uid 65534, kernel 6.1.57, cases on tmpfs");
+    }
+
     #[test]
     fn each_missing_capability_has_its_not_compared_entry() {
         assert!(Capabilities::ALL.missing().is_empty());

@@ -2179,3 +2179,47 @@ fn a_namespace_init_is_not_killed_by_a_default_action_from_inside() {
     assert_eq!(kill(&mut m, init, child, Signal::SIGTERM), Outcome::Ret(0));
     assert_ne!(m.snapshot().task(child).unwrap().state, TaskState::Live);
 }
+
+/// copy_struct_from_user: bytes of `clone_args` past the 88 this kernel knows must be zero;
+/// at or below 88 there are none to check.
+#[test]
+fn clone3_tail_bytes_count_only_past_the_known_size() {
+    use crate::op::{Clone3Args, CloneEntry, CloneFlags as F, CloneOp};
+    let op = |size| CloneOp {
+        entry: CloneEntry::Clone3,
+        flags: F::VM,
+        exit_signal: 17,
+        args: Clone3Args {
+            size,
+            tail_nonzero: true,
+            ..Clone3Args::default()
+        },
+    };
+    assert!(clone::decode(&op(80)).is_ok());
+    assert!(clone::decode(&op(88)).is_ok());
+    assert_eq!(clone::decode(&op(96)).err(), Some(Errno::E2BIG));
+}
+
+/// Without CAP_SYS_ADMIN a clone that makes no namespace needs no privilege; one that makes
+/// a namespace is EPERM.
+#[test]
+fn only_namespace_flags_need_cap_sys_admin() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let profile = Profile {
+        uid: 1000,
+        cap_sys_admin: false,
+        userns: false,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &profile);
+    let clone = |flags| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags,
+            exit_signal: 17,
+            args: Default::default(),
+        })
+    };
+    assert_eq!(run(&mut m, 0, clone(F::FILES)), Outcome::Child(1));
+    assert_eq!(run(&mut m, 0, clone(F::NEWUTS)), Outcome::Err(Errno::EPERM));
+}
