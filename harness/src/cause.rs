@@ -198,6 +198,7 @@ fn entry_point(op: &Op, allowed: &[Outcome], actual: &Outcome) -> String {
         OpKind::Fcntl { cmd, .. } => format!("fcntl({})", fcntl_name(cmd)),
         OpKind::Madvise { advice, .. } => format!("madvise({})", advice_name(*advice)),
         OpKind::Prctl { option, .. } => format!("prctl({})", option.name()),
+        OpKind::Mmap { map, .. } => format!("mmap({map:?})"),
         OpKind::MemRead { region, .. } | OpKind::MemWrite { region, .. } => {
             // Whether a load or store dies depends on the mapping, not on its sharing.
             let death = |o: &Outcome| matches!(o, Outcome::Killed(_) | Outcome::Died);
@@ -279,6 +280,8 @@ fn sharing(r: Region) -> &'static str {
     match r {
         Region::AnonPrivate | Region::FilePrivate => "private",
         Region::AnonShared | Region::FileShared => "shared",
+        // A page of a mapping an mmap op made: its sharing is the op's choice.
+        Region::Mapped => "new",
     }
 }
 

@@ -160,6 +160,41 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &["mem.madvise-flags-split-and-merge"],
     ),
+    // Mappings changed after fork.
+    b(
+        "mm.after-fork-per-process",
+        "mmap and munmap in one process after fork leave the other's mappings alone; a MAP_SHARED|MAP_ANONYMOUS mapping made after fork is the maker's alone (the other has nothing there), one made before stays shared",
+        &["munmap01", "mmap01"],
+        &[],
+        &[
+            "mm.mmap-after-fork-private-to-maker",
+            "mm.munmap-unmaps-caller-only",
+        ],
+    ),
+    b(
+        "mm.mprotect",
+        "mprotect in one process: a store to a read-only page and any access to a PROT_NONE page is SIGSEGV there only; children forked later inherit the protection",
+        &["mprotect02", "mprotect03"],
+        &[],
+        &["mm.mprotect-access-sigsegv"],
+    ),
+    b(
+        "mm.mapping-errors",
+        "MAP_FIXED_NOREPLACE over a mapped page is EEXIST and maps nothing; zero lengths (EINVAL for mmap and munmap); mprotect over a hole is ENOMEM after changing what precedes it",
+        &["mmap17", "mprotect01", "munmap03"],
+        &["mm/map_fixed_noreplace.c"],
+        &[
+            "mm.mmap-fixed-noreplace-eexist",
+            "mm.mprotect-hole-enomem",
+        ],
+    ),
+    b(
+        "mm.clone-vm-mappings",
+        "CLONE_VM and vfork children share the address space: mmap, munmap and mprotect by either change it for both; a vfork child's mapping stays with the parent after the child's exec",
+        &[],
+        &[],
+        &["mm.clone-vm-shares-mapping-changes"],
+    ),
     // File descriptors.
     b(
         "fd.inherited",

@@ -105,6 +105,9 @@ impl Mix {
                 (Write, 1),
                 (Pipe, 1),
                 (Waitid, 3),
+                (Mmap, 4),
+                (Munmap, 1),
+                (Mprotect, 2),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -158,6 +161,9 @@ impl Mix {
                 (CloseRange, 2),
                 (Unshare, 3),
                 (Seccomp, 1),
+                (Mmap, 2),
+                (Munmap, 1),
+                (Mprotect, 1),
                 (Itimer, 1),
                 (PosixTimer, 1),
             ],
@@ -206,6 +212,9 @@ impl Mix {
                 (PidfdSendSignal, 1),
                 (PidfdGetfd, 1),
                 (Poll, 1),
+                (Mmap, 3),
+                (Munmap, 1),
+                (Mprotect, 2),
                 (Itimer, 2),
                 (PosixTimer, 2),
             ],
@@ -259,6 +268,9 @@ enum Kind {
     PidfdSendSignal,
     PidfdGetfd,
     Poll,
+    Mmap,
+    Munmap,
+    Mprotect,
     Itimer,
     PosixTimer,
 }
@@ -311,6 +323,9 @@ impl Kind {
             Kind::PidfdSendSignal => &["pidfd_send_signal"],
             Kind::PidfdGetfd => &["pidfd_getfd"],
             Kind::Poll => &["poll"],
+            Kind::Mmap => &["mmap"],
+            Kind::Munmap => &["munmap"],
+            Kind::Mprotect => &["mprotect"],
             Kind::Itimer => &["setitimer", "getitimer", "alarm"],
             Kind::PosixTimer => &[
                 "timer_create",
@@ -323,7 +338,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 51] = [
+pub const GEN_OP_KINDS: [&str; 54] = [
     "fork",
     "exit",
     "wait",
@@ -368,6 +383,9 @@ pub const GEN_OP_KINDS: [&str; 51] = [
     "pidfd_send_signal",
     "pidfd_getfd",
     "poll",
+    "mmap",
+    "munmap",
+    "mprotect",
     "setitimer",
     "getitimer",
     "alarm",
@@ -814,6 +832,7 @@ fn propose(
     created: u32,
     own_uts: bool,
 ) -> Option<Op> {
+    let slot = &model.slot_pages(task);
     let weights: Vec<(Kind, u32)> = cfg
         .mix
         .weights()
@@ -982,15 +1001,27 @@ fn propose(
             };
             OpKind::Waitid { target, options }
         }
-        Kind::MemWrite => OpKind::MemWrite {
-            region: region(src),
-            page: src.below(pages),
-            byte: 1 + src.below(255) as u8,
+        Kind::MemWrite => {
+            let byte = 1 + src.below(255) as u8;
+            match crate::gen_mm::access(src, slot, Some(byte)) {
+                Some(op) => op,
+                None => OpKind::MemWrite {
+                    region: region(src),
+                    page: src.below(pages),
+                    byte,
+                },
+            }
+        }
+        Kind::MemRead => match crate::gen_mm::access(src, slot, None) {
+            Some(op) => op,
+            None => OpKind::MemRead {
+                region: region(src),
+                page: src.below(pages),
+            },
         },
-        Kind::MemRead => OpKind::MemRead {
-            region: region(src),
-            page: src.below(pages),
-        },
+        Kind::Mmap => crate::gen_mm::mmap(src, slot),
+        Kind::Munmap => crate::gen_mm::munmap(src, slot),
+        Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);
@@ -1657,7 +1688,8 @@ mod tests {
     #[test]
     fn the_standard_mix_draws_every_kind_flag_region_and_advice() {
         use forkspec_model::{Advice, CloneEntry, CloneFlags, Region};
-        let [kinds, flags, regions, advice, woken] = drawn(5000);
+        // 8000 cases since the mix grew (mappings, timers): the same requirements.
+        let [kinds, flags, regions, advice, woken] = drawn(8000);
         let all: std::collections::BTreeSet<String> =
             GEN_OP_KINDS.iter().map(|k| k.to_string()).collect();
         assert_eq!(
@@ -1673,8 +1705,12 @@ mod tests {
                 assert!(flags.contains(&pair), "never drawn: {pair}");
             }
         }
-        let all: std::collections::BTreeSet<String> =
-            Region::ALL.iter().map(|r| format!("{r:?}")).collect();
+        // The four regions and the mapping slot (loads and stores of mmap'ed pages).
+        let all: std::collections::BTreeSet<String> = Region::ALL
+            .iter()
+            .chain(&[Region::Mapped])
+            .map(|r| format!("{r:?}"))
+            .collect();
         assert_eq!(regions, all);
         let all: std::collections::BTreeSet<String> = [
             Advice::DontFork,
@@ -1733,7 +1769,8 @@ mod tests {
     fn no_setpgid_pins_a_pid_namespace() {
         let profile = Profile::default();
         let (mut joins, mut joins_with_pidns) = (0, 0);
-        for seed in 0..3000 {
+        // More seeds since the mix grew (mappings, timers): the same thresholds.
+        for seed in 0..5000 {
             let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             for op in &case.ops {

@@ -18,6 +18,7 @@ pub mod deadline;
 pub mod gen;
 pub mod gen_groups;
 mod gen_inherit;
+mod gen_mm;
 pub mod gen_pidfd;
 mod gen_timers;
 pub mod interrupt;

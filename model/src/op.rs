@@ -16,7 +16,8 @@ pub type TaskId = u32;
 /// A raw file descriptor number as the program sees it.
 pub type Fd = i32;
 
-/// The four memory regions every case maps before its first op (DESIGN §3).
+/// The four memory regions every case maps before its first op (DESIGN §3), and the slot
+/// where `mmap` ops place mappings of their own ([`Region::Mapped`]).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Region {
@@ -28,6 +29,64 @@ pub enum Region {
     FilePrivate,
     /// `MAP_SHARED` over the case's `data` file.
     FileShared,
+    /// The mapping slot: [`SLOT_PAGES`] pages where nothing is mapped at case start, far from
+    /// the four regions, where [`OpKind::Mmap`], [`OpKind::Munmap`] and [`OpKind::Mprotect`]
+    /// work. Snapshots leave it out (its pages are observed by the ops that touch them).
+    Mapped,
+}
+
+/// Pages of the mapping slot ([`Region::Mapped`]) the mapping ops may name.
+pub const SLOT_PAGES: u32 = 16;
+
+/// The kind of a new mapping an [`OpKind::Mmap`] makes: anonymous, private or shared.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MapKind {
+    /// `MAP_PRIVATE | MAP_ANONYMOUS`.
+    #[default]
+    AnonPrivate,
+    /// `MAP_SHARED | MAP_ANONYMOUS`: a new shmem object of its own, shared with the fork
+    /// children made after the mmap only.
+    AnonShared,
+}
+
+impl MapKind {
+    /// The region whose kind of memory the mapping is.
+    pub fn region(self) -> Region {
+        match self {
+            MapKind::AnonPrivate => Region::AnonPrivate,
+            MapKind::AnonShared => Region::AnonShared,
+        }
+    }
+}
+
+/// The protection of a mapping (`PROT_*`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Prot {
+    /// `PROT_READ | PROT_WRITE`.
+    #[default]
+    ReadWrite,
+    /// `PROT_READ`: a store is SIGSEGV.
+    Read,
+    /// `PROT_NONE`: any access is SIGSEGV.
+    None,
+}
+
+impl Prot {
+    /// The `PROT_*` bits.
+    pub fn bits(self) -> u64 {
+        match self {
+            Prot::ReadWrite => 3,
+            Prot::Read => 1,
+            Prot::None => 0,
+        }
+    }
+
+    /// Whether it is the default, `PROT_READ | PROT_WRITE`.
+    pub fn is_default(&self) -> bool {
+        *self == Prot::ReadWrite
+    }
 }
 
 impl Region {
@@ -816,6 +875,37 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target: Option<TaskId>,
     },
+    /// `mmap(slot page first, count pages, prot, MAP_FIXED_NOREPLACE | kind, -1, 0)` in the
+    /// mapping slot ([`Region::Mapped`]): returns 0 when the mapping lands at its place,
+    /// EEXIST when a page of the range is mapped already.
+    Mmap {
+        /// First slot page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+        /// Anonymous private or shared.
+        #[serde(default, skip_serializing_if = "is_default")]
+        map: MapKind,
+        /// Protection.
+        #[serde(default, skip_serializing_if = "Prot::is_default")]
+        prot: Prot,
+    },
+    /// `munmap(slot page first, count pages)`.
+    Munmap {
+        /// First slot page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+    },
+    /// `mprotect(slot page first, count pages, prot)`.
+    Mprotect {
+        /// First slot page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+        /// New protection.
+        prot: Prot,
+    },
     /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
     /// the group gets the signal.
     KillPgrp {
@@ -1327,6 +1417,7 @@ impl fmt::Display for Region {
             Region::AnonShared => "anon_shared",
             Region::FilePrivate => "file_private",
             Region::FileShared => "file_shared",
+            Region::Mapped => "mapped",
         };
         f.write_str(s)
     }
@@ -1556,6 +1647,30 @@ impl fmt::Display for Op {
             | OpKind::TimerDelete { .. } => crate::timer::display_op(&self.kind, f),
             OpKind::Setsid => write!(f, "setsid()"),
             OpKind::Getsid { target } => write!(f, "getsid({})", PidArg(*target)),
+            OpKind::Mmap {
+                first,
+                count,
+                map,
+                prot,
+            } => {
+                let share = match map {
+                    MapKind::AnonPrivate => "PRIVATE",
+                    MapKind::AnonShared => "SHARED",
+                };
+                write!(
+                    f,
+                    "mmap(mapped[{first}..+{count}], {}, {share}|ANONYMOUS|FIXED_NOREPLACE)",
+                    prot_name(*prot)
+                )
+            }
+            OpKind::Munmap { first, count } => write!(f, "munmap(mapped[{first}..+{count}])"),
+            OpKind::Mprotect { first, count, prot } => {
+                write!(
+                    f,
+                    "mprotect(mapped[{first}..+{count}], {})",
+                    prot_name(*prot)
+                )
+            }
             OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),
             OpKind::KillPgrp { pgid: Some(g), sig } => write!(f, "kill(-t{g}, {sig})"),
             OpKind::PidfdOpen {
@@ -1590,6 +1705,14 @@ impl fmt::Display for PidArg {
             Some(t) => write!(f, "t{t}"),
             None => write!(f, "0"),
         }
+    }
+}
+
+fn prot_name(p: Prot) -> &'static str {
+    match p {
+        Prot::ReadWrite => "PROT_READ|PROT_WRITE",
+        Prot::Read => "PROT_READ",
+        Prot::None => "PROT_NONE",
     }
 }
 
@@ -1830,6 +1953,32 @@ mod tests {
                 fd: 3,
                 cmd: FcntlCmd::GetFl
             }
+        );
+    }
+
+    #[test]
+    fn mapping_ops_leave_default_kind_and_protection_out_of_json() {
+        let op = OpKind::Mmap {
+            first: 1,
+            count: 2,
+            map: MapKind::AnonPrivate,
+            prot: Prot::ReadWrite,
+        };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"kind":"mmap","first":1,"count":2}"#);
+        assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        let op: Op = serde_json::from_str(
+            r#"{"task":1,"kind":"mprotect","first":0,"count":2,"prot":"none"}"#,
+        )
+        .unwrap();
+        assert_eq!(op.to_string(), "t1: mprotect(mapped[0..+2], PROT_NONE)");
+        let op: Op = serde_json::from_str(
+            r#"{"task":0,"kind":"mmap","first":3,"count":1,"map":"anon_shared","prot":"read"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            op.to_string(),
+            "t0: mmap(mapped[3..+1], PROT_READ, SHARED|ANONYMOUS|FIXED_NOREPLACE)"
         );
     }
 

@@ -43,6 +43,8 @@ pub struct Facilities {
     pub clone_parent: bool,
     /// The preferred fixed addresses of the regions and the stack pool are free.
     pub fixed_addresses: bool,
+    /// The mapping slot is free ([`super::layout::slot_usable`]): the mapping ops run.
+    pub mapping_slot: bool,
     /// /proc/locks.
     pub proc_locks: bool,
     /// /proc/PID/task/TID/syscall, readable by the lab and naming the call a task sleeps
@@ -68,6 +70,7 @@ pub const NAMES: &[&str] = &[
     "thp",
     "clone_parent",
     "fixed_addresses",
+    "mapping_slot",
     "proc_locks",
     "proc_syscall",
 ];
@@ -145,6 +148,7 @@ impl Facilities {
         thp: false,
         clone_parent: false,
         fixed_addresses: false,
+        mapping_slot: false,
         proc_locks: false,
         proc_syscall: false,
     };
@@ -396,6 +400,7 @@ pub fn probe_all(g: Given) -> Facilities {
         thp: probe_thp(),
         clone_parent: !denied("clone_parent"),
         fixed_addresses: g.fixed_addresses,
+        mapping_slot: super::layout::slot_usable(),
         proc_locks: !denied("proc_locks") && std::fs::File::open("/proc/locks").is_ok(),
         proc_syscall: !denied("proc_syscall") && super::settle::probe(),
     };

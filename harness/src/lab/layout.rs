@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 static STACKS: AtomicU64 = AtomicU64::new(STACK_BASE);
 static REGIONS: AtomicU64 = AtomicU64::new(REGION_BASE);
 static CLOSE_RANGE: AtomicBool = AtomicBool::new(true);
+static SLOT: AtomicBool = AtomicBool::new(false);
 
 /// The environment variable that hands the layout (and the one facility fact the agents
 /// need) to the zygote and re-executed agents: `STACKS,REGIONS,FLAGS` in hexadecimal, FLAGS
@@ -22,6 +23,14 @@ pub const ENV: &str = "FORKSPEC_LAB_LAYOUT";
 /// Whether agents may use close_range(2) (else they close one fd at a time).
 pub fn close_range_usable() -> bool {
     CLOSE_RANGE.load(Ordering::Relaxed)
+}
+
+/// Whether the mapping slot (one stride above the last region, where the mapping ops work:
+/// [`super::ops_mm`]) was free at start-up and its stride does not reach the stack pool, so
+/// that no page a mapping op or a load there may name belongs to anything else. Known in
+/// the lab only (it refuses the ops that need it).
+pub fn slot_usable() -> bool {
+    SLOT.load(Ordering::Relaxed)
 }
 
 /// Start of the stack pool.
@@ -103,6 +112,14 @@ pub fn choose(avoid_preferred: bool) -> Result<bool, String> {
         .ok_or("no free address range for the case regions")?;
     STACKS.store(stacks, Ordering::Relaxed);
     REGIONS.store(regions, Ordering::Relaxed);
+    let slot = regions + 4 * REGION_STRIDE;
+    let pool = stacks..stacks + STACK_SIZE * SLOTS as u64;
+    let apart = slot + REGION_STRIDE <= pool.start || pool.end <= slot;
+    let slot_len = u64::from(forkspec_model::SLOT_PAGES) * 4096;
+    SLOT.store(
+        apart && !super::facility::denied("mapping_slot") && free(slot, slot_len),
+        Ordering::Relaxed,
+    );
     Ok(stacks == STACK_BASE && regions == REGION_BASE)
 }
 

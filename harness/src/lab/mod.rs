@@ -29,6 +29,7 @@ mod ops;
 mod ops_groups;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
+mod ops_mm;
 mod ops_pidfd;
 mod ops_timers;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

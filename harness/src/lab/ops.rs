@@ -70,6 +70,9 @@ pub enum Expect {
     IntOut,
     /// poll of one `struct pollfd` in `data`: the outcome is its `revents`.
     Poll,
+    /// mmap with `MAP_FIXED_NOREPLACE` at this address: 0 when the mapping landed there
+    /// (the address itself is the lab's choice, not the op's outcome).
+    MappedAt(u64),
     /// getitimer, timer_gettime: `data` holds `{interval, value}`, each a count of seconds
     /// and one of `sub_unit` nanoseconds.
     Itimer {
@@ -166,6 +169,9 @@ pub fn encode(
 ) -> Result<(Cmd, Expect), String> {
     let wait_pid = pid;
     let z = 0u64;
+    if let Some(c) = super::ops_mm::encode(op) {
+        return c;
+    }
     Ok(match op {
         OpKind::Fork => (
             Cmd {
@@ -535,6 +541,9 @@ pub fn encode(
             },
             Expect::Data,
         ),
+        OpKind::Mmap { .. } | OpKind::Munmap { .. } | OpKind::Mprotect { .. } => {
+            return Err("mapping ops are encoded by ops_mm".into())
+        }
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
         OpKind::CloseRange {
             first,
@@ -768,6 +777,7 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         Expect::Data => Outcome::Data(r.data[..(r.ret as usize).min(REPLY_DATA)].to_vec()),
         Expect::Byte => Outcome::Data(vec![r.data[0]]),
         Expect::Poll => Outcome::Ret(super::ops_pidfd::revents(&r.data)),
+        Expect::MappedAt(addr) if r.ret as u64 == addr => Outcome::Ret(0),
         Expect::IntOut => Outcome::Ret(i64::from(i32::from_ne_bytes([
             r.data[0], r.data[1], r.data[2], r.data[3],
         ]))),

@@ -104,14 +104,20 @@ impl Lab {
             profile: self.probe.profile.clone(),
             capabilities: self.probe.caps,
             // Without a confirmed exec route, exec ops would run outside the implementation
-            // under test: they are not offered.
-            ops: (self.exec_route.via == "none").then(|| {
-                crate::gen::GEN_OP_KINDS
-                    .iter()
-                    .filter(|k| **k != "exec")
-                    .map(|k| k.to_string())
-                    .collect()
-            }),
+            // under test: they are not offered. Nor are the mapping ops without a free
+            // mapping slot.
+            ops: {
+                let no_exec = self.exec_route.via == "none";
+                let no_slot = super::ops_mm::unusable().is_some();
+                (no_exec || no_slot).then(|| {
+                    crate::gen::GEN_OP_KINDS
+                        .iter()
+                        .filter(|k| !(no_exec && **k == "exec"))
+                        .filter(|k| !(no_slot && super::ops_mm::NEEDS_SLOT.contains(*k)))
+                        .map(|k| k.to_string())
+                        .collect()
+                })
+            },
             speed: self.speed,
             exec_route: Some(self.exec_route.clone()),
             // Without /proc/PID/syscall only the op deadline tells that an op blocks

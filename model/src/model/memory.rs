@@ -12,7 +12,7 @@
 
 use super::Model;
 use crate::obs::{Errno, Outcome, Signal, TidValue, TidWord};
-use crate::op::{Advice, Region, TaskId, PAGE_SIZE};
+use crate::op::{Advice, Prot, Region, TaskId, PAGE_SIZE};
 use std::collections::BTreeMap;
 
 /// Distance between the starts of two regions, in pages: the lab's 16 TiB stride.
@@ -74,39 +74,54 @@ pub(super) enum Pte {
 /// is_mergeable_anon_vma) and reuse by a neighbour (mm/rmap.c: reusable_anon_vma).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct AnonVma {
-    id: u64,
-    forked: bool,
+    pub(super) id: u64,
+    pub(super) forked: bool,
 }
 
-/// The madvise-controlled VMA flags.
+/// The madvise- and mprotect-controlled VMA flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(super) struct VmaFlags {
     /// `VM_DONTCOPY` (MADV_DONTFORK).
-    dontcopy: bool,
+    pub(super) dontcopy: bool,
     /// `VM_WIPEONFORK` (MADV_WIPEONFORK).
-    wipeonfork: bool,
+    pub(super) wipeonfork: bool,
+    /// `VM_READ` / `VM_WRITE`.
+    pub(super) prot: Prot,
 }
 
-/// A VMA: pages `[start, end)` of one region.
+/// A VMA: pages `[start, end)` of the address area of one region.
 #[derive(Clone, Debug)]
 pub(super) struct Vma {
-    start: u64,
-    end: u64,
-    region: Region,
-    flags: VmaFlags,
-    anon_vma: Option<AnonVma>,
+    pub(super) start: u64,
+    pub(super) end: u64,
+    /// The address area it lies in (its page-table flag in [`Mm`]).
+    pub(super) region: Region,
+    /// The kind of memory: one of the four fixed regions' kinds.
+    pub(super) kind: Region,
+    /// The page whose offset in the backing object is 0 (`start - vm_pgoff`): the region's
+    /// first page for the four regions, the slot's first page for an anonymous private
+    /// mapping (whose pgoff is its address), the mapping's first page for a new shmem object.
+    pub(super) base: u64,
+    /// The shmem object behind a shared anonymous VMA: 0 for AnonShared's, a new one per
+    /// `MAP_SHARED | MAP_ANONYMOUS` mmap (mm/shmem.c: shmem_zero_setup).
+    pub(super) shm: u64,
+    pub(super) flags: VmaFlags,
+    pub(super) anon_vma: Option<AnonVma>,
 }
 
 impl Vma {
     fn base(&self) -> u64 {
-        global_page(self.region, 0)
+        self.base
     }
 
-    /// Same file/kind and flags: the merge and anon_vma-reuse compatibility of
-    /// mm/vma.c: is_mergeable_vma and mm/rmap.c: anon_vma_compatible (page offsets are
-    /// contiguous by construction inside one region).
-    fn compatible(&self, region: Region, flags: VmaFlags) -> bool {
-        self.region == region && self.flags == flags
+    /// Same backing object at contiguous offsets and same flags: the merge and
+    /// anon_vma-reuse compatibility of mm/vma.c: is_mergeable_vma and mm/rmap.c:
+    /// anon_vma_compatible.
+    pub(super) fn compatible(&self, other: &Vma, flags: VmaFlags) -> bool {
+        self.kind == other.kind
+            && self.base == other.base
+            && self.shm == other.shm
+            && self.flags == flags
     }
 }
 
@@ -117,7 +132,7 @@ pub(super) struct Mm {
     /// the regions; memory like any other, copied by fork), non-zero ones only.
     pub(super) tid_words: BTreeMap<(TaskId, TidWord), TidValue>,
     /// VMAs sorted by address, non-overlapping.
-    vmas: Vec<Vma>,
+    pub(super) vmas: Vec<Vma>,
     /// Present PTEs by page.
     ptes: BTreeMap<u64, Pte>,
     /// Whether the page table (PTE page) covering each region exists. Every region fits in
@@ -125,7 +140,7 @@ pub(super) struct Mm {
     /// with the first PTE installed there and stays until exit: MADV_DONTNEED frees PTE pages
     /// only when a whole PMD range is zapped (CONFIG_PT_RECLAIM), never the case here. It
     /// matters for fault-around on large folios (see [`Memory::file_read_fault`]).
-    pt: [bool; 4],
+    pt: [bool; 5],
 }
 
 impl Mm {
@@ -143,6 +158,9 @@ impl Mm {
                         start,
                         end: start + pages,
                         region,
+                        kind: region,
+                        base: start,
+                        shm: 0,
                         flags: VmaFlags::default(),
                         anon_vma: None,
                     }
@@ -152,7 +170,7 @@ impl Mm {
         Mm {
             vmas,
             ptes: BTreeMap::new(),
-            pt: [false; 4],
+            pt: [false; 5],
             tid_words: BTreeMap::new(),
         }
     }
@@ -160,6 +178,11 @@ impl Mm {
     /// The VMA covering page `gp`.
     pub(super) fn vma_at(&self, gp: u64) -> Option<usize> {
         self.vmas.iter().position(|v| v.start <= gp && gp < v.end)
+    }
+
+    /// The pages of `[s, e)` with a present PTE.
+    pub(super) fn present_in(&self, s: u64, e: u64) -> Vec<u64> {
+        self.ptes.range(s..e).map(|(&k, _)| k).collect()
     }
 
     /// The PTE of page `gp`, if present.
@@ -173,17 +196,17 @@ impl Mm {
     /// anon_vmas are compatible (is_mergeable_anon_vma, and for a merge on both sides
     /// can_vma_merge_right's prev/next check); otherwise the VMA is split (split pieces share
     /// the anon_vma: __split_vma → anon_vma_clone).
-    fn modify_flags(&mut self, vi: usize, s: u64, e: u64, nf: VmaFlags) {
+    pub(super) fn modify_flags(&mut self, vi: usize, s: u64, e: u64, nf: VmaFlags) {
         let mid = self.vmas[vi].clone();
         let left_side = s == mid.start;
         let right_side = e == mid.end;
         let prev = vi
             .checked_sub(1)
-            .filter(|&p| self.vmas[p].end == mid.start && self.vmas[p].compatible(mid.region, nf));
+            .filter(|&p| self.vmas[p].end == mid.start && self.vmas[p].compatible(&mid, nf));
         let next = Some(vi + 1).filter(|&n| {
             n < self.vmas.len()
                 && self.vmas[n].start == mid.end
-                && self.vmas[n].compatible(mid.region, nf)
+                && self.vmas[n].compatible(&mid, nf)
         });
         let src = mid.anon_vma;
         let merge_left =
@@ -269,8 +292,11 @@ pub(super) struct Memory {
     frames: BTreeMap<FrameId, FrameInfo>,
     next_frame: FrameId,
     next_anon_vma: u64,
-    /// Pages of the AnonShared shmem object allocated so far, by page index.
-    shmem: BTreeMap<u64, FrameId>,
+    /// Pages of the shmem objects allocated so far, by object (0: AnonShared's) and page
+    /// index.
+    shmem: BTreeMap<(u64, u64), FrameId>,
+    /// The last shmem object made by an mmap.
+    pub(super) last_shm: u64,
     /// Page-cache pages of `data`, by page index.
     pcache: BTreeMap<u64, FrameId>,
     /// Folios of `data`'s page cache: first page → number of pages. Every cached page is in
@@ -414,12 +440,12 @@ impl Memory {
     /// The shmem frame of AnonShared page `page`: shmem_fault allocates a zeroed page on any
     /// first touch, read or write (mm/shmem.c: shmem_get_folio_gfp with SGP_CACHE), never
     /// the zero page.
-    fn shmem_frame(&mut self, page: u64) -> FrameId {
-        if let Some(&f) = self.shmem.get(&page) {
+    fn shmem_frame(&mut self, shm: u64, page: u64) -> FrameId {
+        if let Some(&f) = self.shmem.get(&(shm, page)) {
             return f;
         }
         let f = self.alloc(FrameKind::Shmem, 0);
-        self.shmem.insert(page, f);
+        self.shmem.insert((shm, page), f);
         f
     }
 
@@ -438,7 +464,7 @@ impl Memory {
     }
 
     /// Clears the PTE at `gp`; an anonymous frame nobody maps any more is freed.
-    fn zap(&mut self, mm: &mut Mm, gp: u64) {
+    pub(super) fn zap(&mut self, mm: &mut Mm, gp: u64) {
         if let Some(Pte::Frame(f)) = mm.ptes.remove(&gp) {
             if let Some(i) = self.frames.get_mut(&f) {
                 i.mapcount = i.mapcount.saturating_sub(1);
@@ -456,7 +482,7 @@ impl Memory {
             self.zap(mm, gp);
         }
         mm.vmas.clear();
-        mm.pt = [false; 4];
+        mm.pt = [false; 5];
     }
 
     // rule: mem.fork-shares-frames-cow
@@ -519,12 +545,12 @@ impl Memory {
         if mm.vmas[vi].anon_vma.is_some() {
             return;
         }
-        let (region, flags, start, end) = {
+        let (me, flags, start, end) = {
             let v = &mm.vmas[vi];
-            (v.region, v.flags, v.start, v.end)
+            (v.clone(), v.flags, v.start, v.end)
         };
         let reusable = |n: &Vma| -> Option<AnonVma> {
-            n.compatible(region, flags)
+            n.compatible(&me, flags)
                 .then_some(n.anon_vma)
                 .flatten()
                 .filter(|a| !a.forked)
@@ -553,14 +579,15 @@ impl Memory {
     /// order 0 here (shmem_enabled "never"), and shmem is exempt from the i_size check that
     /// can stop file fault-around ([`Memory::file_read_fault`]).
     fn fault_around(&mut self, mm: &mut Mm, vi: usize, gp: u64, limit: u64) {
-        let (start, end, base, shmem) = {
+        let (start, end, base, shmem, shm) = {
             let v = &mm.vmas[vi];
             let w = gp & !(FAULT_AROUND_PAGES - 1);
             (
                 w.max(v.start),
                 (w + FAULT_AROUND_PAGES).min(v.end),
                 v.base(),
-                v.region == Region::AnonShared,
+                v.kind == Region::AnonShared,
+                v.shm,
             )
         };
         for q in start..end {
@@ -568,8 +595,12 @@ impl Memory {
             if pgoff >= limit || mm.ptes.contains_key(&q) {
                 continue;
             }
-            let cache = if shmem { &self.shmem } else { &self.pcache };
-            if let Some(&f) = cache.get(&pgoff) {
+            let cached = if shmem {
+                self.shmem.get(&(shm, pgoff))
+            } else {
+                self.pcache.get(&pgoff)
+            };
+            if let Some(&f) = cached {
                 self.set_pte(mm, q, Pte::Frame(f));
             }
         }
@@ -707,18 +738,29 @@ impl Model {
         let Some(vi) = mm.vma_at(gp) else {
             return Outcome::Killed(Signal::SIGSEGV);
         };
-        let vregion = mm.vmas[vi].region;
+        let vregion = mm.vmas[vi].kind;
+        let shm = mm.vmas[vi].shm;
+        // The access check comes before the fault is handled (arch/x86/mm/fault.c:
+        // access_error → bad_area_access_error): SIGSEGV, whatever the page.
+        let allowed = match mm.vmas[vi].flags.prot {
+            Prot::ReadWrite => true,
+            Prot::Read => write.is_none(),
+            Prot::None => false,
+        };
+        if !allowed {
+            return Outcome::Killed(Signal::SIGSEGV);
+        }
         let pgoff = gp - mm.vmas[vi].base();
         let pte = mm.pte(gp);
         let beyond_eof = vregion.is_file() && pgoff >= file_pages;
         let Some(byte) = write else {
             if pte.is_none() {
                 match vregion {
-                    Region::AnonPrivate => mem.set_pte(mm, gp, Pte::Zero),
+                    Region::AnonPrivate | Region::Mapped => mem.set_pte(mm, gp, Pte::Zero),
                     Region::AnonShared => {
                         mem.fault_around(mm, vi, gp, u64::MAX);
                         if mm.pte(gp).is_none() {
-                            let f = mem.shmem_frame(pgoff);
+                            let f = mem.shmem_frame(shm, pgoff);
                             mem.set_pte(mm, gp, Pte::Frame(f));
                         }
                     }
@@ -742,7 +784,7 @@ impl Model {
             return Outcome::Data(vec![value]);
         };
         match vregion {
-            Region::AnonPrivate | Region::FilePrivate => {
+            Region::AnonPrivate | Region::FilePrivate | Region::Mapped => {
                 if let Some(Pte::Frame(f)) = pte {
                     if mem.kind(f) == Some(FrameKind::Anon) && mem.mapcount(f) == 1 {
                         mem.set_byte(f, byte);
@@ -764,7 +806,7 @@ impl Model {
                 let f = match pte {
                     Some(Pte::Frame(f)) => f,
                     _ => {
-                        let f = mem.shmem_frame(pgoff);
+                        let f = mem.shmem_frame(shm, pgoff);
                         mem.set_pte(mm, gp, Pte::Frame(f));
                         f
                     }
@@ -841,7 +883,7 @@ impl Model {
                 Advice::DoFork => nf.dontcopy = false,
                 Advice::WipeOnFork => {
                     // Only private anonymous memory: not vm_file, not VM_SHARED (shmem).
-                    if v.region != Region::AnonPrivate {
+                    if v.kind != Region::AnonPrivate {
                         return Outcome::Err(Errno::EINVAL);
                     }
                     nf.wipeonfork = true;
@@ -875,7 +917,7 @@ impl Model {
         for i in live {
             let mm = &mut mms[i];
             let mut pages = Vec::new();
-            for v in mm.vmas.iter().filter(|v| v.region.is_file()) {
+            for v in mm.vmas.iter().filter(|v| v.kind.is_file()) {
                 let from = v.base().saturating_add(keep).max(v.start);
                 if from < v.end {
                     pages.extend(mm.ptes.range(from..v.end).map(|(&k, _)| k));

@@ -20,6 +20,9 @@ mod inherit;
 #[cfg(test)]
 mod inherit_tests;
 mod locks;
+mod mappings;
+#[cfg(test)]
+mod mappings_tests;
 mod memory;
 mod pidfd;
 mod security;
@@ -443,6 +446,14 @@ impl Model {
                 count,
                 advice,
             } => self.op_madvise(t, *region, *first, *count, *advice),
+            OpKind::Mmap {
+                first,
+                count,
+                map,
+                prot,
+            } => self.op_mmap(t, *first, *count, *map, *prot),
+            OpKind::Munmap { first, count } => self.op_munmap(t, *first, *count),
+            OpKind::Mprotect { first, count, prot } => self.op_mprotect(t, *first, *count, *prot),
             OpKind::Open { file, flags } => self.op_open(t, *file, *flags),
             OpKind::Close { fd } => self.op_close(t, *fd),
             OpKind::Dup { fd } => self.op_dup(t, *fd),

@@ -4,25 +4,25 @@ use super::*;
 use crate::obs::{Errno, ExitStatus, Frame, Outcome, Page, Parent, Signal, TaskState};
 use crate::op::{Access, Advice, FcntlCmd, FileName, OpKind, OpenFlags, WaitTarget, Whence};
 
-fn model() -> Model {
+pub(super) fn model() -> Model {
     Model::new(CaseConfig { pages: 8 }, &Profile::default())
 }
 
-fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
+pub(super) fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
     let step = m.step(&Op { task, kind }, None);
     assert_eq!(step.allowed.first(), Some(&step.taken));
     step.taken
 }
 
-fn load(m: &mut Model, t: TaskId, region: Region, page: u32) -> Outcome {
+pub(super) fn load(m: &mut Model, t: TaskId, region: Region, page: u32) -> Outcome {
     run(m, t, OpKind::MemRead { region, page })
 }
 
-fn store(m: &mut Model, t: TaskId, region: Region, page: u32, byte: u8) -> Outcome {
+pub(super) fn store(m: &mut Model, t: TaskId, region: Region, page: u32, byte: u8) -> Outcome {
     run(m, t, OpKind::MemWrite { region, page, byte })
 }
 
-fn madvise(
+pub(super) fn madvise(
     m: &mut Model,
     t: TaskId,
     region: Region,
@@ -54,14 +54,14 @@ fn pipe(m: &mut Model, t: TaskId) -> Outcome {
     )
 }
 
-fn fork(m: &mut Model, t: TaskId) -> TaskId {
+pub(super) fn fork(m: &mut Model, t: TaskId) -> TaskId {
     match run(m, t, OpKind::Fork) {
         Outcome::Child(c) => c,
         o => panic!("fork failed: {o:?}"),
     }
 }
 
-fn vfork(m: &mut Model, t: TaskId) -> TaskId {
+pub(super) fn vfork(m: &mut Model, t: TaskId) -> TaskId {
     match run(m, t, OpKind::Vfork) {
         Outcome::Child(c) => c,
         o => panic!("vfork failed: {o:?}"),

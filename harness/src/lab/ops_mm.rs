@@ -1,0 +1,88 @@
+//! Op → agent command for the mapping ops (`mmap`, `munmap`, `mprotect`) and the loads and
+//! stores in the mapping slot. Every address is in the slot ([`super::layout::slot`]); the
+//! lab refuses these ops when the slot was not free at start-up (the hello then leaves them
+//! out) and any range outside the slot's [`SLOT_PAGES`] pages, so a case never maps or
+//! unmaps anything but its own pages.
+
+use super::channel::Cmd;
+use super::ops::Expect;
+use forkspec_model::{MapKind, OpKind, Region, SLOT_PAGES};
+
+/// The op kinds that need the mapping slot.
+pub const NEEDS_SLOT: [&str; 3] = ["mmap", "munmap", "mprotect"];
+
+/// Why the mapping ops are not run here, or `None` when the slot is usable.
+pub fn unusable() -> Option<String> {
+    (!super::layout::slot_usable()).then(|| {
+        "the mapping slot (one stride above the regions) was taken or overlapped the agent \
+         stack pool at start-up: mapping ops are not compared"
+            .to_string()
+    })
+}
+
+/// The address of slot page `page`.
+pub fn slot_addr(page: u64) -> u64 {
+    super::layout::regions() + 4 * super::agent::REGION_STRIDE + page * 4096
+}
+
+/// Refuses an op that names pages `[first, first + count)` of the slot when they are not
+/// all inside it, or when the slot is not usable.
+pub fn check_range(first: u32, count: u32) -> Result<(), String> {
+    if let Some(why) = unusable() {
+        return Err(why);
+    }
+    if u64::from(first) + u64::from(count) > u64::from(SLOT_PAGES) {
+        return Err(format!(
+            "pages {first}..+{count} are outside the mapping slot ({SLOT_PAGES} pages)"
+        ));
+    }
+    Ok(())
+}
+
+/// The command of a mapping op, or `None` for the other ops.
+pub fn encode(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
+    let z = 0u64;
+    let call = |nr: i64, args: [u64; 6]| Cmd {
+        nr: nr as u64,
+        args,
+        ..Cmd::ZERO
+    };
+    let (first, count) = match op {
+        OpKind::Mmap { first, count, .. }
+        | OpKind::Munmap { first, count }
+        | OpKind::Mprotect { first, count, .. } => (*first, *count),
+        OpKind::MemRead { region, page } | OpKind::MemWrite { region, page, .. }
+            if *region == Region::Mapped =>
+        {
+            return check_range(*page, 1).err().map(Err);
+        }
+        _ => return None,
+    };
+    if let Err(e) = check_range(first, count) {
+        return Some(Err(e));
+    }
+    let addr = slot_addr(u64::from(first));
+    let len = u64::from(count) * 4096;
+    Some(Ok(match op {
+        OpKind::Mmap { map, prot, .. } => {
+            let share = match map {
+                MapKind::AnonPrivate => libc::MAP_PRIVATE,
+                MapKind::AnonShared => libc::MAP_SHARED,
+            };
+            let flags = share | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
+            (
+                call(
+                    libc::SYS_mmap,
+                    [addr, len, prot.bits(), flags as u64, u64::MAX, z],
+                ),
+                Expect::MappedAt(addr),
+            )
+        }
+        OpKind::Munmap { .. } => (call(libc::SYS_munmap, [addr, len, z, z, z, z]), Expect::Ret),
+        OpKind::Mprotect { prot, .. } => (
+            call(libc::SYS_mprotect, [addr, len, prot.bits(), z, z, z]),
+            Expect::Ret,
+        ),
+        _ => return None,
+    }))
+}
