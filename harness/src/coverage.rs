@@ -458,10 +458,10 @@ pub const CATALOGUE: &[Behaviour] = &[
     ),
     b(
         "wait.process-group",
-        "wait4(0) and wait4(-pgid), waitid(P_PGID) select the children of one process group",
+        "wait4(0) and wait4(-pgid), waitid(P_PGID) select the children of one process group; wait4 on the group of the caller's pid namespace init is wait4(-1), every child",
         &[],
         &[],
-        &["wait.wait4-targets", "wait.waitid-arguments"],
+        &["wait.wait4-targets", "wait.wait4-minus-one", "wait.waitid-arguments"],
     ),
     b(
         "wait.ignored-sigchld",

@@ -339,7 +339,7 @@ fn wait4_on_the_own_group_and_on_a_pgid() {
     );
 }
 
-// covers: wait.wait4-minus-one
+// covers: wait.process-group
 /// A pid namespace's init names itself 1, so `wait4(-pid(init))` is `wait4(-1)`: every
 /// child, not the (absent) group the init would lead (generated seed 16142620251251134713).
 #[test]
