@@ -91,10 +91,23 @@ fn bad_lists_and_commands_are_usage_errors() {
 /// Runs `forkspec check` with the lab under `restrict --deny deny`; returns the exit code,
 /// the JSON report and the printed output.
 fn check_under(deny: &str, extra: &[&str]) -> (i32, Value, String) {
+    check_started_by(&[], deny, extra)
+}
+
+/// [`check_under`] with `forkspec check` itself started by `wrapper` (a command prefix).
+fn check_started_by(wrapper: &[&str], deny: &str, extra: &[&str]) -> (i32, Value, String) {
     let d = tmp();
     let report = d.path().join("r.json");
     let runner = format!("'{FORKSPEC}' restrict --deny {deny} --");
-    let out = Command::new(FORKSPEC)
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(FORKSPEC);
+            c
+        }
+        None => Command::new(FORKSPEC),
+    };
+    let out = cmd
         .args(["check", "--cases", CASES, "--seed", "5", "--no-shrink"])
         .args(["--runner", &runner, "--json"])
         .arg(&report)
@@ -455,27 +468,8 @@ fn kcmp_denied_in_a_pid_namespace_leaves_locks_uncompared() {
         eprintln!("not root: no new pid namespace; skipped");
         return;
     }
-    let d = tmp();
-    let report = d.path().join("r.json");
-    let runner = format!("'{FORKSPEC}' restrict --deny kcmp --");
-    let out = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", FORKSPEC])
-        .args(["check", "--cases", CASES, "--seed", "5", "--no-shrink"])
-        .args(["--runner", &runner, "--json"])
-        .arg(&report)
-        .current_dir(d.path())
-        .env_remove("CI")
-        .output()
-        .expect("run unshare");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = std::fs::read_to_string(&report)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| panic!("no report: {text}"));
+    let wrapper = ["unshare", "--pid", "--fork", "--mount-proc"];
+    let (_, r, text) = check_started_by(&wrapper, "kcmp", &[]);
     assert_eq!(r["cases"].as_u64(), Some(CASES.parse().unwrap()), "{text}");
     assert_eq!(r["divergences"].as_array().map(Vec::len), Some(0), "{text}");
     let nc = not_compared(&r).join(" ");
