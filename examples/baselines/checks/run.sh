@@ -11,6 +11,7 @@ cc -O1 -o "$out/vfork_parent_fatal_signal" vfork_parent_fatal_signal.c || exit 2
 cc -O1 -o "$out/nsinit_fault" nsinit_fault.c || exit 2
 cc -O1 -o "$out/clone3_fs" clone3_fs.c || exit 2
 cc -O1 -pthread -o "$out/thread_exec" thread_exec.c || exit 2
+cc -O1 -o "$out/stop_child" stop_child.c || exit 2
 run() { # run LABEL PREFIX... -- PROGRAM ARGS...
   echo "== $1"; shift
   (cd "$out" && "$@") 2>&1 | grep -v '^==[0-9]*== \|^--[0-9]*-- \|talloc\|Tracee'
@@ -26,7 +27,7 @@ for t in "${tools[@]}"; do
       run "valgrind (aborts)" valgrind -q --trace-children=yes ./valgrind_checks clone_files ;;
     proot)
       for p in "" proot; do
-        for c in vfork_parent_fatal_signal nsinit_fault clone3_fs thread_exec; do
+        for c in vfork_parent_fatal_signal nsinit_fault clone3_fs thread_exec stop_child; do
           run "${p:-native}: $c" $p ./$c
         done
       done ;;

@@ -1398,7 +1398,10 @@ impl Case {
                 if let Some(o) = self.take_completed(label, seq) {
                     return o;
                 }
-                if now >= end && !by_deadline {
+                let faulting = now >= end
+                    && matches!(expect, Expect::Byte | Expect::Store)
+                    && settle::traced_fault_loop(self.tasks[label as usize].pid);
+                if now >= end && !by_deadline && !faulting {
                     self.hung(label as usize, "answer its command");
                 }
                 self.tasks[label as usize].life = Blocked;

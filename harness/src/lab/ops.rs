@@ -23,6 +23,8 @@ pub enum Expect {
     Data,
     /// `data[0]` is the loaded byte.
     Byte,
+    /// A store to a case region: a plain return value, as [`Expect::Ret`].
+    Store,
     /// `data` holds two ints.
     Pipe,
     /// fork: the child runs in this slot.
@@ -302,7 +304,7 @@ pub fn encode(
                 ],
                 ..Cmd::ZERO
             },
-            Expect::Ret,
+            Expect::Store,
         ),
         OpKind::Madvise {
             region,
