@@ -264,6 +264,29 @@ fn await_ready(fd: i32) -> bool {
     }
 }
 
+/// Whether task `tid`, whose memory op has not answered, is traced and running outside any
+/// system call: a fault the tracer's re-injected signal cannot end. A pid namespace init keeps
+/// `SIGNAL_UNKILLABLE` when traced (kernel/signal.c `force_sig_info_to_task`), so
+/// `get_signal` drops the re-injected SIGSEGV or SIGBUS and the access faults again, forever
+/// (docs/implementations.md). Its op never completes: the outcome is `blocked`.
+pub fn traced_fault_loop(tid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
+        return false;
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let traced = field("TracerPid:").parse::<i32>().is_ok_and(|p| p != 0);
+    let running = matches!(field("State:").as_bytes().first(), Some(b'R' | b't'));
+    let outside_calls = std::fs::read_to_string(format!("/proc/{tid}/syscall"))
+        .is_ok_and(|l| l.starts_with("running") || l.starts_with("-1 "));
+    traced && running && outside_calls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,27 +398,4 @@ mod tests {
         assert!(std::path::Path::new("/proc/self/syscall").exists());
         assert!(probe());
     }
-}
-
-/// Whether task `tid`, whose memory op has not answered, is traced and running outside any
-/// system call: a fault the tracer's re-injected signal cannot end. A pid namespace init keeps
-/// `SIGNAL_UNKILLABLE` when traced (kernel/signal.c `force_sig_info_to_task`), so
-/// `get_signal` drops the re-injected SIGSEGV or SIGBUS and the access faults again, forever
-/// (docs/implementations.md). Its op never completes: the outcome is `blocked`.
-pub fn traced_fault_loop(tid: i32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
-        return false;
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-            .unwrap_or("")
-    };
-    let traced = field("TracerPid:").parse::<i32>().is_ok_and(|p| p != 0);
-    let running = matches!(field("State:").as_bytes().first(), Some(b'R' | b't'));
-    let outside_calls = std::fs::read_to_string(format!("/proc/{tid}/syscall"))
-        .is_ok_and(|l| l.starts_with("running") || l.starts_with("-1 "));
-    traced && running && outside_calls
 }
