@@ -1356,6 +1356,9 @@ impl Case {
         let sleep = self.tasks[label as usize].sleep;
         let look = facility::get().proc_syscall;
         let by_deadline = sleep.is_some() && !look;
+        // A memory op is looked at too: a traced one may be in a fault loop.
+        let memory = look && matches!(expect, Expect::Byte | Expect::Store);
+        let mut faults = settle::FaultWatch::default();
         let mut end = start
             + if by_deadline {
                 self.deadline
@@ -1392,15 +1395,18 @@ impl Case {
                     continue;
                 }
             }
-            if now >= end || self.hang.is_some() || asleep() {
+            let looped =
+                memory && now >= next_look && faults.looping(self.tasks[label as usize].pid);
+            if now >= end || self.hang.is_some() || asleep() || looped {
                 // A reply that came in meanwhile still counts.
                 self.pump();
                 if let Some(o) = self.take_completed(label, seq) {
                     return o;
                 }
-                let faulting = now >= end
-                    && matches!(expect, Expect::Byte | Expect::Store)
-                    && settle::traced_fault_loop(self.tasks[label as usize].pid);
+                let faulting = looped
+                    || now >= end
+                        && matches!(expect, Expect::Byte | Expect::Store)
+                        && settle::traced_fault_loop(self.tasks[label as usize].pid);
                 if now >= end && !by_deadline && !faulting {
                     self.hung(label as usize, "answer its command");
                 }
@@ -1411,7 +1417,7 @@ impl Case {
                 tick = (tick * 2).min(LOOK_MAX);
                 next_look = now + tick;
             }
-            let end = if look && sleep.is_some() {
+            let end = if look && (sleep.is_some() || memory) {
                 end.min(next_look)
             } else {
                 end

@@ -8,6 +8,9 @@
 
 use super::agent::{REGION_BASE, REGION_STRIDE, STACK_BASE, STACK_SIZE};
 use super::channel::SLOTS;
+
+/// How many agent stacks the pool holds.
+const POOL_STACKS: u64 = SLOTS as u64;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static STACKS: AtomicU64 = AtomicU64::new(STACK_BASE);
@@ -91,7 +94,7 @@ fn regions_free(base: u64) -> bool {
 }
 
 fn stacks_free(base: u64) -> bool {
-    free(base, STACK_SIZE * SLOTS as u64)
+    free(base, STACK_SIZE * POOL_STACKS)
 }
 
 /// Chooses the layout in the lab (single-threaded, before the zygote starts) and publishes
@@ -105,21 +108,32 @@ pub fn choose(avoid_preferred: bool) -> Result<bool, String> {
         .copied()
         .find(|&a| stacks_free(a))
         .ok_or("no free address range for the agent stack pool")?;
-    let regions = REGION_CANDIDATES[skip..]
-        .iter()
-        .copied()
-        .find(|&a| regions_free(a))
+    let pool = stacks..stacks + STACK_SIZE * POOL_STACKS;
+    let slot_free = |regions: u64| {
+        let slot = regions + 4 * REGION_STRIDE;
+        let apart = slot + REGION_STRIDE <= pool.start || pool.end <= slot;
+        apart && free(slot, u64::from(forkspec_model::SLOT_PAGES) * 4096)
+    };
+    let candidates = || {
+        REGION_CANDIDATES[skip..]
+            .iter()
+            .copied()
+            .filter(|&a| regions_free(a))
+    };
+    // A base whose mapping slot is free too comes first: a runner's own mappings (proot's
+    // loaded program sits at 0x5000_0000_0000, the preferred slot) must not cost the
+    // mapping ops while another base has room for them.
+    let with_slot = if super::facility::denied("mapping_slot") {
+        None
+    } else {
+        candidates().find(|&a| slot_free(a))
+    };
+    let regions = with_slot
+        .or_else(|| candidates().next())
         .ok_or("no free address range for the case regions")?;
     STACKS.store(stacks, Ordering::Relaxed);
     REGIONS.store(regions, Ordering::Relaxed);
-    let slot = regions + 4 * REGION_STRIDE;
-    let pool = stacks..stacks + STACK_SIZE * SLOTS as u64;
-    let apart = slot + REGION_STRIDE <= pool.start || pool.end <= slot;
-    let slot_len = u64::from(forkspec_model::SLOT_PAGES) * 4096;
-    SLOT.store(
-        apart && !super::facility::denied("mapping_slot") && free(slot, slot_len),
-        Ordering::Relaxed,
-    );
+    SLOT.store(with_slot.is_some(), Ordering::Relaxed);
     Ok(stacks == STACK_BASE && regions == REGION_BASE)
 }
 

@@ -264,27 +264,89 @@ fn await_ready(fd: i32) -> bool {
     }
 }
 
+/// What /proc says of a task whose memory op has not answered: whether it is traced, whether
+/// it runs (or sits in a ptrace stop) outside any system call, and how often it has stopped
+/// of its own accord (`voluntary_ctxt_switches`, which each ptrace stop counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FaultSigns {
+    traced: bool,
+    outside_calls: bool,
+    stops: u64,
+}
+
+impl FaultSigns {
+    fn read(tid: i32) -> Option<FaultSigns> {
+        let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+        let syscall = std::fs::read_to_string(format!("/proc/{tid}/syscall")).ok()?;
+        Some(FaultSigns::parse(&status, &syscall))
+    }
+
+    fn parse(status: &str, syscall: &str) -> FaultSigns {
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or("")
+        };
+        let traced = field("TracerPid:").parse::<i32>().is_ok_and(|p| p != 0);
+        let running = matches!(field("State:").as_bytes().first(), Some(b'R' | b't'));
+        let outside = matches!(
+            parse_syscall(syscall),
+            Some(SyscallLine::Running | SyscallLine::NoSyscall)
+        );
+        FaultSigns {
+            traced,
+            outside_calls: running && outside,
+            stops: field("voluntary_ctxt_switches:").parse().unwrap_or(0),
+        }
+    }
+}
+
 /// Whether task `tid`, whose memory op has not answered, is traced and running outside any
 /// system call: a fault the tracer's re-injected signal cannot end. A pid namespace init keeps
 /// `SIGNAL_UNKILLABLE` when traced (kernel/signal.c `force_sig_info_to_task`), so
 /// `get_signal` drops the re-injected SIGSEGV or SIGBUS and the access faults again, forever
 /// (docs/implementations.md). Its op never completes: the outcome is `blocked`.
 pub fn traced_fault_loop(tid: i32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else {
-        return false;
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::trim)
-            .unwrap_or("")
-    };
-    let traced = field("TracerPid:").parse::<i32>().is_ok_and(|p| p != 0);
-    let running = matches!(field("State:").as_bytes().first(), Some(b'R' | b't'));
-    let outside_calls = std::fs::read_to_string(format!("/proc/{tid}/syscall"))
-        .is_ok_and(|l| l.starts_with("running") || l.starts_with("-1 "));
-    traced && running && outside_calls
+    FaultSigns::read(tid).is_some_and(|s| s.traced && s.outside_calls)
+}
+
+/// Stops outside any system call after which a traced memory op is in the fault loop of
+/// [`traced_fault_loop`]. A memory op makes no system call and, once its page is there,
+/// never stops: under ptrace only a signal stops it, and one fault signal is one stop. A
+/// loop makes thousands a second (each a round trip through the tracer), so this many are
+/// seen within milliseconds, and no op that completes makes more than a handful.
+const FAULT_LOOP_STOPS: u64 = 64;
+
+/// Watches a memory op that has not answered for the fault loop of [`traced_fault_loop`],
+/// so that it is settled as blocked once the loop is seen, not after the hang guard.
+#[derive(Debug, Default)]
+pub struct FaultWatch {
+    /// The task's stop count when it was first seen traced outside any system call.
+    first: Option<u64>,
+}
+
+impl FaultWatch {
+    /// Whether task `tid` is seen in the fault loop now: traced, outside any system call,
+    /// and stopped [`FAULT_LOOP_STOPS`] times since it was first seen so. A task seen in a
+    /// system call (still reading its command) starts the count again.
+    pub fn looping(&mut self, tid: i32) -> bool {
+        self.saw(FaultSigns::read(tid))
+    }
+
+    fn saw(&mut self, signs: Option<FaultSigns>) -> bool {
+        match signs {
+            Some(s) if s.traced && s.outside_calls => {
+                let first = *self.first.get_or_insert(s.stops);
+                s.stops >= first + FAULT_LOOP_STOPS
+            }
+            _ => {
+                self.first = None;
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +362,58 @@ mod tests {
     const STAT_S: &str = "4242 (forkspec (x) S) S 1 4242 4242 0 -1 4194560 98 0 0 0";
     const STAT_R: &str = "4242 (forkspec) R 1 4242 4242 0 -1 4194560 98 0 0 0";
     const STAT_D: &str = "4242 (forkspec) D 1 4242 4242 0 -1 4194560 98 0 0 0";
+
+    fn status(tracer: i32, state: &str, stops: u64) -> String {
+        format!(
+            "Name:\tforkspec\nState:\t{state}\nTracerPid:\t{tracer}\n\
+             voluntary_ctxt_switches:\t{stops}\nnonvoluntary_ctxt_switches:\t3\n"
+        )
+    }
+
+    #[test]
+    fn fault_signs_read_tracer_state_call_and_stops() {
+        let s = FaultSigns::parse(&status(77, "t (tracing stop)", 12), "-1 0x7ffd 0x4010\n");
+        assert_eq!(
+            s,
+            FaultSigns {
+                traced: true,
+                outside_calls: true,
+                stops: 12
+            }
+        );
+        let untraced = FaultSigns::parse(&status(0, "R (running)", 5), "running\n");
+        assert!(!untraced.traced && untraced.outside_calls);
+        let in_read = FaultSigns::parse(&status(77, "S (sleeping)", 5), IN_READ3);
+        assert!(in_read.traced && !in_read.outside_calls);
+        let sleeping_outside = FaultSigns::parse(&status(77, "S (sleeping)", 5), "running\n");
+        assert!(!sleeping_outside.outside_calls);
+    }
+
+    #[test]
+    fn fault_watch_needs_many_stops_outside_calls_while_traced() {
+        let signs = |traced, outside_calls, stops| {
+            Some(FaultSigns {
+                traced,
+                outside_calls,
+                stops,
+            })
+        };
+        let mut w = FaultWatch::default();
+        assert!(!w.saw(signs(true, true, 10)));
+        assert!(!w.saw(signs(true, true, 10 + FAULT_LOOP_STOPS - 1)));
+        assert!(w.saw(signs(true, true, 10 + FAULT_LOOP_STOPS)));
+        // Untraced, or in a system call, or gone: no loop, and the count starts again.
+        let mut w = FaultWatch::default();
+        assert!(!w.saw(signs(true, true, 10)));
+        assert!(!w.saw(signs(true, false, 500)));
+        assert!(!w.saw(signs(true, true, 500)));
+        assert!(!w.saw(signs(true, true, 500 + FAULT_LOOP_STOPS - 1)));
+        assert!(w.saw(signs(true, true, 500 + FAULT_LOOP_STOPS)));
+        let mut w = FaultWatch::default();
+        assert!(!w.saw(signs(false, true, 0)));
+        assert!(!w.saw(signs(false, true, 10_000)));
+        assert!(!w.saw(None));
+    }
 
     #[test]
     fn parses_the_three_forms_and_rejects_others() {
