@@ -2223,3 +2223,50 @@ fn only_namespace_flags_need_cap_sys_admin() {
     assert_eq!(run(&mut m, 0, clone(F::FILES)), Outcome::Child(1));
     assert_eq!(run(&mut m, 0, clone(F::NEWUTS)), Outcome::Err(Errno::EPERM));
 }
+
+/// An exec leaves an fd table that no other task shares as it is (fs/exec.c
+/// `unshare_files` copies only a shared table): the POSIX locks it owns stay its own, so
+/// the exec'd process can still unlock them.
+#[test]
+fn an_exec_keeps_an_unshared_fd_table_and_the_locks_it_owns() {
+    use crate::op::{FlockArg, LockType};
+    let lock = |ty| FcntlCmd::SetLk {
+        lock: FlockArg {
+            ty,
+            start: 0,
+            len: 1,
+            pid: 0,
+        },
+    };
+    let mut m = model();
+    let open = OpKind::Open {
+        file: FileName::Data,
+        flags: OpenFlags::default(),
+    };
+    assert_eq!(run(&mut m, 0, open), Outcome::Ret(0));
+    let t1 = fork(&mut m, 0);
+    let set = OpKind::Fcntl {
+        fd: 0,
+        cmd: lock(LockType::Rd),
+    };
+    assert_eq!(run(&mut m, t1, set), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, OpKind::Exec), Outcome::Ret(0));
+    let unlock = OpKind::Fcntl {
+        fd: 0,
+        cmd: lock(LockType::Un),
+    };
+    assert_eq!(run(&mut m, t1, unlock), Outcome::Ret(0));
+    let probe = FcntlCmd::GetLk {
+        lock: FlockArg {
+            ty: LockType::Wr,
+            start: 0,
+            len: 1,
+            pid: 0,
+        },
+    };
+    assert_eq!(
+        run(&mut m, 0, OpKind::Fcntl { fd: 0, cmd: probe }),
+        Outcome::Lock(crate::obs::LockReport::Unlocked),
+        "t1's exec must keep the lock its fd table owns, so its unlock releases it"
+    );
+}
