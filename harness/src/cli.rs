@@ -315,6 +315,12 @@ fn run_check(
         ..Report::default()
     };
     drop(c);
+    // The host's page movers matter only to a lab on the host's kernel.
+    let movers = if a.target.on_this_kernel() {
+        crate::disturb::probe(Path::new("/sys/kernel/mm"))
+    } else {
+        Vec::new()
+    };
     outln!(
         "forkspec check: {} cases, seed {}, suite {}, level {}, against {} ({})",
         a.gen.cases,
@@ -339,7 +345,8 @@ fn run_check(
                             d.cause
                         );
                     } else {
-                        outln!("{}", with_target(d.clone(), &a.target).render());
+                        let d = crate::disturb::attribute(d.clone(), &movers);
+                        outln!("{}", with_target(d, &a.target).render());
                     }
                 }
             };
@@ -358,7 +365,7 @@ fn run_check(
     drop(bar);
     report.divergences = std::mem::take(&mut report.divergences)
         .into_iter()
-        .map(|d| with_target(d, &a.target))
+        .map(|d| with_target(crate::disturb::attribute(d, &movers), &a.target))
         .collect();
     Ok((report, jobs, result.map_err(anyhow::Error::from)))
 }

@@ -15,6 +15,7 @@ pub mod corpus;
 pub mod coverage;
 pub mod cpus;
 pub mod deadline;
+pub mod disturb;
 pub mod gen;
 pub mod gen_groups;
 mod gen_inherit;

@@ -66,6 +66,19 @@ pub struct Divergence {
     /// `sequence` is a shrunk case that reproduced in every replay.
     #[serde(default)]
     pub minimal: bool,
+    /// For a flaky divergence in page presence, exclusivity or frames only: the mechanisms
+    /// of this machine's kernel that unmap or move pages on their own and were on during
+    /// the run (e.g. `DAMON pageout (kdamond 0)`), its likely cause ([`crate::disturb`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disturbed_by: Option<String>,
+}
+
+/// What the report says of a flaky page divergence that `mechanisms` can explain.
+fn disturbed_note(mechanisms: &str) -> String {
+    format!(
+        "likely this machine's own memory management ({mechanisms}), which unmaps or moves \
+         pages whatever the ops do (see forkspec::disturb)"
+    )
 }
 
 /// What a flaky divergence does to the exit status of a run (`--flaky`).
@@ -102,6 +115,7 @@ impl Divergence {
             replays: None,
             flaky: false,
             minimal: false,
+            disturbed_by: None,
         }
     }
 
@@ -114,12 +128,14 @@ impl Divergence {
         self
     }
 
-    /// `reproduced k of n`, when it was replayed.
+    /// `reproduced k of n`, when it was replayed, and the machine's own page mover when
+    /// one can explain it.
     pub fn reproduction(&self) -> Option<String> {
-        Some(format!(
-            "reproduced {} of {}",
-            self.reproduced?, self.replays?
-        ))
+        let mut s = format!("reproduced {} of {}", self.reproduced?, self.replays?);
+        if let Some(m) = &self.disturbed_by {
+            let _ = write!(s, "; {}", disturbed_note(m));
+        }
+        Some(s)
     }
 
     /// The readable report: sequence with the first differing step marked, then the outcome
@@ -146,13 +162,16 @@ impl Divergence {
         if let Some(seed) = self.seed {
             let _ = writeln!(s, "  seed: {seed}");
         }
-        if let Some(r) = self.reproduction() {
+        if let (Some(k), Some(n)) = (self.reproduced, self.replays) {
             let why = if self.flaky {
                 ": flaky, not shrunk (its verdict changes from run to run)"
             } else {
                 ""
             };
-            let _ = writeln!(s, "  {r} replays{why}");
+            let _ = writeln!(s, "  reproduced {k} of {n} replays{why}");
+        }
+        if let Some(m) = &self.disturbed_by {
+            let _ = writeln!(s, "  {}", disturbed_note(m));
         }
         let what = if self.minimal {
             "minimal sequence"

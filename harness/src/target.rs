@@ -319,6 +319,11 @@ pub fn shell_words(s: &str) -> anyhow::Result<Vec<String>> {
 }
 
 impl TargetArgs {
+    /// Whether the cases run on this machine's kernel: the lab backend, not in a VM.
+    pub fn on_this_kernel(&self) -> bool {
+        self.backend == "lab" && self.kernel.is_none()
+    }
+
     /// The options that name this target again, shell-quoted, defaults left out: what a
     /// printed `forkspec replay FILE` command needs to run the same implementation.
     pub fn to_args(&self) -> Vec<String> {
