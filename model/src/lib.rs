@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod diff;
+pub mod fuzzing;
 pub mod model;
 pub mod obs;
 pub mod op;

@@ -195,7 +195,10 @@ impl Model {
 
     /// Whether `t`'s pid namespace numbers task `l` 1: `l` is that namespace's init.
     pub(super) fn numbered_one(&self, t: TaskId, l: TaskId) -> bool {
-        let x = &self.tasks[l as usize];
+        // A label no task has (a hand-written case) names no init.
+        let Some(x) = self.tasks.get(l as usize) else {
+            return false;
+        };
         x.ns_init && x.tgid == l && x.pidns == self.tasks[t as usize].pidns
     }
 
