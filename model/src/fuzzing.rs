@@ -500,10 +500,15 @@ const ITIMERS: [Itimer; 3] = [Itimer::Real, Itimer::Virtual, Itimer::Prof];
 
 /// Runs the ops `data` encodes through a model (first byte: pages per region; second: the
 /// case's file system), snapshotting now and then; returns the number of ops run. Panics
-/// only when the model does, or takes an outcome outside those it allows.
+/// only when the model does, takes an outcome outside those it allows, or makes a snapshot
+/// that is not in canonical form.
 pub fn run_bytes(data: &[u8]) -> usize {
     let mut b = Bytes::new(data);
-    let pages = u32::from(b.u8() % 20) + 1;
+    let pages = match b.u8() {
+        0xff => 300,
+        0xfe => 0,
+        n => u32::from(n % 20) + 1,
+    };
     let case_fs = if b.u8() & 1 == 0 {
         CaseFs::Tmpfs
     } else {
@@ -525,12 +530,20 @@ pub fn run_bytes(data: &[u8]) -> usize {
             step.allowed
         );
         if n % 16 == 0 {
-            let _ = m.snapshot();
+            canonical(&m);
         }
         n += 1;
     }
-    let _ = m.snapshot();
+    canonical(&m);
     n
+}
+
+/// Takes a snapshot of `m`, which must be in canonical form already.
+fn canonical(m: &Model) {
+    let s = m.snapshot();
+    let mut again = s.clone();
+    again.canonicalize();
+    assert_eq!(s, again, "a snapshot not in canonical form");
 }
 
 #[cfg(test)]
