@@ -402,7 +402,7 @@ pub fn probe_all(g: Given) -> Facilities {
         fixed_addresses: g.fixed_addresses,
         mapping_slot: super::layout::slot_usable(),
         proc_locks: !denied("proc_locks") && std::fs::File::open("/proc/locks").is_ok(),
-        proc_syscall: !denied("proc_syscall") && super::settle::probe(),
+        proc_syscall: super::settle::probe(!denied("proc_syscall")),
     };
     set(f);
     f

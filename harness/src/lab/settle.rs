@@ -22,6 +22,8 @@
 //! (kernel/fork.c wait_for_vfork_done, `TASK_KILLABLE`), which the lab knows without
 //! looking: the child's birth message arrived and its exit or exec did not.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 /// Where an op's task sleeps when it blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sleep {
@@ -126,7 +128,27 @@ pub fn asleep_in(tid: i32, sleep: &Sleep) -> bool {
 /// asleep again in its op, or in a passing `S` sleep inside it, which this cannot tell.
 pub fn sleeping(tid: i32, state: u8) -> Option<bool> {
     let stat = std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/stat")).ok()?;
-    Some(parse_state(&stat)? == state)
+    if parse_state(&stat)? != state {
+        return Some(false);
+    }
+    // `S` is also the state of a woken task that runs on: kernel/exit.c do_wait sets
+    // TASK_INTERRUPTIBLE before each pass over the children, the reaping of the one that
+    // woke it included, and a loaded CPU may hold it there. Only a task off the run queue
+    // has a wait channel (get_wchan gives 0 while `on_rq`), where the probe found it told.
+    if WCHAN.load(Ordering::Relaxed) {
+        return Some(wchan_named(tid));
+    }
+    Some(true)
+}
+
+/// Whether /proc/PID/task/TID/wchan names a wait channel for a task asleep off the run
+/// queue (it reads `0` for one on it): found by [`probe`] with its child asleep in read(2).
+static WCHAN: AtomicBool = AtomicBool::new(false);
+
+/// Whether task `tid`'s wait channel is named: it sleeps off the run queue.
+fn wchan_named(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/task/{tid}/wchan"))
+        .is_ok_and(|w| !w.trim().is_empty() && w.trim() != "0")
 }
 
 /// Whether task `tid` is stopped (a group stop, state `T`) and, where
@@ -176,7 +198,10 @@ pub fn describe(tid: i32) -> String {
 /// (60–120 s there) for the rest of the lab's life. The child says when it is about to read
 /// (a byte on a second pipe, whose end of file also tells of its death), and is then given
 /// [`PROBE_FORKS`] times as long as its fork took to get there to be seen asleep.
-pub fn probe() -> bool {
+///
+/// The same child shows whether /proc/PID/task/TID/wchan names its wait channel, which
+/// [`sleeping`] then uses; where `syscall` is false (denied) only that is looked for.
+pub fn probe(syscall: bool) -> bool {
     let mut p = [0i32; 2];
     let mut ready = [0i32; 2];
     // SAFETY: pipe2 fills local arrays.
@@ -217,8 +242,14 @@ pub fn probe() -> bool {
         let end = std::time::Instant::now() + bound;
         let mut tick = std::time::Duration::from_micros(200);
         loop {
-            if asleep_in(pid, &sleep) {
+            if syscall && asleep_in(pid, &sleep) {
                 ok = true;
+                // Asleep in its read: the wait channel, if told at all, is named now.
+                WCHAN.store(wchan_named(pid), Ordering::Relaxed);
+                break;
+            }
+            if !syscall && wchan_named(pid) {
+                WCHAN.store(true, Ordering::Relaxed);
                 break;
             }
             if std::time::Instant::now() >= end {
@@ -510,6 +541,10 @@ mod tests {
     fn the_probe_finds_the_facility_here() {
         // This kernel has /proc/PID/syscall (every x86_64 config has the tracehook).
         assert!(std::path::Path::new("/proc/self/syscall").exists());
-        assert!(probe());
+        assert!(probe(true));
+        // And names wait channels (this kernel has kallsyms): the fallback's veto works.
+        WCHAN.store(false, Ordering::Relaxed);
+        assert!(!probe(false), "denied, the syscall file is not looked at");
+        assert!(WCHAN.load(Ordering::Relaxed));
     }
 }
