@@ -2122,3 +2122,57 @@ fn an_exec_keeps_an_unshared_fd_table_and_the_locks_it_owns() {
         "t1's exec must keep the lock its fd table owns, so its unlock releases it"
     );
 }
+
+/// poll(2) of each end of a pipe, for POLLIN: the read end is readable with data and hangs
+/// up without writers; the write end reports POLLERR only once no reader is left
+/// (fs/pipe.c pipe_poll).
+#[test]
+fn poll_of_pipe_ends_reports_data_hangup_and_a_readerless_write_end() {
+    use super::pidfd::{POLLERR, POLLHUP, POLLIN};
+    let mut m = model();
+    pipe(&mut m, 0);
+    let poll = |m: &mut Model, fd| run(m, 0, OpKind::Poll { fd });
+    assert_eq!(poll(&mut m, 0), Outcome::Ret(0));
+    assert_eq!(
+        poll(&mut m, 1),
+        Outcome::Ret(0),
+        "a write end with a reader"
+    );
+    run(
+        &mut m,
+        0,
+        OpKind::Write {
+            fd: 1,
+            data: vec![7],
+        },
+    );
+    assert_eq!(poll(&mut m, 0), Outcome::Ret(POLLIN));
+    run(&mut m, 0, OpKind::Close { fd: 0 });
+    assert_eq!(poll(&mut m, 1), Outcome::Ret(POLLERR), "no reader left");
+    let mut m = model();
+    pipe(&mut m, 0);
+    run(&mut m, 0, OpKind::Close { fd: 1 });
+    assert_eq!(poll(&mut m, 0), Outcome::Ret(POLLHUP));
+}
+
+/// A write of more than a page fills a pipe buffer per page (fs/pipe.c pipe_write), and a
+/// read takes it all back in order.
+#[test]
+fn a_pipe_write_of_more_than_a_page_keeps_every_byte() {
+    let mut m = model();
+    pipe(&mut m, 0);
+    let data: Vec<u8> = (0..4096 + 10).map(|i| (i % 251) as u8).collect();
+    let write = OpKind::Write {
+        fd: 1,
+        data: data.clone(),
+    };
+    assert_eq!(run(&mut m, 0, write), Outcome::Ret(4106));
+    let mut got = Vec::new();
+    while got.len() < data.len() {
+        match run(&mut m, 0, OpKind::Read { fd: 0, len: 4096 }) {
+            Outcome::Data(d) if !d.is_empty() => got.extend(d),
+            other => panic!("{other:?} after {} bytes", got.len()),
+        }
+    }
+    assert_eq!(got, data);
+}
