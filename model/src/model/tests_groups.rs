@@ -264,6 +264,29 @@ fn exec_by_a_thread_takes_over_the_group_its_leader_named() {
     assert_eq!(group(&m, th).0, PidRef::Task(th));
 }
 
+/// The same for a session: the exec'ing thread's process led its own session, which its
+/// pid names afterwards; a session named by another pid keeps its name.
+#[test]
+fn exec_by_a_thread_takes_over_only_the_session_its_leader_named() {
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    let before = group(&m, 0).1;
+    assert_eq!(
+        run(&mut m, c, OpKind::Setsid),
+        Outcome::Pid(PidRef::Task(c))
+    );
+    let g = fork(&mut m, c);
+    let th = clone(
+        &mut m,
+        c,
+        CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
+    );
+    assert_eq!(run(&mut m, th, OpKind::Exec), OK);
+    assert_eq!(group(&m, g).1, PidRef::Task(th));
+    assert_eq!(group(&m, th).1, PidRef::Task(th));
+    assert_eq!(group(&m, 0).1, before, "t0's session is another's");
+}
+
 /// A group led by a pid namespace's init has id 1 there, and `kill(-1, sig)` signals every
 /// other process of the namespace: ESRCH while the init is alone, then its child is hit and
 /// the init itself is not (found by 100k generated cases, seed 1405).
