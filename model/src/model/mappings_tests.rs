@@ -209,3 +209,24 @@ fn dontfork_and_wipeonfork_work_on_new_mappings() {
     assert_eq!(load(&mut m, c, M, 1), byte(0));
     assert_eq!(load(&mut m, c, M, 0), SEGV);
 }
+
+/// A mapping ends at its last page: the page after it faults, and an mprotect of exactly the
+/// mapping succeeds while one reaching past it stops at the hole with ENOMEM, the mapped
+/// part changed (mm/mprotect.c do_mprotect_pkey).
+#[test]
+fn the_page_after_a_mapping_is_a_hole_for_loads_and_mprotect() {
+    let mut m = model();
+    assert_eq!(mmap(&mut m, 0, 0, 2, MapKind::AnonPrivate), Outcome::Ret(0));
+    assert_eq!(mprotect(&mut m, 0, 0, 2, Prot::Read), Outcome::Ret(0));
+    assert_eq!(
+        mprotect(&mut m, 0, 0, 3, Prot::ReadWrite),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        store(&mut m, 0, M, 1, 5),
+        Outcome::Ret(0),
+        "read-write again"
+    );
+    let c = fork(&mut m, 0);
+    assert_eq!(load(&mut m, c, M, 2), SEGV);
+}
