@@ -2176,3 +2176,47 @@ fn a_pipe_write_of_more_than_a_page_keeps_every_byte() {
     }
     assert_eq!(got, data);
 }
+
+/// F_GETLK reports the conflicting lock as it is held: its start and its length (an
+/// inclusive end turned back into `l_len`), and an OFD lock outlives the close of another
+/// description of the same file (fs/locks.c posix_test_lock; locks_remove_file drops only
+/// the closed description's locks).
+#[test]
+fn getlk_reports_a_held_range_and_an_ofd_lock_outlives_another_descriptions_close() {
+    use crate::obs::LockReport;
+    use crate::op::{FlockArg, LockType};
+    let arg = |ty, start, len| FlockArg {
+        ty,
+        start,
+        len,
+        pid: 0,
+    };
+    let mut m = model();
+    let open = || OpKind::Open {
+        file: FileName::Data,
+        flags: OpenFlags::default(),
+    };
+    for _ in 0..3 {
+        run(&mut m, 0, open());
+    }
+    let set = OpKind::Fcntl {
+        fd: 0,
+        cmd: FcntlCmd::OfdSetLk {
+            lock: arg(LockType::Rd, 2, 3),
+        },
+    };
+    assert_eq!(run(&mut m, 0, set), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, OpKind::Close { fd: 1 }), Outcome::Ret(0));
+    let get = OpKind::Fcntl {
+        fd: 2,
+        cmd: FcntlCmd::OfdGetLk {
+            lock: arg(LockType::Wr, 0, 0),
+        },
+    };
+    match run(&mut m, 0, get) {
+        Outcome::Lock(LockReport::Held { ty, start, len, .. }) => {
+            assert_eq!((ty, start, len), (LockType::Rd, 2, 3));
+        }
+        other => panic!("the lock of fd 0 is held: {other:?}"),
+    }
+}
