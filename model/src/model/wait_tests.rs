@@ -596,3 +596,61 @@ fn tty_stop_signals_stop_while_the_lab_keeps_the_group_from_being_orphaned() {
     kill(&mut m, c, g2, Signal::SIGTTOU);
     assert_eq!(m.snapshot().task(g2).unwrap().state, TaskState::Stopped);
 }
+
+/// A group whose leader was reaped is named by no pid the lab can pass (a released task's
+/// label becomes a pid nobody has), even while other members live: wait4(-pgid) finds no
+/// group and fails with ECHILD, where the group named by a live leader is waited on.
+#[test]
+fn wait4_on_the_group_of_a_reaped_leader_finds_no_group() {
+    let mut m = model_on((6, 18));
+    let leader = fork(&mut m, 0);
+    let member = fork(&mut m, 0);
+    let setpgid = |target, pgid| OpKind::Setpgid {
+        target: Some(target),
+        pgid,
+    };
+    assert_eq!(run(&mut m, 0, setpgid(leader, None)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, setpgid(member, Some(leader))),
+        Outcome::Ret(0)
+    );
+    let nohang = WaitOptions {
+        nohang: true,
+        ..WaitOptions::default()
+    };
+    let wait_group = OpKind::Wait {
+        target: WaitTarget::Group(leader),
+        options: nohang,
+    };
+    assert_eq!(run(&mut m, 0, wait_group.clone()), Outcome::Ret(0));
+    exit(&mut m, leader, 0);
+    let reap = OpKind::Wait {
+        target: WaitTarget::Task(leader),
+        options: WaitOptions::default(),
+    };
+    assert!(matches!(run(&mut m, 0, reap), Outcome::Reaped { .. }));
+    assert_eq!(run(&mut m, 0, wait_group), Outcome::Err(Errno::ECHILD));
+}
+
+/// pidfd_send_signal delivers the signal (kernel/pid.c); signal 0 only checks.
+#[test]
+fn pidfd_send_signal_delivers_and_signal_0_only_checks() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let open = OpKind::PidfdOpen {
+        target: c,
+        nonblock: false,
+        thread: false,
+    };
+    let Outcome::Ret(fd) = run(&mut m, 0, open) else {
+        panic!("pidfd_open");
+    };
+    let send = |sig| OpKind::PidfdSendSignal { fd: fd as i32, sig };
+    assert_eq!(run(&mut m, 0, send(Signal(0))), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
+    assert_eq!(run(&mut m, 0, send(Signal::SIGTERM)), Outcome::Ret(0));
+    assert_eq!(
+        m.snapshot().task(c).unwrap().state,
+        TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}
