@@ -669,4 +669,22 @@ mod encoding_tests {
         assert_eq!(set.signals(), vec![Signal(2), Signal(17), Signal(64)]);
         assert_eq!(format!("{set:?}"), "{SIGINT,SIGCHLD,64}");
     }
+
+    #[test]
+    fn a_clone_without_an_exit_signal_in_json_sends_sigchld() {
+        let o: Op = serde_json::from_str(r#"{"task": 0, "kind": "clone", "entry": "clone"}"#)
+            .expect("a clone op");
+        match o.kind {
+            OpKind::Clone(c) => assert_eq!(c.exit_signal, 17),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn regions_and_case_dirs_name_what_they_are() {
+        let shared: Vec<bool> = REGIONS.iter().map(|r| r.is_shared()).collect();
+        assert_eq!(shared, [false, true, false, true, false]);
+        let paths: Vec<&str> = CaseDir::ALL.iter().map(|d| d.rel_path()).collect();
+        assert_eq!(paths, ["", "d", "d/e", "missing", "data"]);
+    }
 }
