@@ -2073,7 +2073,54 @@ fn only_namespace_flags_need_cap_sys_admin() {
         })
     };
     assert_eq!(run(&mut m, 0, clone(F::FILES)), Outcome::Child(1));
-    assert_eq!(run(&mut m, 0, clone(F::NEWUTS)), Outcome::Err(Errno::EPERM));
+    // Every namespace copy_namespaces makes, the cgroup and time ones included (clone3:
+    // clone's low byte is the exit signal, where CLONE_NEWTIME's bit lies).
+    let clone3 = |flags| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags,
+            exit_signal: 17,
+            args: Default::default(),
+        })
+    };
+    for ns in [
+        F::NEWNS,
+        F::NEWUTS,
+        F::NEWIPC,
+        F::NEWPID,
+        F::NEWNET,
+        F::NEWCGROUP,
+        F::NEWTIME,
+    ] {
+        assert_eq!(
+            run(&mut m, 0, clone3(ns)),
+            Outcome::Err(Errno::EPERM),
+            "{ns:?}"
+        );
+    }
+}
+
+/// clone3 reads the fields its `size` covers: `set_tid` and `set_tid_size` come with
+/// CLONE_ARGS_SIZE_VER1 (80 bytes), so a 64-byte struct has none, whatever lies past it
+/// (kernel/fork.c copy_clone_args_from_user).
+#[test]
+fn clone3_reads_set_tid_only_when_its_size_covers_it() {
+    use crate::op::{Clone3Args, CloneEntry, CloneFlags, CloneOp, SetTid};
+    let clone3 = |size| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags: CloneFlags::EMPTY,
+            exit_signal: 17,
+            args: Clone3Args {
+                size,
+                set_tid: SetTid::TooMany,
+                ..Clone3Args::default()
+            },
+        })
+    };
+    let mut m = model();
+    assert_eq!(run(&mut m, 0, clone3(64)), Outcome::Child(1));
+    assert_eq!(run(&mut m, 0, clone3(88)), Outcome::Err(Errno::EINVAL));
 }
 
 /// An exec leaves an fd table that no other task shares as it is (fs/exec.c
