@@ -654,3 +654,38 @@ fn pidfd_send_signal_delivers_and_signal_0_only_checks() {
         TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGTERM))
     );
 }
+
+/// A pidfd refers to the process, not to the thread that led it: after a non-leader thread
+/// execs (taking over the leader's pid), a signal through the old pidfd reaches it.
+#[test]
+fn a_pidfd_follows_the_process_when_a_thread_execs() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let open = OpKind::PidfdOpen {
+        target: c,
+        nonblock: false,
+        thread: false,
+    };
+    let Outcome::Ret(fd) = run(&mut m, 0, open) else {
+        panic!("pidfd_open");
+    };
+    let thread = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
+        exit_signal: 0,
+        args: Default::default(),
+    });
+    let Outcome::Child(th) = run(&mut m, c, thread) else {
+        panic!("a thread");
+    };
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    let kill = OpKind::PidfdSendSignal {
+        fd: fd as i32,
+        sig: Signal::SIGTERM,
+    };
+    assert_eq!(run(&mut m, 0, kill), Outcome::Ret(0));
+    assert_eq!(
+        m.snapshot().task(th).unwrap().state,
+        TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}
