@@ -254,6 +254,27 @@ impl Capabilities {
 mod tests {
     use super::*;
 
+    /// Each capability one side lacks is lacking in the intersection, whichever side it is.
+    #[test]
+    fn intersect_keeps_only_what_both_sides_observe() {
+        let all = serde_json::to_value(Capabilities::ALL).expect("capabilities serialize");
+        let names: Vec<String> = all
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        assert!(names.len() >= 10, "{names:?}");
+        for name in names {
+            let mut v = all.clone();
+            v[&name] = serde_json::Value::Bool(false);
+            let lacking: Capabilities = serde_json::from_value(v).expect("capabilities");
+            assert_ne!(lacking, Capabilities::ALL, "{name}");
+            assert_eq!(Capabilities::ALL.intersect(lacking), lacking, "{name}");
+            assert_eq!(lacking.intersect(Capabilities::ALL), lacking, "{name}");
+        }
+    }
+
     /// The profile line of every report names the user, the kernel and the case file system.
     #[test]
     fn describe_names_the_user_kernel_and_file_system() {

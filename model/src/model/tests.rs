@@ -2267,3 +2267,59 @@ fn getlk_reports_a_held_range_and_an_ofd_lock_outlives_another_descriptions_clos
         other => panic!("the lock of fd 0 is held: {other:?}"),
     }
 }
+
+/// unshare(CLONE_FILES) of a table nobody else uses keeps it (fs/file.c `unshare_fd` copies
+/// only a shared one), with the POSIX locks it owns; and a negative `l_len` reaching back
+/// to offset 0 is a valid range (fs/locks.c: only a start below 0 is EINVAL).
+#[test]
+fn an_unshare_of_an_unshared_table_keeps_its_locks_and_a_lock_may_reach_back_to_0() {
+    use crate::obs::LockReport;
+    use crate::op::{FlockArg, LockType, UnshareFlags};
+    let lock = |ty, start, len| FlockArg {
+        ty,
+        start,
+        len,
+        pid: 0,
+    };
+    let mut m = model();
+    let open = OpKind::Open {
+        file: FileName::Data,
+        flags: OpenFlags::default(),
+    };
+    assert_eq!(run(&mut m, 0, open), Outcome::Ret(0));
+    let t1 = fork(&mut m, 0);
+    let set = |l| OpKind::Fcntl {
+        fd: 0,
+        cmd: FcntlCmd::SetLk { lock: l },
+    };
+    assert_eq!(
+        run(&mut m, t1, set(lock(LockType::Rd, 4, -4))),
+        Outcome::Ret(0)
+    );
+    let get = OpKind::Fcntl {
+        fd: 0,
+        cmd: FcntlCmd::GetLk {
+            lock: lock(LockType::Wr, 0, 0),
+        },
+    };
+    match run(&mut m, 0, get.clone()) {
+        Outcome::Lock(LockReport::Held { start, len, .. }) => assert_eq!((start, len), (0, 4)),
+        other => panic!("t1's lock over 0..4: {other:?}"),
+    }
+    let unshare = OpKind::Unshare {
+        flags: UnshareFlags {
+            files: true,
+            ..UnshareFlags::default()
+        },
+    };
+    assert_eq!(run(&mut m, t1, unshare), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, t1, set(lock(LockType::Un, 0, 0))),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut m, 0, get),
+        Outcome::Lock(LockReport::Unlocked),
+        "the unlock after the unshare releases the lock"
+    );
+}

@@ -37,6 +37,19 @@ fn exit(m: &mut Model, t: TaskId, code: i32) {
     );
 }
 
+/// `t`'s new pidfd for `target`.
+fn pidfd_of(m: &mut Model, t: TaskId, target: TaskId) -> i32 {
+    let open = OpKind::PidfdOpen {
+        target,
+        nonblock: false,
+        thread: false,
+    };
+    match run(m, t, open) {
+        Outcome::Ret(fd) => fd as i32,
+        o => panic!("pidfd_open: {o:?}"),
+    }
+}
+
 fn waitid(m: &mut Model, t: TaskId, target: WaitidTarget, options: WaitidOptions) -> Outcome {
     run(m, t, OpKind::Waitid { target, options })
 }
@@ -637,15 +650,8 @@ fn wait4_on_the_group_of_a_reaped_leader_finds_no_group() {
 fn pidfd_send_signal_delivers_and_signal_0_only_checks() {
     let mut m = model_on((6, 18));
     let c = fork(&mut m, 0);
-    let open = OpKind::PidfdOpen {
-        target: c,
-        nonblock: false,
-        thread: false,
-    };
-    let Outcome::Ret(fd) = run(&mut m, 0, open) else {
-        panic!("pidfd_open");
-    };
-    let send = |sig| OpKind::PidfdSendSignal { fd: fd as i32, sig };
+    let fd = pidfd_of(&mut m, 0, c);
+    let send = |sig| OpKind::PidfdSendSignal { fd, sig };
     assert_eq!(run(&mut m, 0, send(Signal(0))), Outcome::Ret(0));
     assert_eq!(m.snapshot().task(c).unwrap().state, TaskState::Live);
     assert_eq!(run(&mut m, 0, send(Signal::SIGTERM)), Outcome::Ret(0));
@@ -661,14 +667,7 @@ fn pidfd_send_signal_delivers_and_signal_0_only_checks() {
 fn a_pidfd_follows_the_process_when_a_thread_execs() {
     let mut m = model_on((6, 18));
     let c = fork(&mut m, 0);
-    let open = OpKind::PidfdOpen {
-        target: c,
-        nonblock: false,
-        thread: false,
-    };
-    let Outcome::Ret(fd) = run(&mut m, 0, open) else {
-        panic!("pidfd_open");
-    };
+    let fd = pidfd_of(&mut m, 0, c);
     let thread = OpKind::Clone(CloneOp {
         entry: CloneEntry::Clone,
         flags: CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
@@ -680,7 +679,7 @@ fn a_pidfd_follows_the_process_when_a_thread_execs() {
     };
     assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
     let kill = OpKind::PidfdSendSignal {
-        fd: fd as i32,
+        fd,
         sig: Signal::SIGTERM,
     };
     assert_eq!(run(&mut m, 0, kill), Outcome::Ret(0));
@@ -688,4 +687,52 @@ fn a_pidfd_follows_the_process_when_a_thread_execs() {
         m.snapshot().task(th).unwrap().state,
         TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGTERM))
     );
+}
+
+/// SIGKILL through a pidfd from outside a pid namespace is forced on its init; SIGTERM, left
+/// at its default action, is not (kernel/signal.c `sig_ignored`: `force` from an ancestor
+/// namespace counts only for SIGKILL and SIGSTOP).
+#[test]
+fn pidfd_send_signal_from_outside_kills_a_namespace_init_with_sigkill_only() {
+    let mut m = model_on((6, 18));
+    let init = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: CloneFlags::NEWPID,
+        exit_signal: 17,
+        args: Default::default(),
+    });
+    let Outcome::Child(init) = run(&mut m, 0, init) else {
+        panic!("a namespace init");
+    };
+    let fd = pidfd_of(&mut m, 0, init);
+    let send = |sig| OpKind::PidfdSendSignal { fd, sig };
+    assert_eq!(run(&mut m, 0, send(Signal::SIGTERM)), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(init).unwrap().state, TaskState::Live);
+    assert_eq!(run(&mut m, 0, send(Signal::SIGKILL)), Outcome::Ret(0));
+    assert_eq!(
+        m.snapshot().task(init).unwrap().state,
+        TaskState::Zombie(crate::obs::ExitStatus::Signaled(Signal::SIGKILL))
+    );
+}
+
+/// A wait scans the children of the caller's own thread group only: a grandchild's zombie
+/// is its parent's to reap.
+#[test]
+fn a_wait_does_not_reap_a_grandchild() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let g = fork(&mut m, c);
+    exit(&mut m, g, 3);
+    let nohang = OpKind::Wait {
+        target: WaitTarget::Any,
+        options: WaitOptions {
+            nohang: true,
+            ..WaitOptions::default()
+        },
+    };
+    assert_eq!(run(&mut m, 0, nohang), Outcome::Ret(0));
+    assert!(matches!(
+        m.snapshot().task(g).unwrap().state,
+        TaskState::Zombie(_)
+    ));
 }
