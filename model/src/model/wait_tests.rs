@@ -736,3 +736,25 @@ fn a_wait_does_not_reap_a_grandchild() {
         TaskState::Zombie(_)
     ));
 }
+
+/// A new session's only process group is orphaned: no member's parent is in another group
+/// of that session (a parent in the same group does not count), so a tty stop signal is
+/// discarded there while SIGSTOP still stops (kernel/exit.c `will_become_orphaned_pgrp`).
+#[test]
+fn tty_stop_signals_are_discarded_in_a_new_sessions_orphaned_group() {
+    let mut m = model_on((6, 18));
+    let leader = fork(&mut m, 0);
+    assert!(matches!(
+        run(&mut m, leader, OpKind::Setsid),
+        Outcome::Pid(_)
+    ));
+    let member = fork(&mut m, leader);
+    let kill = |sig| OpKind::Kill {
+        target: member,
+        sig,
+    };
+    assert_eq!(run(&mut m, 0, kill(Signal::SIGTSTP)), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(member).unwrap().state, TaskState::Live);
+    assert_eq!(run(&mut m, 0, kill(Signal::SIGSTOP)), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(member).unwrap().state, TaskState::Stopped);
+}
