@@ -230,3 +230,15 @@ fn the_page_after_a_mapping_is_a_hole_for_loads_and_mprotect() {
     let c = fork(&mut m, 0);
     assert_eq!(load(&mut m, c, M, 2), SEGV);
 }
+
+/// munmap drops the pages it unmaps: a new mapping at the same place starts from zeros, not
+/// from what the old one held.
+#[test]
+fn a_mapping_made_again_after_munmap_reads_zeros() {
+    let mut m = model();
+    assert_eq!(mmap(&mut m, 0, 0, 2, MapKind::AnonPrivate), Outcome::Ret(0));
+    assert_eq!(store(&mut m, 0, M, 1, 7), Outcome::Ret(0));
+    assert_eq!(munmap(&mut m, 0, 0, 2), Outcome::Ret(0));
+    assert_eq!(mmap(&mut m, 0, 0, 2, MapKind::AnonPrivate), Outcome::Ret(0));
+    assert_eq!(load(&mut m, 0, M, 1), byte(0));
+}
