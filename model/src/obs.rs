@@ -1034,6 +1034,9 @@ mod tests {
             unobserved: false,
         };
         t.fds = vec![fd(3), fd(4)];
+        // Another task with the same fd number: its own description too.
+        let mut t1 = task(1, Parent::Task(0));
+        t1.fds = vec![fd(3)];
         let ofd = Ofd {
             id: 0,
             inode: 0,
@@ -1043,15 +1046,17 @@ mod tests {
             nonblock: false,
         };
         let mut s = Snapshot {
-            tasks: vec![t],
+            tasks: vec![t, t1],
             ofds: vec![ofd],
             ..Snapshot::default()
         };
         let mut caps = Capabilities::ALL;
         caps.kcmp = false;
         s.mask(caps);
-        let ids: Vec<u64> = s.tasks[0].fds.iter().map(|e| e.ofd).collect();
+        let mut ids: Vec<u64> = s.tasks[0].fds.iter().map(|e| e.ofd).collect();
+        ids.push(s.tasks[1].fds[0].ofd);
         assert_ne!(ids[0], ids[1]);
+        assert_ne!(ids[0], ids[2], "t0's fd 3 and t1's fd 3");
         for id in ids {
             let o = s.ofds.iter().find(|o| o.id == id).expect("its description");
             assert_eq!(Ofd { id: 0, ..*o }, ofd);

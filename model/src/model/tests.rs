@@ -2128,15 +2128,20 @@ fn clone3_reads_set_tid_only_when_its_size_covers_it() {
 /// the exec'd process can still unlock them.
 #[test]
 fn an_exec_keeps_an_unshared_fd_table_and_the_locks_it_owns() {
-    use crate::op::{FlockArg, LockType};
-    let lock = |ty| FcntlCmd::SetLk {
-        lock: FlockArg {
-            ty,
-            start: 0,
-            len: 1,
-            pid: 0,
-        },
-    };
+    use crate::op::LockType;
+    let (mut m, t1) = data_open_then_fork();
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Rd, 0, 1)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Un, 0, 1)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, get_lk(LockType::Wr, 0, 1)),
+        Outcome::Lock(crate::obs::LockReport::Unlocked),
+        "t1's exec must keep the lock its fd table owns, so its unlock releases it"
+    );
+}
+
+/// A case where t0 opened `data` (fd 0) and forked t1, which has its own fd table.
+fn data_open_then_fork() -> (Model, TaskId) {
     let mut m = model();
     let open = OpKind::Open {
         file: FileName::Data,
@@ -2144,30 +2149,36 @@ fn an_exec_keeps_an_unshared_fd_table_and_the_locks_it_owns() {
     };
     assert_eq!(run(&mut m, 0, open), Outcome::Ret(0));
     let t1 = fork(&mut m, 0);
-    let set = OpKind::Fcntl {
+    (m, t1)
+}
+
+fn flock_arg(ty: crate::op::LockType, start: i64, len: i64) -> crate::op::FlockArg {
+    crate::op::FlockArg {
+        ty,
+        start,
+        len,
+        pid: 0,
+    }
+}
+
+/// `fcntl(0, F_SETLK, ...)`.
+fn set_lk(ty: crate::op::LockType, start: i64, len: i64) -> OpKind {
+    OpKind::Fcntl {
         fd: 0,
-        cmd: lock(LockType::Rd),
-    };
-    assert_eq!(run(&mut m, t1, set), Outcome::Ret(0));
-    assert_eq!(run(&mut m, t1, OpKind::Exec), Outcome::Ret(0));
-    let unlock = OpKind::Fcntl {
-        fd: 0,
-        cmd: lock(LockType::Un),
-    };
-    assert_eq!(run(&mut m, t1, unlock), Outcome::Ret(0));
-    let probe = FcntlCmd::GetLk {
-        lock: FlockArg {
-            ty: LockType::Wr,
-            start: 0,
-            len: 1,
-            pid: 0,
+        cmd: FcntlCmd::SetLk {
+            lock: flock_arg(ty, start, len),
         },
-    };
-    assert_eq!(
-        run(&mut m, 0, OpKind::Fcntl { fd: 0, cmd: probe }),
-        Outcome::Lock(crate::obs::LockReport::Unlocked),
-        "t1's exec must keep the lock its fd table owns, so its unlock releases it"
-    );
+    }
+}
+
+/// `fcntl(0, F_GETLK, ...)`.
+fn get_lk(ty: crate::op::LockType, start: i64, len: i64) -> OpKind {
+    OpKind::Fcntl {
+        fd: 0,
+        cmd: FcntlCmd::GetLk {
+            lock: flock_arg(ty, start, len),
+        },
+    }
 }
 
 /// poll(2) of each end of a pipe, for POLLIN: the read end is readable with data and hangs
@@ -2274,35 +2285,13 @@ fn getlk_reports_a_held_range_and_an_ofd_lock_outlives_another_descriptions_clos
 #[test]
 fn an_unshare_of_an_unshared_table_keeps_its_locks_and_a_lock_may_reach_back_to_0() {
     use crate::obs::LockReport;
-    use crate::op::{FlockArg, LockType, UnshareFlags};
-    let lock = |ty, start, len| FlockArg {
-        ty,
-        start,
-        len,
-        pid: 0,
-    };
-    let mut m = model();
-    let open = OpKind::Open {
-        file: FileName::Data,
-        flags: OpenFlags::default(),
-    };
-    assert_eq!(run(&mut m, 0, open), Outcome::Ret(0));
-    let t1 = fork(&mut m, 0);
-    let set = |l| OpKind::Fcntl {
-        fd: 0,
-        cmd: FcntlCmd::SetLk { lock: l },
-    };
+    use crate::op::{LockType, UnshareFlags};
+    let (mut m, t1) = data_open_then_fork();
     assert_eq!(
-        run(&mut m, t1, set(lock(LockType::Rd, 4, -4))),
+        run(&mut m, t1, set_lk(LockType::Rd, 4, -4)),
         Outcome::Ret(0)
     );
-    let get = OpKind::Fcntl {
-        fd: 0,
-        cmd: FcntlCmd::GetLk {
-            lock: lock(LockType::Wr, 0, 0),
-        },
-    };
-    match run(&mut m, 0, get.clone()) {
+    match run(&mut m, 0, get_lk(LockType::Wr, 0, 0)) {
         Outcome::Lock(LockReport::Held { start, len, .. }) => assert_eq!((start, len), (0, 4)),
         other => panic!("t1's lock over 0..4: {other:?}"),
     }
@@ -2313,12 +2302,9 @@ fn an_unshare_of_an_unshared_table_keeps_its_locks_and_a_lock_may_reach_back_to_
         },
     };
     assert_eq!(run(&mut m, t1, unshare), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Un, 0, 0)), Outcome::Ret(0));
     assert_eq!(
-        run(&mut m, t1, set(lock(LockType::Un, 0, 0))),
-        Outcome::Ret(0)
-    );
-    assert_eq!(
-        run(&mut m, 0, get),
+        run(&mut m, 0, get_lk(LockType::Wr, 0, 0)),
         Outcome::Lock(LockReport::Unlocked),
         "the unlock after the unshare releases the lock"
     );
