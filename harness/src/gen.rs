@@ -564,6 +564,14 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             {
                 continue;
             }
+            // A second child into a namespace its creator unshared has its parent outside
+            // it: that namespace's dying init would wait for it to be reaped, which the
+            // model does not follow (README, deliberate exceptions).
+            if matches!(op.kind, OpKind::Fork | OpKind::Vfork | OpKind::Clone(_))
+                && probe.pidns_has_outer_child()
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;

@@ -52,7 +52,7 @@ pub(crate) fn close_range(src: &mut dyn Choices, fds: &[i32]) -> OpKind {
 }
 
 /// An `unshare` op: mostly `CLONE_FILES` and `CLONE_FS` (the sharing a CLONE_FILES or
-/// CLONE_FS child has), sometimes a mount, UTS or IPC namespace, SysV undo list, or the
+/// CLONE_FS child has), sometimes a mount, UTS, IPC or pid namespace, SysV undo list, or the
 /// flags that are valid only in a process alone with its thread, handlers and memory.
 pub(crate) fn unshare(src: &mut dyn Choices) -> OpKind {
     let mut flags = UnshareFlags {
@@ -65,6 +65,8 @@ pub(crate) fn unshare(src: &mut dyn Choices) -> OpKind {
         thread: src.chance(10),
         sighand: src.chance(7),
         vm: src.chance(7),
+        // Rare: as root the next fork makes a pid namespace init (and mounts its proc).
+        newpid: src.chance(5),
     };
     if flags == UnshareFlags::default() {
         flags.files = true;

@@ -545,9 +545,9 @@ impl PrctlOption {
 }
 
 /// The flags of an `unshare` op (unshare(2)), one `CLONE_*` flag each. The op language leaves
-/// out the flags whose namespace the caller does not enter itself or that change its
-/// credentials (`CLONE_NEWPID`, `CLONE_NEWTIME`, `CLONE_NEWUSER`) and `CLONE_NEWNET`, whose
-/// teardown is asynchronous.
+/// out the flags that change the caller's credentials (`CLONE_NEWUSER`), `CLONE_NEWTIME`, and
+/// `CLONE_NEWNET`, whose teardown is asynchronous. `CLONE_NEWPID` is in: the caller stays in
+/// its pid namespace, its next child is the init of the new one.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[serde(default)]
 pub struct UnshareFlags {
@@ -578,6 +578,10 @@ pub struct UnshareFlags {
     /// `CLONE_VM` (implies `CLONE_SIGHAND`): allowed only with an unshared address space.
     #[serde(skip_serializing_if = "is_false")]
     pub vm: bool,
+    /// `CLONE_NEWPID`: a new pid namespace for the caller's later children (not for the
+    /// caller itself).
+    #[serde(skip_serializing_if = "is_false")]
+    pub newpid: bool,
 }
 
 impl UnshareFlags {
@@ -594,6 +598,7 @@ impl UnshareFlags {
             (self.thread, CloneFlags::THREAD),
             (self.sighand, CloneFlags::SIGHAND),
             (self.vm, CloneFlags::VM),
+            (self.newpid, CloneFlags::NEWPID),
         ] {
             if on {
                 f = f.with(bit);
