@@ -1768,7 +1768,10 @@ mod tests {
                 assert!(!model.pidns_has_outer_child(), "seed {seed}: {op}");
             }
         }
-        assert!(unshared > 10 && inits > 2, "{unshared} unshares, {inits} inits");
+        assert!(
+            unshared > 10 && inits > 2,
+            "{unshared} unshares, {inits} inits"
+        );
     }
 
     /// No generated kill to a group ends a process and its child together (their order is

@@ -184,6 +184,11 @@ fn forks_into_the_namespace_fail_with_enomem_once_its_init_died() {
     ));
     assert_eq!(run(&mut m, 0, OpKind::Fork), Outcome::Err(Errno::ENOMEM));
     assert_eq!(run(&mut m, 0, OpKind::Vfork), Outcome::Err(Errno::ENOMEM));
+    // alloc_pid fails before cgroup_can_fork would.
+    assert_eq!(
+        clone3(&mut m, 0, F::INTO_CGROUP, SetTid::None),
+        Outcome::Err(Errno::ENOMEM)
+    );
     // Pid 1 is still in use while the init is a zombie; once released, ENOMEM.
     assert_eq!(
         clone3(&mut m, 0, F::EMPTY, SetTid::Pid1),
