@@ -1779,6 +1779,31 @@ mod tests {
         assert_eq!(set.task_args_mut().len(), 2);
     }
 
+    /// `newpid` is serialized only when set (older case files and the wire protocol keep
+    /// their form), maps to `CLONE_NEWPID` and prints as such.
+    #[test]
+    fn unshare_newpid_serializes_only_when_set() {
+        let files = OpKind::Unshare {
+            flags: UnshareFlags {
+                files: true,
+                ..Default::default()
+            },
+        };
+        let json = serde_json::to_string(&files).unwrap();
+        assert_eq!(json, r#"{"kind":"unshare","flags":{"files":true}}"#);
+        let newpid = UnshareFlags {
+            newpid: true,
+            ..Default::default()
+        };
+        assert_eq!(newpid.clone_flags(), CloneFlags::NEWPID);
+        let op = OpKind::Unshare { flags: newpid };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"kind":"unshare","flags":{"newpid":true}}"#);
+        assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        let shown = Op { task: 0, kind: op }.to_string();
+        assert!(shown.ends_with("unshare(NEWPID)"), "{shown}");
+    }
+
     /// Each prctl option prints as its `PR_*` constant, each a different one.
     #[test]
     fn prctl_options_are_named_by_their_constants() {
