@@ -1773,15 +1773,28 @@ impl Case {
         let mut unpinned: Vec<i32> = Vec::new();
         // A dying namespace init also waits for the zombies of its namespace whose parent
         // is outside it (the later children of a task that unshared CLONE_NEWPID): once
-        // their parent died they are the lab's, which reaps them while it waits (never
-        // t0, whose pid names the group the guardian may still signal).
+        // their parent died they are the lab's, which reaps them while it waits (never t0
+        // nor a group leader, whose pids name groups the guardian may still signal).
         let others: Vec<i32> = self
             .tasks
             .iter()
-            .filter(|t| t.life != Reaped && t.pid != self.pgid && !t.thread)
+            .filter(|t| t.life != Reaped && !t.thread)
             .map(|t| t.pid)
+            .filter(|&p| p != self.pgid && !self.groups.contains(&p))
             .collect();
         let mut reaped_early: Vec<i32> = Vec::new();
+        let reap_others = |reaped: &mut Vec<i32>| {
+            for &pid in &others {
+                if !reaped.contains(&pid)
+                    && matches!(
+                        super::reap::reap(super::reap::Who::Pid(pid), true),
+                        Ok(Some(_))
+                    )
+                {
+                    reaped.push(pid);
+                }
+            }
+        };
         for t in &self.tasks {
             let ns_init = t.life != Reaped && t.nspid.len() > 1 && t.nspid.last() == Some(&1);
             let pinned = !self.groups.is_empty() && ns_init;
@@ -1795,6 +1808,9 @@ impl Case {
                         if pinned && start.elapsed() >= PINNED_GRACE && unpin_namespace_init(t.pid)
                         {
                             unpinned.push(t.pid);
+                        }
+                        if ns_init {
+                            reap_others(&mut reaped_early);
                         }
                         std::thread::sleep(proc_tick(start, end));
                     }
@@ -1819,14 +1835,7 @@ impl Case {
                 // dying init once the lab may have adopted the zombies it waits for.
                 let ms = if ns_init { ms.min(PINNED_LOOK_MS) } else { ms };
                 if ns_init {
-                    for &pid in &others {
-                        if reaped_early.contains(&pid) {
-                            continue;
-                        }
-                        if let Ok(Some(_)) = super::reap::reap(super::reap::Who::Pid(pid), true) {
-                            reaped_early.push(pid);
-                        }
-                    }
+                    reap_others(&mut reaped_early);
                 }
                 // SAFETY: poll on one local pollfd.
                 let r = unsafe { libc::poll(&mut p, 1, ms) };
