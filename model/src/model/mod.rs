@@ -27,6 +27,9 @@ mod memory;
 #[cfg(test)]
 mod memory_tests;
 mod pidfd;
+mod pidns;
+#[cfg(test)]
+mod pidns_tests;
 mod security;
 mod signals;
 mod stop;
@@ -96,6 +99,13 @@ pub struct Model {
     /// CLONE_NEWUSER, or by a task inside such a namespace): their tasks hold every
     /// capability over them.
     pidns_case_owned: std::collections::BTreeSet<u32>,
+    /// Pid namespaces made by `unshare(CLONE_NEWPID)` that no task was born in yet.
+    pidns_empty: std::collections::BTreeSet<u32>,
+    /// Pid namespaces that take no more tasks (`PIDNS_ADDING` cleared): their init died, or
+    /// the first fork into one failed after its pid was allocated.
+    pidns_dead: std::collections::BTreeSet<u32>,
+    /// The task that got pid 1 of each pid namespace the case made.
+    pidns_init: std::collections::BTreeMap<u32, TaskId>,
     /// Dispositions per sighand class (absent: every signal at `SIG_DFL`).
     sighands: std::collections::BTreeMap<u64, signals::Dispositions>,
     /// cwd and umask per fs class (absent: the initial context).
@@ -175,6 +185,9 @@ impl Model {
             next_pidns: 0,
             pidns_parent: Default::default(),
             pidns_case_owned: Default::default(),
+            pidns_empty: Default::default(),
+            pidns_dead: Default::default(),
+            pidns_init: Default::default(),
             sighands: Default::default(),
             fs_contexts: Default::default(),
             uts: vec![context::Uts {
