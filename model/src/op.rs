@@ -1907,6 +1907,50 @@ mod tests {
     }
 
     #[test]
+    fn zero_arguments_are_left_out_of_the_json() {
+        use crate::timer::Itimer;
+        let zero_and_set = [
+            (
+                OpKind::Prctl {
+                    option: PrctlOption::SetPdeathsig,
+                    arg: 0,
+                },
+                OpKind::Prctl {
+                    option: PrctlOption::SetPdeathsig,
+                    arg: 9,
+                },
+                "arg",
+            ),
+            (
+                OpKind::Alarm { seconds: 0 },
+                OpKind::Alarm { seconds: 3 },
+                "seconds",
+            ),
+            (
+                OpKind::Setitimer {
+                    which: Itimer::Real,
+                    value_s: 0,
+                    interval_s: 0,
+                },
+                OpKind::Setitimer {
+                    which: Itimer::Real,
+                    value_s: 5,
+                    interval_s: 0,
+                },
+                "value_s",
+            ),
+        ];
+        for (zero, set, key) in zero_and_set {
+            let key = format!("\"{key}\"");
+            let z = serde_json::to_string(&zero).unwrap();
+            let s = serde_json::to_string(&set).unwrap();
+            assert!(!z.contains(&key), "{z}");
+            assert!(s.contains(&key), "{s}");
+            assert_eq!(serde_json::from_str::<OpKind>(&z).unwrap(), zero);
+        }
+    }
+
+    #[test]
     fn op_json_round_trip() {
         let ops = vec![
             Op {

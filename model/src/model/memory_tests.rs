@@ -112,3 +112,30 @@ fn fault_around_maps_the_aligned_16_page_window_of_the_fault() {
     let want = format!("{}{}", ".".repeat(16), "P".repeat(24));
     assert_eq!(presence(&m, c, AS), want);
 }
+
+// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+#[test]
+fn a_vma_with_an_anon_vma_merges_back_with_neighbours_without_one() {
+    // The middle piece got an anon_vma (its private copy of page 2); its neighbours have
+    // none. A non-forked anon_vma may be shared with them, so clearing the flag merges all
+    // three and fault-around spans the whole mapping again.
+    let mut m = model();
+    madvise(&mut m, 0, FP, 2, 2, Advice::DontFork);
+    assert_eq!(store(&mut m, 0, FP, 2, 5), Outcome::Ret(0));
+    madvise(&mut m, 0, FP, 2, 2, Advice::DoFork);
+    madvise(&mut m, 0, FP, 0, 8, Advice::DontNeed);
+    assert_eq!(load(&mut m, 0, FP, 0), Outcome::Data(vec![0x80]));
+    assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
+}
+
+// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+#[test]
+fn a_merge_on_both_sides_takes_a_previous_vma_with_an_anon_vma_and_a_next_without() {
+    let mut m = model();
+    madvise(&mut m, 0, FP, 2, 2, Advice::DontFork);
+    assert_eq!(store(&mut m, 0, FP, 0, 5), Outcome::Ret(0));
+    madvise(&mut m, 0, FP, 2, 2, Advice::DoFork);
+    madvise(&mut m, 0, FP, 0, 8, Advice::DontNeed);
+    assert_eq!(load(&mut m, 0, FP, 0), Outcome::Data(vec![0x80]));
+    assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
+}
