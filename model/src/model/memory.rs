@@ -272,6 +272,44 @@ impl Mm {
     }
 }
 
+impl Mm {
+    /// Moves the PTEs of `[s, e)` to start at `to` (mm/mremap.c: move_page_tables): the
+    /// same frames, no mapcount changes; the destination gets a page table wherever the
+    /// source had one (move_pgt_entry or pte_alloc of the new PMD).
+    pub(super) fn move_ptes(&mut self, s: u64, e: u64, to: u64) {
+        let moved: Vec<(u64, Pte)> = self.ptes.range(s..e).map(|(&k, &v)| (k, v)).collect();
+        for (gp, _) in &moved {
+            self.ptes.remove(gp);
+        }
+        for (gp, pte) in moved {
+            self.ptes.insert(gp - s + to, pte);
+        }
+        let (si, di) = (area_of(s), area_of(to));
+        if self.pt.get(si).copied().unwrap_or(false) {
+            if let Some(pt) = self.pt.get_mut(di) {
+                *pt = true;
+            }
+        }
+    }
+
+    /// Frees the page table of the address area holding `gp` when no VMA is left there: an
+    /// unmap frees the page tables of the PMD ranges no VMA covers any more (mm/memory.c:
+    /// free_pgtables), and an area's mappings all lie in its first 2 MiB.
+    pub(super) fn free_empty_page_table(&mut self, gp: u64) {
+        let a = area_of(gp);
+        if !self.vmas.iter().any(|v| area_of(v.start) == a) {
+            if let Some(pt) = self.pt.get_mut(a) {
+                *pt = false;
+            }
+        }
+    }
+}
+
+/// The address area (a region's index, 4 for the mapping slot) page `gp` lies in.
+pub(super) fn area_of(gp: u64) -> usize {
+    (gp / REGION_STRIDE_PAGES) as usize
+}
+
 /// mm/vma.c: is_mergeable_anon_vma, with `src` the anon_vma of the VMA being changed and
 /// `tgt` that of the neighbour it would merge into.
 fn anon_mergeable(tgt: Option<AnonVma>, src: Option<AnonVma>) -> bool {
@@ -297,6 +335,9 @@ pub(super) struct Memory {
     shmem: BTreeMap<(u64, u64), FrameId>,
     /// The last shmem object made by an mmap.
     pub(super) last_shm: u64,
+    /// Size in pages of each shmem object (its i_size: the mapping's length at mmap,
+    /// mm/shmem.c: shmem_zero_setup); a page at or past it is SIGBUS (shmem_fault).
+    shm_pages: BTreeMap<u64, u64>,
     /// Page-cache pages of `data`, by page index.
     pcache: BTreeMap<u64, FrameId>,
     /// Folios of `data`'s page cache: first page → number of pages. Every cached page is in
@@ -340,6 +381,16 @@ impl Memory {
     /// What is behind frame `f`.
     pub(super) fn kind(&self, f: FrameId) -> Option<FrameKind> {
         self.frames.get(&f).map(|i| i.kind)
+    }
+
+    /// Records the size of shmem object `shm`.
+    pub(super) fn set_shm_pages(&mut self, shm: u64, pages: u64) {
+        self.shm_pages.insert(shm, pages);
+    }
+
+    /// Size in pages of shmem object `shm`.
+    fn shm_pages(&self, shm: u64) -> u64 {
+        self.shm_pages.get(&shm).copied().unwrap_or(0)
     }
 
     /// Byte 0 stored in an anonymous or shmem frame.
@@ -591,7 +642,7 @@ impl Memory {
             )
         };
         for q in start..end {
-            let pgoff = q - base;
+            let pgoff = q.wrapping_sub(base);
             if pgoff >= limit || mm.ptes.contains_key(&q) {
                 continue;
             }
@@ -629,9 +680,14 @@ impl Memory {
         let (base, vs, ve, ri) = {
             let v = &mm.vmas[vi];
             let b = v.base();
-            (b, v.start - b, v.end - b, v.region.index())
+            (
+                b,
+                v.start.wrapping_sub(b),
+                v.end.wrapping_sub(b),
+                v.region.index(),
+            )
         };
-        let pgoff = gp - base;
+        let pgoff = gp.wrapping_sub(base);
         let w = pgoff & !(FAULT_AROUND_PAGES - 1);
         let lo = w.max(vs);
         let hi = (w + FAULT_AROUND_PAGES).min(ve).min(file_pages);
@@ -656,9 +712,9 @@ impl Memory {
                         (fs.max(lo), fe.min(hi))
                     };
                     for p in a..b {
-                        if !mm.ptes.contains_key(&(base + p)) {
+                        if !mm.ptes.contains_key(&base.wrapping_add(p)) {
                             let f = self.pcache_frame(p);
-                            self.set_pte(mm, base + p, Pte::Frame(f));
+                            self.set_pte(mm, base.wrapping_add(p), Pte::Frame(f));
                         }
                     }
                 }
@@ -679,9 +735,9 @@ impl Memory {
         let (base, vs, ve) = {
             let v = &mm.vmas[vi];
             let b = v.base();
-            (b, v.start - b, v.end - b)
+            (b, v.start.wrapping_sub(b), v.end.wrapping_sub(b))
         };
-        let pgoff = gp - base;
+        let pgoff = gp.wrapping_sub(base);
         self.pcache_frame(pgoff);
         let (fs, fl) = self.folio_of(pgoff).unwrap_or((pgoff, 1));
         let fe = fs + fl;
@@ -689,11 +745,11 @@ impl Memory {
             && fs >= vs
             && fe <= ve
             && fe <= file_pages
-            && (fs..fe).all(|p| !mm.ptes.contains_key(&(base + p)));
+            && (fs..fe).all(|p| !mm.ptes.contains_key(&base.wrapping_add(p)));
         let pages = if whole { fs..fe } else { pgoff..pgoff + 1 };
         for p in pages {
             let f = self.pcache_frame(p);
-            self.set_pte(mm, base + p, Pte::Frame(f));
+            self.set_pte(mm, base.wrapping_add(p), Pte::Frame(f));
         }
     }
 }
@@ -750,9 +806,12 @@ impl Model {
         if !allowed {
             return Outcome::Killed(Signal::SIGSEGV);
         }
-        let pgoff = gp - mm.vmas[vi].base();
+        let pgoff = gp.wrapping_sub(mm.vmas[vi].base());
         let pte = mm.pte(gp);
         let beyond_eof = vregion.is_file() && pgoff >= file_pages;
+        if vregion == Region::AnonShared && pte.is_none() && pgoff >= mem.shm_pages(shm) {
+            return Outcome::Killed(Signal::SIGBUS);
+        }
         let Some(byte) = write else {
             if pte.is_none() {
                 match vregion {
@@ -918,7 +977,10 @@ impl Model {
             let mm = &mut mms[i];
             let mut pages = Vec::new();
             for v in mm.vmas.iter().filter(|v| v.kind.is_file()) {
-                let from = v.base().saturating_add(keep).max(v.start);
+                // The first page whose file offset is at or past `keep` (a moved VMA's base
+                // may lie below page 0: offsets wrap).
+                let first_pgoff = v.start.wrapping_sub(v.base());
+                let from = v.start.saturating_add(keep.saturating_sub(first_pgoff));
                 if from < v.end {
                     pages.extend(mm.ptes.range(from..v.end).map(|(&k, _)| k));
                 }

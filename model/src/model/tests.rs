@@ -72,7 +72,7 @@ fn kill(m: &mut Model, t: TaskId, target: TaskId, sig: Signal) -> Outcome {
     run(m, t, OpKind::Kill { target, sig })
 }
 
-fn page(m: &Model, t: TaskId, region: Region, p: usize) -> Page {
+pub(super) fn page(m: &Model, t: TaskId, region: Region, p: usize) -> Page {
     m.snapshot().task(t).expect("task in snapshot").memory[region.index()].pages[p]
 }
 
