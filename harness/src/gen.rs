@@ -217,7 +217,7 @@ impl Mix {
                 (Mmap, 3),
                 (Munmap, 1),
                 (Mprotect, 2),
-                (Mremap, 2),
+                (Mremap, 1),
                 (Itimer, 2),
                 (PosixTimer, 2),
             ],
