@@ -120,8 +120,8 @@ fn area_pages(region: Region, pages: u32) -> u32 {
 /// An address area for `mremap`: the slot or one of the two anonymous regions. The file
 /// regions are left out: the model aligns file fault-around by file offset, which is the
 /// kernel's address alignment only where a file mapping never moved.
-fn remap_area(src: &mut dyn Choices, pages: u32) -> Region {
-    if pages < 2 || src.chance(45) {
+fn remap_area(src: &mut dyn Choices, pages: u32, pct_slot: u32) -> Region {
+    if pages < 2 || src.chance(pct_slot) {
         Region::Mapped
     } else if src.chance(60) {
         Region::AnonPrivate
@@ -136,7 +136,9 @@ fn remap_area(src: &mut dyn Choices, pages: u32) -> Region {
 /// then with an argument that is EINVAL. Old ranges start mostly at a mapped slot page;
 /// every range stays inside its area ([`area_pages`]).
 pub(crate) fn mremap(src: &mut dyn Choices, slot: &Slot, pages: u32) -> OpKind {
-    let region = remap_area(src, pages);
+    // Old ranges mostly in the slot: a region's pages moved away make the mix's loads and
+    // stores there SIGSEGV, ending tasks the other op kinds need.
+    let region = remap_area(src, pages, 75);
     let limit = area_pages(region, pages);
     let first = if region == Region::Mapped {
         let mapped: Vec<u32> = slot.iter().map(|s| s.0).collect();
@@ -164,7 +166,7 @@ pub(crate) fn mremap(src: &mut dyn Choices, slot: &Slot, pages: u32) -> OpKind {
         count
     };
     let to = (!in_place).then(|| {
-        let mut area = remap_area(src, pages);
+        let mut area = remap_area(src, pages, 50);
         if area_pages(area, pages) < new_count {
             area = Region::Mapped;
         }
