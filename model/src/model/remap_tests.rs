@@ -264,6 +264,10 @@ fn a_zero_old_size_duplicates_a_shared_mapping_only() {
     assert_eq!(
         remap(&mut m, 0, AS, 0, 0, 2, None),
         Outcome::Err(Errno::ENOMEM)
+    ); // A private one is EINVAL first.
+    assert_eq!(
+        remap(&mut m, 0, AP, 0, 0, 2, None),
+        Outcome::Err(Errno::EINVAL)
     );
 }
 
@@ -394,4 +398,21 @@ fn a_resizing_move_across_mappings_unmaps_first_before_6_17() {
     assert_eq!(remap(&mut m, 0, M, 0, 4, 2, to(M, 8)), OK);
     assert_eq!(load(&mut m, 0, M, 9), byte(5));
     assert_eq!(probe(&mut m, 0, M, 3), SEGV);
+}
+
+#[test]
+fn a_move_whose_old_range_starts_in_a_hole_is_efault_with_nothing_changed() {
+    for kernel in [(6, 16), (6, 17)] {
+        let mut m = on(kernel);
+        assert_eq!(mmap(&mut m, 1, 2, MapKind::AnonPrivate), OK);
+        assert_eq!(mmap(&mut m, 8, 3, MapKind::AnonPrivate), OK);
+        assert_eq!(store(&mut m, 0, M, 8, 9), OK);
+        assert_eq!(
+            remap(&mut m, 0, M, 0, 3, 3, to(M, 8)),
+            Outcome::Err(Errno::EFAULT),
+            "{kernel:?}"
+        );
+        assert_eq!(load(&mut m, 0, M, 1), byte(0));
+        assert_eq!(load(&mut m, 0, M, 8), byte(9));
+    }
 }
