@@ -118,8 +118,9 @@ fn area_pages(region: Region, pages: u32) -> u32 {
 }
 
 /// An address area for `mremap`: the slot or one of the two anonymous regions. The file
-/// regions are left out: the model aligns file fault-around by file offset, which is the
-/// kernel's address alignment only where a file mapping never moved.
+/// regions are left out: whether a file mapping's page table stays when mremap moves the
+/// mapping away decides fault-around over ext4's large folios, which the lab's tmpfs case
+/// directories never show.
 fn remap_area(src: &mut dyn Choices, pages: u32, pct_slot: u32) -> Region {
     if pages < 2 || src.chance(pct_slot) {
         Region::Mapped

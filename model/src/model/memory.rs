@@ -305,6 +305,16 @@ impl Mm {
     }
 }
 
+/// The pages `[from, to)` a read fault at `gp` in the VMA `[start, end)` maps around
+/// (mm/memory.c: do_fault_around): from the fault-around-aligned page before it, or the VMA's
+/// start when that is later, up to [`FAULT_AROUND_PAGES`] pages on, within the VMA. A VMA
+/// that starts inside a window (one mremap moved there) gets a whole window from its start.
+/// The page-table end that also bounds it lies past every area's pages.
+fn fault_around_window(gp: u64, start: u64, end: u64) -> (u64, u64) {
+    let from = (gp & !(FAULT_AROUND_PAGES - 1)).max(start);
+    (from, (from + FAULT_AROUND_PAGES).min(end))
+}
+
 /// The address area (a region's index, 4 for the mapping slot) page `gp` lies in.
 pub(super) fn area_of(gp: u64) -> usize {
     (gp / REGION_STRIDE_PAGES) as usize
@@ -632,14 +642,8 @@ impl Memory {
     fn fault_around(&mut self, mm: &mut Mm, vi: usize, gp: u64, limit: u64) {
         let (start, end, base, shmem, shm) = {
             let v = &mm.vmas[vi];
-            let w = gp & !(FAULT_AROUND_PAGES - 1);
-            (
-                w.max(v.start),
-                (w + FAULT_AROUND_PAGES).min(v.end),
-                v.base(),
-                v.kind == Region::AnonShared,
-                v.shm,
-            )
+            let (from, to) = fault_around_window(gp, v.start, v.end);
+            (from, to, v.base(), v.kind == Region::AnonShared, v.shm)
         };
         for q in start..end {
             let pgoff = q.wrapping_sub(base);
@@ -687,10 +691,9 @@ impl Memory {
                 v.region.index(),
             )
         };
-        let pgoff = gp.wrapping_sub(base);
-        let w = pgoff & !(FAULT_AROUND_PAGES - 1);
-        let lo = w.max(vs);
-        let hi = (w + FAULT_AROUND_PAGES).min(ve).min(file_pages);
+        let (from, to) = fault_around_window(gp, vs.wrapping_add(base), ve.wrapping_add(base));
+        let lo = from.wrapping_sub(base);
+        let hi = to.wrapping_sub(base).min(file_pages);
         let folios = if lo < hi {
             self.folios_overlapping(lo, hi)
         } else {

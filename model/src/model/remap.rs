@@ -6,8 +6,9 @@
 //! contents stay each process's own. Like the other mapping ops it changes the caller's
 //! address space only (a `CLONE_VM` or vfork child shares it).
 //!
-//! The checks moved in Linux 6.17 (commits "mm/mremap: check remap conditions earlier" and
-//! d23cb648e365 "mm/mremap: permit mremap() move of multiple VMAs", one series): before,
+//! The checks moved in Linux 6.17 (the series of "mm/mremap: permit mremap() move of
+//! multiple VMAs", with "mm/mremap: check remap conditions earlier" and "mm/mremap: move
+//! remap_is_valid() into check_prep_vma()"; seen on 6.18 and on Debian's 6.1): before,
 //! a `MREMAP_FIXED` call unmapped the destination (and a shrink's tail) before finding out
 //! that the old range spans VMAs (EFAULT) or is an empty private one (EINVAL), and an
 //! overlap of the two ranges was seen only after the old address was found mapped; since,

@@ -416,3 +416,19 @@ fn a_move_whose_old_range_starts_in_a_hole_is_efault_with_nothing_changed() {
         assert_eq!(load(&mut m, 0, M, 8), byte(9));
     }
 }
+
+/// Seen on 6.18: a file mapping moved to start inside a fault-around window gets a whole
+/// window from its start (do_fault_around clamps the aligned start to the VMA, then counts
+/// 16 pages on), not the window its file offsets would align to.
+#[test]
+fn fault_around_in_a_moved_file_mapping_starts_at_the_mapping() {
+    let mut m = Model::new(CaseConfig { pages: 32 }, &Profile::default());
+    let fp = Region::FilePrivate;
+    assert_eq!(remap(&mut m, 0, fp, 0, 32, 32, to(AP, 8)), OK);
+    assert_eq!(load(&mut m, 0, AP, 8), byte(0x80));
+    let present: Vec<usize> = (0..32).filter(|&p| page(&m, 0, AP, p).present).collect();
+    assert_eq!(present, (8..24).collect::<Vec<_>>());
+    // In the middle of the mapping the window is the aligned one.
+    assert_eq!(load(&mut m, 0, AP, 26), byte(0x80 | 18));
+    assert!((24..32).all(|p| page(&m, 0, AP, p).present));
+}
