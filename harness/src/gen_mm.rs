@@ -166,9 +166,15 @@ pub(crate) fn mremap(src: &mut dyn Choices, slot: &Slot, pages: u32) -> OpKind {
     } else {
         count
     };
+    // A PROT_NONE page moved into a region would be present there, and the task's own load
+    // that observes a region's present pages would kill it: such ranges move in the slot.
+    let unreadable = region == Region::Mapped
+        && slot
+            .iter()
+            .any(|s| s.1 == Prot::None && (first..first + count.max(1)).contains(&s.0));
     let to = (!in_place).then(|| {
         let mut area = remap_area(src, pages, 50);
-        if area_pages(area, pages) < new_count {
+        if area_pages(area, pages) < new_count || unreadable {
             area = Region::Mapped;
         }
         MremapTo {

@@ -87,6 +87,11 @@ pub(super) struct VmaFlags {
     pub(super) wipeonfork: bool,
     /// `VM_READ` / `VM_WRITE`.
     pub(super) prot: Prot,
+    /// `VM_NOHUGEPAGE`: the lab advises `MADV_NOHUGEPAGE` on the four regions, not on the
+    /// mappings the ops make, so a VMA of either kind never merges with one of the other
+    /// (mm/vma.c: is_mergeable_vma compares the flags) unless the advice was not possible
+    /// ([`crate::Profile::regions_without_thp_advice`]).
+    pub(super) nohugepage: bool,
 }
 
 /// A VMA: pages `[start, end)` of the address area of one region.
@@ -146,7 +151,7 @@ pub(super) struct Mm {
 impl Mm {
     /// `t0`'s address space at case start: each region one VMA of `pages` pages, no
     /// anon_vma, nothing present.
-    pub(super) fn case_setup(pages: u64) -> Mm {
+    pub(super) fn case_setup(pages: u64, nohugepage: bool) -> Mm {
         let vmas = if pages == 0 {
             Vec::new()
         } else {
@@ -161,7 +166,10 @@ impl Mm {
                         kind: region,
                         base: start,
                         shm: 0,
-                        flags: VmaFlags::default(),
+                        flags: VmaFlags {
+                            nohugepage,
+                            ..VmaFlags::default()
+                        },
                         anon_vma: None,
                     }
                 })

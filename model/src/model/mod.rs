@@ -172,7 +172,10 @@ impl Model {
         Model {
             config,
             tasks: vec![t0],
-            mms: vec![memory::Mm::case_setup(pages)],
+            mms: vec![memory::Mm::case_setup(
+                pages,
+                !profile.regions_without_thp_advice,
+            )],
             fdts: vec![files::FdTable::new()],
             next_class: 0,
             next_pidns: 0,
