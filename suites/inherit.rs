@@ -309,3 +309,199 @@ fn no_new_privs_and_seccomp_filters_are_kept_by_fork_clone_and_exec() {
     assert_eq!(m.outcomes[17], Outcome::Err(Errno::EIO));
     assert_eq!(m.outcomes[18], Outcome::Err(Errno::EPERM));
 }
+
+/// `unshare(CLONE_NEWPID)` leaves the caller where it is and makes its next child the init
+/// (pid 1) of a new pid namespace; the next one joins it with its parent outside
+/// (pid_namespaces(7), kernel/pid.c `alloc_pid`). The caller cannot unshare another one,
+/// nor clone a thread or a `CLONE_NEWPID` child (kernel/fork.c `copy_process`,
+/// kernel/pid_namespace.c `copy_pid_ns`). Once the init died, the namespace takes no more
+/// tasks: ENOMEM, and EEXIST for `set_tid = [1]` until the init is reaped.
+// covers: task.unshare
+#[test]
+fn unshare_newpid_makes_the_next_child_an_init() {
+    let profile = lab().hello.profile.clone();
+    if !profile.cap_sys_admin {
+        eprintln!(
+            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
+            profile.describe()
+        );
+        return;
+    }
+    let newpid = op(
+        0,
+        OpKind::Unshare {
+            flags: UnshareFlags {
+                newpid: true,
+                ..Default::default()
+            },
+        },
+    );
+    let clone3 = |flags: CloneFlags, set_tid: SetTid| {
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone3,
+                flags,
+                exit_signal: if flags.has(CloneFlags::THREAD) { 0 } else { 17 },
+                args: Clone3Args {
+                    set_tid,
+                    ..Clone3Args::default()
+                },
+            }),
+        )
+    };
+    let wait = |c| {
+        op(
+            0,
+            OpKind::Wait {
+                target: WaitTarget::Task(c),
+                options: Default::default(),
+            },
+        )
+    };
+    let thread = CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD;
+    let c = case(vec![
+        newpid.clone(),                           // 0
+        op(0, OpKind::Fork),                      // 1: t1, pid 1 there
+        op(0, OpKind::Fork),                      // 2: t2, pid 2, parent t0
+        newpid,                                   // 3: EINVAL
+        clone3(thread, SetTid::None),             // 4: EINVAL
+        clone3(CloneFlags::NEWPID, SetTid::None), // 5: EINVAL
+        op(
+            2,
+            OpKind::Kill {
+                target: 1,
+                sig: Signal::SIGTERM,
+            },
+        ), // 6: the init does not die of it
+        op(1, OpKind::Fork),                      // 7: t3, inside
+        op(
+            0,
+            OpKind::Kill {
+                target: 2,
+                sig: Signal::SIGKILL,
+            },
+        ), // 8
+        wait(2),                                  // 9
+        op(
+            1,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ), // 10: takes t3 with it
+        op(0, OpKind::Fork),                      // 11: ENOMEM
+        clone3(CloneFlags::EMPTY, SetTid::Pid1),  // 12: EEXIST
+        wait(1),                                  // 13
+        clone3(CloneFlags::EMPTY, SetTid::Pid1),  // 14: ENOMEM
+    ]);
+    let m = known("inherit_unshare_newpid", &c);
+    assert_eq!(m.outcomes[0], Outcome::Ret(0));
+    let pidns = |step: usize, t: TaskId| m.states[step].task(t).unwrap().namespaces.unwrap().pid;
+    assert_ne!(pidns(2, 1), pidns(2, 0));
+    assert_eq!(pidns(2, 2), pidns(2, 1));
+    for step in [3, 4, 5] {
+        assert_eq!(m.outcomes[step], Outcome::Err(Errno::EINVAL), "step {step}");
+    }
+    assert_eq!(state(&m, 6, 1), Some(TaskState::Live));
+    assert_eq!(state(&m, 10, 3), None, "reaped by the dying init");
+    assert_eq!(m.outcomes[11], Outcome::Err(Errno::ENOMEM));
+    assert_eq!(m.outcomes[12], Outcome::Err(Errno::EEXIST));
+    assert_eq!(m.outcomes[14], Outcome::Err(Errno::ENOMEM));
+}
+
+/// A first fork into an unshared pid namespace that fails after its pid was allocated
+/// (`CLONE_INTO_CGROUP` with a bad cgroup fd: cgroup_can_fork) leaves the namespace taking
+/// no more tasks (kernel/pid.c `free_pid`). At the end, a pid-2 child whose parent is
+/// outside keeps the dying init waiting in `zap_pid_ns_processes` until it is reaped: the
+/// teardown copes.
+// covers: task.unshare
+#[test]
+fn unshare_newpid_first_fork_failure_and_an_outside_parent() {
+    let profile = lab().hello.profile.clone();
+    if !profile.cap_sys_admin {
+        eprintln!(
+            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
+            profile.describe()
+        );
+        return;
+    }
+    let newpid = |t| {
+        op(
+            t,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    newpid: true,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let c = case(vec![
+        op(0, OpKind::Fork), // 0: t1
+        newpid(0),           // 1
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone3,
+                flags: CloneFlags::INTO_CGROUP,
+                exit_signal: 17,
+                args: Clone3Args::default(),
+            }),
+        ), // 2: EBADF
+        op(0, OpKind::Fork), // 3: ENOMEM
+        newpid(1),           // 4
+        op(1, OpKind::Vfork), // 5: t2, the init; t1 waits
+        op(
+            2,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ), // 6
+        op(1, OpKind::Fork), // 7: ENOMEM
+    ]);
+    let m = known("inherit_unshare_newpid_dead", &c);
+    assert_eq!(m.outcomes[2], Outcome::Err(Errno::EBADF));
+    assert_eq!(m.outcomes[3], Outcome::Err(Errno::ENOMEM));
+    assert_eq!(m.outcomes[7], Outcome::Err(Errno::ENOMEM));
+}
+
+/// The teardown of a case whose pid namespace init has a sibling with its parent outside
+/// the namespace (pid 2 of a namespace t0 unshared): killed together, the init waits in
+/// `zap_pid_ns_processes` until the lab, which adopts the sibling when t0 dies, reaps it.
+// covers: task.unshare
+#[test]
+fn unshare_newpid_teardown_reaps_a_child_whose_parent_is_outside() {
+    let profile = lab().hello.profile.clone();
+    if !profile.cap_sys_admin {
+        eprintln!(
+            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
+            profile.describe()
+        );
+        return;
+    }
+    let c = case(vec![
+        op(
+            0,
+            OpKind::Unshare {
+                flags: UnshareFlags {
+                    newpid: true,
+                    ..Default::default()
+                },
+            },
+        ),
+        op(0, OpKind::Fork),  // t1: pid 1
+        op(0, OpKind::Vfork), // t2: pid 2, t0 waits for it
+        op(
+            2,
+            OpKind::Exit {
+                code: 0,
+                thread: false,
+            },
+        ),
+        op(0, OpKind::Fork), // t3: pid 3
+    ]);
+    let m = known("inherit_unshare_newpid_teardown", &c);
+    assert_eq!(m.outcomes[4], Outcome::Child(3));
+}

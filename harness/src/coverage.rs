@@ -558,10 +558,17 @@ pub const CATALOGUE: &[Behaviour] = &[
     ),
     b(
         "task.unshare",
-        "unshare takes back a shared fd table or fs context (CLONE_FILES, CLONE_FS; CLONE_NEWNS implies CLONE_FS), enters new namespaces (CAP_SYS_ADMIN), refuses CLONE_THREAD/SIGHAND/VM while they are shared",
+        "unshare takes back a shared fd table or fs context (CLONE_FILES, CLONE_FS; CLONE_NEWNS implies CLONE_FS), enters new namespaces (CAP_SYS_ADMIN), refuses CLONE_THREAD/SIGHAND/VM while they are shared; CLONE_NEWPID makes the next child the init of a new pid namespace (no thread, no second NEWPID; ENOMEM once the init died)",
         &["unshare01", "unshare02"],
-        &[],
-        &["task.unshare"],
+        &["pid_namespace/regression_enomem.c"],
+        &[
+            "task.unshare",
+            "pidns.unshare-for-children",
+            "pidns.thread-needs-active-for-children",
+            "pidns.clone-newpid-after-unshare",
+            "pidns.alloc-pid-dead-namespace",
+            "pidns.first-fork-failure-kills-namespace",
+        ],
     ),
     b(
         "sec.inherited",

@@ -570,6 +570,14 @@ pub fn generate(src: &mut dyn Choices, cfg: &GenConfig, profile: &Profile) -> Ca
             {
                 continue;
             }
+            // A second child into a namespace its creator unshared has its parent outside
+            // it: that namespace's dying init would wait for it to be reaped, which the
+            // model does not follow (README, deliberate exceptions).
+            if matches!(op.kind, OpKind::Fork | OpKind::Vfork | OpKind::Clone(_))
+                && probe.pidns_has_outer_child()
+            {
+                continue;
+            }
             if taken != Outcome::Blocked {
                 accepted = Some((op, taken, probe));
                 break;
@@ -1737,6 +1745,40 @@ mod tests {
             .map(|k| k.to_string())
             .collect();
         assert!(woken.is_superset(&all), "woken: {woken:?}");
+    }
+
+    /// The mix draws `unshare(CLONE_NEWPID)`, successful ones followed by a child that is
+    /// the new namespace's init, and never a second child into such a namespace (its parent
+    /// would be outside it: [`Model::pidns_has_outer_child`]).
+    #[test]
+    fn the_mix_unshares_pid_namespaces_without_children_outside() {
+        let profile = Profile::default();
+        let (mut unshared, mut inits) = (0, 0);
+        for seed in 0..4000 {
+            let case = default_case(seed, &profile);
+            let mut model = Model::new(case.config, &profile);
+            let mut unsharers = Vec::new();
+            for op in &case.ops {
+                let out = model.step(op, None).taken;
+                match (&op.kind, &out) {
+                    (OpKind::Unshare { flags }, Outcome::Ret(0)) if flags.newpid => {
+                        unshared += 1;
+                        unsharers.push(op.task);
+                    }
+                    (_, Outcome::Child(c))
+                        if unsharers.contains(&op.task) && model.is_pid_namespace_init(*c) =>
+                    {
+                        inits += 1;
+                    }
+                    _ => {}
+                }
+                assert!(!model.pidns_has_outer_child(), "seed {seed}: {op}");
+            }
+        }
+        assert!(
+            unshared > 10 && inits > 2,
+            "{unshared} unshares, {inits} inits"
+        );
     }
 
     /// No generated kill to a group ends a process and its child together (their order is

@@ -52,19 +52,29 @@ pub(crate) fn close_range(src: &mut dyn Choices, fds: &[i32]) -> OpKind {
 }
 
 /// An `unshare` op: mostly `CLONE_FILES` and `CLONE_FS` (the sharing a CLONE_FILES or
-/// CLONE_FS child has), sometimes a mount, UTS or IPC namespace, SysV undo list, or the
+/// CLONE_FS child has), sometimes a mount, UTS, IPC or pid namespace, SysV undo list, or the
 /// flags that are valid only in a process alone with its thread, handlers and memory.
 pub(crate) fn unshare(src: &mut dyn Choices) -> OpKind {
+    let files = src.chance(45);
+    let fs = src.chance(35);
+    let sysvsem = src.chance(8);
+    let newns = src.chance(8);
+    let newuts = src.chance(8);
+    // One draw for IPC and pid namespaces, never both: the mix's later draws stay as they
+    // were before CLONE_NEWPID was in it. A pid namespace is rare: as root the next fork
+    // makes its init (and mounts its proc).
+    let ns = src.below(100);
     let mut flags = UnshareFlags {
-        files: src.chance(45),
-        fs: src.chance(35),
-        sysvsem: src.chance(8),
-        newns: src.chance(8),
-        newuts: src.chance(8),
-        newipc: src.chance(6),
+        files,
+        fs,
+        sysvsem,
+        newns,
+        newuts,
+        newipc: ns < 6,
         thread: src.chance(10),
         sighand: src.chance(7),
         vm: src.chance(7),
+        newpid: ns >= 95,
     };
     if flags == UnshareFlags::default() {
         flags.files = true;

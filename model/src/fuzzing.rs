@@ -363,16 +363,21 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             unshare: on(1),
         },
         31 => OpKind::Unshare {
-            flags: UnshareFlags {
-                files: on(0),
-                fs: on(1),
-                sysvsem: on(2),
-                newns: on(3),
-                newuts: on(4),
-                newipc: on(5),
-                thread: on(6),
-                sighand: on(7),
-                vm: b.u8() & 1 != 0,
+            // One byte for VM and NEWPID, so inputs decode as before NEWPID was added.
+            flags: {
+                let last = b.u8();
+                UnshareFlags {
+                    files: on(0),
+                    fs: on(1),
+                    sysvsem: on(2),
+                    newns: on(3),
+                    newuts: on(4),
+                    newipc: on(5),
+                    thread: on(6),
+                    sighand: on(7),
+                    vm: last & 1 != 0,
+                    newpid: last & 2 != 0,
+                }
             },
         },
         32 => OpKind::Seccomp {

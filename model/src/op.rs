@@ -557,9 +557,9 @@ impl PrctlOption {
 }
 
 /// The flags of an `unshare` op (unshare(2)), one `CLONE_*` flag each. The op language leaves
-/// out the flags whose namespace the caller does not enter itself or that change its
-/// credentials (`CLONE_NEWPID`, `CLONE_NEWTIME`, `CLONE_NEWUSER`) and `CLONE_NEWNET`, whose
-/// teardown is asynchronous.
+/// out the flags that change the caller's credentials (`CLONE_NEWUSER`), `CLONE_NEWTIME`, and
+/// `CLONE_NEWNET`, whose teardown is asynchronous. `CLONE_NEWPID` is in: the caller stays in
+/// its pid namespace, its next child is the init of the new one.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[serde(default)]
 pub struct UnshareFlags {
@@ -590,6 +590,10 @@ pub struct UnshareFlags {
     /// `CLONE_VM` (implies `CLONE_SIGHAND`): allowed only with an unshared address space.
     #[serde(skip_serializing_if = "is_false")]
     pub vm: bool,
+    /// `CLONE_NEWPID`: a new pid namespace for the caller's later children (not for the
+    /// caller itself).
+    #[serde(skip_serializing_if = "is_false")]
+    pub newpid: bool,
 }
 
 impl UnshareFlags {
@@ -606,6 +610,7 @@ impl UnshareFlags {
             (self.thread, CloneFlags::THREAD),
             (self.sighand, CloneFlags::SIGHAND),
             (self.vm, CloneFlags::VM),
+            (self.newpid, CloneFlags::NEWPID),
         ] {
             if on {
                 f = f.with(bit);
@@ -1827,6 +1832,31 @@ mod tests {
             pgid: Some(4),
         };
         assert_eq!(set.task_args_mut().len(), 2);
+    }
+
+    /// `newpid` is serialized only when set (older case files and the wire protocol keep
+    /// their form), maps to `CLONE_NEWPID` and prints as such.
+    #[test]
+    fn unshare_newpid_serializes_only_when_set() {
+        let files = OpKind::Unshare {
+            flags: UnshareFlags {
+                files: true,
+                ..Default::default()
+            },
+        };
+        let json = serde_json::to_string(&files).unwrap();
+        assert_eq!(json, r#"{"kind":"unshare","flags":{"files":true}}"#);
+        let newpid = UnshareFlags {
+            newpid: true,
+            ..Default::default()
+        };
+        assert_eq!(newpid.clone_flags(), CloneFlags::NEWPID);
+        let op = OpKind::Unshare { flags: newpid };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"kind":"unshare","flags":{"newpid":true}}"#);
+        assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        let shown = Op { task: 0, kind: op }.to_string();
+        assert!(shown.ends_with("unshare(NEWPID)"), "{shown}");
     }
 
     /// Each prctl option prints as its `PR_*` constant, each a different one.

@@ -63,6 +63,9 @@ struct Task {
     /// (0 is the lab's): which tasks see which (a sibling namespace at the same depth has a
     /// pid list of the same length).
     pidns_chain: Vec<u32>,
+    /// The pid namespace its children are born in when it unshared `CLONE_NEWPID` (an id of
+    /// `pidns_chain`'s kind); `None`: its own.
+    children_pidns: Option<u32>,
     /// A non-leader thread (CLONE_THREAD): released at exit, never a zombie.
     thread: bool,
     /// The label of its thread group leader (itself unless a thread).
@@ -423,6 +426,7 @@ impl Case {
             nspid: vec![pid],
             former_nspid: Vec::new(),
             pidns_chain: vec![0],
+            children_pidns: None,
             thread: false,
             leader: 0,
             vfork_child: None,
@@ -559,6 +563,12 @@ impl Case {
         }
         self.settle_vfork();
         self.settle_blocked();
+        if let (OpKind::Unshare { flags }, Outcome::Ret(0)) = (&op.kind, &out) {
+            if flags.newpid {
+                self.next_pidns += 1;
+                self.tasks[op.task as usize].children_pidns = Some(self.next_pidns);
+            }
+        }
         if let (OpKind::Setpgid { .. } | OpKind::Setsid, Outcome::Ret(_) | Outcome::Pid(_)) =
             (&op.kind, &out)
         {
@@ -1054,12 +1064,17 @@ impl Case {
                 .unwrap_or(hint)
         };
         let mut pidns_chain = self.tasks[creator].pidns_chain.clone();
+        // A creator that unshared CLONE_NEWPID has its children born one namespace deeper
+        // (clone(CLONE_NEWPID) is EINVAL for it).
+        let unshared = self.tasks[creator].children_pidns;
         if newpid {
             self.next_pidns += 1;
             pidns_chain.push(self.next_pidns);
+        } else if let Some(ns) = unshared {
+            pidns_chain.push(ns);
         }
         let nested = self.tasks[creator].nspid.len() > 1;
-        let nspid = if nested || newpid {
+        let nspid = if nested || newpid || unshared.is_some() {
             nspid(pid)
         } else {
             vec![pid]
@@ -1075,6 +1090,7 @@ impl Case {
             nspid,
             former_nspid: Vec::new(),
             pidns_chain,
+            children_pidns: None,
             thread,
             leader,
             vfork_child: None,
@@ -1336,7 +1352,8 @@ impl Case {
             NewChild {
                 slot,
                 hint: r.ret as i32,
-                hint_is_outer: !newpid,
+                // A child born in a namespace its creator is not in reports its own tid.
+                hint_is_outer: !newpid && self.tasks[creator].children_pidns.is_none(),
                 thread,
                 sibling,
                 newpid,
@@ -1736,7 +1753,7 @@ impl Case {
         let mut err = None;
         // Signals go to our own process group (t0's pid is not reaped before this, so the
         // group id cannot be reused) or, without kill(2), to the tasks not yet reaped.
-        let targets = self.kill_targets();
+        let mut targets = self.kill_targets();
         super::reap::kill_all(self.pgid, &targets);
         if !self.groups.is_empty() {
             // Tasks moved to groups of their own (setpgid, setsid) are not in t0's group:
@@ -1754,11 +1771,33 @@ impl Case {
         // Namespace inits moved to groups of their own ([`unpin_namespace_init`]): reaped
         // with the groups the case made.
         let mut unpinned: Vec<i32> = Vec::new();
+        // A dying namespace init also waits for the zombies of its namespace whose parent
+        // is outside it (the later children of a task that unshared CLONE_NEWPID): once
+        // their parent died they are the lab's, which reaps them while it waits (never t0
+        // nor a group leader, whose pids name groups the guardian may still signal).
+        let others: Vec<i32> = self
+            .tasks
+            .iter()
+            .filter(|t| t.life != Reaped && !t.thread)
+            .map(|t| t.pid)
+            .filter(|&p| p != self.pgid && !self.groups.contains(&p))
+            .collect();
+        let mut reaped_early: Vec<i32> = Vec::new();
+        let reap_others = |reaped: &mut Vec<i32>| {
+            for &pid in &others {
+                if !reaped.contains(&pid)
+                    && matches!(
+                        super::reap::reap(super::reap::Who::Pid(pid), true),
+                        Ok(Some(_))
+                    )
+                {
+                    reaped.push(pid);
+                }
+            }
+        };
         for t in &self.tasks {
-            let pinned = !self.groups.is_empty()
-                && t.life != Reaped
-                && t.nspid.len() > 1
-                && t.nspid.last() == Some(&1);
+            let ns_init = t.life != Reaped && t.nspid.len() > 1 && t.nspid.last() == Some(&1);
+            let pinned = !self.groups.is_empty() && ns_init;
             let Some(fd) = &t.pidfd else {
                 // Without a pidfd /proc tells. An orphan adopted outside the lab (no
                 // subreaper) is no child to reap below, and until it is gone it can still
@@ -1769,6 +1808,9 @@ impl Case {
                         if pinned && start.elapsed() >= PINNED_GRACE && unpin_namespace_init(t.pid)
                         {
                             unpinned.push(t.pid);
+                        }
+                        if ns_init {
+                            reap_others(&mut reaped_early);
                         }
                         std::thread::sleep(proc_tick(start, end));
                     }
@@ -1789,8 +1831,12 @@ impl Case {
                     revents: 0,
                 };
                 let ms = (end - now).as_millis().max(1) as i32;
-                // A pinned init is looked at again once the lab may have adopted it.
-                let ms = if pinned { ms.min(PINNED_LOOK_MS) } else { ms };
+                // A pinned init is looked at again once the lab may have adopted it, and a
+                // dying init once the lab may have adopted the zombies it waits for.
+                let ms = if ns_init { ms.min(PINNED_LOOK_MS) } else { ms };
+                if ns_init {
+                    reap_others(&mut reaped_early);
+                }
                 // SAFETY: poll on one local pollfd.
                 let r = unsafe { libc::poll(&mut p, 1, ms) };
                 if r != 0
@@ -1801,6 +1847,10 @@ impl Case {
                     break;
                 }
             }
+        }
+        // Their pids are free now: no kill may name them.
+        for t in targets.iter_mut().filter(|t| reaped_early.contains(&t.0)) {
+            t.0 = 0;
         }
         unpinned.dedup();
         self.groups.extend(unpinned);

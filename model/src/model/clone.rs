@@ -174,7 +174,7 @@ impl Model {
         if f.has(F::PARENT) && self.tasks[me.tgid as usize].ns_init {
             return Err(Early(Errno::EINVAL));
         }
-        if f.has(F::THREAD) && f.any(F::NEWUSER | F::NEWPID) {
+        if f.has(F::THREAD) && f.any(F::NEWUSER | F::NEWPID) || self.thread_pidns_mismatch(t, f) {
             return Err(Early(Errno::EINVAL));
         }
         if f.has(F::PIDFD) && f.has(F::DETACHED) {
@@ -202,18 +202,22 @@ impl Model {
             if f.has(F::NEWIPC) && f.has(F::SYSVSEM) {
                 return Err(Late(Errno::EINVAL));
             }
+            if self.newpid_after_unshare(t, f) {
+                return Err(Late(Errno::EINVAL));
+            }
         }
         // alloc_pid with set_tid = [1]: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over the
         // user namespace owning the target pid namespace (kernel/pid.c: alloc_pid,
         // checkpoint_restore_ns_capable(tmp->user_ns)), then pid 1 must be free there: it
         // is in a new pid namespace, never in an existing one (idr_alloc's -ENOSPC becomes
-        // EEXIST). Without CLONE_NEWPID the target is the caller's own pid namespace: when a
-        // user namespace of the case owns it, the caller is in that namespace (one made
-        // without a uid map cannot nest another) and holds every capability there.
+        // EEXIST). Without CLONE_NEWPID the target is the caller's pid_ns_for_children (its
+        // own namespace unless it unshared one): when a user namespace of the case owns it,
+        // the caller is in that namespace (one made without a uid map cannot nest another)
+        // and holds every capability there.
         if d.set_tid == SetTid::Pid1 {
             let capable = if f.has(F::NEWPID) {
                 f.has(F::NEWUSER) || self.ns_capable(me, p)
-            } else if self.pidns_case_owned.contains(&me.pidns) {
+            } else if self.pidns_case_owned.contains(&me.pid_for_children) {
                 me.userns_caps
             } else {
                 !me.userns && p.cap_sys_admin
@@ -221,8 +225,10 @@ impl Model {
             if !capable {
                 return Err(Late(Errno::EPERM));
             }
-            if !f.has(F::NEWPID) {
-                return Err(Late(Errno::EEXIST));
+        }
+        if !f.has(F::NEWPID) {
+            if let Some(e) = self.alloc_pid_errno(t, d.set_tid) {
+                return Err(Late(e));
             }
         }
         // cgroup_can_fork → cgroup_css_set_fork: the cgroup fd (0 here) is never a cgroup
@@ -289,6 +295,10 @@ impl Model {
                 Failure::Early(e) => e,
                 Failure::Late(e) => {
                     self.alloc_semundo(t, d.flags);
+                    if e == Errno::EBADF && !d.flags.has(F::NEWPID) {
+                        // cgroup_can_fork failed after alloc_pid.
+                        self.failed_after_alloc_pid(t);
+                    }
                     e
                 }
             };

@@ -25,6 +25,9 @@ mod mappings;
 mod mappings_tests;
 mod memory;
 mod pidfd;
+mod pidns;
+#[cfg(test)]
+mod pidns_tests;
 mod remap;
 #[cfg(test)]
 mod remap_tests;
@@ -97,6 +100,13 @@ pub struct Model {
     /// CLONE_NEWUSER, or by a task inside such a namespace): their tasks hold every
     /// capability over them.
     pidns_case_owned: std::collections::BTreeSet<u32>,
+    /// Pid namespaces made by `unshare(CLONE_NEWPID)` that no task was born in yet.
+    pidns_empty: std::collections::BTreeSet<u32>,
+    /// Pid namespaces that take no more tasks (`PIDNS_ADDING` cleared): their init died, or
+    /// the first fork into one failed after its pid was allocated.
+    pidns_dead: std::collections::BTreeSet<u32>,
+    /// The task that got pid 1 of each pid namespace the case made.
+    pidns_init: std::collections::BTreeMap<u32, TaskId>,
     /// Dispositions per sighand class (absent: every signal at `SIG_DFL`).
     sighands: std::collections::BTreeMap<u64, signals::Dispositions>,
     /// cwd and umask per fs class (absent: the initial context).
@@ -181,6 +191,9 @@ impl Model {
             next_pidns: 0,
             pidns_parent: Default::default(),
             pidns_case_owned: Default::default(),
+            pidns_empty: Default::default(),
+            pidns_dead: Default::default(),
+            pidns_init: Default::default(),
             sighands: Default::default(),
             fs_contexts: Default::default(),
             uts: vec![context::Uts {

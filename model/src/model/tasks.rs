@@ -87,6 +87,9 @@ pub(super) struct Task {
     pub(super) pidns: u32,
     /// The init (pid 1) of its pid namespace: `SIGNAL_UNKILLABLE`.
     pub(super) ns_init: bool,
+    /// The pid namespace its children are born in (`nsproxy->pid_ns_for_children`): its own
+    /// `pidns` until it unshares `CLONE_NEWPID`.
+    pub(super) pid_for_children: u32,
     /// Runs in a user namespace it created without uid mapping (CLONE_NEWUSER).
     pub(super) userns: bool,
     /// Inside such a user namespace, still holds the full capability set it got there;
@@ -150,6 +153,7 @@ impl Task {
             parent_exec_id: 0,
             pidns: 0,
             ns_init: false,
+            pid_for_children: 0,
             userns: false,
             userns_caps: false,
             blocked_on: None,
@@ -246,6 +250,9 @@ impl Model {
         if self.tasks.len() >= MAX_TASKS {
             return Outcome::Err(Errno::EAGAIN);
         }
+        if !flags.has(F::NEWPID) && self.pidns_dead(self.tasks[t as usize].pid_for_children) {
+            return Outcome::Err(Errno::ENOMEM);
+        }
         let child = self.tasks.len() as TaskId;
         let caller = self.tasks[t as usize].clone();
         let mm = if flags.has(F::VM) {
@@ -299,16 +306,23 @@ impl Model {
         } else {
             exit_signal
         };
+        // copy_namespaces → copy_pid_ns: a CLONE_NEWPID child's namespace is a child of the
+        // caller's pid_ns_for_children (its active one: clone_check refused the rest), any
+        // other child is born in pid_ns_for_children; alloc_pid makes the first task of a
+        // namespace its init (pid 1), which copy_process records as `child_reaper`.
         let (pidns, ns_init) = if flags.has(F::NEWPID) {
-            self.next_pidns += 1;
-            self.pidns_parent.insert(self.next_pidns, caller.pidns);
-            if caller.userns || flags.has(F::NEWUSER) {
-                self.pidns_case_owned.insert(self.next_pidns);
-            }
-            (self.next_pidns, true)
+            let ns = self.new_pidns(
+                caller.pid_for_children,
+                caller.userns || flags.has(F::NEWUSER),
+            );
+            (ns, true)
         } else {
-            (caller.pidns, false)
+            let ns = caller.pid_for_children;
+            (ns, self.pidns_empty.remove(&ns))
         };
+        if ns_init {
+            self.pidns_init.insert(pidns, child);
+        }
         self.tasks.push(Task {
             parent,
             state: TaskState::Live,
@@ -332,6 +346,9 @@ impl Model {
             },
             pidns,
             ns_init,
+            // A child's nsproxy is its creator's or a copy of it: either way its
+            // pid_ns_for_children is the namespace it was born in.
+            pid_for_children: pidns,
             userns: caller.userns || flags.has(F::NEWUSER),
             userns_caps: flags.has(F::NEWUSER) || caller.userns_caps,
             blocked_on: None,
@@ -374,6 +391,7 @@ impl Model {
 
     // rule: task.orphans-go-to-a-live-thread-first
     // rule: task.exit-zombie-and-reparent
+    // rule: pidns.zap-outer-children-stay-zombies
     /// The task ends (exit_group or a fatal signal): it becomes a zombie with `status`, its
     /// fds are closed and its memory released (kernel/exit.c do_exit → exit_mm, exit_files),
     /// and its children, live or zombie, are reparented to the lab's subreaper, which never
@@ -476,13 +494,26 @@ impl Model {
             self.dispositions_mut(t)
                 .set(SIGCHLD, crate::op::SigAction::Ignore);
             let ns = self.tasks[t as usize].pidns;
+            self.pidns_zapped(ns);
             let inside: Vec<usize> = (0..self.tasks.len())
                 .filter(|&i| i != t as usize && !self.tasks[i].reaped && self.in_pidns(i, ns))
+                .collect();
+            // A task of the namespace whose parent is outside it (a later child of the task
+            // that unshared CLONE_NEWPID) is that parent's to reap: it stays its zombie.
+            let outer_parent = |m: &Model, i: usize| match m.tasks[m.tasks[i].tgid as usize].parent
+            {
+                Parent::Task(p) => p != t && !m.in_pidns(p as usize, ns),
+                Parent::Reaper => false,
+            };
+            let kept: Vec<usize> = inside
+                .iter()
+                .copied()
+                .filter(|&i| self.tasks[i].exit_signal != -1 && outer_parent(self, i))
                 .collect();
             for &i in &inside {
                 self.terminate(i as TaskId, ExitStatus::Signaled(Signal::SIGKILL));
             }
-            for &i in &inside {
+            for &i in inside.iter().filter(|i| !kept.contains(i)) {
                 self.tasks[i].reaped = true;
                 self.tasks[i].parent = Parent::Reaper;
             }

@@ -82,7 +82,8 @@ impl Model {
     /// 3. EPERM for a new namespace without `CAP_SYS_ADMIN` in the caller's user namespace;
     /// 4. `CLONE_FS` / `CLONE_FILES` copy the fs context / fd table when another task shares
     ///    it (the others keep the original); `CLONE_SYSVSEM` and `CLONE_NEWIPC` leave the
-    ///    SysV undo list; each new namespace is entered by the caller itself.
+    ///    SysV undo list; each new namespace is entered by the caller itself, except a new
+    ///    pid namespace, which is for its later children ([`Model::check_unshare_newpid`]).
     pub(super) fn op_unshare(&mut self, t: TaskId, u: UnshareFlags) -> Outcome {
         let mut f = u.clone_flags();
         if f.has(F::VM) {
@@ -96,7 +97,7 @@ impl Model {
         }
         let me = &self.tasks[t as usize];
         let (tgid, sighand, mm, fs) = (me.tgid, me.sighand, me.mm, me.fs);
-        let new_ns = f.0 & (F::NEWNS.0 | F::NEWUTS.0 | F::NEWIPC.0);
+        let new_ns = f.0 & (F::NEWNS.0 | F::NEWUTS.0 | F::NEWIPC.0 | F::NEWPID.0);
         let capable = self.ns_capable(me, &self.profile);
         let others = |pred: &dyn Fn(&super::tasks::Task) -> bool| {
             self.tasks
@@ -116,6 +117,12 @@ impl Model {
         if new_ns != 0 && !capable {
             return Outcome::Err(Errno::EPERM);
         }
+        // create_new_namespaces: copy_pid_ns fails before anything is committed.
+        if f.has(F::NEWPID) {
+            if let Err(e) = self.check_unshare_newpid(t) {
+                return Outcome::Err(e);
+            }
+        }
         if f.has(F::FS) && others(&|x| x.alive() && x.fs == fs) {
             let copy = self.child_fs(fs, false);
             self.tasks[t as usize].fs = copy;
@@ -126,6 +133,10 @@ impl Model {
         if f.any(F::SYSVSEM | F::NEWIPC) {
             self.tasks[t as usize].sysvsem = 0;
         }
+        if f.has(F::NEWPID) {
+            self.commit_unshare_newpid(t);
+        }
+        let new_ns = new_ns & !F::NEWPID.0;
         if new_ns != 0 {
             let old = self.tasks[t as usize].ns;
             // No time namespace is asked for: the caller stays in its own (child_namespaces
