@@ -24,6 +24,8 @@ mod mappings;
 #[cfg(test)]
 mod mappings_tests;
 mod memory;
+#[cfg(test)]
+mod memory_tests;
 mod pidfd;
 mod pidns;
 #[cfg(test)]
