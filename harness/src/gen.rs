@@ -108,6 +108,7 @@ impl Mix {
                 (Mmap, 4),
                 (Munmap, 1),
                 (Mprotect, 2),
+                (Mremap, 3),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -164,6 +165,7 @@ impl Mix {
                 (Mmap, 2),
                 (Munmap, 1),
                 (Mprotect, 1),
+                (Mremap, 1),
                 (Itimer, 1),
                 (PosixTimer, 1),
             ],
@@ -215,6 +217,7 @@ impl Mix {
                 (Mmap, 3),
                 (Munmap, 1),
                 (Mprotect, 2),
+                (Mremap, 1),
                 (Itimer, 2),
                 (PosixTimer, 2),
             ],
@@ -271,6 +274,7 @@ enum Kind {
     Mmap,
     Munmap,
     Mprotect,
+    Mremap,
     Itimer,
     PosixTimer,
 }
@@ -326,6 +330,7 @@ impl Kind {
             Kind::Mmap => &["mmap"],
             Kind::Munmap => &["munmap"],
             Kind::Mprotect => &["mprotect"],
+            Kind::Mremap => &["mremap"],
             Kind::Itimer => &["setitimer", "getitimer", "alarm"],
             Kind::PosixTimer => &[
                 "timer_create",
@@ -338,7 +343,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 54] = [
+pub const GEN_OP_KINDS: [&str; 55] = [
     "fork",
     "exit",
     "wait",
@@ -386,6 +391,7 @@ pub const GEN_OP_KINDS: [&str; 54] = [
     "mmap",
     "munmap",
     "mprotect",
+    "mremap",
     "setitimer",
     "getitimer",
     "alarm",
@@ -1030,6 +1036,7 @@ fn propose(
         Kind::Mmap => crate::gen_mm::mmap(src, slot),
         Kind::Munmap => crate::gen_mm::munmap(src, slot),
         Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
+        Kind::Mremap => crate::gen_mm::mremap(src, slot, pages),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);
@@ -1780,7 +1787,8 @@ mod tests {
     fn no_group_kill_ends_a_parent_and_its_child_together() {
         let profile = Profile::default();
         let mut fatal = 0;
-        for seed in 0..3000 {
+        // More seeds since the mix grew (mremap): the same threshold.
+        for seed in 0..6000 {
             let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             for op in &case.ops {

@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 54;
+pub const KINDS: usize = 55;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -120,6 +120,7 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::PidfdSendSignal { .. } => 51,
         OpKind::PidfdGetfd { .. } => 52,
         OpKind::Poll { .. } => 53,
+        OpKind::Mremap { .. } => 54,
     }
 }
 
@@ -486,7 +487,19 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             pidfd: b.i32(),
             fd: b.i32(),
         },
-        _ => OpKind::Poll { fd: b.i32() },
+        53 => OpKind::Poll { fd: b.i32() },
+        _ => OpKind::Mremap {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+            new_count: slot_pages(b),
+            to: (bits & 0x20 != 0).then(|| crate::op::MremapTo {
+                region: REGIONS[usize::from(b.u8() % 5)],
+                page: slot_pages(b),
+                no_maymove: bits & 0x40 != 0,
+            }),
+            unaligned: bits & 0x80 != 0,
+        },
     }
 }
 

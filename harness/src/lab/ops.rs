@@ -543,9 +543,10 @@ pub fn encode(
             },
             Expect::Data,
         ),
-        OpKind::Mmap { .. } | OpKind::Munmap { .. } | OpKind::Mprotect { .. } => {
-            return Err("mapping ops are encoded by ops_mm".into())
-        }
+        OpKind::Mmap { .. }
+        | OpKind::Munmap { .. }
+        | OpKind::Mprotect { .. }
+        | OpKind::Mremap { .. } => return Err("mapping ops are encoded by ops_mm".into()),
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
         OpKind::CloseRange {
             first,
