@@ -615,3 +615,32 @@ fn posix_timers_are_per_process_not_inherited_and_deleted_by_exec() {
     assert_eq!(timer_gettime(&mut m, th, 1), einval);
     assert_eq!(timer_create(&mut m, th, TimerNotify::None), Outcome::Ret(3));
 }
+
+/// A thread that exits while its group lives notifies nobody: the parent gets SIGCHLD only
+/// when the whole group is gone (kernel/exit.c `exit_notify`: `thread_group_leader(tsk)`
+/// and `thread_group_empty`).
+#[test]
+fn a_thread_exit_sends_no_sigchld_until_the_group_is_gone() {
+    let mut m = model();
+    let mask = OpKind::Sigprocmask {
+        how: crate::op::MaskHow::Block,
+        set: vec![Signal::SIGCHLD],
+    };
+    assert_eq!(run(&mut m, 0, mask), Outcome::Ret(0));
+    let c = fork(&mut m, 0);
+    let th = thread(&mut m, c);
+    exit(&mut m, th, true);
+    let pending = |m: &Model| {
+        let s = m.snapshot();
+        s.task(0)
+            .unwrap()
+            .signals
+            .as_ref()
+            .unwrap()
+            .shared_pending
+            .signals()
+    };
+    assert_eq!(pending(&m), vec![]);
+    exit(&mut m, c, true);
+    assert_eq!(pending(&m), vec![Signal::SIGCHLD]);
+}
