@@ -166,6 +166,7 @@ impl Mix {
                 (Mprotect, 1),
                 (Itimer, 1),
                 (PosixTimer, 1),
+                (Sigaltstack, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -217,6 +218,7 @@ impl Mix {
                 (Mprotect, 2),
                 (Itimer, 2),
                 (PosixTimer, 2),
+                (Sigaltstack, 1),
             ],
         }
     }
@@ -273,6 +275,7 @@ enum Kind {
     Mprotect,
     Itimer,
     PosixTimer,
+    Sigaltstack,
 }
 
 impl Kind {
@@ -333,12 +336,13 @@ impl Kind {
                 "timer_gettime",
                 "timer_delete",
             ],
+            Kind::Sigaltstack => &["sigaltstack"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 54] = [
+pub const GEN_OP_KINDS: [&str; 55] = [
     "fork",
     "exit",
     "wait",
@@ -393,6 +397,7 @@ pub const GEN_OP_KINDS: [&str; 54] = [
     "timer_settime",
     "timer_gettime",
     "timer_delete",
+    "sigaltstack",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1372,6 +1377,7 @@ fn propose(
         Kind::Seccomp => crate::gen_inherit::seccomp(src),
         Kind::Itimer => crate::gen_timers::itimer(src),
         Kind::PosixTimer => crate::gen_timers::posix_timer(src),
+        Kind::Sigaltstack => crate::gen_altstack::sigaltstack(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }

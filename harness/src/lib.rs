@@ -21,6 +21,7 @@ pub mod gen_groups;
 mod gen_inherit;
 mod gen_mm;
 pub mod gen_pidfd;
+mod gen_altstack;
 mod gen_timers;
 pub mod interrupt;
 pub mod junit;

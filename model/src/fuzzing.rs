@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 54;
+pub const KINDS: usize = 55;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -120,6 +120,7 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::PidfdSendSignal { .. } => 51,
         OpKind::PidfdGetfd { .. } => 52,
         OpKind::Poll { .. } => 53,
+        OpKind::Sigaltstack { .. } => 54,
     }
 }
 
@@ -486,7 +487,20 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             pidfd: b.i32(),
             fd: b.i32(),
         },
-        _ => OpKind::Poll { fd: b.i32() },
+        53 => OpKind::Poll { fd: b.i32() },
+        _ => OpKind::Sigaltstack {
+            set: on(0).then(|| crate::altstack::AltStackSet {
+                stack: b.u8() % crate::altstack::ALT_STACKS,
+                size: match b.u8() {
+                    0xff => u32::MAX,
+                    n => u32::from(n % 8) * 1024,
+                },
+                flags: match bits % 8 {
+                    7 => b.i32() as u32,
+                    n => [0, 1, 2, 3, 1 << 31, (1 << 31) | 2, 4][usize::from(n)],
+                },
+            }),
+        },
     }
 }
 
