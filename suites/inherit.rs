@@ -539,24 +539,24 @@ fn the_alternate_stack_is_kept_by_fork_and_vfork_reset_for_clone_vm_and_cleared_
         )
     };
     let c = case(vec![
-        sigaltstack(0, None),                           // 0: none
-        sigaltstack(0, alt(1, 65536, SS_AUTODISARM)),   // 1: old none
-        op(0, OpKind::Fork),                            // 2: t1
-        sigaltstack(1, None),                           // 3: stack 1
-        thread(0),                                      // 4: t2
-        sigaltstack(2, None),                           // 5: none
-        vm(CloneFlags::VM),                             // 6: t3
-        sigaltstack(3, None),                           // 7: none
-        op(0, OpKind::Vfork),                           // 8: t4
-        sigaltstack(4, None),                           // 9: stack 1
-        sigaltstack(4, alt(2, 8192, 0)),                // 10
-        op(4, OpKind::Exec),                            // 11: t0 resumes
-        sigaltstack(4, None),                           // 12: none
-        vm(CloneFlags::VM | CloneFlags::VFORK),         // 13: t5
-        sigaltstack(5, None),                           // 14: stack 1
-        exit(5),                                        // 15
-        op(0, OpKind::Exec),                            // 16: kills t2
-        sigaltstack(0, None),                           // 17: none, SS_AUTODISARM
+        sigaltstack(0, None),                         // 0: none
+        sigaltstack(0, alt(1, 65536, SS_AUTODISARM)), // 1: old none
+        op(0, OpKind::Fork),                          // 2: t1
+        sigaltstack(1, None),                         // 3: stack 1
+        thread(0),                                    // 4: t2
+        sigaltstack(2, None),                         // 5: none
+        vm(CloneFlags::VM),                           // 6: t3
+        sigaltstack(3, None),                         // 7: none
+        op(0, OpKind::Vfork),                         // 8: t4
+        sigaltstack(4, None),                         // 9: stack 1
+        sigaltstack(4, alt(2, 8192, 0)),              // 10
+        op(4, OpKind::Exec),                          // 11: t0 resumes
+        sigaltstack(4, None),                         // 12: none
+        vm(CloneFlags::VM | CloneFlags::VFORK),       // 13: t5
+        sigaltstack(5, None),                         // 14: stack 1
+        exit(5),                                      // 15
+        op(0, OpKind::Exec),                          // 16: kills t2
+        sigaltstack(0, None),                         // 17: none, SS_AUTODISARM
     ]);
     let m = known("inherit_sigaltstack_fork_vfork_clone_exec", &c);
     let none = alt_report(None, 0, SS_DISABLE);
@@ -583,13 +583,13 @@ fn the_alternate_stack_is_kept_by_fork_and_vfork_reset_for_clone_vm_and_cleared_
 fn sigaltstack_checks_flags_and_size() {
     use forkspec_model::altstack::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
     let c = case(vec![
-        sigaltstack(0, alt(0, 2048, 0)),                          // 0
-        sigaltstack(0, alt(1, 2047, 0)),                          // 1: ENOMEM
-        sigaltstack(0, alt(1, 8192, 4)),                          // 2: EINVAL
-        sigaltstack(0, alt(1, 8192, SS_ONSTACK | SS_DISABLE)),    // 3: EINVAL
-        sigaltstack(0, alt(2, 4096, SS_ONSTACK)),                 // 4: stack 0, 2048
-        sigaltstack(0, alt(1, 3, SS_DISABLE | SS_AUTODISARM)),    // 5: stack 2, 4096
-        sigaltstack(0, None),                                     // 6
+        sigaltstack(0, alt(0, 2048, 0)),                       // 0
+        sigaltstack(0, alt(1, 2047, 0)),                       // 1: ENOMEM
+        sigaltstack(0, alt(1, 8192, 4)),                       // 2: EINVAL
+        sigaltstack(0, alt(1, 8192, SS_ONSTACK | SS_DISABLE)), // 3: EINVAL
+        sigaltstack(0, alt(2, 4096, SS_ONSTACK)),              // 4: stack 0, 2048
+        sigaltstack(0, alt(1, 3, SS_DISABLE | SS_AUTODISARM)), // 5: stack 2, 4096
+        sigaltstack(0, None),                                  // 6
     ]);
     let m = known("inherit_sigaltstack_errors", &c);
     assert_eq!(m.outcomes[1], Outcome::Err(Errno::ENOMEM));

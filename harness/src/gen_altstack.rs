@@ -22,14 +22,7 @@ pub(crate) fn sigaltstack(src: &mut dyn Choices) -> OpKind {
         10 => SS_DISABLE | SS_ONSTACK,
         _ => 4,
     };
-    let size = *src.pick(&[
-        MINSIGSTKSZ,
-        MINSIGSTKSZ - 1,
-        8192,
-        65536,
-        65536,
-        0,
-    ]);
+    let size = *src.pick(&[MINSIGSTKSZ, MINSIGSTKSZ - 1, 8192, 65536, 65536, 0]);
     OpKind::Sigaltstack {
         set: Some(AltStackSet {
             stack: src.below(u32::from(ALT_STACKS)) as u8,

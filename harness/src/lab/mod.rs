@@ -26,12 +26,12 @@ mod layout;
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
+mod ops_altstack;
 mod ops_groups;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;
 mod ops_mm;
 mod ops_pidfd;
-mod ops_altstack;
 mod ops_timers;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;
