@@ -1786,7 +1786,7 @@ mod tests {
     fn no_group_kill_ends_a_parent_and_its_child_together() {
         let profile = Profile::default();
         let mut fatal = 0;
-        for seed in 0..3000 {
+        for seed in 0..4000 {
             let case = default_case(seed, &profile);
             let mut model = Model::new(case.config, &profile);
             for op in &case.ops {
