@@ -108,7 +108,10 @@ const COSTS: &[(&str, &[&str])] = &[
     ("thp", &[]),
     ("clone_parent", &[]),
     ("fixed_addresses", &[]),
-    ("mapping_slot", &["op:mmap", "op:munmap", "op:mprotect"]),
+    (
+        "mapping_slot",
+        &["op:mmap", "op:munmap", "op:mprotect", "op:mremap"],
+    ),
     ("proc_locks", &["locks"]),
     // Only the deadline tells a blocked op: the blocking forms are not generated.
     ("proc_syscall", &["blocking"]),

@@ -195,6 +195,36 @@ pub const CATALOGUE: &[Behaviour] = &[
         &[],
         &["mm.clone-vm-shares-mapping-changes"],
     ),
+    b(
+        "mm.mremap-cow",
+        "mremap after fork: private pages moved by one process are still the frames the other maps, shared copy-on-write until written; the contents stay each process's own and the other's mappings do not move",
+        &[],
+        &[],
+        &["mm.mremap-move-keeps-frames"],
+    ),
+    b(
+        "mm.mremap-resize",
+        "mremap resizes in place (a shrink unmaps the tail; a grow needs free pages after the mapping, else ENOMEM) and moves with MREMAP_MAYMOVE|MREMAP_FIXED in the caller's address space only; a MAP_SHARED|MAP_ANONYMOUS mapping grown past its shmem object is SIGBUS there; since 6.17 a plain move may span several mappings",
+        &["mremap01", "mremap04", "mremap05"],
+        &["mm/mremap_test.c"],
+        &[
+            "mm.mremap-shrink-in-place",
+            "mm.mremap-grow-in-place",
+            "mm.mremap-shared-grow-sigbus",
+            "mm.mremap-move-spans-vmas-since-6.17",
+        ],
+    ),
+    b(
+        "mm.mremap-errors",
+        "mremap errors: EINVAL for an unaligned address, a zero new size, MREMAP_FIXED without MREMAP_MAYMOVE, overlapping ranges, an empty private old range; EFAULT for an unmapped old address; since 6.17 the checks of a MREMAP_FIXED call come before it unmaps anything",
+        &["mremap02", "mremap03", "mremap05"],
+        &[],
+        &[
+            "mm.mremap-einval",
+            "mm.mremap-unmapped-efault",
+            "mm.mremap-fixed-checks-first-since-6.17",
+        ],
+    ),
     // File descriptors.
     b(
         "fd.inherited",

@@ -1,9 +1,10 @@
-//! Generation of the mapping ops (`mmap`, `munmap`, `mprotect` in the mapping slot) and of
+//! Generation of the mapping ops (`mmap`, `munmap`, `mprotect` in the mapping slot, `mremap`
+//! there and in the anonymous regions) and of
 //! the loads and stores aimed at the slot's mapped pages. The slot's state comes from the
 //! model ([`forkspec_model::Model::slot_pages`]): snapshots leave the slot out.
 
 use crate::gen::Choices;
-use forkspec_model::{MapKind, OpKind, Prot, Region, SLOT_PAGES};
+use forkspec_model::{MapKind, MremapTo, OpKind, Prot, Region, SLOT_PAGES};
 
 /// The mapped slot pages of the proposing task, with their protection.
 pub(crate) type Slot = [(u32, Prot)];
@@ -104,4 +105,90 @@ pub(crate) fn access(src: &mut dyn Choices, slot: &Slot, store: Option<u8>) -> O
         Some(byte) => OpKind::MemWrite { region, page, byte },
         None => OpKind::MemRead { region, page },
     })
+}
+
+/// The pages of an address area an `mremap` may name: the slot's, or the first `pages` of a
+/// region (those the snapshots show, all inside the range the lab checked free).
+fn area_pages(region: Region, pages: u32) -> u32 {
+    if region == Region::Mapped {
+        SLOT_PAGES
+    } else {
+        pages
+    }
+}
+
+/// An address area for `mremap`: the slot or one of the two anonymous regions. The file
+/// regions are left out: whether a file mapping's page table stays when mremap moves the
+/// mapping away decides fault-around over ext4's large folios, which the lab's tmpfs case
+/// directories never show.
+fn remap_area(src: &mut dyn Choices, pages: u32, pct_slot: u32) -> Region {
+    if pages < 2 || src.chance(pct_slot) {
+        Region::Mapped
+    } else if src.chance(60) {
+        Region::AnonPrivate
+    } else {
+        Region::AnonShared
+    }
+}
+
+/// An `mremap` op: in place (a shrink, or a grow into the pages after the mapping), or a
+/// `MREMAP_MAYMOVE | MREMAP_FIXED` move to a page of the slot or of an anonymous region,
+/// mostly keeping the size (since 6.17 such a move may span mappings and holes), now and
+/// then with an argument that is EINVAL. Old ranges start mostly at a mapped slot page;
+/// every range stays inside its area ([`area_pages`]).
+pub(crate) fn mremap(src: &mut dyn Choices, slot: &Slot, pages: u32) -> OpKind {
+    // Old ranges mostly in the slot: a region's pages moved away make the mix's loads and
+    // stores there SIGSEGV, ending tasks the other op kinds need.
+    let region = remap_area(src, pages, 75);
+    let limit = area_pages(region, pages);
+    let first = if region == Region::Mapped {
+        let mapped: Vec<u32> = slot.iter().map(|s| s.0).collect();
+        page_of(src, &mapped).min(limit - 1)
+    } else {
+        src.below(limit)
+    };
+    let room = limit - first;
+    let count = if src.chance(2) {
+        0
+    } else {
+        1 + src.below(3.min(room))
+    };
+    let in_place = src.chance(35);
+    let new_count = if in_place {
+        if count > 1 && src.chance(50) {
+            1 + src.below(count - 1)
+        } else {
+            let most = room.saturating_sub(count).min(2);
+            count + if most == 0 { 0 } else { 1 + src.below(most) }
+        }
+    } else if count == 0 || src.chance(35) {
+        1 + src.below(3)
+    } else {
+        count
+    };
+    // A PROT_NONE page moved into a region would be present there, and the task's own load
+    // that observes a region's present pages would kill it: such ranges move in the slot.
+    let unreadable = region == Region::Mapped
+        && slot
+            .iter()
+            .any(|s| s.1 == Prot::None && (first..first + count.max(1)).contains(&s.0));
+    let to = (!in_place).then(|| {
+        let mut area = remap_area(src, pages, 50);
+        if area_pages(area, pages) < new_count || unreadable {
+            area = Region::Mapped;
+        }
+        MremapTo {
+            region: area,
+            page: src.below(area_pages(area, pages) - new_count + 1),
+            no_maymove: src.chance(2),
+        }
+    });
+    OpKind::Mremap {
+        region,
+        first,
+        count,
+        new_count: if src.chance(2) { 0 } else { new_count },
+        to,
+        unaligned: src.chance(2),
+    }
 }

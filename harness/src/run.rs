@@ -265,6 +265,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Mmap { .. } => "mmap",
         Munmap { .. } => "munmap",
         Mprotect { .. } => "mprotect",
+        Mremap { .. } => "mremap",
         Setitimer { .. } => "setitimer",
         Getitimer { .. } => "getitimer",
         Alarm { .. } => "alarm",

@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 55;
+pub const KINDS: usize = 56;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -120,7 +120,8 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::PidfdSendSignal { .. } => 51,
         OpKind::PidfdGetfd { .. } => 52,
         OpKind::Poll { .. } => 53,
-        OpKind::Sigaltstack { .. } => 54,
+        OpKind::Mremap { .. } => 54,
+        OpKind::Sigaltstack { .. } => 55,
     }
 }
 
@@ -488,6 +489,18 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             fd: b.i32(),
         },
         53 => OpKind::Poll { fd: b.i32() },
+        54 => OpKind::Mremap {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+            new_count: slot_pages(b),
+            to: (bits & 0x20 != 0).then(|| crate::op::MremapTo {
+                region: REGIONS[usize::from(b.u8() % 5)],
+                page: slot_pages(b),
+                no_maymove: bits & 0x40 != 0,
+            }),
+            unaligned: bits & 0x80 != 0,
+        },
         _ => OpKind::Sigaltstack {
             set: on(0).then(|| crate::altstack::AltStackSet {
                 stack: b.u8() % crate::altstack::ALT_STACKS,

@@ -60,6 +60,18 @@ impl MapKind {
     }
 }
 
+/// The target of an [`OpKind::Mremap`] move.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MremapTo {
+    /// The address area of the new range.
+    pub region: Region,
+    /// Its first page.
+    pub page: u32,
+    /// `MREMAP_FIXED` alone, without `MREMAP_MAYMOVE` (EINVAL).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_maymove: bool,
+}
+
 /// The protection of a mapping (`PROT_*`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[serde(rename_all = "snake_case")]
@@ -919,6 +931,27 @@ pub enum OpKind {
         /// New protection.
         prot: Prot,
     },
+    /// `mremap(region page first, count pages, new_count pages, flags, new_address)`: with
+    /// `to` absent, flags 0 (resize in place: shrink, or grow when the pages after the mapping
+    /// are free, else ENOMEM); with `to`, `MREMAP_MAYMOVE | MREMAP_FIXED` to that page (the
+    /// result is that address, reported as 0). Only forms whose resulting address the caller
+    /// names: a kernel-chosen one would leave the case's address areas.
+    Mremap {
+        /// The address area of the old range (a region or the mapping slot).
+        region: Region,
+        /// First page of the old range.
+        first: u32,
+        /// `old_size` in pages (0: the "duplicate a shared mapping" form).
+        count: u32,
+        /// `new_size` in pages (0 is EINVAL).
+        new_count: u32,
+        /// Where a move goes; absent: no move.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<MremapTo>,
+        /// Pass `old_address + 1` (EINVAL: not page-aligned).
+        #[serde(default, skip_serializing_if = "is_false")]
+        unaligned: bool,
+    },
     /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
     /// the group gets the signal.
     KillPgrp {
@@ -1688,6 +1721,28 @@ impl fmt::Display for Op {
                     prot_name(*prot)
                 )
             }
+            OpKind::Mremap {
+                region,
+                first,
+                count,
+                new_count,
+                to,
+                unaligned,
+            } => {
+                let plus = if *unaligned { "+1" } else { "" };
+                write!(f, "mremap({region}[{first}]{plus}, {count}, {new_count}")?;
+                match to {
+                    None => write!(f, ", 0)"),
+                    Some(to) => {
+                        let flags = if to.no_maymove {
+                            "FIXED"
+                        } else {
+                            "MAYMOVE|FIXED"
+                        };
+                        write!(f, ", {flags}, {}[{}])", to.region, to.page)
+                    }
+                }
+            }
             OpKind::KillPgrp { pgid: None, sig } => write!(f, "kill(0, {sig})"),
             OpKind::KillPgrp { pgid: Some(g), sig } => write!(f, "kill(-t{g}, {sig})"),
             OpKind::PidfdOpen {
@@ -1919,6 +1974,50 @@ mod tests {
     }
 
     #[test]
+    fn zero_arguments_are_left_out_of_the_json() {
+        use crate::timer::Itimer;
+        let zero_and_set = [
+            (
+                OpKind::Prctl {
+                    option: PrctlOption::SetPdeathsig,
+                    arg: 0,
+                },
+                OpKind::Prctl {
+                    option: PrctlOption::SetPdeathsig,
+                    arg: 9,
+                },
+                "arg",
+            ),
+            (
+                OpKind::Alarm { seconds: 0 },
+                OpKind::Alarm { seconds: 3 },
+                "seconds",
+            ),
+            (
+                OpKind::Setitimer {
+                    which: Itimer::Real,
+                    value_s: 0,
+                    interval_s: 0,
+                },
+                OpKind::Setitimer {
+                    which: Itimer::Real,
+                    value_s: 5,
+                    interval_s: 0,
+                },
+                "value_s",
+            ),
+        ];
+        for (zero, set, key) in zero_and_set {
+            let key = format!("\"{key}\"");
+            let z = serde_json::to_string(&zero).unwrap();
+            let s = serde_json::to_string(&set).unwrap();
+            assert!(!z.contains(&key), "{z}");
+            assert!(s.contains(&key), "{s}");
+            assert_eq!(serde_json::from_str::<OpKind>(&z).unwrap(), zero);
+        }
+    }
+
+    #[test]
     fn op_json_round_trip() {
         let ops = vec![
             Op {
@@ -2021,6 +2120,38 @@ mod tests {
         assert_eq!(
             op.to_string(),
             "t0: mmap(mapped[3..+1], PROT_READ, SHARED|ANONYMOUS|FIXED_NOREPLACE)"
+        );
+    }
+
+    #[test]
+    fn mremap_leaves_defaults_out_of_json_and_reads_like_the_call() {
+        let op: Op = serde_json::from_str(
+            r#"{"task":0,"kind":"mremap","region":"anon_private","first":1,"count":2,"new_count":3}"#,
+        )
+        .unwrap();
+        assert_eq!(op.to_string(), "t0: mremap(anon_private[1], 2, 3, 0)");
+        let op = OpKind::Mremap {
+            region: Region::Mapped,
+            first: 0,
+            count: 1,
+            new_count: 1,
+            to: Some(MremapTo {
+                region: Region::AnonShared,
+                page: 9,
+                no_maymove: false,
+            }),
+            unaligned: true,
+        };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"mremap","region":"mapped","first":0,"count":1,"new_count":1,"to":{"region":"anon_shared","page":9},"unaligned":true}"#
+        );
+        assert_eq!(serde_json::from_str::<OpKind>(&json).unwrap(), op);
+        let op = Op { task: 1, kind: op };
+        assert_eq!(
+            op.to_string(),
+            "t1: mremap(mapped[0]+1, 1, 1, MAYMOVE|FIXED, anon_shared[9])"
         );
     }
 

@@ -35,6 +35,11 @@ pub struct Profile {
     /// The lab's tasks start under a seccomp filter of their runner (`PR_GET_SECCOMP` is 2).
     #[serde(skip_serializing_if = "is_false")]
     pub seccomp_filter: bool,
+    /// The lab could not advise `MADV_NOHUGEPAGE` on the four regions (a kernel without
+    /// transparent huge pages, or the `thp` facility denied), so their VMAs lack
+    /// `VM_NOHUGEPAGE`, as the mappings the ops make do: an `mremap` can then merge the two.
+    #[serde(skip_serializing_if = "is_false")]
+    pub regions_without_thp_advice: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -69,6 +74,7 @@ impl Default for Profile {
             hostname: String::new(),
             no_new_privs: false,
             seccomp_filter: false,
+            regions_without_thp_advice: false,
         }
     }
 }

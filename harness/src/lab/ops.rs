@@ -545,9 +545,10 @@ pub fn encode(
             },
             Expect::Data,
         ),
-        OpKind::Mmap { .. } | OpKind::Munmap { .. } | OpKind::Mprotect { .. } => {
-            return Err("mapping ops are encoded by ops_mm".into())
-        }
+        OpKind::Mmap { .. }
+        | OpKind::Munmap { .. }
+        | OpKind::Mprotect { .. }
+        | OpKind::Mremap { .. } => return Err("mapping ops are encoded by ops_mm".into()),
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
         OpKind::Sigaltstack { set } => super::ops_altstack::encode(*set)?,
         OpKind::CloseRange {

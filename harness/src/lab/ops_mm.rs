@@ -1,15 +1,15 @@
-//! Op → agent command for the mapping ops (`mmap`, `munmap`, `mprotect`) and the loads and
-//! stores in the mapping slot. Every address is in the slot ([`super::layout::slot`]); the
+//! Op → agent command for the mapping ops (`mmap`, `munmap`, `mprotect`, `mremap`) and the
+//! loads and stores in the mapping slot. Every address is in the slot ([`super::layout::slot`]); the
 //! lab refuses these ops when the slot was not free at start-up (the hello then leaves them
 //! out) and any range outside the slot's [`SLOT_PAGES`] pages, so a case never maps or
 //! unmaps anything but its own pages.
 
 use super::channel::Cmd;
 use super::ops::Expect;
-use forkspec_model::{MapKind, OpKind, Region, SLOT_PAGES};
+use forkspec_model::{MapKind, OpKind, Region, MAX_PAGES, SLOT_PAGES};
 
 /// The op kinds that need the mapping slot.
-pub const NEEDS_SLOT: [&str; 3] = ["mmap", "munmap", "mprotect"];
+pub const NEEDS_SLOT: [&str; 4] = ["mmap", "munmap", "mprotect", "mremap"];
 
 /// Why the mapping ops are not run here, or `None` when the slot is usable.
 pub fn unusable() -> Option<String> {
@@ -39,8 +39,82 @@ pub fn check_range(first: u32, count: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The address of page `page` of `region` (a region or the slot), after refusing a range of
+/// `count` pages from there that leaves the pages the lab checked free at start-up (the
+/// first [`MAX_PAGES`] of a region's stride, the slot's [`SLOT_PAGES`]): an `mremap` never
+/// unmaps, moves or grows into anything but the case's own address areas.
+fn area_addr(region: Region, page: u32, count: u32) -> Result<u64, String> {
+    if region == Region::Mapped {
+        check_range(page, count)?;
+        return Ok(slot_addr(u64::from(page)));
+    }
+    if u64::from(page) + u64::from(count) > u64::from(MAX_PAGES) {
+        return Err(format!(
+            "pages {page}..+{count} of {region} are outside its first {MAX_PAGES} pages"
+        ));
+    }
+    Ok(super::agent::page_addr(region.index(), u64::from(page)))
+}
+
+/// The `mremap` command: flags 0 in place, `MREMAP_MAYMOVE | MREMAP_FIXED` to a named
+/// page; its answer is the mapping's new address, reported as 0 when it is the one asked.
+fn encode_mremap(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
+    let OpKind::Mremap {
+        region,
+        first,
+        count,
+        new_count,
+        to,
+        unaligned,
+    } = op
+    else {
+        return None;
+    };
+    let go = || -> Result<(Cmd, Expect), String> {
+        if let Some(why) = unusable() {
+            return Err(why);
+        }
+        // In place the mapping may grow to `new_count` pages from there.
+        let reach = if to.is_some() {
+            *count
+        } else {
+            (*count).max(*new_count)
+        };
+        let old = area_addr(*region, *first, reach)?;
+        let (flags, new) = match to {
+            None => (0, old),
+            Some(d) => {
+                let fixed = libc::MREMAP_FIXED as u64;
+                let maymove = if d.no_maymove {
+                    0
+                } else {
+                    libc::MREMAP_MAYMOVE as u64
+                };
+                (fixed | maymove, area_addr(d.region, d.page, *new_count)?)
+            }
+        };
+        let cmd = Cmd {
+            nr: libc::SYS_mremap as u64,
+            args: [
+                old + u64::from(*unaligned),
+                u64::from(*count) * 4096,
+                u64::from(*new_count) * 4096,
+                flags,
+                if to.is_some() { new } else { 0 },
+                0,
+            ],
+            ..Cmd::ZERO
+        };
+        Ok((cmd, Expect::MappedAt(new)))
+    };
+    Some(go())
+}
+
 /// The command of a mapping op, or `None` for the other ops.
 pub fn encode(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
+    if let Some(r) = encode_mremap(op) {
+        return Some(r);
+    }
     let z = 0u64;
     let call = |nr: i64, args: [u64; 6]| Cmd {
         nr: nr as u64,

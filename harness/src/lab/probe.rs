@@ -204,6 +204,8 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             // SAFETY: getters without pointer arguments.
             no_new_privs: unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } == 1,
             seccomp_filter: unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } == 2,
+            // The zygote advises MADV_NOHUGEPAGE on t0's regions when the facility is there.
+            regions_without_thp_advice: !fac.thp,
         },
         caps: Capabilities {
             pagemap: fac.pagemap,

@@ -7,7 +7,7 @@
 //! the maker (and the children it forks later) maps. A `CLONE_VM` child or a vfork child
 //! shares the caller's address space (one [`Mm`]), so the change is the same for both.
 
-use super::memory::{global_page, AnonVma, Mm, Vma, VmaFlags};
+use super::memory::{global_page, AnonVma, Memory, Mm, Vma, VmaFlags};
 use super::Model;
 use crate::obs::{Errno, Outcome};
 use crate::op::{MapKind, Prot, Region, TaskId};
@@ -20,14 +20,14 @@ fn slot_range(first: u32, count: u32) -> (u64, u64) {
 
 impl Mm {
     /// Whether any VMA overlaps `[s, e)` (mm/mmap.c: find_vma_intersection).
-    fn overlaps(&self, s: u64, e: u64) -> bool {
+    pub(super) fn overlaps(&self, s: u64, e: u64) -> bool {
         self.vmas.iter().any(|v| v.start < e && s < v.end)
     }
 
     /// Inserts a new VMA and merges it with a compatible neighbour that touches it
     /// (mm/vma.c: vma_merge_new_range, with the anon_vma rules of is_mergeable_anon_vma: a
     /// fork child's anon_vma is never shared with a new VMA).
-    fn insert_merged(&mut self, new: Vma) {
+    pub(super) fn insert_merged(&mut self, new: Vma) {
         let at = self.vmas.partition_point(|v| v.start < new.start);
         self.vmas.insert(at, new);
         let mergeable = |a: Option<AnonVma>, b: Option<AnonVma>| match (a, b) {
@@ -64,7 +64,7 @@ impl Mm {
 
     /// Removes `[s, e)` from the VMAs, splitting the ones it cuts (split pieces keep the
     /// anon_vma: __split_vma → anon_vma_clone).
-    fn remove_range(&mut self, s: u64, e: u64) {
+    pub(super) fn remove_range(&mut self, s: u64, e: u64) {
         let mut out = Vec::with_capacity(self.vmas.len() + 1);
         for v in self.vmas.drain(..) {
             if v.end <= s || e <= v.start {
@@ -82,6 +82,22 @@ impl Mm {
             }
         }
         self.vmas = out;
+    }
+}
+
+impl Memory {
+    /// Unmaps `[s, e)` of `mm` (mm/vma.c: do_vmi_munmap): its present pages lose their
+    /// mapping (a private copy nobody maps any more is freed), the VMAs are cut, holes are
+    /// fine, and an area left without VMAs loses its page table.
+    pub(super) fn unmap(&mut self, mm: &mut Mm, s: u64, e: u64) {
+        if e <= s {
+            return;
+        }
+        for gp in mm.present_in(s, e) {
+            self.zap(mm, gp);
+        }
+        mm.remove_range(s, e);
+        mm.free_empty_page_table(s);
     }
 }
 
@@ -116,10 +132,12 @@ impl Model {
         }
         let (base, shm) = match map {
             // vm_pgoff = addr >> PAGE_SHIFT: every private anonymous page's offset is its
-            // address, so neighbours are always contiguous.
-            MapKind::AnonPrivate => (global_page(Region::Mapped, 0), 0),
+            // address (base 0, as AnonPrivate's region has), so fresh neighbours are always
+            // contiguous; a VMA mremap moved after its first write keeps its old offsets.
+            MapKind::AnonPrivate => (0, 0),
             MapKind::AnonShared => {
                 mem.last_shm += 1;
+                mem.set_shm_pages(mem.last_shm, u64::from(count));
                 (s, mem.last_shm)
             }
         };
@@ -152,11 +170,7 @@ impl Model {
         let Model {
             tasks, mms, mem, ..
         } = self;
-        let mm = &mut mms[tasks[t as usize].mm];
-        for gp in mm.present_in(s, e) {
-            mem.zap(mm, gp);
-        }
-        mm.remove_range(s, e);
+        mem.unmap(&mut mms[tasks[t as usize].mm], s, e);
         Outcome::Ret(0)
     }
 

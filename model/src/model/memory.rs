@@ -87,6 +87,11 @@ pub(super) struct VmaFlags {
     pub(super) wipeonfork: bool,
     /// `VM_READ` / `VM_WRITE`.
     pub(super) prot: Prot,
+    /// `VM_NOHUGEPAGE`: the lab advises `MADV_NOHUGEPAGE` on the four regions, not on the
+    /// mappings the ops make, so a VMA of either kind never merges with one of the other
+    /// (mm/vma.c: is_mergeable_vma compares the flags) unless the advice was not possible
+    /// ([`crate::Profile::regions_without_thp_advice`]).
+    pub(super) nohugepage: bool,
 }
 
 /// A VMA: pages `[start, end)` of the address area of one region.
@@ -146,7 +151,7 @@ pub(super) struct Mm {
 impl Mm {
     /// `t0`'s address space at case start: each region one VMA of `pages` pages, no
     /// anon_vma, nothing present.
-    pub(super) fn case_setup(pages: u64) -> Mm {
+    pub(super) fn case_setup(pages: u64, nohugepage: bool) -> Mm {
         let vmas = if pages == 0 {
             Vec::new()
         } else {
@@ -161,7 +166,10 @@ impl Mm {
                         kind: region,
                         base: start,
                         shm: 0,
-                        flags: VmaFlags::default(),
+                        flags: VmaFlags {
+                            nohugepage,
+                            ..VmaFlags::default()
+                        },
                         anon_vma: None,
                     }
                 })
@@ -272,6 +280,54 @@ impl Mm {
     }
 }
 
+impl Mm {
+    /// Moves the PTEs of `[s, e)` to start at `to` (mm/mremap.c: move_page_tables): the
+    /// same frames, no mapcount changes; the destination gets a page table wherever the
+    /// source had one (move_pgt_entry or pte_alloc of the new PMD).
+    pub(super) fn move_ptes(&mut self, s: u64, e: u64, to: u64) {
+        let moved: Vec<(u64, Pte)> = self.ptes.range(s..e).map(|(&k, &v)| (k, v)).collect();
+        for (gp, _) in &moved {
+            self.ptes.remove(gp);
+        }
+        for (gp, pte) in moved {
+            self.ptes.insert(gp - s + to, pte);
+        }
+        let (si, di) = (area_of(s), area_of(to));
+        if self.pt.get(si).copied().unwrap_or(false) {
+            if let Some(pt) = self.pt.get_mut(di) {
+                *pt = true;
+            }
+        }
+    }
+
+    /// Frees the page table of the address area holding `gp` when no VMA is left there: an
+    /// unmap frees the page tables of the PMD ranges no VMA covers any more (mm/memory.c:
+    /// free_pgtables), and an area's mappings all lie in its first 2 MiB.
+    pub(super) fn free_empty_page_table(&mut self, gp: u64) {
+        let a = area_of(gp);
+        if !self.vmas.iter().any(|v| area_of(v.start) == a) {
+            if let Some(pt) = self.pt.get_mut(a) {
+                *pt = false;
+            }
+        }
+    }
+}
+
+/// The pages `[from, to)` a read fault at `gp` in the VMA `[start, end)` maps around
+/// (mm/memory.c: do_fault_around): from the fault-around-aligned page before it, or the VMA's
+/// start when that is later, up to [`FAULT_AROUND_PAGES`] pages on, within the VMA. A VMA
+/// that starts inside a window (one mremap moved there) gets a whole window from its start.
+/// The page-table end that also bounds it lies past every area's pages.
+fn fault_around_window(gp: u64, start: u64, end: u64) -> (u64, u64) {
+    let from = (gp & !(FAULT_AROUND_PAGES - 1)).max(start);
+    (from, (from + FAULT_AROUND_PAGES).min(end))
+}
+
+/// The address area (a region's index, 4 for the mapping slot) page `gp` lies in.
+pub(super) fn area_of(gp: u64) -> usize {
+    (gp / REGION_STRIDE_PAGES) as usize
+}
+
 /// mm/vma.c: is_mergeable_anon_vma, with `src` the anon_vma of the VMA being changed and
 /// `tgt` that of the neighbour it would merge into.
 fn anon_mergeable(tgt: Option<AnonVma>, src: Option<AnonVma>) -> bool {
@@ -297,6 +353,9 @@ pub(super) struct Memory {
     shmem: BTreeMap<(u64, u64), FrameId>,
     /// The last shmem object made by an mmap.
     pub(super) last_shm: u64,
+    /// Size in pages of each shmem object (its i_size: the mapping's length at mmap,
+    /// mm/shmem.c: shmem_zero_setup); a page at or past it is SIGBUS (shmem_fault).
+    shm_pages: BTreeMap<u64, u64>,
     /// Page-cache pages of `data`, by page index.
     pcache: BTreeMap<u64, FrameId>,
     /// Folios of `data`'s page cache: first page → number of pages. Every cached page is in
@@ -340,6 +399,16 @@ impl Memory {
     /// What is behind frame `f`.
     pub(super) fn kind(&self, f: FrameId) -> Option<FrameKind> {
         self.frames.get(&f).map(|i| i.kind)
+    }
+
+    /// Records the size of shmem object `shm`.
+    pub(super) fn set_shm_pages(&mut self, shm: u64, pages: u64) {
+        self.shm_pages.insert(shm, pages);
+    }
+
+    /// Size in pages of shmem object `shm`.
+    fn shm_pages(&self, shm: u64) -> u64 {
+        self.shm_pages.get(&shm).copied().unwrap_or(0)
     }
 
     /// Byte 0 stored in an anonymous or shmem frame.
@@ -581,17 +650,11 @@ impl Memory {
     fn fault_around(&mut self, mm: &mut Mm, vi: usize, gp: u64, limit: u64) {
         let (start, end, base, shmem, shm) = {
             let v = &mm.vmas[vi];
-            let w = gp & !(FAULT_AROUND_PAGES - 1);
-            (
-                w.max(v.start),
-                (w + FAULT_AROUND_PAGES).min(v.end),
-                v.base(),
-                v.kind == Region::AnonShared,
-                v.shm,
-            )
+            let (from, to) = fault_around_window(gp, v.start, v.end);
+            (from, to, v.base(), v.kind == Region::AnonShared, v.shm)
         };
         for q in start..end {
-            let pgoff = q - base;
+            let pgoff = q.wrapping_sub(base);
             if pgoff >= limit || mm.ptes.contains_key(&q) {
                 continue;
             }
@@ -629,12 +692,16 @@ impl Memory {
         let (base, vs, ve, ri) = {
             let v = &mm.vmas[vi];
             let b = v.base();
-            (b, v.start - b, v.end - b, v.region.index())
+            (
+                b,
+                v.start.wrapping_sub(b),
+                v.end.wrapping_sub(b),
+                v.region.index(),
+            )
         };
-        let pgoff = gp - base;
-        let w = pgoff & !(FAULT_AROUND_PAGES - 1);
-        let lo = w.max(vs);
-        let hi = (w + FAULT_AROUND_PAGES).min(ve).min(file_pages);
+        let (from, to) = fault_around_window(gp, vs.wrapping_add(base), ve.wrapping_add(base));
+        let lo = from.wrapping_sub(base);
+        let hi = to.wrapping_sub(base).min(file_pages);
         let folios = if lo < hi {
             self.folios_overlapping(lo, hi)
         } else {
@@ -656,9 +723,9 @@ impl Memory {
                         (fs.max(lo), fe.min(hi))
                     };
                     for p in a..b {
-                        if !mm.ptes.contains_key(&(base + p)) {
+                        if !mm.ptes.contains_key(&base.wrapping_add(p)) {
                             let f = self.pcache_frame(p);
-                            self.set_pte(mm, base + p, Pte::Frame(f));
+                            self.set_pte(mm, base.wrapping_add(p), Pte::Frame(f));
                         }
                     }
                 }
@@ -679,9 +746,9 @@ impl Memory {
         let (base, vs, ve) = {
             let v = &mm.vmas[vi];
             let b = v.base();
-            (b, v.start - b, v.end - b)
+            (b, v.start.wrapping_sub(b), v.end.wrapping_sub(b))
         };
-        let pgoff = gp - base;
+        let pgoff = gp.wrapping_sub(base);
         self.pcache_frame(pgoff);
         let (fs, fl) = self.folio_of(pgoff).unwrap_or((pgoff, 1));
         let fe = fs + fl;
@@ -689,11 +756,11 @@ impl Memory {
             && fs >= vs
             && fe <= ve
             && fe <= file_pages
-            && (fs..fe).all(|p| !mm.ptes.contains_key(&(base + p)));
+            && (fs..fe).all(|p| !mm.ptes.contains_key(&base.wrapping_add(p)));
         let pages = if whole { fs..fe } else { pgoff..pgoff + 1 };
         for p in pages {
             let f = self.pcache_frame(p);
-            self.set_pte(mm, base + p, Pte::Frame(f));
+            self.set_pte(mm, base.wrapping_add(p), Pte::Frame(f));
         }
     }
 }
@@ -750,9 +817,12 @@ impl Model {
         if !allowed {
             return Outcome::Killed(Signal::SIGSEGV);
         }
-        let pgoff = gp - mm.vmas[vi].base();
+        let pgoff = gp.wrapping_sub(mm.vmas[vi].base());
         let pte = mm.pte(gp);
         let beyond_eof = vregion.is_file() && pgoff >= file_pages;
+        if vregion == Region::AnonShared && pte.is_none() && pgoff >= mem.shm_pages(shm) {
+            return Outcome::Killed(Signal::SIGBUS);
+        }
         let Some(byte) = write else {
             if pte.is_none() {
                 match vregion {
@@ -918,7 +988,10 @@ impl Model {
             let mm = &mut mms[i];
             let mut pages = Vec::new();
             for v in mm.vmas.iter().filter(|v| v.kind.is_file()) {
-                let from = v.base().saturating_add(keep).max(v.start);
+                // The first page whose file offset is at or past `keep` (a moved VMA's base
+                // may lie below page 0: offsets wrap).
+                let first_pgoff = v.start.wrapping_sub(v.base());
+                let from = v.start.saturating_add(keep.saturating_sub(first_pgoff));
                 if from < v.end {
                     pages.extend(mm.ptes.range(from..v.end).map(|(&k, _)| k));
                 }

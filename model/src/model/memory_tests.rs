@@ -39,7 +39,7 @@ fn ftruncate(m: &mut Model, len: i64) {
     assert_eq!(run(m, 0, OpKind::Ftruncate { fd: 0, len }), Outcome::Ret(0));
 }
 
-// covers: mem.madvise-flags-split-and-merge, mem.read-fault-around
+// covers: mem.keeponfork, mem.file-private
 #[test]
 fn a_vma_split_by_madvise_merges_back_and_fault_around_spans_it_again() {
     let mut m = model();
@@ -62,7 +62,7 @@ fn a_vma_split_by_madvise_merges_back_and_fault_around_spans_it_again() {
     assert_eq!(presence(&m, c, AS), "PPPPPPPP");
 }
 
-// covers: mem.fork-copies-ptes-only-with-anon-vma, mem.file-private-maps-page-cache-until-written
+// covers: mem.zero-page, mem.file-private
 #[test]
 fn a_fork_child_has_the_page_table_of_a_copied_file_vma() {
     let mut m = ext4_with_data_open();
@@ -78,7 +78,7 @@ fn a_fork_child_has_the_page_table_of_a_copied_file_vma() {
     assert_eq!(presence(&m, 0, FP), "...P....");
 }
 
-// covers: mem.file-private-maps-page-cache-until-written
+// covers: mem.file-private
 #[test]
 fn a_folio_that_ends_at_the_new_eof_is_not_split() {
     let mut m = ext4_with_data_open();
@@ -96,7 +96,7 @@ fn a_folio_that_ends_at_the_new_eof_is_not_split() {
     assert_eq!(presence(&m, 0, FS), "...X....");
 }
 
-// covers: mem.read-fault-around
+// covers: mem.file-private
 #[test]
 fn fault_around_maps_the_aligned_16_page_window_of_the_fault() {
     let mut m = Model::new(CaseConfig { pages: 40 }, &Profile::default());
@@ -111,4 +111,31 @@ fn fault_around_maps_the_aligned_16_page_window_of_the_fault() {
     assert_eq!(load(&mut m, c, AS, 33), Outcome::Data(vec![1]));
     let want = format!("{}{}", ".".repeat(16), "P".repeat(24));
     assert_eq!(presence(&m, c, AS), want);
+}
+
+// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+#[test]
+fn a_vma_with_an_anon_vma_merges_back_with_neighbours_without_one() {
+    // The middle piece got an anon_vma (its private copy of page 2); its neighbours have
+    // none. A non-forked anon_vma may be shared with them, so clearing the flag merges all
+    // three and fault-around spans the whole mapping again.
+    let mut m = model();
+    madvise(&mut m, 0, FP, 2, 2, Advice::DontFork);
+    assert_eq!(store(&mut m, 0, FP, 2, 5), Outcome::Ret(0));
+    madvise(&mut m, 0, FP, 2, 2, Advice::DoFork);
+    madvise(&mut m, 0, FP, 0, 8, Advice::DontNeed);
+    assert_eq!(load(&mut m, 0, FP, 0), Outcome::Data(vec![0x80]));
+    assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
+}
+
+// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+#[test]
+fn a_merge_on_both_sides_takes_a_previous_vma_with_an_anon_vma_and_a_next_without() {
+    let mut m = model();
+    madvise(&mut m, 0, FP, 2, 2, Advice::DontFork);
+    assert_eq!(store(&mut m, 0, FP, 0, 5), Outcome::Ret(0));
+    madvise(&mut m, 0, FP, 2, 2, Advice::DoFork);
+    madvise(&mut m, 0, FP, 0, 8, Advice::DontNeed);
+    assert_eq!(load(&mut m, 0, FP, 0), Outcome::Data(vec![0x80]));
+    assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
 }

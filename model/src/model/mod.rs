@@ -31,6 +31,9 @@ mod pidfd;
 mod pidns;
 #[cfg(test)]
 mod pidns_tests;
+mod remap;
+#[cfg(test)]
+mod remap_tests;
 mod security;
 mod signals;
 mod stop;
@@ -160,6 +163,8 @@ impl Model {
     pub fn with_case_fs(config: CaseConfig, profile: &Profile, case_fs: CaseFs) -> Model {
         let pages = u64::from(config.pages.min(MAX_PAGES));
         let mut mem = Memory::new(case_fs == CaseFs::Tmpfs);
+        // AnonShared's shmem object (0) is as long as the region.
+        mem.set_shm_pages(0, pages);
         let max_bytes = match case_fs {
             CaseFs::Tmpfs => TMPFS_MAX_BYTES,
             CaseFs::Ext4 => EXT4_MAX_BYTES,
@@ -180,7 +185,10 @@ impl Model {
         Model {
             config,
             tasks: vec![t0],
-            mms: vec![memory::Mm::case_setup(pages)],
+            mms: vec![memory::Mm::case_setup(
+                pages,
+                !profile.regions_without_thp_advice,
+            )],
             fdts: vec![files::FdTable::new()],
             next_class: 0,
             next_pidns: 0,
@@ -470,6 +478,24 @@ impl Model {
             } => self.op_mmap(t, *first, *count, *map, *prot),
             OpKind::Munmap { first, count } => self.op_munmap(t, *first, *count),
             OpKind::Mprotect { first, count, prot } => self.op_mprotect(t, *first, *count, *prot),
+            OpKind::Mremap {
+                region,
+                first,
+                count,
+                new_count,
+                to,
+                unaligned,
+            } => self.op_mremap(
+                t,
+                remap::Remap {
+                    region: *region,
+                    first: *first,
+                    count: *count,
+                    new_count: *new_count,
+                    to: *to,
+                    unaligned: *unaligned,
+                },
+            ),
             OpKind::Open { file, flags } => self.op_open(t, *file, *flags),
             OpKind::Close { fd } => self.op_close(t, *fd),
             OpKind::Dup { fd } => self.op_dup(t, *fd),

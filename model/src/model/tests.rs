@@ -1119,6 +1119,53 @@ fn dup_family_rules() {
 }
 
 #[test]
+fn write_advances_the_offset_by_what_it_wrote() {
+    let mut m = model();
+    assert_eq!(open(&mut m, 0, FileName::A, rw(true)), Outcome::Ret(0));
+    for bytes in [b"ab".to_vec(), b"cde".to_vec()] {
+        let n = bytes.len() as i64;
+        assert_eq!(
+            run(&mut m, 0, OpKind::Write { fd: 0, data: bytes }),
+            Outcome::Ret(n)
+        );
+    }
+    let here = OpKind::Lseek {
+        fd: 0,
+        offset: 0,
+        whence: Whence::Cur,
+    };
+    assert_eq!(run(&mut m, 0, here), Outcome::Ret(5));
+    let all = OpKind::Pread {
+        fd: 0,
+        len: 8,
+        offset: 0,
+    };
+    assert_eq!(run(&mut m, 0, all), data(b"abcde"));
+}
+
+#[test]
+fn ext4_files_end_at_16_tib_minus_a_block() {
+    let mut m = Model::with_case_fs(CaseConfig { pages: 8 }, &Profile::default(), CaseFs::Ext4);
+    assert_eq!(open(&mut m, 0, FileName::A, rw(true)), Outcome::Ret(0));
+    let max = (0xffff_ffff_u64 * 4096) as i64;
+    let pwrite = |offset: i64| OpKind::Pwrite {
+        fd: 0,
+        data: vec![1, 2],
+        offset,
+    };
+    // A write that reaches the limit is cut at it; one that starts there is EFBIG.
+    assert_eq!(run(&mut m, 0, pwrite(max - 1)), Outcome::Ret(1));
+    assert_eq!(run(&mut m, 0, pwrite(max)), Outcome::Err(Errno::EFBIG));
+    let trunc = |len: i64| OpKind::Ftruncate { fd: 0, len };
+    assert_eq!(run(&mut m, 0, trunc(max)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, trunc(max + 1)), Outcome::Err(Errno::EFBIG));
+    // tmpfs goes up to MAX_LFS_FILESIZE.
+    let mut m = model();
+    assert_eq!(open(&mut m, 0, FileName::A, rw(true)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, pwrite(max)), Outcome::Ret(2));
+}
+
+#[test]
 fn ftruncate_rules() {
     let mut m = model();
     open(&mut m, 0, FileName::Data, OpenFlags::default());
