@@ -39,7 +39,7 @@ fn ftruncate(m: &mut Model, len: i64) {
     assert_eq!(run(m, 0, OpKind::Ftruncate { fd: 0, len }), Outcome::Ret(0));
 }
 
-// covers: mem.keeponfork, mem.file-private
+// covers: mem.dontfork, mem.map-shared
 #[test]
 fn a_vma_split_by_madvise_merges_back_and_fault_around_spans_it_again() {
     let mut m = model();
@@ -78,7 +78,7 @@ fn a_fork_child_has_the_page_table_of_a_copied_file_vma() {
     assert_eq!(presence(&m, 0, FP), "...P....");
 }
 
-// covers: mem.file-private
+// covers: mem.map-shared
 #[test]
 fn a_folio_that_ends_at_the_new_eof_is_not_split() {
     let mut m = ext4_with_data_open();
@@ -96,7 +96,7 @@ fn a_folio_that_ends_at_the_new_eof_is_not_split() {
     assert_eq!(presence(&m, 0, FS), "...X....");
 }
 
-// covers: mem.file-private
+// covers: mem.map-shared
 #[test]
 fn fault_around_maps_the_aligned_16_page_window_of_the_fault() {
     let mut m = Model::new(CaseConfig { pages: 40 }, &Profile::default());
@@ -113,7 +113,7 @@ fn fault_around_maps_the_aligned_16_page_window_of_the_fault() {
     assert_eq!(presence(&m, c, AS), want);
 }
 
-// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+// covers: mem.dontfork, mem.file-private
 #[test]
 fn a_vma_with_an_anon_vma_merges_back_with_neighbours_without_one() {
     // The middle piece got an anon_vma (its private copy of page 2); its neighbours have
@@ -128,7 +128,7 @@ fn a_vma_with_an_anon_vma_merges_back_with_neighbours_without_one() {
     assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
 }
 
-// covers: mem.madvise-flags-split-and-merge, mem.anon-vma-on-first-private-write
+// covers: mem.dontfork, mem.file-private
 #[test]
 fn a_merge_on_both_sides_takes_a_previous_vma_with_an_anon_vma_and_a_next_without() {
     let mut m = model();
