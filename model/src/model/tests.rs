@@ -1598,6 +1598,24 @@ fn block(m: &mut Model, t: TaskId, sigs: &[Signal]) -> Outcome {
 }
 
 #[test]
+fn sigprocmask_leaves_sigkill_and_sigstop_out_of_the_mask() {
+    let mut m = model();
+    let all = [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGUSR1];
+    assert_eq!(block(&mut m, 0, &all), Outcome::Ret(0));
+    let s = m.snapshot();
+    assert_eq!(
+        s.task(0)
+            .unwrap()
+            .signals
+            .as_ref()
+            .unwrap()
+            .blocked
+            .signals(),
+        vec![Signal::SIGUSR1]
+    );
+}
+
+#[test]
 fn a_fault_resets_an_ignored_or_blocked_fault_signal_in_the_shared_table() {
     use crate::op::{CloneEntry, CloneFlags as F, CloneOp, SigAction};
     let mut m = model();

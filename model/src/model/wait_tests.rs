@@ -661,6 +661,42 @@ fn pidfd_send_signal_delivers_and_signal_0_only_checks() {
     );
 }
 
+/// A signal through a process pidfd is the thread group's (shared pending); through a
+/// `PIDFD_THREAD` pidfd it is the thread's own (kernel/signal.c `do_pidfd_send_signal`:
+/// PIDTYPE_TGID vs PIDTYPE_PID).
+#[test]
+fn a_pidfd_signal_pends_for_the_group_or_for_the_thread() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let mask = OpKind::Sigprocmask {
+        how: crate::op::MaskHow::Block,
+        set: vec![Signal::SIGUSR1, Signal::SIGUSR2],
+    };
+    assert_eq!(run(&mut m, c, mask), Outcome::Ret(0));
+    let process = pidfd_of(&mut m, 0, c);
+    let open_thread = OpKind::PidfdOpen {
+        target: c,
+        nonblock: false,
+        thread: true,
+    };
+    let Outcome::Ret(thread) = run(&mut m, 0, open_thread) else {
+        panic!("PIDFD_THREAD");
+    };
+    let send = |fd, sig| OpKind::PidfdSendSignal { fd, sig };
+    assert_eq!(
+        run(&mut m, 0, send(process, Signal::SIGUSR1)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut m, 0, send(thread as i32, Signal::SIGUSR2)),
+        Outcome::Ret(0)
+    );
+    let s = m.snapshot();
+    let sig = s.task(c).unwrap().signals.as_ref().unwrap();
+    assert_eq!(sig.shared_pending.signals(), vec![Signal::SIGUSR1]);
+    assert_eq!(sig.pending.signals(), vec![Signal::SIGUSR2]);
+}
+
 /// A pidfd refers to the process, not to the thread that led it: after a non-leader thread
 /// execs (taking over the leader's pid), a signal through the old pidfd reaches it.
 #[test]
