@@ -505,3 +505,100 @@ fn unshare_newpid_teardown_reaps_a_child_whose_parent_is_outside() {
     let m = known("inherit_unshare_newpid_teardown", &c);
     assert_eq!(m.outcomes[4], Outcome::Child(3));
 }
+
+fn sigaltstack(t: TaskId, set: Option<AltStackSet>) -> Op {
+    op(t, OpKind::Sigaltstack { set })
+}
+
+fn alt(stack: u8, size: u32, flags: u32) -> Option<AltStackSet> {
+    Some(AltStackSet { stack, size, flags })
+}
+
+fn alt_report(stack: Option<u8>, size: u64, flags: u32) -> Outcome {
+    Outcome::AltStack(AltStackReport { stack, size, flags })
+}
+
+/// The alternate signal stack, read by each task with its own `sigaltstack(NULL, &old)`:
+/// a fork or vfork child (and a `CLONE_VM|CLONE_VFORK` one) has its parent's; a thread or a
+/// `CLONE_VM` child without `CLONE_VFORK` starts with none (kernel/fork.c copy_process:
+/// `sas_ss_reset`); exec clears stack and size and keeps `SS_AUTODISARM`
+/// (fs/exec.c setup_new_exec).
+// covers: sig.altstack
+#[test]
+fn the_alternate_stack_is_kept_by_fork_and_vfork_reset_for_clone_vm_and_cleared_by_exec() {
+    use forkspec_model::altstack::{SS_AUTODISARM, SS_DISABLE};
+    let vm = |flags: CloneFlags| {
+        op(
+            0,
+            OpKind::Clone(CloneOp {
+                entry: CloneEntry::Clone,
+                flags,
+                exit_signal: 17,
+                args: Clone3Args::default(),
+            }),
+        )
+    };
+    let c = case(vec![
+        sigaltstack(0, None),                         // 0: none
+        sigaltstack(0, alt(1, 65536, SS_AUTODISARM)), // 1: old none
+        op(0, OpKind::Fork),                          // 2: t1
+        sigaltstack(1, None),                         // 3: stack 1
+        thread(0),                                    // 4: t2
+        sigaltstack(2, None),                         // 5: none
+        vm(CloneFlags::VM),                           // 6: t3
+        sigaltstack(3, None),                         // 7: none
+        op(0, OpKind::Vfork),                         // 8: t4
+        sigaltstack(4, None),                         // 9: stack 1
+        sigaltstack(4, alt(2, 8192, 0)),              // 10
+        op(4, OpKind::Exec),                          // 11: t0 resumes
+        sigaltstack(4, None),                         // 12: none
+        vm(CloneFlags::VM | CloneFlags::VFORK),       // 13: t5
+        sigaltstack(5, None),                         // 14: stack 1
+        exit(5),                                      // 15
+        op(0, OpKind::Exec),                          // 16: kills t2
+        sigaltstack(0, None),                         // 17: none, SS_AUTODISARM
+    ]);
+    let m = known("inherit_sigaltstack_fork_vfork_clone_exec", &c);
+    let none = alt_report(None, 0, SS_DISABLE);
+    let set = alt_report(Some(1), 65536, SS_AUTODISARM);
+    assert_eq!(m.outcomes[0], none);
+    assert_eq!(m.outcomes[3], set, "kept by fork");
+    assert_eq!(m.outcomes[5], none, "reset for a thread");
+    assert_eq!(m.outcomes[7], none, "reset for CLONE_VM");
+    assert_eq!(m.outcomes[9], set, "kept by vfork");
+    assert_eq!(m.outcomes[12], none, "cleared by exec");
+    assert_eq!(m.outcomes[14], set, "kept by CLONE_VM|CLONE_VFORK");
+    assert_eq!(
+        m.outcomes[17],
+        alt_report(None, 0, SS_DISABLE | SS_AUTODISARM),
+        "exec keeps SS_AUTODISARM"
+    );
+}
+
+/// `sigaltstack` refuses a bad mode (EINVAL) and a size below `MINSIGSTKSZ` (ENOMEM) without
+/// changing the setting; `SS_ONSTACK` in a set means 0; `SS_DISABLE` drops stack and size
+/// (kernel/signal.c do_sigaltstack).
+// covers: sig.altstack
+#[test]
+fn sigaltstack_checks_flags_and_size() {
+    use forkspec_model::altstack::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
+    let c = case(vec![
+        sigaltstack(0, alt(0, 2048, 0)),                       // 0
+        sigaltstack(0, alt(1, 2047, 0)),                       // 1: ENOMEM
+        sigaltstack(0, alt(1, 8192, 4)),                       // 2: EINVAL
+        sigaltstack(0, alt(1, 8192, SS_ONSTACK | SS_DISABLE)), // 3: EINVAL
+        sigaltstack(0, alt(2, 4096, SS_ONSTACK)),              // 4: stack 0, 2048
+        sigaltstack(0, alt(1, 3, SS_DISABLE | SS_AUTODISARM)), // 5: stack 2, 4096
+        sigaltstack(0, None),                                  // 6
+    ]);
+    let m = known("inherit_sigaltstack_errors", &c);
+    assert_eq!(m.outcomes[1], Outcome::Err(Errno::ENOMEM));
+    assert_eq!(m.outcomes[2], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[3], Outcome::Err(Errno::EINVAL));
+    assert_eq!(m.outcomes[4], alt_report(Some(0), 2048, 0));
+    assert_eq!(m.outcomes[5], alt_report(Some(2), 4096, 0));
+    assert_eq!(
+        m.outcomes[6],
+        alt_report(None, 0, SS_DISABLE | SS_AUTODISARM)
+    );
+}

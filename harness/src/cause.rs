@@ -248,6 +248,7 @@ fn shape(op: &Op, o: &Outcome) -> String {
         Outcome::Pid(_) => "a process group or session id".into(),
         Outcome::Timer(r) if r.armed => "an armed timer".into(),
         Outcome::Timer(_) => "a disarmed timer".into(),
+        Outcome::AltStack(r) => format!("an alternate stack {r}"),
     }
 }
 

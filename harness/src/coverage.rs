@@ -550,6 +550,19 @@ pub const CATALOGUE: &[Behaviour] = &[
         ],
     ),
     b(
+        "sig.altstack",
+        "sigaltstack sets and reports the alternate signal stack (EINVAL for a bad mode, ENOMEM below MINSIGSTKSZ, SS_AUTODISARM kept); fork and vfork children inherit it, a CLONE_VM child without CLONE_VFORK (a thread) starts without one, exec clears it",
+        &["sigaltstack01", "sigaltstack02"],
+        &["sigaltstack/sas.c"],
+        &[
+            "sig.altstack-reset",
+            "sig.altstack-report",
+            "sig.altstack-fork",
+            "sig.altstack-exec",
+            "sig.altstack-set",
+        ],
+    ),
+    b(
         "fd.close-range",
         "close_range closes a range of fds, or marks them FD_CLOEXEC; CLOSE_RANGE_UNSHARE first copies a CLONE_FILES table, whose other users keep their fds",
         &["close_range01", "close_range02"],

@@ -17,6 +17,7 @@ pub mod cpus;
 pub mod deadline;
 pub mod disturb;
 pub mod gen;
+mod gen_altstack;
 pub mod gen_groups;
 mod gen_inherit;
 mod gen_mm;

@@ -273,6 +273,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         TimerSettime { .. } => "timer_settime",
         TimerGettime { .. } => "timer_gettime",
         TimerDelete { .. } => "timer_delete",
+        Sigaltstack { .. } => "sigaltstack",
     }
 }
 

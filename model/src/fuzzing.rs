@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 55;
+pub const KINDS: usize = 56;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -121,6 +121,7 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::PidfdGetfd { .. } => 52,
         OpKind::Poll { .. } => 53,
         OpKind::Mremap { .. } => 54,
+        OpKind::Sigaltstack { .. } => 55,
     }
 }
 
@@ -488,7 +489,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             fd: b.i32(),
         },
         53 => OpKind::Poll { fd: b.i32() },
-        _ => OpKind::Mremap {
+        54 => OpKind::Mremap {
             region: REGIONS[usize::from(bits % 5)],
             first: slot_pages(b),
             count: slot_pages(b),
@@ -499,6 +500,19 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 no_maymove: bits & 0x40 != 0,
             }),
             unaligned: bits & 0x80 != 0,
+        },
+        _ => OpKind::Sigaltstack {
+            set: on(0).then(|| crate::altstack::AltStackSet {
+                stack: b.u8() % crate::altstack::ALT_STACKS,
+                size: match b.u8() {
+                    0xff => u32::MAX,
+                    n => u32::from(n % 8) * 1024,
+                },
+                flags: match bits % 8 {
+                    7 => b.i32() as u32,
+                    n => [0, 1, 2, 3, 1 << 31, (1 << 31) | 2, 4][usize::from(n)],
+                },
+            }),
         },
     }
 }

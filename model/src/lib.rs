@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod altstack;
 pub mod diff;
 pub mod fuzzing;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod profile;
 pub mod protocol;
 pub mod timer;
 
+pub use altstack::{AltStackReport, AltStackSet};
 pub use model::{Model, Step};
 pub use obs::*;
 pub use op::*;

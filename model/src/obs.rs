@@ -129,6 +129,8 @@ pub enum Outcome {
     Pid(PidRef),
     /// `getitimer`, `timer_gettime`, `alarm`: whether the timer was armed, and its interval.
     Timer(crate::timer::TimerReport),
+    /// `sigaltstack`: the old setting it wrote back.
+    AltStack(crate::altstack::AltStackReport),
 }
 
 /// A pid a system call returned (a process group or session id), as a label: the task whose
@@ -287,6 +289,7 @@ impl fmt::Display for Outcome {
             }
             Outcome::Pid(p) => write!(f, "= {p}"),
             Outcome::Timer(r) => write!(f, "= {r}"),
+            Outcome::AltStack(r) => write!(f, "= {r}"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,

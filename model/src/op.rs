@@ -858,6 +858,14 @@ pub enum OpKind {
         /// The error the filtered `umask` returns.
         errno: Errno,
     },
+    /// `sigaltstack(set, &old)`: sets the alternate signal stack (`set`, a stack named by
+    /// index, see [`crate::altstack`]) or only queries it (no `set`: `ss` is NULL). The
+    /// outcome is the old setting, [`crate::Outcome::AltStack`].
+    Sigaltstack {
+        /// The new `stack_t`, or none to only query.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        set: Option<crate::altstack::AltStackSet>,
+    },
     /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
     Prctl {
         /// The option.
@@ -1665,6 +1673,10 @@ impl fmt::Display for Op {
             OpKind::Seccomp { errno } => {
                 write!(f, "seccomp(SET_MODE_FILTER, umask -> {errno})")
             }
+            OpKind::Sigaltstack { set } => match set {
+                Some(ss) => write!(f, "sigaltstack({ss}, &old)"),
+                None => write!(f, "sigaltstack(NULL, &old)"),
+            },
             OpKind::Prctl { option, arg } => {
                 if option.is_get() {
                     write!(f, "prctl({})", option.name())

@@ -26,6 +26,7 @@ mod layout;
 mod observe;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops;
+mod ops_altstack;
 mod ops_groups;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod ops_inherit;

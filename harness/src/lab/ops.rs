@@ -84,6 +84,8 @@ pub enum Expect {
     },
     /// alarm: `ret` is the seconds left of the alarm it replaced.
     Alarm,
+    /// sigaltstack: `data` holds the old `stack_t`.
+    AltStack,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -548,6 +550,7 @@ pub fn encode(
         | OpKind::Mprotect { .. }
         | OpKind::Mremap { .. } => return Err("mapping ops are encoded by ops_mm".into()),
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
+        OpKind::Sigaltstack { set } => super::ops_altstack::encode(*set)?,
         OpKind::CloseRange {
             first,
             last,
@@ -786,6 +789,7 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         ]))),
         Expect::Itimer { sub_unit } => super::ops_timers::report(r, sub_unit),
         Expect::Alarm => super::ops_timers::alarm_report(r),
+        Expect::AltStack => super::ops_altstack::report(r),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
             let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);

@@ -41,6 +41,8 @@ impl Model {
         self.exec_de_thread(t);
         let me = t as usize;
         self.tasks[me].timers.exec();
+        // rule sig.altstack-exec.
+        self.tasks[me].altstack.exec();
         self.tasks[me].exit_signal = SIGCHLD;
         // begin_new_exec: children made before this exec send SIGCHLD whatever their exit
         // signal (rule sig.exit-signal-after-parent-exec).

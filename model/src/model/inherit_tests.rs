@@ -644,3 +644,124 @@ fn a_thread_exit_sends_no_sigchld_until_the_group_is_gone() {
     exit(&mut m, c, true);
     assert_eq!(pending(&m), vec![Signal::SIGCHLD]);
 }
+
+fn altstack(m: &mut Model, t: TaskId, set: Option<crate::altstack::AltStackSet>) -> Outcome {
+    run(m, t, OpKind::Sigaltstack { set })
+}
+
+fn alt_set(stack: u8, size: u32, flags: u32) -> Option<crate::altstack::AltStackSet> {
+    Some(crate::altstack::AltStackSet { stack, size, flags })
+}
+
+fn alt_report(stack: Option<u8>, size: u64, flags: u32) -> Outcome {
+    Outcome::AltStack(crate::altstack::AltStackReport { stack, size, flags })
+}
+
+// covers: sig.altstack
+#[test]
+fn sigaltstack_reports_the_old_setting_and_checks_flags_and_size() {
+    use crate::altstack::{SS_AUTODISARM, SS_DISABLE, SS_ONSTACK};
+    let mut m = model();
+    // t0 starts without one (the lab disables the one Rust's start-up installs).
+    assert_eq!(altstack(&mut m, 0, None), alt_report(None, 0, SS_DISABLE));
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(1, 8192, 0)),
+        alt_report(None, 0, SS_DISABLE)
+    );
+    assert_eq!(altstack(&mut m, 0, None), alt_report(Some(1), 8192, 0));
+    // Bad modes are EINVAL; below MINSIGSTKSZ (2048) ENOMEM; neither changes the setting.
+    for flags in [4, SS_ONSTACK | SS_DISABLE, 1 << 30] {
+        assert_eq!(
+            altstack(&mut m, 0, alt_set(2, 8192, flags)),
+            Outcome::Err(Errno::EINVAL),
+            "{flags:#x}"
+        );
+    }
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(2, 2047, 0)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(2, 0, SS_AUTODISARM)),
+        Outcome::Err(Errno::ENOMEM)
+    );
+    // SS_ONSTACK in a set means 0; SS_AUTODISARM is kept and reported.
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(2, 2048, SS_ONSTACK)),
+        alt_report(Some(1), 8192, 0)
+    );
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(0, 4096, SS_AUTODISARM)),
+        alt_report(Some(2), 2048, 0)
+    );
+    // SS_DISABLE drops stack and size whatever was given, and keeps SS_AUTODISARM.
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(2, 1, SS_DISABLE | SS_AUTODISARM)),
+        alt_report(Some(0), 4096, SS_AUTODISARM)
+    );
+    assert_eq!(
+        altstack(&mut m, 0, None),
+        alt_report(None, 0, SS_DISABLE | SS_AUTODISARM)
+    );
+}
+
+// covers: sig.altstack
+#[test]
+fn sigaltstack_autodisarm_is_einval_before_linux_4_7() {
+    let old = Profile {
+        kernel: (4, 6),
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &old);
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(0, 4096, crate::altstack::SS_AUTODISARM)),
+        Outcome::Err(Errno::EINVAL)
+    );
+    let mut m = model();
+    assert_eq!(
+        altstack(&mut m, 0, alt_set(0, 4096, crate::altstack::SS_AUTODISARM)),
+        alt_report(None, 0, crate::altstack::SS_DISABLE)
+    );
+}
+
+// covers: sig.altstack
+#[test]
+fn fork_and_vfork_children_inherit_the_alternate_stack_and_clone_vm_children_do_not() {
+    use crate::altstack::{SS_AUTODISARM, SS_DISABLE};
+    let mut m = model();
+    altstack(&mut m, 0, alt_set(1, 65536, SS_AUTODISARM));
+    let set = alt_report(Some(1), 65536, SS_AUTODISARM);
+    let none = alt_report(None, 0, SS_DISABLE);
+    let f = fork(&mut m, 0);
+    assert_eq!(altstack(&mut m, f, None), set);
+    let th = thread(&mut m, 0);
+    assert_eq!(altstack(&mut m, th, None), none);
+    let vm = clone_flags(&mut m, 0, CloneFlags::VM);
+    assert_eq!(altstack(&mut m, vm, None), none);
+    let vmv = clone_flags(&mut m, 0, CloneFlags::VM | CloneFlags::VFORK);
+    assert_eq!(altstack(&mut m, vmv, None), set);
+    exit(&mut m, vmv, false);
+    let v = child(&mut m, 0, OpKind::Vfork);
+    assert_eq!(altstack(&mut m, v, None), set);
+    // A child's setting is its own.
+    altstack(&mut m, v, alt_set(2, 4096, 0));
+    exit(&mut m, v, false);
+    assert_eq!(altstack(&mut m, 0, None), set);
+}
+
+// covers: sig.altstack
+#[test]
+fn exec_clears_the_alternate_stack_but_keeps_autodisarm() {
+    use crate::altstack::{SS_AUTODISARM, SS_DISABLE};
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    altstack(&mut m, 0, alt_set(1, 65536, SS_AUTODISARM));
+    altstack(&mut m, c, alt_set(0, 4096, 0));
+    assert_eq!(run(&mut m, 0, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(run(&mut m, c, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(
+        altstack(&mut m, 0, None),
+        alt_report(None, 0, SS_DISABLE | SS_AUTODISARM)
+    );
+    assert_eq!(altstack(&mut m, c, None), alt_report(None, 0, SS_DISABLE));
+}

@@ -11,6 +11,7 @@
 //! in the canonical form of [`Snapshot`]. The model never panics, whatever the op sequence:
 //! ops by tasks that do not exist or cannot run answer `ESRCH` and change nothing.
 
+mod altstack;
 mod clone;
 mod context;
 mod exec;
@@ -518,6 +519,7 @@ impl Model {
             OpKind::Uname => self.op_uname(t),
             OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
             OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
+            OpKind::Sigaltstack { set } => self.op_sigaltstack(t, *set),
             OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
             OpKind::CloseRange {
                 first,
@@ -696,6 +698,7 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Pipe2 { .. }
             | OpKind::Ftruncate { .. }
             | OpKind::Prctl { .. }
+            | OpKind::Sigaltstack { .. }
             | OpKind::Seccomp { .. }
             | OpKind::Setpgid { .. }
             | OpKind::Getpgid { .. }

@@ -132,6 +132,8 @@ pub(super) struct Task {
     pub(super) forknoexec: bool,
     /// Alarm, interval timers and POSIX timers of the process (used on the group leader).
     pub(super) timers: super::timers::GroupTimers,
+    /// The alternate signal stack (per thread).
+    pub(super) altstack: super::altstack::AltStack,
 }
 
 impl Task {
@@ -175,6 +177,7 @@ impl Task {
             session_leader: false,
             forknoexec: true,
             timers: Default::default(),
+            altstack: Default::default(),
         }
     }
 
@@ -380,6 +383,8 @@ impl Model {
             // copy_signal: a new process's signal_struct starts zeroed, without timers; a
             // thread's are its group's (rule timer.new-process-has-none).
             timers: Default::default(),
+            // rule sig.altstack-fork.
+            altstack: caller.altstack.for_child(flags),
         });
         if !thread {
             if let Parent::Task(p) = parent {
