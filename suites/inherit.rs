@@ -310,6 +310,31 @@ fn no_new_privs_and_seccomp_filters_are_kept_by_fork_clone_and_exec() {
     assert_eq!(m.outcomes[18], Outcome::Err(Errno::EPERM));
 }
 
+/// Whether the lab may unshare a pid namespace (CAP_SYS_ADMIN); says why not when skipping.
+fn lab_may_unshare_newpid() -> bool {
+    let profile = &lab().hello.profile;
+    if !profile.cap_sys_admin {
+        eprintln!(
+            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
+            profile.describe()
+        );
+    }
+    profile.cap_sys_admin
+}
+
+/// `unshare(CLONE_NEWPID)` by `t`.
+fn unshare_newpid(t: TaskId) -> Op {
+    op(
+        t,
+        OpKind::Unshare {
+            flags: UnshareFlags {
+                newpid: true,
+                ..Default::default()
+            },
+        },
+    )
+}
+
 /// `unshare(CLONE_NEWPID)` leaves the caller where it is and makes its next child the init
 /// (pid 1) of a new pid namespace; the next one joins it with its parent outside
 /// (pid_namespaces(7), kernel/pid.c `alloc_pid`). The caller cannot unshare another one,
@@ -319,23 +344,10 @@ fn no_new_privs_and_seccomp_filters_are_kept_by_fork_clone_and_exec() {
 // covers: task.unshare
 #[test]
 fn unshare_newpid_makes_the_next_child_an_init() {
-    let profile = lab().hello.profile.clone();
-    if !profile.cap_sys_admin {
-        eprintln!(
-            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
-            profile.describe()
-        );
+    if !lab_may_unshare_newpid() {
         return;
     }
-    let newpid = op(
-        0,
-        OpKind::Unshare {
-            flags: UnshareFlags {
-                newpid: true,
-                ..Default::default()
-            },
-        },
-    );
+    let newpid = unshare_newpid(0);
     let clone3 = |flags: CloneFlags, set_tid: SetTid| {
         op(
             0,
@@ -418,25 +430,10 @@ fn unshare_newpid_makes_the_next_child_an_init() {
 // covers: task.unshare
 #[test]
 fn unshare_newpid_first_fork_failure_and_an_outside_parent() {
-    let profile = lab().hello.profile.clone();
-    if !profile.cap_sys_admin {
-        eprintln!(
-            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
-            profile.describe()
-        );
+    if !lab_may_unshare_newpid() {
         return;
     }
-    let newpid = |t| {
-        op(
-            t,
-            OpKind::Unshare {
-                flags: UnshareFlags {
-                    newpid: true,
-                    ..Default::default()
-                },
-            },
-        )
-    };
+    let newpid = unshare_newpid;
     let c = case(vec![
         op(0, OpKind::Fork), // 0: t1
         newpid(0),           // 1
@@ -473,24 +470,11 @@ fn unshare_newpid_first_fork_failure_and_an_outside_parent() {
 // covers: task.unshare
 #[test]
 fn unshare_newpid_teardown_reaps_a_child_whose_parent_is_outside() {
-    let profile = lab().hello.profile.clone();
-    if !profile.cap_sys_admin {
-        eprintln!(
-            "skipped: unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN ({})",
-            profile.describe()
-        );
+    if !lab_may_unshare_newpid() {
         return;
     }
     let c = case(vec![
-        op(
-            0,
-            OpKind::Unshare {
-                flags: UnshareFlags {
-                    newpid: true,
-                    ..Default::default()
-                },
-            },
-        ),
+        unshare_newpid(0),
         op(0, OpKind::Fork),  // t1: pid 1
         op(0, OpKind::Vfork), // t2: pid 2, t0 waits for it
         op(

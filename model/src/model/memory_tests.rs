@@ -4,7 +4,7 @@
 //! expectation was also checked on the reference kernel (6.18.44) by replaying the same ops
 //! through the lab (`forkspec replay`, ext4 cases in a directory on ext4).
 
-use super::tests::{fork, load, madvise, model, open, run, rw, store};
+use super::tests::{fork, load, madvise, model, open, presence, run, rw, store};
 use super::*;
 use crate::op::{Advice, FileName, OpKind};
 
@@ -12,20 +12,6 @@ const AS: Region = Region::AnonShared;
 const FP: Region = Region::FilePrivate;
 const FS: Region = Region::FileShared;
 const PAGE: i64 = crate::op::PAGE_SIZE as i64;
-
-/// The pages of `region` in `t`: `X` present and mapped once, `P` present and mapped more
-/// than once, `.` absent.
-fn presence(m: &Model, t: TaskId, region: Region) -> String {
-    m.snapshot().task(t).expect("task in snapshot").memory[region.index()]
-        .pages
-        .iter()
-        .map(|p| match (p.present, p.exclusive) {
-            (false, _) => '.',
-            (true, true) => 'X',
-            (true, false) => 'P',
-        })
-        .collect()
-}
 
 /// A case of 8 pages whose `data` is on ext4 (large folios: the lab's one write of the
 /// file caches it as a single 8-page folio), with `data` open read-write at fd 0.

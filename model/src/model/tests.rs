@@ -1346,6 +1346,20 @@ fn observed_outcome_not_allowed_falls_back_to_first() {
     assert_eq!(step.taken, Outcome::Child(1));
 }
 
+/// The pages of `region` in `t`: `X` present and mapped once, `P` present and mapped more
+/// than once, `.` absent.
+pub(super) fn presence(m: &Model, t: TaskId, region: Region) -> String {
+    m.snapshot().task(t).expect("task in snapshot").memory[region.index()]
+        .pages
+        .iter()
+        .map(|p| match (p.present, p.exclusive) {
+            (false, _) => '.',
+            (true, true) => 'X',
+            (true, false) => 'P',
+        })
+        .collect()
+}
+
 /// Runs a script on one file region of a fresh case with `pages` pages and returns the
 /// presence of its pages after each step (`X` exclusive, `P` shared, `.` absent), like the
 /// probe run on the reference machine (6.18, ext4 with large folios).
@@ -1364,18 +1378,7 @@ fn presence_script(fs: CaseFs, pages: u32, region: Region, script: &[&str]) -> V
             "f" => drop(madvise(&mut m, 0, region, a, b - a, Advice::DontFork)),
             _ => unreachable!(),
         }
-        let s = m.snapshot();
-        out.push(
-            s.tasks[0].memory[region.index()]
-                .pages
-                .iter()
-                .map(|p| match (p.present, p.exclusive) {
-                    (false, _) => '.',
-                    (true, true) => 'X',
-                    (true, false) => 'P',
-                })
-                .collect(),
-        );
+        out.push(presence(&m, 0, region));
     }
     out
 }
