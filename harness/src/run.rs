@@ -253,6 +253,7 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         Seccomp { .. } => "seccomp",
         CloseRange { .. } => "close_range",
         Unshare { .. } => "unshare",
+        Setns { .. } => "setns",
         Setpgid { .. } => "setpgid",
         Getpgid { .. } => "getpgid",
         Setsid => "setsid",

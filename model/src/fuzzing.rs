@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 56;
+pub const KINDS: usize = 57;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -122,6 +122,7 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::Poll { .. } => 53,
         OpKind::Mremap { .. } => 54,
         OpKind::Sigaltstack { .. } => 55,
+        OpKind::Setns { .. } => 56,
     }
 }
 
@@ -500,6 +501,27 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 no_maymove: bits & 0x40 != 0,
             }),
             unaligned: bits & 0x80 != 0,
+        },
+        56 => OpKind::Setns {
+            fd: b.i32() % 8,
+            // The low byte picks among the namespace flags setns takes, bit 7 adds noise.
+            flags: crate::op::CloneFlags(
+                [
+                    crate::op::CloneFlags::NEWUTS.0,
+                    crate::op::CloneFlags::NEWIPC.0,
+                    crate::op::CloneFlags::NEWPID.0,
+                    crate::op::CloneFlags::NEWNS.0,
+                    crate::op::CloneFlags::NEWUSER.0,
+                    crate::op::CloneFlags::NEWNET.0,
+                    crate::op::CloneFlags::NEWCGROUP.0,
+                    crate::op::CloneFlags::NEWTIME.0,
+                ]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| on(*i as u8))
+                .fold(0, |a, (_, f)| a | f)
+                    | if b.u8() & 0x80 != 0 { 0x100 } else { 0 },
+            ),
         },
         _ => OpKind::Sigaltstack {
             set: on(0).then(|| crate::altstack::AltStackSet {

@@ -851,6 +851,15 @@ pub enum OpKind {
         /// The flags.
         flags: UnshareFlags,
     },
+    /// `setns(fd, flags)` with a pidfd (Linux 5.8): the caller joins the namespaces of the
+    /// pidfd's task that `flags` names (`CLONE_NEW*`; `CLONE_NEWPID` sets the namespace of
+    /// its later children), all or none.
+    Setns {
+        /// The pidfd (any fd: a description that is no pidfd is EINVAL).
+        fd: Fd,
+        /// The `CLONE_NEW*` flags (any bits: 0 and others are EINVAL).
+        flags: CloneFlags,
+    },
     /// `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` with a filter that makes `umask(2)` fail
     /// with `errno` and allows every other call (the agents never call umask themselves, so
     /// a filtered task keeps working; its `umask` ops show the filter).
@@ -1378,6 +1387,7 @@ impl OpKind {
             } => vec![fd],
             OpKind::PidfdSendSignal { fd, .. }
             | OpKind::PidfdGetfd { pidfd: fd, .. }
+            | OpKind::Setns { fd, .. }
             | OpKind::Poll { fd } => vec![fd],
             _ => vec![],
         }
@@ -1669,6 +1679,20 @@ impl fmt::Display for Op {
             OpKind::Unshare { flags } => {
                 let names = flags.clone_flags().names().join("|").to_uppercase();
                 write!(f, "unshare({names})")
+            }
+            OpKind::Setns { fd, flags } => {
+                let names: Vec<String> = flags
+                    .names()
+                    .into_iter()
+                    .map(|n| match n.starts_with("0x") {
+                        true => n,
+                        false => format!("CLONE_{}", n.to_uppercase()),
+                    })
+                    .collect();
+                match names.is_empty() {
+                    true => write!(f, "setns({fd}, 0)"),
+                    false => write!(f, "setns({fd}, {})", names.join("|")),
+                }
             }
             OpKind::Seccomp { errno } => {
                 write!(f, "seccomp(SET_MODE_FILTER, umask -> {errno})")

@@ -211,16 +211,13 @@ impl Model {
         // checkpoint_restore_ns_capable(tmp->user_ns)), then pid 1 must be free there: it
         // is in a new pid namespace, never in an existing one (idr_alloc's -ENOSPC becomes
         // EEXIST). Without CLONE_NEWPID the target is the caller's pid_ns_for_children (its
-        // own namespace unless it unshared one): when a user namespace of the case owns it,
-        // the caller is in that namespace (one made without a uid map cannot nest another)
-        // and holds every capability there.
+        // own namespace unless it unshared one or joined one with setns), checked with
+        // [`Model::capable_over`] its owner.
         if d.set_tid == SetTid::Pid1 {
             let capable = if f.has(F::NEWPID) {
                 f.has(F::NEWUSER) || self.ns_capable(me, p)
-            } else if self.pidns_case_owned.contains(&me.pid_for_children) {
-                me.userns_caps
             } else {
-                !me.userns && p.cap_sys_admin
+                self.capable_over(me, self.pidns_owner(me.pid_for_children))
             };
             if !capable {
                 return Err(Late(Errno::EPERM));

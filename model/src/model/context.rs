@@ -90,6 +90,11 @@ impl Model {
         ] {
             if flags.has(flag) {
                 let id = self.new_ns();
+                // Owned by the user namespace the child runs in (copy_namespaces gets the
+                // new credentials' user_ns).
+                if ns.user != 0 {
+                    self.ns_owner.insert(id, ns.user);
+                }
                 match slot {
                     0 => ns.ipc = id,
                     1 => ns.mnt = id,

@@ -35,6 +35,9 @@ mod remap;
 #[cfg(test)]
 mod remap_tests;
 mod security;
+mod setns;
+#[cfg(test)]
+mod setns_tests;
 mod signals;
 mod stop;
 mod tasks;
@@ -99,10 +102,13 @@ pub struct Model {
     next_pidns: u32,
     /// The parent namespace of every pid namespace created.
     pidns_parent: std::collections::BTreeMap<u32, u32>,
-    /// Pid namespaces owned by a user namespace the case created (made by a clone with
-    /// CLONE_NEWUSER, or by a task inside such a namespace): their tasks hold every
-    /// capability over them.
-    pidns_case_owned: std::collections::BTreeSet<u32>,
+    /// The user namespace owning each pid namespace a user namespace of the case owns (made
+    /// by a clone with CLONE_NEWUSER, or by a task inside such a namespace); absent: the
+    /// lab's user namespace.
+    pidns_owner: std::collections::BTreeMap<u32, u32>,
+    /// The user namespace owning each ipc, mnt, net, cgroup and time namespace the case made
+    /// (by `Namespaces` id); absent: the lab's user namespace.
+    ns_owner: std::collections::BTreeMap<u32, u32>,
     /// Pid namespaces made by `unshare(CLONE_NEWPID)` that no task was born in yet.
     pidns_empty: std::collections::BTreeSet<u32>,
     /// Pid namespaces that take no more tasks (`PIDNS_ADDING` cleared): their init died, or
@@ -193,7 +199,8 @@ impl Model {
             next_class: 0,
             next_pidns: 0,
             pidns_parent: Default::default(),
-            pidns_case_owned: Default::default(),
+            pidns_owner: Default::default(),
+            ns_owner: Default::default(),
             pidns_empty: Default::default(),
             pidns_dead: Default::default(),
             pidns_init: Default::default(),
@@ -528,6 +535,7 @@ impl Model {
                 unshare,
             } => self.op_close_range(t, *first, *last, *cloexec, *unshare),
             OpKind::Unshare { flags } => self.op_unshare(t, *flags),
+            OpKind::Setns { fd, flags } => self.op_setns(t, *fd, *flags),
             OpKind::Setpgid { target, pgid } => self.op_setpgid(t, *target, *pgid),
             OpKind::Getpgid { target } => self.op_getpgid(t, *target, false),
             OpKind::Setsid => self.op_setsid(t),

@@ -11,14 +11,14 @@ use crate::obs::{Errno, Parent};
 use crate::op::{CloneFlags as F, SetTid, TaskId};
 
 impl Model {
-    /// A new pid namespace, child of `parent`; `case_owned` when a user namespace the case
-    /// made owns it.
-    pub(super) fn new_pidns(&mut self, parent: u32, case_owned: bool) -> u32 {
+    /// A new pid namespace, child of `parent`, owned by user namespace `owner` (0 is the
+    /// lab's).
+    pub(super) fn new_pidns(&mut self, parent: u32, owner: u32) -> u32 {
         self.next_pidns += 1;
         let ns = self.next_pidns;
         self.pidns_parent.insert(ns, parent);
-        if case_owned {
-            self.pidns_case_owned.insert(ns);
+        if owner != 0 {
+            self.pidns_owner.insert(ns, owner);
         }
         ns
     }
@@ -58,8 +58,8 @@ impl Model {
     /// namespace is empty until the caller's next child, which alloc_pid makes its init.
     pub(super) fn commit_unshare_newpid(&mut self, t: TaskId) {
         let me = &self.tasks[t as usize];
-        let (parent, owned) = (me.pidns, me.userns);
-        let ns = self.new_pidns(parent, owned);
+        let (parent, owner) = (me.pidns, me.ns.user);
+        let ns = self.new_pidns(parent, owner);
         self.pidns_empty.insert(ns);
         self.tasks[t as usize].pid_for_children = ns;
     }

@@ -314,10 +314,8 @@ impl Model {
         // other child is born in pid_ns_for_children; alloc_pid makes the first task of a
         // namespace its init (pid 1), which copy_process records as `child_reaper`.
         let (pidns, ns_init) = if flags.has(F::NEWPID) {
-            let ns = self.new_pidns(
-                caller.pid_for_children,
-                caller.userns || flags.has(F::NEWUSER),
-            );
+            // Owned by the child's user namespace (the new one with CLONE_NEWUSER).
+            let ns = self.new_pidns(caller.pid_for_children, ns.user);
             (ns, true)
         } else {
             let ns = caller.pid_for_children;
