@@ -169,6 +169,7 @@ impl Mix {
                 (Itimer, 1),
                 (PosixTimer, 1),
                 (Sigaltstack, 1),
+                (Setns, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -222,6 +223,7 @@ impl Mix {
                 (Itimer, 2),
                 (PosixTimer, 2),
                 (Sigaltstack, 1),
+                (Setns, 1),
             ],
         }
     }
@@ -280,6 +282,7 @@ enum Kind {
     Itimer,
     PosixTimer,
     Sigaltstack,
+    Setns,
 }
 
 impl Kind {
@@ -342,12 +345,13 @@ impl Kind {
                 "timer_delete",
             ],
             Kind::Sigaltstack => &["sigaltstack"],
+            Kind::Setns => &["setns"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 56] = [
+pub const GEN_OP_KINDS: [&str; 57] = [
     "fork",
     "exit",
     "wait",
@@ -404,6 +408,7 @@ pub const GEN_OP_KINDS: [&str; 56] = [
     "timer_gettime",
     "timer_delete",
     "sigaltstack",
+    "setns",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1385,6 +1390,7 @@ fn propose(
         Kind::Itimer => crate::gen_timers::itimer(src),
         Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Sigaltstack => crate::gen_altstack::sigaltstack(src),
+        Kind::Setns => crate::gen_setns::setns(src, model, snap, task)?,
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }

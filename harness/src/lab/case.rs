@@ -63,9 +63,9 @@ struct Task {
     /// (0 is the lab's): which tasks see which (a sibling namespace at the same depth has a
     /// pid list of the same length).
     pidns_chain: Vec<u32>,
-    /// The pid namespace its children are born in when it unshared `CLONE_NEWPID` (an id of
-    /// `pidns_chain`'s kind); `None`: its own.
-    children_pidns: Option<u32>,
+    /// The `pidns_chain` of its children when it unshared `CLONE_NEWPID` or joined another
+    /// pid namespace with setns; `None`: its own.
+    children_pidns: Option<Vec<u32>>,
     /// A non-leader thread (CLONE_THREAD): released at exit, never a zombie.
     thread: bool,
     /// The label of its thread group leader (itself unless a thread).
@@ -566,7 +566,14 @@ impl Case {
         if let (OpKind::Unshare { flags }, Outcome::Ret(0)) = (&op.kind, &out) {
             if flags.newpid {
                 self.next_pidns += 1;
-                self.tasks[op.task as usize].children_pidns = Some(self.next_pidns);
+                let mut chain = self.tasks[op.task as usize].pidns_chain.clone();
+                chain.push(self.next_pidns);
+                self.tasks[op.task as usize].children_pidns = Some(chain);
+            }
+        }
+        if let (OpKind::Setns { flags, .. }, Outcome::Ret(0)) = (&op.kind, &out) {
+            if flags.has(forkspec_model::CloneFlags::NEWPID) {
+                self.note_joined_pidns(op.task as usize);
             }
         }
         if let (OpKind::Setpgid { .. } | OpKind::Setsid, Outcome::Ret(_) | Outcome::Pid(_)) =
@@ -585,6 +592,32 @@ impl Case {
         match self.hang.take() {
             Some(h) => Err(h),
             None => Ok(out),
+        }
+    }
+
+    /// After `setns(pidfd, CLONE_NEWPID)` by task `i`: its children are born in the pid
+    /// namespace of a task of the case (the pidfd's, the caller's own or one nested in it).
+    /// Which one is the lab's bookkeeping, found by the namespace's identity in /proc (the
+    /// inode of /proc/PID/ns/pid_for_children against the tasks' /proc/PID/ns/pid).
+    fn note_joined_pidns(&mut self, i: usize) {
+        use std::os::unix::fs::MetadataExt;
+        let ino = |pid: i32, name: &str| {
+            std::fs::metadata(format!("/proc/{pid}/ns/{name}"))
+                .ok()
+                .map(|m| m.ino())
+        };
+        let Some(want) = ino(self.tasks[i].pid, "pid_for_children") else {
+            return;
+        };
+        let chain = self
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.life, Live | Blocked | Stopped))
+            .find(|t| ino(t.pid, "pid") == Some(want))
+            .map(|t| t.pidns_chain.clone());
+        if let Some(chain) = chain {
+            let own = chain == self.tasks[i].pidns_chain;
+            self.tasks[i].children_pidns = (!own).then_some(chain);
         }
     }
 
@@ -1066,12 +1099,12 @@ impl Case {
         let mut pidns_chain = self.tasks[creator].pidns_chain.clone();
         // A creator that unshared CLONE_NEWPID has its children born one namespace deeper
         // (clone(CLONE_NEWPID) is EINVAL for it).
-        let unshared = self.tasks[creator].children_pidns;
+        let unshared = self.tasks[creator].children_pidns.clone();
         if newpid {
             self.next_pidns += 1;
             pidns_chain.push(self.next_pidns);
-        } else if let Some(ns) = unshared {
-            pidns_chain.push(ns);
+        } else if let Some(chain) = &unshared {
+            pidns_chain = chain.clone();
         }
         let nested = self.tasks[creator].nspid.len() > 1;
         let nspid = if nested || newpid || unshared.is_some() {

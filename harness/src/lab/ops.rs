@@ -579,6 +579,7 @@ pub fn encode(
         OpKind::PidfdOpen { .. }
         | OpKind::PidfdSendSignal { .. }
         | OpKind::PidfdGetfd { .. }
+        | OpKind::Setns { .. }
         | OpKind::Poll { .. } => {
             return Err(format!("{op:?} is encoded by lab::ops_pidfd"));
         }

@@ -1,5 +1,5 @@
-//! pidfd ops → agent commands: `pidfd_open`, `pidfd_send_signal`, `pidfd_getfd`, and
-//! `poll` with a zero timeout. `pidfd_open`'s pid is the target label as the caller's pid
+//! pidfd ops → agent commands: `pidfd_open`, `pidfd_send_signal`, `pidfd_getfd`, `setns`
+//! with a pidfd, and `poll` with a zero timeout. `pidfd_open`'s pid is the target label as the caller's pid
 //! namespace numbers it, resolved by the case ([`Case::op`](super::case::Case::op)).
 
 use super::channel::{Cmd, AGENT_FD_BASE, FIX_REPLY_DATA, FIX_REPLY_FROM_CMD};
@@ -53,6 +53,11 @@ pub fn encode(op: &OpKind, pid: i64) -> Option<(Cmd, Expect)> {
                 Expect::Ret,
             )
         }
+        // setns(int fd, int nstype): the low 32 bits of the flags, as a C caller passes them.
+        OpKind::Setns { fd, flags } => (
+            call(libc::SYS_setns, [int(fd), int(flags.0 as u32 as i32), 0]),
+            Expect::Ret,
+        ),
         OpKind::Poll { fd } => {
             // struct pollfd { int fd; short events; short revents; }, written back into the
             // reply's copy.

@@ -130,6 +130,8 @@ impl Model {
     ///    - time: EUSERS first when another live thread or task shares the caller's address
     ///      space (`current_is_single_threaded`, a vfork parent included).
     pub(super) fn setns_check(&self, t: TaskId, fd: Fd, flags: F) -> Result<TaskId, Errno> {
+        // The flags are an int: bits above 31 never reach the kernel.
+        let flags = F(u64::from(flags.0 as u32));
         let me = &self.tasks[t as usize];
         let ofd = self.fdt(t).get(&fd).ok_or(Errno::EBADF)?.ofd;
         let r = self.files.pidfd_ref(ofd).ok_or(Errno::EINVAL)?;
@@ -220,6 +222,7 @@ impl Model {
     /// the case directory: the model keeps the cwd it had, so generators never let such a
     /// join succeed ([`Model::setns_outcome`]).
     pub(super) fn op_setns(&mut self, t: TaskId, fd: Fd, flags: F) -> Outcome {
+        let flags = F(u64::from(flags.0 as u32));
         let target = match self.setns_check(t, fd, flags) {
             Ok(x) => x as usize,
             Err(e) => return Outcome::Err(e),
