@@ -93,9 +93,10 @@ impl Model {
     /// other users of the mm).
     fn multithreaded(&self, t: TaskId) -> bool {
         let me = &self.tasks[t as usize];
-        self.tasks.iter().enumerate().any(|(i, x)| {
-            i != t as usize && x.alive() && (x.tgid == me.tgid || x.mm == me.mm)
-        })
+        self.tasks
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != t as usize && x.alive() && (x.tgid == me.tgid || x.mm == me.mm))
     }
 
     // rule: ns.setns-pidfd-checks
@@ -157,9 +158,7 @@ impl Model {
         let fs_shared = others(&|x| x.alive() && x.fs == me.fs);
         let mut cred_user = me.ns.user;
         if flags.has(F::NEWUSER) {
-            if it.ns.user == me.ns.user
-                || others(&|x| !x.reaped && x.tgid == me.tgid)
-                || fs_shared
+            if it.ns.user == me.ns.user || others(&|x| !x.reaped && x.tgid == me.tgid) || fs_shared
             {
                 return Err(Errno::EINVAL);
             }

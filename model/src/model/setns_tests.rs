@@ -83,7 +83,14 @@ fn setns_checks_the_fd_then_the_flags_then_the_task() {
     );
     assert_eq!(setns(&mut m, 0, fd, F::NEWUTS), Outcome::Ret(0));
     // A zombie has no namespaces any more; a reaped task has no task at all.
-    run(&mut m, c, OpKind::Exit { code: 0, thread: false });
+    run(
+        &mut m,
+        c,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(setns(&mut m, 0, fd, F::NEWUTS), Outcome::Err(Errno::ESRCH));
     run(
         &mut m,
@@ -108,7 +115,10 @@ fn setns_needs_ptrace_read_access_before_anything_else() {
     // Into a sibling user namespace neither.
     let d = clone(&mut m, 0, F::NEWUSER);
     let fd_d = pidfd(&mut m, c, d);
-    assert_eq!(setns(&mut m, c, fd_d, F::NEWIPC), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setns(&mut m, c, fd_d, F::NEWIPC),
+        Outcome::Err(Errno::EPERM)
+    );
     // The lab's namespace owns both: the reverse direction is allowed.
     let fd_c = pidfd(&mut m, 0, c);
     assert_eq!(setns(&mut m, 0, fd_c, F::NEWNET), Outcome::Ret(0));
@@ -117,11 +127,17 @@ fn setns_needs_ptrace_read_access_before_anything_else() {
     let e = fork(&mut m, c);
     run(&mut m, e, OpKind::Exec);
     let fd_c2 = pidfd(&mut m, e, c);
-    assert_eq!(setns(&mut m, e, fd_c2, F::NEWUTS), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setns(&mut m, e, fd_c2, F::NEWUTS),
+        Outcome::Err(Errno::EPERM)
+    );
     // The other way round ptrace allows, but the uts namespace both are in is the lab's:
     // no CAP_SYS_ADMIN over its owner from inside a user namespace of the case.
     let fd_e = pidfd(&mut m, c, e);
-    assert_eq!(setns(&mut m, c, fd_e, F::NEWUTS), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setns(&mut m, c, fd_e, F::NEWUTS),
+        Outcome::Err(Errno::EPERM)
+    );
     let fd_e2 = pidfd(&mut m, 0, e);
     assert_eq!(setns(&mut m, 0, fd_e2, F::NEWUTS), Outcome::Ret(0));
 }
@@ -163,7 +179,10 @@ fn setns_without_caps_needs_the_owning_user_namespace_too() {
     // Inside now, with every capability there: sethostname works, a second join of the
     // same user namespace is EINVAL.
     assert_eq!(sethostname(&mut m, 0, HostName::Beta), Outcome::Ret(0));
-    assert_eq!(setns(&mut m, 0, fd, F::NEWUSER), Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        setns(&mut m, 0, fd, F::NEWUSER),
+        Outcome::Err(Errno::EINVAL)
+    );
 }
 
 // covers: ns.setns-user-install
@@ -174,11 +193,31 @@ fn setns_user_needs_one_thread_and_an_unshared_fs() {
     let fd = pidfd(&mut m, 0, c);
     let thread = F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0);
     let th = clone(&mut m, 0, thread);
-    assert_eq!(setns(&mut m, 0, fd, F::NEWUSER), Outcome::Err(Errno::EINVAL));
-    run(&mut m, th, OpKind::Exit { code: 0, thread: true });
+    assert_eq!(
+        setns(&mut m, 0, fd, F::NEWUSER),
+        Outcome::Err(Errno::EINVAL)
+    );
+    run(
+        &mut m,
+        th,
+        OpKind::Exit {
+            code: 0,
+            thread: true,
+        },
+    );
     let f = clone(&mut m, 0, F::FS);
-    assert_eq!(setns(&mut m, 0, fd, F::NEWUSER), Outcome::Err(Errno::EINVAL));
-    run(&mut m, f, OpKind::Exit { code: 0, thread: false });
+    assert_eq!(
+        setns(&mut m, 0, fd, F::NEWUSER),
+        Outcome::Err(Errno::EINVAL)
+    );
+    run(
+        &mut m,
+        f,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(setns(&mut m, 0, fd, F::NEWUSER), Outcome::Ret(0));
 }
 
@@ -189,7 +228,10 @@ fn setns_pid_sets_the_namespace_of_later_children_only_inwards() {
     let own = pidfd(&mut m, 0, 0);
     let c = clone(&mut m, 0, F::NEWPID);
     // c's fd table is a copy: `own` is t0's pidfd there too. Outwards is EINVAL.
-    assert_eq!(setns(&mut m, c, own, F::NEWPID), Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        setns(&mut m, c, own, F::NEWPID),
+        Outcome::Err(Errno::EINVAL)
+    );
     let fd = pidfd(&mut m, 0, c);
     let before = ns(&m, 0).pid;
     assert_eq!(setns(&mut m, 0, fd, F::NEWPID), Outcome::Ret(0));
@@ -242,7 +284,14 @@ fn setns_mnt_alone_refuses_a_shared_fs() {
     // With another flag the kernel checks a private copy: it succeeds.
     let both = F(F::NEWNS.0 | F::NEWUTS.0);
     assert_eq!(m.setns_outcome(0, own, both), Ok(()));
-    run(&mut m, f, OpKind::Exit { code: 0, thread: false });
+    run(
+        &mut m,
+        f,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(m.setns_outcome(0, own, F::NEWNS), Ok(()));
     let mut n = nobody();
     let own = pidfd(&mut n, 0, 0);
@@ -257,8 +306,18 @@ fn setns_time_is_eusers_while_the_address_space_is_shared() {
     let c = clone(&mut m, 0, F::NEWTIME);
     let fd = pidfd(&mut m, 0, c);
     let v = vfork(&mut m, 0);
-    assert_eq!(setns(&mut m, v, own, F::NEWTIME), Outcome::Err(Errno::EUSERS));
-    run(&mut m, v, OpKind::Exit { code: 0, thread: false });
+    assert_eq!(
+        setns(&mut m, v, own, F::NEWTIME),
+        Outcome::Err(Errno::EUSERS)
+    );
+    run(
+        &mut m,
+        v,
+        OpKind::Exit {
+            code: 0,
+            thread: false,
+        },
+    );
     assert_eq!(setns(&mut m, 0, fd, F::NEWTIME), Outcome::Ret(0));
     assert_eq!(ns(&m, 0).time, ns(&m, c).time);
     let g = fork(&mut m, 0);
@@ -266,7 +325,10 @@ fn setns_time_is_eusers_while_the_address_space_is_shared() {
     // Nobody holds no capability over the lab's time namespace.
     let mut n = nobody();
     let own = pidfd(&mut n, 0, 0);
-    assert_eq!(setns(&mut n, 0, own, F::NEWTIME), Outcome::Err(Errno::EPERM));
+    assert_eq!(
+        setns(&mut n, 0, own, F::NEWTIME),
+        Outcome::Err(Errno::EPERM)
+    );
 }
 
 // covers: ns.setns-commit
