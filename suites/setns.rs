@@ -81,8 +81,7 @@ fn lab_is_privileged() -> bool {
 /// unknown and fds that are not pidfds are EINVAL, a closed fd EBADF, and the pidfd of a
 /// zombie or a reaped task ESRCH (kernel/nsproxy.c `validate_nsset` and the install
 /// functions).
-// covers: ns.setns-pidfd-checks, ns.setns-commit, ns.setns-pid-for-children-descendant
-// covers: ns.setns-mnt-install, ns.setns-time-single-threaded
+// covers: ns.setns-join, ns.setns-permissions
 #[test]
 fn setns_joins_uts_ipc_and_pid_for_children_all_or_nothing() {
     if !lab_is_privileged() {
@@ -149,7 +148,7 @@ fn setns_joins_uts_ipc_and_pid_for_children_all_or_nothing() {
 /// (kernel/user_namespace.c `userns_install`). The other way round, the child may not read
 /// a task of the lab's user namespace: EPERM (kernel/ptrace.c `__ptrace_may_access`,
 /// security/commoncap.c `cap_ptrace_access_check`).
-// covers: ns.setns-user-install, ns.setns-ptrace-read, ns.setns-install-needs-admin-over-owner
+// covers: ns.setns-join, ns.setns-permissions
 #[test]
 fn setns_into_a_user_namespace_the_caller_owns() {
     let profile = lab().hello.profile.clone();

@@ -584,6 +584,27 @@ pub const CATALOGUE: &[Behaviour] = &[
         ],
     ),
     b(
+        "ns.setns-join",
+        "setns by pidfd joins the target's UTS, IPC, net, cgroup and time namespaces, makes its pid namespace the one of the caller's later children (only inwards), and enters a user namespace the caller owns with every capability there; all or nothing",
+        &["setns01", "setns02"],
+        &["pidfd/pidfd_setns_test.c"],
+        &["ns.setns-commit", "ns.setns-pid-for-children-descendant"],
+    ),
+    b(
+        "ns.setns-permissions",
+        "setns by pidfd refuses: EBADF, EINVAL for no pidfd or bad flags, ESRCH for a zombie or reaped target, EPERM without ptrace read access or CAP_SYS_ADMIN over the namespace's owner and in the caller's user namespace; EINVAL re-entering its user namespace, with another thread or a shared fs; CLONE_NEWNS alone EINVAL with a shared fs; CLONE_NEWTIME EUSERS with a shared address space",
+        &["setns01"],
+        &["pidfd/pidfd_setns_test.c"],
+        &[
+            "ns.setns-pidfd-checks",
+            "ns.setns-ptrace-read",
+            "ns.setns-install-needs-admin-over-owner",
+            "ns.setns-user-install",
+            "ns.setns-mnt-install",
+            "ns.setns-time-single-threaded",
+        ],
+    ),
+    b(
         "sec.inherited",
         "no_new_privs and seccomp filters are per thread and kept by fork, clone and exec; a filter needs no_new_privs or CAP_SYS_ADMIN",
         &["prctl06", "prctl10"],

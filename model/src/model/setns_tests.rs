@@ -56,7 +56,7 @@ fn ns(m: &Model, t: TaskId) -> crate::obs::NsClasses {
     m.snapshot().task(t).unwrap().namespaces.unwrap()
 }
 
-// covers: ns.setns-pidfd-checks
+// covers: ns.setns-permissions
 #[test]
 fn setns_checks_the_fd_then_the_flags_then_the_task() {
     let mut m = model();
@@ -103,7 +103,7 @@ fn setns_checks_the_fd_then_the_flags_then_the_task() {
     assert_eq!(setns(&mut m, 0, fd, F::NEWUTS), Outcome::Err(Errno::ESRCH));
 }
 
-// covers: ns.setns-ptrace-read
+// covers: ns.setns-permissions
 #[test]
 fn setns_needs_ptrace_read_access_before_anything_else() {
     let mut m = model();
@@ -142,8 +142,7 @@ fn setns_needs_ptrace_read_access_before_anything_else() {
     assert_eq!(setns(&mut m, 0, fd_e2, F::NEWUTS), Outcome::Ret(0));
 }
 
-// covers: ns.setns-commit
-// covers: ns.setns-install-needs-admin-over-owner
+// covers: ns.setns-join
 #[test]
 fn setns_uts_makes_the_callers_uname_the_targets() {
     let mut m = model();
@@ -160,8 +159,7 @@ fn setns_uts_makes_the_callers_uname_the_targets() {
     assert_eq!(uname(&mut m, c), Outcome::Data(b"beta".to_vec()));
 }
 
-// covers: ns.setns-install-needs-admin-over-owner
-// covers: ns.setns-user-install
+// covers: ns.setns-join, ns.setns-permissions
 #[test]
 fn setns_without_caps_needs_the_owning_user_namespace_too() {
     let mut m = nobody();
@@ -185,7 +183,7 @@ fn setns_without_caps_needs_the_owning_user_namespace_too() {
     );
 }
 
-// covers: ns.setns-user-install
+// covers: ns.setns-permissions
 #[test]
 fn setns_user_needs_one_thread_and_an_unshared_fs() {
     let mut m = model();
@@ -221,7 +219,7 @@ fn setns_user_needs_one_thread_and_an_unshared_fs() {
     assert_eq!(setns(&mut m, 0, fd, F::NEWUSER), Outcome::Ret(0));
 }
 
-// covers: ns.setns-pid-for-children-descendant
+// covers: ns.setns-join
 #[test]
 fn setns_pid_sets_the_namespace_of_later_children_only_inwards() {
     let mut m = model();
@@ -251,7 +249,7 @@ fn setns_pid_sets_the_namespace_of_later_children_only_inwards() {
     assert!(matches!(run(&mut m, 0, op), Outcome::Child(_)));
 }
 
-// covers: ns.setns-commit
+// covers: ns.setns-join
 #[test]
 fn setns_is_all_or_nothing() {
     let mut m = model();
@@ -273,7 +271,7 @@ fn setns_is_all_or_nothing() {
     assert_eq!(uname(&mut m, c), Outcome::Data(b"beta".to_vec()));
 }
 
-// covers: ns.setns-mnt-install
+// covers: ns.setns-permissions
 #[test]
 fn setns_mnt_alone_refuses_a_shared_fs() {
     let mut m = model();
@@ -298,7 +296,7 @@ fn setns_mnt_alone_refuses_a_shared_fs() {
     assert_eq!(setns(&mut n, 0, own, F::NEWNS), Outcome::Err(Errno::EPERM));
 }
 
-// covers: ns.setns-time-single-threaded
+// covers: ns.setns-permissions
 #[test]
 fn setns_time_is_eusers_while_the_address_space_is_shared() {
     let mut m = model();
@@ -331,7 +329,7 @@ fn setns_time_is_eusers_while_the_address_space_is_shared() {
     );
 }
 
-// covers: ns.setns-commit
+// covers: ns.setns-join
 #[test]
 fn setns_ipc_leaves_the_sysv_undo_list() {
     let mut m = model();
