@@ -8,8 +8,9 @@
 //! fs/namespace.c `mntns_install`, kernel/utsname.c `utsns_install`, ipc/namespace.c
 //! `ipcns_install`, kernel/pid_namespace.c `pidns_install`, kernel/cgroup/namespace.c
 //! `cgroupns_install`, net/core/net_namespace.c `netns_install`, kernel/time/namespace.c
-//! `timens_install`. Their rules are the same on every kernel the suite runs on (5.8 to
-//! 6.18): 6.17 only moved the pid namespace ancestry walk into `pidns_is_ancestor`.
+//! `timens_install`. Their rules are the same on every kernel with setns by pidfd (5.8 and
+//! later; a later kernel only moved the pid namespace ancestry walk into
+//! `pidns_is_ancestor`).
 //!
 //! User namespaces of a case are all children of the lab's: a task inside one has no uid
 //! mapping there and cannot make another (rule clone.validity-rules), and setns only enters

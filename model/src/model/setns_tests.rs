@@ -340,3 +340,40 @@ fn setns_ipc_leaves_the_sysv_undo_list() {
     assert_eq!(setns(&mut m, c, fd, F::NEWIPC), Outcome::Ret(0));
     assert_ne!(class(&m, c), class(&m, 0));
 }
+
+// covers: ns.setns-permissions
+#[test]
+fn setns_inside_a_user_namespace_follows_the_owners() {
+    let mut m = nobody();
+    // The pid and ipc namespaces of t1 are owned by its user namespace: its child, inside
+    // with every capability, may join them; t0 (no capability in the lab's user namespace)
+    // may not, without joining the user namespace too.
+    let c = clone(&mut m, 0, F(F::NEWUSER.0 | F::NEWPID.0 | F::NEWIPC.0));
+    let d = fork(&mut m, c);
+    let fd = pidfd(&mut m, d, c);
+    assert_eq!(
+        setns(&mut m, d, fd, F(F::NEWPID.0 | F::NEWIPC.0)),
+        Outcome::Ret(0)
+    );
+    let e = clone(&mut m, 0, F(F::NEWUSER.0 | F::NEWIPC.0));
+    let fd_e = pidfd(&mut m, 0, e);
+    assert_eq!(
+        setns(&mut m, 0, fd_e, F::NEWIPC),
+        Outcome::Err(Errno::EPERM)
+    );
+    let both = F(F::NEWUSER.0 | F::NEWIPC.0);
+    assert_eq!(setns(&mut m, 0, fd_e, both), Outcome::Ret(0));
+    assert_eq!(ns(&m, 0).ipc, ns(&m, e).ipc);
+    // As root too, a task inside a user namespace of the case holds nothing over the lab's
+    // namespaces.
+    let mut r = model();
+    let own = pidfd(&mut r, 0, 0);
+    let c = clone(&mut r, 0, F::NEWUSER);
+    let d = fork(&mut r, c);
+    let fd_d = pidfd(&mut r, c, d);
+    assert_eq!(
+        setns(&mut r, c, fd_d, F::NEWIPC),
+        Outcome::Err(Errno::EPERM)
+    );
+    let _ = own;
+}
