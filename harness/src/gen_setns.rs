@@ -39,9 +39,18 @@ pub(crate) fn setns(
     if pidfds.is_empty() && !src.chance(15) {
         return None;
     }
+    // Pidfds of tasks in another user namespace (a CLONE_NEWUSER child's): joining it is
+    // the one way a task enters a user namespace it did not make.
+    let user = |t: u32| snap.task(t).and_then(|v| v.namespaces).map(|n| n.user);
+    let foreign: Vec<i32> = pidfds
+        .iter()
+        .copied()
+        .filter(|&fd| model.pidfd_task(task, fd).is_some_and(|t| user(t) != user(task)))
+        .collect();
     let fd = match src.below(20) {
         0 => src.below(4) as i32,
         1 if !fds.is_empty() => *src.pick(&fds),
+        2..=9 if !foreign.is_empty() => *src.pick(&foreign),
         _ if !pidfds.is_empty() => *src.pick(&pidfds),
         _ => return None,
     };
@@ -50,6 +59,9 @@ pub(crate) fn setns(
         if src.chance(pct) {
             flags = flags.with(f);
         }
+    }
+    if foreign.contains(&fd) && src.chance(50) {
+        flags = flags.with(F::NEWUSER);
     }
     match src.below(25) {
         0 => flags = F::EMPTY,
