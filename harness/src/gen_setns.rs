@@ -45,7 +45,11 @@ pub(crate) fn setns(
     let foreign: Vec<i32> = pidfds
         .iter()
         .copied()
-        .filter(|&fd| model.pidfd_task(task, fd).is_some_and(|t| user(t) != user(task)))
+        .filter(|&fd| {
+            model
+                .pidfd_task(task, fd)
+                .is_some_and(|t| user(t) != user(task))
+        })
         .collect();
     let fd = match src.below(20) {
         0 => src.below(4) as i32,

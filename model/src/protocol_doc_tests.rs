@@ -130,6 +130,7 @@ const PRINTED: &[(&str, &str)] = &[
     ("pidfd_send_signal", "t0: pidfd_send_signal(3, SIGTERM)"),
     ("pidfd_getfd", "t0: pidfd_getfd(3, 0)"),
     ("poll", "t0: poll(3, POLLIN, 0)"),
+    ("setns", "t0: setns(3, CLONE_NEWUTS|CLONE_NEWPID)"),
 ];
 
 fn kind_of(cell: &str) -> &str {
