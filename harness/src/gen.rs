@@ -109,6 +109,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 2),
                 (Mremap, 3),
+                (Mlock, 1),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -166,6 +167,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 1),
                 (Mremap, 1),
+                (Mlock, 1),
                 (Itimer, 1),
                 (PosixTimer, 1),
                 (Sigaltstack, 1),
@@ -219,6 +221,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 2),
                 (Mremap, 1),
+                (Mlock, 1),
                 (Itimer, 2),
                 (PosixTimer, 2),
                 (Sigaltstack, 1),
@@ -277,6 +280,7 @@ enum Kind {
     Munmap,
     Mprotect,
     Mremap,
+    Mlock,
     Itimer,
     PosixTimer,
     Sigaltstack,
@@ -334,6 +338,7 @@ impl Kind {
             Kind::Munmap => &["munmap"],
             Kind::Mprotect => &["mprotect"],
             Kind::Mremap => &["mremap"],
+            Kind::Mlock => &["mlock", "munlock", "mlockall", "munlockall"],
             Kind::Itimer => &["setitimer", "getitimer", "alarm"],
             Kind::PosixTimer => &[
                 "timer_create",
@@ -347,7 +352,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 56] = [
+pub const GEN_OP_KINDS: [&str; 60] = [
     "fork",
     "exit",
     "wait",
@@ -396,6 +401,10 @@ pub const GEN_OP_KINDS: [&str; 56] = [
     "munmap",
     "mprotect",
     "mremap",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
     "setitimer",
     "getitimer",
     "alarm",
@@ -1042,6 +1051,7 @@ fn propose(
         Kind::Munmap => crate::gen_mm::munmap(src, slot),
         Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
         Kind::Mremap => crate::gen_mm::mremap(src, slot, pages),
+        Kind::Mlock => crate::gen_mlock::op(src, slot, pages, model.mlock_limit_binds()),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);

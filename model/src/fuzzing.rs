@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 56;
+pub const KINDS: usize = 60;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -122,6 +122,10 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::Poll { .. } => 53,
         OpKind::Mremap { .. } => 54,
         OpKind::Sigaltstack { .. } => 55,
+        OpKind::Mlock { .. } => 56,
+        OpKind::Munlock { .. } => 57,
+        OpKind::Mlockall { .. } => 58,
+        OpKind::Munlockall => 59,
     }
 }
 
@@ -410,6 +414,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             count: slot_pages(b),
             map: [MapKind::AnonPrivate, MapKind::AnonShared][usize::from(bits % 2)],
             prot: PROTS[usize::from(bits / 2 % 3)],
+            locked: bits & 0x80 != 0,
         },
         39 => OpKind::Munmap {
             first: slot_pages(b),
@@ -501,7 +506,21 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             }),
             unaligned: bits & 0x80 != 0,
         },
-        _ => OpKind::Sigaltstack {
+        56 => OpKind::Mlock {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+            flags: (bits & 0x20 != 0).then(|| u32::from(b.u8() % 4)),
+        },
+        57 => OpKind::Munlock {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+        },
+        58 => OpKind::Mlockall {
+            flags: u32::from(bits % 16),
+        },
+        55 => OpKind::Sigaltstack {
             set: on(0).then(|| crate::altstack::AltStackSet {
                 stack: b.u8() % crate::altstack::ALT_STACKS,
                 size: match b.u8() {
@@ -514,6 +533,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 },
             }),
         },
+        _ => OpKind::Munlockall,
     }
 }
 

@@ -914,6 +914,9 @@ pub enum OpKind {
         /// Protection.
         #[serde(default, skip_serializing_if = "Prot::is_default")]
         prot: Prot,
+        /// `MAP_LOCKED`: the mapping is `VM_LOCKED` and populated like `MAP_POPULATE`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        locked: bool,
     },
     /// `munmap(slot page first, count pages)`.
     Munmap {
@@ -952,6 +955,36 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "is_false")]
         unaligned: bool,
     },
+    /// `mlock(region page first, count pages)`, or with `flags` given
+    /// `mlock2(addr, len, flags)` (`MLOCK_ONFAULT` is 1; other bits are EINVAL).
+    Mlock {
+        /// The address area (a region or the mapping slot).
+        region: Region,
+        /// First page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+        /// `mlock2`'s flags; absent: plain `mlock`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flags: Option<u32>,
+    },
+    /// `munlock(region page first, count pages)`.
+    Munlock {
+        /// The address area (a region or the mapping slot).
+        region: Region,
+        /// First page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+    },
+    /// `mlockall(flags)`: `MCL_CURRENT` 1, `MCL_FUTURE` 2, `MCL_ONFAULT` 4 (0, other bits or
+    /// `MCL_ONFAULT` alone are EINVAL).
+    Mlockall {
+        /// The flags, raw.
+        flags: u32,
+    },
+    /// `munlockall()`.
+    Munlockall,
     /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
     /// the group gets the signal.
     KillPgrp {
@@ -1149,6 +1182,32 @@ impl WaitOptions {
     /// No option set.
     pub fn is_empty(&self) -> bool {
         *self == WaitOptions::default()
+    }
+}
+
+/// `mlock2` flags as the call reads them.
+fn mlock_flags_name(flags: u32) -> String {
+    match flags {
+        0 => "0".into(),
+        1 => "MLOCK_ONFAULT".into(),
+        _ => format!("{flags:#x}"),
+    }
+}
+
+/// `mlockall` flags as the call reads them (unknown bits in hex).
+fn mcl_flags_name(flags: u32) -> String {
+    let mut parts: Vec<String> = [(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")]
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| (*n).to_string())
+        .collect();
+    if flags & !7 != 0 {
+        parts.push(format!("{:#x}", flags & !7));
+    }
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join("|")
     }
 }
 
@@ -1702,17 +1761,39 @@ impl fmt::Display for Op {
                 count,
                 map,
                 prot,
+                locked,
             } => {
                 let share = match map {
                     MapKind::AnonPrivate => "PRIVATE",
                     MapKind::AnonShared => "SHARED",
                 };
+                let lock = if *locked { "|LOCKED" } else { "" };
                 write!(
                     f,
-                    "mmap(mapped[{first}..+{count}], {}, {share}|ANONYMOUS|FIXED_NOREPLACE)",
+                    "mmap(mapped[{first}..+{count}], {}, {share}|ANONYMOUS|FIXED_NOREPLACE{lock})",
                     prot_name(*prot)
                 )
             }
+            OpKind::Mlock {
+                region,
+                first,
+                count,
+                flags,
+            } => match flags {
+                None => write!(f, "mlock({region}[{first}..+{count}])"),
+                Some(fl) => write!(
+                    f,
+                    "mlock2({region}[{first}..+{count}], {})",
+                    mlock_flags_name(*fl)
+                ),
+            },
+            OpKind::Munlock {
+                region,
+                first,
+                count,
+            } => write!(f, "munlock({region}[{first}..+{count}])"),
+            OpKind::Mlockall { flags } => write!(f, "mlockall({})", mcl_flags_name(*flags)),
+            OpKind::Munlockall => write!(f, "munlockall()"),
             OpKind::Munmap { first, count } => write!(f, "munmap(mapped[{first}..+{count}])"),
             OpKind::Mprotect { first, count, prot } => {
                 write!(
@@ -2104,6 +2185,7 @@ mod tests {
             count: 2,
             map: MapKind::AnonPrivate,
             prot: Prot::ReadWrite,
+            locked: false,
         };
         let json = serde_json::to_string(&op).unwrap();
         assert_eq!(json, r#"{"kind":"mmap","first":1,"count":2}"#);

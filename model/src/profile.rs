@@ -40,6 +40,12 @@ pub struct Profile {
     /// `VM_NOHUGEPAGE`, as the mappings the ops make do: an `mremap` can then merge the two.
     #[serde(skip_serializing_if = "is_false")]
     pub regions_without_thp_advice: bool,
+    /// `RLIMIT_MEMLOCK` in pages when it binds the lab's tasks: absent when they hold
+    /// `CAP_IPC_LOCK` or the limit is infinite (the lab runs as root, or the environment set
+    /// no limit). The limit is inherited from the lab's environment, so it is probed, never
+    /// assumed (its default is 8 MiB since Linux 5.16, 64 KiB before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlock_limit_pages: Option<u64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -75,6 +81,7 @@ impl Default for Profile {
             no_new_privs: false,
             seccomp_filter: false,
             regions_without_thp_advice: false,
+            mlock_limit_pages: None,
         }
     }
 }

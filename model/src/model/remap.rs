@@ -124,7 +124,31 @@ impl Model {
     ///    unmaps, on the part that moves (`min(old_size, new_size)`). Then
     ///    [`Memory::move_vma`]; a grown part starts empty (and is SIGBUS on shmem past its
     ///    size).
+    // rule: mm.mremap-grow-locked-populates
+    /// An `mremap` that grows a locked mapping populates the grown part (mm/mremap.c:
+    /// `if (locked && new_len > old_len) mm_populate(new_addr + old_len, delta)`; since 6.17
+    /// `vrm->populate_expand`), errors ignored.
     pub(super) fn op_mremap(&mut self, t: TaskId, r: Remap) -> Outcome {
+        let s = global_page(r.region, r.first);
+        let mm = &self.mms[self.tasks[t as usize].mm];
+        let locked = mm
+            .vma_at(s)
+            .is_some_and(|vi| mm.vmas[vi].flags.lock.locked());
+        let out = self.remap(t, r);
+        if locked && out == Outcome::Ret(0) && r.new_count > r.count {
+            let to = r.to.map_or(s, |d| global_page(d.region, d.page));
+            self.populate(
+                t,
+                to + u64::from(r.count),
+                to + u64::from(r.new_count),
+                true,
+            );
+        }
+        out
+    }
+
+    /// [`Model::op_mremap`] up to the populate.
+    fn remap(&mut self, t: TaskId, r: Remap) -> Outcome {
         let since_6_17 = self.profile.kernel_at_least(6, 17);
         if r.unaligned || r.new_count == 0 || r.to.is_some_and(|d| d.no_maymove) {
             return Outcome::Err(Errno::EINVAL);
