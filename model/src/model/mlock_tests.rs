@@ -385,7 +385,10 @@ fn the_memlock_limit_counts_the_locked_pages_of_the_address_space() {
     );
     assert_eq!(munlock(&mut m, 0, AP, 0, 1), OK);
     assert_eq!(mmap(&mut m, 0, 0, 1, Prot::ReadWrite, false), OK);
-    assert_eq!(mmap(&mut m, 0, 4, 1, Prot::ReadWrite, true), err(Errno::EAGAIN));
+    assert_eq!(
+        mmap(&mut m, 0, 4, 1, Prot::ReadWrite, true),
+        err(Errno::EAGAIN)
+    );
     assert!(m.mlock_limit_binds());
     assert!(!model().mlock_limit_binds());
 }
