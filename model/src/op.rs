@@ -2206,6 +2206,41 @@ mod tests {
     }
 
     #[test]
+    fn lock_ops_leave_defaults_out_of_json_and_read_like_the_calls() {
+        let cases: [(&str, &str); 6] = [
+            (
+                r#"{"task":0,"kind":"mlock","region":"anon_private","first":1,"count":2}"#,
+                "t0: mlock(anon_private[1..+2])",
+            ),
+            (
+                r#"{"task":0,"kind":"mlock","region":"mapped","first":0,"count":1,"flags":1}"#,
+                "t0: mlock2(mapped[0..+1], MLOCK_ONFAULT)",
+            ),
+            (
+                r#"{"task":1,"kind":"munlock","region":"file_shared","first":0,"count":8}"#,
+                "t1: munlock(file_shared[0..+8])",
+            ),
+            (
+                r#"{"task":0,"kind":"mlockall","flags":14}"#,
+                "t0: mlockall(MCL_FUTURE|MCL_ONFAULT|0x8)",
+            ),
+            (r#"{"task":0,"kind":"munlockall"}"#, "t0: munlockall()"),
+            (
+                r#"{"task":0,"kind":"mmap","first":0,"count":1,"locked":true}"#,
+                "t0: mmap(mapped[0..+1], PROT_READ|PROT_WRITE, PRIVATE|ANONYMOUS|FIXED_NOREPLACE|LOCKED)",
+            ),
+        ];
+        for (json, shown) in cases {
+            let op: Op = serde_json::from_str(json).unwrap();
+            assert_eq!(op.to_string(), shown);
+            assert_eq!(serde_json::to_string(&op).unwrap(), json);
+        }
+        assert_eq!(mcl_flags_name(0), "0");
+        assert_eq!(mlock_flags_name(0), "0");
+        assert_eq!(mlock_flags_name(6), "0x6");
+    }
+
+    #[test]
     fn mremap_leaves_defaults_out_of_json_and_reads_like_the_call() {
         let op: Op = serde_json::from_str(
             r#"{"task":0,"kind":"mremap","region":"anon_private","first":1,"count":2,"new_count":3}"#,
