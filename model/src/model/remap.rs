@@ -103,6 +103,7 @@ impl Model {
     // rule: mm.mremap-shrink-in-place
     // rule: mm.mremap-grow-in-place
     // rule: mm.mremap-shared-grow-sigbus
+    // rule: mm.mremap-grow-locked-populates
     /// `mremap(old, count pages, new_count pages, flags, new)` (mremap(2); mm/mremap.c:
     /// do_mremap). In order:
     ///
@@ -124,10 +125,10 @@ impl Model {
     ///    unmaps, on the part that moves (`min(old_size, new_size)`). Then
     ///    [`Memory::move_vma`]; a grown part starts empty (and is SIGBUS on shmem past its
     ///    size).
-    // rule: mm.mremap-grow-locked-populates
-    /// An `mremap` that grows a locked mapping populates the grown part (mm/mremap.c:
-    /// `if (locked && new_len > old_len) mm_populate(new_addr + old_len, delta)`; since 6.17
-    /// `vrm->populate_expand`), errors ignored.
+    ///
+    /// Last, a grown locked mapping has its grown part populated, errors ignored
+    /// (mm/mremap.c: `mm_populate(new_addr + old_len, new_len - old_len)` when `locked`;
+    /// `vrm->populate_expand` since 6.17).
     pub(super) fn op_mremap(&mut self, t: TaskId, r: Remap) -> Outcome {
         let s = global_page(r.region, r.first);
         let mm = &self.mms[self.tasks[t as usize].mm];
