@@ -1051,7 +1051,7 @@ fn propose(
         Kind::Munmap => crate::gen_mm::munmap(src, slot),
         Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
         Kind::Mremap => crate::gen_mm::mremap(src, slot, pages),
-        Kind::Mlock => crate::gen_mlock::op(src, slot, pages, model.mlock_limit_binds()),
+        Kind::Mlock => crate::gen_mlock::op(src, slot, pages, model.mlock_limit(task).is_some()),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);

@@ -32,9 +32,10 @@ fn range(src: &mut dyn Choices, slot: &crate::gen_mm::Slot, pages: u32) -> (Regi
     (region, first, count)
 }
 
-/// One of `mlock`, `mlock2`, `munlock`, `mlockall`, `munlockall`. `limit_binds`: the lab's
-/// tasks lack `CAP_IPC_LOCK` under a finite `RLIMIT_MEMLOCK`, where `mlockall(MCL_CURRENT)`
-/// is measured against the lab's whole address space: those forms are not drawn then.
+/// One of `mlock`, `mlock2`, `munlock`, `mlockall`, `munlockall`. `limit_binds`: a finite
+/// `RLIMIT_MEMLOCK` binds the proposing task ([`forkspec_model::Model::mlock_limit`]), where
+/// `mlockall(MCL_CURRENT)` is measured against the lab's whole address space: those forms
+/// are not drawn then.
 pub(crate) fn op(
     src: &mut dyn Choices,
     slot: &crate::gen_mm::Slot,

@@ -87,14 +87,12 @@ fn has_cap(cap: u32) -> bool {
         .is_some_and(|c| c & (1 << cap) != 0)
 }
 
-/// `RLIMIT_MEMLOCK` in pages when it binds the lab's tasks (mm/mlock.c: can_do_mlock and
-/// the limit checks skip it under `CAP_IPC_LOCK`; an infinite limit never binds). The tasks
-/// inherit it from the lab, which inherits it from its environment.
+/// Bit of CAP_IPC_LOCK in the capability sets (linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
+
+/// `RLIMIT_MEMLOCK` in pages, `None` when infinite. The tasks inherit it from the lab, which
+/// inherits it from its environment.
 fn mlock_limit_pages(page_size: u64) -> Option<u64> {
-    const CAP_IPC_LOCK: u32 = 14;
-    if has_cap(CAP_IPC_LOCK) {
-        return None;
-    }
     let mut r = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -231,6 +229,7 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             seccomp_filter: unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } == 2,
             // The zygote advises MADV_NOHUGEPAGE on t0's regions when the facility is there.
             regions_without_thp_advice: !fac.thp,
+            cap_ipc_lock: has_cap(CAP_IPC_LOCK),
             mlock_limit_pages: mlock_limit_pages(page_size as u64),
         },
         caps: Capabilities {

@@ -143,12 +143,11 @@ impl Model {
         if self.mms[self.tasks[t as usize].mm].overlaps(s, e) {
             return Outcome::Err(Errno::EEXIST);
         }
-        if locked && self.profile.mlock_limit_pages == Some(0) {
+        if locked && self.mlock_limit(t) == Some(0) {
             return Outcome::Err(Errno::EPERM);
         }
-        if lock.locked()
-            && !self.lock_budget_ok(&self.mms[self.tasks[t as usize].mm], u64::from(count))
-        {
+        let mm = &self.mms[self.tasks[t as usize].mm];
+        if lock.locked() && !self.lock_budget_ok(t, mm, u64::from(count)) {
             return Outcome::Err(Errno::EAGAIN);
         }
         let Model {

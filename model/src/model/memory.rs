@@ -167,6 +167,11 @@ pub(super) struct Mm {
     /// A new mm starts without it: fork keeps only `VM_NOHUGEPAGE` of the parent's
     /// (kernel/fork.c: mm_init, `VM_INIT_DEF_MASK`), exec builds a fresh one.
     pub(super) def_lock: Lock,
+    /// `MCL_CURRENT` locked every VMA, the lab's own (its program, stacks, the agents'
+    /// stack pool) with the case's: `mm->locked_vm` then holds more than the case's pages,
+    /// more than any `RLIMIT_MEMLOCK` that binds ([`crate::Model::mlock_limit`]) until
+    /// `munlockall`. A new mm (fork, exec) starts without.
+    pub(super) lab_locked: bool,
     /// Whether the page table (PTE page) covering each region exists. Every region fits in
     /// one PTE page (at most 256 pages, 2 MiB-aligned), so one flag per region. It appears
     /// with the first PTE installed there and stays until exit: MADV_DONTNEED frees PTE pages
@@ -208,6 +213,7 @@ impl Mm {
             pt: [false; 5],
             tid_words: BTreeMap::new(),
             def_lock: Lock::None,
+            lab_locked: false,
         }
     }
 

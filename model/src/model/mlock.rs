@@ -91,28 +91,35 @@ impl Mm {
 }
 
 impl Model {
-    /// Whether `RLIMIT_MEMLOCK` binds the tasks (no `CAP_IPC_LOCK`, a finite limit): the
-    /// generator then leaves out `mlockall(MCL_CURRENT)`, which is measured against the
-    /// lab's whole address space.
-    pub fn mlock_limit_binds(&self) -> bool {
-        self.profile.mlock_limit_pages.is_some()
+    // rule: mm.mlock-rlimit-memlock
+    /// `RLIMIT_MEMLOCK` in pages when it binds task `t`: without `CAP_IPC_LOCK` in the
+    /// initial user namespace (mm/mlock.c and mm/mmap.c ask `capable()`, so a task in a user
+    /// namespace the case made is bound even when the lab runs as root); `None` when it does
+    /// not bind or is infinite.
+    pub fn mlock_limit(&self, t: TaskId) -> Option<u64> {
+        let in_userns = self.tasks.get(t as usize).is_some_and(|x| x.userns);
+        if self.profile.cap_ipc_lock && !in_userns {
+            None
+        } else {
+            self.profile.mlock_limit_pages
+        }
     }
 
     // rule: mm.mlock-eperm-without-limit
     /// mm/mlock.c: can_do_mlock: a task may lock memory when it holds `CAP_IPC_LOCK` or its
     /// `RLIMIT_MEMLOCK` is not 0; else `mlock`, `mlock2`, `mlockall` and `MAP_LOCKED` are
     /// EPERM.
-    fn can_do_mlock(&self) -> bool {
-        self.profile.mlock_limit_pages != Some(0)
+    fn can_do_mlock(&self, t: TaskId) -> bool {
+        self.mlock_limit(t) != Some(0)
     }
 
-    // rule: mm.mlock-rlimit-memlock
     /// mm/mmap.c: mlock_future_ok: `extra` more locked pages fit `RLIMIT_MEMLOCK` (always,
-    /// under `CAP_IPC_LOCK` or without a limit).
-    pub(super) fn lock_budget_ok(&self, mm: &Mm, extra: u64) -> bool {
-        self.profile
-            .mlock_limit_pages
-            .is_none_or(|limit| mm.locked_pages() + extra <= limit)
+    /// when it does not bind `t`). An mm whose lab mappings `MCL_CURRENT` locked
+    /// ([`Mm::lab_locked`]) counts them too: more than any limit that binds (see
+    /// [`Model::op_mlockall`]).
+    pub(super) fn lock_budget_ok(&self, t: TaskId, mm: &Mm, extra: u64) -> bool {
+        self.mlock_limit(t)
+            .is_none_or(|limit| !mm.lab_locked && mm.locked_pages() + extra <= limit)
     }
 
     /// Faults in one page the way `__get_user_pages` does for populate: a store fault
@@ -202,13 +209,13 @@ impl Model {
         if flags & !MLOCK_ONFAULT != 0 {
             return Outcome::Err(Errno::EINVAL);
         }
-        if !self.can_do_mlock() {
+        if !self.can_do_mlock(t) {
             return Outcome::Err(Errno::EPERM);
         }
         let s = global_page(region, first);
         let e = s + u64::from(count);
         let mm = &self.mms[self.tasks[t as usize].mm];
-        if !self.lock_budget_ok(mm, u64::from(count) - mm.locked_in(s, e)) {
+        if !self.lock_budget_ok(t, mm, u64::from(count) - mm.locked_in(s, e)) {
             return Outcome::Err(Errno::ENOMEM);
         }
         let lock = if flags & MLOCK_ONFAULT != 0 {
@@ -254,7 +261,8 @@ impl Model {
     /// 64 KiB or 8 MiB defaults): ENOMEM. Else `def_flags` get `MCL_FUTURE`'s lock (or lose
     /// it: `MCL_CURRENT` alone cancels an earlier `MCL_FUTURE`), `MCL_FUTURE` alone leaves
     /// the VMAs as they are, and `MCL_CURRENT` locks every VMA (on-fault with `MCL_ONFAULT`)
-    /// and populates them all, errors ignored.
+    /// and populates them all, errors ignored; the lab's own mappings in the address space
+    /// are locked with them ([`Mm::lab_locked`]).
     pub(super) fn op_mlockall(&mut self, t: TaskId, flags: u32) -> Outcome {
         if flags == 0
             || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0
@@ -262,10 +270,10 @@ impl Model {
         {
             return Outcome::Err(Errno::EINVAL);
         }
-        if !self.can_do_mlock() {
+        if !self.can_do_mlock(t) {
             return Outcome::Err(Errno::EPERM);
         }
-        if flags & MCL_CURRENT != 0 && self.profile.mlock_limit_pages.is_some() {
+        if flags & MCL_CURRENT != 0 && self.mlock_limit(t).is_some() {
             return Outcome::Err(Errno::ENOMEM);
         }
         let lock = if flags & MCL_ONFAULT != 0 {
@@ -280,6 +288,7 @@ impl Model {
             Lock::None
         };
         if flags & MCL_CURRENT != 0 {
+            mm.lab_locked = true;
             mm.lock_all(lock);
             self.populate(t, 0, u64::MAX, true);
         }
@@ -292,6 +301,7 @@ impl Model {
     pub(super) fn op_munlockall(&mut self, t: TaskId) -> Outcome {
         let mm = &mut self.mms[self.tasks[t as usize].mm];
         mm.def_lock = Lock::None;
+        mm.lab_locked = false;
         mm.lock_all(Lock::None);
         Outcome::Ret(0)
     }

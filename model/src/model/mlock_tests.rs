@@ -98,6 +98,7 @@ fn dontneed(m: &mut Model, t: TaskId, region: Region, first: u32, count: u32) ->
 
 fn limited(pages: u64) -> Model {
     let profile = Profile {
+        cap_ipc_lock: false,
         mlock_limit_pages: Some(pages),
         ..Profile::default()
     };
@@ -389,6 +390,46 @@ fn the_memlock_limit_counts_the_locked_pages_of_the_address_space() {
         mmap(&mut m, 0, 4, 1, Prot::ReadWrite, true),
         err(Errno::EAGAIN)
     );
-    assert!(m.mlock_limit_binds());
-    assert!(!model().mlock_limit_binds());
+    assert_eq!(m.mlock_limit(0), Some(4));
+    assert_eq!(model().mlock_limit(0), None);
+}
+
+fn clone_child(m: &mut Model, t: TaskId, flags: crate::op::CloneFlags) -> TaskId {
+    let op = OpKind::Clone(crate::op::CloneOp {
+        entry: crate::op::CloneEntry::Clone,
+        flags,
+        exit_signal: 17,
+        args: Default::default(),
+    });
+    match run(m, t, op) {
+        Outcome::Child(c) => c,
+        o => panic!("clone failed: {o:?}"),
+    }
+}
+
+// covers: mm.mlock-rlimit
+#[test]
+fn a_task_in_a_new_user_namespace_is_bound_by_the_limit_even_under_root() {
+    use crate::op::CloneFlags;
+    let profile = Profile {
+        mlock_limit_pages: Some(2048),
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &profile);
+    let c = clone_child(&mut m, 0, CloneFlags::NEWUSER);
+    assert_eq!(m.mlock_limit(0), None);
+    assert_eq!(m.mlock_limit(c), Some(2048));
+    assert_eq!(mlockall(&mut m, c, 3), err(Errno::ENOMEM));
+    assert_eq!(mlock(&mut m, c, AP, 0, 8), OK);
+    // Once MCL_CURRENT locked the lab's own mappings, a task of the same mm bound by the
+    // limit can lock nothing more, until munlockall.
+    assert_eq!(mlockall(&mut m, 0, 1), OK);
+    let v = clone_child(&mut m, 0, CloneFlags::NEWUSER | CloneFlags::VM);
+    assert_eq!(mlock(&mut m, v, AP, 0, 0), err(Errno::ENOMEM));
+    assert_eq!(
+        mmap(&mut m, v, 0, 1, Prot::ReadWrite, true),
+        err(Errno::EAGAIN)
+    );
+    assert_eq!(run(&mut m, 0, OpKind::Munlockall), OK);
+    assert_eq!(mlock(&mut m, v, AP, 0, 1), OK);
 }
