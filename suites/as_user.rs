@@ -121,3 +121,22 @@ fn all_suites_from_outside_any_session() {
     }
     check_as_nobody_under(&wrapper, "all", 200, 12);
 }
+
+/// The memory-area mix with the lab as uid 65534 under a 64 KiB `RLIMIT_MEMLOCK` (the
+/// default before 5.16: 16 pages, which the case's locks can exceed): mlock's ENOMEM and a
+/// locked mmap's EAGAIN come from the limit the lab probed, never assumed.
+// covers: mm.mlock-rlimit
+#[test]
+fn memory_suite_as_an_unprivileged_user_under_a_small_memlock_limit() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 && Command::new("prlimit").arg("--version").output().is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prlimit (util-linux) is missing"
+        );
+        eprintln!("no prlimit: skipped");
+        return;
+    }
+    check_as_nobody_under(&["prlimit", "--memlock=65536:65536"], "fork", 300, 13);
+}

@@ -110,7 +110,14 @@ const COSTS: &[(&str, &[&str])] = &[
     ("fixed_addresses", &[]),
     (
         "mapping_slot",
-        &["op:mmap", "op:munmap", "op:mprotect", "op:mremap"],
+        &[
+            "op:mmap",
+            "op:munmap",
+            "op:mprotect",
+            "op:mremap",
+            "op:mlock",
+            "op:munlock",
+        ],
     ),
     ("proc_locks", &["locks"]),
     // Only the deadline tells a blocked op: the blocking forms are not generated.

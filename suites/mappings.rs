@@ -20,6 +20,7 @@ fn mmap(t: TaskId, first: u32, count: u32, map: MapKind) -> Op {
             count,
             map,
             prot,
+            locked: false,
         },
     )
 }

@@ -226,6 +226,52 @@ pub const CATALOGUE: &[Behaviour] = &[
             "mm.mremap-fixed-checks-first-since-6.17",
         ],
     ),
+    b(
+        "mm.mlock",
+        "mlock/mlock2 lock a range (a VMA flag: split and merged) and populate it, with store faults in private writable mappings (copy-on-write with a fork child broken), load faults elsewhere; MLOCK_ONFAULT populates nothing; holes and PROT_NONE are ENOMEM; munlock unlocks; MADV_DONTNEED on a locked VMA is EINVAL; mprotect making a locked private mapping writable copies its pages",
+        &["mlock01", "mlock02", "mlock201", "mlock202", "munlock01", "munlock02"],
+        &["mm/mlock2-tests.c"],
+        &[
+            "mm.mlock-populates",
+            "mm.mlock-onfault-no-populate",
+            "mm.mlock-range-enomem",
+            "mm.munlock-clears",
+            "mm.mlock-dontneed-einval",
+            "mm.mlock-mprotect-write-breaks-cow",
+        ],
+    ),
+    b(
+        "mm.mlock-fork",
+        "locks are not inherited: a fork child's mappings are unlocked and its mm has no MCL_FUTURE; a vfork or CLONE_VM child shares the lock state; exec drops it",
+        &["mlock203"],
+        &[],
+        &["mm.mlock-not-inherited-by-fork"],
+    ),
+    b(
+        "mm.mlockall",
+        "mlockall: MCL_CURRENT locks and populates every mapping, MCL_FUTURE the mappings made later (MCL_ONFAULT: without populating), MCL_CURRENT alone cancels MCL_FUTURE; EINVAL for 0, unknown bits, MCL_ONFAULT alone; munlockall unlocks everything",
+        &["mlockall01", "mlockall02", "mlockall03"],
+        &["mm/mlock2-tests.c"],
+        &[
+            "mm.mlockall-flags",
+            "mm.mlockall-future-locks-later-mappings",
+            "mm.munlockall-clears",
+        ],
+    ),
+    b(
+        "mm.map-locked",
+        "MAP_LOCKED locks and populates a new mapping; mremap growing a locked mapping populates the new part",
+        &[],
+        &[],
+        &["mm.map-locked-populates", "mm.mremap-grow-locked-populates"],
+    ),
+    b(
+        "mm.mlock-rlimit",
+        "without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds the locked pages (mlock ENOMEM, a locked mmap EAGAIN, MCL_CURRENT ENOMEM) and a zero limit is EPERM for every lock call",
+        &["mlock02", "mlockall02"],
+        &["mm/on-fault-limit.c"],
+        &["mm.mlock-eperm-without-limit", "mm.mlock-rlimit-memlock"],
+    ),
     // File descriptors.
     b(
         "fd.inherited",

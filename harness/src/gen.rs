@@ -109,6 +109,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 2),
                 (Mremap, 3),
+                (Mlock, 1),
             ],
             Mix::Fd => &[
                 (Fork, 12),
@@ -166,6 +167,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 1),
                 (Mremap, 1),
+                (Mlock, 1),
                 (Itimer, 1),
                 (PosixTimer, 1),
                 (Sigaltstack, 1),
@@ -220,6 +222,7 @@ impl Mix {
                 (Munmap, 1),
                 (Mprotect, 2),
                 (Mremap, 1),
+                (Mlock, 1),
                 (Itimer, 2),
                 (PosixTimer, 2),
                 (Sigaltstack, 1),
@@ -279,6 +282,7 @@ enum Kind {
     Munmap,
     Mprotect,
     Mremap,
+    Mlock,
     Itimer,
     PosixTimer,
     Sigaltstack,
@@ -337,6 +341,7 @@ impl Kind {
             Kind::Munmap => &["munmap"],
             Kind::Mprotect => &["mprotect"],
             Kind::Mremap => &["mremap"],
+            Kind::Mlock => &["mlock", "munlock", "mlockall", "munlockall"],
             Kind::Itimer => &["setitimer", "getitimer", "alarm"],
             Kind::PosixTimer => &[
                 "timer_create",
@@ -351,7 +356,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 57] = [
+pub const GEN_OP_KINDS: [&str; 61] = [
     "fork",
     "exit",
     "wait",
@@ -400,6 +405,10 @@ pub const GEN_OP_KINDS: [&str; 57] = [
     "munmap",
     "mprotect",
     "mremap",
+    "mlock",
+    "munlock",
+    "mlockall",
+    "munlockall",
     "setitimer",
     "getitimer",
     "alarm",
@@ -1047,6 +1056,7 @@ fn propose(
         Kind::Munmap => crate::gen_mm::munmap(src, slot),
         Kind::Mprotect => crate::gen_mm::mprotect(src, slot),
         Kind::Mremap => crate::gen_mm::mremap(src, slot, pages),
+        Kind::Mlock => crate::gen_mlock::op(src, slot, pages, model.mlock_limit(task).is_some()),
         Kind::Madvise => {
             let first = src.below(pages);
             let count = 1 + src.below(pages - first);

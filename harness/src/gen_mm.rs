@@ -56,6 +56,7 @@ pub(crate) fn mmap(src: &mut dyn Choices, slot: &Slot) -> OpKind {
             MapKind::AnonShared
         },
         prot: prot(src, 80),
+        locked: src.chance(8),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod gen;
 mod gen_altstack;
 pub mod gen_groups;
 mod gen_inherit;
+mod gen_mlock;
 mod gen_mm;
 pub mod gen_pidfd;
 mod gen_setns;

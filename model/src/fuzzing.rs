@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 57;
+pub const KINDS: usize = 61;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -123,6 +123,10 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::Mremap { .. } => 54,
         OpKind::Sigaltstack { .. } => 55,
         OpKind::Setns { .. } => 56,
+        OpKind::Mlock { .. } => 57,
+        OpKind::Munlock { .. } => 58,
+        OpKind::Mlockall { .. } => 59,
+        OpKind::Munlockall => 60,
     }
 }
 
@@ -411,6 +415,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             count: slot_pages(b),
             map: [MapKind::AnonPrivate, MapKind::AnonShared][usize::from(bits % 2)],
             prot: PROTS[usize::from(bits / 2 % 3)],
+            locked: bits & 0x80 != 0,
         },
         39 => OpKind::Munmap {
             first: slot_pages(b),
@@ -523,7 +528,21 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                     | if b.u8() & 0x80 != 0 { 0x100 } else { 0 },
             ),
         },
-        _ => OpKind::Sigaltstack {
+        57 => OpKind::Mlock {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+            flags: (bits & 0x20 != 0).then(|| u32::from(b.u8() % 4)),
+        },
+        58 => OpKind::Munlock {
+            region: REGIONS[usize::from(bits % 5)],
+            first: slot_pages(b),
+            count: slot_pages(b),
+        },
+        59 => OpKind::Mlockall {
+            flags: u32::from(bits % 16),
+        },
+        55 => OpKind::Sigaltstack {
             set: on(0).then(|| crate::altstack::AltStackSet {
                 stack: b.u8() % crate::altstack::ALT_STACKS,
                 size: match b.u8() {
@@ -536,6 +555,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 },
             }),
         },
+        _ => OpKind::Munlockall,
     }
 }
 

@@ -923,6 +923,9 @@ pub enum OpKind {
         /// Protection.
         #[serde(default, skip_serializing_if = "Prot::is_default")]
         prot: Prot,
+        /// `MAP_LOCKED`: the mapping is `VM_LOCKED` and populated like `MAP_POPULATE`.
+        #[serde(default, skip_serializing_if = "is_false")]
+        locked: bool,
     },
     /// `munmap(slot page first, count pages)`.
     Munmap {
@@ -961,6 +964,36 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "is_false")]
         unaligned: bool,
     },
+    /// `mlock(region page first, count pages)`, or with `flags` given
+    /// `mlock2(addr, len, flags)` (`MLOCK_ONFAULT` is 1; other bits are EINVAL).
+    Mlock {
+        /// The address area (a region or the mapping slot).
+        region: Region,
+        /// First page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+        /// `mlock2`'s flags; absent: plain `mlock`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flags: Option<u32>,
+    },
+    /// `munlock(region page first, count pages)`.
+    Munlock {
+        /// The address area (a region or the mapping slot).
+        region: Region,
+        /// First page.
+        first: u32,
+        /// Number of pages.
+        count: u32,
+    },
+    /// `mlockall(flags)`: `MCL_CURRENT` 1, `MCL_FUTURE` 2, `MCL_ONFAULT` 4 (0, other bits or
+    /// `MCL_ONFAULT` alone are EINVAL).
+    Mlockall {
+        /// The flags, raw.
+        flags: u32,
+    },
+    /// `munlockall()`.
+    Munlockall,
     /// `kill(-pgid, sig)`, or `kill(0, sig)` for the caller's own group: every process of
     /// the group gets the signal.
     KillPgrp {
@@ -1158,6 +1191,32 @@ impl WaitOptions {
     /// No option set.
     pub fn is_empty(&self) -> bool {
         *self == WaitOptions::default()
+    }
+}
+
+/// `mlock2` flags as the call reads them.
+fn mlock_flags_name(flags: u32) -> String {
+    match flags {
+        0 => "0".into(),
+        1 => "MLOCK_ONFAULT".into(),
+        _ => format!("{flags:#x}"),
+    }
+}
+
+/// `mlockall` flags as the call reads them (unknown bits in hex).
+fn mcl_flags_name(flags: u32) -> String {
+    let mut parts: Vec<String> = [(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")]
+        .iter()
+        .filter(|(b, _)| flags & b != 0)
+        .map(|(_, n)| (*n).to_string())
+        .collect();
+    if flags & !7 != 0 {
+        parts.push(format!("{:#x}", flags & !7));
+    }
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join("|")
     }
 }
 
@@ -1726,17 +1785,39 @@ impl fmt::Display for Op {
                 count,
                 map,
                 prot,
+                locked,
             } => {
                 let share = match map {
                     MapKind::AnonPrivate => "PRIVATE",
                     MapKind::AnonShared => "SHARED",
                 };
+                let lock = if *locked { "|LOCKED" } else { "" };
                 write!(
                     f,
-                    "mmap(mapped[{first}..+{count}], {}, {share}|ANONYMOUS|FIXED_NOREPLACE)",
+                    "mmap(mapped[{first}..+{count}], {}, {share}|ANONYMOUS|FIXED_NOREPLACE{lock})",
                     prot_name(*prot)
                 )
             }
+            OpKind::Mlock {
+                region,
+                first,
+                count,
+                flags,
+            } => match flags {
+                None => write!(f, "mlock({region}[{first}..+{count}])"),
+                Some(fl) => write!(
+                    f,
+                    "mlock2({region}[{first}..+{count}], {})",
+                    mlock_flags_name(*fl)
+                ),
+            },
+            OpKind::Munlock {
+                region,
+                first,
+                count,
+            } => write!(f, "munlock({region}[{first}..+{count}])"),
+            OpKind::Mlockall { flags } => write!(f, "mlockall({})", mcl_flags_name(*flags)),
+            OpKind::Munlockall => write!(f, "munlockall()"),
             OpKind::Munmap { first, count } => write!(f, "munmap(mapped[{first}..+{count}])"),
             OpKind::Mprotect { first, count, prot } => {
                 write!(
@@ -2150,6 +2231,7 @@ mod tests {
             count: 2,
             map: MapKind::AnonPrivate,
             prot: Prot::ReadWrite,
+            locked: false,
         };
         let json = serde_json::to_string(&op).unwrap();
         assert_eq!(json, r#"{"kind":"mmap","first":1,"count":2}"#);
@@ -2167,6 +2249,41 @@ mod tests {
             op.to_string(),
             "t0: mmap(mapped[3..+1], PROT_READ, SHARED|ANONYMOUS|FIXED_NOREPLACE)"
         );
+    }
+
+    #[test]
+    fn lock_ops_leave_defaults_out_of_json_and_read_like_the_calls() {
+        let cases: [(&str, &str); 6] = [
+            (
+                r#"{"task":0,"kind":"mlock","region":"anon_private","first":1,"count":2}"#,
+                "t0: mlock(anon_private[1..+2])",
+            ),
+            (
+                r#"{"task":0,"kind":"mlock","region":"mapped","first":0,"count":1,"flags":1}"#,
+                "t0: mlock2(mapped[0..+1], MLOCK_ONFAULT)",
+            ),
+            (
+                r#"{"task":1,"kind":"munlock","region":"file_shared","first":0,"count":8}"#,
+                "t1: munlock(file_shared[0..+8])",
+            ),
+            (
+                r#"{"task":0,"kind":"mlockall","flags":14}"#,
+                "t0: mlockall(MCL_FUTURE|MCL_ONFAULT|0x8)",
+            ),
+            (r#"{"task":0,"kind":"munlockall"}"#, "t0: munlockall()"),
+            (
+                r#"{"task":0,"kind":"mmap","first":0,"count":1,"locked":true}"#,
+                "t0: mmap(mapped[0..+1], PROT_READ|PROT_WRITE, PRIVATE|ANONYMOUS|FIXED_NOREPLACE|LOCKED)",
+            ),
+        ];
+        for (json, shown) in cases {
+            let op: Op = serde_json::from_str(json).unwrap();
+            assert_eq!(op.to_string(), shown);
+            assert_eq!(serde_json::to_string(&op).unwrap(), json);
+        }
+        assert_eq!(mcl_flags_name(0), "0");
+        assert_eq!(mlock_flags_name(0), "0");
+        assert_eq!(mlock_flags_name(6), "0x6");
     }
 
     #[test]

@@ -40,10 +40,24 @@ pub struct Profile {
     /// `VM_NOHUGEPAGE`, as the mappings the ops make do: an `mremap` can then merge the two.
     #[serde(skip_serializing_if = "is_false")]
     pub regions_without_thp_advice: bool,
+    /// The lab holds `CAP_IPC_LOCK` in the initial user namespace, so `RLIMIT_MEMLOCK` does
+    /// not bind its tasks (it still binds a task in a user namespace the case made:
+    /// `capable()` asks the initial one).
+    #[serde(skip_serializing_if = "is_true")]
+    pub cap_ipc_lock: bool,
+    /// `RLIMIT_MEMLOCK` of the lab's tasks in pages; absent when infinite. It is inherited
+    /// from the lab's environment, so it is probed, never assumed (its default is 8 MiB since
+    /// Linux 5.16, 64 KiB before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlock_limit_pages: Option<u64>,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// The filesystem of the case directory, which decides how the page cache of `data` is
@@ -75,6 +89,8 @@ impl Default for Profile {
             no_new_privs: false,
             seccomp_filter: false,
             regions_without_thp_advice: false,
+            cap_ipc_lock: true,
+            mlock_limit_pages: None,
         }
     }
 }

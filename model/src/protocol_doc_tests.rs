@@ -91,6 +91,10 @@ const PRINTED: &[(&str, &str)] = &[
         "mremap",
         "t0: mremap(anon_private[0], 2, 2, MAYMOVE|FIXED, mapped[4])",
     ),
+    ("mlock", "t0: mlock2(anon_private[0..+2], MLOCK_ONFAULT)"),
+    ("munlock", "t0: munlock(mapped[0..+1])"),
+    ("mlockall", "t1: mlockall(MCL_FUTURE|MCL_ONFAULT)"),
+    ("munlockall", "t1: munlockall()"),
     (
         "setitimer",
         "t0: setitimer(ITIMER_PROF, value=1000s interval=2s)",

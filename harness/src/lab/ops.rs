@@ -548,7 +548,11 @@ pub fn encode(
         OpKind::Mmap { .. }
         | OpKind::Munmap { .. }
         | OpKind::Mprotect { .. }
-        | OpKind::Mremap { .. } => return Err("mapping ops are encoded by ops_mm".into()),
+        | OpKind::Mremap { .. }
+        | OpKind::Mlock { .. }
+        | OpKind::Munlock { .. }
+        | OpKind::Mlockall { .. }
+        | OpKind::Munlockall => return Err("mapping ops are encoded by ops_mm".into()),
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
         OpKind::Sigaltstack { set } => super::ops_altstack::encode(*set)?,
         OpKind::CloseRange {

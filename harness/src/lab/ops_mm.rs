@@ -1,4 +1,5 @@
-//! Op → agent command for the mapping ops (`mmap`, `munmap`, `mprotect`, `mremap`) and the
+//! Op → agent command for the mapping ops (`mmap`, `munmap`, `mprotect`, `mremap`, the
+//! `mlock` family) and the
 //! loads and stores in the mapping slot. Every address is in the slot ([`super::layout::slot`]); the
 //! lab refuses these ops when the slot was not free at start-up (the hello then leaves them
 //! out) and any range outside the slot's [`SLOT_PAGES`] pages, so a case never maps or
@@ -9,7 +10,7 @@ use super::ops::Expect;
 use forkspec_model::{MapKind, OpKind, Region, MAX_PAGES, SLOT_PAGES};
 
 /// The op kinds that need the mapping slot.
-pub const NEEDS_SLOT: [&str; 4] = ["mmap", "munmap", "mprotect", "mremap"];
+pub const NEEDS_SLOT: [&str; 6] = ["mmap", "munmap", "mprotect", "mremap", "mlock", "munlock"];
 
 /// Why the mapping ops are not run here, or `None` when the slot is usable.
 pub fn unusable() -> Option<String> {
@@ -110,9 +111,45 @@ fn encode_mremap(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
     Some(go())
 }
 
+/// The commands of `mlock`, `mlock2`, `munlock`, `mlockall` and `munlockall`: the ranges
+/// stay inside the case's address areas ([`area_addr`]).
+fn encode_mlock(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
+    let call = |nr: i64, args: [u64; 6]| Cmd {
+        nr: nr as u64,
+        args,
+        ..Cmd::ZERO
+    };
+    let range = |region: Region, first: u32, count: u32| {
+        area_addr(region, first, count).map(|a| (a, u64::from(count) * 4096))
+    };
+    let cmd = match op {
+        OpKind::Mlock {
+            region,
+            first,
+            count,
+            flags,
+        } => range(*region, *first, *count).map(|(a, len)| match flags {
+            None => call(libc::SYS_mlock, [a, len, 0, 0, 0, 0]),
+            Some(f) => call(libc::SYS_mlock2, [a, len, u64::from(*f), 0, 0, 0]),
+        }),
+        OpKind::Munlock {
+            region,
+            first,
+            count,
+        } => range(*region, *first, *count)
+            .map(|(a, len)| call(libc::SYS_munlock, [a, len, 0, 0, 0, 0])),
+        OpKind::Mlockall { flags } => {
+            Ok(call(libc::SYS_mlockall, [u64::from(*flags), 0, 0, 0, 0, 0]))
+        }
+        OpKind::Munlockall => Ok(call(libc::SYS_munlockall, [0; 6])),
+        _ => return None,
+    };
+    Some(cmd.map(|c| (c, Expect::Ret)))
+}
+
 /// The command of a mapping op, or `None` for the other ops.
 pub fn encode(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
-    if let Some(r) = encode_mremap(op) {
+    if let Some(r) = encode_mremap(op).or_else(|| encode_mlock(op)) {
         return Some(r);
     }
     let z = 0u64;
@@ -138,12 +175,15 @@ pub fn encode(op: &OpKind) -> Option<Result<(Cmd, Expect), String>> {
     let addr = slot_addr(u64::from(first));
     let len = u64::from(count) * 4096;
     Some(Ok(match op {
-        OpKind::Mmap { map, prot, .. } => {
+        OpKind::Mmap {
+            map, prot, locked, ..
+        } => {
             let share = match map {
                 MapKind::AnonPrivate => libc::MAP_PRIVATE,
                 MapKind::AnonShared => libc::MAP_SHARED,
             };
-            let flags = share | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE;
+            let lock = if *locked { libc::MAP_LOCKED } else { 0 };
+            let flags = share | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE | lock;
             (
                 call(
                     libc::SYS_mmap,

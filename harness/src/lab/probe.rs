@@ -76,11 +76,34 @@ pub fn kernel_version(release: &str, version: &str, signature: &str) -> (u32, u3
 const CAP_SYS_ADMIN: u32 = 21;
 
 fn cap_sys_admin() -> bool {
+    has_cap(CAP_SYS_ADMIN)
+}
+
+fn has_cap(cap: u32) -> bool {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|c| c & (1 << CAP_SYS_ADMIN) != 0)
+        .is_some_and(|c| c & (1 << cap) != 0)
+}
+
+/// Bit of CAP_IPC_LOCK in the capability sets (linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
+
+/// `RLIMIT_MEMLOCK` in pages, `None` when infinite. The tasks inherit it from the lab, which
+/// inherits it from its environment.
+fn mlock_limit_pages(page_size: u64) -> Option<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) } != 0
+        || r.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(r.rlim_cur / page_size.max(1))
 }
 
 fn read_num(path: &str) -> Option<i64> {
@@ -206,6 +229,8 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             seccomp_filter: unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } == 2,
             // The zygote advises MADV_NOHUGEPAGE on t0's regions when the facility is there.
             regions_without_thp_advice: !fac.thp,
+            cap_ipc_lock: has_cap(CAP_IPC_LOCK),
+            mlock_limit_pages: mlock_limit_pages(page_size as u64),
         },
         caps: Capabilities {
             pagemap: fac.pagemap,

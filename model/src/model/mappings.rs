@@ -7,7 +7,7 @@
 //! the maker (and the children it forks later) maps. A `CLONE_VM` child or a vfork child
 //! shares the caller's address space (one [`Mm`]), so the change is the same for both.
 
-use super::memory::{global_page, AnonVma, Memory, Mm, Vma, VmaFlags};
+use super::memory::{global_page, AnonVma, Lock, Memory, Mm, Vma, VmaFlags};
 use super::Model;
 use crate::obs::{Errno, Outcome};
 use crate::op::{MapKind, Prot, Region, TaskId};
@@ -101,16 +101,28 @@ impl Memory {
     }
 }
 
+// rule: mm.mlock-mprotect-write-breaks-cow
+/// mm/mprotect.c: mprotect_fixup: a private `VM_LOCKED` VMA that was not writable and
+/// becomes writable is populated (so that a later store finds its own page).
+fn locked_private_made_writable(old: VmaFlags, prot: Prot, kind: Region) -> bool {
+    old.lock.locked() && old.prot != Prot::ReadWrite && prot == Prot::ReadWrite && !kind.is_shared()
+}
+
 impl Model {
     // rule: mm.mmap-fixed-noreplace-eexist
     // rule: mm.mmap-after-fork-private-to-maker
     // rule: mm.clone-vm-shares-mapping-changes
+    // rule: mm.map-locked-populates
     /// `mmap(slot page first, count pages, prot, kind | MAP_FIXED_NOREPLACE, -1, 0)`
     /// (mmap(2); mm/mmap.c: do_mmap): a zero length is EINVAL; a range that overlaps a
     /// mapping is EEXIST and changes nothing (MAP_FIXED_NOREPLACE never replaces); else the
     /// caller's address space gets a new VMA, nothing present. A private anonymous one
     /// merges with a compatible neighbour; a shared one is a new shmem object
-    /// (shmem_zero_setup) with page offsets counted from its own start.
+    /// (shmem_zero_setup) with page offsets counted from its own start. The VMA takes the
+    /// lock of `def_flags` (`MCL_FUTURE`), `MAP_LOCKED` locks it (calc_vm_flag_bits; EPERM
+    /// when the task may not lock: can_do_mlock), a locked one beyond `RLIMIT_MEMLOCK` is
+    /// EAGAIN (mlock_future_ok), and a locked one is populated like `MAP_POPULATE`, errors
+    /// ignored (vm_mmap_pgoff → mm_populate).
     pub(super) fn op_mmap(
         &mut self,
         t: TaskId,
@@ -118,18 +130,30 @@ impl Model {
         count: u32,
         map: MapKind,
         prot: Prot,
+        locked: bool,
     ) -> Outcome {
         if count == 0 {
             return Outcome::Err(Errno::EINVAL);
         }
         let (s, e) = slot_range(first, count);
+        let lock = match self.mms[self.tasks[t as usize].mm].def_lock {
+            Lock::None if locked => Lock::Locked,
+            l => l,
+        };
+        if self.mms[self.tasks[t as usize].mm].overlaps(s, e) {
+            return Outcome::Err(Errno::EEXIST);
+        }
+        if locked && self.mlock_limit(t) == Some(0) {
+            return Outcome::Err(Errno::EPERM);
+        }
+        let mm = &self.mms[self.tasks[t as usize].mm];
+        if lock.locked() && !self.lock_budget_ok(t, mm, u64::from(count)) {
+            return Outcome::Err(Errno::EAGAIN);
+        }
         let Model {
             tasks, mms, mem, ..
         } = self;
         let mm = &mut mms[tasks[t as usize].mm];
-        if mm.overlaps(s, e) {
-            return Outcome::Err(Errno::EEXIST);
-        }
         let (base, shm) = match map {
             // vm_pgoff = addr >> PAGE_SHIFT: every private anonymous page's offset is its
             // address (base 0, as AnonPrivate's region has), so fresh neighbours are always
@@ -150,10 +174,14 @@ impl Model {
             shm,
             flags: VmaFlags {
                 prot,
+                lock,
                 ..VmaFlags::default()
             },
             anon_vma: None,
         });
+        if lock.locked() {
+            self.populate(t, s, e, true);
+        }
         Outcome::Ret(0)
     }
 
@@ -181,7 +209,9 @@ impl Model {
     /// nothing changed; the VMAs are changed one by one (split and merged like madvise's
     /// flags: vma_modify_flags), and a hole after the first VMA stops the walk with ENOMEM,
     /// the earlier VMAs changed. Present pages stay as they are: a load where `PROT_READ` is
-    /// missing, or a store where `PROT_WRITE` is, is SIGSEGV ([`Model::op_mem`]).
+    /// missing, or a store where `PROT_WRITE` is, is SIGSEGV ([`Model::op_mem`]). A locked
+    /// private VMA made writable is populated with store faults, breaking copy-on-write
+    /// (mprotect_fixup → populate_vma_page_range, errors ignored).
     pub(super) fn op_mprotect(&mut self, t: TaskId, first: u32, count: u32, prot: Prot) -> Outcome {
         if count == 0 {
             return Outcome::Ret(0);
@@ -189,21 +219,28 @@ impl Model {
         let (s, e) = slot_range(first, count);
         let mm = &mut self.mms[self.tasks[t as usize].mm];
         let mut cur = s;
+        let mut out = Outcome::Ret(0);
+        let mut cow = Vec::new();
         while cur < e {
             let Some(vi) = mm.vma_at(cur) else {
-                return Outcome::Err(Errno::ENOMEM);
+                out = Outcome::Err(Errno::ENOMEM);
+                break;
             };
             let piece_end = mm.vmas[vi].end.min(e);
-            let nf = VmaFlags {
-                prot,
-                ..mm.vmas[vi].flags
-            };
-            if nf != mm.vmas[vi].flags {
+            let (old, kind) = (mm.vmas[vi].flags, mm.vmas[vi].kind);
+            let nf = VmaFlags { prot, ..old };
+            if nf != old {
                 mm.modify_flags(vi, cur, piece_end, nf);
+                if locked_private_made_writable(old, prot, kind) {
+                    cow.push((cur, piece_end));
+                }
             }
             cur = piece_end;
         }
-        Outcome::Ret(0)
+        for (a, b) in cow {
+            self.populate(t, a, b, true);
+        }
+        out
     }
 
     /// The slot pages task `t` has mapped, with their protection (for the generator, which

@@ -17,6 +17,7 @@ fn mmap(m: &mut Model, t: TaskId, first: u32, count: u32, map: MapKind) -> Outco
             count,
             map,
             prot,
+            locked: false,
         },
     )
 }

@@ -92,6 +92,29 @@ pub(super) struct VmaFlags {
     /// (mm/vma.c: is_mergeable_vma compares the flags) unless the advice was not possible
     /// ([`crate::Profile::regions_without_thp_advice`]).
     pub(super) nohugepage: bool,
+    /// `VM_LOCKED` / `VM_LOCKONFAULT` (mlock, mlockall, `MAP_LOCKED`): part of the flags, so
+    /// locking a part of a VMA splits it and equal neighbours merge (mm/mlock.c: mlock_fixup
+    /// → vma_modify_flags).
+    pub(super) lock: Lock,
+}
+
+/// The lock state of a VMA, or of `mm->def_flags` for the mappings to come (`MCL_FUTURE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(super) enum Lock {
+    /// Neither `VM_LOCKED` nor `VM_LOCKONFAULT`.
+    #[default]
+    None,
+    /// `VM_LOCKED`: populated when locked.
+    Locked,
+    /// `VM_LOCKED | VM_LOCKONFAULT`: pages are locked as they fault in, none is populated.
+    OnFault,
+}
+
+impl Lock {
+    /// `VM_LOCKED` is set.
+    pub(super) fn locked(self) -> bool {
+        self != Lock::None
+    }
 }
 
 /// A VMA: pages `[start, end)` of the address area of one region.
@@ -155,6 +178,15 @@ pub(super) struct Mm {
     pub(super) vmas: Vec<Vma>,
     /// Present PTEs by page.
     ptes: BTreeMap<u64, Pte>,
+    /// The lock part of `mm->def_flags` (`mlockall(MCL_FUTURE)`): every later mapping gets it.
+    /// A new mm starts without it: fork keeps only `VM_NOHUGEPAGE` of the parent's
+    /// (kernel/fork.c: mm_init, `VM_INIT_DEF_MASK`), exec builds a fresh one.
+    pub(super) def_lock: Lock,
+    /// `MCL_CURRENT` locked every VMA, the lab's own (its program, stacks, the agents'
+    /// stack pool) with the case's: `mm->locked_vm` then holds more than the case's pages,
+    /// more than any `RLIMIT_MEMLOCK` that binds ([`crate::Model::mlock_limit`]) until
+    /// `munlockall`. A new mm (fork, exec) starts without.
+    pub(super) lab_locked: bool,
     /// Whether the page table (PTE page) covering each region exists. Every region fits in
     /// one PTE page (at most 256 pages, 2 MiB-aligned), so one flag per region. It appears
     /// with the first PTE installed there and stays until exit: MADV_DONTNEED frees PTE pages
@@ -195,6 +227,8 @@ impl Mm {
             ptes: BTreeMap::new(),
             pt: [false; 5],
             tid_words: BTreeMap::new(),
+            def_lock: Lock::None,
+            lab_locked: false,
         }
     }
 
@@ -571,6 +605,7 @@ impl Memory {
 
     // rule: mem.fork-shares-frames-cow
     // rule: mem.fork-copies-ptes-only-with-anon-vma
+    // rule: mm.mlock-not-inherited-by-fork
     // rule: mem.dontfork-absent-in-child
     // rule: mem.wipeonfork-empty-in-child
     /// A fork child's address space (mm/mmap.c: dup_mmap): every VMA but the `VM_DONTCOPY`
@@ -579,6 +614,9 @@ impl Memory {
     /// for VMAs with an anon_vma (mm/memory.c: vma_needs_copy; a page fault refills the
     /// others: shared mappings, shmem, never-written private mappings). Copied frames gain
     /// one mapping each (anonymous ones become copy-on-write shared); the zero page stays.
+    /// The child's VMAs lose `VM_LOCKED | VM_LOCKONFAULT` (dup_mmap: `vm_flags_clear(tmp,
+    /// VM_LOCKED_MASK)`) and keep their boundaries (no merge), and its `def_flags` lose
+    /// `MCL_FUTURE`'s lock ([`Mm::def_lock`]).
     pub(super) fn fork_mm(&mut self, parent: &Mm) -> Mm {
         let mut child = Mm {
             tid_words: parent.tid_words.clone(),
@@ -595,6 +633,10 @@ impl Memory {
             };
             child.vmas.push(Vma {
                 anon_vma,
+                flags: VmaFlags {
+                    lock: Lock::None,
+                    ..v.flags
+                },
                 ..v.clone()
             });
             if v.flags.wipeonfork || v.anon_vma.is_none() {
@@ -916,6 +958,7 @@ impl Model {
     // rule: mem.wipeonfork-einval-on-shared-or-file
     // rule: mem.madvise-hole-enomem
     // rule: mem.dontneed-zaps
+    // rule: mm.mlock-dontneed-einval
     /// `madvise(region + first page, count pages, advice)` (madvise(2); mm/madvise.c).
     ///
     /// The range is walked VMA by VMA (madvise_walk_vmas): each covered part gets the advice
@@ -924,7 +967,8 @@ impl Model {
     /// madvise_vma_behavior) stops it, leaving earlier VMAs changed. `count == 0` is a
     /// no-op. Flag advice splits and merges VMAs ([`Mm::modify_flags`]; nothing happens when
     /// the flags already match: madvise_update_vma). MADV_DONTNEED zaps the PTEs
-    /// (zap_page_range_single) and leaves VMAs and anon_vmas alone.
+    /// (zap_page_range_single) and leaves VMAs and anon_vmas alone; on a `VM_LOCKED` VMA it is
+    /// EINVAL (mm/madvise.c: madvise_dontneed_free_valid_vma), stopping the walk there.
     pub(super) fn op_madvise(
         &mut self,
         t: TaskId,
@@ -960,6 +1004,10 @@ impl Model {
             let mut nf = v.flags;
             match advice {
                 Advice::DontNeed => {
+                    // madvise_dontneed_free_valid_vma (can_madv_lru_vma before 5.18).
+                    if v.flags.lock.locked() {
+                        return Outcome::Err(Errno::EINVAL);
+                    }
                     let pages: Vec<u64> = mm.ptes.range(cur..piece_end).map(|(&k, _)| k).collect();
                     for gp in pages {
                         mem.zap(mm, gp);

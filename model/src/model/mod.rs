@@ -27,6 +27,9 @@ mod mappings_tests;
 mod memory;
 #[cfg(test)]
 mod memory_tests;
+mod mlock;
+#[cfg(test)]
+mod mlock_tests;
 mod pidfd;
 mod pidns;
 #[cfg(test)]
@@ -484,7 +487,21 @@ impl Model {
                 count,
                 map,
                 prot,
-            } => self.op_mmap(t, *first, *count, *map, *prot),
+                locked,
+            } => self.op_mmap(t, *first, *count, *map, *prot, *locked),
+            OpKind::Mlock {
+                region,
+                first,
+                count,
+                flags,
+            } => self.op_mlock(t, *region, *first, *count, *flags),
+            OpKind::Munlock {
+                region,
+                first,
+                count,
+            } => self.op_munlock(t, *region, *first, *count),
+            OpKind::Mlockall { flags } => self.op_mlockall(t, *flags),
+            OpKind::Munlockall => self.op_munlockall(t),
             OpKind::Munmap { first, count } => self.op_munmap(t, *first, *count),
             OpKind::Mprotect { first, count, prot } => self.op_mprotect(t, *first, *count, *prot),
             OpKind::Mremap {

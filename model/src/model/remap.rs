@@ -103,6 +103,7 @@ impl Model {
     // rule: mm.mremap-shrink-in-place
     // rule: mm.mremap-grow-in-place
     // rule: mm.mremap-shared-grow-sigbus
+    // rule: mm.mremap-grow-locked-populates
     /// `mremap(old, count pages, new_count pages, flags, new)` (mremap(2); mm/mremap.c:
     /// do_mremap). In order:
     ///
@@ -124,7 +125,31 @@ impl Model {
     ///    unmaps, on the part that moves (`min(old_size, new_size)`). Then
     ///    [`Memory::move_vma`]; a grown part starts empty (and is SIGBUS on shmem past its
     ///    size).
+    ///
+    /// Last, a grown locked mapping has its grown part populated, errors ignored
+    /// (mm/mremap.c: `mm_populate(new_addr + old_len, new_len - old_len)` when `locked`;
+    /// `vrm->populate_expand` since 6.17).
     pub(super) fn op_mremap(&mut self, t: TaskId, r: Remap) -> Outcome {
+        let s = global_page(r.region, r.first);
+        let mm = &self.mms[self.tasks[t as usize].mm];
+        let locked = mm
+            .vma_at(s)
+            .is_some_and(|vi| mm.vmas[vi].flags.lock.locked());
+        let out = self.remap(t, r);
+        if locked && out == Outcome::Ret(0) && r.new_count > r.count {
+            let to = r.to.map_or(s, |d| global_page(d.region, d.page));
+            self.populate(
+                t,
+                to + u64::from(r.count),
+                to + u64::from(r.new_count),
+                true,
+            );
+        }
+        out
+    }
+
+    /// [`Model::op_mremap`] up to the populate.
+    fn remap(&mut self, t: TaskId, r: Remap) -> Outcome {
         let since_6_17 = self.profile.kernel_at_least(6, 17);
         if r.unaligned || r.new_count == 0 || r.to.is_some_and(|d| d.no_maymove) {
             return Outcome::Err(Errno::EINVAL);

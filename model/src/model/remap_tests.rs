@@ -61,6 +61,7 @@ fn mmap(m: &mut Model, first: u32, count: u32, map: MapKind) -> Outcome {
             count,
             map,
             prot: Prot::ReadWrite,
+            locked: false,
         },
     )
 }
