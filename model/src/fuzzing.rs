@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 56;
+pub const KINDS: usize = 62;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -122,6 +122,12 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::Poll { .. } => 53,
         OpKind::Mremap { .. } => 54,
         OpKind::Sigaltstack { .. } => 55,
+        OpKind::Setpriority { .. } => 56,
+        OpKind::Getpriority => 57,
+        OpKind::SchedSetscheduler { .. } => 58,
+        OpKind::SchedGetscheduler => 59,
+        OpKind::Personality { .. } => 60,
+        OpKind::Prlimit { .. } => 61,
     }
 }
 
@@ -501,7 +507,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             }),
             unaligned: bits & 0x80 != 0,
         },
-        _ => OpKind::Sigaltstack {
+        55 => OpKind::Sigaltstack {
             set: on(0).then(|| crate::altstack::AltStackSet {
                 stack: b.u8() % crate::altstack::ALT_STACKS,
                 size: match b.u8() {
@@ -512,6 +518,26 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                     7 => b.i32() as u32,
                     n => [0, 1, 2, 3, 1 << 31, (1 << 31) | 2, 4][usize::from(n)],
                 },
+            }),
+        },
+        56 => OpKind::Setpriority { nice: b.i32() },
+        57 => OpKind::Getpriority,
+        58 => OpKind::SchedSetscheduler {
+            policy: match bits % 4 {
+                3 => b.i32() as u32,
+                n => u32::from(b.u8() % 8) | [0, 0x4000_0000, 0, 0][usize::from(n)],
+            },
+            priority: u32::from(b.u8()),
+        },
+        59 => OpKind::SchedGetscheduler,
+        60 => OpKind::Personality {
+            persona: b.i32() as u32,
+        },
+        _ => OpKind::Prlimit {
+            resource: u32::from(b.u8() % 20),
+            set: on(0).then(|| crate::sched::Rlim {
+                cur: u64::from(b.u8()),
+                max: if on(1) { u64::MAX } else { u64::from(b.u8()) },
             }),
         },
     }

@@ -15,6 +15,7 @@ pub mod obs;
 pub mod op;
 pub mod profile;
 pub mod protocol;
+pub mod sched;
 pub mod timer;
 
 pub use altstack::{AltStackReport, AltStackSet};

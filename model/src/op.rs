@@ -866,6 +866,42 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         set: Option<crate::altstack::AltStackSet>,
     },
+    /// `setpriority(PRIO_PROCESS, 0, nice)`: the calling thread's nice (see
+    /// [`crate::sched`]); the kernel clamps it to `-20..=19`.
+    Setpriority {
+        /// The nice value asked for.
+        nice: i32,
+    },
+    /// `getpriority(PRIO_PROCESS, 0)`: the outcome is the calling thread's nice (the system
+    /// call's `20 - nice` converted back, as the C library does).
+    Getpriority,
+    /// `sched_setscheduler(0, policy, {priority})`: `policy` may carry
+    /// `SCHED_RESET_ON_FORK` (see [`crate::sched`]).
+    SchedSetscheduler {
+        /// The policy word.
+        policy: u32,
+        /// `sched_priority`.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        priority: u32,
+    },
+    /// `sched_getscheduler(0)`: the outcome is the policy, with `SCHED_RESET_ON_FORK` when
+    /// set.
+    SchedGetscheduler,
+    /// `personality(persona)`: sets the calling thread's execution domain, or only reads it
+    /// (`0xffffffff`); the outcome is the old persona.
+    Personality {
+        /// The new persona.
+        persona: u32,
+    },
+    /// `prlimit(0, resource, set, &old)`: the caller's process's limits of `resource`; the
+    /// outcome is the old ones, [`crate::Outcome::Rlimit`].
+    Prlimit {
+        /// `RLIMIT_*`.
+        resource: u32,
+        /// The new limits, or none to only read them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        set: Option<crate::sched::Rlim>,
+    },
     /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
     Prctl {
         /// The option.
@@ -1676,6 +1712,27 @@ impl fmt::Display for Op {
             OpKind::Sigaltstack { set } => match set {
                 Some(ss) => write!(f, "sigaltstack({ss}, &old)"),
                 None => write!(f, "sigaltstack(NULL, &old)"),
+            },
+            OpKind::Setpriority { nice } => write!(f, "setpriority(PRIO_PROCESS, 0, {nice})"),
+            OpKind::Getpriority => write!(f, "getpriority(PRIO_PROCESS, 0)"),
+            OpKind::SchedSetscheduler { policy, priority } => write!(
+                f,
+                "sched_setscheduler(0, {}, {{{priority}}})",
+                crate::sched::policy_name(*policy)
+            ),
+            OpKind::SchedGetscheduler => write!(f, "sched_getscheduler(0)"),
+            OpKind::Personality { persona } => write!(f, "personality({persona:#x})"),
+            OpKind::Prlimit { resource, set } => match set {
+                Some(l) => write!(
+                    f,
+                    "prlimit(0, {}, {l}, &old)",
+                    crate::sched::resource_name(*resource)
+                ),
+                None => write!(
+                    f,
+                    "prlimit(0, {}, NULL, &old)",
+                    crate::sched::resource_name(*resource)
+                ),
             },
             OpKind::Prctl { option, arg } => {
                 if option.is_get() {

@@ -40,6 +40,36 @@ pub struct Profile {
     /// `VM_NOHUGEPAGE`, as the mappings the ops make do: an `mremap` can then merge the two.
     #[serde(skip_serializing_if = "is_false")]
     pub regions_without_thp_advice: bool,
+    /// The lab holds CAP_SYS_NICE in the initial user namespace; unknown (a backend that
+    /// does not say) means as [`Profile::cap_sys_admin`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap_sys_nice: Option<bool>,
+    /// The lab holds CAP_SYS_RESOURCE in the initial user namespace; unknown means as
+    /// [`Profile::cap_sys_admin`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap_sys_resource: Option<bool>,
+    /// The nice value the lab's tasks start with (the lab's own: a harness run under
+    /// `nice -n 5` gives its cases nice 5, which an unprivileged task cannot undo).
+    #[serde(skip_serializing_if = "is_zero_i32")]
+    pub nice: i32,
+    /// The scheduling policy the lab's tasks start with (`sched_getscheduler` of the lab).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub sched_policy: u32,
+    /// The persona the lab's tasks start with (`personality(0xffffffff)` of the lab).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub personality: u32,
+    /// The limits of [`crate::sched::RLIMITS`] the lab's tasks start with; a resource left
+    /// out starts without limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rlimits: Vec<crate::sched::RlimitStart>,
+}
+
+fn is_zero_i32(v: &i32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -75,6 +105,12 @@ impl Default for Profile {
             no_new_privs: false,
             seccomp_filter: false,
             regions_without_thp_advice: false,
+            cap_sys_nice: None,
+            cap_sys_resource: None,
+            nice: 0,
+            sched_policy: 0,
+            personality: 0,
+            rlimits: Vec::new(),
         }
     }
 }

@@ -34,6 +34,7 @@ mod pidns_tests;
 mod remap;
 #[cfg(test)]
 mod remap_tests;
+mod sched;
 mod security;
 mod signals;
 mod stop;
@@ -182,6 +183,8 @@ impl Model {
         if profile.seccomp_filter {
             t0.seccomp.push(None);
         }
+        t0.sched = sched::TaskSched::start(profile);
+        t0.rlimits = sched::Rlimits::start(profile);
         Model {
             config,
             tasks: vec![t0],
@@ -520,6 +523,14 @@ impl Model {
             OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
             OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
             OpKind::Sigaltstack { set } => self.op_sigaltstack(t, *set),
+            OpKind::Setpriority { nice } => self.op_setpriority(t, *nice),
+            OpKind::Getpriority => self.op_getpriority(t),
+            OpKind::SchedSetscheduler { policy, priority } => {
+                self.op_sched_setscheduler(t, *policy, *priority)
+            }
+            OpKind::SchedGetscheduler => self.op_sched_getscheduler(t),
+            OpKind::Personality { persona } => self.op_personality(t, *persona),
+            OpKind::Prlimit { resource, set } => self.op_prlimit(t, *resource, *set),
             OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
             OpKind::CloseRange {
                 first,
@@ -699,6 +710,12 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Ftruncate { .. }
             | OpKind::Prctl { .. }
             | OpKind::Sigaltstack { .. }
+            | OpKind::Setpriority { .. }
+            | OpKind::Getpriority
+            | OpKind::SchedSetscheduler { .. }
+            | OpKind::SchedGetscheduler
+            | OpKind::Personality { .. }
+            | OpKind::Prlimit { .. }
             | OpKind::Seccomp { .. }
             | OpKind::Setpgid { .. }
             | OpKind::Getpgid { .. }
