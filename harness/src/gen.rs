@@ -169,6 +169,8 @@ impl Mix {
                 (Itimer, 1),
                 (PosixTimer, 1),
                 (Sigaltstack, 1),
+                (Sched, 1),
+                (Rlimit, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -222,6 +224,8 @@ impl Mix {
                 (Itimer, 2),
                 (PosixTimer, 2),
                 (Sigaltstack, 1),
+                (Sched, 1),
+                (Rlimit, 1),
             ],
         }
     }
@@ -280,6 +284,8 @@ enum Kind {
     Itimer,
     PosixTimer,
     Sigaltstack,
+    Sched,
+    Rlimit,
 }
 
 impl Kind {
@@ -342,12 +348,20 @@ impl Kind {
                 "timer_delete",
             ],
             Kind::Sigaltstack => &["sigaltstack"],
+            Kind::Sched => &[
+                "setpriority",
+                "getpriority",
+                "sched_setscheduler",
+                "sched_getscheduler",
+                "personality",
+            ],
+            Kind::Rlimit => &["prlimit"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 56] = [
+pub const GEN_OP_KINDS: [&str; 62] = [
     "fork",
     "exit",
     "wait",
@@ -404,6 +418,12 @@ pub const GEN_OP_KINDS: [&str; 56] = [
     "timer_gettime",
     "timer_delete",
     "sigaltstack",
+    "setpriority",
+    "getpriority",
+    "sched_setscheduler",
+    "sched_getscheduler",
+    "personality",
+    "prlimit",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
@@ -1385,6 +1405,8 @@ fn propose(
         Kind::Itimer => crate::gen_timers::itimer(src),
         Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Sigaltstack => crate::gen_altstack::sigaltstack(src),
+        Kind::Sched => crate::gen_sched::sched(src),
+        Kind::Rlimit => crate::gen_sched::prlimit(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }

@@ -22,6 +22,7 @@ pub mod gen_groups;
 mod gen_inherit;
 mod gen_mm;
 pub mod gen_pidfd;
+mod gen_sched;
 mod gen_timers;
 pub mod interrupt;
 pub mod junit;

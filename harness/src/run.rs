@@ -274,6 +274,12 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         TimerGettime { .. } => "timer_gettime",
         TimerDelete { .. } => "timer_delete",
         Sigaltstack { .. } => "sigaltstack",
+        Setpriority { .. } => "setpriority",
+        Getpriority => "getpriority",
+        SchedSetscheduler { .. } => "sched_setscheduler",
+        SchedGetscheduler => "sched_getscheduler",
+        Personality { .. } => "personality",
+        Prlimit { .. } => "prlimit",
     }
 }
 

@@ -539,6 +539,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 cur: u64::from(b.u8()),
                 max: if on(1) { u64::MAX } else { u64::from(b.u8()) },
             }),
+            no_old: on(2),
         },
     }
 }

@@ -894,13 +894,17 @@ pub enum OpKind {
         persona: u32,
     },
     /// `prlimit(0, resource, set, &old)`: the caller's process's limits of `resource`; the
-    /// outcome is the old ones, [`crate::Outcome::Rlimit`].
+    /// outcome is the old ones, [`crate::Outcome::Rlimit`]. With `no_old`, `old` is NULL
+    /// (what `setrlimit(2)` does) and the outcome is the return value.
     Prlimit {
         /// `RLIMIT_*`.
         resource: u32,
         /// The new limits, or none to only read them.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         set: Option<crate::sched::Rlim>,
+        /// `old` is NULL.
+        #[serde(default, skip_serializing_if = "is_false")]
+        no_old: bool,
     },
     /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
     Prctl {
@@ -1722,18 +1726,18 @@ impl fmt::Display for Op {
             ),
             OpKind::SchedGetscheduler => write!(f, "sched_getscheduler(0)"),
             OpKind::Personality { persona } => write!(f, "personality({persona:#x})"),
-            OpKind::Prlimit { resource, set } => match set {
-                Some(l) => write!(
-                    f,
-                    "prlimit(0, {}, {l}, &old)",
-                    crate::sched::resource_name(*resource)
-                ),
-                None => write!(
-                    f,
-                    "prlimit(0, {}, NULL, &old)",
-                    crate::sched::resource_name(*resource)
-                ),
-            },
+            OpKind::Prlimit {
+                resource,
+                set,
+                no_old,
+            } => {
+                write!(f, "prlimit(0, {}, ", crate::sched::resource_name(*resource))?;
+                match set {
+                    Some(l) => write!(f, "{l}")?,
+                    None => write!(f, "NULL")?,
+                }
+                write!(f, ", {})", if *no_old { "NULL" } else { "&old" })
+            }
             OpKind::Prctl { option, arg } => {
                 if option.is_get() {
                     write!(f, "prctl({})", option.name())

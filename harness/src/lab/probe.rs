@@ -75,12 +75,56 @@ pub fn kernel_version(release: &str, version: &str, signature: &str) -> (u32, u3
 /// Bit of CAP_SYS_ADMIN in the capability sets (linux/capability.h).
 const CAP_SYS_ADMIN: u32 = 21;
 
-fn cap_sys_admin() -> bool {
+/// Bit of CAP_SYS_NICE.
+const CAP_SYS_NICE: u32 = 23;
+/// Bit of CAP_SYS_RESOURCE.
+const CAP_SYS_RESOURCE: u32 = 24;
+
+/// Whether the lab's effective set holds capability `bit`.
+fn cap_effective(bit: u32) -> bool {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
         .find_map(|l| l.strip_prefix("CapEff:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|c| c & (1 << CAP_SYS_ADMIN) != 0)
+        .is_some_and(|c| c & (1 << bit) != 0)
+}
+
+fn cap_sys_admin() -> bool {
+    cap_effective(CAP_SYS_ADMIN)
+}
+
+/// The scheduling state and limits every case task starts from: the lab's own, which `t0`
+/// inherits (environment facts, as the uid: a harness started under `nice -n 5` gives its
+/// cases nice 5). Read with the same calls the ops make.
+fn sched_start() -> (i32, u32, u32, Vec<forkspec_model::sched::RlimitStart>) {
+    use forkspec_model::sched::{Rlim, RlimitStart, RLIMITS};
+    // SAFETY: getters; prlimit64 writes one struct rlimit64 into a local.
+    unsafe {
+        let nice = 20 - libc::syscall(libc::SYS_getpriority, 0, 0) as i32;
+        let policy = libc::syscall(libc::SYS_sched_getscheduler, 0).max(0) as u32;
+        let persona = libc::syscall(libc::SYS_personality, 0xffff_ffffu64) as u32;
+        let rlimits = RLIMITS
+            .iter()
+            .filter_map(|&resource| {
+                let mut old = [0u64; 2];
+                let r = libc::syscall(
+                    libc::SYS_prlimit64,
+                    0,
+                    resource,
+                    std::ptr::null::<u64>(),
+                    old.as_mut_ptr(),
+                );
+                (r == 0).then_some(RlimitStart {
+                    resource,
+                    limit: Rlim {
+                        cur: old[0],
+                        max: old[1],
+                    },
+                })
+            })
+            .collect();
+        (nice, policy, persona, rlimits)
+    }
 }
 
 fn read_num(path: &str) -> Option<i64> {
@@ -190,6 +234,7 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
         kcmp: kcmp_ok,
         pidfd_getfd: pipe_ok,
     });
+    let (nice, sched_policy, personality, rlimits) = sched_start();
     Probe {
         profile: Profile {
             uid,
@@ -206,6 +251,12 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             seccomp_filter: unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } == 2,
             // The zygote advises MADV_NOHUGEPAGE on t0's regions when the facility is there.
             regions_without_thp_advice: !fac.thp,
+            cap_sys_nice: Some(cap_effective(CAP_SYS_NICE)),
+            cap_sys_resource: Some(cap_effective(CAP_SYS_RESOURCE)),
+            nice,
+            sched_policy,
+            personality,
+            rlimits,
         },
         caps: Capabilities {
             pagemap: fac.pagemap,

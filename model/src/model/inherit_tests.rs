@@ -803,7 +803,15 @@ fn getsched(m: &mut Model, t: TaskId) -> Outcome {
 
 fn prlimit(m: &mut Model, t: TaskId, resource: u32, set: Option<(u64, u64)>) -> Outcome {
     let set = set.map(|(cur, max)| crate::sched::Rlim { cur, max });
-    run(m, t, OpKind::Prlimit { resource, set })
+    run(
+        m,
+        t,
+        OpKind::Prlimit {
+            resource,
+            set,
+            no_old: false,
+        },
+    )
 }
 
 fn rlim(cur: u64, max: u64) -> Outcome {
@@ -1050,6 +1058,21 @@ fn rlimits_are_per_process_inherited_kept_by_exec_and_checked() {
         rlim(5, 8)
     );
     assert_eq!(prlimit(&mut u, 0, RLIMIT_NICE, None), rlim(0, 0));
+    // setrlimit's form: no old limits, 0.
+    let set = |resource, cur, max, no_old| OpKind::Prlimit {
+        resource,
+        set: Some(crate::sched::Rlim { cur, max }),
+        no_old,
+    };
+    assert_eq!(
+        run(&mut u, 0, set(RLIMIT_LOCKS, 3, 3, true)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut u, 0, set(RLIMIT_LOCKS, 3, 4, true)),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(run(&mut u, 0, set(RLIMIT_LOCKS, 2, 3, false)), rlim(3, 3));
 }
 
 // covers: fork.rlimit-nproc

@@ -530,7 +530,11 @@ impl Model {
             }
             OpKind::SchedGetscheduler => self.op_sched_getscheduler(t),
             OpKind::Personality { persona } => self.op_personality(t, *persona),
-            OpKind::Prlimit { resource, set } => self.op_prlimit(t, *resource, *set),
+            OpKind::Prlimit {
+                resource,
+                set,
+                no_old,
+            } => self.op_prlimit(t, *resource, *set, *no_old),
             OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
             OpKind::CloseRange {
                 first,

@@ -276,9 +276,15 @@ impl Model {
     /// prlimit64(0, resource, new, &old) (do_prlimit): EINVAL for a resource at or above
     /// `RLIM_NLIMITS` or a soft limit above the hard one; EPERM for a hard limit above the
     /// current one without CAP_SYS_RESOURCE; else the old limits are written back and the
-    /// new ones stored for the whole process. Resources the model does not keep are refused
-    /// (ENOSYS: no backend is asked for them).
-    pub(super) fn op_prlimit(&mut self, t: TaskId, resource: u32, set: Option<Rlim>) -> Outcome {
+    /// new ones stored for the whole process (with a NULL `old`, the call returns 0).
+    /// Resources the model does not keep are refused (ENOSYS: no backend is asked for them).
+    pub(super) fn op_prlimit(
+        &mut self,
+        t: TaskId,
+        resource: u32,
+        set: Option<Rlim>,
+        no_old: bool,
+    ) -> Outcome {
         if resource >= RLIM_NLIMITS {
             return Outcome::Err(Errno::EINVAL);
         }
@@ -297,6 +303,9 @@ impl Model {
                 return Outcome::Err(Errno::EPERM);
             }
             self.tasks[leader].rlimits.0[i] = n;
+        }
+        if no_old {
+            return Outcome::Ret(0);
         }
         Outcome::Rlimit(old)
     }
