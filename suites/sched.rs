@@ -316,3 +316,130 @@ fn limits_are_per_process_inherited_kept_by_exec_and_never_refuse_root() {
     assert_eq!(m.outcomes[13], rlim(2, 9));
     assert_eq!(m.outcomes[14], rlim(9, 9));
 }
+
+/// A world-writable case-directory base for a lab run as another uid, removed afterwards.
+struct SharedDir(std::path::PathBuf);
+
+impl SharedDir {
+    fn new() -> SharedDir {
+        use std::os::unix::fs::PermissionsExt;
+        let base = if std::path::Path::new("/dev/shm").is_dir() {
+            std::path::PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let d = base.join(format!("forkspec-sched-nobody-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("creating the shared case directory base");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        SharedDir(d)
+    }
+}
+
+impl Drop for SharedDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An unprivileged task (uid 65534, `RLIMIT_NICE` and `RLIMIT_RTPRIO` 0): raising its nice
+/// is free and lowering it EACCES (kernel/sys.c set_one_prio, can_nice); a real-time policy,
+/// leaving `SCHED_IDLE` and clearing `SCHED_RESET_ON_FORK` are EPERM
+/// (user_check_sched_setscheduler); raising a hard limit is EPERM (do_prlimit); with
+/// `RLIMIT_NPROC` 0 every fork, vfork and thread is EAGAIN, while a child made before keeps
+/// its own limit (copy_process). The model's trace for that profile is pinned; the case is
+/// then replayed on the kernel as uid 65534 (`forkspec replay --as-user`, as root only),
+/// with the model following the lab's real profile.
+// covers: inherit.nice, inherit.sched-policy, inherit.reset-on-fork, inherit.rlimit, fork.rlimit-nproc
+#[test]
+fn an_unprivileged_task_is_refused_lower_nice_rt_policies_higher_limits_and_new_tasks() {
+    let thread_op = thread(0).kind;
+    let c = case(vec![
+        nice(0, 5),                                        // 0
+        nice(0, 4),                                        // 1: EACCES
+        getnice(0),                                        // 2: 5
+        setsched(0, SCHED_FIFO, 1),                        // 3: EPERM
+        setsched(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0), // 4
+        setsched(0, SCHED_OTHER, 0),                       // 5: EPERM
+        setsched(0, SCHED_IDLE | SCHED_RESET_ON_FORK, 0),  // 6
+        setsched(0, SCHED_OTHER | SCHED_RESET_ON_FORK, 0), // 7: EPERM
+        op(0, OpKind::Fork),                               // 8: t1
+        getsched(1),                                       // 9: IDLE
+        setrlimit(0, RLIMIT_LOCKS, 5, 5),                  // 10
+        setrlimit(0, RLIMIT_LOCKS, 5, 6),                  // 11: EPERM
+        setrlimit(0, RLIMIT_NPROC, 0, 0),                  // 12
+        op(0, OpKind::Fork),                               // 13: EAGAIN
+        op(0, OpKind::Vfork),                              // 14: EAGAIN
+        op(0, thread_op),                                  // 15: EAGAIN
+        op(1, OpKind::Fork),                               // 16: t2
+        exit(2),                                           // 17
+    ]);
+    let nobody = Profile {
+        uid: 65534,
+        cap_sys_admin: false,
+        cap_sys_nice: Some(false),
+        cap_sys_resource: Some(false),
+        userns: false,
+        rlimits: [RLIMIT_NICE, RLIMIT_RTPRIO]
+            .map(|resource| RlimitStart {
+                resource,
+                limit: Rlim { cur: 0, max: 0 },
+            })
+            .to_vec(),
+        ..Profile::default()
+    };
+    let all: Vec<usize> = (0..c.ops.len()).collect();
+    let trace = forkspec::pretty::render_model_trace(&c, &nobody, &all);
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("sched_unprivileged", trace);
+    });
+    let mut m = Model::new(c.config, &nobody);
+    let outcomes: Vec<Outcome> = c.ops.iter().map(|o| m.step(o, None).taken).collect();
+    for (i, e) in [
+        (1, Errno::EACCES),
+        (3, Errno::EPERM),
+        (5, Errno::EPERM),
+        (7, Errno::EPERM),
+        (11, Errno::EPERM),
+        (13, Errno::EAGAIN),
+        (14, Errno::EAGAIN),
+        (15, Errno::EAGAIN),
+    ] {
+        assert_eq!(outcomes[i], Outcome::Err(e), "step {i}");
+    }
+    assert_eq!(outcomes[9], policy(SCHED_IDLE));
+    assert_eq!(outcomes[16], Outcome::Child(2));
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: --as-user needs root; the kernel half is skipped");
+        return;
+    }
+    let dir = SharedDir::new();
+    let scratch = tempfile::tempdir().expect("scratch directory");
+    let file = forkspec::check::save_case_as(scratch.path(), "nobody", &c, 0, None)
+        .expect("saving the case");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forkspec"))
+        .current_dir(scratch.path())
+        .args(["replay", &file, "--as-user", "65534"])
+        .env("FORKSPEC_TMPDIR", &dir.0)
+        .env_remove("CI")
+        .output()
+        .expect("running forkspec replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "replay as uid 65534 failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("model and implementation agree"),
+        "no verdict:\n{stdout}"
+    );
+    // The model follows the lab's profile: EAGAIN shows it was the unprivileged one.
+    assert!(stdout.contains("-1 EAGAIN"), "not unprivileged:\n{stdout}");
+}
