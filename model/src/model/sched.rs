@@ -86,8 +86,11 @@ impl TaskSched {
     }
 }
 
+// rule: rlimit.inherit
 /// A process's limits of [`RLIMITS`] (in its `signal_struct`, shared by its threads: the
-/// model keeps them on the group leader).
+/// model keeps them on the group leader). copy_signal copies the creator's into a new
+/// process (fork, vfork, any clone without `CLONE_THREAD`); exec keeps the `signal_struct`,
+/// and a thread that execs takes over its group's; the lab's tasks start with the lab's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Rlimits([Rlim; RLIMITS.len()]);
 
