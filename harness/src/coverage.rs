@@ -387,7 +387,7 @@ pub const CATALOGUE: &[Behaviour] = &[
         "open-file-description locks and flock locks belong to the open file description: shared through fork and dup, released with its last reference",
         &[],
         &[],
-        &["lock.ofd-owned-by-description", "lock.flock-owned-by-description", "lock.flock-conversion-not-atomic"],
+        &["lock.ofd-owned-by-description", "lock.flock-owned-by-description", "lock.flock-conversion-not-atomic", "fd.blocked-call-holds-its-description"],
     ),
     b(
         "signals.pending-cleared",

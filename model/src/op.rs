@@ -1878,6 +1878,28 @@ impl fmt::Display for ByteStr<'_> {
 mod tests {
     use super::*;
 
+    /// An op prints the paths the lab really uses: the case files by name, the case
+    /// directory as `.` and the others relative to it.
+    #[test]
+    fn printed_ops_name_the_case_paths() {
+        let print = |kind| Op { task: 0, kind }.to_string();
+        let open = |file| {
+            print(OpKind::Open {
+                file,
+                flags: OpenFlags::default(),
+            })
+        };
+        assert_eq!(open(FileName::Data), r#"t0: open("data", RdOnly)"#);
+        assert_eq!(open(FileName::A), r#"t0: open("a", RdOnly)"#);
+        assert_eq!(open(FileName::B), r#"t0: open("b", RdOnly)"#);
+        let chdir = |dir| print(OpKind::Chdir { dir });
+        assert_eq!(chdir(CaseDir::Case), r#"t0: chdir(".")"#);
+        assert_eq!(chdir(CaseDir::DE), r#"t0: chdir("d/e")"#);
+        assert_eq!(chdir(CaseDir::Missing), r#"t0: chdir("missing")"#);
+        assert_eq!(CaseDir::Case.rel_path(), "");
+        assert_eq!(CaseDir::Data.rel_path_or_dot(), "data");
+    }
+
     /// The shrinker renumbers a kill's group like setpgid's and getpgid's task arguments.
     #[test]
     fn task_args_of_the_group_ops_are_the_labels_they_name() {

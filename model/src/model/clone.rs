@@ -38,6 +38,35 @@ pub struct Decoded {
     pub cgroup_big: bool,
 }
 
+/// `set_tid` as the kernel reads it from a `clone_args` of `size` bytes
+/// (copy_struct_from_user): bytes past `size` read as zero, so the `set_tid` pointer (bytes
+/// 64..72) is lost at 64 bytes and `set_tid_size` (72..80) at 72. A size that cuts a field
+/// keeps its low bytes: the pointer stays non-null from 65 bytes on (the lab's `set_tid`
+/// array sits at an address whose low byte is not zero) and the sizes used (1, 33) from 73
+/// on.
+fn set_tid_as_read(set_tid: SetTid, size: u32) -> SetTid {
+    let (ptr, len) = match set_tid {
+        SetTid::None => (false, 0),
+        SetTid::Pid1 => (true, 1),
+        SetTid::NullWithSize => (false, 1),
+        SetTid::PtrWithoutSize => (true, 0),
+        SetTid::TooMany => (true, 33),
+    };
+    let ptr = ptr && size > CLONE_ARGS_SIZE_VER0;
+    let len = if size > CLONE_ARGS_SIZE_VER1 - 8 {
+        len
+    } else {
+        0
+    };
+    match (ptr, len) {
+        (false, 0) => SetTid::None,
+        (true, 0) => SetTid::PtrWithoutSize,
+        (true, 1) => SetTid::Pid1,
+        (false, _) => SetTid::NullWithSize,
+        (true, _) => SetTid::TooMany,
+    }
+}
+
 /// Decodes an op into kernel arguments, or the errno of `copy_clone_args_from_user` and
 /// `clone3_args_valid` (clone3 only).
 pub fn decode(op: &CloneOp) -> Result<Decoded, Errno> {
@@ -69,12 +98,7 @@ pub fn decode(op: &CloneOp) -> Result<Decoded, Errno> {
             if a.size > CLONE_ARGS_SIZE && a.tail_nonzero {
                 return Err(Errno::E2BIG);
             }
-            // Fields past `size` read as zero.
-            let set_tid = if a.size >= CLONE_ARGS_SIZE_VER1 {
-                a.set_tid
-            } else {
-                SetTid::None
-            };
+            let set_tid = set_tid_as_read(a.set_tid, a.size);
             let cgroup_big = a.size >= CLONE_ARGS_SIZE && a.cgroup_big;
             match set_tid {
                 SetTid::TooMany | SetTid::NullWithSize | SetTid::PtrWithoutSize => {

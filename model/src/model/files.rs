@@ -428,10 +428,11 @@ impl Files {
     /// Drops OFDs no fd of a task that has not exited refers to (the last fput), and pipes
     /// no OFD refers to.
     /// Whether [`Files::collect_garbage`] would drop nothing (a check for debug builds).
-    pub(super) fn has_no_garbage(&self, tables: &[&FdTable]) -> bool {
+    pub(super) fn has_no_garbage(&self, tables: &[&FdTable], held: &[u64]) -> bool {
         let live: BTreeSet<u64> = tables
             .iter()
             .flat_map(|t| t.values().map(|s| s.ofd))
+            .chain(held.iter().copied())
             .collect();
         let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
         self.ofds.keys().all(|id| live.contains(id))
@@ -441,11 +442,15 @@ impl Files {
                 .all(|(id, i)| matches!(i, Inode::File { .. }) || inodes.contains(id))
     }
 
-    pub(super) fn collect_garbage(&mut self, tables: &[&FdTable]) {
+    /// Drops the descriptions no fd of `tables` refers to and no call in progress holds
+    /// (`held`), then the pipes and locks they leave behind; returns whether it dropped any.
+    pub(super) fn collect_garbage(&mut self, tables: &[&FdTable], held: &[u64]) -> bool {
         let live: BTreeSet<u64> = tables
             .iter()
             .flat_map(|t| t.values().map(|s| s.ofd))
+            .chain(held.iter().copied())
             .collect();
+        let before = self.ofds.len();
         self.ofds.retain(|id, _| live.contains(id));
         let inodes: BTreeSet<u64> = self.ofds.values().map(|o| o.inode).collect();
         self.inodes
@@ -453,6 +458,7 @@ impl Files {
         let (ofds, inodes) = (&self.ofds, &self.inodes);
         self.locks
             .retain(|o| ofds.contains_key(&o), |i| inodes.contains_key(&i));
+        self.ofds.len() != before
     }
 }
 
@@ -482,8 +488,9 @@ impl Model {
     fn pipe_end_open(&self, ino: u64, write: bool) -> bool {
         self.live_fdts()
             .into_iter()
-            .flat_map(|t| t.values())
-            .filter_map(|s| self.files.ofds.get(&s.ofd))
+            .flat_map(|t| t.values().map(|s| s.ofd))
+            .chain(super::tasks::in_flight_ofds(self))
+            .filter_map(|o| self.files.ofds.get(&o))
             .any(|o| {
                 o.inode == ino
                     && if write {

@@ -499,8 +499,10 @@ impl Model {
     /// not wake it. Woken, it retries the whole call, which converts its description's own
     /// lock first (so a lock another task took meanwhile through the same description is
     /// dropped even when the retry meets a conflict and sleeps again, on that new
-    /// conflict). True when it got the lock. A description closed meanwhile (by another task
-    /// sharing the fd) completes the call and its lock goes with the last reference.
+    /// conflict). True when it got the lock. The call holds its description (rule
+    /// fd.blocked-call-holds-its-description): another task's close of the fd leaves it
+    /// waiting, and the lock it then gets goes when the call lets go of the description.
+    /// Only a call restarted after a stop can find the description gone: it ends (EBADF).
     pub(super) fn flock_wakes(
         &mut self,
         label: TaskId,

@@ -31,6 +31,8 @@ mod pidfd;
 mod pidns;
 #[cfg(test)]
 mod pidns_tests;
+#[cfg(test)]
+mod release_tests;
 mod remap;
 #[cfg(test)]
 mod remap_tests;
@@ -620,10 +622,7 @@ impl Model {
             || matches!(outcome, Outcome::Killed(_))
             || alive != self.alive_count()
         {
-            let Model {
-                tasks, fdts, files, ..
-            } = self;
-            files.collect_garbage(&tasks::live_fd_tables(tasks, fdts));
+            self.collect_garbage();
             // The last reference to a description going releases its flock and OFD locks
             // (fs/locks.c: locks_remove_file from __fput), which wakes their waiters
             // (locks_wake_up_blocks): a flock behind a lock whose fd was closed gets it now.
@@ -633,8 +632,10 @@ impl Model {
         } else {
             // Debug builds (every suite run) check that skipping dropped nothing.
             debug_assert!(
-                self.files
-                    .has_no_garbage(&tasks::live_fd_tables(&self.tasks, &self.fdts)),
+                self.files.has_no_garbage(
+                    &tasks::live_fd_tables(&self.tasks, &self.fdts),
+                    &tasks::in_flight_ofds(self)
+                ),
                 "{op}: left an unreferenced OFD or inode behind"
             );
         }
@@ -646,11 +647,23 @@ impl Model {
     fn settle(&mut self) {
         loop {
             let sent = self.flush_pdeath_signals();
-            self.wake_blocked();
-            if !self.deliver_signals() && !sent && self.pdeath_queue.is_empty() {
+            // A call that completed lets go of its description (rule
+            // fd.blocked-call-holds-its-description): when no fd refers to it any more, it
+            // goes now, with its pipe end and its locks, which can wake others.
+            let released = self.wake_blocked() && self.collect_garbage();
+            if !self.deliver_signals() && !sent && !released && self.pdeath_queue.is_empty() {
                 break;
             }
         }
+    }
+
+    /// Drops the descriptions and inodes nothing refers to; returns whether it dropped any.
+    fn collect_garbage(&mut self) -> bool {
+        let held = tasks::in_flight_ofds(self);
+        let Model {
+            tasks, fdts, files, ..
+        } = self;
+        files.collect_garbage(&tasks::live_fd_tables(tasks, fdts), &held)
     }
 
     fn alive_count(&self) -> usize {

@@ -651,7 +651,9 @@ impl Model {
     /// the result of its op is not an outcome of any step. When several blocked readers share
     /// a pipe, the model serves them in label order (Linux wakes them all and the scheduler
     /// decides).
-    pub(super) fn wake_blocked(&mut self) {
+    /// Returns whether some task's call completed.
+    pub(super) fn wake_blocked(&mut self) -> bool {
+        let mut any = false;
         loop {
             let mut changed = false;
             for t in 0..self.tasks.len() {
@@ -709,13 +711,36 @@ impl Model {
                     self.tasks[t].state = TaskState::Live;
                     self.tasks[t].blocked_on = None;
                     changed = true;
+                    any = true;
                 }
             }
             if !changed {
                 break;
             }
         }
+        any
     }
+}
+
+// rule: fd.blocked-call-holds-its-description
+/// The open file descriptions that tasks asleep in a system call on an fd hold (a pipe read
+/// or write, a flock): in a task whose fd table is shared, `fdget` takes a reference
+/// (fs/file.c: __fget_light), so another task's close of the fd leaves the description, its
+/// pipe end and its locks in place until the call returns (fput). A stopped task is not in
+/// its call (it left with -ERESTARTSYS and restarts from the fd number once continued) and
+/// holds nothing.
+pub(super) fn in_flight_ofds(m: &super::Model) -> Vec<u64> {
+    m.tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| t.state == TaskState::Blocked && !m.group_stopped(*i as TaskId))
+        .filter_map(|(_, t)| match t.blocked_on {
+            Some(BlockedOp::PipeRead { ofd, .. })
+            | Some(BlockedOp::PipeWrite { ofd, .. })
+            | Some(BlockedOp::Flock { ofd, .. }) => Some(ofd),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The fd tables of `fdts` that some task of `tasks` that has not exited still uses, each once.

@@ -2127,6 +2127,46 @@ fn clone3_tail_bytes_count_only_past_the_known_size() {
     assert_eq!(clone::decode(&op(96)).err(), Some(Errno::E2BIG));
 }
 
+/// `set_tid` (bytes 64..72) and `set_tid_size` (72..80) sit past `CLONE_ARGS_SIZE_VER0`: a
+/// 64-byte `clone_args` leaves both unread (zero), so even an invalid pair passes; at 72 the
+/// pointer is read without its size (EINVAL); from 80 both are read and checked
+/// (kernel/fork.c: copy_clone_args_from_user).
+#[test]
+fn clone3_reads_set_tid_as_far_as_its_size_reaches() {
+    use crate::op::{Clone3Args, CloneEntry, CloneFlags as F, CloneOp, SetTid};
+    let op = |size| CloneOp {
+        entry: CloneEntry::Clone3,
+        flags: F::VM,
+        exit_signal: 17,
+        args: Clone3Args {
+            size,
+            set_tid: SetTid::TooMany,
+            ..Clone3Args::default()
+        },
+    };
+    assert_eq!(clone::decode(&op(64)).map(|d| d.set_tid), Ok(SetTid::None));
+    for size in [65, 72, 73, 80, 88] {
+        assert_eq!(
+            clone::decode(&op(size)).err(),
+            Some(Errno::EINVAL),
+            "{size}"
+        );
+    }
+    let with = |size, set_tid| CloneOp {
+        args: Clone3Args {
+            set_tid,
+            ..op(size).args
+        },
+        ..op(size)
+    };
+    let read = |size, set_tid| clone::decode(&with(size, set_tid)).map(|d| d.set_tid);
+    assert_eq!(read(72, SetTid::NullWithSize), Ok(SetTid::None));
+    assert_eq!(read(73, SetTid::NullWithSize), Err(Errno::EINVAL));
+    assert_eq!(read(72, SetTid::Pid1), Err(Errno::EINVAL));
+    assert_eq!(read(80, SetTid::Pid1), Ok(SetTid::Pid1));
+    assert_eq!(read(64, SetTid::Pid1), Ok(SetTid::None));
+}
+
 /// Without CAP_SYS_ADMIN a clone that makes no namespace needs no privilege; one that makes
 /// a namespace is EPERM.
 #[test]
