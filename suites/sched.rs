@@ -317,6 +317,34 @@ fn limits_are_per_process_inherited_kept_by_exec_and_never_refuse_root() {
     assert_eq!(m.outcomes[14], rlim(9, 9));
 }
 
+/// CPU affinity is the calling thread's, copied into every new task and kept by exec; an
+/// empty mask is EINVAL (kernel/sched/core.c sched_setaffinity, __set_cpus_allowed_ptr).
+/// CPUs are named by index (0: the lab's own); only CPU 0 is used here, which every lab has:
+/// the generated mix moves tasks between CPUs where the lab may use two.
+// covers: inherit.affinity
+#[test]
+fn affinity_is_per_thread_inherited_and_kept_by_exec() {
+    let set = |t, cpus| op(t, OpKind::SchedSetaffinity { cpus });
+    let get = |t| op(t, OpKind::SchedGetaffinity);
+    let c = case(vec![
+        set(0, 1),           // 0
+        set(0, 0),           // 1: EINVAL
+        get(0),              // 2: 1
+        op(0, OpKind::Fork), // 3: t1
+        get(1),              // 4: 1
+        thread(0),           // 5: t2
+        get(2),              // 6: 1
+        op(1, OpKind::Exec), // 7
+        get(1),              // 8: 1
+        set(1, 1),           // 9
+    ]);
+    let m = known("sched_affinity", &c);
+    assert_eq!(m.outcomes[1], Outcome::Err(Errno::EINVAL));
+    for i in [2, 4, 6, 8] {
+        assert_eq!(m.outcomes[i], Outcome::Ret(1), "step {i}");
+    }
+}
+
 /// A world-writable case-directory base for a lab run as another uid, removed afterwards.
 struct SharedDir(std::path::PathBuf);
 

@@ -589,6 +589,13 @@ pub const CATALOGUE: &[Behaviour] = &[
         &["sched.fork", "sched.setscheduler"],
     ),
     b(
+        "inherit.affinity",
+        "sched_setaffinity/sched_getaffinity on the calling thread: the mask is cut to the usable CPUs (none left: EINVAL); every new task inherits it, exec keeps it",
+        &["sched_setaffinity01", "sched_getaffinity01"],
+        &[],
+        &["sched.affinity", "sched.fork", "sched.exec"],
+    ),
+    b(
         "inherit.personality",
         "personality sets and reports the calling thread's persona; every new task inherits it, exec keeps it except READ_IMPLIES_EXEC (x86-64)",
         &["personality01", "personality02"],

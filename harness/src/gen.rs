@@ -354,6 +354,8 @@ impl Kind {
                 "sched_setscheduler",
                 "sched_getscheduler",
                 "personality",
+                "sched_setaffinity",
+                "sched_getaffinity",
             ],
             Kind::Rlimit => &["prlimit"],
         }
@@ -361,7 +363,7 @@ impl Kind {
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 62] = [
+pub const GEN_OP_KINDS: [&str; 64] = [
     "fork",
     "exit",
     "wait",
@@ -424,17 +426,19 @@ pub const GEN_OP_KINDS: [&str; 62] = [
     "sched_getscheduler",
     "personality",
     "prlimit",
+    "sched_setaffinity",
+    "sched_getaffinity",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
 /// generator may draw. Kinds outside the set are never generated (and reported as not
 /// compared).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpSet(u64);
+pub struct OpSet(u128);
 
 impl OpSet {
     /// Every kind.
-    pub const ALL: OpSet = OpSet((1 << GEN_OP_KINDS.len()) - 1);
+    pub const ALL: OpSet = OpSet((1u128 << GEN_OP_KINDS.len()) - 1);
 
     /// The kinds named in `names` (a backend's hello `ops` list); names this generator does
     /// not know are returned apart, in order.
@@ -443,7 +447,7 @@ impl OpSet {
         let mut unknown = Vec::new();
         for n in names {
             match GEN_OP_KINDS.iter().position(|k| *k == n.as_ref()) {
-                Some(i) => set.0 |= 1 << i,
+                Some(i) => set.0 |= 1u128 << i,
                 None => unknown.push(n.as_ref().to_string()),
             }
         }
@@ -463,7 +467,7 @@ impl OpSet {
         GEN_OP_KINDS
             .iter()
             .position(|k| *k == name)
-            .is_some_and(|i| self.0 & (1 << i) != 0)
+            .is_some_and(|i| self.0 & (1u128 << i) != 0)
     }
 
     /// The kinds of [`GEN_OP_KINDS`] outside the set.

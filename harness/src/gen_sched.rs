@@ -1,5 +1,5 @@
 //! Generation of the scheduling and resource state ops: nice, policy (with
-//! `SCHED_RESET_ON_FORK`), persona and resource limits, set in one task and read back in it
+//! `SCHED_RESET_ON_FORK`), CPU affinity, persona and resource limits, set in one task and read back in it
 //! or in the children the mix forks from it.
 
 use crate::gen::Choices;
@@ -19,6 +19,17 @@ use forkspec_model::OpKind;
 /// change how they merge; `ADDR_COMPAT_LAYOUT` and `MMAP_PAGE_ZERO` would change an exec's
 /// layout).
 pub(crate) fn sched(src: &mut dyn Choices) -> OpKind {
+    match src.below(15) {
+        12 => return OpKind::SchedGetaffinity,
+        // CPU 0 (the lab's own), 1 (another, when the lab may use two), both, or one
+        // beyond the list alone (EINVAL).
+        13..=14 => {
+            return OpKind::SchedSetaffinity {
+                cpus: *src.pick(&[1, 2, 3, 3, 4]),
+            }
+        }
+        _ => {}
+    }
     match src.below(12) {
         0..=1 => OpKind::Getpriority,
         2..=3 => OpKind::SchedGetscheduler,

@@ -279,6 +279,8 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         SchedSetscheduler { .. } => "sched_setscheduler",
         SchedGetscheduler => "sched_getscheduler",
         Personality { .. } => "personality",
+        SchedSetaffinity { .. } => "sched_setaffinity",
+        SchedGetaffinity => "sched_getaffinity",
         Prlimit { .. } => "prlimit",
     }
 }

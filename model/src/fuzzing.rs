@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 62;
+pub const KINDS: usize = 64;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -128,6 +128,8 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::SchedGetscheduler => 59,
         OpKind::Personality { .. } => 60,
         OpKind::Prlimit { .. } => 61,
+        OpKind::SchedSetaffinity { .. } => 62,
+        OpKind::SchedGetaffinity => 63,
     }
 }
 
@@ -533,7 +535,7 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
         60 => OpKind::Personality {
             persona: b.i32() as u32,
         },
-        _ => OpKind::Prlimit {
+        61 => OpKind::Prlimit {
             resource: u32::from(b.u8() % 20),
             set: on(0).then(|| crate::sched::Rlim {
                 cur: u64::from(b.u8()),
@@ -541,6 +543,10 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
             }),
             no_old: on(2),
         },
+        62 => OpKind::SchedSetaffinity {
+            cpus: b.i32() as u32,
+        },
+        _ => OpKind::SchedGetaffinity,
     }
 }
 

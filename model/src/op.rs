@@ -887,6 +887,15 @@ pub enum OpKind {
     /// `sched_getscheduler(0)`: the outcome is the policy, with `SCHED_RESET_ON_FORK` when
     /// set.
     SchedGetscheduler,
+    /// `sched_setaffinity(0, size, mask)`: the calling thread's CPUs, named by index into
+    /// the CPUs a backend's tasks may use (see [`crate::sched`]).
+    SchedSetaffinity {
+        /// Bit `i`: CPU `i` of the backend's list.
+        cpus: u32,
+    },
+    /// `sched_getaffinity(0, size, mask)`: the outcome is the calling thread's CPUs as such
+    /// a mask.
+    SchedGetaffinity,
     /// `personality(persona)`: sets the calling thread's execution domain, or only reads it
     /// (`0xffffffff`); the outcome is the old persona.
     Personality {
@@ -1725,6 +1734,10 @@ impl fmt::Display for Op {
                 crate::sched::policy_name(*policy)
             ),
             OpKind::SchedGetscheduler => write!(f, "sched_getscheduler(0)"),
+            OpKind::SchedSetaffinity { cpus } => {
+                write!(f, "sched_setaffinity(0, cpus {cpus:#b})")
+            }
+            OpKind::SchedGetaffinity => write!(f, "sched_getaffinity(0)"),
             OpKind::Personality { persona } => write!(f, "personality({persona:#x})"),
             OpKind::Prlimit {
                 resource,

@@ -58,6 +58,14 @@ pub struct Profile {
     /// The persona the lab's tasks start with (`personality(0xffffffff)` of the lab).
     #[serde(skip_serializing_if = "is_zero_u32")]
     pub personality: u32,
+    /// How many CPUs the lab's tasks may be given (`sched_setaffinity` keeps only these);
+    /// 0: not given, one.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub cpus: u32,
+    /// The CPUs the lab's tasks start on, as a mask over those (bit 0: the lab's own CPU);
+    /// 0: not given, all of them.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub affinity: u32,
     /// The limits of [`crate::sched::RLIMITS`] the lab's tasks start with; a resource left
     /// out starts without limits.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -110,6 +118,8 @@ impl Default for Profile {
             nice: 0,
             sched_policy: 0,
             personality: 0,
+            cpus: 0,
+            affinity: 0,
             rlimits: Vec::new(),
         }
     }

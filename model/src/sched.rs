@@ -3,6 +3,10 @@
 //! `SCHED_RESET_ON_FORK`), execution domain (`personality(2)`) and resource limits
 //! (`prlimit(2)` on the caller), and what a call reports.
 //!
+//! CPUs are named by index: a backend lists the CPUs its tasks may use (the lab: its own
+//! CPU first, then the others its cpuset allows, in order), and a mask's bit `i` stands for
+//! CPU `i` of that list, so that two labs pinned to different CPUs answer alike.
+//!
 //! Values are the kernel's ABI numbers (include/uapi/linux/sched.h, resource.h,
 //! personality.h), so ops may carry invalid ones too.
 
@@ -62,6 +66,10 @@ pub const WHOLE_SECONDS: u32 = 0x200_0000;
 pub const STICKY_TIMEOUTS: u32 = 0x400_0000;
 /// `personality(0xffffffff)` only reads the persona.
 pub const PERSONALITY_QUERY: u32 = 0xffff_ffff;
+
+/// Bit of a CPU mask that stands for a CPU a backend does not know (reported by
+/// `sched_getaffinity` for a CPU outside its list).
+pub const UNKNOWN_CPU: u32 = 1 << 31;
 
 /// A soft and a hard limit (`struct rlimit64`); [`RLIM_INFINITY`] for none.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -90,6 +90,8 @@ pub enum Expect {
     Nice,
     /// prlimit: `data` holds the old `struct rlimit64`.
     Rlimit,
+    /// sched_getaffinity: `data` holds the CPU mask.
+    Affinity,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -562,6 +564,8 @@ pub fn encode(
         }
         OpKind::SchedGetscheduler => super::ops_sched::encode_getscheduler(),
         OpKind::Personality { persona } => super::ops_sched::encode_personality(*persona),
+        OpKind::SchedSetaffinity { cpus } => super::ops_sched::encode_setaffinity(*cpus),
+        OpKind::SchedGetaffinity => super::ops_sched::encode_getaffinity(),
         OpKind::Prlimit {
             resource,
             set,
@@ -808,6 +812,7 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         Expect::AltStack => super::ops_altstack::report(r),
         Expect::Nice => super::ops_sched::nice_report(r),
         Expect::Rlimit => super::ops_sched::rlimit_report(r),
+        Expect::Affinity => super::ops_sched::affinity_report(r),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
             let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);

@@ -134,3 +134,115 @@ mod tests {
         assert_eq!(s.data[0], 3);
     }
 }
+
+/// Bytes of the CPU masks the affinity commands pass (1024 CPUs, glibc's `cpu_set_t`).
+const MASK_BYTES: usize = 128;
+
+/// The CPUs the case's tasks may use, in the order the op language names them: the lab's
+/// own first (those of its affinity at start-up, normally the one CPU it is pinned to), then
+/// the others its cpuset allows, each in increasing order. The allowed set is what the
+/// kernel keeps of an affinity of every CPU; the lab's own is set back at once.
+pub fn cpu_list() -> &'static [usize] {
+    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+    CPUS.get_or_init(|| {
+        let bits = |set: &[u8; MASK_BYTES]| -> Vec<usize> {
+            (0..MASK_BYTES * 8)
+                .filter(|&c| set[c / 8] & (1 << (c % 8)) != 0)
+                .collect()
+        };
+        let mut own = [0u8; MASK_BYTES];
+        let mut allowed = [0u8; MASK_BYTES];
+        let all = [0xffu8; MASK_BYTES];
+        // SAFETY: the calls read and write 128-byte masks that are locals of this frame.
+        let (got, widened) = unsafe {
+            let got =
+                libc::syscall(libc::SYS_sched_getaffinity, 0, MASK_BYTES, own.as_mut_ptr()) > 0;
+            let widened =
+                got && libc::syscall(libc::SYS_sched_setaffinity, 0, MASK_BYTES, all.as_ptr()) == 0;
+            if widened {
+                libc::syscall(
+                    libc::SYS_sched_getaffinity,
+                    0,
+                    MASK_BYTES,
+                    allowed.as_mut_ptr(),
+                );
+                libc::syscall(libc::SYS_sched_setaffinity, 0, MASK_BYTES, own.as_ptr());
+            }
+            (got, widened)
+        };
+        if !got {
+            return vec![0];
+        }
+        let mut list = bits(&own);
+        if widened {
+            let others: Vec<usize> = bits(&allowed)
+                .into_iter()
+                .filter(|c| !list.contains(c))
+                .collect();
+            list.extend(others);
+        }
+        list
+    })
+}
+
+/// The profile's facts about CPUs: how many the tasks may use, and the mask they start with
+/// (the lab's own).
+pub fn cpu_facts() -> (u32, u32) {
+    let list = cpu_list();
+    let n = list.len().min(31);
+    // SAFETY: reads a 128-byte mask into a local.
+    let mut own = [0u8; MASK_BYTES];
+    let ok =
+        unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, MASK_BYTES, own.as_mut_ptr()) > 0 };
+    let mask = if ok { to_indices(&own) } else { 1 };
+    (n as u32, mask & !forkspec_model::sched::UNKNOWN_CPU)
+}
+
+/// A kernel CPU mask as a mask over [`cpu_list`]; a CPU outside it sets
+/// [`forkspec_model::sched::UNKNOWN_CPU`].
+fn to_indices(set: &[u8]) -> u32 {
+    let list = cpu_list();
+    let mut mask = 0u32;
+    for c in 0..set.len().min(MASK_BYTES) * 8 {
+        if set[c / 8] & (1 << (c % 8)) != 0 {
+            mask |= match list.iter().position(|&x| x == c) {
+                Some(i) if i < 31 => 1 << i,
+                _ => forkspec_model::sched::UNKNOWN_CPU,
+            };
+        }
+    }
+    mask
+}
+
+/// `sched_setaffinity(0, 128, mask)`: bit `i` of `cpus` is CPU `i` of [`cpu_list`]; bits
+/// beyond the list name no CPU (the kernel would drop them all the same).
+pub fn encode_setaffinity(cpus: u32) -> (Cmd, Expect) {
+    let mut c = syscall(
+        libc::SYS_sched_setaffinity,
+        [0, MASK_BYTES as u64, 0, 0, 0, 0],
+    );
+    for (i, &cpu) in cpu_list().iter().enumerate().take(31) {
+        if cpus & (1 << i) != 0 && cpu < MASK_BYTES * 8 {
+            c.data[cpu / 8] |= 1 << (cpu % 8);
+        }
+    }
+    c.len = MASK_BYTES as u32;
+    c.fix = FIX_CMD_DATA << 2;
+    (c, Expect::Ret)
+}
+
+/// `sched_getaffinity(0, 128, mask)`, the mask written to the reply's data.
+pub fn encode_getaffinity() -> (Cmd, Expect) {
+    let mut c = syscall(
+        libc::SYS_sched_getaffinity,
+        [0, MASK_BYTES as u64, 0, 0, 0, 0],
+    );
+    c.fix = FIX_REPLY_DATA << 2;
+    (c, Expect::Affinity)
+}
+
+/// The mask of a successful `sched_getaffinity` (which returns the bytes it wrote).
+pub fn affinity_report(r: &Reply) -> Outcome {
+    let n = (r.ret as usize).min(MASK_BYTES);
+    Outcome::Ret(i64::from(to_indices(&r.data[..n])))
+}

@@ -235,6 +235,7 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
         pidfd_getfd: pipe_ok,
     });
     let (nice, sched_policy, personality, rlimits) = sched_start();
+    let (cpus, affinity) = super::ops_sched::cpu_facts();
     Probe {
         profile: Profile {
             uid,
@@ -256,6 +257,8 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             nice,
             sched_policy,
             personality,
+            cpus,
+            affinity,
             rlimits,
         },
         caps: Capabilities {

@@ -1126,3 +1126,45 @@ fn rlimit_nproc_zero_or_one_refuses_every_new_task_of_an_unprivileged_user() {
 fn inf() -> u64 {
     crate::sched::RLIM_INFINITY
 }
+
+// covers: inherit.affinity
+#[test]
+fn affinity_is_cut_to_usable_cpus_per_thread_inherited_and_kept_by_exec() {
+    let p = Profile {
+        cpus: 2,
+        affinity: 1,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    let set = |m: &mut Model, t, cpus| run(m, t, OpKind::SchedSetaffinity { cpus });
+    let get = |m: &mut Model, t| run(m, t, OpKind::SchedGetaffinity);
+    assert_eq!(get(&mut m, 0), Outcome::Ret(1), "the lab's own CPU");
+    assert_eq!(
+        set(&mut m, 0, 4),
+        Outcome::Err(Errno::EINVAL),
+        "no usable CPU"
+    );
+    assert_eq!(set(&mut m, 0, 0), Outcome::Err(Errno::EINVAL));
+    assert_eq!(set(&mut m, 0, 0b110), Outcome::Ret(0));
+    assert_eq!(get(&mut m, 0), Outcome::Ret(2), "cut to the usable CPUs");
+    let f = fork(&mut m, 0);
+    let th = thread(&mut m, 0);
+    assert_eq!(get(&mut m, f), Outcome::Ret(2));
+    assert_eq!(set(&mut m, th, 3), Outcome::Ret(0));
+    assert_eq!(get(&mut m, 0), Outcome::Ret(2), "per thread");
+    assert_eq!(run(&mut m, f, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(get(&mut m, f), Outcome::Ret(2), "kept by exec");
+    // A profile without CPU facts: one CPU, all of it.
+    let mut d = model();
+    assert_eq!(get(&mut d, 0), Outcome::Ret(1));
+    assert_eq!(set(&mut d, 0, 2), Outcome::Err(Errno::EINVAL));
+    // Unprivileged tasks may set their own.
+    let mut u = Model::new(
+        CaseConfig { pages: 8 },
+        &Profile {
+            cpus: 2,
+            ..nobody()
+        },
+    );
+    assert_eq!(set(&mut u, 0, 2), Outcome::Ret(0));
+}

@@ -532,6 +532,8 @@ impl Model {
             }
             OpKind::SchedGetscheduler => self.op_sched_getscheduler(t),
             OpKind::Personality { persona } => self.op_personality(t, *persona),
+            OpKind::SchedSetaffinity { cpus } => self.op_sched_setaffinity(t, *cpus),
+            OpKind::SchedGetaffinity => self.op_sched_getaffinity(t),
             OpKind::Prlimit {
                 resource,
                 set,
@@ -732,6 +734,8 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::SchedSetscheduler { .. }
             | OpKind::SchedGetscheduler
             | OpKind::Personality { .. }
+            | OpKind::SchedSetaffinity { .. }
+            | OpKind::SchedGetaffinity
             | OpKind::Prlimit { .. }
             | OpKind::Seccomp { .. }
             | OpKind::Setpgid { .. }

@@ -32,6 +32,14 @@ pub(super) struct TaskSched {
     pub(super) reset_on_fork: bool,
     /// `personality`.
     pub(super) personality: u32,
+    /// `cpus_mask`, over the backend's CPU list.
+    pub(super) affinity: u32,
+}
+
+/// The mask of the CPUs a profile's tasks may be given.
+fn usable(p: &Profile) -> u32 {
+    let n = p.cpus.clamp(1, 31);
+    (1u32 << n) - 1
 }
 
 fn rt_policy(policy: u32) -> bool {
@@ -49,12 +57,17 @@ impl TaskSched {
             rt_priority: 0,
             reset_on_fork: p.sched_policy & SCHED_RESET_ON_FORK != 0,
             personality: p.personality,
+            affinity: match p.affinity & usable(p) {
+                0 => usable(p),
+                a => a,
+            },
         }
     }
 
     // rule: sched.fork
     /// sched_fork: every new task (fork, vfork, any clone, a thread included) has its
-    /// creator's policy, priority, nice and persona (the task struct is copied), unless the
+    /// creator's policy, priority, nice, persona and CPU affinity (the task struct is copied:
+    /// `cpus_mask`, and since 6.2 `user_cpus_ptr` by dup_user_cpus_ptr), unless the
     /// creator has `sched_reset_on_fork`: then a real-time (or deadline) policy becomes
     /// `SCHED_NORMAL` with nice 0 and priority 0, any other policy stays with a negative nice
     /// raised to 0, and the child's flag is cleared (the creator keeps its own).
@@ -74,8 +87,8 @@ impl TaskSched {
     }
 
     // rule: sched.exec
-    /// Exec keeps nice, policy, priority and `sched_reset_on_fork` (begin_new_exec touches
-    /// none of them). Of the persona, begin_new_exec clears `bprm->per_clear`, which only a
+    /// Exec keeps nice, policy, priority, affinity and `sched_reset_on_fork` (begin_new_exec
+    /// touches none of them). Of the persona, begin_new_exec clears `bprm->per_clear`, which only a
     /// set-user-id or set-group-id exec fills (`PER_CLEAR_ON_SETID`; the lab's exec is
     /// neither), and loading an x86-64 ELF program (`SET_PERSONALITY2` →
     /// `set_personality_64bit`) clears `READ_IMPLIES_EXEC`; `elf_read_implies_exec` sets it
@@ -273,6 +286,25 @@ impl Model {
             s.personality = persona;
         }
         Outcome::Ret(i64::from(old))
+    }
+
+    // rule: sched.affinity
+    /// sched_setaffinity(0, size, mask): the mask is cut to the CPUs the caller's cpuset
+    /// allows (`cpuset_cpus_allowed`); none left is EINVAL (`__set_cpus_allowed_ptr`), else
+    /// it becomes the calling thread's; no privilege is needed on itself. sched_getaffinity
+    /// reports it.
+    pub(super) fn op_sched_setaffinity(&mut self, t: TaskId, cpus: u32) -> Outcome {
+        let new = cpus & usable(&self.profile);
+        if new == 0 {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        self.tasks[t as usize].sched.affinity = new;
+        Outcome::Ret(0)
+    }
+
+    /// sched_getaffinity(0, size, mask): the calling thread's CPUs.
+    pub(super) fn op_sched_getaffinity(&self, t: TaskId) -> Outcome {
+        Outcome::Ret(i64::from(self.tasks[t as usize].sched.affinity))
     }
 
     // rule: rlimit.prlimit
