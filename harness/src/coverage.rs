@@ -117,6 +117,7 @@ pub const CATALOGUE: &[Behaviour] = &[
             "mem.zero-page-on-anon-read",
             "mem.fork-copies-ptes-only-with-anon-vma",
             "mem.anon-vma-on-first-private-write",
+            "mem.anon-vma-reuse-ignores-protection",
         ],
     ),
     b(

@@ -119,14 +119,29 @@ impl Vma {
         self.base
     }
 
-    /// Same backing object at contiguous offsets and same flags: the merge and
-    /// anon_vma-reuse compatibility of mm/vma.c: is_mergeable_vma and mm/rmap.c:
-    /// anon_vma_compatible.
+    /// Same backing object at contiguous offsets and same flags: the merge compatibility of
+    /// mm/vma.c: is_mergeable_vma.
     pub(super) fn compatible(&self, other: &Vma, flags: VmaFlags) -> bool {
         self.kind == other.kind
             && self.base == other.base
             && self.shm == other.shm
             && self.flags == flags
+    }
+
+    // rule: mem.anon-vma-reuse-ignores-protection
+    /// The anon_vma-reuse compatibility of mm/vma.c: anon_vma_compatible: as for a merge, but
+    /// the access flags (`VM_READ | VM_WRITE | VM_EXEC`) may differ, so a VMA that mprotect
+    /// keeps apart from its neighbour still shares the neighbour's anon_vma, and the two merge
+    /// once their protections match again.
+    fn anon_compatible(&self, other: &Vma) -> bool {
+        let without_prot = |f: VmaFlags| VmaFlags {
+            prot: Prot::default(),
+            ..f
+        };
+        self.kind == other.kind
+            && self.base == other.base
+            && self.shm == other.shm
+            && without_prot(self.flags) == without_prot(other.flags)
     }
 }
 
@@ -608,18 +623,19 @@ impl Memory {
 
     // rule: mem.anon-vma-on-first-private-write
     /// Gives VMA `vi` an anon_vma before its first private page (mm/rmap.c:
-    /// __anon_vma_prepare): a compatible adjacent VMA's anon_vma is reused when its chain
-    /// is singular (find_mergeable_anon_vma, next first, then prev), else a new one.
+    /// __anon_vma_prepare): the anon_vma of an adjacent VMA compatible with it (whatever
+    /// either's protection: rule mem.anon-vma-reuse-ignores-protection) is reused when its
+    /// chain is singular (find_mergeable_anon_vma, next first, then prev), else a new one.
     fn anon_vma_prepare(&mut self, mm: &mut Mm, vi: usize) {
         if mm.vmas[vi].anon_vma.is_some() {
             return;
         }
-        let (me, flags, start, end) = {
+        let (me, start, end) = {
             let v = &mm.vmas[vi];
-            (v.clone(), v.flags, v.start, v.end)
+            (v.clone(), v.start, v.end)
         };
         let reusable = |n: &Vma| -> Option<AnonVma> {
-            n.compatible(&me, flags)
+            n.anon_compatible(&me)
                 .then_some(n.anon_vma)
                 .flatten()
                 .filter(|a| !a.forked)

@@ -166,9 +166,8 @@ impl Model {
         }
         mem.unmap(mm, d, d + n);
         let moved = count.min(n);
-        if count > n {
-            mem.unmap(mm, s + n, e);
-        }
+        // A shrink's tail (nothing when the size does not shrink).
+        mem.unmap(mm, s + n, e);
         let Some(vi) = mm.vma_at(s) else {
             return Outcome::Err(Errno::EFAULT);
         };

@@ -457,3 +457,33 @@ fn a_mapping_moved_into_a_region_merges_only_without_the_regions_thp_advice() {
         );
     }
 }
+
+fn mprotect(m: &mut Model, first: u32, count: u32, prot: Prot) -> Outcome {
+    run(m, 0, OpKind::Mprotect { first, count, prot })
+}
+
+/// A mapping made next to a read-only one that already has an anon_vma takes that anon_vma
+/// at its first write, whichever side the older one lies on (its protection does not count:
+/// mm/vma.c anon_vma_compatible). So once mprotect makes the protections equal the two
+/// merge, and an in-place grow of both together works; with two anon_vmas they would stay
+/// apart and the grow would be EFAULT. Checked on 6.18.44 (both sides).
+// covers: mm.mremap-resize, mem.zero-page
+#[test]
+fn a_new_mapping_shares_the_anon_vma_of_a_read_only_neighbour_and_merges_with_it_later() {
+    for (old, new) in [(0, 4), (4, 0)] {
+        let mut m = model();
+        assert_eq!(mmap(&mut m, old, 4, MapKind::AnonPrivate), OK);
+        assert_eq!(store(&mut m, 0, M, old, 1), OK);
+        assert_eq!(mprotect(&mut m, old, 4, Prot::Read), OK);
+        assert_eq!(mmap(&mut m, new, 4, MapKind::AnonPrivate), OK);
+        assert_eq!(store(&mut m, 0, M, new, 2), OK);
+        assert_eq!(mprotect(&mut m, old, 4, Prot::ReadWrite), OK);
+        assert_eq!(
+            remap(&mut m, 0, M, 0, 8, 10, None),
+            OK,
+            "old mapping at {old}"
+        );
+        assert_eq!(load(&mut m, 0, M, old), byte(1));
+        assert_eq!(load(&mut m, 0, M, new), byte(2));
+    }
+}
