@@ -98,43 +98,6 @@ pub fn rlimit_report(r: &Reply) -> Outcome {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prlimit_passes_new_and_reads_old_and_getpriority_converts() {
-        let (c, e) = encode_prlimit(
-            6,
-            Some(Rlim {
-                cur: 1,
-                max: u64::MAX,
-            }),
-            false,
-        );
-        assert_eq!(e, Expect::Rlimit);
-        assert_eq!(c.fix, (FIX_REPLY_DATA << 3) | (FIX_CMD_DATA << 2));
-        let mut r = Reply::ZERO;
-        r.data[..16].copy_from_slice(&c.data[..16]);
-        assert_eq!(
-            rlimit_report(&r),
-            Outcome::Rlimit(Rlim {
-                cur: 1,
-                max: u64::MAX
-            })
-        );
-        let (q, _) = encode_prlimit(6, None, false);
-        assert_eq!(q.fix, FIX_REPLY_DATA << 3);
-        let (n, e) = encode_prlimit(6, Some(Rlim { cur: 0, max: 0 }), true);
-        assert_eq!((n.fix, e), (FIX_CMD_DATA << 2, Expect::Ret));
-        r.ret = 25;
-        assert_eq!(nice_report(&r), Outcome::Ret(-5));
-        let (s, _) = encode_setscheduler(0x4000_0001, 3);
-        assert_eq!(s.args[1], 0x4000_0001);
-        assert_eq!(s.data[0], 3);
-    }
-}
-
 /// Bytes of the CPU masks the affinity commands pass (1024 CPUs, glibc's `cpu_set_t`).
 const MASK_BYTES: usize = 128;
 
@@ -245,4 +208,41 @@ pub fn encode_getaffinity() -> (Cmd, Expect) {
 pub fn affinity_report(r: &Reply) -> Outcome {
     let n = (r.ret as usize).min(MASK_BYTES);
     Outcome::Ret(i64::from(to_indices(&r.data[..n])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prlimit_passes_new_and_reads_old_and_getpriority_converts() {
+        let (c, e) = encode_prlimit(
+            6,
+            Some(Rlim {
+                cur: 1,
+                max: u64::MAX,
+            }),
+            false,
+        );
+        assert_eq!(e, Expect::Rlimit);
+        assert_eq!(c.fix, (FIX_REPLY_DATA << 3) | (FIX_CMD_DATA << 2));
+        let mut r = Reply::ZERO;
+        r.data[..16].copy_from_slice(&c.data[..16]);
+        assert_eq!(
+            rlimit_report(&r),
+            Outcome::Rlimit(Rlim {
+                cur: 1,
+                max: u64::MAX
+            })
+        );
+        let (q, _) = encode_prlimit(6, None, false);
+        assert_eq!(q.fix, FIX_REPLY_DATA << 3);
+        let (n, e) = encode_prlimit(6, Some(Rlim { cur: 0, max: 0 }), true);
+        assert_eq!((n.fix, e), (FIX_CMD_DATA << 2, Expect::Ret));
+        r.ret = 25;
+        assert_eq!(nice_report(&r), Outcome::Ret(-5));
+        let (s, _) = encode_setscheduler(0x4000_0001, 3);
+        assert_eq!(s.args[1], 0x4000_0001);
+        assert_eq!(s.data[0], 3);
+    }
 }
