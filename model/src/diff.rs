@@ -575,6 +575,38 @@ mod tests {
         let d = diff_snapshots(&with_signals(model), &with_signals(wrong), LevelFilter::All);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].shape, "t.signals.ignored");
+        // A disposition both sides call unknown is not compared either.
+        let both = |ignored| SignalView {
+            ignored,
+            unknown: sig(13),
+            ..SignalView::default()
+        };
+        assert!(diff_snapshots(
+            &with_signals(both(sig(13))),
+            &with_signals(both(SigSet::EMPTY)),
+            LevelFilter::All
+        )
+        .is_empty());
+    }
+
+    /// Without an answer from the task, rt_sigpending's set is derived: what is pending for
+    /// the thread or its group and blocked; a pending signal that is not blocked is not in
+    /// it, nor is a blocked one that is not pending.
+    #[test]
+    fn derived_sigpending_is_the_blocked_part_of_both_pending_sets() {
+        let sig = |n: i32| SigSet(SigSet::bit(n));
+        let v = SignalView {
+            blocked: SigSet(sig(10).0 | sig(12).0 | sig(15).0),
+            pending: SigSet(sig(10).0 | sig(2).0),
+            shared_pending: sig(12),
+            ..SignalView::default()
+        };
+        assert_eq!(v.sigpending(), SigSet(sig(10).0 | sig(12).0));
+        let asked = SignalView {
+            asked_pending: Some(sig(2)),
+            ..v
+        };
+        assert_eq!(asked.sigpending(), sig(2));
     }
 
     #[test]

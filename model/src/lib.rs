@@ -15,6 +15,8 @@ pub mod obs;
 pub mod op;
 pub mod profile;
 pub mod protocol;
+#[cfg(test)]
+mod protocol_doc_tests;
 pub mod sched;
 pub mod timer;
 

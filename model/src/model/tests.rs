@@ -2424,3 +2424,33 @@ fn an_unshare_of_an_unshared_table_keeps_its_locks_and_a_lock_may_reach_back_to_
         "the unlock after the unshare releases the lock"
     );
 }
+
+/// The generator asks whether a task is still in the lab's own UTS namespace (where
+/// `sethostname` would rename the machine): t0 and labels that do not exist are; a
+/// CLONE_NEWUTS child and a task after unshare(CLONE_NEWUTS) are not.
+#[test]
+fn in_lab_uts_until_a_new_uts_namespace() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp, UnshareFlags};
+    let mut m = model();
+    assert!(m.in_lab_uts(0));
+    assert!(m.in_lab_uts(9));
+    let op = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: F::NEWUTS,
+        exit_signal: 17,
+        args: Default::default(),
+    });
+    let Outcome::Child(c) = run(&mut m, 0, op) else {
+        panic!("clone(NEWUTS) failed")
+    };
+    assert!(!m.in_lab_uts(c));
+    let f = fork(&mut m, 0);
+    assert!(m.in_lab_uts(f));
+    let flags = UnshareFlags {
+        newuts: true,
+        ..Default::default()
+    };
+    assert_eq!(run(&mut m, f, OpKind::Unshare { flags }), Outcome::Ret(0));
+    assert!(!m.in_lab_uts(f));
+    assert!(m.in_lab_uts(0));
+}
