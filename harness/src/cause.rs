@@ -249,6 +249,7 @@ fn shape(op: &Op, o: &Outcome) -> String {
         Outcome::Timer(r) if r.armed => "an armed timer".into(),
         Outcome::Timer(_) => "a disarmed timer".into(),
         Outcome::AltStack(r) => format!("an alternate stack {r}"),
+        Outcome::Rlimit(l) => format!("limits {l}"),
     }
 }
 

@@ -172,6 +172,8 @@ impl Mix {
                 (PosixTimer, 1),
                 (Sigaltstack, 1),
                 (Setns, 1),
+                (Sched, 1),
+                (Rlimit, 1),
             ],
             Mix::All => &[
                 (Fork, 13),
@@ -227,6 +229,8 @@ impl Mix {
                 (PosixTimer, 2),
                 (Sigaltstack, 1),
                 (Setns, 1),
+                (Sched, 1),
+                (Rlimit, 1),
             ],
         }
     }
@@ -287,6 +291,8 @@ enum Kind {
     PosixTimer,
     Sigaltstack,
     Setns,
+    Sched,
+    Rlimit,
 }
 
 impl Kind {
@@ -351,12 +357,22 @@ impl Kind {
             ],
             Kind::Sigaltstack => &["sigaltstack"],
             Kind::Setns => &["setns"],
+            Kind::Sched => &[
+                "setpriority",
+                "getpriority",
+                "sched_setscheduler",
+                "sched_getscheduler",
+                "personality",
+                "sched_setaffinity",
+                "sched_getaffinity",
+            ],
+            Kind::Rlimit => &["prlimit"],
         }
     }
 }
 
 /// Every op kind (its JSON `kind` tag) the generator can produce, in a fixed order.
-pub const GEN_OP_KINDS: [&str; 61] = [
+pub const GEN_OP_KINDS: [&str; 69] = [
     "fork",
     "exit",
     "wait",
@@ -418,17 +434,25 @@ pub const GEN_OP_KINDS: [&str; 61] = [
     "timer_delete",
     "sigaltstack",
     "setns",
+    "setpriority",
+    "getpriority",
+    "sched_setscheduler",
+    "sched_getscheduler",
+    "personality",
+    "prlimit",
+    "sched_setaffinity",
+    "sched_getaffinity",
 ];
 
 /// A set of the op kinds of [`GEN_OP_KINDS`]: what a backend implements, and so what the
 /// generator may draw. Kinds outside the set are never generated (and reported as not
 /// compared).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpSet(u64);
+pub struct OpSet(u128);
 
 impl OpSet {
     /// Every kind.
-    pub const ALL: OpSet = OpSet((1 << GEN_OP_KINDS.len()) - 1);
+    pub const ALL: OpSet = OpSet((1u128 << GEN_OP_KINDS.len()) - 1);
 
     /// The kinds named in `names` (a backend's hello `ops` list); names this generator does
     /// not know are returned apart, in order.
@@ -437,7 +461,7 @@ impl OpSet {
         let mut unknown = Vec::new();
         for n in names {
             match GEN_OP_KINDS.iter().position(|k| *k == n.as_ref()) {
-                Some(i) => set.0 |= 1 << i,
+                Some(i) => set.0 |= 1u128 << i,
                 None => unknown.push(n.as_ref().to_string()),
             }
         }
@@ -457,7 +481,7 @@ impl OpSet {
         GEN_OP_KINDS
             .iter()
             .position(|k| *k == name)
-            .is_some_and(|i| self.0 & (1 << i) != 0)
+            .is_some_and(|i| self.0 & (1u128 << i) != 0)
     }
 
     /// The kinds of [`GEN_OP_KINDS`] outside the set.
@@ -1401,6 +1425,8 @@ fn propose(
         Kind::PosixTimer => crate::gen_timers::posix_timer(src),
         Kind::Sigaltstack => crate::gen_altstack::sigaltstack(src),
         Kind::Setns => crate::gen_setns::setns(src, model, snap, task)?,
+        Kind::Sched => crate::gen_sched::sched(src),
+        Kind::Rlimit => crate::gen_sched::prlimit(src),
         Kind::Setpgid | Kind::Getpgid | Kind::Setsid | Kind::Getsid | Kind::KillPgrp => {
             crate::gen_groups::propose(src, snap, task, created, kind_group(kind))?
         }

@@ -23,6 +23,7 @@ mod gen_inherit;
 mod gen_mlock;
 mod gen_mm;
 pub mod gen_pidfd;
+mod gen_sched;
 mod gen_setns;
 mod gen_timers;
 pub mod interrupt;

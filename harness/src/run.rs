@@ -279,6 +279,14 @@ pub fn op_kind_name(op: &Op) -> &'static str {
         TimerGettime { .. } => "timer_gettime",
         TimerDelete { .. } => "timer_delete",
         Sigaltstack { .. } => "sigaltstack",
+        Setpriority { .. } => "setpriority",
+        Getpriority => "getpriority",
+        SchedSetscheduler { .. } => "sched_setscheduler",
+        SchedGetscheduler => "sched_getscheduler",
+        Personality { .. } => "personality",
+        SchedSetaffinity { .. } => "sched_setaffinity",
+        SchedGetaffinity => "sched_getaffinity",
+        Prlimit { .. } => "prlimit",
     }
 }
 

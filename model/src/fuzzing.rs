@@ -60,7 +60,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// The number of op kinds [`op`] draws from, one per [`OpKind`] variant.
-pub const KINDS: usize = 61;
+pub const KINDS: usize = 69;
 
 /// The index of `k`'s variant in [`op`]'s choice: exhaustive, so that a new variant must be
 /// given a place.
@@ -127,6 +127,14 @@ pub fn kind_index(k: &OpKind) -> usize {
         OpKind::Munlock { .. } => 58,
         OpKind::Mlockall { .. } => 59,
         OpKind::Munlockall => 60,
+        OpKind::Setpriority { .. } => 61,
+        OpKind::Getpriority => 62,
+        OpKind::SchedSetscheduler { .. } => 63,
+        OpKind::SchedGetscheduler => 64,
+        OpKind::Personality { .. } => 65,
+        OpKind::Prlimit { .. } => 66,
+        OpKind::SchedSetaffinity { .. } => 67,
+        OpKind::SchedGetaffinity => 68,
     }
 }
 
@@ -555,7 +563,32 @@ fn op_kind(kind: usize, b: &mut Bytes) -> OpKind {
                 },
             }),
         },
-        _ => OpKind::Munlockall,
+        60 => OpKind::Munlockall,
+        61 => OpKind::Setpriority { nice: b.i32() },
+        62 => OpKind::Getpriority,
+        63 => OpKind::SchedSetscheduler {
+            policy: match bits % 4 {
+                3 => b.i32() as u32,
+                n => u32::from(b.u8() % 8) | [0, 0x4000_0000, 0, 0][usize::from(n)],
+            },
+            priority: u32::from(b.u8()),
+        },
+        64 => OpKind::SchedGetscheduler,
+        65 => OpKind::Personality {
+            persona: b.i32() as u32,
+        },
+        66 => OpKind::Prlimit {
+            resource: u32::from(b.u8() % 20),
+            set: on(0).then(|| crate::sched::Rlim {
+                cur: u64::from(b.u8()),
+                max: if on(1) { u64::MAX } else { u64::from(b.u8()) },
+            }),
+            no_old: on(2),
+        },
+        67 => OpKind::SchedSetaffinity {
+            cpus: b.i32() as u32,
+        },
+        _ => OpKind::SchedGetaffinity,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod profile;
 pub mod protocol;
 #[cfg(test)]
 mod protocol_doc_tests;
+pub mod sched;
 pub mod timer;
 
 pub use altstack::{AltStackReport, AltStackSet};

@@ -131,6 +131,8 @@ pub enum Outcome {
     Timer(crate::timer::TimerReport),
     /// `sigaltstack`: the old setting it wrote back.
     AltStack(crate::altstack::AltStackReport),
+    /// `prlimit`: the old limits it wrote back.
+    Rlimit(crate::sched::Rlim),
 }
 
 /// A pid a system call returned (a process group or session id), as a label: the task whose
@@ -290,6 +292,7 @@ impl fmt::Display for Outcome {
             Outcome::Pid(p) => write!(f, "= {p}"),
             Outcome::Timer(r) => write!(f, "= {r}"),
             Outcome::AltStack(r) => write!(f, "= {r}"),
+            Outcome::Rlimit(l) => write!(f, "= {l}"),
             Outcome::Lock(LockReport::Unlocked) => write!(f, "= 0 unlocked"),
             Outcome::Lock(LockReport::Held {
                 ty,

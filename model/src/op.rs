@@ -875,6 +875,55 @@ pub enum OpKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         set: Option<crate::altstack::AltStackSet>,
     },
+    /// `setpriority(PRIO_PROCESS, 0, nice)`: the calling thread's nice (see
+    /// [`crate::sched`]); the kernel clamps it to `-20..=19`.
+    Setpriority {
+        /// The nice value asked for.
+        nice: i32,
+    },
+    /// `getpriority(PRIO_PROCESS, 0)`: the outcome is the calling thread's nice (the system
+    /// call's `20 - nice` converted back, as the C library does).
+    Getpriority,
+    /// `sched_setscheduler(0, policy, {priority})`: `policy` may carry
+    /// `SCHED_RESET_ON_FORK` (see [`crate::sched`]).
+    SchedSetscheduler {
+        /// The policy word.
+        policy: u32,
+        /// `sched_priority`.
+        #[serde(default, skip_serializing_if = "crate::timer::is_zero_u32")]
+        priority: u32,
+    },
+    /// `sched_getscheduler(0)`: the outcome is the policy, with `SCHED_RESET_ON_FORK` when
+    /// set.
+    SchedGetscheduler,
+    /// `sched_setaffinity(0, size, mask)`: the calling thread's CPUs, named by index into
+    /// the CPUs a backend's tasks may use (see [`crate::sched`]).
+    SchedSetaffinity {
+        /// Bit `i`: CPU `i` of the backend's list.
+        cpus: u32,
+    },
+    /// `sched_getaffinity(0, size, mask)`: the outcome is the calling thread's CPUs as such
+    /// a mask.
+    SchedGetaffinity,
+    /// `personality(persona)`: sets the calling thread's execution domain, or only reads it
+    /// (`0xffffffff`); the outcome is the old persona.
+    Personality {
+        /// The new persona.
+        persona: u32,
+    },
+    /// `prlimit(0, resource, set, &old)`: the caller's process's limits of `resource`; the
+    /// outcome is the old ones, [`crate::Outcome::Rlimit`]. With `no_old`, `old` is NULL
+    /// (what `setrlimit(2)` does) and the outcome is the return value.
+    Prlimit {
+        /// `RLIMIT_*`.
+        resource: u32,
+        /// The new limits, or none to only read them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        set: Option<crate::sched::Rlim>,
+        /// `old` is NULL.
+        #[serde(default, skip_serializing_if = "is_false")]
+        no_old: bool,
+    },
     /// `prctl(option, arg, 0, 0, 0)`; see [`PrctlOption`].
     Prctl {
         /// The option.
@@ -1760,6 +1809,31 @@ impl fmt::Display for Op {
                 Some(ss) => write!(f, "sigaltstack({ss}, &old)"),
                 None => write!(f, "sigaltstack(NULL, &old)"),
             },
+            OpKind::Setpriority { nice } => write!(f, "setpriority(PRIO_PROCESS, 0, {nice})"),
+            OpKind::Getpriority => write!(f, "getpriority(PRIO_PROCESS, 0)"),
+            OpKind::SchedSetscheduler { policy, priority } => write!(
+                f,
+                "sched_setscheduler(0, {}, {{{priority}}})",
+                crate::sched::policy_name(*policy)
+            ),
+            OpKind::SchedGetscheduler => write!(f, "sched_getscheduler(0)"),
+            OpKind::SchedSetaffinity { cpus } => {
+                write!(f, "sched_setaffinity(0, cpus {cpus:#b})")
+            }
+            OpKind::SchedGetaffinity => write!(f, "sched_getaffinity(0)"),
+            OpKind::Personality { persona } => write!(f, "personality({persona:#x})"),
+            OpKind::Prlimit {
+                resource,
+                set,
+                no_old,
+            } => {
+                write!(f, "prlimit(0, {}, ", crate::sched::resource_name(*resource))?;
+                match set {
+                    Some(l) => write!(f, "{l}")?,
+                    None => write!(f, "NULL")?,
+                }
+                write!(f, ", {})", if *no_old { "NULL" } else { "&old" })
+            }
             OpKind::Prctl { option, arg } => {
                 if option.is_get() {
                     write!(f, "prctl({})", option.name())

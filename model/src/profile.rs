@@ -50,6 +50,44 @@ pub struct Profile {
     /// Linux 5.16, 64 KiB before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mlock_limit_pages: Option<u64>,
+    /// The lab holds CAP_SYS_NICE in the initial user namespace; unknown (a backend that
+    /// does not say) means as [`Profile::cap_sys_admin`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap_sys_nice: Option<bool>,
+    /// The lab holds CAP_SYS_RESOURCE in the initial user namespace; unknown means as
+    /// [`Profile::cap_sys_admin`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap_sys_resource: Option<bool>,
+    /// The nice value the lab's tasks start with (the lab's own: a harness run under
+    /// `nice -n 5` gives its cases nice 5, which an unprivileged task cannot undo).
+    #[serde(skip_serializing_if = "is_zero_i32")]
+    pub nice: i32,
+    /// The scheduling policy the lab's tasks start with (`sched_getscheduler` of the lab).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub sched_policy: u32,
+    /// The persona the lab's tasks start with (`personality(0xffffffff)` of the lab).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub personality: u32,
+    /// How many CPUs the lab's tasks may be given (`sched_setaffinity` keeps only these);
+    /// 0: not given, one.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub cpus: u32,
+    /// The CPUs the lab's tasks start on, as a mask over those (bit 0: the lab's own CPU);
+    /// 0: not given, all of them.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub affinity: u32,
+    /// The limits of [`crate::sched::RLIMITS`] the lab's tasks start with; a resource left
+    /// out starts without limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rlimits: Vec<crate::sched::RlimitStart>,
+}
+
+fn is_zero_i32(v: &i32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -91,6 +129,14 @@ impl Default for Profile {
             regions_without_thp_advice: false,
             cap_ipc_lock: true,
             mlock_limit_pages: None,
+            cap_sys_nice: None,
+            cap_sys_resource: None,
+            nice: 0,
+            sched_policy: 0,
+            personality: 0,
+            cpus: 0,
+            affinity: 0,
+            rlimits: Vec::new(),
         }
     }
 }

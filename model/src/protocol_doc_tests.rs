@@ -135,6 +135,20 @@ const PRINTED: &[(&str, &str)] = &[
     ("pidfd_getfd", "t0: pidfd_getfd(3, 0)"),
     ("poll", "t0: poll(3, POLLIN, 0)"),
     ("setns", "t0: setns(3, CLONE_NEWUTS|CLONE_NEWPID)"),
+    ("setpriority", "t0: setpriority(PRIO_PROCESS, 0, 5)"),
+    ("getpriority", "t1: getpriority(PRIO_PROCESS, 0)"),
+    (
+        "sched_setscheduler",
+        "t0: sched_setscheduler(0, SCHED_FIFO|SCHED_RESET_ON_FORK, {2})",
+    ),
+    ("sched_getscheduler", "t1: sched_getscheduler(0)"),
+    ("sched_setaffinity", "t0: sched_setaffinity(0, cpus 0b11)"),
+    ("sched_getaffinity", "t1: sched_getaffinity(0)"),
+    ("personality", "t0: personality(0x40000)"),
+    (
+        "prlimit",
+        "t0: prlimit(0, RLIMIT_NPROC, {cur 0, max 0}, NULL)",
+    ),
 ];
 
 fn kind_of(cell: &str) -> &str {
@@ -229,4 +243,5 @@ const OUTCOMES_PRINTED: &[&str] = &[
     "= 0 t1 CLD_EXITED status 3",
     "= t0",
     "= {stack 1, 65536, SS_ONSTACK}",
+    "= {cur 3, max inf}",
 ];

@@ -32,6 +32,7 @@ mod ops_groups;
 mod ops_inherit;
 mod ops_mm;
 mod ops_pidfd;
+mod ops_sched;
 mod ops_timers;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod probe;

@@ -86,6 +86,12 @@ pub enum Expect {
     Alarm,
     /// sigaltstack: `data` holds the old `stack_t`.
     AltStack,
+    /// getpriority: `ret` is `20 - nice`.
+    Nice,
+    /// prlimit: `data` holds the old `struct rlimit64`.
+    Rlimit,
+    /// sched_getaffinity: `data` holds the CPU mask.
+    Affinity,
 }
 
 fn syscall(nr: i64, args: [u64; 6]) -> Cmd {
@@ -555,6 +561,20 @@ pub fn encode(
         | OpKind::Munlockall => return Err("mapping ops are encoded by ops_mm".into()),
         OpKind::Prctl { option, arg } => super::ops_inherit::encode_prctl(*option, *arg),
         OpKind::Sigaltstack { set } => super::ops_altstack::encode(*set)?,
+        OpKind::Setpriority { nice } => super::ops_sched::encode_setpriority(*nice),
+        OpKind::Getpriority => super::ops_sched::encode_getpriority(),
+        OpKind::SchedSetscheduler { policy, priority } => {
+            super::ops_sched::encode_setscheduler(*policy, *priority)
+        }
+        OpKind::SchedGetscheduler => super::ops_sched::encode_getscheduler(),
+        OpKind::Personality { persona } => super::ops_sched::encode_personality(*persona),
+        OpKind::SchedSetaffinity { cpus } => super::ops_sched::encode_setaffinity(*cpus),
+        OpKind::SchedGetaffinity => super::ops_sched::encode_getaffinity(),
+        OpKind::Prlimit {
+            resource,
+            set,
+            no_old,
+        } => super::ops_sched::encode_prlimit(*resource, *set, *no_old),
         OpKind::CloseRange {
             first,
             last,
@@ -795,6 +815,9 @@ pub fn outcome(expect: Expect, r: &Reply) -> Outcome {
         Expect::Itimer { sub_unit } => super::ops_timers::report(r, sub_unit),
         Expect::Alarm => super::ops_timers::alarm_report(r),
         Expect::AltStack => super::ops_altstack::report(r),
+        Expect::Nice => super::ops_sched::nice_report(r),
+        Expect::Rlimit => super::ops_sched::rlimit_report(r),
+        Expect::Affinity => super::ops_sched::affinity_report(r),
         Expect::Pipe => {
             let a = i32::from_ne_bytes([r.data[0], r.data[1], r.data[2], r.data[3]]);
             let b = i32::from_ne_bytes([r.data[4], r.data[5], r.data[6], r.data[7]]);

@@ -75,6 +75,11 @@ pub fn kernel_version(release: &str, version: &str, signature: &str) -> (u32, u3
 /// Bit of CAP_SYS_ADMIN in the capability sets (linux/capability.h).
 const CAP_SYS_ADMIN: u32 = 21;
 
+/// Bit of CAP_SYS_NICE.
+const CAP_SYS_NICE: u32 = 23;
+/// Bit of CAP_SYS_RESOURCE.
+const CAP_SYS_RESOURCE: u32 = 24;
+
 fn cap_sys_admin() -> bool {
     has_cap(CAP_SYS_ADMIN)
 }
@@ -104,6 +109,40 @@ fn mlock_limit_pages(page_size: u64) -> Option<u64> {
         return None;
     }
     Some(r.rlim_cur / page_size.max(1))
+}
+
+/// The scheduling state and limits every case task starts from: the lab's own, which `t0`
+/// inherits (environment facts, as the uid: a harness started under `nice -n 5` gives its
+/// cases nice 5). Read with the same calls the ops make.
+fn sched_start() -> (i32, u32, u32, Vec<forkspec_model::sched::RlimitStart>) {
+    use forkspec_model::sched::{Rlim, RlimitStart, RLIMITS};
+    // SAFETY: getters; prlimit64 writes one struct rlimit64 into a local.
+    unsafe {
+        let nice = 20 - libc::syscall(libc::SYS_getpriority, 0, 0) as i32;
+        let policy = libc::syscall(libc::SYS_sched_getscheduler, 0).max(0) as u32;
+        let persona = libc::syscall(libc::SYS_personality, 0xffff_ffffu64) as u32;
+        let rlimits = RLIMITS
+            .iter()
+            .filter_map(|&resource| {
+                let mut old = [0u64; 2];
+                let r = libc::syscall(
+                    libc::SYS_prlimit64,
+                    0,
+                    resource,
+                    std::ptr::null::<u64>(),
+                    old.as_mut_ptr(),
+                );
+                (r == 0).then_some(RlimitStart {
+                    resource,
+                    limit: Rlim {
+                        cur: old[0],
+                        max: old[1],
+                    },
+                })
+            })
+            .collect();
+        (nice, policy, persona, rlimits)
+    }
 }
 
 fn read_num(path: &str) -> Option<i64> {
@@ -213,6 +252,8 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
         kcmp: kcmp_ok,
         pidfd_getfd: pipe_ok,
     });
+    let (nice, sched_policy, personality, rlimits) = sched_start();
+    let (cpus, affinity) = super::ops_sched::cpu_facts();
     Probe {
         profile: Profile {
             uid,
@@ -231,6 +272,14 @@ pub fn probe(subreaper: bool, fixed_addresses: bool) -> Probe {
             regions_without_thp_advice: !fac.thp,
             cap_ipc_lock: has_cap(CAP_IPC_LOCK),
             mlock_limit_pages: mlock_limit_pages(page_size as u64),
+            cap_sys_nice: Some(has_cap(CAP_SYS_NICE)),
+            cap_sys_resource: Some(has_cap(CAP_SYS_RESOURCE)),
+            nice,
+            sched_policy,
+            personality,
+            cpus,
+            affinity,
+            rlimits,
         },
         caps: Capabilities {
             pagemap: fac.pagemap,

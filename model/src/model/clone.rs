@@ -216,6 +216,10 @@ impl Model {
         if f.has(F::NEWUSER) && (me.userns || !(p.userns || p.cap_sys_admin)) {
             return Err(Early(Errno::EPERM));
         }
+        // rule fork.rlimit-nproc: after copy_creds, before copy_semundo.
+        if self.nproc_refuses(t) {
+            return Err(Early(Errno::EAGAIN));
+        }
         // copy_semundo happens here. copy_namespaces: CAP_SYS_ADMIN in the child's user
         // namespace (a new one made by NEWUSER, or one the caller created and owns).
         if f.0 & NS_FLAGS != 0 {

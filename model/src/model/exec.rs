@@ -43,6 +43,8 @@ impl Model {
         self.tasks[me].timers.exec();
         // rule sig.altstack-exec.
         self.tasks[me].altstack.exec();
+        // rule sched.exec.
+        self.tasks[me].sched.exec();
         self.tasks[me].exit_signal = SIGCHLD;
         // begin_new_exec: children made before this exec send SIGCHLD whatever their exit
         // signal (rule sig.exit-signal-after-parent-exec).
@@ -131,6 +133,8 @@ impl Model {
             self.tasks[t as usize].child_subreaper = self.tasks[leader].child_subreaper;
             // So do the timers (rule timer.exec-deletes-posix-timers).
             self.tasks[t as usize].timers = std::mem::take(&mut self.tasks[leader].timers);
+            // And the resource limits.
+            self.tasks[t as usize].rlimits = self.tasks[leader].rlimits;
             // The group's shared pending set lives on the leader in this model.
             let shared = std::mem::take(&mut self.tasks[leader].shared_pending);
             self.tasks[t as usize].shared_pending |= shared;

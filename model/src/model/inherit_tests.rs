@@ -765,3 +765,406 @@ fn exec_clears_the_alternate_stack_but_keeps_autodisarm() {
     );
     assert_eq!(altstack(&mut m, c, None), alt_report(None, 0, SS_DISABLE));
 }
+
+fn nobody() -> Profile {
+    Profile {
+        uid: 65534,
+        cap_sys_admin: false,
+        userns: false,
+        rlimits: vec![
+            crate::sched::RlimitStart {
+                resource: crate::sched::RLIMIT_NICE,
+                limit: crate::sched::Rlim { cur: 0, max: 0 },
+            },
+            crate::sched::RlimitStart {
+                resource: crate::sched::RLIMIT_RTPRIO,
+                limit: crate::sched::Rlim { cur: 0, max: 0 },
+            },
+        ],
+        ..Profile::default()
+    }
+}
+
+fn nice(m: &mut Model, t: TaskId, nice: i32) -> Outcome {
+    run(m, t, OpKind::Setpriority { nice })
+}
+
+fn getnice(m: &mut Model, t: TaskId) -> Outcome {
+    run(m, t, OpKind::Getpriority)
+}
+
+fn setsched(m: &mut Model, t: TaskId, policy: u32, priority: u32) -> Outcome {
+    run(m, t, OpKind::SchedSetscheduler { policy, priority })
+}
+
+fn getsched(m: &mut Model, t: TaskId) -> Outcome {
+    run(m, t, OpKind::SchedGetscheduler)
+}
+
+fn prlimit(m: &mut Model, t: TaskId, resource: u32, set: Option<(u64, u64)>) -> Outcome {
+    let set = set.map(|(cur, max)| crate::sched::Rlim { cur, max });
+    run(
+        m,
+        t,
+        OpKind::Prlimit {
+            resource,
+            set,
+            no_old: false,
+        },
+    )
+}
+
+fn rlim(cur: u64, max: u64) -> Outcome {
+    Outcome::Rlimit(crate::sched::Rlim { cur, max })
+}
+
+// covers: inherit.nice
+#[test]
+fn nice_is_clamped_kept_by_fork_thread_and_exec_and_lowering_it_needs_privilege() {
+    let mut m = model();
+    assert_eq!(nice(&mut m, 0, 50), Outcome::Ret(0));
+    assert_eq!(getnice(&mut m, 0), Outcome::Ret(19));
+    assert_eq!(nice(&mut m, 0, -5), Outcome::Ret(0), "root may lower it");
+    let f = fork(&mut m, 0);
+    let th = thread(&mut m, 0);
+    assert_eq!(getnice(&mut m, f), Outcome::Ret(-5));
+    assert_eq!(getnice(&mut m, th), Outcome::Ret(-5));
+    // Per thread: the thread's own change is not the process's.
+    nice(&mut m, th, 3);
+    assert_eq!(getnice(&mut m, 0), Outcome::Ret(-5));
+    assert_eq!(run(&mut m, f, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(getnice(&mut m, f), Outcome::Ret(-5));
+    assert_eq!(nice(&mut m, f, -100), Outcome::Ret(0));
+    assert_eq!(getnice(&mut m, f), Outcome::Ret(-20));
+
+    let mut u = Model::new(CaseConfig { pages: 8 }, &nobody());
+    assert_eq!(nice(&mut u, 0, 4), Outcome::Ret(0));
+    assert_eq!(
+        nice(&mut u, 0, 4),
+        Outcome::Ret(0),
+        "the same value is no lowering"
+    );
+    assert_eq!(nice(&mut u, 0, 3), Outcome::Err(Errno::EACCES));
+    assert_eq!(getnice(&mut u, 0), Outcome::Ret(4));
+    // RLIMIT_NICE 17 allows down to 20 - 17 = 3.
+    prlimit(&mut u, 0, crate::sched::RLIMIT_NICE, Some((0, 0)));
+    let mut p = nobody();
+    p.rlimits[0].limit = crate::sched::Rlim { cur: 17, max: 17 };
+    p.nice = 5;
+    let mut r = Model::new(CaseConfig { pages: 8 }, &p);
+    assert_eq!(getnice(&mut r, 0), Outcome::Ret(5), "the lab's own nice");
+    assert_eq!(nice(&mut r, 0, 2), Outcome::Err(Errno::EACCES));
+    assert_eq!(nice(&mut r, 0, 3), Outcome::Ret(0));
+}
+
+// covers: inherit.sched-policy
+#[test]
+fn policies_are_checked_inherited_and_kept_by_exec() {
+    use crate::sched::*;
+    let mut m = model();
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(0));
+    for (policy, prio) in [(SCHED_OTHER, 1), (SCHED_FIFO, 0), (SCHED_RR, 100), (4, 0)] {
+        assert_eq!(
+            setsched(&mut m, 0, policy, prio),
+            Outcome::Err(Errno::EINVAL),
+            "{policy} {prio}"
+        );
+    }
+    assert_eq!(
+        setsched(&mut m, 0, SCHED_DEADLINE, 0),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        setsched(&mut m, 0, 0x8000_0000, 0),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(setsched(&mut m, 0, SCHED_BATCH, 0), Outcome::Ret(0));
+    let f = fork(&mut m, 0);
+    assert_eq!(getsched(&mut m, f), Outcome::Ret(i64::from(SCHED_BATCH)));
+    assert_eq!(setsched(&mut m, 0, SCHED_RR, 7), Outcome::Ret(0));
+    let th = thread(&mut m, 0);
+    assert_eq!(getsched(&mut m, th), Outcome::Ret(i64::from(SCHED_RR)));
+    assert_eq!(run(&mut m, 0, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(i64::from(SCHED_RR)));
+
+    // Unprivileged: no RT policy with RLIMIT_RTPRIO 0, no way back out of SCHED_IDLE with
+    // RLIMIT_NICE 0; BATCH and IDLE are free.
+    let mut u = Model::new(CaseConfig { pages: 8 }, &nobody());
+    assert_eq!(
+        setsched(&mut u, 0, SCHED_FIFO, 1),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(
+        setsched(&mut u, 0, SCHED_FIFO, 0),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(setsched(&mut u, 0, SCHED_BATCH, 0), Outcome::Ret(0));
+    assert_eq!(setsched(&mut u, 0, SCHED_OTHER, 0), Outcome::Ret(0));
+    assert_eq!(setsched(&mut u, 0, SCHED_IDLE, 0), Outcome::Ret(0));
+    assert_eq!(setsched(&mut u, 0, SCHED_IDLE, 0), Outcome::Ret(0));
+    assert_eq!(
+        setsched(&mut u, 0, SCHED_OTHER, 0),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(getsched(&mut u, 0), Outcome::Ret(i64::from(SCHED_IDLE)));
+    // With RLIMIT_RTPRIO 5: FIFO up to 5, and a lower priority once there.
+    let mut p = nobody();
+    p.rlimits[1].limit = crate::sched::Rlim { cur: 5, max: 5 };
+    p.rlimits[0].limit = crate::sched::Rlim { cur: 20, max: 20 };
+    let mut r = Model::new(CaseConfig { pages: 8 }, &p);
+    assert_eq!(
+        setsched(&mut r, 0, SCHED_FIFO, 6),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(setsched(&mut r, 0, SCHED_FIFO, 5), Outcome::Ret(0));
+    assert_eq!(setsched(&mut r, 0, SCHED_FIFO, 2), Outcome::Ret(0));
+    assert_eq!(setsched(&mut r, 0, SCHED_RR, 3), Outcome::Ret(0));
+    // RLIMIT_NICE 20 allows nice 0: leaving SCHED_IDLE is then allowed.
+    assert_eq!(setsched(&mut r, 0, SCHED_IDLE, 0), Outcome::Ret(0));
+    assert_eq!(setsched(&mut r, 0, SCHED_OTHER, 0), Outcome::Ret(0));
+}
+
+// covers: inherit.reset-on-fork
+#[test]
+fn reset_on_fork_gives_children_normal_policy_and_nonnegative_nice_once() {
+    use crate::sched::*;
+    let mut m = model();
+    nice(&mut m, 0, -7);
+    let rt = SCHED_FIFO | SCHED_RESET_ON_FORK;
+    assert_eq!(setsched(&mut m, 0, rt, 10), Outcome::Ret(0));
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(i64::from(rt)));
+    let f = fork(&mut m, 0);
+    assert_eq!(
+        getsched(&mut m, f),
+        Outcome::Ret(0),
+        "RT → NORMAL, flag cleared"
+    );
+    assert_eq!(getnice(&mut m, f), Outcome::Ret(0));
+    let th = thread(&mut m, 0);
+    assert_eq!(getsched(&mut m, th), Outcome::Ret(0));
+    let v = child(&mut m, 0, OpKind::Vfork);
+    assert_eq!(getsched(&mut m, v), Outcome::Ret(0));
+    assert_eq!(run(&mut m, v, OpKind::Exec), Outcome::Ret(0));
+    // The caller keeps its flag, through exec too.
+    assert_eq!(run(&mut m, 0, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(i64::from(rt)));
+    assert_eq!(getnice(&mut m, 0), Outcome::Ret(-7));
+    // A positive nice of an RT parent is reset to 0 too; of a fair one it is kept.
+    nice(&mut m, 0, 6);
+    let g = fork(&mut m, 0);
+    assert_eq!(getnice(&mut m, g), Outcome::Ret(0));
+    let batch = SCHED_BATCH | SCHED_RESET_ON_FORK;
+    assert_eq!(setsched(&mut m, 0, batch, 0), Outcome::Ret(0));
+    let h = fork(&mut m, 0);
+    assert_eq!(getsched(&mut m, h), Outcome::Ret(i64::from(SCHED_BATCH)));
+    assert_eq!(getnice(&mut m, h), Outcome::Ret(6));
+    nice(&mut m, 0, -3);
+    let k = fork(&mut m, 0);
+    assert_eq!(getnice(&mut m, k), Outcome::Ret(0));
+    // Root may clear the flag.
+    assert_eq!(setsched(&mut m, 0, SCHED_OTHER, 0), Outcome::Ret(0));
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(0));
+
+    // Unprivileged: setting the flag is free, clearing it is EPERM (also with the same
+    // policy).
+    let mut u = Model::new(CaseConfig { pages: 8 }, &nobody());
+    let other = SCHED_OTHER | SCHED_RESET_ON_FORK;
+    assert_eq!(setsched(&mut u, 0, other, 0), Outcome::Ret(0));
+    assert_eq!(
+        setsched(&mut u, 0, SCHED_OTHER, 0),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(
+        setsched(&mut u, 0, SCHED_BATCH, 0),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(setsched(&mut u, 0, batch, 0), Outcome::Ret(0));
+    let c = fork(&mut u, 0);
+    assert_eq!(getsched(&mut u, c), Outcome::Ret(i64::from(SCHED_BATCH)));
+    assert_eq!(setsched(&mut u, c, SCHED_OTHER, 0), Outcome::Ret(0));
+}
+
+// covers: inherit.personality
+#[test]
+fn personality_is_per_thread_inherited_and_exec_clears_read_implies_exec() {
+    use crate::sched::*;
+    let mut m = model();
+    let q = |m: &mut Model, t| {
+        run(
+            m,
+            t,
+            OpKind::Personality {
+                persona: PERSONALITY_QUERY,
+            },
+        )
+    };
+    let set = |m: &mut Model, t, persona| run(m, t, OpKind::Personality { persona });
+    assert_eq!(q(&mut m, 0), Outcome::Ret(0));
+    let p = ADDR_NO_RANDOMIZE | READ_IMPLIES_EXEC | 0x8;
+    assert_eq!(set(&mut m, 0, p), Outcome::Ret(0));
+    assert_eq!(q(&mut m, 0), Outcome::Ret(i64::from(p)));
+    let f = fork(&mut m, 0);
+    let th = thread(&mut m, 0);
+    assert_eq!(q(&mut m, f), Outcome::Ret(i64::from(p)));
+    assert_eq!(set(&mut m, th, 0), Outcome::Ret(i64::from(p)));
+    assert_eq!(q(&mut m, 0), Outcome::Ret(i64::from(p)), "per thread");
+    assert_eq!(run(&mut m, f, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(
+        q(&mut m, f),
+        Outcome::Ret(i64::from(ADDR_NO_RANDOMIZE | 0x8)),
+        "exec clears READ_IMPLIES_EXEC only"
+    );
+}
+
+// covers: inherit.rlimit
+#[test]
+fn rlimits_are_per_process_inherited_kept_by_exec_and_checked() {
+    use crate::sched::*;
+    let mut m = model();
+    let inf = u64::MAX;
+    assert_eq!(prlimit(&mut m, 0, RLIMIT_LOCKS, None), rlim(inf, inf));
+    assert_eq!(
+        prlimit(&mut m, 0, RLIMIT_LOCKS, Some((5, 4))),
+        Outcome::Err(Errno::EINVAL)
+    );
+    assert_eq!(prlimit(&mut m, 0, 16, None), Outcome::Err(Errno::EINVAL));
+    assert_eq!(
+        prlimit(&mut m, 0, RLIMIT_LOCKS, Some((3, 9))),
+        rlim(inf, inf)
+    );
+    let th = thread(&mut m, 0);
+    assert_eq!(prlimit(&mut m, th, RLIMIT_LOCKS, Some((2, 9))), rlim(3, 9));
+    assert_eq!(
+        prlimit(&mut m, 0, RLIMIT_LOCKS, None),
+        rlim(2, 9),
+        "per process"
+    );
+    let f = fork(&mut m, th);
+    assert_eq!(prlimit(&mut m, f, RLIMIT_LOCKS, Some((1, 1))), rlim(2, 9));
+    assert_eq!(prlimit(&mut m, 0, RLIMIT_LOCKS, None), rlim(2, 9));
+    // Exec by a thread keeps the process's limits.
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(prlimit(&mut m, th, RLIMIT_LOCKS, None), rlim(2, 9));
+    // Root may raise a hard limit, nobody may not (but may raise a soft one to it).
+    assert_eq!(prlimit(&mut m, th, RLIMIT_LOCKS, Some((2, 10))), rlim(2, 9));
+    let mut u = Model::new(CaseConfig { pages: 8 }, &nobody());
+    prlimit(&mut u, 0, RLIMIT_MSGQUEUE, Some((5, 8)));
+    assert_eq!(
+        prlimit(&mut u, 0, RLIMIT_MSGQUEUE, Some((5, 9))),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(
+        prlimit(&mut u, 0, RLIMIT_MSGQUEUE, Some((8, 8))),
+        rlim(5, 8)
+    );
+    assert_eq!(prlimit(&mut u, 0, RLIMIT_NICE, None), rlim(0, 0));
+    // setrlimit's form: no old limits, 0.
+    let set = |resource, cur, max, no_old| OpKind::Prlimit {
+        resource,
+        set: Some(crate::sched::Rlim { cur, max }),
+        no_old,
+    };
+    assert_eq!(
+        run(&mut u, 0, set(RLIMIT_LOCKS, 3, 3, true)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(
+        run(&mut u, 0, set(RLIMIT_LOCKS, 3, 4, true)),
+        Outcome::Err(Errno::EPERM)
+    );
+    assert_eq!(run(&mut u, 0, set(RLIMIT_LOCKS, 2, 3, false)), rlim(3, 3));
+}
+
+// covers: fork.rlimit-nproc
+#[test]
+fn rlimit_nproc_zero_or_one_refuses_every_new_task_of_an_unprivileged_user() {
+    use crate::sched::*;
+    let mut u = Model::new(CaseConfig { pages: 8 }, &nobody());
+    let keep = fork(&mut u, 0);
+    prlimit(&mut u, 0, RLIMIT_NPROC, Some((1, inf())));
+    assert_eq!(run(&mut u, 0, OpKind::Fork), Outcome::Err(Errno::EAGAIN));
+    assert_eq!(run(&mut u, 0, OpKind::Vfork), Outcome::Err(Errno::EAGAIN));
+    let th = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone3,
+        flags: CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
+        exit_signal: 0,
+        args: Default::default(),
+    });
+    assert_eq!(run(&mut u, 0, th.clone()), Outcome::Err(Errno::EAGAIN));
+    // Flag errors come first.
+    let bad = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: CloneFlags::THREAD,
+        exit_signal: 0,
+        args: Default::default(),
+    });
+    assert_eq!(run(&mut u, 0, bad.clone()), Outcome::Err(Errno::EINVAL));
+    // The soft limit counts, and the process's other tasks are not limited by it.
+    assert!(matches!(run(&mut u, keep, OpKind::Fork), Outcome::Child(_)));
+    prlimit(&mut u, 0, RLIMIT_NPROC, Some((100_000, inf())));
+    assert!(matches!(run(&mut u, 0, OpKind::Fork), Outcome::Child(_)));
+    prlimit(&mut u, 0, RLIMIT_NPROC, Some((0, 0)));
+    assert_eq!(run(&mut u, 0, OpKind::Fork), Outcome::Err(Errno::EAGAIN));
+    assert_eq!(
+        prlimit(&mut u, 0, RLIMIT_NPROC, Some((0, 1))),
+        Outcome::Err(Errno::EPERM)
+    );
+
+    // Root (the initial namespace's root user) is never refused.
+    let mut m = model();
+    prlimit(&mut m, 0, RLIMIT_NPROC, Some((0, 0)));
+    assert!(matches!(run(&mut m, 0, OpKind::Fork), Outcome::Child(_)));
+    assert!(matches!(run(&mut m, 0, th), Outcome::Child(_)));
+    // Nor is an unprivileged uid with CAP_SYS_RESOURCE.
+    let mut p = nobody();
+    p.cap_sys_resource = Some(true);
+    let mut r = Model::new(CaseConfig { pages: 8 }, &p);
+    prlimit(&mut r, 0, RLIMIT_NPROC, Some((0, 0)));
+    assert!(matches!(run(&mut r, 0, OpKind::Fork), Outcome::Child(_)));
+}
+
+fn inf() -> u64 {
+    crate::sched::RLIM_INFINITY
+}
+
+// covers: inherit.affinity
+#[test]
+fn affinity_is_cut_to_usable_cpus_per_thread_inherited_and_kept_by_exec() {
+    let p = Profile {
+        cpus: 2,
+        affinity: 1,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    let set = |m: &mut Model, t, cpus| run(m, t, OpKind::SchedSetaffinity { cpus });
+    let get = |m: &mut Model, t| run(m, t, OpKind::SchedGetaffinity);
+    assert_eq!(get(&mut m, 0), Outcome::Ret(1), "the lab's own CPU");
+    assert_eq!(
+        set(&mut m, 0, 4),
+        Outcome::Err(Errno::EINVAL),
+        "no usable CPU"
+    );
+    assert_eq!(set(&mut m, 0, 0), Outcome::Err(Errno::EINVAL));
+    assert_eq!(set(&mut m, 0, 0b110), Outcome::Ret(0));
+    assert_eq!(get(&mut m, 0), Outcome::Ret(2), "cut to the usable CPUs");
+    let f = fork(&mut m, 0);
+    let th = thread(&mut m, 0);
+    assert_eq!(get(&mut m, f), Outcome::Ret(2));
+    assert_eq!(set(&mut m, th, 3), Outcome::Ret(0));
+    assert_eq!(get(&mut m, 0), Outcome::Ret(2), "per thread");
+    assert_eq!(run(&mut m, f, OpKind::Exec), Outcome::Ret(0));
+    assert_eq!(get(&mut m, f), Outcome::Ret(2), "kept by exec");
+    // A profile without CPU facts: one CPU, all of it.
+    let mut d = model();
+    assert_eq!(get(&mut d, 0), Outcome::Ret(1));
+    assert_eq!(set(&mut d, 0, 2), Outcome::Err(Errno::EINVAL));
+    // Unprivileged tasks may set their own.
+    let mut u = Model::new(
+        CaseConfig { pages: 8 },
+        &Profile {
+            cpus: 2,
+            ..nobody()
+        },
+    );
+    assert_eq!(set(&mut u, 0, 2), Outcome::Ret(0));
+}

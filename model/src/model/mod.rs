@@ -39,6 +39,7 @@ mod release_tests;
 mod remap;
 #[cfg(test)]
 mod remap_tests;
+mod sched;
 mod security;
 mod setns;
 #[cfg(test)]
@@ -193,6 +194,8 @@ impl Model {
         if profile.seccomp_filter {
             t0.seccomp.push(None);
         }
+        t0.sched = sched::TaskSched::start(profile);
+        t0.rlimits = sched::Rlimits::start(profile);
         Model {
             config,
             tasks: vec![t0],
@@ -546,6 +549,20 @@ impl Model {
             OpKind::Waitid { target, options } => self.op_waitid(t, *target, *options),
             OpKind::Prctl { option, arg } => self.op_prctl(t, *option, *arg),
             OpKind::Sigaltstack { set } => self.op_sigaltstack(t, *set),
+            OpKind::Setpriority { nice } => self.op_setpriority(t, *nice),
+            OpKind::Getpriority => self.op_getpriority(t),
+            OpKind::SchedSetscheduler { policy, priority } => {
+                self.op_sched_setscheduler(t, *policy, *priority)
+            }
+            OpKind::SchedGetscheduler => self.op_sched_getscheduler(t),
+            OpKind::Personality { persona } => self.op_personality(t, *persona),
+            OpKind::SchedSetaffinity { cpus } => self.op_sched_setaffinity(t, *cpus),
+            OpKind::SchedGetaffinity => self.op_sched_getaffinity(t),
+            OpKind::Prlimit {
+                resource,
+                set,
+                no_old,
+            } => self.op_prlimit(t, *resource, *set, *no_old),
             OpKind::Seccomp { errno } => self.op_seccomp(t, *errno),
             OpKind::CloseRange {
                 first,
@@ -737,6 +754,14 @@ fn keeps_every_fd(kind: &OpKind) -> bool {
             | OpKind::Ftruncate { .. }
             | OpKind::Prctl { .. }
             | OpKind::Sigaltstack { .. }
+            | OpKind::Setpriority { .. }
+            | OpKind::Getpriority
+            | OpKind::SchedSetscheduler { .. }
+            | OpKind::SchedGetscheduler
+            | OpKind::Personality { .. }
+            | OpKind::SchedSetaffinity { .. }
+            | OpKind::SchedGetaffinity
+            | OpKind::Prlimit { .. }
             | OpKind::Seccomp { .. }
             | OpKind::Setpgid { .. }
             | OpKind::Getpgid { .. }

@@ -134,6 +134,10 @@ pub(super) struct Task {
     pub(super) timers: super::timers::GroupTimers,
     /// The alternate signal stack (per thread).
     pub(super) altstack: super::altstack::AltStack,
+    /// Nice, policy, priority, reset-on-fork flag and persona (per thread).
+    pub(super) sched: super::sched::TaskSched,
+    /// Resource limits of the process (used on the group leader).
+    pub(super) rlimits: super::sched::Rlimits,
 }
 
 impl Task {
@@ -178,6 +182,8 @@ impl Task {
             forknoexec: true,
             timers: Default::default(),
             altstack: Default::default(),
+            sched: Default::default(),
+            rlimits: Default::default(),
         }
     }
 
@@ -251,6 +257,10 @@ impl Model {
     ) -> Outcome {
         use crate::op::CloneFlags as F;
         if self.tasks.len() >= MAX_TASKS {
+            return Outcome::Err(Errno::EAGAIN);
+        }
+        // rule fork.rlimit-nproc (clone_check applies it before its later errors).
+        if self.nproc_refuses(t) {
             return Outcome::Err(Errno::EAGAIN);
         }
         if !flags.has(F::NEWPID) && self.pidns_dead(self.tasks[t as usize].pid_for_children) {
@@ -383,6 +393,11 @@ impl Model {
             timers: Default::default(),
             // rule sig.altstack-fork.
             altstack: caller.altstack.for_child(flags),
+            // rule sched.fork.
+            sched: caller.sched.for_child(),
+            // copy_signal: a new process's limits are a copy of its creator's process's
+            // (a thread's are its group's, read on the leader).
+            rlimits: self.tasks[caller.tgid as usize].rlimits,
         });
         if !thread {
             if let Parent::Task(p) = parent {
