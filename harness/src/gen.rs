@@ -1920,8 +1920,10 @@ mod tests {
             }
             with_sleeper += u64::from(any);
         }
+        // At least 1 in 100: every new op kind takes a share of the draws (37 in 2000 once
+        // the mlock, setns and scheduling ops joined the mix).
         assert!(
-            (cases / 50..cases / 5).contains(&with_sleeper),
+            (cases / 100..cases / 5).contains(&with_sleeper),
             "{with_sleeper} of {cases} cases have a blocking op"
         );
     }
