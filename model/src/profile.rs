@@ -426,4 +426,55 @@ mod tests {
         assert!(Capabilities::ALL.missing().is_empty());
         assert!(!Capabilities::ALL.intersect(c).reaped_status);
     }
+
+    /// Case files and hellos carry a profile: the fields added since protocol 1 are left
+    /// out at their defaults (older readers and every pinned case file see the same text) and
+    /// sent when they are not.
+    #[test]
+    fn later_fields_are_written_only_when_not_at_their_default() {
+        let keys = |p: &Profile| -> Vec<String> {
+            let v = serde_json::to_value(p).expect("a profile serializes");
+            v.as_object().expect("an object").keys().cloned().collect()
+        };
+        let core = [
+            "cap_sys_admin",
+            "case_fs",
+            "hostname",
+            "kernel",
+            "kernel_sublevel",
+            "page_size",
+            "uid",
+            "userns",
+        ];
+        assert_eq!(keys(&Profile::default()), core);
+        let set = Profile {
+            no_new_privs: true,
+            seccomp_filter: true,
+            regions_without_thp_advice: true,
+            cap_ipc_lock: false,
+            mlock_limit_pages: Some(16),
+            cap_sys_nice: Some(false),
+            cap_sys_resource: Some(true),
+            nice: 5,
+            sched_policy: 3,
+            personality: 0x40000,
+            cpus: 2,
+            affinity: 1,
+            rlimits: vec![crate::sched::RlimitStart {
+                resource: 6,
+                limit: crate::sched::Rlim { cur: 3, max: 3 },
+            }],
+            ..Profile::default()
+        };
+        let all = keys(&set);
+        assert_eq!(all.len(), core.len() + 13, "{all:?}");
+        let back: Profile =
+            serde_json::from_value(serde_json::to_value(&set).unwrap()).expect("parses");
+        assert_eq!(back, set);
+        let negative = Profile {
+            nice: -3,
+            ..Profile::default()
+        };
+        assert!(keys(&negative).contains(&"nice".to_string()));
+    }
 }

@@ -151,6 +151,28 @@ const PRINTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every field the docs show is sent with the value shown (ops are sent in full: fields
+/// left out of an example are its defaults).
+fn assert_within(documented: &serde_json::Value, sent: &serde_json::Value, ex: &str) {
+    match (documented, sent) {
+        (serde_json::Value::Object(d), serde_json::Value::Object(s)) => {
+            for (k, v) in d {
+                match s.get(k) {
+                    Some(got) => assert_within(v, got, ex),
+                    // A field at its zero is left out.
+                    None => assert!(
+                        matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
+                            || v.as_u64() == Some(0)
+                            || v.as_str() == Some(""),
+                        "{ex}: `{k}` is not sent in {sent}"
+                    ),
+                }
+            }
+        }
+        _ => assert_eq!(documented, sent, "{ex} is sent as {sent}"),
+    }
+}
+
 fn kind_of(cell: &str) -> &str {
     cell.split('`').nth(1).unwrap_or(cell)
 }
@@ -186,6 +208,8 @@ fn every_op_example_parses_round_trips_and_prints_as_listed() {
             assert_eq!(value["kind"], kind_of(&cell), "{ex}");
             let again: Op = serde_json::from_value(value.clone()).unwrap();
             assert_eq!(again, op, "{ex} → {value}");
+            let documented: serde_json::Value = serde_json::from_str(ex).unwrap();
+            assert_within(&documented, &value, ex);
             seen.push((kind_of(&cell).to_string(), op.to_string()));
         }
     }
@@ -216,8 +240,11 @@ fn the_outcomes_table_shows_every_outcome() {
     for (_, last) in &rows {
         for ex in examples(last) {
             let o: Outcome = serde_json::from_str(ex).unwrap_or_else(|e| panic!("{ex}: {e}"));
-            let again: Outcome = serde_json::from_value(serde_json::to_value(&o).unwrap()).unwrap();
+            let value = serde_json::to_value(&o).unwrap();
+            let again: Outcome = serde_json::from_value(value.clone()).unwrap();
             assert_eq!(again, o, "{ex}");
+            let documented: serde_json::Value = serde_json::from_str(ex).unwrap();
+            assert_eq!(value, documented, "outcomes are sent as documented");
             printed.push(o.to_string());
         }
     }
@@ -243,5 +270,6 @@ const OUTCOMES_PRINTED: &[&str] = &[
     "= 0 t1 CLD_EXITED status 3",
     "= t0",
     "= {stack 1, 65536, SS_ONSTACK}",
+    "= {NULL, 0, SS_DISABLE}",
     "= {cur 3, max inf}",
 ];

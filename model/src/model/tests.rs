@@ -68,6 +68,20 @@ pub(super) fn vfork(m: &mut Model, t: TaskId) -> TaskId {
     }
 }
 
+/// `clone(flags | SIGCHLD)` by `t`: the child.
+pub(super) fn clone_with(m: &mut Model, t: TaskId, flags: crate::op::CloneFlags) -> TaskId {
+    let op = OpKind::Clone(crate::op::CloneOp {
+        entry: crate::op::CloneEntry::Clone,
+        flags,
+        exit_signal: 17,
+        args: Default::default(),
+    });
+    match run(m, t, op) {
+        Outcome::Child(c) => c,
+        o => panic!("clone failed: {o:?}"),
+    }
+}
+
 fn kill(m: &mut Model, t: TaskId, target: TaskId, sig: Signal) -> Outcome {
     run(m, t, OpKind::Kill { target, sig })
 }
@@ -1649,6 +1663,46 @@ fn a_fault_resets_an_ignored_or_blocked_fault_signal_in_the_shared_table() {
     assert_eq!(load(&mut m, 0, Region::AnonPrivate, 100), Outcome::Blocked);
 }
 
+/// exec in a task that shares its handler table with another live process first gives it a
+/// table of its own (de_thread → unshare_sighand), so flushing its handlers leaves the other
+/// process's handler in place.
+#[test]
+fn exec_flushes_handlers_in_a_table_of_its_own() {
+    use crate::op::{CloneFlags as F, SigAction};
+    let mut m = model();
+    sigaction(&mut m, 0, Signal::SIGUSR1, SigAction::Handler);
+    sigaction(&mut m, 0, Signal::SIGUSR2, SigAction::Ignore);
+    let c = clone_with(&mut m, 0, F(F::VM.0 | F::SIGHAND.0));
+    assert_eq!(run(&mut m, c, OpKind::Exec), Outcome::Ret(0));
+    let (parent, child) = (sig_state(&m, 0), sig_state(&m, c));
+    assert_eq!(parent.caught, sigset(&[Signal::SIGUSR1]));
+    assert_eq!(child.caught, sigset(&[]));
+    assert_eq!(
+        (parent.ignored, child.ignored),
+        (sigset(&[Signal::SIGUSR2]), sigset(&[Signal::SIGUSR2]))
+    );
+    // The tables are apart now: a handler the child sets is its own.
+    sigaction(&mut m, c, Signal::SIGUSR2, SigAction::Handler);
+    assert_eq!(sig_state(&m, 0).ignored, sigset(&[Signal::SIGUSR2]));
+}
+
+/// A thread that execs takes over its group's shared pending signals (kill(2) of any of
+/// the group's tids makes them pending for the group; they survive de_thread).
+#[test]
+fn exec_in_a_thread_keeps_the_groups_pending_signals() {
+    use crate::op::CloneFlags as F;
+    let mut m = model();
+    block(&mut m, 0, &[Signal::SIGUSR1, Signal::SIGUSR2]);
+    let th = clone_with(&mut m, 0, F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0));
+    kill(&mut m, 0, 0, Signal::SIGUSR1);
+    kill(&mut m, 0, th, Signal::SIGUSR2);
+    let both = sigset(&[Signal::SIGUSR1, Signal::SIGUSR2]);
+    assert_eq!(sig_state(&m, 0).shared_pending, both);
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    let s = sig_state(&m, th);
+    assert_eq!((s.shared_pending, s.sigpending()), (both, both));
+}
+
 #[test]
 fn a_blocked_or_caught_sigpipe_lets_the_writer_see_epipe() {
     use crate::op::SigAction;
@@ -2035,6 +2089,38 @@ fn the_snapshot_shows_the_umask_and_cwd_a_task_set() {
     let fs = |t| s.task(t).unwrap().fs_context.unwrap();
     assert_eq!((fs(0).umask, fs(c).umask), (0o22, 0o77));
     assert_eq!(fs(c).cwd, CaseDir::Case);
+}
+
+/// chdir to a name that does not exist (ENOENT) or to a regular file (ENOTDIR) leaves the
+/// cwd; a successful one moves the cwd of every task sharing the `fs_struct` (CLONE_FS)
+/// and of no other.
+#[test]
+fn chdir_errors_leave_the_cwd_and_success_moves_the_shared_one() {
+    use crate::op::{CaseDir, CloneFlags as F};
+    let mut m = model();
+    let forked = fork(&mut m, 0);
+    let shared = clone_with(&mut m, 0, F::FS);
+    let chdir = |m: &mut Model, t, dir| run(m, t, OpKind::Chdir { dir });
+    let cwd = |m: &Model, t| m.snapshot().task(t).unwrap().fs_context.unwrap().cwd;
+    assert_eq!(chdir(&mut m, 0, CaseDir::D), Outcome::Ret(0));
+    assert_eq!(
+        chdir(&mut m, 0, CaseDir::Missing),
+        Outcome::Err(Errno::ENOENT)
+    );
+    assert_eq!(
+        chdir(&mut m, shared, CaseDir::Data),
+        Outcome::Err(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        [cwd(&m, 0), cwd(&m, shared), cwd(&m, forked)],
+        [CaseDir::D, CaseDir::D, CaseDir::Case]
+    );
+    assert_eq!(chdir(&mut m, shared, CaseDir::DE), Outcome::Ret(0));
+    assert_eq!(chdir(&mut m, forked, CaseDir::Case), Outcome::Ret(0));
+    assert_eq!(
+        [cwd(&m, 0), cwd(&m, shared), cwd(&m, forked)],
+        [CaseDir::DE, CaseDir::DE, CaseDir::Case]
+    );
 }
 
 /// A write puts the pages it wrote (and only those) in the page cache: after a truncation
