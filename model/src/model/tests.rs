@@ -2126,6 +2126,7 @@ fn chdir_errors_leave_the_cwd_and_success_moves_the_shared_one() {
 /// A write puts the pages it wrote (and only those) in the page cache: after a truncation
 /// empties the cache, a pwrite into the middle of page 3 caches page 3, which the read
 /// fault on page 0 then maps by fault-around, while the holes before it stay unmapped.
+/// A write that ends on a page's last byte caches no page after it.
 #[test]
 fn a_write_caches_the_pages_it_wrote_for_fault_around() {
     let mut m = model();
@@ -2143,11 +2144,18 @@ fn a_write_caches_the_pages_it_wrote_for_fault_around() {
         offset: 3 * 4096 + 10,
     };
     assert_eq!(run(&mut m, 0, w), Outcome::Ret(1));
+    // Two bytes that end on the last byte of page 1 cache page 1, not page 2.
+    let w = OpKind::Pwrite {
+        fd,
+        data: vec![7, 7],
+        offset: 4096 + 4094,
+    };
+    assert_eq!(run(&mut m, 0, w), Outcome::Ret(2));
     load(&mut m, 0, Region::FilePrivate, 0);
     let present: Vec<bool> = (0..4)
         .map(|p| page(&m, 0, Region::FilePrivate, p).present)
         .collect();
-    assert_eq!(present, [true, false, false, true]);
+    assert_eq!(present, [true, true, false, true]);
 }
 
 /// Ignoring a signal discards it from the caller's pending sets, blocked or not; a handler
@@ -2380,6 +2388,75 @@ fn get_lk(ty: crate::op::LockType, start: i64, len: i64) -> OpKind {
             lock: flock_arg(ty, start, len),
         },
     }
+}
+
+/// A case where t0 opened `data` for reading and writing (fd 0) and forked t1.
+fn data_open_rw_then_fork() -> (Model, TaskId) {
+    let mut m = model();
+    assert_eq!(open(&mut m, 0, FileName::Data, rw(false)), Outcome::Ret(0));
+    let t1 = fork(&mut m, 0);
+    (m, t1)
+}
+
+/// Record locks conflict only where their ranges share a byte: ranges that touch end to
+/// end, on either side, are both granted; one byte in common is EAGAIN (fs/locks.c
+/// posix_locks_conflict → locks_overlap).
+#[test]
+fn record_locks_conflict_only_over_a_common_byte() {
+    use crate::op::LockType;
+    let (mut m, t1) = data_open_rw_then_fork();
+    assert_eq!(run(&mut m, 0, set_lk(LockType::Wr, 4, 2)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Wr, 6, 2)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Wr, 2, 2)), Outcome::Ret(0));
+    for (start, len) in [(5, 1), (3, 2), (5, 3), (0, 0)] {
+        assert_eq!(
+            run(&mut m, t1, set_lk(LockType::Wr, start, len)),
+            Outcome::Err(Errno::EAGAIN),
+            "{start}+{len} takes a byte of 4..=5"
+        );
+    }
+    assert_eq!(
+        run(&mut m, t1, get_lk(LockType::Wr, 8, 0)),
+        Outcome::Lock(crate::obs::LockReport::Unlocked)
+    );
+}
+
+/// An exec by a non-leader thread takes over its leader's pid, and the POSIX locks and
+/// flocks its group set are now listed under it; another process's locks keep their pid.
+#[test]
+fn exec_by_a_thread_moves_only_its_groups_locks_to_its_pid() {
+    use crate::obs::LockKind;
+    use crate::op::{CloneFlags as F, FlockOp, LockType};
+    let (mut m, t1) = data_open_rw_then_fork();
+    assert_eq!(run(&mut m, 0, set_lk(LockType::Rd, 0, 1)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Rd, 4, 1)), Outcome::Ret(0));
+    let flock = |fd| OpKind::Flock {
+        fd,
+        op: FlockOp::Sh,
+        nonblock: true,
+    };
+    assert_eq!(open(&mut m, 0, FileName::A, rw(true)), Outcome::Ret(1));
+    assert_eq!(open(&mut m, t1, FileName::B, rw(true)), Outcome::Ret(1));
+    assert_eq!(run(&mut m, 0, flock(1)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, t1, flock(1)), Outcome::Ret(0));
+    let th = clone_with(&mut m, 0, F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0 | F::FILES.0));
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    let mut pids: Vec<(bool, i64, Option<TaskId>)> = m
+        .snapshot()
+        .locks
+        .iter()
+        .map(|l| (l.kind == LockKind::Flock, l.start, l.pid))
+        .collect();
+    pids.sort();
+    assert_eq!(
+        pids,
+        [
+            (false, 0, Some(th)),
+            (false, 4, Some(t1)),
+            (true, 0, Some(t1)),
+            (true, 0, Some(th))
+        ]
+    );
 }
 
 /// poll(2) of each end of a pipe, for POLLIN: the read end is readable with data and hangs

@@ -308,6 +308,20 @@ fn a_kill_to_the_group_numbered_1_is_a_kill_of_every_process_of_the_namespace() 
         sig: Signal(65),
     };
     assert_eq!(run(&mut m, init, bad), Outcome::Err(Errno::EINVAL));
+    // Signal 0 only checks: the child, asleep in a read of an empty pipe, sleeps on.
+    let pipe = OpKind::Pipe2 {
+        cloexec: false,
+        nonblock: false,
+    };
+    assert_eq!(run(&mut m, child, pipe), Outcome::Pipe([0, 1]));
+    let read = OpKind::Read { fd: 0, len: 1 };
+    assert_eq!(run(&mut m, child, read), Outcome::Blocked);
+    let probe = OpKind::KillPgrp {
+        pgid: Some(init),
+        sig: Signal(0),
+    };
+    assert_eq!(run(&mut m, init, probe), OK);
+    assert_eq!(m.snapshot().task(child).unwrap().state, TaskState::Blocked);
     assert_eq!(run(&mut m, init, kill(init)), OK);
     let s = m.snapshot();
     assert_eq!(
