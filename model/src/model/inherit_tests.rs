@@ -1168,3 +1168,35 @@ fn affinity_is_cut_to_usable_cpus_per_thread_inherited_and_kept_by_exec() {
     );
     assert_eq!(set(&mut u, 0, 2), Outcome::Ret(0));
 }
+
+// covers: sched.start
+/// The lab's tasks start with the lab's own nice, policy and persona; a policy given with
+/// `SCHED_RESET_ON_FORK` keeps the flag apart from the policy; a fork child of a task of a
+/// normal class keeps the policy and a non-negative nice and loses the flag (sched_fork).
+#[test]
+fn tasks_start_with_the_labs_nice_policy_and_persona() {
+    use crate::sched::{SCHED_BATCH, SCHED_RESET_ON_FORK};
+    let p = Profile {
+        nice: 3,
+        sched_policy: SCHED_BATCH,
+        personality: 0x40000,
+        ..Profile::default()
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &p);
+    assert_eq!(getnice(&mut m, 0), Outcome::Ret(3));
+    assert_eq!(getsched(&mut m, 0), Outcome::Ret(i64::from(SCHED_BATCH)));
+    let query = OpKind::Personality { persona: 0xffff_ffff };
+    assert_eq!(run(&mut m, 0, query), Outcome::Ret(0x40000));
+    let reset = Profile {
+        sched_policy: SCHED_BATCH | SCHED_RESET_ON_FORK,
+        ..p
+    };
+    let mut m = Model::new(CaseConfig { pages: 8 }, &reset);
+    assert_eq!(
+        getsched(&mut m, 0),
+        Outcome::Ret(i64::from(SCHED_BATCH | SCHED_RESET_ON_FORK))
+    );
+    let f = fork(&mut m, 0);
+    assert_eq!(getsched(&mut m, f), Outcome::Ret(i64::from(SCHED_BATCH)));
+    assert_eq!(getnice(&mut m, f), Outcome::Ret(3));
+}

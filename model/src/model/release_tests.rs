@@ -144,4 +144,11 @@ fn child_cleartid_zeroes_the_word_when_the_child_exits() {
     assert_eq!(run(&mut m, cleared, exit.clone()), Outcome::Exited);
     assert_eq!(run(&mut m, kept, exit), Outcome::Exited);
     assert_eq!(tid_words(&m, 0), vec![word(kept)]);
+    // The words are memory: a fork child's copy of the address space holds them too, and
+    // they stay apart from then on.
+    let f = fork(&mut m, 0);
+    assert_eq!(tid_words(&m, f), vec![word(kept)]);
+    let again = clone(&mut m, 0, F::VM | F::CHILD_SETTID);
+    assert_eq!(tid_words(&m, 0), vec![word(kept), word(again)]);
+    assert_eq!(tid_words(&m, f), vec![word(kept)]);
 }

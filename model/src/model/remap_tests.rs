@@ -488,3 +488,31 @@ fn a_new_mapping_shares_the_anon_vma_of_a_read_only_neighbour_and_merges_with_it
         assert_eq!(load(&mut m, 0, M, new), byte(2));
     }
 }
+
+/// A new mapping that fills the hole between two written mappings with anon_vmas of their
+/// own merges with the one before it only: the two neighbours cannot share one VMA (mm/vma.c
+/// vma_merge_new_range: is_mergeable_anon_vma of prev and next), so a grow over all of them
+/// stops at the second.
+// covers: mm.mremap-resize
+#[test]
+fn a_mapping_between_two_anon_vmas_merges_with_the_one_before_it() {
+    let mut m = model();
+    assert_eq!(mmap(&mut m, 0, 2, MapKind::AnonPrivate), OK);
+    assert_eq!(mmap(&mut m, 3, 2, MapKind::AnonPrivate), OK);
+    assert_eq!(store(&mut m, 0, M, 0, 1), OK);
+    assert_eq!(store(&mut m, 0, M, 3, 2), OK);
+    assert_eq!(mmap(&mut m, 2, 1, MapKind::AnonPrivate), OK);
+    let base = memory::global_page(M, 0);
+    let slot: Vec<_> = m.mms[0]
+        .vmas
+        .iter()
+        .filter(|v| v.region == M)
+        .map(|v| (v.start, v.end))
+        .collect();
+    assert_eq!(slot, vec![(base, base + 3), (base + 3, base + 5)]);
+    assert_eq!(
+        remap(&mut m, 0, M, 0, 5, 6, None),
+        Outcome::Err(Errno::EFAULT)
+    );
+    assert_eq!(remap(&mut m, 0, M, 0, 3, 3, to(M, 8)), OK);
+}

@@ -794,3 +794,46 @@ fn tty_stop_signals_are_discarded_in_a_new_sessions_orphaned_group() {
     assert_eq!(run(&mut m, 0, kill(Signal::SIGSTOP)), Outcome::Ret(0));
     assert_eq!(m.snapshot().task(member).unwrap().state, TaskState::Stopped);
 }
+
+/// pidfd_open finds a task by pid in the caller's pid namespace: a reaped child's pid and
+/// a task outside the caller's namespace (its parent, seen from a new pid namespace) are
+/// ESRCH; a zombie and a task of a nested namespace are found.
+#[test]
+fn pidfd_open_finds_only_unreaped_tasks_of_its_namespace() {
+    let mut m = model_on((6, 18));
+    let open = |m: &mut Model, t, target| {
+        run(
+            m,
+            t,
+            OpKind::PidfdOpen {
+                target,
+                nonblock: false,
+                thread: false,
+            },
+        )
+    };
+    let zombie = fork(&mut m, 0);
+    exit(&mut m, zombie, 0);
+    assert!(matches!(open(&mut m, 0, zombie), Outcome::Ret(_)));
+    let wait = OpKind::Wait {
+        target: WaitTarget::Task(zombie),
+        options: WaitOptions::default(),
+    };
+    assert!(matches!(run(&mut m, 0, wait), Outcome::Reaped { .. }));
+    assert_eq!(open(&mut m, 0, zombie), Outcome::Err(Errno::ESRCH));
+    let init = match run(
+        &mut m,
+        0,
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone,
+            flags: CloneFlags::NEWPID,
+            exit_signal: 17,
+            args: Default::default(),
+        }),
+    ) {
+        Outcome::Child(c) => c,
+        o => panic!("clone: {o:?}"),
+    };
+    assert!(matches!(open(&mut m, 0, init), Outcome::Ret(_)));
+    assert_eq!(open(&mut m, init, 0), Outcome::Err(Errno::ESRCH));
+}
