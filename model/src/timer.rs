@@ -189,14 +189,23 @@ mod tests {
     /// (include/uapi/linux/time.h, include/uapi/asm-generic/siginfo.h), not indices.
     #[test]
     fn numbers_are_the_kernel_abi() {
-        let itimers: Vec<(i32, &str)> = Itimer::ALL.iter().map(|t| (t.number(), t.name())).collect();
+        let itimers: Vec<(i32, &str)> =
+            Itimer::ALL.iter().map(|t| (t.number(), t.name())).collect();
         assert_eq!(
             itimers,
-            [(0, "ITIMER_REAL"), (1, "ITIMER_VIRTUAL"), (2, "ITIMER_PROF")]
+            [
+                (0, "ITIMER_REAL"),
+                (1, "ITIMER_VIRTUAL"),
+                (2, "ITIMER_PROF")
+            ]
         );
         assert_eq!(TimerClock::Realtime.id(), 0);
         assert_eq!(TimerClock::Monotonic.id(), 1);
-        assert_eq!(TimerNotify::Signal.sigevent(), (0, 14), "SIGEV_SIGNAL, SIGALRM");
+        assert_eq!(
+            TimerNotify::Signal.sigevent(),
+            (0, 14),
+            "SIGEV_SIGNAL, SIGALRM"
+        );
         assert_eq!(TimerNotify::None.sigevent(), (1, 0), "SIGEV_NONE");
         assert_eq!(TimerNotify::BadSignal.sigevent(), (0, 0));
     }

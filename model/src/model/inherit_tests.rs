@@ -1185,7 +1185,9 @@ fn tasks_start_with_the_labs_nice_policy_and_persona() {
     let mut m = Model::new(CaseConfig { pages: 8 }, &p);
     assert_eq!(getnice(&mut m, 0), Outcome::Ret(3));
     assert_eq!(getsched(&mut m, 0), Outcome::Ret(i64::from(SCHED_BATCH)));
-    let query = OpKind::Personality { persona: 0xffff_ffff };
+    let query = OpKind::Personality {
+        persona: 0xffff_ffff,
+    };
     assert_eq!(run(&mut m, 0, query), Outcome::Ret(0x40000));
     let reset = Profile {
         sched_policy: SCHED_BATCH | SCHED_RESET_ON_FORK,

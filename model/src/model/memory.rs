@@ -1123,5 +1123,24 @@ mod page_cache_tests {
                 "{pages} pages"
             );
         }
+        // Memory that holds a frame or caches a page is not fresh: it is cached page by page.
+        let warm = |first: fn(&mut Memory)| {
+            let mut m = Memory::new(true);
+            first(&mut m);
+            let mut one_by_one = m.clone();
+            m.cache_written_file(8, false);
+            for p in 0..8 {
+                one_by_one.pcache_frame(p);
+            }
+            (m, one_by_one)
+        };
+        let (with_anon, one_by_one) = warm(|m| {
+            m.alloc(FrameKind::Anon, 7);
+        });
+        assert_eq!(format!("{with_anon:?}"), format!("{one_by_one:?}"));
+        let (warm, one_by_one) = warm(|m| {
+            m.pcache_frame(3);
+        });
+        assert_eq!(format!("{warm:?}"), format!("{one_by_one:?}"));
     }
 }

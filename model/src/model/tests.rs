@@ -2439,7 +2439,11 @@ fn exec_by_a_thread_moves_only_its_groups_locks_to_its_pid() {
     assert_eq!(open(&mut m, t1, FileName::B, rw(true)), Outcome::Ret(1));
     assert_eq!(run(&mut m, 0, flock(1)), Outcome::Ret(0));
     assert_eq!(run(&mut m, t1, flock(1)), Outcome::Ret(0));
-    let th = clone_with(&mut m, 0, F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0 | F::FILES.0));
+    let th = clone_with(
+        &mut m,
+        0,
+        F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0 | F::FILES.0),
+    );
     assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
     let mut pids: Vec<(bool, i64, Option<TaskId>)> = m
         .snapshot()
