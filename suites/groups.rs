@@ -36,18 +36,6 @@ fn kill_pgrp(t: TaskId, pgid: Option<TaskId>, sig: Signal) -> Op {
     op(t, OpKind::KillPgrp { pgid, sig })
 }
 
-fn thread(t: TaskId) -> Op {
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags: CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
-            exit_signal: 0,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn group(m: &ModelRun, step: usize, t: TaskId) -> (PidRef, PidRef) {
     let g = m.states[step]
         .task(t)
@@ -79,7 +67,7 @@ fn setpgid_moves_children_between_the_groups_of_a_session() {
         setpgid(0, Some(2), Some(1)), // 4: t2 joins it
         getpgid(3, Some(2)),          // 5
         getpgid(0, None),             // 6
-        thread(3),                    // 7: t4
+        legacy_clone(3, THREAD, 0),   // 7: t4
         getpgid(0, Some(4)),          // 8
         setpgid(3, Some(4), None),    // 9: a thread
         setpgid(0, Some(3), None),    // 10: a grandchild

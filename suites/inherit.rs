@@ -12,29 +12,6 @@ fn prctl(t: TaskId, option: PrctlOption, arg: i64) -> Op {
     op(t, OpKind::Prctl { option, arg })
 }
 
-fn exit(t: TaskId) -> Op {
-    op(
-        t,
-        OpKind::Exit {
-            code: 0,
-            thread: false,
-        },
-    )
-}
-
-fn thread(t: TaskId) -> Op {
-    let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES;
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags: flags | CloneFlags::SIGHAND | CloneFlags::THREAD,
-            exit_signal: 0,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn parent(m: &ModelRun, step: usize, t: TaskId) -> Parent {
     m.states[step]
         .task(t)
@@ -65,8 +42,8 @@ fn orphans_go_to_the_nearest_subreaper_which_fork_does_not_inherit() {
         prctl(2, SET_SUBREAPER, 1), // 4
         op(2, OpKind::Fork),        // 5: t3
         op(3, OpKind::Fork),        // 6: t4
-        exit(3),                    // 7: t4 -> t2
-        exit(2),                    // 8: t4 -> t1
+        exit(3, 0),                 // 7: t4 -> t2
+        exit(2, 0),                 // 8: t4 -> t1
         op(1, OpKind::Exec),        // 9
         prctl(1, GET_SUBREAPER, 0), // 10: 1
     ]);
@@ -161,8 +138,8 @@ fn pdeathsig_caught_or_fatal_and_adopted_zombies() {
             },
         ),
         op(4, OpKind::Read { fd: 0, len: 1 }), // 11: blocked on an empty pipe
-        exit(5),                               // 12: t5 a zombie child of t2
-        exit(2),                               // 13
+        exit(5, 0),                            // 12: t5 a zombie child of t2
+        exit(2, 0),                            // 13
     ]);
     let m = known("inherit_pdeathsig_caught_fatal_adopted_zombie", &c);
     assert_eq!(m.outcomes[11], Outcome::Blocked);
@@ -538,7 +515,7 @@ fn the_alternate_stack_is_kept_by_fork_and_vfork_reset_for_clone_vm_and_cleared_
         sigaltstack(4, None),                         // 12: none
         vm(CloneFlags::VM | CloneFlags::VFORK),       // 13: t5
         sigaltstack(5, None),                         // 14: stack 1
-        exit(5),                                      // 15
+        exit(5, 0),                                   // 15
         op(0, OpKind::Exec),                          // 16: kills t2
         sigaltstack(0, None),                         // 17: none, SS_AUTODISARM
     ]);

@@ -47,22 +47,6 @@ fn fcntl(t: TaskId, fd: Fd, cmd: FcntlCmd) -> Op {
     op(t, OpKind::Fcntl { fd, cmd })
 }
 
-fn exit(t: TaskId, code: i32, thread: bool) -> Op {
-    op(t, OpKind::Exit { code, thread })
-}
-
-fn thread(t: TaskId) -> Op {
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags: CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD,
-            exit_signal: 0,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn waitid(t: TaskId, fd: Fd) -> Op {
     op(
         t,
@@ -117,14 +101,14 @@ fn pidfd_open_of_children_threads_zombies_and_reaped_tasks() {
         fcntl(0, 0, FcntlCmd::GetFd), // 3
         fcntl(0, 0, FcntlCmd::GetFl), // 4
         fcntl(0, 1, FcntlCmd::GetFl), // 5
-        thread(0),                    // 6: t2
+        legacy_clone(0, THREAD, 0),   // 6: t2
         open(1, 2, false, false),     // 7: t0's thread, from t1
         open(0, 2, false, false),     // 8: not a leader
         open(0, 2, false, true),      // 9: fd 2, a thread pidfd
         fcntl(0, 2, FcntlCmd::GetFl), // 10
         waitid(0, 1),                 // 11: EAGAIN
         open(1, 1, false, true),      // 12: t1's own, fd 0 of t1
-        exit(1, 3, false),            // 13
+        exit(1, 3),                   // 13
         open(0, 1, false, false),     // 14: a zombie, fd 3
         waitid(0, 0),                 // 15: reaps t1
         open(0, 1, false, false),     // 16: ESRCH
@@ -172,7 +156,7 @@ fn pidfd_send_signal_to_a_process_a_thread_a_zombie_and_a_reaped_task() {
                 set: vec![usr1, Signal::SIGUSR2],
             },
         ), // 1
-        thread(1),           // 2: t2, inherits the mask
+        legacy_clone(1, THREAD, 0), // 2: t2, inherits the mask
         open(0, 1, false, false), // 3: fd 0
         open(0, 2, false, true), // 4: fd 1, t2's thread pidfd
         send(0, 0, usr1),    // 5: pending on the process
@@ -258,7 +242,7 @@ fn pidfd_getfd_shares_the_open_file_description() {
         getfd(0, 0, 0),      // 9: fd 2
         open(0, 0, false, false), // 10: t0's own, fd 3
         getfd(0, 3, 2),      // 11: its own fd 2: fd 4
-        exit(1, 0, false),   // 12
+        exit(1, 0),          // 12
         getfd(0, 0, 0),      // 13: zombie
         waitid(0, 0),        // 14
         getfd(0, 0, 0),      // 15: reaped
@@ -297,22 +281,22 @@ fn pidfd_getfd_shares_the_open_file_description() {
 #[test]
 fn poll_readiness_of_pidfds_pipes_and_files() {
     let c = case(vec![
-        op(0, OpKind::Fork),      // 0: t1
-        thread(1),                // 1: t2
-        thread(1),                // 2: t3
-        open(0, 1, false, false), // 3: fd 0
-        open(0, 1, false, true),  // 4: fd 1, the leader's thread pidfd
-        open(0, 3, false, true),  // 5: fd 2, t3's
-        poll(0, 0),               // 6: 0
-        exit(3, 0, true),         // 7: t3 ends alone
-        poll(0, 2),               // 8: ready, released
-        poll(0, 0),               // 9: 0, t1 and t2 live
-        poll(0, 1),               // 10: 0
-        exit(2, 7, false),        // 11: the whole group
-        poll(0, 0),               // 12: POLLIN
-        poll(0, 1),               // 13: POLLIN
-        waitid(0, 0),             // 14
-        poll(0, 0),               // 15: POLLIN | POLLHUP
+        op(0, OpKind::Fork),        // 0: t1
+        legacy_clone(1, THREAD, 0), // 1: t2
+        legacy_clone(1, THREAD, 0), // 2: t3
+        open(0, 1, false, false),   // 3: fd 0
+        open(0, 1, false, true),    // 4: fd 1, the leader's thread pidfd
+        open(0, 3, false, true),    // 5: fd 2, t3's
+        poll(0, 0),                 // 6: 0
+        exit_thread(3, 0),          // 7: t3 ends alone
+        poll(0, 2),                 // 8: ready, released
+        poll(0, 0),                 // 9: 0, t1 and t2 live
+        poll(0, 1),                 // 10: 0
+        exit(2, 7),                 // 11: the whole group
+        poll(0, 0),                 // 12: POLLIN
+        poll(0, 1),                 // 13: POLLIN
+        waitid(0, 0),               // 14
+        poll(0, 0),                 // 15: POLLIN | POLLHUP
         op(
             0,
             OpKind::Pipe2 {
@@ -320,7 +304,7 @@ fn poll_readiness_of_pidfds_pipes_and_files() {
                 nonblock: false,
             },
         ), // 16: 3, 4
-        poll(0, 3),               // 17: 0
+        poll(0, 3),                 // 17: 0
         op(
             0,
             OpKind::Write {
@@ -328,10 +312,10 @@ fn poll_readiness_of_pidfds_pipes_and_files() {
                 data: b"x".to_vec(),
             },
         ), // 18
-        poll(0, 3),               // 19: POLLIN
-        poll(0, 4),               // 20: 0
+        poll(0, 3),                 // 19: POLLIN
+        poll(0, 4),                 // 20: 0
         op(0, OpKind::Close { fd: 4 }), // 21
-        poll(0, 3),               // 22: POLLIN | POLLHUP
+        poll(0, 3),                 // 22: POLLIN | POLLHUP
         op(
             0,
             OpKind::Pipe2 {
@@ -340,7 +324,7 @@ fn poll_readiness_of_pidfds_pipes_and_files() {
             },
         ), // 23: 4, 5
         op(0, OpKind::Close { fd: 4 }), // 24
-        poll(0, 5),               // 25: POLLERR
+        poll(0, 5),                 // 25: POLLERR
         op(
             0,
             OpKind::Open {
@@ -348,9 +332,9 @@ fn poll_readiness_of_pidfds_pipes_and_files() {
                 flags: OpenFlags::default(),
             },
         ), // 26: 4
-        poll(0, 4),               // 27: POLLIN
-        poll(0, 9),               // 28: POLLNVAL
-        poll(0, -1),              // 29: skipped
+        poll(0, 4),                 // 27: POLLIN
+        poll(0, 9),                 // 28: POLLNVAL
+        poll(0, -1),                // 29: skipped
     ]);
     let m = known("pidfd_poll_pidfds_pipes_files", &c);
     for (step, want) in [

@@ -14,29 +14,6 @@ use common::*;
 use forkspec_model::sched::*;
 use forkspec_model::*;
 
-fn exit(t: TaskId) -> Op {
-    op(
-        t,
-        OpKind::Exit {
-            code: 0,
-            thread: false,
-        },
-    )
-}
-
-fn thread(t: TaskId) -> Op {
-    let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES;
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags: flags | CloneFlags::SIGHAND | CloneFlags::THREAD,
-            exit_signal: 0,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn nice(t: TaskId, nice: i32) -> Op {
     op(t, OpKind::Setpriority { nice })
 }
@@ -126,7 +103,7 @@ fn nice_is_per_thread_kept_by_fork_clone_and_exec() {
         getnice(1),           // 13: -20
         op(0, OpKind::Vfork), // 14: t3
         getnice(3),           // 15: 5
-        exit(3),              // 16
+        exit(3, 0),           // 16
     ]);
     let m = known("sched_nice_fork_thread_exec", &c);
     assert_eq!(m.outcomes[2], Outcome::Ret(19));
@@ -203,7 +180,7 @@ fn reset_on_fork_resets_the_child_once_and_the_caller_keeps_it() {
         nice(0, 6),                  // 10
         op(0, OpKind::Vfork),        // 11: t4
         getnice(4),                  // 12: 0 (RT: nice reset as well)
-        exit(4),                     // 13
+        exit(4, 0),                  // 13
         setsched(0, batch, 0),       // 14
         op(0, OpKind::Fork),         // 15: t5
         getsched(5),                 // 16: BATCH
@@ -300,7 +277,7 @@ fn limits_are_per_process_inherited_kept_by_exec_and_never_refuse_root() {
         prlimit(1, RLIM_NLIMITS, None),         // 12: EINVAL
         prlimit(1, RLIMIT_LOCKS, Some((9, 9))), // 13: {2, 9}: soft up to hard
         prlimit(1, RLIMIT_LOCKS, None),         // 14: {9, 9}
-        exit(2),                                // 15
+        exit(2, 0),                             // 15
     ]);
     let m = known("sched_rlimits", &c);
     assert!(matches!(m.outcomes[2], Outcome::Child(1)));
@@ -399,7 +376,7 @@ fn an_unprivileged_task_is_refused_lower_nice_rt_policies_higher_limits_and_new_
         op(0, OpKind::Vfork),                              // 14: EAGAIN
         op(0, thread_op),                                  // 15: EAGAIN
         op(1, OpKind::Fork),                               // 16: t2
-        exit(2),                                           // 17
+        exit(2, 0),                                        // 17
     ]);
     let nobody = Profile {
         uid: 65534,

@@ -38,16 +38,6 @@ fn clone3(t: TaskId, flags: CloneFlags) -> Op {
     )
 }
 
-fn exit(t: TaskId) -> Op {
-    op(
-        t,
-        OpKind::Exit {
-            code: 0,
-            thread: false,
-        },
-    )
-}
-
 fn wait(t: TaskId, child: TaskId) -> Op {
     op(
         t,
@@ -100,7 +90,7 @@ fn setns_joins_uts_ipc_and_pid_for_children_all_or_nothing() {
         setns(0, 1, NEWPID),                             // 9
         op(0, OpKind::Fork),                             // 10: t2, in t1's pid ns
         clone3(0, CloneFlags::VM | CloneFlags::SIGHAND | CloneFlags::THREAD), // 11: EINVAL
-        exit(2),                                         // 12
+        exit(2, 0),                                      // 12
         wait(0, 2),                                      // 13
         setns(0, 0, NEWPID),                             // 14: back
         clone3(0, CloneFlags::FS),                       // 15: t3 shares t0's fs
@@ -118,8 +108,8 @@ fn setns_joins_uts_ipc_and_pid_for_children_all_or_nothing() {
         setns(0, 9, NEWUTS),                             // 21: EBADF
         op(0, OpKind::Vfork),                            // 22: t4
         setns(4, 0, CloneFlags::NEWTIME),                // 23: EUSERS
-        exit(4),                                         // 24
-        exit(1),                                         // 25
+        exit(4, 0),                                      // 24
+        exit(1, 0),                                      // 25
         setns(0, 1, NEWUTS),                             // 26: ESRCH, a zombie
         wait(0, 1),                                      // 27
         setns(0, 1, NEWUTS),                             // 28: ESRCH, reaped

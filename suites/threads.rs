@@ -7,10 +7,6 @@ mod common;
 use common::*;
 use forkspec_model::*;
 
-fn exit(t: TaskId, code: i32, thread: bool) -> Op {
-    op(t, OpKind::Exit { code, thread })
-}
-
 fn wait(t: TaskId, target: WaitTarget, options: WaitOptions) -> Op {
     op(t, OpKind::Wait { target, options })
 }
@@ -26,9 +22,9 @@ fn a_thread_reaps_the_children_of_its_group() {
         legacy_clone(0, THREAD, 0),
         op(0, OpKind::Fork),
         op(1, OpKind::Fork),
-        exit(2, 6, false),
+        exit(2, 6),
         wait(1, WaitTarget::Any, WaitOptions::default()),
-        exit(3, 7, false),
+        exit(3, 7),
         wait(1, WaitTarget::Task(3), WaitOptions::default()),
         wait(1, WaitTarget::Any, WaitOptions::default()),
     ]);
@@ -60,8 +56,8 @@ fn children_of_an_exiting_thread_stay_in_the_group() {
     let c = case(vec![
         legacy_clone(0, THREAD, 0),
         legacy_clone(1, CloneFlags::EMPTY, 0),
-        exit(1, 0, true),
-        exit(2, 3, false),
+        exit_thread(1, 0),
+        exit(2, 3),
         wait(0, WaitTarget::Any, WaitOptions::default()),
         wait(
             0,
@@ -95,7 +91,7 @@ fn exit_group_from_a_thread_ends_the_group() {
         op(0, OpKind::Fork),
         legacy_clone(1, THREAD, 0),
         legacy_clone(1, THREAD, 0),
-        exit(3, 9, false),
+        exit(3, 9),
         wait(0, WaitTarget::Any, WaitOptions::default()),
     ]);
     let m = known("exit_group_from_a_thread_ends_the_group", &c);
@@ -140,8 +136,8 @@ fn tid_words_as_each_side_sees_them() {
     let c = case(vec![
         legacy_clone(0, all, 17),
         legacy_clone(0, all | CloneFlags::VM, 17),
-        exit(2, 0, false),
-        exit(1, 0, false),
+        exit(2, 0),
+        exit(1, 0),
         op(
             0,
             OpKind::Open {

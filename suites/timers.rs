@@ -9,19 +9,6 @@ mod common;
 use common::*;
 use forkspec_model::*;
 
-fn thread(t: TaskId) -> Op {
-    let flags = CloneFlags::VM | CloneFlags::FS | CloneFlags::FILES;
-    op(
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags: flags | CloneFlags::SIGHAND | CloneFlags::THREAD,
-            exit_signal: 0,
-            args: Clone3Args::default(),
-        }),
-    )
-}
-
 fn setitimer(t: TaskId, which: Itimer, value_s: u32, interval_s: u32) -> Op {
     op(
         t,

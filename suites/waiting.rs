@@ -7,16 +7,6 @@ mod common;
 use common::*;
 use forkspec_model::*;
 
-fn exit(t: TaskId, code: i32) -> Op {
-    op(
-        t,
-        OpKind::Exit {
-            code,
-            thread: false,
-        },
-    )
-}
-
 fn waitid(t: TaskId, target: WaitidTarget, options: WaitidOptions) -> Op {
     op(t, OpKind::Waitid { target, options })
 }

@@ -366,6 +366,33 @@ pub const THREAD: forkspec_model::CloneFlags = forkspec_model::CloneFlags(
         | forkspec_model::CloneFlags::THREAD.0,
 );
 
+/// The flags glibc's pthread_create passes that the model knows: a thread sharing the
+/// address space, fs context, fd table and handlers.
+pub const PTHREAD: forkspec_model::CloneFlags = forkspec_model::CloneFlags(
+    THREAD.0 | forkspec_model::CloneFlags::FS.0 | forkspec_model::CloneFlags::FILES.0,
+);
+
+/// A thread made by `t` as pthread_create makes one ([`PTHREAD`]).
+pub fn thread(t: TaskId) -> Op {
+    legacy_clone(t, PTHREAD, 0)
+}
+
+/// `exit_group(code)` by `t`: its whole process ends.
+pub fn exit(t: TaskId, code: i32) -> Op {
+    op(
+        t,
+        OpKind::Exit {
+            code,
+            thread: false,
+        },
+    )
+}
+
+/// `exit(code)` by `t`: only that thread ends.
+pub fn exit_thread(t: TaskId, code: i32) -> Op {
+    op(t, OpKind::Exit { code, thread: true })
+}
+
 /// A legacy `clone` op by `t` with `flags` and exit signal `sig`.
 pub fn legacy_clone(t: TaskId, flags: forkspec_model::CloneFlags, sig: i32) -> Op {
     op(

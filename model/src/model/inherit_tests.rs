@@ -1,6 +1,7 @@
 //! Unit tests of the inherited state: child subreaper, parent-death signal, close_range,
 //! unshare, seccomp, timers.
 
+use super::tests::clone_with;
 use super::*;
 use crate::obs::{Errno, ExitStatus, Outcome, Parent, Signal, TaskState};
 use crate::op::{
@@ -240,19 +241,6 @@ fn files_class(m: &Model, t: TaskId) -> Option<u64> {
     m.snapshot().task(t)?.sharing?.files
 }
 
-fn clone_flags(m: &mut Model, t: TaskId, flags: CloneFlags) -> TaskId {
-    child(
-        m,
-        t,
-        OpKind::Clone(CloneOp {
-            entry: CloneEntry::Clone,
-            flags,
-            exit_signal: 17,
-            args: Default::default(),
-        }),
-    )
-}
-
 // covers: fd.close-range
 #[test]
 fn close_range_closes_or_marks_and_unshare_keeps_the_sharers_fds() {
@@ -268,7 +256,7 @@ fn close_range_closes_or_marks_and_unshare_keeps_the_sharers_fds() {
         fds(&m, 0),
         vec![(0, false), (1, true), (2, true), (3, false)]
     );
-    let sharer = clone_flags(&mut m, 0, CloneFlags::FILES);
+    let sharer = clone_with(&mut m, 0, CloneFlags::FILES);
     assert_eq!(
         close_range(&mut m, 0, 2, u32::MAX, (false, true)),
         Outcome::Ret(0)
@@ -312,7 +300,7 @@ fn unshare(m: &mut Model, t: TaskId, flags: UnshareFlags) -> Outcome {
 fn unshare_copies_shared_tables_and_refuses_what_it_cannot_take_back() {
     let mut m = model();
     pipe(&mut m, 0);
-    let sharer = clone_flags(&mut m, 0, CloneFlags::FILES | CloneFlags::FS);
+    let sharer = clone_with(&mut m, 0, CloneFlags::FILES | CloneFlags::FS);
     let files = UnshareFlags {
         files: true,
         ..Default::default()
@@ -347,13 +335,13 @@ fn unshare_copies_shared_tables_and_refuses_what_it_cannot_take_back() {
         Outcome::Ret(0),
         "alone: nothing to do"
     );
-    let vm_child = clone_flags(&mut m, sharer, CloneFlags::VM);
+    let vm_child = clone_with(&mut m, sharer, CloneFlags::VM);
     assert_eq!(unshare(&mut m, sharer, vm), Outcome::Err(Errno::EINVAL));
     assert_eq!(unshare(&mut m, sharer, sighand), Outcome::Ret(0));
     assert_eq!(unshare(&mut m, vm_child, thread), Outcome::Ret(0));
     let th = thread_of(&mut m, vm_child);
     assert_eq!(unshare(&mut m, th, thread), Outcome::Err(Errno::EINVAL));
-    let sh = clone_flags(&mut m, 0, CloneFlags::VM | CloneFlags::SIGHAND);
+    let sh = clone_with(&mut m, 0, CloneFlags::VM | CloneFlags::SIGHAND);
     assert_eq!(unshare(&mut m, sh, thread), Outcome::Ret(0));
     assert_eq!(unshare(&mut m, sh, sighand), Outcome::Err(Errno::EINVAL));
 }
@@ -736,9 +724,9 @@ fn fork_and_vfork_children_inherit_the_alternate_stack_and_clone_vm_children_do_
     assert_eq!(altstack(&mut m, f, None), set);
     let th = thread(&mut m, 0);
     assert_eq!(altstack(&mut m, th, None), none);
-    let vm = clone_flags(&mut m, 0, CloneFlags::VM);
+    let vm = clone_with(&mut m, 0, CloneFlags::VM);
     assert_eq!(altstack(&mut m, vm, None), none);
-    let vmv = clone_flags(&mut m, 0, CloneFlags::VM | CloneFlags::VFORK);
+    let vmv = clone_with(&mut m, 0, CloneFlags::VM | CloneFlags::VFORK);
     assert_eq!(altstack(&mut m, vmv, None), set);
     exit(&mut m, vmv, false);
     let v = child(&mut m, 0, OpKind::Vfork);

@@ -4,7 +4,7 @@
 //! VMA); what populate did shows in the page presence of the regions. The expectations were
 //! replayed through the lab on 6.18.44 (`forkspec replay`, as root and as nobody).
 
-use super::tests::{fork, load, madvise, model, presence, run, store, vfork};
+use super::tests::{clone_with, fork, load, madvise, model, presence, run, store, vfork};
 use super::*;
 use crate::obs::{Errno, Outcome};
 use crate::op::{Advice, MapKind, MremapTo, OpKind, Prot};
@@ -394,19 +394,6 @@ fn the_memlock_limit_counts_the_locked_pages_of_the_address_space() {
     assert_eq!(model().mlock_limit(0), None);
 }
 
-fn clone_child(m: &mut Model, t: TaskId, flags: crate::op::CloneFlags) -> TaskId {
-    let op = OpKind::Clone(crate::op::CloneOp {
-        entry: crate::op::CloneEntry::Clone,
-        flags,
-        exit_signal: 17,
-        args: Default::default(),
-    });
-    match run(m, t, op) {
-        Outcome::Child(c) => c,
-        o => panic!("clone failed: {o:?}"),
-    }
-}
-
 // covers: mm.mlock-rlimit
 #[test]
 fn a_task_in_a_new_user_namespace_is_bound_by_the_limit_even_under_root() {
@@ -416,7 +403,7 @@ fn a_task_in_a_new_user_namespace_is_bound_by_the_limit_even_under_root() {
         ..Profile::default()
     };
     let mut m = Model::new(CaseConfig { pages: 8 }, &profile);
-    let c = clone_child(&mut m, 0, CloneFlags::NEWUSER);
+    let c = clone_with(&mut m, 0, CloneFlags::NEWUSER);
     assert_eq!(m.mlock_limit(0), None);
     assert_eq!(m.mlock_limit(c), Some(2048));
     assert_eq!(mlockall(&mut m, c, 3), err(Errno::ENOMEM));
@@ -424,7 +411,7 @@ fn a_task_in_a_new_user_namespace_is_bound_by_the_limit_even_under_root() {
     // Once MCL_CURRENT locked the lab's own mappings, a task of the same mm bound by the
     // limit can lock nothing more, until munlockall.
     assert_eq!(mlockall(&mut m, 0, 1), OK);
-    let v = clone_child(&mut m, 0, CloneFlags::NEWUSER | CloneFlags::VM);
+    let v = clone_with(&mut m, 0, CloneFlags::NEWUSER | CloneFlags::VM);
     assert_eq!(mlock(&mut m, v, AP, 0, 0), err(Errno::ENOMEM));
     assert_eq!(
         mmap(&mut m, v, 0, 1, Prot::ReadWrite, true),

@@ -2,23 +2,10 @@
 //! progress, dropped with their last reference, including a killed task's), and the
 //! `child_tid` word a task's end clears.
 
-use super::tests::{fork, model, open, run, rw};
+use super::tests::{clone_with, fork, model, open, run, rw};
 use super::*;
 use crate::obs::{HeldLock, Outcome, Signal, TaskState, TidEntry, TidValue, TidWord};
-use crate::op::{CloneEntry, CloneFlags as F, CloneOp, FileName, FlockOp};
-
-fn clone(m: &mut Model, t: TaskId, flags: F) -> TaskId {
-    let op = OpKind::Clone(CloneOp {
-        entry: CloneEntry::Clone,
-        flags,
-        exit_signal: 17,
-        args: Default::default(),
-    });
-    match run(m, t, op) {
-        Outcome::Child(c) => c,
-        o => panic!("clone failed: {o:?}"),
-    }
-}
+use crate::op::{CloneFlags as F, FileName, FlockOp};
 
 fn flock(m: &mut Model, t: TaskId, fd: i32, op: FlockOp, nonblock: bool) -> Outcome {
     run(m, t, OpKind::Flock { fd, op, nonblock })
@@ -38,7 +25,7 @@ fn a_blocked_flock_holds_its_description_through_another_tasks_close() {
     open(&mut m, 0, FileName::A, rw(true));
     assert_eq!(flock(&mut m, 0, 0, FlockOp::Ex, true), Outcome::Ret(0));
     open(&mut m, 0, FileName::A, rw(false));
-    let c = clone(&mut m, 0, F::FILES);
+    let c = clone_with(&mut m, 0, F::FILES);
     assert_eq!(flock(&mut m, c, 1, FlockOp::Ex, false), Outcome::Blocked);
     assert_eq!(run(&mut m, 0, OpKind::Close { fd: 1 }), Outcome::Ret(0));
     assert_eq!(state(&m, c), TaskState::Blocked);
@@ -65,7 +52,7 @@ fn a_blocked_pipe_read_keeps_its_read_end_through_another_tasks_close() {
             nonblock: false,
         },
     );
-    let c = clone(&mut m, 0, F::FILES);
+    let c = clone_with(&mut m, 0, F::FILES);
     assert_eq!(
         run(&mut m, c, OpKind::Read { fd: 0, len: 3 }),
         Outcome::Blocked
@@ -134,8 +121,8 @@ fn child_cleartid_zeroes_the_word_when_the_child_exits() {
         value: TidValue::Task(c),
     };
     let mut m = model();
-    let cleared = clone(&mut m, 0, F::VM | F::CHILD_SETTID | F::CHILD_CLEARTID);
-    let kept = clone(&mut m, 0, F::VM | F::CHILD_SETTID);
+    let cleared = clone_with(&mut m, 0, F::VM | F::CHILD_SETTID | F::CHILD_CLEARTID);
+    let kept = clone_with(&mut m, 0, F::VM | F::CHILD_SETTID);
     assert_eq!(tid_words(&m, 0), vec![word(cleared), word(kept)]);
     let exit = OpKind::Exit {
         code: 0,
@@ -148,7 +135,7 @@ fn child_cleartid_zeroes_the_word_when_the_child_exits() {
     // they stay apart from then on.
     let f = fork(&mut m, 0);
     assert_eq!(tid_words(&m, f), vec![word(kept)]);
-    let again = clone(&mut m, 0, F::VM | F::CHILD_SETTID);
+    let again = clone_with(&mut m, 0, F::VM | F::CHILD_SETTID);
     assert_eq!(tid_words(&m, 0), vec![word(kept), word(again)]);
     assert_eq!(tid_words(&m, f), vec![word(kept)]);
 }

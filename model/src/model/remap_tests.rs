@@ -28,6 +28,16 @@ fn to(region: Region, page: u32) -> Option<MremapTo> {
     })
 }
 
+/// The VMAs of t0's mapping slot, as (first, end) global pages.
+fn slot_vmas(m: &Model) -> Vec<(u64, u64)> {
+    m.mms[0]
+        .vmas
+        .iter()
+        .filter(|v| v.region == M)
+        .map(|v| (v.start, v.end))
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn remap(
     m: &mut Model,
@@ -187,16 +197,8 @@ fn a_grown_private_anonymous_mapping_merges_with_the_one_it_reaches() {
     assert_eq!(mmap(&mut m, 0, 2, MapKind::AnonPrivate), OK);
     assert_eq!(mmap(&mut m, 3, 1, MapKind::AnonPrivate), OK);
     assert_eq!(remap(&mut m, 0, M, 0, 2, 3, None), OK);
-    let slot = |m: &Model| {
-        m.mms[0]
-            .vmas
-            .iter()
-            .filter(|v| v.region == M)
-            .map(|v| (v.start, v.end))
-            .collect::<Vec<_>>()
-    };
     let base = memory::global_page(M, 0);
-    assert_eq!(slot(&m), vec![(base, base + 4)]);
+    assert_eq!(slot_vmas(&m), vec![(base, base + 4)]);
 }
 
 #[test]
@@ -207,12 +209,7 @@ fn an_unfaulted_anonymous_mapping_takes_the_offsets_of_its_new_place() {
     // Moved next to the other one, never written: the two merge (copy_vma resets pgoff).
     assert_eq!(remap(&mut m, 0, M, 0, 2, 2, to(M, 6)), OK);
     let base = memory::global_page(M, 0);
-    let slot: Vec<_> = m.mms[0]
-        .vmas
-        .iter()
-        .filter(|v| v.region == M)
-        .map(|v| (v.start, v.end))
-        .collect();
+    let slot = slot_vmas(&m);
     assert_eq!(slot, vec![(base + 4, base + 8)]);
     // Written first, it keeps its offsets and stays apart.
     let mut m = model();
@@ -503,12 +500,7 @@ fn a_mapping_between_two_anon_vmas_merges_with_the_one_before_it() {
     assert_eq!(store(&mut m, 0, M, 3, 2), OK);
     assert_eq!(mmap(&mut m, 2, 1, MapKind::AnonPrivate), OK);
     let base = memory::global_page(M, 0);
-    let slot: Vec<_> = m.mms[0]
-        .vmas
-        .iter()
-        .filter(|v| v.region == M)
-        .map(|v| (v.start, v.end))
-        .collect();
+    let slot = slot_vmas(&m);
     assert_eq!(slot, vec![(base, base + 3), (base + 3, base + 5)]);
     assert_eq!(
         remap(&mut m, 0, M, 0, 5, 6, None),

@@ -68,12 +68,13 @@ pub(super) fn vfork(m: &mut Model, t: TaskId) -> TaskId {
     }
 }
 
-/// `clone(flags | SIGCHLD)` by `t`: the child.
+/// `clone(flags | SIGCHLD)` by `t` (no exit signal for a thread): the child.
 pub(super) fn clone_with(m: &mut Model, t: TaskId, flags: crate::op::CloneFlags) -> TaskId {
+    let thread = flags.has(crate::op::CloneFlags::THREAD);
     let op = OpKind::Clone(crate::op::CloneOp {
         entry: crate::op::CloneEntry::Clone,
         flags,
-        exit_signal: 17,
+        exit_signal: if thread { 0 } else { 17 },
         args: Default::default(),
     });
     match run(m, t, op) {

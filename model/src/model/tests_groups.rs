@@ -1,36 +1,9 @@
 //! Unit tests of the process group and session rules (`groups.rs`): one or more per rule.
 
+use super::tests::{clone_with as clone, fork, model, run};
 use super::*;
 use crate::obs::{Errno, ExitStatus, GroupView, Outcome, PidRef, Signal, TaskState};
-use crate::op::{Clone3Args, CloneEntry, CloneFlags, CloneOp, OpKind};
-
-fn model() -> Model {
-    Model::new(CaseConfig { pages: 1 }, &Profile::default())
-}
-
-fn run(m: &mut Model, task: TaskId, kind: OpKind) -> Outcome {
-    m.step(&Op { task, kind }, None).taken
-}
-
-fn fork(m: &mut Model, t: TaskId) -> TaskId {
-    match run(m, t, OpKind::Fork) {
-        Outcome::Child(c) => c,
-        o => panic!("fork failed: {o:?}"),
-    }
-}
-
-fn clone(m: &mut Model, t: TaskId, flags: CloneFlags) -> TaskId {
-    let op = OpKind::Clone(CloneOp {
-        entry: CloneEntry::Clone,
-        flags,
-        exit_signal: if flags.has(CloneFlags::THREAD) { 0 } else { 17 },
-        args: Clone3Args::default(),
-    });
-    match run(m, t, op) {
-        Outcome::Child(c) => c,
-        o => panic!("clone failed: {o:?}"),
-    }
-}
+use crate::op::{CloneFlags, OpKind};
 
 fn setpgid(m: &mut Model, t: TaskId, target: Option<TaskId>, pgid: Option<TaskId>) -> Outcome {
     run(m, t, OpKind::Setpgid { target, pgid })
