@@ -1,6 +1,6 @@
 //! Unit tests of `setns(pidfd, flags)`.
 
-use super::tests::{fork, model, run, vfork};
+use super::tests::{fork, model, pidfd_of, run, vfork};
 use super::*;
 use crate::obs::{Errno, Outcome};
 use crate::op::{CloneEntry, CloneFlags as F, CloneOp, Fd, HostName, OpKind};
@@ -19,19 +19,6 @@ fn clone(m: &mut Model, t: TaskId, flags: F) -> TaskId {
     match run(m, t, op) {
         Outcome::Child(c) => c,
         o => panic!("clone failed: {o:?}"),
-    }
-}
-
-/// A pidfd of `target` opened by `t` (its fd number).
-fn pidfd(m: &mut Model, t: TaskId, target: TaskId) -> Fd {
-    let op = OpKind::PidfdOpen {
-        target,
-        nonblock: false,
-        thread: false,
-    };
-    match run(m, t, op) {
-        Outcome::Ret(fd) => fd as Fd,
-        o => panic!("pidfd_open failed: {o:?}"),
     }
 }
 
@@ -75,7 +62,7 @@ fn setns_checks_the_fd_then_the_flags_then_the_task() {
         "a pipe is no pidfd"
     );
     let c = fork(&mut m, 0);
-    let fd = pidfd(&mut m, 0, c);
+    let fd = pidfd_of(&mut m, 0, c);
     assert_eq!(setns(&mut m, 0, fd, F(0)), Outcome::Err(Errno::EINVAL));
     assert_eq!(
         setns(&mut m, 0, fd, F(F::NEWUTS.0 | F::VM.0)),
@@ -107,38 +94,38 @@ fn setns_checks_the_fd_then_the_flags_then_the_task() {
 #[test]
 fn setns_needs_ptrace_read_access_before_anything_else() {
     let mut m = model();
-    let fd = pidfd(&mut m, 0, 0);
+    let fd = pidfd_of(&mut m, 0, 0);
     // The child of a user namespace cannot read a task of the lab's, not even a zombie:
     // EPERM comes before the zombie's ESRCH.
     let c = clone(&mut m, 0, F::NEWUSER);
     assert_eq!(setns(&mut m, c, fd, F::NEWUTS), Outcome::Err(Errno::EPERM));
     // Into a sibling user namespace neither.
     let d = clone(&mut m, 0, F::NEWUSER);
-    let fd_d = pidfd(&mut m, c, d);
+    let fd_d = pidfd_of(&mut m, c, d);
     assert_eq!(
         setns(&mut m, c, fd_d, F::NEWIPC),
         Outcome::Err(Errno::EPERM)
     );
     // The lab's namespace owns both: the reverse direction is allowed.
-    let fd_c = pidfd(&mut m, 0, c);
+    let fd_c = pidfd_of(&mut m, 0, c);
     assert_eq!(setns(&mut m, 0, fd_c, F::NEWNET), Outcome::Ret(0));
     // In the same user namespace, a task without capabilities (it exec'd) may not read
     // one that has them.
     let e = fork(&mut m, c);
     run(&mut m, e, OpKind::Exec);
-    let fd_c2 = pidfd(&mut m, e, c);
+    let fd_c2 = pidfd_of(&mut m, e, c);
     assert_eq!(
         setns(&mut m, e, fd_c2, F::NEWUTS),
         Outcome::Err(Errno::EPERM)
     );
     // The other way round ptrace allows, but the uts namespace both are in is the lab's:
     // no CAP_SYS_ADMIN over its owner from inside a user namespace of the case.
-    let fd_e = pidfd(&mut m, c, e);
+    let fd_e = pidfd_of(&mut m, c, e);
     assert_eq!(
         setns(&mut m, c, fd_e, F::NEWUTS),
         Outcome::Err(Errno::EPERM)
     );
-    let fd_e2 = pidfd(&mut m, 0, e);
+    let fd_e2 = pidfd_of(&mut m, 0, e);
     assert_eq!(setns(&mut m, 0, fd_e2, F::NEWUTS), Outcome::Ret(0));
 }
 
@@ -149,7 +136,7 @@ fn setns_uts_makes_the_callers_uname_the_targets() {
     let c = clone(&mut m, 0, F::NEWUTS);
     assert_eq!(sethostname(&mut m, c, HostName::Alpha), Outcome::Ret(0));
     let d = fork(&mut m, 0);
-    let fd = pidfd(&mut m, d, c);
+    let fd = pidfd_of(&mut m, d, c);
     assert_eq!(setns(&mut m, d, fd, F::NEWUTS), Outcome::Ret(0));
     assert_eq!(uname(&mut m, d), Outcome::Data(b"alpha".to_vec()));
     assert_eq!(ns(&m, d).uts, ns(&m, c).uts);
@@ -165,7 +152,7 @@ fn setns_without_caps_needs_the_owning_user_namespace_too() {
     let mut m = nobody();
     let c = clone(&mut m, 0, F(F::NEWUSER.0 | F::NEWUTS.0));
     assert_eq!(sethostname(&mut m, c, HostName::Alpha), Outcome::Ret(0));
-    let fd = pidfd(&mut m, 0, c);
+    let fd = pidfd_of(&mut m, 0, c);
     // Over the uts namespace t0 holds every capability (it owns the user namespace), in
     // its own user namespace none.
     assert_eq!(setns(&mut m, 0, fd, F::NEWUTS), Outcome::Err(Errno::EPERM));
@@ -188,7 +175,7 @@ fn setns_without_caps_needs_the_owning_user_namespace_too() {
 fn setns_user_needs_one_thread_and_an_unshared_fs() {
     let mut m = model();
     let c = clone(&mut m, 0, F::NEWUSER);
-    let fd = pidfd(&mut m, 0, c);
+    let fd = pidfd_of(&mut m, 0, c);
     let thread = F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0);
     let th = clone(&mut m, 0, thread);
     assert_eq!(
@@ -223,14 +210,14 @@ fn setns_user_needs_one_thread_and_an_unshared_fs() {
 #[test]
 fn setns_pid_sets_the_namespace_of_later_children_only_inwards() {
     let mut m = model();
-    let own = pidfd(&mut m, 0, 0);
+    let own = pidfd_of(&mut m, 0, 0);
     let c = clone(&mut m, 0, F::NEWPID);
     // c's fd table is a copy: `own` is t0's pidfd there too. Outwards is EINVAL.
     assert_eq!(
         setns(&mut m, c, own, F::NEWPID),
         Outcome::Err(Errno::EINVAL)
     );
-    let fd = pidfd(&mut m, 0, c);
+    let fd = pidfd_of(&mut m, 0, c);
     let before = ns(&m, 0).pid;
     assert_eq!(setns(&mut m, 0, fd, F::NEWPID), Outcome::Ret(0));
     assert_eq!(ns(&m, 0).pid, before, "t0 stays");
@@ -255,7 +242,7 @@ fn setns_is_all_or_nothing() {
     let mut m = model();
     let d = clone(&mut m, 0, F::NEWUTS);
     assert_eq!(sethostname(&mut m, d, HostName::Beta), Outcome::Ret(0));
-    let fd_d = pidfd(&mut m, 0, d);
+    let fd_d = pidfd_of(&mut m, 0, d);
     let c = clone(&mut m, 0, F(F::NEWPID.0 | F::NEWUTS.0));
     assert_eq!(sethostname(&mut m, c, HostName::Alpha), Outcome::Ret(0));
     // c inherited the pidfd. Its uts join is fine, its pid join (outwards) is not: nothing
@@ -275,7 +262,7 @@ fn setns_is_all_or_nothing() {
 #[test]
 fn setns_mnt_alone_refuses_a_shared_fs() {
     let mut m = model();
-    let own = pidfd(&mut m, 0, 0);
+    let own = pidfd_of(&mut m, 0, 0);
     let f = clone(&mut m, 0, F::FS);
     assert_eq!(setns(&mut m, 0, own, F::NEWNS), Outcome::Err(Errno::EINVAL));
     assert_eq!(m.setns_outcome(0, own, F::NEWNS), Err(Errno::EINVAL));
@@ -292,7 +279,7 @@ fn setns_mnt_alone_refuses_a_shared_fs() {
     );
     assert_eq!(m.setns_outcome(0, own, F::NEWNS), Ok(()));
     let mut n = nobody();
-    let own = pidfd(&mut n, 0, 0);
+    let own = pidfd_of(&mut n, 0, 0);
     assert_eq!(setns(&mut n, 0, own, F::NEWNS), Outcome::Err(Errno::EPERM));
 }
 
@@ -300,9 +287,9 @@ fn setns_mnt_alone_refuses_a_shared_fs() {
 #[test]
 fn setns_time_is_eusers_while_the_address_space_is_shared() {
     let mut m = model();
-    let own = pidfd(&mut m, 0, 0);
+    let own = pidfd_of(&mut m, 0, 0);
     let c = clone(&mut m, 0, F::NEWTIME);
-    let fd = pidfd(&mut m, 0, c);
+    let fd = pidfd_of(&mut m, 0, c);
     let v = vfork(&mut m, 0);
     assert_eq!(
         setns(&mut m, v, own, F::NEWTIME),
@@ -322,7 +309,7 @@ fn setns_time_is_eusers_while_the_address_space_is_shared() {
     assert_eq!(ns(&m, g).time, ns(&m, c).time, "and its children's");
     // Nobody holds no capability over the lab's time namespace.
     let mut n = nobody();
-    let own = pidfd(&mut n, 0, 0);
+    let own = pidfd_of(&mut n, 0, 0);
     assert_eq!(
         setns(&mut n, 0, own, F::NEWTIME),
         Outcome::Err(Errno::EPERM)
@@ -334,7 +321,7 @@ fn setns_time_is_eusers_while_the_address_space_is_shared() {
 fn setns_ipc_leaves_the_sysv_undo_list() {
     let mut m = model();
     let c = clone(&mut m, 0, F::SYSVSEM);
-    let fd = pidfd(&mut m, c, 0);
+    let fd = pidfd_of(&mut m, c, 0);
     let class = |m: &Model, t| m.snapshot().task(t).unwrap().sharing.unwrap().sysvsem;
     assert_eq!(class(&m, c), class(&m, 0));
     assert_eq!(setns(&mut m, c, fd, F::NEWIPC), Outcome::Ret(0));
@@ -350,13 +337,13 @@ fn setns_inside_a_user_namespace_follows_the_owners() {
     // may not, without joining the user namespace too.
     let c = clone(&mut m, 0, F(F::NEWUSER.0 | F::NEWPID.0 | F::NEWIPC.0));
     let d = fork(&mut m, c);
-    let fd = pidfd(&mut m, d, c);
+    let fd = pidfd_of(&mut m, d, c);
     assert_eq!(
         setns(&mut m, d, fd, F(F::NEWPID.0 | F::NEWIPC.0)),
         Outcome::Ret(0)
     );
     let e = clone(&mut m, 0, F(F::NEWUSER.0 | F::NEWIPC.0));
-    let fd_e = pidfd(&mut m, 0, e);
+    let fd_e = pidfd_of(&mut m, 0, e);
     assert_eq!(
         setns(&mut m, 0, fd_e, F::NEWIPC),
         Outcome::Err(Errno::EPERM)
@@ -367,10 +354,10 @@ fn setns_inside_a_user_namespace_follows_the_owners() {
     // As root too, a task inside a user namespace of the case holds nothing over the lab's
     // namespaces.
     let mut r = model();
-    let own = pidfd(&mut r, 0, 0);
+    let own = pidfd_of(&mut r, 0, 0);
     let c = clone(&mut r, 0, F::NEWUSER);
     let d = fork(&mut r, c);
-    let fd_d = pidfd(&mut r, c, d);
+    let fd_d = pidfd_of(&mut r, c, d);
     assert_eq!(
         setns(&mut r, c, fd_d, F::NEWIPC),
         Outcome::Err(Errno::EPERM)

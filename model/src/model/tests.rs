@@ -83,6 +83,19 @@ pub(super) fn clone_with(m: &mut Model, t: TaskId, flags: crate::op::CloneFlags)
     }
 }
 
+/// A pidfd of `target` opened by `t` (its fd number).
+pub(super) fn pidfd_of(m: &mut Model, t: TaskId, target: TaskId) -> crate::op::Fd {
+    let op = OpKind::PidfdOpen {
+        target,
+        nonblock: false,
+        thread: false,
+    };
+    match run(m, t, op) {
+        Outcome::Ret(fd) => fd as crate::op::Fd,
+        o => panic!("pidfd_open failed: {o:?}"),
+    }
+}
+
 fn kill(m: &mut Model, t: TaskId, target: TaskId, sig: Signal) -> Outcome {
     run(m, t, OpKind::Kill { target, sig })
 }

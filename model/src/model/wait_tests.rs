@@ -1,5 +1,6 @@
 //! Unit tests of waiting: waitid, wait4 on process groups, waits that end with ECHILD.
 
+use super::tests::pidfd_of;
 use super::*;
 use crate::obs::{ChildCode, ChildInfo, Errno, Outcome, Signal, TaskState};
 use crate::op::{
@@ -35,19 +36,6 @@ fn exit(m: &mut Model, t: TaskId, code: i32) {
             thread: false,
         },
     );
-}
-
-/// `t`'s new pidfd for `target`.
-fn pidfd_of(m: &mut Model, t: TaskId, target: TaskId) -> i32 {
-    let open = OpKind::PidfdOpen {
-        target,
-        nonblock: false,
-        thread: false,
-    };
-    match run(m, t, open) {
-        Outcome::Ret(fd) => fd as i32,
-        o => panic!("pidfd_open: {o:?}"),
-    }
 }
 
 fn waitid(m: &mut Model, t: TaskId, target: WaitidTarget, options: WaitidOptions) -> Outcome {
