@@ -825,3 +825,30 @@ fn pidfd_open_finds_only_unreaped_tasks_of_its_namespace() {
     assert!(matches!(open(&mut m, 0, init), Outcome::Ret(_)));
     assert_eq!(open(&mut m, init, 0), Outcome::Err(Errno::ESRCH));
 }
+
+/// The generators pick pidfd ops by the task a pidfd refers to: that task while it lives
+/// and after it is reaped, for the fd table that holds the pidfd only; no task for other
+/// fds.
+#[test]
+fn pidfd_task_names_the_task_behind_a_pidfd() {
+    let mut m = model_on((6, 18));
+    let c = fork(&mut m, 0);
+    let fd = pidfd_of(&mut m, 0, c);
+    let pipe = OpKind::Pipe2 {
+        cloexec: false,
+        nonblock: false,
+    };
+    assert!(matches!(run(&mut m, 0, pipe), Outcome::Pipe(_)));
+    assert_eq!(m.pidfd_task(0, fd), Some(c));
+    assert_eq!(m.pidfd_task(c, fd), None, "the child's table has no pidfd");
+    assert_eq!(m.pidfd_task(0, fd + 1), None, "a pipe end");
+    assert_eq!(m.pidfd_task(0, 40), None, "no such fd");
+    assert_eq!(m.pidfd_task(9, fd), None, "no such task");
+    exit(&mut m, c, 0);
+    let wait = OpKind::Wait {
+        target: WaitTarget::Task(c),
+        options: WaitOptions::default(),
+    };
+    assert!(matches!(run(&mut m, 0, wait), Outcome::Reaped { .. }));
+    assert_eq!(m.pidfd_task(0, fd), Some(c));
+}
