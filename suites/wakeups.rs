@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{count_cases, lab, op};
+use common::{count_cases, lab, legacy_clone, op};
 use forkspec::run::{run_case, RunOptions, SnapshotMode};
 use forkspec_model::diff::LevelFilter;
 use forkspec_model::*;
@@ -235,6 +235,39 @@ fn a_pipe_read_woken_by_a_write_then_by_the_last_writers_close() {
     ];
     same_verdict_every_time("pipe/write", ops.clone(), 0, 3, 4);
     same_verdict_every_time("pipe/close", ops, 0, 5, 6);
+}
+
+/// A call asleep on an fd holds its description: a close of that fd by another task of the
+/// same fd table (CLONE_FILES) does not wake a pipe read or a flock, which go on waiting for
+/// a write or the unlock (close(2), "Multithreaded processes and close()").
+// covers: locks.follow-description
+#[test]
+fn a_call_asleep_on_an_fd_sleeps_through_another_tasks_close_of_it() {
+    let ops = vec![
+        op(0, pipe()),
+        legacy_clone(0, CloneFlags::FILES, 17),
+        op(1, OpKind::Read { fd: 0, len: 3 }),
+        op(0, OpKind::Close { fd: 0 }),
+        op(
+            0,
+            OpKind::Write {
+                fd: 1,
+                data: b"hi".to_vec(),
+            },
+        ),
+    ];
+    same_verdict_every_time("pipe/close-by-other", ops, 1, 2, 4);
+    let ops = vec![
+        op(0, OpKind::Fork),
+        op(0, open(FileName::A)),
+        op(1, open(FileName::A)),
+        legacy_clone(1, CloneFlags::FILES, 17),
+        op(0, flock(0, FlockOp::Ex)),
+        op(1, flock(0, FlockOp::Ex)),
+        op(2, OpKind::Close { fd: 0 }),
+        op(0, flock(0, FlockOp::Un)),
+    ];
+    same_verdict_every_time("flock/close-by-other", ops, 1, 5, 7);
 }
 
 // covers: locks.follow-description

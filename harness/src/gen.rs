@@ -706,23 +706,12 @@ fn queue_flock(src: &mut dyn Choices, snap: &Snapshot) -> Option<Op> {
 ///   several waiters on one lock Linux wakes them all and the scheduler picks the winner
 ///   (fs/locks.c: locks_wake_up_blocks), so a second waiter is never generated.
 ///
-/// A read or flock is kept only in a task whose fd table no other live task shares: a
-/// blocked call holds its file (fdget), so a close of the fd by a task sharing the table
-/// (CLONE_FILES) does not end the wait (close(2), "Multithreaded processes and close()"),
-/// while the model drops the description at that close and wakes the caller (a known gap
-/// of the model, left out of the mix).
+/// A read or flock may sleep in a task whose fd table others share (threads, CLONE_FILES):
+/// the call holds its file (fdget), so a close of the fd by another task of the table does
+/// not end the wait (close(2), "Multithreaded processes and close()"), and the model follows
+/// that (rule fd.blocked-call-holds-its-description).
 fn may_block(snap: &Snapshot, op: &Op) -> bool {
     let nobody_asleep = snap.tasks.iter().all(|t| t.state != TaskState::Blocked);
-    let files = |t: &forkspec_model::TaskView| t.sharing.and_then(|s| s.files);
-    let own_table = snap.task(op.task).is_some_and(|me| {
-        files(me).is_some()
-            && snap.tasks.iter().all(|t| {
-                t.task == op.task
-                    || matches!(t.state, TaskState::Zombie(_))
-                    || files(t) != files(me)
-            })
-    });
-    let own_table = matches!(op.kind, OpKind::Wait { .. } | OpKind::Waitid { .. }) || own_table;
     let kind_ok = match &op.kind {
         OpKind::Wait { target, options } => {
             matches!(target, WaitTarget::Task(_)) && !options.nohang
@@ -743,7 +732,7 @@ fn may_block(snap: &Snapshot, op: &Op) -> bool {
         OpKind::Flock { nonblock, .. } => !nonblock,
         _ => false,
     };
-    nobody_asleep && kind_ok && own_table
+    nobody_asleep && kind_ok
 }
 
 /// An op that wakes the sleeping task `b`, as the model says (`b` is live after it and the

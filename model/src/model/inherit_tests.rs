@@ -1157,7 +1157,7 @@ fn affinity_is_cut_to_usable_cpus_per_thread_inherited_and_kept_by_exec() {
     assert_eq!(set(&mut u, 0, 2), Outcome::Ret(0));
 }
 
-// covers: sched.start
+// covers: inherit.nice, inherit.reset-on-fork
 /// The lab's tasks start with the lab's own nice, policy and persona; a policy given with
 /// `SCHED_RESET_ON_FORK` keeps the flag apart from the policy; a fork child of a task of a
 /// normal class keeps the policy and a non-negative nice and loses the flag (sched_fork).
