@@ -169,6 +169,29 @@ mod tests {
         assert_eq!(Rlim { cur: 0, max: 5 }.to_string(), "{cur 0, max 5}");
         assert_eq!(resource_name(RLIMIT_NPROC), "RLIMIT_NPROC");
         assert_eq!(resource_name(99), "99");
+        // include/uapi/asm-generic/resource.h, in order.
+        let names: Vec<String> = (0..=16).map(resource_name).collect();
+        let want = [
+            "CPU",
+            "FSIZE",
+            "DATA",
+            "STACK",
+            "CORE",
+            "RSS",
+            "NPROC",
+            "NOFILE",
+            "MEMLOCK",
+            "AS",
+            "LOCKS",
+            "SIGPENDING",
+            "MSGQUEUE",
+            "NICE",
+            "RTPRIO",
+            "RTTIME",
+        ];
+        let mut want: Vec<String> = want.iter().map(|n| format!("RLIMIT_{n}")).collect();
+        want.push("16".to_string());
+        assert_eq!(names, want);
         assert_eq!(
             policy_name(SCHED_IDLE | SCHED_RESET_ON_FORK),
             "SCHED_IDLE|SCHED_RESET_ON_FORK"

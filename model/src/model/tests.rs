@@ -1700,6 +1700,36 @@ fn exec_flushes_handlers_in_a_table_of_its_own() {
     assert_eq!(sig_state(&m, 0).ignored, sigset(&[Signal::SIGUSR2]));
 }
 
+/// A thread that execs takes over its leader's place among its parent's children: the
+/// parent's other children stay its children, and it reaps them and the new leader.
+#[test]
+fn exec_in_a_thread_takes_its_leaders_place_among_the_parents_children() {
+    use crate::op::CloneFlags as F;
+    let mut m = model();
+    let first = fork(&mut m, 0);
+    let second = fork(&mut m, 0);
+    let th = clone_with(&mut m, second, F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0));
+    assert_eq!(run(&mut m, th, OpKind::Exec), Outcome::Ret(0));
+    for (t, code) in [(first, 4), (th, 5)] {
+        let exit = OpKind::Exit {
+            code,
+            thread: false,
+        };
+        assert_eq!(run(&mut m, t, exit), Outcome::Exited);
+        let wait = OpKind::Wait {
+            target: WaitTarget::Task(t),
+            options: Default::default(),
+        };
+        assert_eq!(
+            run(&mut m, 0, wait),
+            Outcome::Reaped {
+                task: t,
+                status: ExitStatus::Exited(code as u8)
+            }
+        );
+    }
+}
+
 /// A thread that execs takes over its group's shared pending signals (kill(2) of any of
 /// the group's tids makes them pending for the group; they survive de_thread).
 #[test]
