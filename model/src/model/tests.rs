@@ -2465,6 +2465,27 @@ fn record_locks_conflict_only_over_a_common_byte() {
     );
 }
 
+/// A process's POSIX locks go when it exits (its fd table goes: close_files closes every fd),
+/// though the description they were set through lives on in the parent: the parent may
+/// then take the range.
+#[test]
+fn record_locks_go_with_the_fd_table_that_set_them() {
+    use crate::op::LockType;
+    let (mut m, t1) = data_open_rw_then_fork();
+    assert_eq!(run(&mut m, t1, set_lk(LockType::Wr, 0, 2)), Outcome::Ret(0));
+    assert_eq!(
+        run(&mut m, 0, set_lk(LockType::Wr, 1, 1)),
+        Outcome::Err(Errno::EAGAIN)
+    );
+    let exit = OpKind::Exit {
+        code: 0,
+        thread: false,
+    };
+    assert_eq!(run(&mut m, t1, exit), Outcome::Exited);
+    assert!(m.snapshot().locks.is_empty());
+    assert_eq!(run(&mut m, 0, set_lk(LockType::Wr, 1, 1)), Outcome::Ret(0));
+}
+
 /// An exec by a non-leader thread takes over its leader's pid, and the POSIX locks and
 /// flocks its group set are now listed under it; another process's locks keep their pid.
 #[test]
