@@ -125,3 +125,37 @@ fn a_merge_on_both_sides_takes_a_previous_vma_with_an_anon_vma_and_a_next_withou
     assert_eq!(load(&mut m, 0, FP, 0), Outcome::Data(vec![0x80]));
     assert_eq!(presence(&m, 0, FP), "XXXXXXXX");
 }
+
+/// An munmap that leaves no VMA in an area frees its page table (mm/memory.c
+/// free_pgtables): a file VMA moved through that area later carries no page table with it.
+/// So when it covers only part of a folio that ends at EOF, a read fault maps the faulting
+/// page alone (finish_fault cannot map the folio whole, and fault-around stops at such a
+/// folio in an area without a page table); with a page table, fault-around maps the rest.
+// covers: mm.mremap-move
+#[test]
+fn an_munmap_of_the_last_vma_frees_the_page_table_of_its_area() {
+    use crate::op::MremapTo;
+    const M: Region = Region::Mapped;
+    let mut m = ext4_with_data_open();
+    let mv = |region, count, to: Region| OpKind::Mremap {
+        region,
+        first: 0,
+        count,
+        new_count: count,
+        to: Some(MremapTo {
+            region: to,
+            page: 0,
+            no_maymove: false,
+        }),
+        unaligned: false,
+    };
+    assert_eq!(run(&mut m, 0, mv(FP, 8, M)), Outcome::Ret(0));
+    // The slot gets its page table at this fault.
+    assert_eq!(load(&mut m, 0, M, 1), Outcome::Data(vec![0x81]));
+    let unmap = OpKind::Munmap { first: 0, count: 8 };
+    assert_eq!(run(&mut m, 0, unmap), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, mv(FS, 8, M)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, mv(M, 4, FP)), Outcome::Ret(0));
+    assert_eq!(load(&mut m, 0, FP, 1), Outcome::Data(vec![0x81]));
+    assert_eq!(presence(&m, 0, FP), ".X......");
+}
