@@ -1747,6 +1747,33 @@ fn exec_in_a_thread_keeps_the_groups_pending_signals() {
     assert_eq!((s.shared_pending, s.sigpending()), (both, both));
 }
 
+/// A signal sent to one thread (SIGPIPE to the writer) that this thread blocks stays pending
+/// for it: no other thread of the group takes it (complete_signal looks for another thread
+/// only for a signal sent to the whole group), so a fatal default action kills nobody.
+#[test]
+fn a_thread_directed_signal_the_thread_blocks_waits_for_it_alone() {
+    use crate::op::CloneFlags as F;
+    let mut m = model();
+    pipe(&mut m, 0);
+    run(&mut m, 0, OpKind::Close { fd: 0 });
+    let th = clone_with(
+        &mut m,
+        0,
+        F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0 | F::FILES.0),
+    );
+    block(&mut m, th, &[Signal::SIGPIPE]);
+    let write = OpKind::Write {
+        fd: 1,
+        data: b"x".to_vec(),
+    };
+    assert_eq!(run(&mut m, th, write), Outcome::Err(Errno::EPIPE));
+    let s = m.snapshot();
+    assert_eq!(s.task(0).unwrap().state, TaskState::Live);
+    assert_eq!(s.task(th).unwrap().state, TaskState::Live);
+    assert_eq!(sig_state(&m, th).pending, sigset(&[Signal::SIGPIPE]));
+    assert_eq!(sig_state(&m, 0).pending, sigset(&[]));
+}
+
 #[test]
 fn a_blocked_or_caught_sigpipe_lets_the_writer_see_epipe() {
     use crate::op::SigAction;
