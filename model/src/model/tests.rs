@@ -1281,6 +1281,50 @@ fn wait_reaps_zombies_in_children_order() {
 }
 
 // covers: fork.ppid
+/// Inside a pid namespace, an orphan goes to the namespace's init (find_new_reaper: the
+/// child reaper of the dying task's namespace), not to the lab.
+#[test]
+fn orphans_in_a_pid_namespace_go_to_its_init() {
+    use crate::op::CloneFlags as F;
+    let mut m = model();
+    let init = clone_with(&mut m, 0, F::NEWPID);
+    let c = fork(&mut m, init);
+    let g = fork(&mut m, c);
+    let exit = OpKind::Exit {
+        code: 0,
+        thread: false,
+    };
+    assert_eq!(run(&mut m, c, exit), Outcome::Exited);
+    assert_eq!(m.snapshot().task(g).unwrap().parent, Parent::Task(init));
+}
+
+/// A CLONE_PARENT child is its creator's sibling and takes the exit signal of its creator's
+/// group leader, not the one it asked for (copy_process); after an exec that is SIGCHLD
+/// (de_thread resets the exit signal).
+#[test]
+fn a_clone_parent_sibling_takes_its_creators_exit_signal() {
+    use crate::op::{CloneEntry, CloneFlags as F, CloneOp};
+    let mut m = model();
+    block(&mut m, 0, &[Signal::SIGUSR1, Signal::SIGCHLD]);
+    let c = fork(&mut m, 0);
+    assert_eq!(run(&mut m, c, OpKind::Exec), Outcome::Ret(0));
+    let op = OpKind::Clone(CloneOp {
+        entry: CloneEntry::Clone,
+        flags: F::PARENT,
+        exit_signal: Signal::SIGUSR1.0,
+        args: Default::default(),
+    });
+    let Outcome::Child(s) = run(&mut m, c, op) else {
+        panic!("clone failed")
+    };
+    let exit = OpKind::Exit {
+        code: 0,
+        thread: false,
+    };
+    assert_eq!(run(&mut m, s, exit), Outcome::Exited);
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGCHLD]));
+}
+
 #[test]
 fn orphans_are_reparented_to_the_reaper() {
     let mut m = model();
@@ -1626,6 +1670,39 @@ fn block(m: &mut Model, t: TaskId, sigs: &[Signal]) -> Outcome {
             set: sigs.to_vec(),
         },
     )
+}
+
+/// SIG_UNBLOCK takes the given signals out of the mask and leaves the others; SIG_SETMASK
+/// replaces it.
+#[test]
+fn sigprocmask_unblock_removes_only_the_given_signals() {
+    let mut m = model();
+    block(
+        &mut m,
+        0,
+        &[Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGHUP],
+    );
+    let mask = |m: &mut Model, how, set: &[Signal]| {
+        let op = OpKind::Sigprocmask {
+            how,
+            set: set.to_vec(),
+        };
+        assert_eq!(run(m, 0, op), Outcome::Ret(0));
+        sig_state(m, 0).blocked
+    };
+    use crate::op::MaskHow;
+    assert_eq!(
+        mask(
+            &mut m,
+            MaskHow::Unblock,
+            &[Signal::SIGUSR1, Signal::SIGTERM]
+        ),
+        sigset(&[Signal::SIGHUP, Signal::SIGUSR2])
+    );
+    assert_eq!(
+        mask(&mut m, MaskHow::SetMask, &[Signal::SIGTERM]),
+        sigset(&[Signal::SIGTERM])
+    );
 }
 
 #[test]

@@ -852,3 +852,57 @@ fn pidfd_task_names_the_task_behind_a_pidfd() {
     assert!(matches!(run(&mut m, 0, wait), Outcome::Reaped { .. }));
     assert_eq!(m.pidfd_task(0, fd), Some(c));
 }
+
+/// A zombie leader keeps its process group from being orphaned only while a thread of its
+/// group lives (will_become_orphaned_pgrp skips a leader whose whole group has exited). In
+/// a session of its own, a group whose leader's parent is in another group of that session
+/// stops at a tty stop signal while the leader or a thread of it lives; once the whole
+/// leader is gone its member, reparented to the lab in another session, keeps nothing
+/// unorphaned and the signal is discarded.
+#[test]
+fn a_zombie_leader_keeps_its_group_unorphaned_only_with_a_live_thread() {
+    for with_thread in [true, false] {
+        let mut m = model_on((6, 18));
+        let session = fork(&mut m, 0);
+        assert!(matches!(
+            run(&mut m, session, OpKind::Setsid),
+            Outcome::Pid(_)
+        ));
+        let c = fork(&mut m, session);
+        let new_group = OpKind::Setpgid {
+            target: None,
+            pgid: None,
+        };
+        assert_eq!(run(&mut m, c, new_group), Outcome::Ret(0));
+        let member = fork(&mut m, c);
+        if with_thread {
+            let thread =
+                CloneFlags(CloneFlags::VM.0 | CloneFlags::SIGHAND.0 | CloneFlags::THREAD.0);
+            super::tests::clone_with(&mut m, c, thread);
+        }
+        let exit = OpKind::Exit {
+            code: 0,
+            thread: with_thread,
+        };
+        assert_eq!(run(&mut m, c, exit), Outcome::Exited);
+        assert!(matches!(
+            m.snapshot().task(c).unwrap().state,
+            TaskState::Zombie(_)
+        ));
+        let tstp = OpKind::Kill {
+            target: member,
+            sig: Signal::SIGTSTP,
+        };
+        assert_eq!(run(&mut m, 0, tstp), Outcome::Ret(0));
+        let want = if with_thread {
+            TaskState::Stopped
+        } else {
+            TaskState::Live
+        };
+        assert_eq!(
+            m.snapshot().task(member).unwrap().state,
+            want,
+            "leader's thread alive: {with_thread}"
+        );
+    }
+}
