@@ -1996,6 +1996,18 @@ impl fmt::Display for ByteStr<'_> {
 mod tests {
     use super::*;
 
+    /// The lab matches a task's cwd against the directories of the case only: `missing`
+    /// does not exist and `data` is a file.
+    #[test]
+    fn only_the_case_directory_d_and_d_e_are_directories() {
+        let dirs: Vec<&str> = CaseDir::ALL
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .map(|d| d.rel_path_or_dot())
+            .collect();
+        assert_eq!(dirs, [".", "d", "d/e"]);
+    }
+
     /// An op prints the paths the lab really uses: the case files by name, the case
     /// directory as `.` and the others relative to it.
     #[test]

@@ -2299,11 +2299,21 @@ fn a_write_caches_the_pages_it_wrote_for_fault_around() {
         offset: 4096 + 4094,
     };
     assert_eq!(run(&mut m, 0, w), Outcome::Ret(2));
+    // Two bytes across the end of page 4 cache pages 4 and 5.
+    let w = OpKind::Pwrite {
+        fd,
+        data: vec![8, 8],
+        offset: 5 * 4096 - 1,
+    };
+    assert_eq!(run(&mut m, 0, w), Outcome::Ret(2));
     load(&mut m, 0, Region::FilePrivate, 0);
-    let present: Vec<bool> = (0..4)
+    let present: Vec<bool> = (0..8)
         .map(|p| page(&m, 0, Region::FilePrivate, p).present)
         .collect();
-    assert_eq!(present, [true, true, false, true]);
+    assert_eq!(present, [true, true, false, true, true, true, false, false]);
+    // A mapped page-cache page shows the file's content.
+    assert_eq!(page(&m, 0, Region::FilePrivate, 5).value, Some(8));
+    assert_eq!(page(&m, 0, Region::FilePrivate, 0).value, Some(0));
 }
 
 /// Ignoring a signal discards it from the caller's pending sets, blocked or not; a handler
