@@ -269,3 +269,22 @@ fn a_first_fork_failing_after_alloc_pid_leaves_the_namespace_dead() {
     let c = fork(&mut m, 0);
     assert_eq!(pidns(&m, c), pidns(&m, init));
 }
+
+/// The generators avoid a second child into a namespace its creator unshared (its parent
+/// is outside it): the model says when there is one. The first child is the namespace's
+/// init, whose parent is outside by definition; a child of the init is inside.
+#[test]
+fn pidns_has_outer_child_names_a_second_child_of_the_unsharer() {
+    let mut m = model();
+    fork(&mut m, 0);
+    assert!(!m.pidns_has_outer_child(), "no pid namespace yet");
+    assert_eq!(unshare(&mut m, 0, NEWPID), Outcome::Ret(0));
+    let init = fork(&mut m, 0);
+    fork(&mut m, init);
+    assert!(!m.pidns_has_outer_child(), "the init and its own child");
+    fork(&mut m, 0);
+    assert!(
+        m.pidns_has_outer_child(),
+        "a second child of t0 in the namespace"
+    );
+}

@@ -508,3 +508,33 @@ fn a_mapping_between_two_anon_vmas_merges_with_the_one_before_it() {
     );
     assert_eq!(remap(&mut m, 0, M, 0, 3, 3, to(M, 8)), OK);
 }
+
+/// mprotect that makes a VMA without an anon_vma like both its neighbours, which have
+/// anon_vmas of their own, merges it with the one before it only (mm/vma.c
+/// vma_modify → vma_merge_existing_range: prev and next cannot share one VMA); a grow over
+/// all three then stops at the third.
+// covers: mm.mremap-resize
+#[test]
+fn mprotect_between_two_anon_vmas_merges_with_the_one_before_it() {
+    let mut m = model();
+    assert_eq!(mmap(&mut m, 0, 2, MapKind::AnonPrivate), OK);
+    assert_eq!(mmap(&mut m, 3, 2, MapKind::AnonPrivate), OK);
+    assert_eq!(store(&mut m, 0, M, 0, 1), OK);
+    assert_eq!(store(&mut m, 0, M, 3, 2), OK);
+    let read_only = OpKind::Mmap {
+        first: 2,
+        count: 1,
+        map: MapKind::AnonPrivate,
+        prot: Prot::Read,
+        locked: false,
+    };
+    assert_eq!(run(&mut m, 0, read_only), OK);
+    assert_eq!(slot_vmas(&m).len(), 3);
+    assert_eq!(mprotect(&mut m, 2, 1, Prot::ReadWrite), OK);
+    let base = memory::global_page(M, 0);
+    assert_eq!(slot_vmas(&m), vec![(base, base + 3), (base + 3, base + 5)]);
+    assert_eq!(
+        remap(&mut m, 0, M, 0, 5, 6, None),
+        Outcome::Err(Errno::EFAULT)
+    );
+}

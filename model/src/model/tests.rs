@@ -2579,6 +2579,23 @@ fn record_locks_conflict_only_over_a_common_byte() {
     );
 }
 
+/// The snapshot lists a lock to the end of the file without an end, and a bounded one with
+/// its last byte.
+#[test]
+fn a_lock_to_the_end_of_the_file_is_listed_without_an_end() {
+    use crate::op::LockType;
+    let (mut m, _) = data_open_rw_then_fork();
+    assert_eq!(run(&mut m, 0, set_lk(LockType::Rd, 2, 3)), Outcome::Ret(0));
+    assert_eq!(run(&mut m, 0, set_lk(LockType::Wr, 9, 0)), Outcome::Ret(0));
+    let ends: Vec<(i64, Option<i64>)> = m
+        .snapshot()
+        .locks
+        .iter()
+        .map(|l| (l.start, l.end))
+        .collect();
+    assert_eq!(ends, [(2, Some(4)), (9, None)]);
+}
+
 /// A process's POSIX locks go when it exits (its fd table goes: close_files closes every fd),
 /// though the description they were set through lives on in the parent: the parent may
 /// then take the range.
