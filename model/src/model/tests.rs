@@ -1672,6 +1672,43 @@ fn block(m: &mut Model, t: TaskId, sigs: &[Signal]) -> Outcome {
     )
 }
 
+/// A pending signal taken at unblock is discarded when its default action is to ignore it
+/// (SIGURG), or when the taker is a pid namespace init and the signal is not one the kernel
+/// forces (SIGTERM); a fatal one kills an ordinary task.
+#[test]
+fn an_unblocked_signal_is_discarded_when_ignored_by_default_or_by_an_init() {
+    use crate::op::{CloneFlags as F, MaskHow};
+    let unblock = |m: &mut Model, t, sig| {
+        let op = OpKind::Sigprocmask {
+            how: MaskHow::Unblock,
+            set: vec![sig],
+        };
+        run(m, t, op)
+    };
+    let mut m = model();
+    block(&mut m, 0, &[Signal::SIGURG]);
+    kill(&mut m, 0, 0, Signal::SIGURG);
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[Signal::SIGURG]));
+    assert_eq!(unblock(&mut m, 0, Signal::SIGURG), Outcome::Ret(0));
+    assert_eq!(m.snapshot().task(0).unwrap().state, TaskState::Live);
+    assert_eq!(sig_state(&m, 0).shared_pending, sigset(&[]));
+    let init = clone_with(&mut m, 0, F::NEWPID);
+    let plain = fork(&mut m, 0);
+    for (t, taken) in [
+        (init, Outcome::Ret(0)),
+        (plain, Outcome::Killed(Signal::SIGTERM)),
+    ] {
+        block(&mut m, t, &[Signal::SIGTERM]);
+        kill(&mut m, t, t, Signal::SIGTERM);
+        assert_eq!(unblock(&mut m, t, Signal::SIGTERM), taken);
+    }
+    assert_eq!(m.snapshot().task(init).unwrap().state, TaskState::Live);
+    assert_eq!(
+        m.snapshot().task(plain).unwrap().state,
+        TaskState::Zombie(ExitStatus::Signaled(Signal::SIGTERM))
+    );
+}
+
 /// SIG_UNBLOCK takes the given signals out of the mask and leaves the others; SIG_SETMASK
 /// replaces it.
 #[test]
