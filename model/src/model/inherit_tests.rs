@@ -1190,3 +1190,36 @@ fn tasks_start_with_the_labs_nice_policy_and_persona() {
     assert_eq!(getsched(&mut m, f), Outcome::Ret(i64::from(SCHED_BATCH)));
     assert_eq!(getnice(&mut m, f), Outcome::Ret(3));
 }
+
+// covers: fd.close-range
+/// The last fd a case can have (1023, under RLIMIT_NOFILE 1024) is in reach of
+/// close_range; a range starting past it closes nothing and succeeds.
+#[test]
+fn close_range_reaches_the_last_fd_and_a_range_past_it_is_a_no_op() {
+    let mut m = model();
+    let open = OpKind::Open {
+        file: crate::op::FileName::A,
+        flags: crate::op::OpenFlags {
+            creat: true,
+            ..Default::default()
+        },
+    };
+    assert_eq!(run(&mut m, 0, open), Outcome::Ret(0));
+    let dup2 = OpKind::Dup2 { old: 0, new: 1023 };
+    assert_eq!(run(&mut m, 0, dup2), Outcome::Ret(1023));
+    assert_eq!(
+        close_range(&mut m, 0, 1024, u32::MAX, (false, false)),
+        Outcome::Ret(0)
+    );
+    let getfd = |fd| OpKind::Fcntl {
+        fd,
+        cmd: crate::op::FcntlCmd::GetFd,
+    };
+    assert_eq!(run(&mut m, 0, getfd(1023)), Outcome::Ret(0));
+    assert_eq!(
+        close_range(&mut m, 0, 1023, 1023, (false, false)),
+        Outcome::Ret(0)
+    );
+    assert_eq!(run(&mut m, 0, getfd(1023)), Outcome::Err(Errno::EBADF));
+    assert_eq!(run(&mut m, 0, getfd(0)), Outcome::Ret(0));
+}
