@@ -131,7 +131,7 @@ fn a_merge_on_both_sides_takes_a_previous_vma_with_an_anon_vma_and_a_next_withou
 /// So when it covers only part of a folio that ends at EOF, a read fault maps the faulting
 /// page alone (finish_fault cannot map the folio whole, and fault-around stops at such a
 /// folio in an area without a page table); with a page table, fault-around maps the rest.
-// covers: mm.mremap-move
+// covers: mm.mremap-resize, mem.file-private
 #[test]
 fn an_munmap_of_the_last_vma_frees_the_page_table_of_its_area() {
     use crate::op::MremapTo;
