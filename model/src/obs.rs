@@ -893,6 +893,13 @@ impl Snapshot {
 mod tests {
     use super::*;
 
+    /// Reports tag each difference with its level in these words.
+    #[test]
+    fn levels_print_as_reports_name_them() {
+        assert_eq!(Level::Semantic.to_string(), "semantic");
+        assert_eq!(Level::Internal.to_string(), "internal");
+    }
+
     fn task(label: TaskId, parent: Parent) -> TaskView {
         TaskView {
             task: label,

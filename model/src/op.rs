@@ -2057,6 +2057,23 @@ mod tests {
             pgid: Some(4),
         };
         assert_eq!(set.task_args_mut().len(), 2);
+        for mut op in [
+            OpKind::Getpgid { target: Some(5) },
+            OpKind::Getsid { target: Some(5) },
+            OpKind::PidfdOpen {
+                target: 5,
+                nonblock: false,
+                thread: false,
+            },
+        ] {
+            let args = op.task_args_mut();
+            assert_eq!(args.len(), 1, "{op:?}");
+            for a in args {
+                *a = 2;
+            }
+            assert!(format!("{op:?}").contains('2'), "{op:?}");
+        }
+        assert!(OpKind::Getpgid { target: None }.task_args_mut().is_empty());
     }
 
     /// `newpid` is serialized only when set (older case files and the wire protocol keep

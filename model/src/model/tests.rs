@@ -1709,6 +1709,33 @@ fn an_unblocked_signal_is_discarded_when_ignored_by_default_or_by_an_init() {
     );
 }
 
+/// exit_group from a non-leader thread ends every thread of the group: the other threads
+/// go at once (released), the leader stays as the group's zombie with the status.
+#[test]
+fn exit_group_from_a_thread_ends_every_thread() {
+    use crate::op::CloneFlags as F;
+    let mut m = model();
+    let c = fork(&mut m, 0);
+    let thread = F(F::VM.0 | F::SIGHAND.0 | F::THREAD.0);
+    let a = clone_with(&mut m, c, thread);
+    let b = clone_with(&mut m, c, thread);
+    let exit = OpKind::Exit {
+        code: 6,
+        thread: false,
+    };
+    assert_eq!(run(&mut m, a, exit), Outcome::Exited);
+    let s = m.snapshot();
+    assert_eq!(
+        s.task(c).map(|t| t.state),
+        Some(TaskState::Zombie(ExitStatus::Exited(6)))
+    );
+    assert!(
+        s.task(a).is_none() && s.task(b).is_none(),
+        "threads released"
+    );
+    assert_eq!(s.task(0).map(|t| t.state), Some(TaskState::Live));
+}
+
 /// SIG_UNBLOCK takes the given signals out of the mask and leaves the others; SIG_SETMASK
 /// replaces it.
 #[test]
