@@ -2258,6 +2258,20 @@ fn clone_into_cgroup_needs_the_ver2_size() {
         );
     }
     assert_ne!(run(&mut model(), 0, op(88)), Outcome::Err(Errno::EINVAL));
+    // A cgroup fd above INT_MAX is EINVAL once the size covers the field.
+    let big = |size| {
+        OpKind::Clone(CloneOp {
+            entry: CloneEntry::Clone3,
+            flags: F::INTO_CGROUP,
+            exit_signal: 17,
+            args: Clone3Args {
+                size,
+                cgroup_big: true,
+                ..Clone3Args::default()
+            },
+        })
+    };
+    assert_eq!(run(&mut model(), 0, big(88)), Outcome::Err(Errno::EINVAL));
 }
 
 /// A CLONE_SYSVSEM child shares its creator's undo list, which the clone allocates: the
